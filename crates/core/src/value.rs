@@ -1,0 +1,290 @@
+//! The session's value model: what a Flask session can hold.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// A session's data: keys in code-point order, as Flask writes them.
+pub type Map = BTreeMap<String, Value>;
+
+/// One value of a Flask session, with every type Flask's tagged JSON knows.
+///
+/// Plain JSON types map to the obvious variants. The tagged types of
+/// `flask/json/tag.py` have their own variants, so a value a handler does not
+/// touch is written back exactly as it came and Flask reads back an equal
+/// Python value. Integers of any size survive ([`Value::BigInt`]), so do
+/// `NaN`/`Infinity` ([`Value::Float`]) and strings with lone surrogates
+/// ([`Value::Utf16`]).
+///
+/// Most code never matches on this type: use the typed access of the session
+/// (`get::<T>` / `insert`), which goes through [`Value::from_serialize`] and
+/// [`Value::deserialize_into`].
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Value {
+    /// Python `None`, JSON `null`.
+    Null,
+    /// `True` / `False`.
+    Bool(bool),
+    /// An integer that fits in `i64`.
+    Int(i64),
+    /// An integer outside `i64`, kept as its decimal text (e.g. `-18446744073709551621`).
+    BigInt(String),
+    /// A float, including `NaN` and the infinities Python writes as `NaN`,
+    /// `Infinity`, `-Infinity`.
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// A Python `str` that is not valid Unicode because it holds lone
+    /// surrogates (`"\ud800"`). Kept as UTF-16 code units so it round-trips.
+    Utf16(Vec<u16>),
+    /// A list.
+    List(Vec<Value>),
+    /// A dict with string keys.
+    Dict(Map),
+    /// A Python `tuple` (tag `" t"`).
+    Tuple(Vec<Value>),
+    /// Python `bytes` (tag `" b"`).
+    Bytes(Vec<u8>),
+    /// A `markupsafe.Markup` string: HTML that is already safe (tag `" m"`).
+    Markup(String),
+    /// A `uuid.UUID` (tag `" u"`).
+    Uuid(uuid::Uuid),
+    /// An aware `datetime` in UTC with whole seconds (tag `" d"`). Flask drops
+    /// microseconds and the UTC offset when it writes a datetime.
+    DateTime(OffsetDateTime),
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Null => f.write_str("None"),
+            Self::Bool(b) => write!(f, "{b}"),
+            Self::Int(i) => write!(f, "{i}"),
+            Self::BigInt(i) => f.write_str(i),
+            Self::Float(x) => f.write_str(&crate::json::python_float_repr(*x)),
+            Self::Str(s) => write!(f, "{s:?}"),
+            Self::Utf16(u) => write!(f, "Utf16({})", String::from_utf16_lossy(u)),
+            Self::List(l) => f.debug_list().entries(l).finish(),
+            Self::Dict(m) => f.debug_map().entries(m).finish(),
+            Self::Tuple(t) => {
+                let mut d = f.debug_tuple("");
+                for v in t {
+                    d.field(v);
+                }
+                d.finish()
+            }
+            Self::Bytes(b) => write!(f, "b{:?}", String::from_utf8_lossy(b)),
+            Self::Markup(m) => write!(f, "Markup({m:?})"),
+            Self::Uuid(u) => write!(f, "UUID('{u}')"),
+            Self::DateTime(d) => write!(f, "datetime({d})"),
+        }
+    }
+}
+
+impl Value {
+    /// This value as Flask's tagged JSON text (compact, keys sorted, ASCII).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use websession_core::Value;
+    ///
+    /// let v = Value::Tuple(vec![Value::Int(1), Value::Bytes(b"hi".to_vec())]);
+    /// assert_eq!(v.to_tagged_json(), r#"{" t":[1,{" b":"aGk="}]}"#);
+    /// ```
+    #[must_use]
+    pub fn to_tagged_json(&self) -> String {
+        let mut out = String::new();
+        crate::json::write_value(&mut out, self);
+        out
+    }
+
+    /// Parses Flask's tagged JSON text into a value, untagging as Flask does.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::PayloadError`] for text that is not JSON or a tag whose content is invalid.
+    pub fn from_tagged_json(text: &str) -> Result<Self, crate::PayloadError> {
+        crate::json::parse_value(text.as_bytes())
+    }
+
+    /// Converts any `Serialize` type into a value, through `serde_json`.
+    ///
+    /// Numbers become [`Value::Int`]/[`Value::BigInt`]/[`Value::Float`],
+    /// sequences [`Value::List`], maps and structs [`Value::Dict`].
+    ///
+    /// # Errors
+    ///
+    /// [`ValueError::Serialize`] when serde refuses the value (e.g. a map with
+    /// non-string keys).
+    pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, ValueError> {
+        let json = serde_json::to_value(value).map_err(|e| ValueError::Serialize(e.to_string()))?;
+        Ok(Self::from_json(json))
+    }
+
+    /// Converts this value into any `Deserialize` type, through `serde_json`.
+    ///
+    /// Tagged types become their natural JSON form: a tuple an array, bytes an
+    /// array of numbers (so `Vec<u8>` works), Markup a string, a UUID its
+    /// hyphenated string, a datetime an RFC 3339 string.
+    ///
+    /// # Errors
+    ///
+    /// [`ValueError::Deserialize`] when the value does not fit `T`, and
+    /// [`ValueError::NotRepresentable`] for values JSON can't carry (`NaN`,
+    /// integers beyond `u64`, lone surrogates): read those with the raw value.
+    pub fn deserialize_into<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
+        let json = self.to_json()?;
+        serde_json::from_value(json).map_err(|e| ValueError::Deserialize(e.to_string()))
+    }
+
+    fn from_json(json: serde_json::Value) -> Self {
+        use serde_json::Value as J;
+        match json {
+            J::Null => Self::Null,
+            J::Bool(b) => Self::Bool(b),
+            J::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    Self::Int(i)
+                } else if let Some(u) = n.as_u64() {
+                    Self::BigInt(u.to_string())
+                } else {
+                    Self::Float(n.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            J::String(s) => Self::Str(s),
+            J::Array(a) => Self::List(a.into_iter().map(Self::from_json).collect()),
+            J::Object(o) => Self::Dict(o.into_iter().map(|(k, v)| (k, Self::from_json(v))).collect()),
+        }
+    }
+
+    fn to_json(&self) -> Result<serde_json::Value, ValueError> {
+        use serde_json::Value as J;
+        Ok(match self {
+            Self::Null => J::Null,
+            Self::Bool(b) => J::Bool(*b),
+            Self::Int(i) => J::from(*i),
+            Self::BigInt(s) => J::from(
+                s.parse::<u64>()
+                    .map_err(|_| ValueError::NotRepresentable("an integer beyond the u64 range"))?,
+            ),
+            Self::Float(x) => J::Number(
+                serde_json::Number::from_f64(*x)
+                    .ok_or(ValueError::NotRepresentable("a NaN or infinite float"))?,
+            ),
+            Self::Str(s) | Self::Markup(s) => J::String(s.clone()),
+            Self::Utf16(_) => {
+                return Err(ValueError::NotRepresentable("a string with lone surrogates"))
+            }
+            Self::List(l) | Self::Tuple(l) => {
+                J::Array(l.iter().map(Self::to_json).collect::<Result<_, _>>()?)
+            }
+            Self::Dict(m) => J::Object(
+                m.iter()
+                    .map(|(k, v)| Ok((k.clone(), v.to_json()?)))
+                    .collect::<Result<_, ValueError>>()?,
+            ),
+            Self::Bytes(b) => J::Array(b.iter().map(|&x| J::from(x)).collect()),
+            Self::Uuid(u) => J::String(u.hyphenated().to_string()),
+            Self::DateTime(d) => J::String(
+                d.format(&time::format_description::well_known::Rfc3339)
+                    .map_err(|_| ValueError::NotRepresentable("a datetime outside RFC 3339"))?,
+            ),
+        })
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Self::Str(s.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Self::Str(s)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Self::Int(i)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Self::Bool(b)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(x: f64) -> Self {
+        Self::Float(x)
+    }
+}
+
+/// Errors converting between [`Value`] and Rust types.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValueError {
+    /// serde could not serialise the Rust value.
+    #[error("cannot store the value in a session: {0}")]
+    Serialize(String),
+    /// The session value does not have the shape of the requested type.
+    #[error("the session value does not fit the requested type: {0}")]
+    Deserialize(String),
+    /// The session holds a Python value that the serde bridge can't carry.
+    #[error("the session value is {0}, which typed access can't represent; read it as a raw Value")]
+    NotRepresentable(&'static str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_bridge_round_trips_common_types() {
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct Cart {
+            items: Vec<String>,
+            total_cents: u64,
+            coupon: Option<String>,
+        }
+        let cart = Cart { items: vec!["tea".into()], total_cents: 450, coupon: None };
+        let v = Value::from_serialize(&cart).unwrap();
+        assert_eq!(v.to_tagged_json(), r#"{"coupon":null,"items":["tea"],"total_cents":450}"#);
+        assert_eq!(v.deserialize_into::<Cart>().unwrap(), cart);
+        assert_eq!(Value::from_serialize(&u64::MAX).unwrap(), Value::BigInt(u64::MAX.to_string()));
+        assert_eq!(Value::BigInt(u64::MAX.to_string()).deserialize_into::<u64>().unwrap(), u64::MAX);
+    }
+
+    #[test]
+    fn unrepresentable_values_are_typed_errors() {
+        assert!(matches!(
+            Value::Float(f64::NAN).deserialize_into::<f64>(),
+            Err(ValueError::NotRepresentable(_))
+        ));
+        assert!(matches!(
+            Value::BigInt("100000000000000000000000".into()).deserialize_into::<u64>(),
+            Err(ValueError::NotRepresentable(_))
+        ));
+        assert!(matches!(Value::Str("x".into()).deserialize_into::<u8>(), Err(ValueError::Deserialize(_))));
+    }
+
+    #[test]
+    fn tagged_types_deserialize_to_natural_forms() {
+        assert_eq!(Value::Bytes(vec![1, 2]).deserialize_into::<Vec<u8>>().unwrap(), vec![1, 2]);
+        assert_eq!(
+            Value::Tuple(vec![Value::Int(1), Value::Str("a".into())])
+                .deserialize_into::<(i32, String)>()
+                .unwrap(),
+            (1, "a".to_owned())
+        );
+        assert_eq!(Value::Markup("<b>".into()).deserialize_into::<String>().unwrap(), "<b>");
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests of websession-core.
+
+mod props;
+mod tamper;
+mod vectors;

@@ -1,0 +1,72 @@
+//! Property tests: decoding never panics, `decode(encode(x)) == x`.
+
+use proptest::prelude::*;
+use websession_core::{json, FlaskCodec, Key, KeyRing, Value};
+
+fn codec() -> FlaskCodec {
+    FlaskCodec::new(&KeyRing::new(Key::from_utf8("property test key, 32 bytes long").expect("key")))
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::Int),
+        any::<u64>().prop_map(|u| if u > i64::MAX as u64 { Value::BigInt(u.to_string()) } else { Value::Int(u as i64) }),
+        any::<f64>().prop_filter("NaN != NaN", |x| !x.is_nan()).prop_map(Value::Float),
+        any::<String>().prop_map(Value::Str),
+        proptest::collection::vec(any::<u8>(), 0..16).prop_map(Value::Bytes),
+        any::<String>().prop_map(Value::Markup),
+        any::<u128>().prop_map(|u| Value::Uuid(uuid::Uuid::from_u128(u))),
+        (0i64..253_402_300_799).prop_map(|s| Value::DateTime(
+            time::OffsetDateTime::from_unix_timestamp(s).expect("in range")
+        )),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::List),
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Tuple),
+            proptest::collection::btree_map(key(), inner, 0..6).prop_map(Value::Dict),
+        ]
+    })
+}
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![any::<String>(), Just(" t".to_owned()), Just(" di".to_owned()), Just(" b".to_owned())]
+}
+
+proptest! {
+    #[test]
+    fn decode_of_encode_is_identity(data in proptest::collection::btree_map(key(), value(), 0..8), ts in 0u64..4_000_000_000) {
+        let c = codec().with_max_age(u64::MAX);
+        let cookie = c.encode(&data, ts);
+        let decoded = c.decode(&cookie, ts).expect("own cookie decodes");
+        prop_assert_eq!(decoded.data, data);
+        prop_assert_eq!(decoded.timestamp, ts);
+    }
+
+    #[test]
+    fn decoding_arbitrary_text_never_panics(text in ".{0,200}") {
+        let _ = codec().decode(&text, 1_700_000_000);
+        let _ = websession_core::flask::peek(&text, 1024);
+    }
+
+    #[test]
+    fn decoding_cookie_shaped_text_never_panics(a in "[A-Za-z0-9_.-]{0,80}", b in "[A-Za-z0-9_-]{0,12}", c in "[A-Za-z0-9_-]{27}") {
+        let _ = codec().decode(&format!("{a}.{b}.{c}"), 1_700_000_000);
+        let _ = codec().decode(&format!(".{a}.{b}.{c}"), 1_700_000_000);
+    }
+
+    #[test]
+    fn parsing_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let _ = json::parse_map(&bytes);
+    }
+
+    #[test]
+    fn signed_garbage_payloads_are_errors_or_maps(text in "[\\[\\]{}\", :a-z0-9\\\\]{0,60}") {
+        // A holder of the key signs arbitrary JSON-ish text: never a panic.
+        let c = codec();
+        let cookie = c.sign_json(text.as_bytes(), 1_700_000_000);
+        let _ = c.decode(&cookie, 1_700_000_000);
+    }
+}
