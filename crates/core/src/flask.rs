@@ -233,7 +233,10 @@ impl FlaskCodec {
     /// As [`FlaskCodec::decode`], except JSON errors.
     pub fn verify(&self, cookie: &str, now: u64) -> Result<Verified, DecodeError> {
         if cookie.len() > self.max_cookie_len {
-            return Err(DecodeError::TooLong { len: cookie.len(), limit: self.max_cookie_len });
+            return Err(DecodeError::TooLong {
+                len: cookie.len(),
+                limit: self.max_cookie_len,
+            });
         }
         let (signing_input, sig) = cookie.rsplit_once('.').ok_or(DecodeError::BadSignature)?;
         if sig.len() != SIG_LEN {
@@ -254,11 +257,17 @@ impl FlaskCodec {
             })
             .ok_or(DecodeError::BadSignature)?;
 
-        let (payload, ts) = signing_input.rsplit_once('.').ok_or(DecodeError::BadTimestamp)?;
+        let (payload, ts) = signing_input
+            .rsplit_once('.')
+            .ok_or(DecodeError::BadTimestamp)?;
         let timestamp = decode_timestamp(ts).ok_or(DecodeError::BadTimestamp)?;
         check_age(timestamp, now, self.max_age)?;
         let json = decode_payload(payload, self.max_decompressed)?;
-        Ok(Verified { json, timestamp, key_index })
+        Ok(Verified {
+            json,
+            timestamp,
+            key_index,
+        })
     }
 }
 
@@ -269,7 +278,9 @@ impl FlaskCodec {
 /// [`DecodeError::FromFuture`] or [`DecodeError::Expired`].
 pub fn check_age(timestamp: u64, now: u64, max_age: u64) -> Result<(), DecodeError> {
     if timestamp > now {
-        return Err(DecodeError::FromFuture { ahead: timestamp - now });
+        return Err(DecodeError::FromFuture {
+            ahead: timestamp - now,
+        });
     }
     let age = now - timestamp;
     if age > max_age {
@@ -290,7 +301,9 @@ pub fn check_age(timestamp: u64, now: u64, max_age: u64) -> Result<(), DecodeErr
 /// Nothing returned here can be trusted. Never use it to make decisions.
 pub fn peek(cookie: &str, max_decompressed: usize) -> Result<(Vec<u8>, u64), DecodeError> {
     let (signing_input, _sig) = cookie.rsplit_once('.').ok_or(DecodeError::BadSignature)?;
-    let (payload, ts) = signing_input.rsplit_once('.').ok_or(DecodeError::BadTimestamp)?;
+    let (payload, ts) = signing_input
+        .rsplit_once('.')
+        .ok_or(DecodeError::BadTimestamp)?;
     let timestamp = decode_timestamp(ts).ok_or(DecodeError::BadTimestamp)?;
     Ok((decode_payload(payload, max_decompressed)?, timestamp))
 }
@@ -321,7 +334,9 @@ fn decode_payload(payload: &str, max_decompressed: usize) -> Result<Vec<u8>, Pay
         Some(rest) => (true, rest),
         None => (false, payload),
     };
-    let raw = URL_SAFE_NO_PAD.decode(b64).map_err(|_| PayloadError::Base64)?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(b64)
+        .map_err(|_| PayloadError::Base64)?;
     if compressed {
         inflate(&raw, max_decompressed)
     } else {
@@ -390,7 +405,12 @@ mod tests {
 
     #[test]
     fn timestamps_encode_like_itsdangerous() {
-        for (ts, text) in [(1_700_000_000u64, "ZVPxAA"), (1000, "A-g"), ((1 << 32) + 1000, "AQAAA-g"), (0, "")] {
+        for (ts, text) in [
+            (1_700_000_000u64, "ZVPxAA"),
+            (1000, "A-g"),
+            ((1 << 32) + 1000, "AQAAA-g"),
+            (0, ""),
+        ] {
             let mut out = String::new();
             encode_timestamp(ts, &mut out);
             assert_eq!(out, text);
@@ -410,7 +430,10 @@ mod tests {
     #[test]
     fn compression_threshold() {
         assert!(compress_if_smaller(br#"{"k":"aaaaaaaaaaa"}"#).is_none());
-        assert_eq!(compress_if_smaller(br#"{"k":"aaaaaaaaaaaa"}"#).map(|z| z.len()), Some(18));
+        assert_eq!(
+            compress_if_smaller(br#"{"k":"aaaaaaaaaaaa"}"#).map(|z| z.len()),
+            Some(18)
+        );
     }
 
     #[test]
@@ -418,10 +441,17 @@ mod tests {
         let big = vec![b'a'; 1 << 20];
         let mut z = Compress::new(Compression::new(9), true);
         let mut packed = Vec::with_capacity(1 << 20);
-        z.compress_vec(&big, &mut packed, FlushCompress::Finish).unwrap();
-        assert_eq!(inflate(&packed, 1000), Err(PayloadError::TooLarge { limit: 1000 }));
+        z.compress_vec(&big, &mut packed, FlushCompress::Finish)
+            .unwrap();
+        assert_eq!(
+            inflate(&packed, 1000),
+            Err(PayloadError::TooLarge { limit: 1000 })
+        );
         assert_eq!(inflate(&packed, 1 << 20).unwrap().len(), 1 << 20);
-        assert_eq!(inflate(&packed[..packed.len() - 6], 1 << 21), Err(PayloadError::Zlib));
+        assert_eq!(
+            inflate(&packed[..packed.len() - 6], 1 << 21),
+            Err(PayloadError::Zlib)
+        );
         assert_eq!(inflate(b"", 10), Err(PayloadError::Zlib));
     }
 
@@ -429,6 +459,9 @@ mod tests {
     fn debug_redacts_keys() {
         let codec = FlaskCodec::new(&KeyRing::new(Key::from_utf8("very-secret-value").unwrap()));
         let shown = format!("{codec:?}");
-        assert!(shown.contains("<1 redacted>") && !shown.contains("very-secret"), "{shown}");
+        assert!(
+            shown.contains("<1 redacted>") && !shown.contains("very-secret"),
+            "{shown}"
+        );
     }
 }

@@ -52,7 +52,11 @@ pub fn python_float_repr(x: f64) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if x > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     // Rust's `{:e}` gives the shortest round-trip digits, like Python's repr.
     let sci = format!("{x:e}");
@@ -260,7 +264,11 @@ pub fn parse_map(bytes: &[u8]) -> Result<Map, PayloadError> {
 /// [`PayloadError`] for invalid UTF-8, invalid JSON, too deep nesting or bad tag content.
 pub fn parse_value(bytes: &[u8]) -> Result<Value, PayloadError> {
     let text = std::str::from_utf8(bytes).map_err(|_| PayloadError::Utf8)?;
-    let mut p = Parser { s: text.as_bytes(), pos: 0, depth: 0 };
+    let mut p = Parser {
+        s: text.as_bytes(),
+        pos: 0,
+        depth: 0,
+    };
     p.skip_ws();
     let v = p.value()?;
     p.skip_ws();
@@ -278,7 +286,10 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&self, what: &'static str) -> PayloadError {
-        PayloadError::Json { offset: self.pos, what }
+        PayloadError::Json {
+            offset: self.pos,
+            what,
+        }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -403,7 +414,8 @@ impl Parser<'_> {
                 self.pos += 1;
             }
             // The input is valid UTF-8 and we stopped at an ASCII byte, so this is a char boundary.
-            let run = std::str::from_utf8(&self.s[start..self.pos]).map_err(|_| PayloadError::Utf8)?;
+            let run =
+                std::str::from_utf8(&self.s[start..self.pos]).map_err(|_| PayloadError::Utf8)?;
             match &mut units {
                 Some(u) => u.extend(run.encode_utf16()),
                 None => out.push_str(run),
@@ -473,7 +485,10 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u16, PayloadError> {
-        let digits = self.s.get(self.pos..self.pos + 4).ok_or_else(|| self.err("short \\u escape"))?;
+        let digits = self
+            .s
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.err("short \\u escape"))?;
         let text = std::str::from_utf8(digits).map_err(|_| self.err("bad \\u escape"))?;
         if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(self.err("bad \\u escape"));
@@ -518,13 +533,21 @@ impl Parser<'_> {
             }
         }
         // Only ASCII digits and signs were consumed.
-        let text = std::str::from_utf8(&self.s[start..self.pos]).map_err(|_| self.err("bad number"))?;
+        let text =
+            std::str::from_utf8(&self.s[start..self.pos]).map_err(|_| self.err("bad number"))?;
         if is_float {
-            return text.parse::<f64>().map(Value::Float).map_err(|_| self.err("bad number"));
+            return text
+                .parse::<f64>()
+                .map(Value::Float)
+                .map_err(|_| self.err("bad number"));
         }
         Ok(match text.parse::<i64>() {
             Ok(i) => Value::Int(i),
-            Err(_) => Value::BigInt(if text == "-0" { "0".into() } else { text.to_owned() }),
+            Err(_) => Value::BigInt(if text == "-0" {
+                "0".into()
+            } else {
+                text.to_owned()
+            }),
         })
     }
 }
@@ -592,6 +615,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::approx_constant)] // the literal is the point: Python prints exactly this
     fn float_repr_matches_python() {
         for (x, s) in [
             (1.0, "1.0"),
@@ -619,7 +643,10 @@ mod tests {
     fn strings_escape_like_python() {
         let mut out = String::new();
         write_str(&mut out, "a\"\\/\n\r\t\u{8}\u{c}\u{1}\u{7f}é😀<>&'\u{ff21}");
-        assert_eq!(out, r#""a\"\\/\n\r\t\b\f\u0001\u007f\u00e9\ud83d\ude00<>&'\uff21""#);
+        assert_eq!(
+            out,
+            r#""a\"\\/\n\r\t\b\f\u0001\u007f\u00e9\ud83d\ude00<>&'\uff21""#
+        );
     }
 
     #[test]
@@ -635,7 +662,10 @@ mod tests {
     #[test]
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
         let deep = "[".repeat(100_000);
-        assert_eq!(parse_value(deep.as_bytes()), Err(PayloadError::TooDeep { limit: MAX_DEPTH }));
+        assert_eq!(
+            parse_value(deep.as_bytes()),
+            Err(PayloadError::TooDeep { limit: MAX_DEPTH })
+        );
         let deep = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(parse_value(deep.as_bytes()).is_ok());
     }
@@ -657,8 +687,14 @@ mod tests {
 
     #[test]
     fn numbers() {
-        assert_eq!(parse_value(b"18446744073709551621").unwrap(), Value::BigInt("18446744073709551621".into()));
-        assert_eq!(parse_value(b"-9223372036854775808").unwrap(), Value::Int(i64::MIN));
+        assert_eq!(
+            parse_value(b"18446744073709551621").unwrap(),
+            Value::BigInt("18446744073709551621".into())
+        );
+        assert_eq!(
+            parse_value(b"-9223372036854775808").unwrap(),
+            Value::Int(i64::MIN)
+        );
         assert_eq!(parse_value(b"1E400").unwrap(), Value::Float(f64::INFINITY));
         assert!(parse_value(b"01").is_err());
         assert!(parse_value(b"1.").is_err());

@@ -341,9 +341,14 @@ mod tests {
 
     #[test]
     fn weakness() {
-        assert_eq!(Key::from_utf8("abc").unwrap().weakness(), Some(KeyWeakness::TooShort { len: 3 }));
         assert_eq!(
-            Key::from_bytes(&b"_5#y2L\"F4Q8z\n\xec]/"[..]).unwrap().weakness(),
+            Key::from_utf8("abc").unwrap().weakness(),
+            Some(KeyWeakness::TooShort { len: 3 })
+        );
+        assert_eq!(
+            Key::from_bytes(&b"_5#y2L\"F4Q8z\n\xec]/"[..])
+                .unwrap()
+                .weakness(),
             Some(KeyWeakness::WellKnown)
         );
         let generated = Key::generate();

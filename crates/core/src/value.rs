@@ -158,7 +158,11 @@ impl Value {
             }
             J::String(s) => Self::Str(s),
             J::Array(a) => Self::List(a.into_iter().map(Self::from_json).collect()),
-            J::Object(o) => Self::Dict(o.into_iter().map(|(k, v)| (k, Self::from_json(v))).collect()),
+            J::Object(o) => Self::Dict(
+                o.into_iter()
+                    .map(|(k, v)| (k, Self::from_json(v)))
+                    .collect(),
+            ),
         }
     }
 
@@ -178,7 +182,9 @@ impl Value {
             ),
             Self::Str(s) | Self::Markup(s) => J::String(s.clone()),
             Self::Utf16(_) => {
-                return Err(ValueError::NotRepresentable("a string with lone surrogates"))
+                return Err(ValueError::NotRepresentable(
+                    "a string with lone surrogates",
+                ))
             }
             Self::List(l) | Self::Tuple(l) => {
                 J::Array(l.iter().map(Self::to_json).collect::<Result<_, _>>()?)
@@ -239,7 +245,9 @@ pub enum ValueError {
     #[error("the session value does not fit the requested type: {0}")]
     Deserialize(String),
     /// The session holds a Python value that the serde bridge can't carry.
-    #[error("the session value is {0}, which typed access can't represent; read it as a raw Value")]
+    #[error(
+        "the session value is {0}, which typed access can't represent; read it as a raw Value"
+    )]
     NotRepresentable(&'static str),
 }
 
@@ -255,12 +263,27 @@ mod tests {
             total_cents: u64,
             coupon: Option<String>,
         }
-        let cart = Cart { items: vec!["tea".into()], total_cents: 450, coupon: None };
+        let cart = Cart {
+            items: vec!["tea".into()],
+            total_cents: 450,
+            coupon: None,
+        };
         let v = Value::from_serialize(&cart).unwrap();
-        assert_eq!(v.to_tagged_json(), r#"{"coupon":null,"items":["tea"],"total_cents":450}"#);
+        assert_eq!(
+            v.to_tagged_json(),
+            r#"{"coupon":null,"items":["tea"],"total_cents":450}"#
+        );
         assert_eq!(v.deserialize_into::<Cart>().unwrap(), cart);
-        assert_eq!(Value::from_serialize(&u64::MAX).unwrap(), Value::BigInt(u64::MAX.to_string()));
-        assert_eq!(Value::BigInt(u64::MAX.to_string()).deserialize_into::<u64>().unwrap(), u64::MAX);
+        assert_eq!(
+            Value::from_serialize(&u64::MAX).unwrap(),
+            Value::BigInt(u64::MAX.to_string())
+        );
+        assert_eq!(
+            Value::BigInt(u64::MAX.to_string())
+                .deserialize_into::<u64>()
+                .unwrap(),
+            u64::MAX
+        );
     }
 
     #[test]
@@ -273,18 +296,31 @@ mod tests {
             Value::BigInt("100000000000000000000000".into()).deserialize_into::<u64>(),
             Err(ValueError::NotRepresentable(_))
         ));
-        assert!(matches!(Value::Str("x".into()).deserialize_into::<u8>(), Err(ValueError::Deserialize(_))));
+        assert!(matches!(
+            Value::Str("x".into()).deserialize_into::<u8>(),
+            Err(ValueError::Deserialize(_))
+        ));
     }
 
     #[test]
     fn tagged_types_deserialize_to_natural_forms() {
-        assert_eq!(Value::Bytes(vec![1, 2]).deserialize_into::<Vec<u8>>().unwrap(), vec![1, 2]);
+        assert_eq!(
+            Value::Bytes(vec![1, 2])
+                .deserialize_into::<Vec<u8>>()
+                .unwrap(),
+            vec![1, 2]
+        );
         assert_eq!(
             Value::Tuple(vec![Value::Int(1), Value::Str("a".into())])
                 .deserialize_into::<(i32, String)>()
                 .unwrap(),
             (1, "a".to_owned())
         );
-        assert_eq!(Value::Markup("<b>".into()).deserialize_into::<String>().unwrap(), "<b>");
+        assert_eq!(
+            Value::Markup("<b>".into())
+                .deserialize_into::<String>()
+                .unwrap(),
+            "<b>"
+        );
     }
 }

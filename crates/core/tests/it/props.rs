@@ -4,7 +4,9 @@ use proptest::prelude::*;
 use websession_core::{json, FlaskCodec, Key, KeyRing, Value};
 
 fn codec() -> FlaskCodec {
-    FlaskCodec::new(&KeyRing::new(Key::from_utf8("property test key, 32 bytes long").expect("key")))
+    FlaskCodec::new(&KeyRing::new(
+        Key::from_utf8("property test key, 32 bytes long").expect("key"),
+    ))
 }
 
 fn value() -> impl Strategy<Value = Value> {
@@ -12,8 +14,14 @@ fn value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::Int),
-        any::<u64>().prop_map(|u| if u > i64::MAX as u64 { Value::BigInt(u.to_string()) } else { Value::Int(u as i64) }),
-        any::<f64>().prop_filter("NaN != NaN", |x| !x.is_nan()).prop_map(Value::Float),
+        any::<u64>().prop_map(|u| if u > i64::MAX as u64 {
+            Value::BigInt(u.to_string())
+        } else {
+            Value::Int(u as i64)
+        }),
+        any::<f64>()
+            .prop_filter("NaN != NaN", |x| !x.is_nan())
+            .prop_map(Value::Float),
         any::<String>().prop_map(Value::Str),
         proptest::collection::vec(any::<u8>(), 0..16).prop_map(Value::Bytes),
         any::<String>().prop_map(Value::Markup),
@@ -32,7 +40,12 @@ fn value() -> impl Strategy<Value = Value> {
 }
 
 fn key() -> impl Strategy<Value = String> {
-    prop_oneof![any::<String>(), Just(" t".to_owned()), Just(" di".to_owned()), Just(" b".to_owned())]
+    prop_oneof![
+        any::<String>(),
+        Just(" t".to_owned()),
+        Just(" di".to_owned()),
+        Just(" b".to_owned())
+    ]
 }
 
 proptest! {

@@ -16,13 +16,18 @@ macro_rules! tamper_cases {
         let ts: u64 = 1_700_000_000;
         let cookie: String = encode(&data, ts);
         let now = ts + 10;
-        assert_eq!(decode(&cookie, now).expect("untouched cookie decodes"), data);
+        assert_eq!(
+            decode(&cookie, now).expect("untouched cookie decodes"),
+            data
+        );
 
         // Every single flipped byte is refused.
         for i in 0..cookie.len() {
             let mut bytes = cookie.clone().into_bytes();
             bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
-            let Ok(bad) = String::from_utf8(bytes) else { continue };
+            let Ok(bad) = String::from_utf8(bytes) else {
+                continue;
+            };
             if bad == cookie {
                 continue;
             }
@@ -30,7 +35,10 @@ macro_rules! tamper_cases {
         }
         // Truncated at every length.
         for len in 0..cookie.len() {
-            assert!(decode(&cookie[..len], now).is_err(), "truncated to {len} accepted");
+            assert!(
+                decode(&cookie[..len], now).is_err(),
+                "truncated to {len} accepted"
+            );
         }
         // Trailing bytes.
         assert!(decode(&format!("{cookie}A"), now).is_err());
@@ -43,7 +51,9 @@ macro_rules! tamper_cases {
         // From the future.
         assert!(decode(&cookie, ts - 1).is_err());
         // Empty and garbage.
-        for garbage in ["", ".", "..", "...", "a.b.c", "\u{0}", "é.é.é", "null", "{}"] {
+        for garbage in [
+            "", ".", "..", "...", "a.b.c", "\u{0}", "é.é.é", "null", "{}",
+        ] {
             assert!(decode(garbage, now).is_err(), "{garbage:?} accepted");
         }
     }};
@@ -69,9 +79,24 @@ fn signed_codec_refuses_tampering() {
 fn errors_are_precise() {
     let c = codec("the real secret, long enough");
     let cookie = c.encode(&Map::new(), 1000);
-    assert_eq!(c.decode(&cookie, 1000 + 3601), Err(DecodeError::Expired { age: 3601, max_age: 3600 }));
-    assert_eq!(c.decode(&cookie, 990), Err(DecodeError::FromFuture { ahead: 10 }));
-    assert_eq!(c.decode("x".repeat(20_000).as_str(), 1000), Err(DecodeError::TooLong { len: 20_000, limit: 16_384 }));
+    assert_eq!(
+        c.decode(&cookie, 1000 + 3601),
+        Err(DecodeError::Expired {
+            age: 3601,
+            max_age: 3600
+        })
+    );
+    assert_eq!(
+        c.decode(&cookie, 990),
+        Err(DecodeError::FromFuture { ahead: 10 })
+    );
+    assert_eq!(
+        c.decode("x".repeat(20_000).as_str(), 1000),
+        Err(DecodeError::TooLong {
+            len: 20_000,
+            limit: 16_384
+        })
+    );
     assert_eq!(c.decode("abc", 1000), Err(DecodeError::BadSignature));
 }
 
@@ -89,7 +114,13 @@ fn fallback_keys_verify_but_never_sign() {
     assert_eq!(decoded.key_index, 1);
     let resigned = codec.encode(&decoded.data, 100);
     assert_ne!(resigned, old_cookie);
-    assert_eq!(FlaskCodec::new(&KeyRing::new(new)).decode(&resigned, 100).expect("current").key_index, 0);
+    assert_eq!(
+        FlaskCodec::new(&KeyRing::new(new))
+            .decode(&resigned, 100)
+            .expect("current")
+            .key_index,
+        0
+    );
     assert!(old_codec.decode(&resigned, 100).is_err());
 }
 
@@ -98,9 +129,15 @@ fn a_zlib_bomb_with_a_valid_signature_is_refused() {
     let c = codec("the real secret, long enough");
     let huge = format!(r#"{{"k":"{}"}}"#, "a".repeat(10 * 1024 * 1024));
     let cookie = c.sign_json(huge.as_bytes(), 1000);
-    assert!(cookie.starts_with('.') && cookie.len() < 16_384, "{}", cookie.len());
+    assert!(
+        cookie.starts_with('.') && cookie.len() < 16_384,
+        "{}",
+        cookie.len()
+    );
     assert!(matches!(
         c.decode(&cookie, 1000),
-        Err(DecodeError::BadPayload(websession_core::PayloadError::TooLarge { .. }))
+        Err(DecodeError::BadPayload(
+            websession_core::PayloadError::TooLarge { .. }
+        ))
     ));
 }

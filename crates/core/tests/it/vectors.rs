@@ -11,8 +11,13 @@ pub(crate) fn cases() -> Vec<J> {
 
 pub(crate) fn key_ring(case: &J) -> KeyRing {
     let key = |k: &J| Key::from_hex(k["hex"].as_str().expect("hex")).expect("key");
-    KeyRing::new(key(&case["secret_key"]))
-        .with_fallbacks(case["secret_key_fallbacks"].as_array().expect("fallbacks").iter().map(key))
+    KeyRing::new(key(&case["secret_key"])).with_fallbacks(
+        case["secret_key_fallbacks"]
+            .as_array()
+            .expect("fallbacks")
+            .iter()
+            .map(key),
+    )
 }
 
 fn codec(case: &J) -> FlaskCodec {
@@ -43,16 +48,30 @@ fn decode_outcomes_match_flask() {
             ("valid", Ok(decoded)) => {
                 let mut text = String::new();
                 json::write_map(&mut text, &decoded.data);
-                assert_eq!(text, case["expected"]["loaded_session_tagged_json"].as_str().expect("json"), "{id}");
+                assert_eq!(
+                    text,
+                    case["expected"]["loaded_session_tagged_json"]
+                        .as_str()
+                        .expect("json"),
+                    "{id}"
+                );
                 if let Some(index) = case["cookie_parts"]["signed_with_key_index"].as_u64() {
                     // Vector index is into fallbacks + [current]; ours is current, newest fallback, ...
-                    let n_fallbacks = case["secret_key_fallbacks"].as_array().expect("f").len() as u64;
-                    let expected = if index == n_fallbacks { 0 } else { n_fallbacks - index };
+                    let n_fallbacks =
+                        case["secret_key_fallbacks"].as_array().expect("f").len() as u64;
+                    let expected = if index == n_fallbacks {
+                        0
+                    } else {
+                        n_fallbacks - index
+                    };
                     assert_eq!(decoded.key_index as u64, expected, "{id}: key index");
                 }
             }
             ("valid", Err(e)) => {
-                assert!(STRICT_DEVIATIONS.contains(&id), "{id}: Flask accepts it, we said {e}");
+                assert!(
+                    STRICT_DEVIATIONS.contains(&id),
+                    "{id}: Flask accepts it, we said {e}"
+                );
             }
             ("invalid" | "error", Err(_)) => {}
             (_, Ok(d)) => panic!("{id}: Flask refused it ({outcome}), we accepted {d:?}"),
@@ -65,11 +84,17 @@ fn decode_outcomes_match_flask() {
 
 #[test]
 fn error_reasons_match_itsdangerous_names() {
-    for case in cases().iter().filter(|c| c["expected"]["outcome"] == "invalid") {
+    for case in cases()
+        .iter()
+        .filter(|c| c["expected"]["outcome"] == "invalid")
+    {
         let id = case["id"].as_str().expect("id");
         let reason = case["expected"]["reason"].as_str().expect("reason");
         let err = codec(case)
-            .decode(case["cookie"].as_str().expect("cookie"), case["now"].as_u64().expect("now"))
+            .decode(
+                case["cookie"].as_str().expect("cookie"),
+                case["now"].as_u64().expect("now"),
+            )
             .expect_err(id);
         let ours = err.itsdangerous_name();
         // itsdangerous reports a bad signature of a timed cookie as BadTimeSignature.
@@ -86,10 +111,18 @@ fn encoding_is_byte_identical() {
         let text = case["session_tagged_json"].as_str().expect("json");
         let ts = case["timestamp"].as_u64().expect("ts");
         let codec = codec(case);
-        assert_eq!(codec.sign_json(text.as_bytes(), ts), case["cookie"].as_str().expect("cookie"), "{id}: sign_json");
+        assert_eq!(
+            codec.sign_json(text.as_bytes(), ts),
+            case["cookie"].as_str().expect("cookie"),
+            "{id}: sign_json"
+        );
         // Through the value model: parse Flask's JSON, write it back, sign.
         let data = json::parse_map(text.as_bytes()).expect(id);
-        assert_eq!(codec.encode(&data, ts), case["cookie"].as_str().expect("cookie"), "{id}: encode");
+        assert_eq!(
+            codec.encode(&data, ts),
+            case["cookie"].as_str().expect("cookie"),
+            "{id}: encode"
+        );
         exact += 1;
     }
     assert_eq!(exact, 39);
@@ -102,13 +135,21 @@ fn untouched_values_survive_a_round_trip() {
     for case in cases().iter().filter(|c| c["kind"] == "roundtrip") {
         let id = case["id"].as_str().expect("id");
         let codec = codec(case);
-        let decoded = codec.decode(case["cookie"].as_str().expect("c"), case["now"].as_u64().expect("now")).expect(id);
+        let decoded = codec
+            .decode(
+                case["cookie"].as_str().expect("c"),
+                case["now"].as_u64().expect("now"),
+            )
+            .expect(id);
         let again = codec.encode(&decoded.data, case["timestamp"].as_u64().expect("ts"));
         if case["expected"]["lossless"] == true {
             assert_eq!(again, case["cookie"].as_str().expect("c"), "{id}");
         }
         // Compare as text: NaN != NaN as a value.
-        let back = codec.decode(&again, case["now"].as_u64().expect("now")).expect(id).data;
+        let back = codec
+            .decode(&again, case["now"].as_u64().expect("now"))
+            .expect(id)
+            .data;
         let (mut a, mut b) = (String::new(), String::new());
         json::write_map(&mut a, &back);
         json::write_map(&mut b, &decoded.data);

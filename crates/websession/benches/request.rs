@@ -1,0 +1,75 @@
+//! One in-process `GET /` through axum with and without the session layer,
+//! in the same run: the cost websession adds to a request.
+//!
+//! ```text
+//! cargo bench -p websession --bench request
+//! ```
+
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+use axum::body::Body;
+use axum::http::Request;
+use axum::routing::get;
+use axum::Router;
+use criterion::{criterion_group, criterion_main, Criterion};
+use tower::{Service, ServiceExt};
+use websession::{Key, KeyRing, Map, Session, SessionConfig, SessionManagerLayer, Value};
+
+async fn bare() -> &'static str {
+    "I do not know your pet's name."
+}
+
+async fn with_session(session: Session) -> String {
+    match session.get::<String>("pet_name") {
+        Ok(Some(name)) => format!("Your pet's name is {name}."),
+        _ => "I do not know your pet's name.".to_owned(),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let key = Key::from_utf8("a benchmark secret key of 32 b!!").expect("key");
+    let keys = KeyRing::new(key);
+    let mut data = Map::new();
+    data.insert("pet_name".into(), Value::from("Rex"));
+    let codec = websession::FlaskCodec::new(&keys);
+    let now = websession::core::unix_seconds(time::OffsetDateTime::now_utc());
+    let cookie = format!("session={}", codec.encode(&data, now));
+
+    let bare_app = Router::new().route("/", get(bare));
+    let non_permanent = Router::new()
+        .route("/", get(with_session))
+        .layer(SessionManagerLayer::signed(keys.clone()).with_config(SessionConfig::flask()));
+    data.insert("_permanent".into(), Value::Bool(true));
+    let permanent_cookie = format!("session={}", codec.encode(&data, now));
+
+    let mut group = c.benchmark_group("get_root");
+    for (name, app, cookie) in [
+        ("bare_axum", bare_app, cookie.clone()),
+        ("signed_read", non_permanent.clone(), cookie.clone()),
+        (
+            "signed_read_permanent_refresh",
+            non_permanent,
+            permanent_cookie,
+        ),
+    ] {
+        let mut svc = app.into_service::<Body>();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let req = Request::get("/")
+                        .header("cookie", &cookie)
+                        .body(Body::empty())
+                        .expect("req");
+                    let svc = svc.ready().await.expect("ready");
+                    svc.call(req).await.expect("infallible")
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

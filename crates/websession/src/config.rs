@@ -1,0 +1,389 @@
+//! Session configuration: the cookie's attributes and the lifetime policy.
+
+use std::fmt;
+
+use time::Duration;
+use websession_core::Clock;
+
+/// The `SameSite` attribute of the session cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    /// Sent only with same-site requests.
+    Strict,
+    /// Sent with same-site requests and top-level cross-site navigations (the safe default).
+    Lax,
+    /// Sent with every request; requires `Secure`.
+    None,
+}
+
+impl SameSite {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Strict => "Strict",
+            Self::Lax => "Lax",
+            Self::None => "None",
+        }
+    }
+}
+
+impl fmt::Display for SameSite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A configuration that can't work, found when the session layer is built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The cookie name is empty or has characters a cookie name can't have.
+    #[error("invalid cookie name {0:?}: use letters, digits and !#$%&'*+-.^_`|~")]
+    CookieName(String),
+    /// The path does not start with `/` or holds `;`, spaces or control characters.
+    #[error("invalid cookie path {0:?}: it must start with '/' and hold no ';', spaces or control characters")]
+    CookiePath(String),
+    /// The domain is empty or not plain ASCII (IDNA-encode it first).
+    #[error(
+        "invalid cookie domain {0:?}: give an ASCII host name (punycode for international names)"
+    )]
+    CookieDomain(String),
+    /// A `__Host-` or `__Secure-` name, `SameSite=None` or `Partitioned` without `Secure`,
+    /// or `__Host-` with a Domain or a Path other than `/`.
+    #[error("the cookie settings break a browser rule: {0}")]
+    BrowserRule(&'static str),
+    /// The lifetime is zero or negative.
+    #[error("the permanent session lifetime must be positive")]
+    Lifetime,
+    /// A key is short or well known and the config asked for strict keys.
+    #[error("weak secret key refused (strict keys): {0}")]
+    WeakKey(String),
+}
+
+/// How sessions behave: the cookie's name and attributes, and their lifetime.
+///
+/// [`SessionConfig::default`] is the secure choice: `HttpOnly`, `Secure`,
+/// `SameSite=Lax`, `Path=/`, no `Domain`. [`SessionConfig::flask`] is Flask's
+/// own defaults, and with it websession sends exactly Flask's `Set-Cookie`
+/// and `Vary` headers.
+///
+/// | Flask config key | here |
+/// |---|---|
+/// | `SESSION_COOKIE_NAME` | [`with_cookie_name`](Self::with_cookie_name) |
+/// | `SESSION_COOKIE_DOMAIN` | [`with_domain`](Self::with_domain) |
+/// | `SESSION_COOKIE_PATH` / `APPLICATION_ROOT` | [`with_path`](Self::with_path) |
+/// | `SESSION_COOKIE_HTTPONLY = False` | [`with_javascript_access`](Self::with_javascript_access) |
+/// | `SESSION_COOKIE_SECURE` | [`with_secure`](Self::with_secure) / [`with_insecure_cookie`](Self::with_insecure_cookie) |
+/// | `SESSION_COOKIE_SAMESITE` | [`with_same_site`](Self::with_same_site) |
+/// | `SESSION_COOKIE_PARTITIONED` | [`with_partitioned`](Self::with_partitioned) |
+/// | `SESSION_REFRESH_EACH_REQUEST` | [`with_refresh_each_request`](Self::with_refresh_each_request) |
+/// | `PERMANENT_SESSION_LIFETIME` | [`with_permanent_lifetime`](Self::with_permanent_lifetime) |
+/// | `MAX_COOKIE_SIZE` | [`with_max_cookie_size`](Self::with_max_cookie_size) (an error, not a warning) |
+///
+/// # Examples
+///
+/// ```
+/// use websession::{SameSite, SessionConfig};
+/// use time::Duration;
+///
+/// let config = SessionConfig::default()
+///     .with_cookie_name("__Host-session")
+///     .with_same_site(Some(SameSite::Strict))
+///     .with_permanent_lifetime(Duration::hours(12));
+/// config.validate()?;
+/// # Ok::<(), websession::ConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    pub(crate) cookie_name: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) path: String,
+    pub(crate) http_only: bool,
+    pub(crate) secure: bool,
+    pub(crate) same_site: Option<SameSite>,
+    pub(crate) partitioned: bool,
+    pub(crate) refresh_each_request: bool,
+    pub(crate) permanent_lifetime: Duration,
+    pub(crate) max_cookie_size: usize,
+    pub(crate) no_store_on_write: bool,
+    pub(crate) strict_keys: bool,
+    pub(crate) clock: Clock,
+}
+
+/// Flask's `MAX_COOKIE_SIZE`: the longest `Set-Cookie` value browsers keep.
+pub const MAX_COOKIE_SIZE: usize = 4093;
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            cookie_name: "session".into(),
+            domain: None,
+            path: "/".into(),
+            http_only: true,
+            secure: true,
+            same_site: Some(SameSite::Lax),
+            partitioned: false,
+            refresh_each_request: true,
+            permanent_lifetime: Duration::days(31),
+            max_cookie_size: MAX_COOKIE_SIZE,
+            no_store_on_write: true,
+            strict_keys: false,
+            clock: Clock::system(),
+        }
+    }
+}
+
+impl SessionConfig {
+    /// Flask's defaults: `HttpOnly`, `Path=/`, no `Secure`, no `SameSite`, 31
+    /// days, refresh each request, and no `Cache-Control` added.
+    #[must_use]
+    pub fn flask() -> Self {
+        Self {
+            secure: false,
+            same_site: None,
+            no_store_on_write: false,
+            ..Self::default()
+        }
+    }
+
+    /// The cookie's name. Default `session`.
+    #[must_use]
+    pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = name.into();
+        self
+    }
+
+    /// The cookie's `Domain`. Default none (the cookie goes to this host only,
+    /// the safe choice). A leading `.` and a `:port` are dropped, as Werkzeug does.
+    #[must_use]
+    pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
+        let domain = domain.into();
+        let domain = domain.trim_start_matches('.');
+        let domain = domain.split(':').next().unwrap_or(domain);
+        self.domain = Some(domain.to_owned());
+        self
+    }
+
+    /// The cookie's `Path`. Default `/`.
+    #[must_use]
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Drops `HttpOnly`, so page scripts can read the cookie.
+    ///
+    /// # Security
+    ///
+    /// Any XSS hole then leaks the session.
+    #[must_use]
+    pub fn with_javascript_access(mut self) -> Self {
+        self.http_only = false;
+        self
+    }
+
+    /// Sets `Secure`: the browser sends the cookie over HTTPS only (and to
+    /// `http://localhost` / `127.0.0.1`, which browsers treat as secure).
+    #[must_use]
+    pub fn with_secure(mut self) -> Self {
+        self.secure = true;
+        self
+    }
+
+    /// Drops `Secure`, so the cookie also travels over plain HTTP.
+    ///
+    /// # Security
+    ///
+    /// Anyone on the network path can then copy the session. Use it only for
+    /// local development or behind a proxy that never serves plain HTTP.
+    #[must_use]
+    pub fn with_insecure_cookie(mut self) -> Self {
+        self.secure = false;
+        self
+    }
+
+    /// The `SameSite` attribute; `None` (the Rust value) sends no attribute.
+    #[must_use]
+    pub fn with_same_site(mut self, same_site: Option<SameSite>) -> Self {
+        self.same_site = same_site;
+        self
+    }
+
+    /// Adds `Partitioned` (CHIPS), which also forces `Secure`, as in Flask.
+    #[must_use]
+    pub fn with_partitioned(mut self) -> Self {
+        self.partitioned = true;
+        self
+    }
+
+    /// Whether a permanent session's cookie is re-sent (with a new expiry) on
+    /// every request that uses the session. Default `true`, as in Flask.
+    #[must_use]
+    pub fn with_refresh_each_request(mut self, refresh: bool) -> Self {
+        self.refresh_each_request = refresh;
+        self
+    }
+
+    /// Flask's `PERMANENT_SESSION_LIFETIME`: the `Expires` of permanent
+    /// cookies, and the maximum age the server accepts for **every** cookie.
+    /// Default 31 days.
+    #[must_use]
+    pub fn with_permanent_lifetime(mut self, lifetime: Duration) -> Self {
+        self.permanent_lifetime = lifetime;
+        self
+    }
+
+    /// The longest `Set-Cookie` value (name, value and attributes) to send.
+    /// A longer cookie is an error when the response is written (the response
+    /// becomes a 500), never a cookie the browser silently drops. Default 4093.
+    #[must_use]
+    pub fn with_max_cookie_size(mut self, bytes: usize) -> Self {
+        self.max_cookie_size = bytes;
+        self
+    }
+
+    /// Whether responses that set the cookie get `Cache-Control: no-store`
+    /// when the handler set no `Cache-Control` itself. Default `true`
+    /// (`false` in [`SessionConfig::flask`]), so no shared cache keeps a
+    /// response that carries someone's session.
+    #[must_use]
+    pub fn with_no_store_on_write(mut self, no_store: bool) -> Self {
+        self.no_store_on_write = no_store;
+        self
+    }
+
+    /// Refuses short or well-known secret keys when the layer is built,
+    /// instead of only warning.
+    #[must_use]
+    pub fn with_strict_keys(mut self) -> Self {
+        self.strict_keys = true;
+        self
+    }
+
+    /// The clock used for signing times, expiry and `Expires`. Tests inject one.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The cookie's name.
+    #[must_use]
+    pub fn cookie_name(&self) -> &str {
+        &self.cookie_name
+    }
+
+    /// The permanent lifetime, which is also the maximum age of any cookie.
+    #[must_use]
+    pub fn permanent_lifetime(&self) -> Duration {
+        self.permanent_lifetime
+    }
+
+    /// Whether `Secure` is sent (`Partitioned` forces it).
+    #[must_use]
+    pub fn is_secure(&self) -> bool {
+        self.secure || self.partitioned
+    }
+
+    /// Checks the settings against the cookie grammar and browser rules.
+    ///
+    /// # Errors
+    ///
+    /// The first [`ConfigError`] found.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if self.cookie_name.is_empty() || !self.cookie_name.chars().all(token) {
+            return Err(ConfigError::CookieName(self.cookie_name.clone()));
+        }
+        let path_ok = self.path.starts_with('/')
+            && self.path.chars().all(|c| c.is_ascii_graphic() && c != ';');
+        if !path_ok {
+            return Err(ConfigError::CookiePath(self.path.clone()));
+        }
+        if let Some(d) = &self.domain {
+            let ok = !d.is_empty()
+                && d.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+            if !ok {
+                return Err(ConfigError::CookieDomain(d.clone()));
+            }
+        }
+        let secure = self.is_secure();
+        if self.cookie_name.starts_with("__Secure-") && !secure {
+            return Err(ConfigError::BrowserRule("a __Secure- cookie needs Secure"));
+        }
+        if self.cookie_name.starts_with("__Host-")
+            && (!secure || self.domain.is_some() || self.path != "/")
+        {
+            return Err(ConfigError::BrowserRule(
+                "a __Host- cookie needs Secure, Path=/ and no Domain",
+            ));
+        }
+        if self.same_site == Some(SameSite::None) && !secure {
+            return Err(ConfigError::BrowserRule("SameSite=None needs Secure"));
+        }
+        if self.permanent_lifetime <= Duration::ZERO {
+            return Err(ConfigError::Lifetime);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn max_age_secs(&self) -> u64 {
+        u64::try_from(self.permanent_lifetime.whole_seconds()).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_secure_and_valid() {
+        let c = SessionConfig::default();
+        assert!(c.http_only && c.secure && c.same_site == Some(SameSite::Lax) && c.path == "/");
+        assert!(c.domain.is_none());
+        c.validate().unwrap();
+        SessionConfig::flask().validate().unwrap();
+    }
+
+    #[test]
+    fn browser_rules_are_checked() {
+        let bad = [
+            SessionConfig::default().with_cookie_name(""),
+            SessionConfig::default().with_cookie_name("a b"),
+            SessionConfig::default().with_cookie_name("a;b"),
+            SessionConfig::default().with_path("app"),
+            SessionConfig::default().with_path("/a;b"),
+            SessionConfig::default().with_domain("exämple.com"),
+            SessionConfig::default()
+                .with_cookie_name("__Host-s")
+                .with_path("/app"),
+            SessionConfig::default()
+                .with_cookie_name("__Host-s")
+                .with_domain("example.com"),
+            SessionConfig::default()
+                .with_cookie_name("__Host-s")
+                .with_insecure_cookie(),
+            SessionConfig::default()
+                .with_cookie_name("__Secure-s")
+                .with_insecure_cookie(),
+            SessionConfig::default()
+                .with_insecure_cookie()
+                .with_same_site(Some(SameSite::None)),
+            SessionConfig::default().with_permanent_lifetime(Duration::ZERO),
+        ];
+        for c in bad {
+            assert!(c.validate().is_err(), "{c:?}");
+        }
+        let partitioned = SessionConfig::flask()
+            .with_partitioned()
+            .with_same_site(Some(SameSite::None));
+        partitioned.validate().unwrap();
+        assert_eq!(
+            SessionConfig::default()
+                .with_domain(".example.com:8080")
+                .domain
+                .as_deref(),
+            Some("example.com")
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! Long-form guides. Nothing here is code; each module is a page.
+
+/// # Signed is not secret
+///
+/// Flask's session cookie, and websession's signed mode, are **signed, not
+/// encrypted**. The payload is base64 of (maybe compressed) JSON: anyone who
+/// has the cookie can read it, e.g. with `websession decode COOKIE`. The
+/// signature only proves that the server wrote it, so the client can't change
+/// it.
+///
+/// Put in a signed session what the user may see: a user id, a cart, a pet's
+/// name. Never a password, an API token, or another user's data.
+///
+/// A signed cookie also can't be revoked: until it expires, a copied cookie
+/// works. The server checks its age against the permanent lifetime (Flask's
+/// `PERMANENT_SESSION_LIFETIME`, 31 days by default) for every cookie,
+/// permanent or not, and refuses cookies signed in the future.
+///
+/// # Keys
+///
+/// Whoever knows the key can forge any session. Use 32 random bytes
+/// (`Key::generate`, or `websession keygen`), keep them out of the code, and
+/// rotate: make the new key current and keep the old one as a fallback
+/// ([`crate::KeyRing::with_fallback`]) until the longest lifetime has passed.
+/// Cookies signed with a fallback keep working and are re-signed with the
+/// current key the next time they are written. Short keys and published
+/// example keys are reported at start-up (refused with
+/// [`crate::SessionConfig::with_strict_keys`]).
+///
+/// # Failures
+///
+/// A cookie that fails for any reason (tampered, truncated, wrong key,
+/// expired, from the future, malformed, a decompression bomb) gives an empty
+/// session, the same way every time, and a `tracing` event with the reason but
+/// never the cookie. Decompression only happens after the signature checked
+/// out, and is capped. The cookie comparison is constant-time.
+pub mod security {}
+
+/// # Sharing sessions with Flask
+///
+/// With the same secret key, a Flask app and a websession app read and write
+/// the same `session` cookie. Use [`crate::SessionConfig::flask`] for Flask's
+/// cookie attributes (or set the same ones on both sides) and the same
+/// permanent lifetime.
+///
+/// ```no_run
+/// use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer};
+///
+/// // Flask: app.secret_key = "..." ; app.config["SECRET_KEY_FALLBACKS"] = ["old"]
+/// let keys = KeyRing::new(Key::from_utf8(&std::env::var("SECRET_KEY")?)?)
+///     .with_fallback(Key::from_utf8("old")?);
+/// let layer = SessionManagerLayer::signed(keys).with_config(SessionConfig::flask());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// ## What maps to what
+///
+/// | Python | [`crate::Value`] | typed access (`get::<T>`) |
+/// |---|---|---|
+/// | `str` | `Str` | `String` |
+/// | `int` | `Int` (fits `i64`) or `BigInt` (kept as text) | integers up to `u64` |
+/// | `float` (incl. `nan`, `inf`) | `Float` | `f64` (not NaN/inf) |
+/// | `bool`, `None` | `Bool`, `Null` | `bool`, `Option` |
+/// | `list`, `dict` | `List`, `Dict` | `Vec`, maps, structs |
+/// | `tuple` | `Tuple` | tuples, `Vec` |
+/// | `bytes` | `Bytes` | `Vec<u8>` |
+/// | `Markup` | `Markup` | `String` |
+/// | `uuid.UUID` | `Uuid` | `uuid::Uuid` (hyphenated string) |
+/// | aware `datetime` | `DateTime` (UTC, whole seconds) | RFC 3339 string |
+///
+/// Values a Rust handler does not touch are written back exactly as they
+/// came, so Flask reads back equal Python values, including integers beyond
+/// 64 bits, `NaN`, and strings with lone surrogates ([`crate::Value::Utf16`]).
+/// Those three can't go through serde: `get::<T>` returns
+/// [`crate::ValueError::NotRepresentable`], and `get_value` gives the raw value.
+///
+/// `session.permanent` is the `_permanent` key, as in Flask;
+/// [`crate::Session::set_permanent`] writes it.
+///
+/// ## Caveats
+///
+/// - Flask itself loses microseconds and the UTC offset of datetimes, and
+///   turns `date` and `Decimal` into strings; so does the round trip here.
+/// - websession decodes strictly where Python is lenient: a signature with
+///   padding, unused bits set or the standard base64 alphabet, and a payload
+///   that is a JSON list of pairs, are refused. Flask never writes these.
+/// - A payload whose signature is valid but whose data is broken makes Flask
+///   answer 500; websession starts an empty session.
+/// - Flask re-sends a permanent session on every request, even one that never
+///   touched the session. websession decodes the cookie only when a handler
+///   uses the session, and refreshes it only then.
+/// - Flask only warns about cookies over 4093 bytes, and browsers drop them;
+///   websession refuses to send them (a 500 and an error log).
+pub mod flask {}
+
+/// # The wire format of the signed cookie
+///
+/// ```text
+/// cookie        = [ "." ] PAYLOAD "." TIMESTAMP "." SIGNATURE
+/// PAYLOAD       = b64u(json) | b64u(zlib(json))      (zlib only when it saves ≥ 2 bytes; then the leading ".")
+/// TIMESTAMP     = b64u(big-endian Unix seconds, leading zero bytes stripped)
+/// SIGNATURE     = b64u(HMAC-SHA1(derived_key, everything before the last "."))
+/// derived_key   = HMAC-SHA1(SECRET_KEY, "cookie-session")
+/// ```
+///
+/// `b64u` is URL-safe base64 without padding. The JSON is Flask's tagged JSON:
+/// compact, keys sorted by code point at every depth, ASCII only (`\uXXXX`,
+/// lowercase, surrogate pairs above U+FFFF), floats as Python's `repr`, and
+/// the tags `" t"` (tuple), `" b"` (bytes, standard base64), `" m"` (Markup),
+/// `" u"` (UUID hex), `" d"` (HTTP date), `" di"` (a one-key dict whose key
+/// looks like a tag).
+///
+/// The `Set-Cookie` attributes come in Werkzeug's order: `Domain`, `Expires`
+/// (permanent sessions only), `Max-Age` (only `0`, on deletion), `Secure`,
+/// `HttpOnly`, `Path`, `SameSite`, `Partitioned`.
+pub mod wire_format {}

@@ -1,0 +1,6 @@
+//! Integration tests of the websession facade: the engine's rules through the
+//! tower layer, driven in-process with `oneshot`.
+
+mod flask_http;
+mod rules;
+mod support;

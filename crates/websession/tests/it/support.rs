@@ -1,0 +1,197 @@
+//! An app with one route per session operation, a frozen clock and helpers.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use websession::core::json;
+use websession::{Clock, Session, SessionConfig, SessionManagerLayer};
+
+/// A clock the test moves by hand.
+#[derive(Clone)]
+pub(crate) struct TestClock(pub(crate) Arc<AtomicI64>);
+
+impl TestClock {
+    pub(crate) fn at(unix: i64) -> Self {
+        Self(Arc::new(AtomicI64::new(unix)))
+    }
+    pub(crate) fn set(&self, unix: i64) {
+        self.0.store(unix, Ordering::SeqCst);
+    }
+    pub(crate) fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+    pub(crate) fn clock(&self) -> Clock {
+        let t = self.0.clone();
+        Clock::from_fn(move || {
+            time::OffsetDateTime::from_unix_timestamp(t.load(Ordering::SeqCst)).expect("valid time")
+        })
+    }
+}
+
+pub(crate) fn tagged(session: &Session) -> String {
+    let mut out = String::new();
+    json::write_map(&mut out, &session.to_map());
+    out
+}
+
+/// Routes that each do one thing to the session.
+pub(crate) fn app(layer: SessionManagerLayer) -> Router {
+    Router::new()
+        .route("/noop", get(|| async { "noop" }))
+        .route("/read", get(|s: Session| async move { tagged(&s) }))
+        .route("/extract", get(|_s: Session| async { "extracted" }))
+        .route(
+            "/set/{key}/{value}",
+            get(
+                |s: Session, Path((k, v)): Path<(String, String)>| async move {
+                    s.insert(&k, &v).expect("insert");
+                    "ok"
+                },
+            ),
+        )
+        .route(
+            "/remove/{key}",
+            get(|s: Session, Path(k): Path<String>| async move {
+                format!("{:?}", s.remove(&k).is_some())
+            }),
+        )
+        .route(
+            "/permanent",
+            get(|s: Session| async move {
+                s.insert("user", "alice").expect("insert");
+                s.set_permanent(true);
+                "ok"
+            }),
+        )
+        .route(
+            "/clear",
+            get(|s: Session| async move {
+                s.clear();
+                "cleared"
+            }),
+        )
+        .route(
+            "/purge",
+            get(|s: Session| async move {
+                s.purge();
+                "purged"
+            }),
+        )
+        .route(
+            "/modify",
+            get(|s: Session| async move {
+                let n = s.get::<i64>("counter").expect("counter").unwrap_or(0);
+                s.insert("counter", n + 1).expect("insert");
+                tagged(&s)
+            }),
+        )
+        .route(
+            "/fail",
+            get(|s: Session| async move {
+                s.insert("user", "alice").expect("insert");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }),
+        )
+        .route(
+            "/big",
+            get(|s: Session| async move {
+                // Not compressible: ~5 KB of pseudo-random text.
+                let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+                let noise: String = (0..5000)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        char::from(
+                            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                                [(x % 62) as usize],
+                        )
+                    })
+                    .collect();
+                s.insert("noise", &noise).expect("insert");
+                "ok"
+            }),
+        )
+        .route(
+            "/cached",
+            get(|s: Session| async move {
+                s.insert("user", "alice").expect("insert");
+                (
+                    [
+                        ("cache-control", "private, max-age=60"),
+                        ("vary", "Accept-Encoding"),
+                    ],
+                    "ok",
+                )
+                    .into_response()
+            }),
+        )
+        .layer(layer)
+}
+
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) set_cookie: Vec<String>,
+    pub(crate) vary: Vec<String>,
+    pub(crate) cache_control: Option<String>,
+    pub(crate) body: String,
+}
+
+impl Reply {
+    /// The value of the session cookie set by this reply.
+    pub(crate) fn cookie_value(&self, name: &str) -> Option<String> {
+        self.set_cookie.iter().find_map(|h| {
+            let v = h.strip_prefix(name)?.strip_prefix('=')?;
+            Some(v.split(';').next().unwrap_or("").to_owned())
+        })
+    }
+}
+
+pub(crate) async fn send(app: &Router, path: &str, cookie: Option<&str>) -> Reply {
+    let mut req = Request::get(path);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    let headers = res.headers().clone();
+    let all = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().expect("ascii").to_owned())
+            .collect()
+    };
+    Reply {
+        status: res.status(),
+        set_cookie: all("set-cookie"),
+        vary: all("vary"),
+        cache_control: headers
+            .get("cache-control")
+            .map(|v| v.to_str().expect("ascii").to_owned()),
+        body: String::from_utf8(
+            res.into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes()
+                .to_vec(),
+        )
+        .expect("utf8"),
+    }
+}
+
+pub(crate) fn flask_layer(keys: websession::KeyRing, clock: &TestClock) -> SessionManagerLayer {
+    SessionManagerLayer::signed(keys).with_config(SessionConfig::flask().with_clock(clock.clock()))
+}

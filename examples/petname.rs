@@ -1,0 +1,76 @@
+//! Flask's session tutorial app, in axum with websession.
+//!
+//! ```text
+//! cargo run --example petname
+//! ```
+//!
+//! Environment:
+//! - `WEBSESSION_ADDR`: where to listen (default `127.0.0.1:5000`).
+//! - `WEBSESSION_SECRET_KEY`: the secret key as UTF-8 text, Flask's
+//!   `SECRET_KEY`. When unset a random key is generated and sessions don't
+//!   survive a restart.
+//! - `WEBSESSION_PERMANENT_LIFETIME`: permanent session lifetime in seconds
+//!   (default 31 days).
+//!
+//! The cookie is Flask's, so a Flask app with the same `SECRET_KEY` reads it.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer};
+use websession_examples::petname_routes;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+
+    let addr: SocketAddr = std::env::var("WEBSESSION_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:5000".into())
+        .parse()
+        .context("WEBSESSION_ADDR must be HOST:PORT")?;
+
+    let key = match std::env::var("WEBSESSION_SECRET_KEY") {
+        Ok(text) => Key::from_utf8(&text).context("WEBSESSION_SECRET_KEY is empty")?,
+        Err(_) => {
+            tracing::warn!(
+                "WEBSESSION_SECRET_KEY is not set: using a random key, so sessions won't survive a restart"
+            );
+            Key::generate()
+        }
+    };
+
+    let lifetime = match std::env::var("WEBSESSION_PERMANENT_LIFETIME") {
+        Ok(secs) => time::Duration::seconds(
+            secs.parse()
+                .context("WEBSESSION_PERMANENT_LIFETIME must be whole seconds")?,
+        ),
+        Err(_) => time::Duration::days(31),
+    };
+
+    // Secure cookies reach the server over HTTPS, and browsers also send them
+    // to http://localhost and http://127.0.0.1. The demo serves plain HTTP on
+    // any address, so it drops Secure unless it listens on loopback.
+    let mut config = SessionConfig::default().with_permanent_lifetime(lifetime);
+    if !addr.ip().is_loopback() {
+        tracing::warn!("serving plain HTTP on {addr}: the session cookie is sent without Secure");
+        config = config.with_insecure_cookie();
+    }
+    let layer = SessionManagerLayer::signed(KeyRing::new(key)).with_config(config);
+    layer.check()?;
+
+    let app = petname_routes().layer(layer);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    tracing::info!("pet name demo on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
