@@ -10,7 +10,7 @@ use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criteri
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use websession_core::flask::derive_key;
-use websession_core::{FlaskCodec, Key, KeyRing, Map, Value};
+use websession_core::{Compression, FlaskCodec, Key, KeyRing, Map, Value};
 
 fn typical() -> Map {
     let mut m = Map::new();
@@ -53,6 +53,7 @@ fn large() -> Map {
 fn bench(c: &mut Criterion) {
     let key = Key::from_utf8("a benchmark secret key of 32 b!!").expect("key");
     let codec = FlaskCodec::new(&KeyRing::new(key.clone()));
+    let never = codec.clone().with_compression(Compression::Never);
     let keyed = <Hmac<Sha1> as Mac>::new_from_slice(&derive_key(key.expose_bytes())).expect("hmac");
     let ts = 1_700_000_000;
     let mut group = c.benchmark_group("flask_codec");
@@ -94,6 +95,29 @@ fn bench(c: &mut Criterion) {
                 })
             },
         );
+        group.bench_with_input(
+            BenchmarkId::new("decode_then_encode_never_compress", name),
+            &cookie,
+            |b, c| {
+                b.iter(|| {
+                    let d = never.decode(black_box(c), ts + 60).expect("valid");
+                    black_box(never.encode(&d.data, ts + 60))
+                })
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("decode_then_resign", name),
+            &cookie,
+            |b, c| {
+                b.iter(|| {
+                    let _ = codec.decode(black_box(c), ts + 60).expect("valid");
+                    black_box(codec.resign(c, ts + 60))
+                })
+            },
+        );
+        group.bench_with_input(BenchmarkId::new("verify_only", name), &cookie, |b, c| {
+            b.iter(|| black_box(codec.verify(black_box(c), ts + 60).expect("valid")))
+        });
     }
     group.finish();
 }

@@ -27,7 +27,7 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Compress, Decompress, FlushCompress, FlushDecompress, Status};
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
@@ -50,6 +50,19 @@ pub const DEFAULT_MAX_COOKIE_LEN: usize = 16 * 1024;
 
 /// Default cap on a decompressed payload, in bytes.
 pub const DEFAULT_MAX_DECOMPRESSED: usize = 256 * 1024;
+
+/// When [`FlaskCodec`] compresses the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Compression {
+    /// As Flask: zlib level 6 whenever it saves at least 2 bytes. Byte-exact
+    /// with Flask, at the cost of running deflate on every write (a few µs).
+    #[default]
+    Flask,
+    /// Never compress. Flask reads these cookies fine, but for payloads that
+    /// compress well they are longer, and the bytes differ from Flask's.
+    Never,
+}
 
 /// Length of an encoded HMAC-SHA1 signature.
 const SIG_LEN: usize = 27;
@@ -107,6 +120,7 @@ pub struct FlaskCodec {
     max_age: u64,
     max_cookie_len: usize,
     max_decompressed: usize,
+    compression: Compression,
 }
 
 impl fmt::Debug for FlaskCodec {
@@ -116,6 +130,7 @@ impl fmt::Debug for FlaskCodec {
             .field("max_age", &self.max_age)
             .field("max_cookie_len", &self.max_cookie_len)
             .field("max_decompressed", &self.max_decompressed)
+            .field("compression", &self.compression)
             .finish()
     }
 }
@@ -145,6 +160,7 @@ impl FlaskCodec {
             max_age: DEFAULT_MAX_AGE,
             max_cookie_len: DEFAULT_MAX_COOKIE_LEN,
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+            compression: Compression::Flask,
         }
     }
 
@@ -175,6 +191,13 @@ impl FlaskCodec {
         self
     }
 
+    /// When to compress. Default [`Compression::Flask`].
+    #[must_use]
+    pub fn with_compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
     /// The maximum age in seconds.
     #[must_use]
     pub fn max_age(&self) -> u64 {
@@ -193,7 +216,10 @@ impl FlaskCodec {
     /// bytes), without looking at them. `encode` is this plus Flask's JSON.
     #[must_use]
     pub fn sign_json(&self, json: &[u8], timestamp: u64) -> String {
-        let compressed = compress_if_smaller(json);
+        let compressed = match self.compression {
+            Compression::Flask => compress_if_smaller(json),
+            Compression::Never => None,
+        };
         let mut out = String::with_capacity(json.len() * 4 / 3 + 48);
         match &compressed {
             Some(z) => {
@@ -202,6 +228,29 @@ impl FlaskCodec {
             }
             None => URL_SAFE_NO_PAD.encode_string(json, &mut out),
         }
+        self.finish_signing(out, timestamp)
+    }
+
+    /// Re-signs the payload of a cookie this codec verified, with the current
+    /// key and a new timestamp, without decoding it again.
+    ///
+    /// This is what Flask's refresh of an unchanged permanent session
+    /// produces: Flask re-serialises the same data to the same payload bytes
+    /// (for cookies Flask or this codec wrote; a foreign, non-canonical
+    /// payload is kept as it is, which Flask reads just the same).
+    ///
+    /// Returns `None` if `cookie` does not have the cookie's shape.
+    #[must_use]
+    pub fn resign(&self, cookie: &str, timestamp: u64) -> Option<String> {
+        let (signing_input, _sig) = cookie.rsplit_once('.')?;
+        let (payload, _ts) = signing_input.rsplit_once('.')?;
+        let mut out = String::with_capacity(cookie.len() + 8);
+        out.push_str(payload);
+        Some(self.finish_signing(out, timestamp))
+    }
+
+    /// Appends `.TIMESTAMP.SIGNATURE` to a payload segment.
+    fn finish_signing(&self, mut out: String, timestamp: u64) -> String {
         out.push('.');
         encode_timestamp(timestamp, &mut out);
         let mut mac = self.signers[0].clone();
@@ -345,8 +394,9 @@ fn decode_payload(payload: &str, max_decompressed: usize) -> Result<Vec<u8>, Pay
 }
 
 thread_local! {
-    // deflateInit allocates ~270 KB; reset() reuses it. Output is identical.
-    static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::new(6), true));
+    // deflateInit allocates ~270 KB; reset() (before each use) reuses it and
+    // gives identical output.
+    static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(flate2::Compression::new(6), true));
 }
 
 /// zlib level 6, kept only if it is at least 2 bytes shorter (itsdangerous'
@@ -363,7 +413,6 @@ fn compress_if_smaller(json: &[u8]) -> Option<Vec<u8>> {
         let mut out = Vec::with_capacity(limit);
         let status = z.compress_vec(json, &mut out, FlushCompress::Finish);
         let ended = matches!(status, Ok(Status::StreamEnd)) && out.len() <= limit;
-        z.reset();
         ended.then_some(out)
     })
 }
@@ -439,7 +488,7 @@ mod tests {
     #[test]
     fn inflate_caps_output_and_rejects_truncation() {
         let big = vec![b'a'; 1 << 20];
-        let mut z = Compress::new(Compression::new(9), true);
+        let mut z = Compress::new(flate2::Compression::new(9), true);
         let mut packed = Vec::with_capacity(1 << 20);
         z.compress_vec(&big, &mut packed, FlushCompress::Finish)
             .unwrap();

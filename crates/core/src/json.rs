@@ -365,8 +365,6 @@ impl Parser<'_> {
     fn object(&mut self) -> Result<Value, PayloadError> {
         self.pos += 1; // '{'
         let mut map = Map::new();
-        // The first key in document order, for " di" (Python takes `next(iter(d))`).
-        let mut first_key: Option<String> = None;
         self.skip_ws();
         if !self.eat(b"}") {
             loop {
@@ -384,9 +382,6 @@ impl Parser<'_> {
                 }
                 self.skip_ws();
                 let v = self.value()?;
-                if first_key.is_none() {
-                    first_key = Some(key.clone());
-                }
                 map.insert(key, v); // duplicate keys: the last one wins, as in Python
                 self.skip_ws();
                 if self.eat(b",") {
@@ -398,7 +393,7 @@ impl Parser<'_> {
                 return Err(self.err("expected ',' or '}'"));
             }
         }
-        untag(map, first_key)
+        untag(map)
     }
 
     fn string(&mut self) -> Result<Value, PayloadError> {
@@ -553,15 +548,13 @@ impl Parser<'_> {
 }
 
 /// Flask's `untag_scan` for one object whose children are already untagged.
-fn untag(mut map: Map, first_key: Option<String>) -> Result<Value, PayloadError> {
-    if map.len() != 1 {
+fn untag(map: Map) -> Result<Value, PayloadError> {
+    let is_tagged = map.len() == 1 && map.keys().all(|k| TAG_KEYS.contains(&k.as_str()));
+    if !is_tagged {
         return Ok(Value::Dict(map));
     }
-    let Some(key) = first_key.filter(|k| TAG_KEYS.contains(&k.as_str())) else {
-        return Ok(Value::Dict(map));
-    };
-    let Some(inner) = map.remove(&key) else {
-        return Ok(Value::Dict(map));
+    let Some((key, inner)) = map.into_iter().next() else {
+        return Err(PayloadError::NotAnObject); // unreachable: len() == 1
     };
     let bad = |tag: &'static str| PayloadError::Tag { tag };
     Ok(match key.as_str() {

@@ -17,7 +17,7 @@ mod key;
 mod value;
 
 pub use error::{DecodeError, PayloadError};
-pub use flask::FlaskCodec;
+pub use flask::{Compression, FlaskCodec};
 pub use key::{
     Key, KeyError, KeyRing, KeyWeakness, GENERATED_KEY_LEN, MIN_KEY_LEN, WELL_KNOWN_SECRETS,
 };

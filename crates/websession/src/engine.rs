@@ -51,22 +51,24 @@ impl Engine {
     }
 
     /// Decodes an incoming cookie. Any failure gives an empty session.
-    pub(crate) fn load(&self, raw: Option<&str>) -> Loaded {
+    pub(crate) fn load(&self, raw: Option<String>) -> Loaded {
         let empty = Loaded {
             data: Map::new(),
             modified: false,
+            origin: None,
         };
         let Some(raw) = raw.filter(|r| !r.is_empty()) else {
             return empty;
         };
         let now = self.config.clock.unix_seconds();
         let result = match &self.codec {
-            Codec::Signed(codec) => codec.decode(raw, now).map(|d| d.data),
+            Codec::Signed(codec) => codec.decode(&raw, now).map(|d| d.data),
         };
         match result {
             Ok(data) => Loaded {
                 data,
                 modified: false,
+                origin: Some(raw),
             },
             Err(e) => {
                 log_rejection(&e);
@@ -102,7 +104,14 @@ impl Engine {
         }
         let now = config.clock.now();
         let value = match &self.codec {
-            Codec::Signed(codec) => codec.encode(&loaded.data, unix_seconds(now)),
+            Codec::Signed(codec) => {
+                let resigned = match (&loaded.origin, loaded.modified) {
+                    // Refresh of unchanged data: the payload is already encoded.
+                    (Some(origin), false) => codec.resign(origin, unix_seconds(now)),
+                    _ => None,
+                };
+                resigned.unwrap_or_else(|| codec.encode(&loaded.data, unix_seconds(now)))
+            }
         };
         let expires = permanent.then(|| now + config.permanent_lifetime);
         let header = self.cookie_header(&value, expires, false);

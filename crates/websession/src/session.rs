@@ -56,6 +56,9 @@ pub(crate) struct Loaded {
     pub(crate) data: Map,
     /// Flask's `modified`: a top-level change happened.
     pub(crate) modified: bool,
+    /// The incoming cookie, when it decoded: an unchanged session is
+    /// refreshed by re-signing its payload instead of encoding it again.
+    pub(crate) origin: Option<String>,
 }
 
 impl fmt::Debug for Session {
@@ -99,7 +102,7 @@ impl Session {
         let state = &mut *state;
         let loaded = state.loaded.get_or_insert_with(|| {
             let raw = state.raw.take();
-            self.shared.engine.load(raw.as_deref())
+            self.shared.engine.load(raw)
         });
         f(loaded)
     }

@@ -141,3 +141,21 @@ fn a_zlib_bomb_with_a_valid_signature_is_refused() {
         ))
     ));
 }
+
+#[test]
+fn resign_equals_encoding_again() {
+    let old = Key::from_utf8("old secret, retired last week").expect("key");
+    let ring = KeyRing::new(Key::from_utf8("new secret, in use since today").expect("key"))
+        .with_fallback(old.clone());
+    let codec = FlaskCodec::new(&ring);
+    let mut data = Map::new();
+    data.insert("cart".into(), Value::List(vec![Value::from("tea"); 40])); // compressed
+    data.insert("user".into(), Value::Int(7));
+    for signer in [FlaskCodec::new(&KeyRing::new(old)), codec.clone()] {
+        let cookie = signer.encode(&data, 1000);
+        let resigned = codec.resign(&cookie, 2000).expect("shape");
+        assert_eq!(resigned, codec.encode(&data, 2000));
+        assert_eq!(codec.decode(&resigned, 2000).expect("valid").key_index, 0);
+    }
+    assert_eq!(codec.resign("no-dots", 1), None);
+}
