@@ -401,7 +401,7 @@ thread_local! {
 
 /// zlib level 6, kept only if it is at least 2 bytes shorter (itsdangerous'
 /// `len(compressed) < len(json) - 1`).
-fn compress_if_smaller(json: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn compress_if_smaller(json: &[u8]) -> Option<Vec<u8>> {
     // A zlib stream is never shorter than 8 bytes, so short inputs can't win.
     if json.len() < 10 {
         return None;
@@ -417,7 +417,7 @@ fn compress_if_smaller(json: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
-fn inflate(data: &[u8], limit: usize) -> Result<Vec<u8>, PayloadError> {
+pub(crate) fn inflate(data: &[u8], limit: usize) -> Result<Vec<u8>, PayloadError> {
     let mut z = Decompress::new(true);
     let mut out = Vec::with_capacity((data.len() * 4).max(64).min(limit.saturating_add(1)));
     loop {

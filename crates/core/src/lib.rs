@@ -3,6 +3,7 @@
 //! - [`Key`] and [`KeyRing`]: secrets and their rotation (Flask's `SECRET_KEY`
 //!   and `SECRET_KEY_FALLBACKS`).
 //! - [`FlaskCodec`]: Flask's default session cookie, byte for byte.
+//! - [`SealedCodec`]: an encrypted (XChaCha20-Poly1305) session cookie.
 //! - [`Value`] and [`Map`]: what a Flask session holds, every tagged type included.
 //! - [`DecodeError`]: why a cookie was refused, named as in itsdangerous.
 //!
@@ -14,6 +15,7 @@ mod error;
 pub mod flask;
 pub mod json;
 mod key;
+pub mod sealed;
 mod value;
 
 pub use error::{DecodeError, PayloadError};
@@ -21,6 +23,7 @@ pub use flask::{Compression, FlaskCodec};
 pub use key::{
     Key, KeyError, KeyRing, KeyWeakness, GENERATED_KEY_LEN, MIN_KEY_LEN, WELL_KNOWN_SECRETS,
 };
+pub use sealed::SealedCodec;
 pub use value::{Map, Value, ValueError};
 
 /// Seconds since the Unix epoch, the time unit of every codec.

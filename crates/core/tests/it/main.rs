@@ -1,5 +1,6 @@
 //! Integration tests of websession-core.
 
 mod props;
+mod sealed;
 mod tamper;
 mod vectors;

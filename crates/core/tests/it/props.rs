@@ -83,3 +83,23 @@ proptest! {
         let _ = c.decode(&cookie, 1_700_000_000);
     }
 }
+
+proptest! {
+    #[test]
+    fn sealed_open_of_seal_is_identity(data in proptest::collection::btree_map(key(), value(), 0..8), ts in 0u64..4_000_000_000) {
+        let c = websession_core::SealedCodec::new(
+            &KeyRing::new(Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f").expect("k")),
+            "session",
+        ).expect("codec").with_max_age(u64::MAX);
+        let cookie = c.seal(&data, ts, ts / 2);
+        let opened = c.open(&cookie, ts).expect("own cookie opens");
+        prop_assert_eq!(opened.data, data);
+        prop_assert_eq!((opened.issued_at, opened.created_at), (ts, ts / 2));
+    }
+
+    #[test]
+    fn opening_arbitrary_text_never_panics(text in "[A-Za-z0-9_-]{0,300}") {
+        let c = websession_core::SealedCodec::new(&KeyRing::new(Key::generate()), "session").expect("codec");
+        let _ = c.open(&text, 1_700_000_000);
+    }
+}
