@@ -11,8 +11,9 @@
 //!   survive a restart.
 //! - `WEBSESSION_PERMANENT_LIFETIME`: permanent session lifetime in seconds
 //!   (default 31 days).
-//!
-//! The cookie is Flask's, so a Flask app with the same `SECRET_KEY` reads it.
+//! - `WEBSESSION_MODE`: `signed` (default: Flask's cookie, so a Flask app
+//!   with the same `SECRET_KEY` reads it) or `sealed` (encrypted; the key must
+//!   then be at least 32 bytes).
 
 use std::net::SocketAddr;
 
@@ -59,8 +60,14 @@ async fn main() -> anyhow::Result<()> {
         tracing::warn!("serving plain HTTP on {addr}: the session cookie is sent without Secure");
         config = config.with_insecure_cookie();
     }
-    let layer = SessionManagerLayer::signed(KeyRing::new(key)).with_config(config);
-    layer.check()?;
+    let keys = KeyRing::new(key);
+    let layer = match std::env::var("WEBSESSION_MODE").as_deref() {
+        Ok("signed") | Err(_) => SessionManagerLayer::signed(keys),
+        Ok("sealed") => SessionManagerLayer::sealed(keys),
+        Ok(other) => anyhow::bail!("WEBSESSION_MODE must be `signed` or `sealed`, not {other:?}"),
+    }
+    .with_config(config);
+    layer.check().context("session configuration")?;
 
     let app = petname_routes().layer(layer);
     let listener = tokio::net::TcpListener::bind(addr)

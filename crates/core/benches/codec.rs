@@ -6,11 +6,13 @@
 //! ```
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use websession_core::flask::derive_key;
-use websession_core::{Compression, FlaskCodec, Key, KeyRing, Map, Value};
+use websession_core::{Compression, FlaskCodec, Key, KeyRing, Map, SealedCodec, Value};
 
 fn typical() -> Map {
     let mut m = Map::new();
@@ -117,6 +119,72 @@ fn bench(c: &mut Criterion) {
         );
         group.bench_with_input(BenchmarkId::new("verify_only", name), &cookie, |b, c| {
             b.iter(|| black_box(codec.verify(black_box(c), ts + 60).expect("valid")))
+        });
+    }
+    group.finish();
+
+    // Sealed codec next to the raw AEAD cost of the same plaintext.
+    let sealed = SealedCodec::new(&KeyRing::new(key), "session").expect("32-byte key");
+    let aead = XChaCha20Poly1305::new(
+        (&*websession_core::sealed::derive_key(
+            &Key::from_utf8("a benchmark secret key of 32 b!!").expect("key"),
+        ))
+            .into(),
+    );
+    let mut group = c.benchmark_group("sealed_codec");
+    for (name, data) in [("typical_3_keys", typical()), ("large_2kb", large())] {
+        let cookie = sealed.seal(&data, ts, ts);
+        let mut json = String::new();
+        websession_core::json::write_map(&mut json, &data);
+        let plain = json.into_bytes();
+        let nonce = XNonce::from_slice(&[7u8; 24]);
+        let ciphertext = aead
+            .encrypt(
+                nonce,
+                Payload {
+                    msg: &plain,
+                    aad: b"session",
+                },
+            )
+            .expect("encrypt");
+        eprintln!("sealed {name}: cookie {} bytes", cookie.len());
+        group.bench_with_input(
+            BenchmarkId::new("raw_aead_open", name),
+            &ciphertext,
+            |b, ct| {
+                b.iter(|| {
+                    black_box(
+                        aead.decrypt(
+                            nonce,
+                            Payload {
+                                msg: black_box(ct),
+                                aad: b"session",
+                            },
+                        )
+                        .expect("open"),
+                    )
+                })
+            },
+        );
+        group.bench_with_input(BenchmarkId::new("raw_aead_seal", name), &plain, |b, p| {
+            b.iter(|| {
+                black_box(
+                    aead.encrypt(
+                        nonce,
+                        Payload {
+                            msg: black_box(p),
+                            aad: b"session",
+                        },
+                    )
+                    .expect("seal"),
+                )
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("open", name), &cookie, |b, c| {
+            b.iter(|| black_box(sealed.open(black_box(c), ts + 60).expect("valid")))
+        });
+        group.bench_with_input(BenchmarkId::new("seal", name), &data, |b, d| {
+            b.iter(|| black_box(sealed.seal(black_box(d), ts, ts)))
         });
     }
     group.finish();

@@ -57,6 +57,12 @@ pub enum ConfigError {
     /// A key is short or well known and the config asked for strict keys.
     #[error("weak secret key refused (strict keys): {0}")]
     WeakKey(String),
+    /// A key is too short to seal cookies with.
+    #[error("{0}")]
+    SealingKey(String),
+    /// An idle or absolute timeout is zero or negative.
+    #[error("session timeouts must be positive")]
+    Timeout,
 }
 
 /// How sessions behave: the cookie's name and attributes, and their lifetime.
@@ -103,6 +109,8 @@ pub struct SessionConfig {
     pub(crate) partitioned: bool,
     pub(crate) refresh_each_request: bool,
     pub(crate) permanent_lifetime: Duration,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) absolute_timeout: Option<Duration>,
     pub(crate) max_cookie_size: usize,
     pub(crate) no_store_on_write: bool,
     pub(crate) strict_keys: bool,
@@ -124,6 +132,8 @@ impl Default for SessionConfig {
             partitioned: false,
             refresh_each_request: true,
             permanent_lifetime: Duration::days(31),
+            idle_timeout: None,
+            absolute_timeout: None,
             max_cookie_size: MAX_COOKIE_SIZE,
             no_store_on_write: true,
             strict_keys: false,
@@ -232,6 +242,27 @@ impl SessionConfig {
         self
     }
 
+    /// Ends a session after this long without a request that uses it. Every
+    /// such request extends it (the cookie is re-issued each time). Default:
+    /// none, as in Flask.
+    #[must_use]
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Ends a session this long after it was created, whatever the activity.
+    /// The creation time is signed or sealed with the data, so the client
+    /// can't extend it. Default: none, as in Flask.
+    ///
+    /// In signed mode the creation time travels in the cookie as the hidden
+    /// key `_ws_created`, which a Flask app sharing the cookie sees and keeps.
+    #[must_use]
+    pub fn with_absolute_timeout(mut self, timeout: Duration) -> Self {
+        self.absolute_timeout = Some(timeout);
+        self
+    }
+
     /// The longest `Set-Cookie` value (name, value and attributes) to send.
     /// A longer cookie is an error when the response is written (the response
     /// becomes a 500), never a cookie the browser silently drops. Default 4093.
@@ -324,11 +355,25 @@ impl SessionConfig {
         if self.permanent_lifetime <= Duration::ZERO {
             return Err(ConfigError::Lifetime);
         }
+        let non_positive = |t: Option<Duration>| t.is_some_and(|t| t <= Duration::ZERO);
+        if non_positive(self.idle_timeout) || non_positive(self.absolute_timeout) {
+            return Err(ConfigError::Timeout);
+        }
         Ok(())
     }
 
     pub(crate) fn max_age_secs(&self) -> u64 {
         u64::try_from(self.permanent_lifetime.whole_seconds()).unwrap_or(0)
+    }
+
+    pub(crate) fn idle_timeout_secs(&self) -> Option<u64> {
+        self.idle_timeout
+            .map(|t| u64::try_from(t.whole_seconds()).unwrap_or(0))
+    }
+
+    pub(crate) fn absolute_timeout_secs(&self) -> Option<u64> {
+        self.absolute_timeout
+            .map(|t| u64::try_from(t.whole_seconds()).unwrap_or(0))
     }
 }
 

@@ -4,8 +4,9 @@
 use std::fmt::Write as _;
 
 use time::OffsetDateTime;
+use websession_core::flask::check_age;
 use websession_core::json::http_date;
-use websession_core::{unix_seconds, DecodeError, FlaskCodec, KeyRing, Map};
+use websession_core::{unix_seconds, DecodeError, FlaskCodec, KeyRing, SealedCodec, Value};
 
 use crate::config::{ConfigError, SessionConfig};
 use crate::error::SessionError;
@@ -16,11 +17,18 @@ use crate::session::{is_permanent, Loaded, Session};
 pub(crate) enum Mode {
     /// Flask's signed cookie.
     Signed(KeyRing),
+    /// An AEAD-sealed cookie.
+    Sealed(KeyRing),
 }
 
 enum Codec {
     Signed(FlaskCodec),
+    Sealed(SealedCodec),
 }
+
+/// In signed cookies the creation time (for the absolute timeout) travels
+/// as this session key, signed with the data and hidden from handlers.
+pub(crate) const CREATED_KEY: &str = "_ws_created";
 
 /// What the adapter must add to the response.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -41,46 +49,79 @@ pub(crate) struct Engine {
 impl Engine {
     pub(crate) fn new(config: SessionConfig, mode: Mode) -> Result<Self, ConfigError> {
         config.validate()?;
+        let max_age = config.max_age_secs();
         let codec = match mode {
             Mode::Signed(keys) => {
                 check_keys(&keys, config.strict_keys)?;
-                Codec::Signed(FlaskCodec::new(&keys).with_max_age(config.max_age_secs()))
+                Codec::Signed(FlaskCodec::new(&keys).with_max_age(max_age))
             }
+            Mode::Sealed(keys) => Codec::Sealed(
+                SealedCodec::new(&keys, &config.cookie_name)
+                    .map_err(|e| ConfigError::SealingKey(e.to_string()))?
+                    .with_max_age(max_age),
+            ),
         };
         Ok(Self { config, codec })
     }
 
     /// Decodes an incoming cookie. Any failure gives an empty session.
     pub(crate) fn load(&self, raw: Option<String>) -> Loaded {
-        let empty = Loaded {
-            data: Map::new(),
-            modified: false,
-            origin: None,
-        };
         let Some(raw) = raw.filter(|r| !r.is_empty()) else {
-            return empty;
+            return Loaded::empty();
         };
         let now = self.config.clock.unix_seconds();
-        let result = match &self.codec {
-            Codec::Signed(codec) => codec.decode(&raw, now).map(|d| d.data),
+        let opened = match &self.codec {
+            Codec::Signed(codec) => codec.decode(&raw, now).map(|mut d| {
+                let created = match d.data.remove(CREATED_KEY) {
+                    Some(Value::Int(t)) => u64::try_from(t).ok(),
+                    _ => None,
+                };
+                (d.data, d.timestamp, created)
+            }),
+            Codec::Sealed(codec) => codec
+                .open(&raw, now)
+                .map(|u| (u.data, u.issued_at, Some(u.created_at))),
         };
-        match result {
-            Ok(data) => Loaded {
+        let checked = opened.and_then(|(data, issued_at, created_at)| {
+            self.check_timeouts(now, issued_at, created_at)?;
+            Ok((data, created_at))
+        });
+        match checked {
+            Ok((data, created_at)) => Loaded {
                 data,
-                modified: false,
                 origin: Some(raw),
+                created_at,
+                ..Loaded::empty()
             },
             Err(e) => {
                 log_rejection(&e);
-                empty
+                Loaded::empty()
             }
         }
     }
 
+    /// The idle and absolute timeouts, on top of the codec's maximum age.
+    fn check_timeouts(
+        &self,
+        now: u64,
+        issued_at: u64,
+        created_at: Option<u64>,
+    ) -> Result<(), DecodeError> {
+        if let Some(idle) = self.config.idle_timeout_secs() {
+            check_age(issued_at, now, idle)?;
+        }
+        if let Some(absolute) = self.config.absolute_timeout_secs() {
+            // A cookie without a creation time (written by Flask, or before
+            // the timeout was configured) counts from its issue time.
+            check_age(created_at.unwrap_or(issued_at), now, absolute)?;
+        }
+        Ok(())
+    }
+
     /// Flask's `save_session`, in its exact decision order.
     pub(crate) fn finish(&self, session: &Session, status: u16) -> Result<Outcome, SessionError> {
-        let state = session.lock();
-        let Some(loaded) = &state.loaded else {
+        let mut state = session.lock();
+        let Some(loaded) = &mut state.loaded else {
             return Ok(Outcome::default()); // never used: no Vary, no cookie
         };
         let mut outcome = Outcome {
@@ -98,22 +139,56 @@ impl Engine {
             return Ok(outcome);
         }
         let permanent = is_permanent(&loaded.data);
-        let refresh = permanent && config.refresh_each_request;
-        if !(loaded.modified || refresh) {
+        // An idle timeout is extended by activity, so every use re-issues.
+        let refresh = (permanent && config.refresh_each_request) || config.idle_timeout.is_some();
+        if !(loaded.modified || refresh || loaded.cycled) {
             return Ok(outcome);
         }
         let now = config.clock.now();
+        let now_secs = unix_seconds(now);
+        let created_at = match (loaded.created_at, config.absolute_timeout) {
+            (Some(t), _) => Some(t),
+            (None, Some(_)) => Some(now_secs),
+            (None, None) => None,
+        };
         let value = match &self.codec {
             Codec::Signed(codec) => {
                 let resigned = match (&loaded.origin, loaded.modified) {
-                    // Refresh of unchanged data: the payload is already encoded.
-                    (Some(origin), false) => codec.resign(origin, unix_seconds(now)),
+                    // Refresh of unchanged data: the payload is already encoded
+                    // (with its creation time, if it had one).
+                    (Some(origin), false) if created_at == loaded.created_at => {
+                        codec.resign(origin, now_secs)
+                    }
                     _ => None,
                 };
-                resigned.unwrap_or_else(|| codec.encode(&loaded.data, unix_seconds(now)))
+                resigned.unwrap_or_else(|| match created_at {
+                    Some(t) => {
+                        let t = i64::try_from(t).unwrap_or(i64::MAX);
+                        loaded.data.insert(CREATED_KEY.to_owned(), Value::Int(t));
+                        let cookie = codec.encode(&loaded.data, now_secs);
+                        loaded.data.remove(CREATED_KEY);
+                        cookie
+                    }
+                    None => codec.encode(&loaded.data, now_secs),
+                })
+            }
+            Codec::Sealed(codec) => {
+                codec.seal(&loaded.data, now_secs, created_at.unwrap_or(now_secs))
             }
         };
-        let expires = permanent.then(|| now + config.permanent_lifetime);
+        let expires = permanent.then(|| {
+            let mut expires = now + config.permanent_lifetime;
+            if let Some(idle) = config.idle_timeout {
+                expires = expires.min(now + idle);
+            }
+            if let (Some(absolute), Some(created)) = (config.absolute_timeout, created_at) {
+                let created =
+                    OffsetDateTime::from_unix_timestamp(i64::try_from(created).unwrap_or(0))
+                        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                expires = expires.min(created + absolute);
+            }
+            expires
+        });
         let header = self.cookie_header(&value, expires, false);
         if header.len() > config.max_cookie_size {
             return Err(SessionError::CookieTooLarge {

@@ -6,6 +6,11 @@
 //! | mode | constructor | the cookie holds | |
 //! |---|---|---|---|
 //! | signed cookie | [`SessionManagerLayer::signed`] | the data, signed (readable by the client) | byte-compatible with Flask |
+//! | sealed cookie | [`SessionManagerLayer::sealed`] | the data, encrypted (XChaCha20-Poly1305) | secrets can live in it |
+//!
+//! Every mode takes the same [`SessionConfig`]: Flask's cookie settings and
+//! lifetime model (browser-session vs permanent, refresh on each request),
+//! plus idle and absolute timeouts.
 //!
 //! # Quick start (axum)
 //!

@@ -63,6 +63,17 @@ impl SessionManagerLayer {
         }
     }
 
+    /// Sealed cookie sessions: the data is encrypted and authenticated with
+    /// XChaCha20-Poly1305 (see [`websession_core::sealed`]), so the client
+    /// can't read it. Every key must be at least 32 random bytes.
+    #[must_use]
+    pub fn sealed(keys: KeyRing) -> Self {
+        Self {
+            config: SessionConfig::default(),
+            mode: Mode::Sealed(keys),
+        }
+    }
+
     /// Replaces the whole configuration.
     #[must_use]
     pub fn with_config(mut self, config: SessionConfig) -> Self {

@@ -59,6 +59,22 @@ pub(crate) struct Loaded {
     /// The incoming cookie, when it decoded: an unchanged session is
     /// refreshed by re-signing its payload instead of encoding it again.
     pub(crate) origin: Option<String>,
+    /// When the session was created (Unix seconds), if known.
+    pub(crate) created_at: Option<u64>,
+    /// `cycle_id` was called: write a fresh cookie even if nothing changed.
+    pub(crate) cycled: bool,
+}
+
+impl Loaded {
+    pub(crate) fn empty() -> Self {
+        Self {
+            data: Map::new(),
+            modified: false,
+            origin: None,
+            created_at: None,
+            cycled: false,
+        }
+    }
 }
 
 impl fmt::Debug for Session {
@@ -197,9 +213,27 @@ impl Session {
 
     /// Destroys the session: drops the data and deletes the cookie, with the
     /// same `Path`, `Domain` and `Secure` it was set with. Call it on logout.
-    /// Values inserted afterwards in the same request start a new session.
+    /// Values inserted afterwards in the same request start a new session
+    /// (with a new creation time).
     pub fn purge(&self) {
-        self.clear();
+        self.with(|l| {
+            l.data.clear();
+            l.modified = true;
+            l.origin = None;
+            l.created_at = None;
+        });
+    }
+
+    /// Issues a new cookie for the same data at the end of this request: a
+    /// fresh issue time and, for sealed cookies, a fresh nonce (so the old
+    /// cookie's bytes are never sent again). Call it after login, against
+    /// session fixation.
+    ///
+    /// Cookie modes can't make the old cookie invalid before it expires:
+    /// whoever copied it keeps a valid (older) session until then. Server-side
+    /// stores can, and do.
+    pub fn cycle_id(&self) {
+        self.with(|l| l.cycled = true);
     }
 
     /// Makes the session permanent (`Expires` set to now plus the permanent

@@ -2,5 +2,6 @@
 //! tower layer, driven in-process with `oneshot`.
 
 mod flask_http;
+mod modes;
 mod rules;
 mod support;

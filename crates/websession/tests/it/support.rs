@@ -79,6 +79,13 @@ pub(crate) fn app(layer: SessionManagerLayer) -> Router {
             }),
         )
         .route(
+            "/cycle",
+            get(|s: Session| async move {
+                s.cycle_id();
+                "cycled"
+            }),
+        )
+        .route(
             "/purge",
             get(|s: Session| async move {
                 s.purge();
