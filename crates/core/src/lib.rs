@@ -16,6 +16,7 @@ pub mod flask;
 pub mod json;
 mod key;
 pub mod sealed;
+pub mod store;
 mod value;
 
 pub use error::{DecodeError, PayloadError};

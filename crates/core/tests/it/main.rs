@@ -2,5 +2,6 @@
 
 mod props;
 mod sealed;
+mod store;
 mod tamper;
 mod vectors;

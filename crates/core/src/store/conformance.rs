@@ -1,0 +1,420 @@
+//! The conformance suite every [`SessionStore`] runs (feature `test-util`).
+//!
+//! ```text
+//! #[tokio::test]
+//! async fn conformance() {
+//!     websession_core::store::conformance::run(|| async { MyStore::connect().await }).await;
+//! }
+//! ```
+//!
+//! Each check uses fresh random ids, so the suite can run against a shared,
+//! non-empty database. Times are injected: `now` is the real clock plus
+//! offsets, so stores with native expiry (Redis) see sensible deadlines.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use super::{ChangeSet, IdHash, Record, SessionId, SessionStore, StoreErrorKind};
+use crate::value::{Map, Value};
+
+fn now() -> u64 {
+    crate::unix_seconds(time::OffsetDateTime::now_utc())
+}
+
+fn id() -> IdHash {
+    SessionId::generate().hash()
+}
+
+fn data(pairs: &[(&str, Value)]) -> Map {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+/// Runs every check against stores made by `make` (called once per check).
+///
+/// # Panics
+///
+/// On the first check the store fails, with a message naming it.
+pub async fn run<S, F, Fut>(make: F)
+where
+    S: SessionStore,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    crud(&make().await).await;
+    collision(&make().await).await;
+    not_found(&make().await).await;
+    expiry(&make().await).await;
+    delete_expired(&make().await).await;
+    cycle(&make().await).await;
+    no_resurrection(&make().await).await;
+    users(&make().await).await;
+    every_value_kind(&make().await).await;
+    let store = Arc::new(make().await);
+    concurrent_updates(store.clone()).await;
+    purge_races_updates(store).await;
+}
+
+async fn crud<S: SessionStore>(store: &S) {
+    let (t, id) = (now(), id());
+    assert_eq!(
+        store.load(&id, t).await.expect("load"),
+        None,
+        "unknown ids load as None"
+    );
+    let record = Record::new(
+        data(&[("a", Value::Int(1)), ("b", Value::from("x"))]),
+        t,
+        t + 3600,
+    );
+    store.create(&id, &record, t).await.expect("create");
+    assert_eq!(
+        store.load(&id, t).await.expect("load").expect("live").data,
+        record.data,
+        "create/load"
+    );
+    let changes = ChangeSet::touch(t + 7200)
+        .with_set("c", Value::Bool(true))
+        .with_removed("a");
+    store.update(&id, &changes, t).await.expect("update");
+    let loaded = store.load(&id, t).await.expect("load").expect("live");
+    assert_eq!(
+        loaded.data,
+        data(&[("b", Value::from("x")), ("c", Value::Bool(true))]),
+        "update applies the change set"
+    );
+    assert_eq!(loaded.expires_at, t + 7200, "update moves the expiry");
+    assert_eq!(loaded.created_at, t, "update keeps the creation time");
+    store
+        .update(
+            &id,
+            &ChangeSet::touch(t + 7200)
+                .with_cleared()
+                .with_set("d", Value::Null),
+            t,
+        )
+        .await
+        .expect("clear");
+    assert_eq!(
+        store.load(&id, t).await.expect("load").expect("live").data,
+        data(&[("d", Value::Null)]),
+        "cleared"
+    );
+    store.delete(&id).await.expect("delete");
+    assert_eq!(store.load(&id, t).await.expect("load"), None, "deleted");
+    store
+        .delete(&id)
+        .await
+        .expect("deleting an absent record is not an error");
+}
+
+async fn collision<S: SessionStore>(store: &S) {
+    let (t, id) = (now(), id());
+    store
+        .create(
+            &id,
+            &Record::new(data(&[("a", Value::Int(1))]), t, t + 60),
+            t,
+        )
+        .await
+        .expect("create");
+    let err = store
+        .create(
+            &id,
+            &Record::new(data(&[("a", Value::Int(2))]), t, t + 60),
+            t,
+        )
+        .await
+        .expect_err("collision");
+    assert_eq!(err.kind(), StoreErrorKind::Collision);
+    assert_eq!(
+        store.load(&id, t).await.expect("load").expect("live").data["a"],
+        Value::Int(1),
+        "the first record stays"
+    );
+}
+
+async fn not_found<S: SessionStore>(store: &S) {
+    let (t, id) = (now(), id());
+    let err = store
+        .update(
+            &id,
+            &ChangeSet::touch(t + 60).with_set("a", Value::Int(1)),
+            t,
+        )
+        .await
+        .expect_err("nothing to update");
+    assert_eq!(err.kind(), StoreErrorKind::NotFound);
+    assert_eq!(
+        store.load(&id, t).await.expect("load"),
+        None,
+        "a failed update creates nothing"
+    );
+}
+
+async fn expiry<S: SessionStore>(store: &S) {
+    let (t, id) = (now(), id());
+    store
+        .create(
+            &id,
+            &Record::new(data(&[("a", Value::Int(1))]), t, t + 100),
+            t,
+        )
+        .await
+        .expect("create");
+    assert!(
+        store.load(&id, t + 99).await.expect("load").is_some(),
+        "live before expiry"
+    );
+    assert_eq!(
+        store.load(&id, t + 100).await.expect("load"),
+        None,
+        "hidden at expiry, before any cleanup"
+    );
+    let err = store
+        .update(&id, &ChangeSet::touch(t + 500), t + 101)
+        .await
+        .expect_err("expired");
+    assert_eq!(
+        err.kind(),
+        StoreErrorKind::NotFound,
+        "an expired record is not extended"
+    );
+    // An expired id can be created again.
+    store
+        .create(
+            &id,
+            &Record::new(data(&[("b", Value::Int(2))]), t + 101, t + 200),
+            t + 101,
+        )
+        .await
+        .expect("re-create");
+    assert_eq!(
+        store
+            .load(&id, t + 150)
+            .await
+            .expect("load")
+            .expect("live")
+            .data,
+        data(&[("b", Value::Int(2))])
+    );
+}
+
+async fn delete_expired<S: SessionStore>(store: &S) {
+    let (t, live, dead) = (now(), id(), id());
+    store
+        .create(
+            &live,
+            &Record::new(data(&[("a", Value::Int(1))]), t, t + 1000),
+            t,
+        )
+        .await
+        .expect("create");
+    store
+        .create(
+            &dead,
+            &Record::new(data(&[("a", Value::Int(1))]), t, t + 10),
+            t,
+        )
+        .await
+        .expect("create");
+    store.delete_expired(t + 20).await.expect("delete_expired");
+    assert!(
+        store.load(&live, t + 20).await.expect("load").is_some(),
+        "cleanup keeps live records"
+    );
+    assert_eq!(store.load(&dead, t + 20).await.expect("load"), None);
+}
+
+async fn cycle<S: SessionStore>(store: &S) {
+    let (t, old, new) = (now(), id(), id());
+    let record = Record::new(data(&[("user_id", Value::Int(7))]), t, t + 600);
+    store.create(&old, &record, t).await.expect("create");
+    store.cycle_id(&old, &new, t).await.expect("cycle");
+    assert_eq!(
+        store.load(&old, t).await.expect("load"),
+        None,
+        "the old id is dead"
+    );
+    let moved = store.load(&new, t).await.expect("load").expect("live");
+    assert_eq!(
+        (moved.data, moved.created_at),
+        (record.data, t),
+        "same data under the new id"
+    );
+    let err = store
+        .cycle_id(&old, &id(), t)
+        .await
+        .expect_err("old is gone");
+    assert_eq!(err.kind(), StoreErrorKind::NotFound);
+    let taken = id();
+    store
+        .create(&taken, &Record::new(Map::new(), t, t + 600), t)
+        .await
+        .expect("create");
+    let err = store
+        .cycle_id(&new, &taken, t)
+        .await
+        .expect_err("new is taken");
+    assert_eq!(err.kind(), StoreErrorKind::Collision);
+    assert!(
+        store.load(&new, t).await.expect("load").is_some(),
+        "a failed cycle keeps the session"
+    );
+}
+
+async fn no_resurrection<S: SessionStore>(store: &S) {
+    let (t, id) = (now(), id());
+    store
+        .create(
+            &id,
+            &Record::new(data(&[("a", Value::Int(1))]), t, t + 600),
+            t,
+        )
+        .await
+        .expect("create");
+    let _loaded = store.load(&id, t).await.expect("load"); // a request loads it...
+    store.delete(&id).await.expect("delete"); // ...the user logs out in another...
+    let err = store
+        .update(
+            &id,
+            &ChangeSet::touch(t + 600).with_set("b", Value::Int(2)),
+            t,
+        )
+        .await
+        .expect_err("gone");
+    assert_eq!(err.kind(), StoreErrorKind::NotFound);
+    assert_eq!(
+        store.load(&id, t).await.expect("load"),
+        None,
+        "...and the first one can't bring it back"
+    );
+}
+
+async fn users<S: SessionStore>(store: &S) {
+    let t = now();
+    let user = format!("user-{}", &SessionId::generate().as_str()[..12]);
+    let (a, b, other) = (id(), id(), id());
+    store
+        .create(
+            &a,
+            &Record::new(Map::new(), t, t + 600).with_user(Some(user.clone())),
+            t,
+        )
+        .await
+        .expect("create");
+    store
+        .create(&b, &Record::new(Map::new(), t, t + 600), t)
+        .await
+        .expect("create");
+    store
+        .update(
+            &b,
+            &ChangeSet::touch(t + 600).with_user(Some(user.clone())),
+            t,
+        )
+        .await
+        .expect("set user");
+    store
+        .create(
+            &other,
+            &Record::new(Map::new(), t, t + 600).with_user(Some("someone else".into())),
+            t,
+        )
+        .await
+        .expect("c");
+    assert_eq!(
+        store.delete_all_for(&user).await.expect("delete_all_for"),
+        2
+    );
+    assert_eq!(store.load(&a, t).await.expect("load"), None);
+    assert_eq!(store.load(&b, t).await.expect("load"), None);
+    assert!(
+        store.load(&other, t).await.expect("load").is_some(),
+        "other users keep their sessions"
+    );
+}
+
+async fn every_value_kind<S: SessionStore>(store: &S) {
+    let (t, id) = (now(), id());
+    let text = r#"{"big":18446744073709551621,"by":{" b":"AAEC"},"d":{" d":"Sat, 01 Jan 2000 00:00:00 GMT"},"f":1e-07,"nan":NaN,"s":"é\ud800","t":{" t":[1,"a"]},"u":{" u":"00000000000000000000000000000001"},"' OR 1=1; --":{" di":{" t__":[]}}}"#;
+    let Ok(Value::Dict(map)) = crate::json::parse_value(text.as_bytes()) else {
+        panic!("fixture parses")
+    };
+    store
+        .create(&id, &Record::new(map.clone(), t, t + 600), t)
+        .await
+        .expect("create");
+    let loaded = store.load(&id, t).await.expect("load").expect("live");
+    let (mut a, mut b) = (String::new(), String::new());
+    crate::json::write_map(&mut a, &loaded.data);
+    crate::json::write_map(&mut b, &map);
+    assert_eq!(a, b, "every tagged value kind survives the store");
+}
+
+async fn concurrent_updates<S: SessionStore>(store: Arc<S>) {
+    let (t, id) = (now(), id());
+    store
+        .create(&id, &Record::new(Map::new(), t, t + 600), t)
+        .await
+        .expect("create");
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let changes =
+                    ChangeSet::touch(t + 600).with_set(format!("key{i:02}"), Value::Int(i));
+                store
+                    .update(&id, &changes, t)
+                    .await
+                    .expect("concurrent update");
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let loaded = store.load(&id, t).await.expect("load").expect("live");
+    assert_eq!(
+        loaded.data.len(),
+        50,
+        "50 concurrent updates of different keys: none lost"
+    );
+}
+
+async fn purge_races_updates<S: SessionStore>(store: Arc<S>) {
+    let (t, id) = (now(), id());
+    store
+        .create(
+            &id,
+            &Record::new(data(&[("a", Value::Int(0))]), t, t + 600),
+            t,
+        )
+        .await
+        .expect("create");
+    let updates: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let _ = store
+                    .update(
+                        &id,
+                        &ChangeSet::touch(t + 600).with_set(format!("k{i}"), Value::Int(i)),
+                        t,
+                    )
+                    .await;
+            })
+        })
+        .collect();
+    store.delete(&id).await.expect("purge");
+    for task in updates {
+        task.await.expect("task");
+    }
+    assert_eq!(
+        store.load(&id, t).await.expect("load"),
+        None,
+        "the purge wins over racing updates"
+    );
+}

@@ -1,0 +1,154 @@
+//! Session ids and their hashes.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+/// Length of a session id in characters: 32 random bytes, base64url, no padding.
+pub const SESSION_ID_LEN: usize = 43;
+
+/// A session id: 256 bits from the OS CSPRNG, as 43 url-safe characters.
+///
+/// `Debug` shows only a short prefix; `Display` is the full id (for the
+/// cookie, nothing else).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// A new random id.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system's random source fails.
+    #[must_use]
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        #[allow(clippy::expect_used)]
+        getrandom::getrandom(&mut bytes).expect("the OS random number generator failed");
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// Parses an id from a cookie: exactly 43 canonical base64url characters.
+    /// Anything else (empty, short, long, padded, other characters) is `None`.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() != SESSION_ID_LEN {
+            return None;
+        }
+        let mut buf = [0u8; 33];
+        match URL_SAFE_NO_PAD.decode_slice(text, &mut buf) {
+            Ok(32) => Some(Self(text.to_owned())),
+            _ => None,
+        }
+    }
+
+    /// The id as cookie text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The SHA-256 of the id: what stores use as the key.
+    #[must_use]
+    pub fn hash(&self) -> IdHash {
+        IdHash(Sha256::digest(self.0.as_bytes()).into())
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({}…)", &self.0[..4])
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// SHA-256 of a [`SessionId`]: the only form of an id a store sees.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IdHash(pub [u8; 32]);
+
+impl IdHash {
+    /// Lowercase hex, e.g. for Redis keys.
+    #[must_use]
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for IdHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IdHash({}…)", &self.to_hex()[..8])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_43_url_safe_chars_and_unique() {
+        let mut seen = HashSet::new();
+        for _ in 0..1_000_000 {
+            let id = SessionId::generate();
+            assert_eq!(id.as_str().len(), SESSION_ID_LEN);
+            assert!(seen.insert(id.hash()), "duplicate id");
+        }
+        let id = SessionId::generate();
+        assert!(id
+            .as_str()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_eq!(SessionId::parse(id.as_str()), Some(id.clone()));
+    }
+
+    #[test]
+    fn the_alphabet_is_uniform() {
+        // 64 symbols, ~10^6 draws of 42 full symbols each: every count near the mean.
+        let mut counts = [0u32; 128];
+        for _ in 0..20_000 {
+            for b in SessionId::generate().as_str()[..42].bytes() {
+                counts[b as usize] += 1;
+            }
+        }
+        let used: Vec<u32> = counts.into_iter().filter(|&c| c > 0).collect();
+        assert_eq!(used.len(), 64);
+        let mean = 20_000.0 * 42.0 / 64.0;
+        assert!(
+            used.iter()
+                .all(|&c| (f64::from(c) - mean).abs() < mean * 0.05),
+            "{used:?}"
+        );
+    }
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        let good = SessionId::generate();
+        for bad in [
+            String::new(),
+            "a".into(),
+            good.as_str()[..42].to_owned(),
+            format!("{}A", good.as_str()),
+            format!("{}=", &good.as_str()[..42]),
+            format!("{}+", &good.as_str()[..42]),
+            format!("{}.", &good.as_str()[..42]),
+            "é".repeat(21),
+        ] {
+            assert_eq!(SessionId::parse(&bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_only_a_prefix() {
+        let id = SessionId::generate();
+        let shown = format!("{id:?} {:?}", id.hash());
+        assert!(!shown.contains(&id.as_str()[..10]), "{shown}");
+        assert!(!shown.contains(&id.hash().to_hex()[..16]));
+    }
+}

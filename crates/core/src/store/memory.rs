@@ -1,0 +1,119 @@
+//! An in-process store for tests, development and single-process apps.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::{ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind};
+
+/// Sessions in a `HashMap` behind a mutex. Nothing survives a restart.
+///
+/// Every operation takes the lock once, so each is atomic.
+///
+/// # Examples
+///
+/// ```
+/// use websession_core::store::{MemoryStore, Record, SessionId, SessionStore};
+/// # tokio_test_block_on(async {
+/// let store = MemoryStore::new();
+/// let id = SessionId::generate();
+/// store.create(&id.hash(), &Record::new(Default::default(), 100, 200), 100).await?;
+/// assert!(store.load(&id.hash(), 150).await?.is_some());
+/// assert!(store.load(&id.hash(), 200).await?.is_none()); // expired
+/// # Ok::<(), websession_core::store::StoreError>(()) });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     let waker = std::task::Waker::noop();
+/// #     let mut cx = std::task::Context::from_waker(&waker);
+/// #     let mut f = std::pin::pin!(f);
+/// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    records: Mutex<HashMap<IdHash, Record>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<IdHash, Record>> {
+        self.records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Number of records, live or expired (for tests).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.map().len()
+    }
+
+    /// Whether the store holds no record.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.map().is_empty()
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for MemoryStore {
+    async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
+        Ok(self.map().get(id).filter(|r| r.expires_at > now).cloned())
+    }
+
+    async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<(), StoreError> {
+        let mut map = self.map();
+        if map.get(id).is_some_and(|r| r.expires_at > now) {
+            return Err(StoreError::from_kind(StoreErrorKind::Collision));
+        }
+        map.insert(*id, record.clone());
+        Ok(())
+    }
+
+    async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError> {
+        let mut map = self.map();
+        match map.get_mut(id).filter(|r| r.expires_at > now) {
+            Some(record) => {
+                record.apply(changes);
+                Ok(())
+            }
+            None => Err(StoreError::from_kind(StoreErrorKind::NotFound)),
+        }
+    }
+
+    async fn cycle_id(&self, old: &IdHash, new: &IdHash, now: u64) -> Result<(), StoreError> {
+        let mut map = self.map();
+        if map.get(new).is_some_and(|r| r.expires_at > now) {
+            return Err(StoreError::from_kind(StoreErrorKind::Collision));
+        }
+        match map.remove(old).filter(|r| r.expires_at > now) {
+            Some(record) => {
+                map.insert(*new, record);
+                Ok(())
+            }
+            None => Err(StoreError::from_kind(StoreErrorKind::NotFound)),
+        }
+    }
+
+    async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
+        self.map().remove(id);
+        Ok(())
+    }
+
+    async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
+        let mut map = self.map();
+        let before = map.len();
+        map.retain(|_, r| r.expires_at > now);
+        Ok((before - map.len()) as u64)
+    }
+
+    async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
+        let mut map = self.map();
+        let before = map.len();
+        map.retain(|_, r| r.user.as_deref() != Some(user));
+        Ok((before - map.len()) as u64)
+    }
+}

@@ -1,0 +1,9 @@
+//! The conformance suite over `MemoryStore`.
+
+#[tokio::test]
+async fn memory_store_conforms() {
+    websession_core::store::conformance::run(|| async {
+        websession_core::store::MemoryStore::new()
+    })
+    .await;
+}
