@@ -8,46 +8,65 @@ use http::StatusCode;
 use crate::error::SessionError;
 use crate::session::Session;
 
-/// The rejection when a handler extracts [`Session`] on a route that
-/// [`crate::SessionManagerLayer`] does not wrap: a bare 500, and an error log
-/// that says what is missing.
-#[derive(Debug, Clone, Copy)]
+/// Why the [`Session`] extractor failed. The client sees only a bare status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct MissingSessionLayer;
+pub enum SessionRejection {
+    /// The route is not wrapped by [`crate::SessionManagerLayer`]: a 500.
+    MissingLayer,
+    /// The session store can't be reached: a 503. The handler does not run,
+    /// so a logged-in user is never served as anonymous.
+    StoreUnavailable,
+}
 
-impl std::fmt::Display for MissingSessionLayer {
+impl std::fmt::Display for SessionRejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Session extracted on a route without SessionManagerLayer")
+        f.write_str(match self {
+            Self::MissingLayer => "Session extracted on a route without SessionManagerLayer",
+            Self::StoreUnavailable => "the session store is unavailable",
+        })
     }
 }
 
-impl std::error::Error for MissingSessionLayer {}
+impl std::error::Error for SessionRejection {}
 
-impl IntoResponse for MissingSessionLayer {
+impl IntoResponse for SessionRejection {
     fn into_response(self) -> Response {
-        tracing::error!("{self}; add `.layer(SessionManagerLayer::...)` to the router");
-        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        match self {
+            Self::MissingLayer => {
+                tracing::error!("{self}; add `.layer(SessionManagerLayer::...)` to the router");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        }
     }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Session {
-    type Rejection = MissingSessionLayer;
+    type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let session = parts
             .extensions
             .get::<Session>()
             .cloned()
-            .ok_or(MissingSessionLayer)?;
-        session.touch();
+            .ok_or(SessionRejection::MissingLayer)?;
+        session
+            .load()
+            .await
+            .map_err(|_| SessionRejection::StoreUnavailable)?;
         Ok(session)
     }
 }
 
-/// A [`SessionError`] answers an opaque 500; the details go to the log only.
+/// A [`SessionError`] answers an opaque 500 (503 for an unreachable store);
+/// the details go to the log only.
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
         tracing::error!(error = %self, "session error");
-        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        match self {
+            SessionError::Store(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
     }
 }

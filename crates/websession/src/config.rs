@@ -112,6 +112,8 @@ pub struct SessionConfig {
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) absolute_timeout: Option<Duration>,
     pub(crate) max_cookie_size: usize,
+    pub(crate) store_fail_open: bool,
+    pub(crate) touch_interval: Option<Duration>,
     pub(crate) no_store_on_write: bool,
     pub(crate) strict_keys: bool,
     pub(crate) clock: Clock,
@@ -135,6 +137,8 @@ impl Default for SessionConfig {
             idle_timeout: None,
             absolute_timeout: None,
             max_cookie_size: MAX_COOKIE_SIZE,
+            store_fail_open: false,
+            touch_interval: None,
             no_store_on_write: true,
             strict_keys: false,
             clock: Clock::system(),
@@ -263,6 +267,30 @@ impl SessionConfig {
         self
     }
 
+    /// Store mode: when the store can't be reached, serve the request with an
+    /// empty session that is never saved, instead of an opaque 503 (the
+    /// default, which never runs a logged-in user's request as anonymous).
+    ///
+    /// # Security
+    ///
+    /// A handler may then treat a logged-in user as anonymous, or act on a
+    /// request without the session's CSRF token or permissions.
+    #[must_use]
+    pub fn with_store_fail_open(mut self) -> Self {
+        self.store_fail_open = true;
+        self
+    }
+
+    /// Store mode: how much the expiry of an unchanged session must move
+    /// before it is written. A read-only request costs no store write until
+    /// this much time has passed since the last extension. Default: half the
+    /// session's time to live.
+    #[must_use]
+    pub fn with_touch_interval(mut self, interval: Duration) -> Self {
+        self.touch_interval = Some(interval);
+        self
+    }
+
     /// The longest `Set-Cookie` value (name, value and attributes) to send.
     /// A longer cookie is an error when the response is written (the response
     /// becomes a 500), never a cookie the browser silently drops. Default 4093.
@@ -364,6 +392,11 @@ impl SessionConfig {
 
     pub(crate) fn max_age_secs(&self) -> u64 {
         u64::try_from(self.permanent_lifetime.whole_seconds()).unwrap_or(0)
+    }
+
+    pub(crate) fn touch_interval_secs(&self) -> Option<u64> {
+        self.touch_interval
+            .map(|t| u64::try_from(t.whole_seconds()).unwrap_or(0))
     }
 
     pub(crate) fn idle_timeout_secs(&self) -> Option<u64> {

@@ -2,10 +2,14 @@
 //! session cookie. The tower and actix adapters only move headers.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 use websession_core::flask::check_age;
 use websession_core::json::http_date;
+use websession_core::store::{
+    ChangeSet, Record, SessionId, SessionStore, StoreError, StoreErrorKind,
+};
 use websession_core::{unix_seconds, DecodeError, FlaskCodec, KeyRing, SealedCodec, Value};
 
 use crate::config::{ConfigError, SessionConfig};
@@ -13,18 +17,43 @@ use crate::error::SessionError;
 use crate::session::{is_permanent, Loaded, Session};
 
 /// How sessions are kept.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) enum Mode {
     /// Flask's signed cookie.
     Signed(KeyRing),
     /// An AEAD-sealed cookie.
     Sealed(KeyRing),
+    /// A server-side store; the cookie holds the id.
+    Store(Arc<dyn SessionStore>),
+}
+
+impl std::fmt::Debug for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Signed(_) => f.write_str("Signed"),
+            Self::Sealed(_) => f.write_str("Sealed"),
+            Self::Store(_) => f.write_str("Store"),
+        }
+    }
 }
 
 enum Codec {
     Signed(FlaskCodec),
     Sealed(SealedCodec),
+    Store(Arc<dyn SessionStore>),
 }
+
+/// What the store-mode save does, decided under the session lock.
+enum Plan {
+    Nothing,
+    Delete(Option<SessionId>),
+    Create(Record, bool),
+    Update(SessionId, ChangeSet, bool),
+    Cycle(SessionId, ChangeSet, bool),
+}
+
+/// How many fresh ids to try when `create` reports a collision (2^-256 odds).
+const CREATE_ATTEMPTS: usize = 3;
 
 /// In signed cookies the creation time (for the absolute timeout) travels
 /// as this session key, signed with the data and hidden from handlers.
@@ -60,12 +89,224 @@ impl Engine {
                     .map_err(|e| ConfigError::SealingKey(e.to_string()))?
                     .with_max_age(max_age),
             ),
+            Mode::Store(store) => Codec::Store(store),
         };
         Ok(Self { config, codec })
     }
 
+    pub(crate) fn is_store(&self) -> bool {
+        matches!(self.codec, Codec::Store(_))
+    }
+
+    /// Store mode: reads the record of the cookie's id. Unknown and malformed
+    /// ids give an empty session (a new id is made only when it is written);
+    /// nothing is ever created by a read.
+    pub(crate) async fn load_store(&self, raw: Option<String>) -> Result<Loaded, SessionError> {
+        let Codec::Store(store) = &self.codec else {
+            return Ok(self.load(raw));
+        };
+        let Some(id) = raw.as_deref().and_then(SessionId::parse) else {
+            if raw.is_some_and(|r| !r.is_empty()) {
+                tracing::debug!(target: "websession::security", "malformed session id; starting an empty session");
+            }
+            return Ok(Loaded::empty());
+        };
+        let now = self.config.clock.unix_seconds();
+        match store.load(&id.hash(), now).await {
+            Ok(Some(record)) => {
+                if let Err(e) = self.check_timeouts(now, now, Some(record.created_at)) {
+                    log_rejection(&e);
+                    return Ok(Loaded::empty());
+                }
+                Ok(Loaded {
+                    data: record.data,
+                    created_at: Some(record.created_at),
+                    stored: Some((id, record.expires_at)),
+                    ..Loaded::empty()
+                })
+            }
+            Ok(None) => {
+                tracing::debug!(target: "websession::security", "unknown or expired session id; starting an empty session");
+                Ok(Loaded::empty())
+            }
+            Err(e) if self.config.store_fail_open => {
+                tracing::error!(error = %e, "session store unavailable; failing open with an empty, unsaved session");
+                Ok(Loaded {
+                    unavailable: true,
+                    ..Loaded::empty()
+                })
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "session store unavailable; answering 503");
+                Err(SessionError::Store(e))
+            }
+        }
+    }
+
+    /// Store mode: the record's expiry for a request at `now`.
+    fn store_expiry(&self, now: u64, created_at: u64) -> u64 {
+        let mut expires = now.saturating_add(self.config.max_age_secs());
+        if let Some(idle) = self.config.idle_timeout_secs() {
+            expires = expires.min(now.saturating_add(idle));
+        }
+        if let Some(absolute) = self.config.absolute_timeout_secs() {
+            expires = expires.min(created_at.saturating_add(absolute));
+        }
+        expires
+    }
+
+    /// Store mode: the save, as a future the adapter awaits after the handler.
+    pub(crate) async fn finish_store(
+        self: Arc<Self>,
+        session: Session,
+        status: u16,
+    ) -> Result<Outcome, SessionError> {
+        let Codec::Store(store) = &self.codec else {
+            return self.finish(&session, status);
+        };
+        let now = self.config.clock.now();
+        let now_secs = unix_seconds(now);
+        let mut outcome = Outcome {
+            vary: true,
+            ..Outcome::default()
+        };
+        let plan = {
+            let state = session.lock();
+            let Some(l) = &state.loaded else {
+                return Ok(Outcome::default());
+            };
+            if status >= 500 || l.unavailable {
+                return Ok(outcome);
+            }
+            self.plan(l, now_secs)
+        };
+        let cookie = match plan {
+            Plan::Nothing => None,
+            Plan::Delete(id) => {
+                if let Some(id) = &id {
+                    store.delete(&id.hash()).await?;
+                }
+                Some(self.removal_cookie())
+            }
+            Plan::Create(record, permanent) => {
+                let mut created = None;
+                for _ in 0..CREATE_ATTEMPTS {
+                    let id = SessionId::generate();
+                    match store.create(&id.hash(), &record, now_secs).await {
+                        Ok(()) => {
+                            created = Some(id);
+                            break;
+                        }
+                        Err(e) if e.kind() == StoreErrorKind::Collision => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                let id = created.ok_or_else(|| {
+                    SessionError::Store(StoreError::from_kind(StoreErrorKind::Collision))
+                })?;
+                Some(self.id_cookie(&id, permanent, record.expires_at))
+            }
+            Plan::Update(id, changes, permanent) => {
+                match store.update(&id.hash(), &changes, now_secs).await {
+                    Ok(()) => permanent.then(|| self.id_cookie(&id, true, changes.expires_at)),
+                    Err(e) if e.kind() == StoreErrorKind::NotFound => {
+                        tracing::debug!(
+                            "the session was deleted during the request; not writing it back"
+                        );
+                        None
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Plan::Cycle(old, changes, permanent) => {
+                let new = SessionId::generate();
+                match store.cycle_id(&old.hash(), &new.hash(), now_secs).await {
+                    Ok(()) => {
+                        store.update(&new.hash(), &changes, now_secs).await?;
+                        Some(self.id_cookie(&new, permanent, changes.expires_at))
+                    }
+                    Err(e) if e.kind() == StoreErrorKind::NotFound => None,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        if let Some(cookie) = cookie {
+            outcome.no_store = self.config.no_store_on_write;
+            outcome.set_cookie = Some(cookie);
+        }
+        Ok(outcome)
+    }
+
+    fn plan(&self, l: &Loaded, now: u64) -> Plan {
+        let old = l.stored.as_ref();
+        if l.data.is_empty() {
+            return if l.modified || l.purged {
+                match old {
+                    Some((id, _)) => Plan::Delete(Some(id.clone())),
+                    None if l.modified => Plan::Delete(None),
+                    None => Plan::Nothing,
+                }
+            } else {
+                Plan::Nothing
+            };
+        }
+        let permanent = is_permanent(&l.data);
+        let created = l.created_at.unwrap_or(now);
+        let expires_at = self.store_expiry(now, created);
+        let Some((id, old_expiry)) = old else {
+            let user = l.user.clone().flatten();
+            return Plan::Create(
+                Record::new(l.data.clone(), created, expires_at).with_user(user),
+                permanent,
+            );
+        };
+        let mut changes = ChangeSet::touch(expires_at);
+        changes.set = l
+            .touched
+            .iter()
+            .filter_map(|k| Some((k.clone(), l.data.get(k)?.clone())))
+            .collect();
+        changes.removed.clone_from(&l.removed);
+        changes.cleared = l.cleared;
+        changes.user.clone_from(&l.user);
+        if l.cycled {
+            return Plan::Cycle(id.clone(), changes, permanent);
+        }
+        if changes.changes_data() || changes.user.is_some() {
+            return Plan::Update(id.clone(), changes, permanent);
+        }
+        // Unchanged: extend the expiry only once enough of the TTL has passed.
+        let ttl = expires_at.saturating_sub(now);
+        let interval = self.config.touch_interval_secs().unwrap_or(ttl / 2);
+        let extended_by = expires_at.saturating_sub(*old_expiry);
+        if extended_by >= interval.max(1) {
+            Plan::Update(id.clone(), ChangeSet::touch(expires_at), permanent)
+        } else {
+            Plan::Nothing
+        }
+    }
+
+    fn id_cookie(&self, id: &SessionId, permanent: bool, expires_at: u64) -> String {
+        let expires = permanent.then(|| {
+            OffsetDateTime::from_unix_timestamp(i64::try_from(expires_at).unwrap_or(i64::MAX))
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        });
+        self.cookie_header(id.as_str(), expires, false)
+    }
+
     /// Decodes an incoming cookie. Any failure gives an empty session.
     pub(crate) fn load(&self, raw: Option<String>) -> Loaded {
+        if self.is_store() {
+            // Only `Session::load` reads a store. A session used without it
+            // (taken from the request extensions) is never saved.
+            tracing::error!(
+                "a store-mode Session was used before `Session::load`; it will not be saved"
+            );
+            return Loaded {
+                unavailable: true,
+                ..Loaded::empty()
+            };
+        }
         let Some(raw) = raw.filter(|r| !r.is_empty()) else {
             return Loaded::empty();
         };
@@ -81,6 +322,7 @@ impl Engine {
             Codec::Sealed(codec) => codec
                 .open(&raw, now)
                 .map(|u| (u.data, u.issued_at, Some(u.created_at))),
+            Codec::Store(_) => return Loaded::empty(),
         };
         let checked = opened.and_then(|(data, issued_at, created_at)| {
             self.check_timeouts(now, issued_at, created_at)?;
@@ -175,6 +417,7 @@ impl Engine {
             Codec::Sealed(codec) => {
                 codec.seal(&loaded.data, now_secs, created_at.unwrap_or(now_secs))
             }
+            Codec::Store(_) => return Ok(Outcome::default()), // saved by `finish_store`
         };
         let expires = permanent.then(|| {
             let mut expires = now + config.permanent_lifetime;

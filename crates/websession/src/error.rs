@@ -1,5 +1,6 @@
 //! Errors of the session layer at request time.
 
+use websession_core::store::StoreError;
 use websession_core::ValueError;
 
 /// An error using or saving a session.
@@ -21,4 +22,7 @@ pub enum SessionError {
         /// The configured limit ([`crate::SessionConfig::with_max_cookie_size`]).
         limit: usize,
     },
+    /// The session store failed (unreachable, timed out, or broken).
+    #[error("session store error")]
+    Store(#[from] StoreError),
 }

@@ -11,10 +11,12 @@ use pin_project_lite::pin_project;
 use time::Duration;
 use tower_layer::Layer;
 use tower_service::Service;
+use websession_core::store::SessionStore;
 use websession_core::KeyRing;
 
 use crate::config::{ConfigError, SessionConfig};
 use crate::engine::{find_cookie, Engine, Mode, Outcome};
+use crate::error::SessionError;
 use crate::session::Session;
 
 /// A tower [`Layer`] that gives every request a [`Session`].
@@ -71,6 +73,19 @@ impl SessionManagerLayer {
         Self {
             config: SessionConfig::default(),
             mode: Mode::Sealed(keys),
+        }
+    }
+
+    /// Server-side sessions: the cookie carries only a random id, the data
+    /// lives in `store` (see [`websession_core::store`]). Loads happen when a
+    /// handler extracts the session, writes carry only the changed keys, and
+    /// an unreachable store answers 503 (see
+    /// [`SessionConfig::with_store_fail_open`]).
+    #[must_use]
+    pub fn with_store(store: impl SessionStore) -> Self {
+        Self {
+            config: SessionConfig::default(),
+            mode: Mode::Store(Arc::new(store)),
         }
     }
 
@@ -153,7 +168,7 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S::Future, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -173,20 +188,27 @@ where
         ResponseFuture {
             inner: self.inner.call(req),
             session: Some(session),
+            saving: None,
+            response: None,
         }
     }
 }
 
+type SaveFuture = Pin<Box<dyn Future<Output = Result<Outcome, SessionError>> + Send>>;
+
 pin_project! {
-    /// Response future of [`SessionManager`].
-    pub struct ResponseFuture<F> {
+    /// Response future of [`SessionManager`]: the handler's response, then
+    /// (in store mode) the store write, then the session headers.
+    pub struct ResponseFuture<F, B> {
         #[pin]
         inner: F,
         session: Option<Session>,
+        saving: Option<SaveFuture>,
+        response: Option<Response<B>>,
     }
 }
 
-impl<F, ResBody, E> Future for ResponseFuture<F>
+impl<F, ResBody, E> Future for ResponseFuture<F, ResBody>
 where
     F: Future<Output = Result<Response<ResBody>, E>>,
     ResBody: Default,
@@ -194,19 +216,49 @@ where
     type Output = Result<Response<ResBody>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut res = ready!(this.inner.poll(cx))?;
-        if let Some(session) = this.session.take() {
-            match session.engine().finish(&session, res.status().as_u16()) {
-                Ok(outcome) => apply(&mut res, outcome),
-                Err(e) => {
-                    tracing::error!(error = %e, "could not save the session; answering 500");
-                    res = Response::new(ResBody::default());
-                    *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                }
+        let mut this = self.project();
+        if this.saving.is_none() {
+            let res = ready!(this.inner.as_mut().poll(cx))?;
+            let Some(session) = this.session.take() else {
+                return Poll::Ready(Ok(res));
+            };
+            let status = res.status().as_u16();
+            if !session.engine().is_store() {
+                let outcome = session.engine().finish(&session, status);
+                return Poll::Ready(Ok(respond(res, outcome)));
             }
+            let engine = session.engine().clone();
+            *this.saving = Some(Box::pin(engine.finish_store(session, status)));
+            *this.response = Some(res);
         }
-        Poll::Ready(Ok(res))
+        let Some(saving) = this.saving.as_mut() else {
+            unreachable!("set above");
+        };
+        let outcome = ready!(saving.as_mut().poll(cx));
+        *this.saving = None;
+        match this.response.take() {
+            Some(res) => Poll::Ready(Ok(respond(res, outcome))),
+            None => unreachable!("the response is kept until the save ends"),
+        }
+    }
+}
+
+/// Adds the session headers, or turns a failed save into an opaque 500.
+fn respond<B: Default>(
+    mut res: Response<B>,
+    outcome: Result<Outcome, SessionError>,
+) -> Response<B> {
+    match outcome {
+        Ok(outcome) => {
+            apply(&mut res, outcome);
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not save the session; answering 500");
+            let mut res = Response::new(B::default());
+            *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            res
+        }
     }
 }
 

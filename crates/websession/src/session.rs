@@ -1,10 +1,12 @@
 //! The per-request `Session` handle.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use websession_core::store::SessionId;
 use websession_core::{Map, Value};
 
 use crate::engine::Engine;
@@ -63,6 +65,20 @@ pub(crate) struct Loaded {
     pub(crate) created_at: Option<u64>,
     /// `cycle_id` was called: write a fresh cookie even if nothing changed.
     pub(crate) cycled: bool,
+    /// `purge` was called: destroy the stored record.
+    pub(crate) purged: bool,
+    /// Store mode: keys written in this request (their values are in `data`).
+    pub(crate) touched: BTreeSet<String>,
+    /// Store mode: keys removed in this request.
+    pub(crate) removed: BTreeSet<String>,
+    /// Store mode: `clear` was called.
+    pub(crate) cleared: bool,
+    /// Store mode: `set_user` was called.
+    pub(crate) user: Option<Option<String>>,
+    /// Store mode: the live record's id and expiry.
+    pub(crate) stored: Option<(SessionId, u64)>,
+    /// Store mode: the store failed on load and the config fails open; never write.
+    pub(crate) unavailable: bool,
 }
 
 impl Loaded {
@@ -73,7 +89,21 @@ impl Loaded {
             origin: None,
             created_at: None,
             cycled: false,
+            purged: false,
+            touched: BTreeSet::new(),
+            removed: BTreeSet::new(),
+            cleared: false,
+            user: None,
+            stored: None,
+            unavailable: false,
         }
+    }
+
+    fn set(&mut self, key: &str, value: Value) {
+        self.removed.remove(key);
+        self.touched.insert(key.to_owned());
+        self.data.insert(key.to_owned(), value);
+        self.modified = true;
     }
 }
 
@@ -100,7 +130,7 @@ impl Session {
         }
     }
 
-    pub(crate) fn engine(&self) -> &Engine {
+    pub(crate) fn engine(&self) -> &Arc<Engine> {
         &self.shared.engine
     }
 
@@ -123,9 +153,34 @@ impl Session {
         f(loaded)
     }
 
-    /// Decodes the cookie now if that has not happened yet; marks the session used.
-    pub(crate) fn touch(&self) {
-        self.with(|_| ());
+    /// Loads the session now if that has not happened yet, and marks it used.
+    ///
+    /// Extractors call this; in store mode it is the only point that reads
+    /// the store, so handlers never wait on I/O when they use the session.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store can't be reached (and the
+    /// configuration fails closed, the default).
+    pub async fn load(&self) -> Result<(), SessionError> {
+        let raw = {
+            let mut state = self.lock();
+            if state.loaded.is_some() {
+                return Ok(());
+            }
+            if !self.shared.engine.is_store() {
+                drop(state);
+                self.with(|_| ());
+                return Ok(());
+            }
+            state.raw.take()
+        };
+        let loaded = self.shared.engine.load_store(raw).await?;
+        let mut state = self.lock();
+        if state.loaded.is_none() {
+            state.loaded = Some(loaded);
+        }
+        Ok(())
     }
 
     /// The value under `key`, converted to `T`.
@@ -157,17 +212,18 @@ impl Session {
 
     /// Stores a raw value under `key`.
     pub fn insert_value(&self, key: &str, value: Value) {
-        self.with(|l| {
-            l.data.insert(key.to_owned(), value);
-            l.modified = true;
-        });
+        self.with(|l| l.set(key, value));
     }
 
     /// Removes `key`, returning its raw value if it was present.
     pub fn remove(&self, key: &str) -> Option<Value> {
         self.with(|l| {
             let old = l.data.remove(key);
-            l.modified |= old.is_some();
+            if old.is_some() {
+                l.modified = true;
+                l.touched.remove(key);
+                l.removed.insert(key.to_owned());
+            }
             old
         })
     }
@@ -208,6 +264,9 @@ impl Session {
         self.with(|l| {
             l.data.clear();
             l.modified = true;
+            l.cleared = true;
+            l.touched.clear();
+            l.removed.clear();
         });
     }
 
@@ -215,12 +274,30 @@ impl Session {
     /// same `Path`, `Domain` and `Secure` it was set with. Call it on logout.
     /// Values inserted afterwards in the same request start a new session
     /// (with a new creation time).
+    ///
+    /// In store mode the record is deleted at the end of the request, so the
+    /// old cookie is worthless from then on, and a concurrent request can't
+    /// write it back.
     pub fn purge(&self) {
         self.with(|l| {
             l.data.clear();
             l.modified = true;
+            l.cleared = true;
+            l.purged = true;
+            l.touched.clear();
+            l.removed.clear();
             l.origin = None;
             l.created_at = None;
+        });
+    }
+
+    /// Records which user this session belongs to (store mode), so
+    /// `SessionStore::delete_all_for(user)` can log them out everywhere.
+    /// Cookie modes ignore it.
+    pub fn set_user(&self, user: Option<&str>) {
+        self.with(|l| {
+            l.user = Some(user.map(str::to_owned));
+            l.modified = true;
         });
     }
 
@@ -232,6 +309,9 @@ impl Session {
     /// Cookie modes can't make the old cookie invalid before it expires:
     /// whoever copied it keeps a valid (older) session until then. Server-side
     /// stores can, and do.
+    ///
+    /// In store mode the record moves to a new random id atomically and the
+    /// old id stops working at once.
     pub fn cycle_id(&self) {
         self.with(|l| l.cycled = true);
     }

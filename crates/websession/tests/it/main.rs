@@ -4,4 +4,5 @@
 mod flask_http;
 mod modes;
 mod rules;
+mod store_mode;
 mod support;
