@@ -14,12 +14,19 @@
 //! - `WEBSESSION_MODE`: `signed` (default: Flask's cookie, so a Flask app
 //!   with the same `SECRET_KEY` reads it) or `sealed` (encrypted; the key must
 //!   then be at least 32 bytes).
+//! - `WEBSESSION_STORE`: keep sessions on the server instead: `memory`,
+//!   `sqlite://PATH`, `redis://HOST:PORT`, `redis+cluster://HOST:PORT,HOST:PORT,...`
+//!   or `postgres://USER@HOST/DB`. Without it, the cookie holds the session.
 
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
+use websession::core::store::MemoryStore;
 use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer};
 use websession_examples::petname_routes;
+use websession_postgres::PostgresStore;
+use websession_redis::RedisStore;
+use websession_sqlite::SqliteStore;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -61,10 +68,15 @@ async fn main() -> anyhow::Result<()> {
         config = config.with_insecure_cookie();
     }
     let keys = KeyRing::new(key);
-    let layer = match std::env::var("WEBSESSION_MODE").as_deref() {
-        Ok("signed") | Err(_) => SessionManagerLayer::signed(keys),
-        Ok("sealed") => SessionManagerLayer::sealed(keys),
-        Ok(other) => anyhow::bail!("WEBSESSION_MODE must be `signed` or `sealed`, not {other:?}"),
+    let layer = match std::env::var("WEBSESSION_STORE") {
+        Ok(store) => store_layer(&store).await?,
+        Err(_) => match std::env::var("WEBSESSION_MODE").as_deref() {
+            Ok("signed") | Err(_) => SessionManagerLayer::signed(keys),
+            Ok("sealed") => SessionManagerLayer::sealed(keys),
+            Ok(other) => {
+                anyhow::bail!("WEBSESSION_MODE must be `signed` or `sealed`, not {other:?}")
+            }
+        },
     }
     .with_config(config);
     layer.check().context("session configuration")?;
@@ -80,4 +92,50 @@ async fn main() -> anyhow::Result<()> {
         })
         .await?;
     Ok(())
+}
+
+/// The session layer for a `WEBSESSION_STORE` value.
+async fn store_layer(spec: &str) -> anyhow::Result<SessionManagerLayer> {
+    let layer = if spec == "memory" {
+        SessionManagerLayer::with_store(MemoryStore::new())
+    } else if spec.starts_with("sqlite:") {
+        let store = SqliteStore::open(spec)
+            .await
+            .context("opening the SQLite store")?;
+        let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
+        SessionManagerLayer::with_store(store)
+    } else if let Some(nodes) = spec.strip_prefix("redis+cluster://") {
+        let urls: Vec<String> = nodes.split(',').map(|n| format!("redis://{n}")).collect();
+        let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+        SessionManagerLayer::with_store(
+            RedisStore::connect_cluster(&urls)
+                .await
+                .context("connecting to the Redis Cluster")?,
+        )
+    } else if spec.starts_with("redis://") {
+        SessionManagerLayer::with_store(
+            RedisStore::connect(spec)
+                .await
+                .context("connecting to Redis")?,
+        )
+    } else if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        let store = PostgresStore::connect(spec)
+            .await
+            .context("connecting to PostgreSQL")?;
+        store
+            .migrate()
+            .await
+            .context("creating the session table")?;
+        let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
+        SessionManagerLayer::with_store(store)
+    } else {
+        anyhow::bail!(
+            "WEBSESSION_STORE must be memory, sqlite://PATH, redis://HOST:PORT, redis+cluster://HOST:PORT,... or postgres://..., not {spec:?}"
+        );
+    };
+    tracing::info!(
+        "sessions are kept in {}",
+        spec.split('@').next_back().unwrap_or(spec)
+    );
+    Ok(layer)
 }

@@ -1,0 +1,287 @@
+//! The PostgreSQL session store, for apps that run on many servers.
+//!
+//! # Setup
+//!
+//! Run [`PostgresStore::migrate`] once (or apply [`SCHEMA`] with your own
+//! migration tool), then build the store from a URL or an existing pool:
+//!
+//! ```no_run
+//! use websession::SessionManagerLayer;
+//! use websession_postgres::PostgresStore;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = PostgresStore::connect("postgres://postgres@127.0.0.1/app").await?;
+//! store.migrate().await?;
+//! let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
+//! let layer = SessionManagerLayer::with_store(store);
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//!
+//! One row per session, keyed by the SHA-256 of its id. The data is a
+//! `jsonb` object mapping each session key to the key's value as Flask's
+//! tagged JSON text (a string, so `NaN`, huge integers and lone surrogates
+//! survive `jsonb`). An update is one statement,
+//! `data = (data - removed) || set`, so overlapping requests that change
+//! different keys both keep their writes, and it matches only a live row, so
+//! a deleted session is never written back. Expired rows are hidden by every
+//! query and deleted by [`PostgresStore::spawn_cleanup`] through the
+//! `expires_at` index.
+#![warn(missing_docs)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::Row;
+use websession_core::store::{ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind};
+use websession_core::{json, Map};
+
+/// The table and indexes, created by [`PostgresStore::migrate`].
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS websession_sessions (
+    id         BYTEA PRIMARY KEY,
+    data       JSONB NOT NULL DEFAULT '{}'::jsonb,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    user_id    TEXT
+);
+CREATE INDEX IF NOT EXISTS websession_sessions_expires_idx ON websession_sessions (expires_at);
+CREATE INDEX IF NOT EXISTS websession_sessions_user_idx ON websession_sessions (user_id) WHERE user_id IS NOT NULL;
+";
+
+/// Sessions in a PostgreSQL table.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+fn err(e: sqlx::Error) -> StoreError {
+    let kind = match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreErrorKind::Collision,
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::Io(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_) => StoreErrorKind::Unavailable,
+        _ => StoreErrorKind::Backend,
+    };
+    StoreError::new(kind, e)
+}
+
+fn secs(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
+}
+
+/// The `data` column for a map: key -> tagged JSON text.
+fn to_column(data: &Map) -> String {
+    let texts: BTreeMap<&str, String> = data
+        .iter()
+        .map(|(k, v)| {
+            let mut text = String::new();
+            json::write_value(&mut text, v);
+            (k.as_str(), text)
+        })
+        .collect();
+    serde_json::to_string(&texts).unwrap_or_else(|_| "{}".into())
+}
+
+fn from_column(text: &str) -> Result<Map, StoreError> {
+    let texts: BTreeMap<String, String> =
+        serde_json::from_str(text).map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))?;
+    texts
+        .into_iter()
+        .map(|(k, v)| {
+            let value = json::parse_value(v.as_bytes())
+                .map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))?;
+            Ok((k, value))
+        })
+        .collect()
+}
+
+impl PostgresStore {
+    /// Connects a pool to `url` (`postgres://user@host/db`). Acquiring a
+    /// connection waits at most 3 seconds, so an unreachable database gives a
+    /// timely 503 instead of a hung request.
+    ///
+    /// # Errors
+    ///
+    /// When the URL is invalid or the database can't be reached.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(3))
+            .connect(url)
+            .await
+            .map_err(err)?;
+        Ok(Self { pool })
+    }
+
+    /// A store over an existing pool.
+    #[must_use]
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Creates the table and indexes if they don't exist ([`SCHEMA`]).
+    ///
+    /// # Errors
+    ///
+    /// When the database refuses the schema.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::raw_sql(SCHEMA)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// Deletes expired rows every `interval` until the returned handle is
+    /// aborted. Errors are logged and the task goes on.
+    #[must_use = "dropping the handle does not stop the task; abort it to stop"]
+    pub fn spawn_cleanup(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            loop {
+                tick.tick().await;
+                let now = websession_core::Clock::system().unix_seconds();
+                match store.delete_expired(now).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(deleted = n, "expired sessions deleted"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "session cleanup failed; retrying at the next tick")
+                    }
+                }
+            }
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for PostgresStore {
+    async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
+        let row = sqlx::query(
+            "SELECT data::text, created_at, expires_at, user_id FROM websession_sessions
+             WHERE id = $1 AND expires_at > $2",
+        )
+        .bind(&id.0[..])
+        .bind(secs(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        let Some(row) = row else { return Ok(None) };
+        let data = from_column(&row.get::<String, _>(0))?;
+        Ok(Some(
+            Record::new(
+                data,
+                u64::try_from(row.get::<i64, _>(1)).unwrap_or(0),
+                u64::try_from(row.get::<i64, _>(2)).unwrap_or(0),
+            )
+            .with_user(row.get::<Option<String>, _>(3)),
+        ))
+    }
+
+    async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<(), StoreError> {
+        // Replaces an expired row with the same id; refuses a live one.
+        let done = sqlx::query(
+            "INSERT INTO websession_sessions (id, data, created_at, expires_at, user_id)
+             VALUES ($1, $2::jsonb, $3, $4, $5)
+             ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, created_at = EXCLUDED.created_at,
+                 expires_at = EXCLUDED.expires_at, user_id = EXCLUDED.user_id
+             WHERE websession_sessions.expires_at <= $6",
+        )
+        .bind(&id.0[..])
+        .bind(to_column(&record.data))
+        .bind(secs(record.created_at))
+        .bind(secs(record.expires_at))
+        .bind(record.user.as_deref())
+        .bind(secs(now))
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::from_kind(StoreErrorKind::Collision));
+        }
+        Ok(())
+    }
+
+    async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError> {
+        let removed: Vec<&str> = changes.removed.iter().map(String::as_str).collect();
+        let (set_user, user) = match &changes.user {
+            Some(u) => (true, u.as_deref()),
+            None => (false, None),
+        };
+        let done = sqlx::query(
+            "UPDATE websession_sessions
+             SET data = ((CASE WHEN $2 THEN '{}'::jsonb ELSE data END) - $3::text[]) || $4::jsonb,
+                 expires_at = $5,
+                 user_id = CASE WHEN $6 THEN $7 ELSE user_id END
+             WHERE id = $1 AND expires_at > $8",
+        )
+        .bind(&id.0[..])
+        .bind(changes.cleared)
+        .bind(&removed)
+        .bind(to_column(&changes.set))
+        .bind(secs(changes.expires_at))
+        .bind(set_user)
+        .bind(user)
+        .bind(secs(now))
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::from_kind(StoreErrorKind::NotFound));
+        }
+        Ok(())
+    }
+
+    async fn cycle_id(&self, old: &IdHash, new: &IdHash, now: u64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        sqlx::query("DELETE FROM websession_sessions WHERE id = $1 AND expires_at <= $2")
+            .bind(&new.0[..])
+            .bind(secs(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        let moved =
+            sqlx::query("UPDATE websession_sessions SET id = $1 WHERE id = $2 AND expires_at > $3")
+                .bind(&new.0[..])
+                .bind(&old.0[..])
+                .bind(secs(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        if moved.rows_affected() == 0 {
+            return Err(StoreError::from_kind(StoreErrorKind::NotFound));
+        }
+        tx.commit().await.map_err(err)
+    }
+
+    async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM websession_sessions WHERE id = $1")
+            .bind(&id.0[..])
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM websession_sessions WHERE expires_at <= $1")
+            .bind(secs(now))
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM websession_sessions WHERE user_id = $1")
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(done.rows_affected())
+    }
+}
