@@ -7,6 +7,7 @@
 //! |---|---|---|---|
 //! | signed cookie | [`SessionManagerLayer::signed`] | the data, signed (readable by the client) | byte-compatible with Flask |
 //! | sealed cookie | [`SessionManagerLayer::sealed`] | the data, encrypted (XChaCha20-Poly1305) | secrets can live in it |
+//! | server-side store | [`SessionManagerLayer::with_store`] | a random id; the data is in a [`core::store::SessionStore`] | revocable, no size limit |
 //!
 //! Every mode takes the same [`SessionConfig`]: Flask's cookie settings and
 //! lifetime model (browser-session vs permanent, refresh on each request),
