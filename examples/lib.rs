@@ -4,7 +4,14 @@
 use axum::response::{Html, Redirect};
 use axum::routing::get;
 use axum::{Form, Router};
-use websession::{Session, SessionError};
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use websession::core::store::MemoryStore;
+use websession::{Key, KeyRing, Session, SessionConfig, SessionError, SessionManagerLayer};
+use websession_postgres::PostgresStore;
+use websession_redis::RedisStore;
+use websession_sqlite::SqliteStore;
 
 /// The form posted to `/petname`.
 #[derive(serde::Deserialize)]
@@ -30,35 +37,95 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-/// `GET /`: the pet's name, or that we don't know it.
-pub async fn home(session: Session) -> Html<String> {
+/// The home page for a session: the pet's name, or that we don't know it.
+#[must_use]
+pub fn home_page(session: &Session) -> String {
     let body = match session.get::<String>("pet_name") {
         Ok(Some(name)) => format!("<p>Your pet's name is {}.</p>", escape_html(&name)),
         _ => "<p>I do not know your pet's name.</p>".to_owned(),
     };
-    Html(format!(
-        "<!doctype html><title>Pet name</title>{body}<p><a href=\"/petname\">Set your pet's name</a></p>"
-    ))
+    format!("<!doctype html><title>Pet name</title>{body}<p><a href=\"/petname\">Set your pet's name</a></p>")
+}
+
+/// The form page.
+pub const FORM_PAGE: &str = "<!doctype html><title>Pet name</title>\
+     <form method=\"post\" action=\"/petname\">\
+     <label>Pet's name <input name=\"pet\" autofocus></label> \
+     <button type=\"submit\">Save</button></form>";
+
+/// What `POST /petname` does to the session.
+///
+/// # Errors
+///
+/// When the name can't be stored.
+pub fn store_pet(session: &Session, pet: &str) -> Result<(), SessionError> {
+    session.insert("pet_name", pet)?;
+    session.set_permanent(true);
+    Ok(())
+}
+
+/// `GET /`: the pet's name, or that we don't know it.
+pub async fn home(session: Session) -> Html<String> {
+    Html(home_page(&session))
 }
 
 /// `GET /petname`: the form.
 pub async fn form() -> Html<&'static str> {
-    Html(
-        "<!doctype html><title>Pet name</title>\
-         <form method=\"post\" action=\"/petname\">\
-         <label>Pet's name <input name=\"pet\" autofocus></label> \
-         <button type=\"submit\">Save</button></form>",
-    )
+    Html(FORM_PAGE)
 }
 
 /// `POST /petname`: store the name, make the session permanent, go home.
+///
+/// # Errors
+///
+/// A session error, answered as an opaque 500.
 pub async fn set_pet(
     session: Session,
     Form(form): Form<PetForm>,
 ) -> Result<Redirect, SessionError> {
-    session.insert("pet_name", &form.pet)?;
-    session.set_permanent(true);
+    store_pet(&session, &form.pet)?;
     Ok(Redirect::to("/"))
+}
+
+/// The same pages for actix-web.
+pub mod actix_pages {
+    use actix_web::{http::header, web, HttpResponse};
+    use websession::Session;
+
+    use super::{home_page, store_pet, PetForm, FORM_PAGE};
+
+    fn html(body: String) -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(body)
+    }
+
+    async fn home(session: Session) -> HttpResponse {
+        html(home_page(&session))
+    }
+
+    async fn form() -> HttpResponse {
+        html(FORM_PAGE.to_owned())
+    }
+
+    async fn set_pet(session: Session, form: web::Form<PetForm>) -> HttpResponse {
+        match store_pet(&session, &form.pet) {
+            Ok(()) => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/"))
+                .finish(),
+            Err(e) => {
+                tracing::error!(error = %e, "session error");
+                HttpResponse::InternalServerError().finish()
+            }
+        }
+    }
+
+    /// The pet-name routes, to `configure` an actix `App` with.
+    pub fn routes(cfg: &mut web::ServiceConfig) {
+        cfg.route("/", web::get().to(home))
+            .route("/petname", web::get().to(form))
+            .route("/petname", web::post().to(set_pet));
+    }
 }
 
 /// The pet-name routes, without the session layer.
@@ -66,4 +133,110 @@ pub fn petname_routes() -> Router {
     Router::new()
         .route("/", get(home))
         .route("/petname", get(form).post(set_pet))
+}
+
+/// The demo's settings, read from the environment: where to listen and the
+/// session layer (mode, store, key, lifetime). Shared by the axum and the
+/// actix-web demos, so both read the same variables the same way.
+///
+/// # Errors
+///
+/// A malformed variable, or a store that can't be reached.
+pub async fn settings_from_env() -> anyhow::Result<(SocketAddr, SessionManagerLayer)> {
+    let addr: SocketAddr = std::env::var("WEBSESSION_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:5000".into())
+        .parse()
+        .context("WEBSESSION_ADDR must be HOST:PORT")?;
+
+    let key = match std::env::var("WEBSESSION_SECRET_KEY") {
+        Ok(text) => Key::from_utf8(&text).context("WEBSESSION_SECRET_KEY is empty")?,
+        Err(_) => {
+            tracing::warn!(
+                "WEBSESSION_SECRET_KEY is not set: using a random key, so sessions won't survive a restart"
+            );
+            Key::generate()
+        }
+    };
+
+    let lifetime = match std::env::var("WEBSESSION_PERMANENT_LIFETIME") {
+        Ok(secs) => time::Duration::seconds(
+            secs.parse()
+                .context("WEBSESSION_PERMANENT_LIFETIME must be whole seconds")?,
+        ),
+        Err(_) => time::Duration::days(31),
+    };
+
+    // Secure cookies reach the server over HTTPS, and browsers also send them
+    // to http://localhost and http://127.0.0.1. The demo serves plain HTTP on
+    // any address, so it drops Secure unless it listens on loopback.
+    let mut config = SessionConfig::default().with_permanent_lifetime(lifetime);
+    if !addr.ip().is_loopback() {
+        tracing::warn!("serving plain HTTP on {addr}: the session cookie is sent without Secure");
+        config = config.with_insecure_cookie();
+    }
+    let keys = KeyRing::new(key);
+    let layer = match std::env::var("WEBSESSION_STORE") {
+        Ok(store) => store_layer(&store).await?,
+        Err(_) => match std::env::var("WEBSESSION_MODE").as_deref() {
+            Ok("signed") | Err(_) => SessionManagerLayer::signed(keys),
+            Ok("sealed") => SessionManagerLayer::sealed(keys),
+            Ok(other) => {
+                anyhow::bail!("WEBSESSION_MODE must be `signed` or `sealed`, not {other:?}")
+            }
+        },
+    }
+    .with_config(config);
+    layer.check().context("session configuration")?;
+
+    Ok((addr, layer))
+}
+
+/// The session layer for a `WEBSESSION_STORE` value.
+///
+/// # Errors
+///
+/// An unknown scheme, or a store that can't be reached.
+pub async fn store_layer(spec: &str) -> anyhow::Result<SessionManagerLayer> {
+    let layer = if spec == "memory" {
+        SessionManagerLayer::with_store(MemoryStore::new())
+    } else if spec.starts_with("sqlite:") {
+        let store = SqliteStore::open(spec)
+            .await
+            .context("opening the SQLite store")?;
+        let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
+        SessionManagerLayer::with_store(store)
+    } else if let Some(nodes) = spec.strip_prefix("redis+cluster://") {
+        let urls: Vec<String> = nodes.split(',').map(|n| format!("redis://{n}")).collect();
+        let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+        SessionManagerLayer::with_store(
+            RedisStore::connect_cluster(&urls)
+                .await
+                .context("connecting to the Redis Cluster")?,
+        )
+    } else if spec.starts_with("redis://") {
+        SessionManagerLayer::with_store(
+            RedisStore::connect(spec)
+                .await
+                .context("connecting to Redis")?,
+        )
+    } else if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        let store = PostgresStore::connect(spec)
+            .await
+            .context("connecting to PostgreSQL")?;
+        store
+            .migrate()
+            .await
+            .context("creating the session table")?;
+        let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
+        SessionManagerLayer::with_store(store)
+    } else {
+        anyhow::bail!(
+            "WEBSESSION_STORE must be memory, sqlite://PATH, redis://HOST:PORT, redis+cluster://HOST:PORT,... or postgres://..., not {spec:?}"
+        );
+    };
+    tracing::info!(
+        "sessions are kept in {}",
+        spec.split('@').next_back().unwrap_or(spec)
+    );
+    Ok(layer)
 }

@@ -21,18 +21,29 @@ fn now() -> u64 {
 
 fn typical() -> Map {
     let mut m = Map::new();
-    m.insert("csrf_token".into(), Value::from("6f1c0b7e3d2a4f5e9a8b7c6d5e4f3a2b1c0d9e8f"));
+    m.insert(
+        "csrf_token".into(),
+        Value::from("6f1c0b7e3d2a4f5e9a8b7c6d5e4f3a2b1c0d9e8f"),
+    );
     m.insert("pet_name".into(), Value::from("Rex"));
     m.insert("user_id".into(), Value::Int(12345));
     m
 }
 
-fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, store: Arc<dyn SessionStore>) {
+fn bench_store(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    store: Arc<dyn SessionStore>,
+) {
     let t = now();
     let id = SessionId::generate().hash();
-    rt.block_on(store.create(&id, &Record::new(typical(), t, t + 3600), t)).expect("create");
+    rt.block_on(store.create(&id, &Record::new(typical(), t, t + 3600), t))
+        .expect("create");
     let mut group = c.benchmark_group(format!("store/{name}"));
-    group.bench_function("load", |b| b.iter(|| rt.block_on(store.load(&id, t)).expect("load")));
+    group.bench_function("load", |b| {
+        b.iter(|| rt.block_on(store.load(&id, t)).expect("load"))
+    });
     let mut i = 0i64;
     group.bench_function("update_one_key", |b| {
         b.iter(|| {
@@ -50,7 +61,10 @@ fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, stor
 fn redis_round_trips(url: &str) -> u64 {
     let client = redis::Client::open(url).expect("client");
     let mut conn = client.get_connection().expect("conn");
-    let info: String = redis::cmd("INFO").arg("commandstats").query(&mut conn).expect("info");
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut conn)
+        .expect("info");
     let calls = |name: &str| -> u64 {
         info.lines()
             .find_map(|l| l.strip_prefix(&format!("cmdstat_{name}:calls=")))
@@ -58,26 +72,41 @@ fn redis_round_trips(url: &str) -> u64 {
             .and_then(|n| n.parse().ok())
             .unwrap_or(0)
     };
-    ["hgetall", "evalsha", "eval", "script|load", "del", "sadd"].iter().map(|c| calls(c)).sum()
+    ["hgetall", "evalsha", "eval", "script|load", "del", "sadd"]
+        .iter()
+        .map(|c| calls(c))
+        .sum()
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("rt");
     bench_store(c, &rt, "memory", Arc::new(MemoryStore::new()));
 
     let dir = std::env::temp_dir().join(format!("websession-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let sqlite = rt.block_on(websession_sqlite::SqliteStore::open(dir.join("s.db").to_str().expect("utf8"))).expect("sqlite");
+    let sqlite = rt
+        .block_on(websession_sqlite::SqliteStore::open(
+            dir.join("s.db").to_str().expect("utf8"),
+        ))
+        .expect("sqlite");
     bench_store(c, &rt, "sqlite", Arc::new(sqlite));
 
     match std::env::var("REDIS_URL") {
         Ok(url) => {
-            let store = Arc::new(rt.block_on(websession_redis::RedisStore::connect(&url)).expect("redis"));
+            let store = Arc::new(
+                rt.block_on(websession_redis::RedisStore::connect(&url))
+                    .expect("redis"),
+            );
             bench_store(c, &rt, "redis", store.clone());
             // Round trips per operation, counted by the server.
             let t = now();
             let id = SessionId::generate().hash();
-            rt.block_on(store.create(&id, &Record::new(typical(), t, t + 3600), t)).expect("create");
+            rt.block_on(store.create(&id, &Record::new(typical(), t, t + 3600), t))
+                .expect("create");
             let n = 1000;
             let before = redis_round_trips(&url);
             for _ in 0..n {
@@ -99,7 +128,9 @@ fn bench(c: &mut Criterion) {
     }
     match std::env::var("DATABASE_URL") {
         Ok(url) => {
-            let store = rt.block_on(websession_postgres::PostgresStore::connect(&url)).expect("postgres");
+            let store = rt
+                .block_on(websession_postgres::PostgresStore::connect(&url))
+                .expect("postgres");
             rt.block_on(store.migrate()).expect("migrate");
             bench_store(c, &rt, "postgres", Arc::new(store));
         }

@@ -548,6 +548,16 @@ pub(crate) fn find_cookie<'a>(
     None
 }
 
+/// Whether existing `Vary` header values already cover `Cookie` (or `*`).
+pub(crate) fn varies_on_cookie<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> bool {
+    values.into_iter().any(|v| {
+        std::str::from_utf8(v).is_ok_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("cookie") || t.trim() == "*")
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::find_cookie;

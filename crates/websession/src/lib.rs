@@ -58,6 +58,9 @@ mod session;
 #[cfg(feature = "axum")]
 pub mod axum;
 
+#[cfg(feature = "actix")]
+pub mod actix;
+
 pub use config::{ConfigError, SameSite, SessionConfig, MAX_COOKIE_SIZE};
 pub use error::SessionError;
 pub use service::{ResponseFuture, SessionManager, SessionManagerLayer};

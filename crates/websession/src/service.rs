@@ -15,7 +15,7 @@ use websession_core::store::SessionStore;
 use websession_core::KeyRing;
 
 use crate::config::{ConfigError, SessionConfig};
-use crate::engine::{find_cookie, Engine, Mode, Outcome};
+use crate::engine::{find_cookie, varies_on_cookie, Engine, Mode, Outcome};
 use crate::error::SessionError;
 use crate::session::Session;
 
@@ -132,7 +132,7 @@ impl SessionManagerLayer {
         self.engine().map(|_| ())
     }
 
-    fn engine(&self) -> Result<Arc<Engine>, ConfigError> {
+    pub(crate) fn engine(&self) -> Result<Arc<Engine>, ConfigError> {
         Engine::new(self.config.clone(), self.mode.clone()).map(Arc::new)
     }
 }
@@ -264,16 +264,8 @@ fn respond<B: Default>(
 
 fn apply<B>(res: &mut Response<B>, outcome: Outcome) {
     let headers = res.headers_mut();
-    if outcome.vary {
-        let has_cookie = headers.get_all(VARY).iter().any(|v| {
-            v.to_str().is_ok_and(|v| {
-                v.split(',')
-                    .any(|t| t.trim().eq_ignore_ascii_case("cookie") || t.trim() == "*")
-            })
-        });
-        if !has_cookie {
-            headers.append(VARY, HeaderValue::from_static("Cookie"));
-        }
+    if outcome.vary && !varies_on_cookie(headers.get_all(VARY).iter().map(HeaderValue::as_bytes)) {
+        headers.append(VARY, HeaderValue::from_static("Cookie"));
     }
     if let Some(cookie) = outcome.set_cookie {
         match HeaderValue::try_from(cookie) {

@@ -1,6 +1,8 @@
 //! Integration tests of the websession facade: the engine's rules through the
 //! tower layer, driven in-process with `oneshot`.
 
+#[cfg(feature = "actix")]
+mod adapters;
 mod flask_http;
 mod modes;
 mod rules;

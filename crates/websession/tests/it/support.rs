@@ -110,19 +110,7 @@ pub(crate) fn app(layer: SessionManagerLayer) -> Router {
         .route(
             "/big",
             get(|s: Session| async move {
-                // Not compressible: ~5 KB of pseudo-random text.
-                let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-                let noise: String = (0..5000)
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        char::from(
-                            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-                                [(x % 62) as usize],
-                        )
-                    })
-                    .collect();
+                let noise = noise();
                 s.insert("noise", &noise).expect("insert");
                 "ok"
             }),
@@ -144,6 +132,7 @@ pub(crate) fn app(layer: SessionManagerLayer) -> Router {
         .layer(layer)
 }
 
+#[derive(Debug)]
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) set_cookie: Vec<String>,
@@ -201,4 +190,20 @@ pub(crate) async fn send(app: &Router, path: &str, cookie: Option<&str>) -> Repl
 
 pub(crate) fn flask_layer(keys: websession::KeyRing, clock: &TestClock) -> SessionManagerLayer {
     SessionManagerLayer::signed(keys).with_config(SessionConfig::flask().with_clock(clock.clock()))
+}
+
+/// ~5 KB of pseudo-random text that zlib can't shrink below the cookie limit.
+pub(crate) fn noise() -> String {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..5000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                    [(x % 62) as usize],
+            )
+        })
+        .collect()
 }

@@ -1,0 +1,353 @@
+//! One behaviour suite, run against the tower/axum adapter and the actix-web
+//! adapter in every mode, so the two can't drift apart.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::{test as atest, web, App, HttpResponse};
+use axum::http::StatusCode;
+use axum::Router;
+use time::Duration;
+use websession::actix::SessionMiddleware;
+use websession::core::store::MemoryStore;
+use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer};
+
+use crate::support::{app, noise, send, tagged, Reply, TestClock};
+
+const T0: i64 = 1_700_000_000;
+
+type BoxFut<'a> = Pin<Box<dyn Future<Output = Reply> + 'a>>;
+
+/// "An app built with adapter X": GET a path with an optional Cookie header.
+trait Client {
+    fn get<'a>(&'a self, path: &'a str, cookie: Option<&'a str>) -> BoxFut<'a>;
+}
+
+struct Tower(Router);
+
+impl Client for Tower {
+    fn get<'a>(&'a self, path: &'a str, cookie: Option<&'a str>) -> BoxFut<'a> {
+        Box::pin(send(&self.0, path, cookie))
+    }
+}
+
+struct Actix<S>(S);
+
+impl<S, B> Client for Actix<S>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    fn get<'a>(&'a self, path: &'a str, cookie: Option<&'a str>) -> BoxFut<'a> {
+        Box::pin(async move {
+            let mut req = atest::TestRequest::get().uri(path);
+            if let Some(c) = cookie {
+                req = req.insert_header(("cookie", c));
+            }
+            let res = atest::call_service(&self.0, req.to_request()).await;
+            let all = |name: &str| -> Vec<String> {
+                res.headers()
+                    .get_all(name)
+                    .map(|v| v.to_str().expect("ascii").to_owned())
+                    .collect()
+            };
+            let (set_cookie, vary) = (all("set-cookie"), all("vary"));
+            let cache_control = res
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().expect("a").to_owned());
+            let status = StatusCode::from_u16(res.status().as_u16()).expect("status");
+            let body = atest::read_body(res).await;
+            Reply {
+                status,
+                set_cookie,
+                vary,
+                cache_control,
+                body: String::from_utf8(body.to_vec()).expect("utf8"),
+            }
+        })
+    }
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/noop", web::get().to(|| async { "noop" }))
+        .route(
+            "/read",
+            web::get().to(|s: Session| async move { tagged(&s) }),
+        )
+        .route(
+            "/set/{key}/{value}",
+            web::get().to(|s: Session, p: web::Path<(String, String)>| async move {
+                let (k, v) = p.into_inner();
+                s.insert(&k, v).expect("insert");
+                "ok"
+            }),
+        )
+        .route(
+            "/permanent",
+            web::get().to(|s: Session| async move {
+                s.insert("user", "alice").expect("insert");
+                s.set_permanent(true);
+                "ok"
+            }),
+        )
+        .route(
+            "/clear",
+            web::get().to(|s: Session| async move {
+                s.clear();
+                "cleared"
+            }),
+        )
+        .route(
+            "/purge",
+            web::get().to(|s: Session| async move {
+                s.purge();
+                "purged"
+            }),
+        )
+        .route(
+            "/cycle",
+            web::get().to(|s: Session| async move {
+                s.cycle_id();
+                "cycled"
+            }),
+        )
+        .route(
+            "/modify",
+            web::get().to(|s: Session| async move {
+                let n = s.get::<i64>("counter").expect("counter").unwrap_or(0);
+                s.insert("counter", n + 1).expect("insert");
+                tagged(&s)
+            }),
+        )
+        .route(
+            "/fail",
+            web::get().to(|s: Session| async move {
+                s.insert("user", "alice").expect("insert");
+                HttpResponse::InternalServerError().finish()
+            }),
+        )
+        .route(
+            "/big",
+            web::get().to(|s: Session| async move {
+                s.insert("noise", noise()).expect("insert");
+                "ok"
+            }),
+        );
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    Signed,
+    Sealed,
+    Memory,
+}
+
+fn layer(mode: Mode, store: &Arc<MemoryStore>, config: SessionConfig) -> SessionManagerLayer {
+    let keys = KeyRing::new(
+        Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+            .expect("k"),
+    );
+    match mode {
+        Mode::Signed => SessionManagerLayer::signed(keys),
+        Mode::Sealed => SessionManagerLayer::sealed(keys),
+        Mode::Memory => SessionManagerLayer::with_store(store.clone()),
+    }
+    .with_config(config)
+}
+
+/// Every engine rule, against one client.
+async fn suite(client: &dyn Client, clock: &TestClock, label: &str) {
+    let r = client.get("/set/user/alice", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{label}");
+    let value = r
+        .cookie_value("session")
+        .unwrap_or_else(|| panic!("{label}: cookie set"));
+    assert!(
+        r.set_cookie[0].ends_with("; Secure; HttpOnly; Path=/; SameSite=Lax"),
+        "{label}: {:?}",
+        r.set_cookie
+    );
+    assert_eq!(r.vary, ["Cookie"], "{label}");
+    assert_eq!(r.cache_control.as_deref(), Some("no-store"), "{label}");
+    let cookie = format!("session={value}");
+
+    let r = client.get("/noop", Some(&cookie)).await;
+    assert!(
+        r.set_cookie.is_empty() && r.vary.is_empty(),
+        "{label}: untouched session sends nothing"
+    );
+    let r = client.get("/read", Some(&cookie)).await;
+    assert_eq!(r.body, r#"{"user":"alice"}"#, "{label}");
+    assert!(r.set_cookie.is_empty(), "{label}: read-only");
+    assert_eq!(r.vary, ["Cookie"], "{label}");
+
+    for bad in [
+        "session=",
+        "session=garbage",
+        "session=a.b.c",
+        "session=AAAA",
+        &format!("session={value}x"),
+    ] {
+        let r = client.get("/read", Some(bad)).await;
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (StatusCode::OK, "{}"),
+            "{label}: {bad}"
+        );
+        assert!(r.set_cookie.is_empty(), "{label}: {bad}");
+    }
+
+    let r = client.get("/fail", None).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{label}");
+    assert!(r.set_cookie.is_empty(), "{label}: nothing written on 5xx");
+
+    let r = client.get("/permanent", None).await;
+    assert!(
+        r.set_cookie[0].contains("Expires=Tue, 14 Nov 2023 22:14:20 GMT"),
+        "{label}: {:?}",
+        r.set_cookie
+    );
+    let perm = format!("session={}", r.cookie_value("session").expect("c"));
+    clock.advance(40);
+    let r = client.get("/read", Some(&perm)).await;
+    assert_eq!(r.body, r#"{"_permanent":true,"user":"alice"}"#, "{label}");
+    assert!(
+        r.set_cookie
+            .first()
+            .is_some_and(|c| c.contains("Expires=Tue, 14 Nov 2023 22:15:00 GMT")),
+        "{label}: refreshed {:?}",
+        r.set_cookie
+    );
+    clock.set(T0);
+
+    let r = client.get("/modify", Some(&cookie)).await;
+    assert_eq!(r.body, r#"{"counter":1,"user":"alice"}"#, "{label}");
+    let cookie = match r.cookie_value("session") {
+        Some(v) => format!("session={v}"),
+        None => cookie, // store mode keeps the id
+    };
+
+    clock.advance(1); // a signed cookie's fresh issue time is a new second
+    let r = client.get("/cycle", Some(&cookie)).await;
+    let cycled = format!("session={}", r.cookie_value("session").expect("cycled"));
+    assert_ne!(cycled, cookie, "{label}");
+    assert_eq!(
+        client.get("/read", Some(&cycled)).await.body,
+        r#"{"counter":1,"user":"alice"}"#,
+        "{label}"
+    );
+
+    clock.set(T0);
+    let r = client.get("/purge", Some(&cycled)).await;
+    assert_eq!(r.set_cookie, ["session=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Secure; HttpOnly; Path=/; SameSite=Lax"], "{label}");
+    let r = client.get("/clear", Some(&perm)).await;
+    assert!(
+        r.set_cookie[0].starts_with("session=; Expires=Thu, 01 Jan 1970"),
+        "{label}: delete on empty"
+    );
+
+    let r = client.get("/big", None).await;
+    if label.contains("Memory") {
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{label}: a store has no size limit"
+        );
+    } else {
+        assert_eq!(
+            r.status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{label}: an oversized cookie is a 500"
+        );
+        assert!(
+            r.set_cookie.is_empty() && r.body.is_empty(),
+            "{label}: opaque"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn both_adapters_follow_the_same_rules_in_every_mode() {
+    for mode in [Mode::Signed, Mode::Sealed, Mode::Memory] {
+        let clock = TestClock::at(T0);
+        let config = || {
+            SessionConfig::default()
+                .with_clock(clock.clock())
+                .with_permanent_lifetime(Duration::minutes(1))
+        };
+
+        let store = Arc::new(MemoryStore::new());
+        let tower = Tower(app(layer(mode, &store, config())));
+        suite(&tower, &clock, &format!("tower {mode:?}")).await;
+
+        let store = Arc::new(MemoryStore::new());
+        let actix = Actix(
+            atest::init_service(
+                App::new()
+                    .wrap(SessionMiddleware::new(layer(mode, &store, config())))
+                    .configure(routes),
+            )
+            .await,
+        );
+        suite(&actix, &clock, &format!("actix {mode:?}")).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_cookie_from_one_adapter_is_read_by_the_other() {
+    let clock = TestClock::at(T0);
+    for mode in [Mode::Signed, Mode::Sealed, Mode::Memory] {
+        let store = Arc::new(MemoryStore::new());
+        let config = || SessionConfig::default().with_clock(clock.clock());
+        let tower = Tower(app(layer(mode, &store, config())));
+        let actix = Actix(
+            atest::init_service(
+                App::new()
+                    .wrap(SessionMiddleware::new(layer(mode, &store, config())))
+                    .configure(routes),
+            )
+            .await,
+        );
+        let from_tower = format!(
+            "session={}",
+            tower
+                .get("/set/pet/Rex", None)
+                .await
+                .cookie_value("session")
+                .expect("c")
+        );
+        assert_eq!(
+            actix.get("/read", Some(&from_tower)).await.body,
+            r#"{"pet":"Rex"}"#,
+            "{mode:?}"
+        );
+        let from_actix = format!(
+            "session={}",
+            actix
+                .get("/set/pet/Tom", None)
+                .await
+                .cookie_value("session")
+                .expect("c")
+        );
+        assert_eq!(
+            tower.get("/read", Some(&from_actix)).await.body,
+            r#"{"pet":"Tom"}"#,
+            "{mode:?}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn actix_errors_are_opaque() {
+    // No middleware: a bare 500.
+    let svc = atest::init_service(
+        App::new().route("/", web::get().to(|_s: Session| async { "unreachable" })),
+    )
+    .await;
+    let res = atest::call_service(&svc, atest::TestRequest::get().uri("/").to_request()).await;
+    assert_eq!(res.status().as_u16(), 500);
+    assert!(atest::read_body(res).await.is_empty());
+}
