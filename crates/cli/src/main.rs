@@ -75,7 +75,7 @@ enum Command {
         /// Signing time in Unix seconds (default: now).
         #[arg(long, value_name = "UNIX")]
         timestamp: Option<u64>,
-        /// The session as Flask's tagged JSON, e.g. '{"user":"alice","t":{" t":[1,2]}}'.
+        /// The session as Flask's tagged JSON, e.g. `{"user":"alice","t":{" t":[1,2]}}`.
         json: String,
     },
     /// Print a new random 32-byte key as hex.

@@ -69,13 +69,37 @@ pub mod security {}
 /// | aware `datetime` | `DateTime` (UTC, whole seconds) | RFC 3339 string |
 ///
 /// Values a Rust handler does not touch are written back exactly as they
-/// came, so Flask reads back equal Python values, including integers beyond
-/// 64 bits, `NaN`, and strings with lone surrogates ([`crate::Value::Utf16`]).
-/// Those three can't go through serde: `get::<T>` returns
-/// [`crate::ValueError::NotRepresentable`], and `get_value` gives the raw value.
+/// came, so Flask reads back equal Python values.
+///
+/// ## Values Rust can't hold exactly
+///
+/// Python can put three things in a session that have no exact Rust type.
+/// websession keeps each in the [`crate::Value`] model so it survives:
+///
+/// | Python | kept as | typed access (`get::<T>`) |
+/// |---|---|---|
+/// | `int` beyond `i64` (e.g. `2**80`) | [`crate::Value::BigInt`], its decimal text | `u64` up to `u64::MAX`, else [`crate::ValueError::NotRepresentable`] |
+/// | `float('nan')`, `float('inf')` | [`crate::Value::Float`] (`NaN`/`Infinity` in the JSON, as Python writes them) | `NotRepresentable` (JSON has no NaN) |
+/// | a `str` with a lone surrogate (`"\ud800"`) | [`crate::Value::Utf16`], the UTF-16 code units | `NotRepresentable` (a Rust `String` can't hold it) |
+///
+/// A handler that doesn't read such a value, or reads it with
+/// [`crate::Session::get_value`], leaves it intact: the next cookie carries
+/// the same bytes, and Flask reads back an equal value. A handler that asks
+/// for it as a Rust type gets a typed error, never a silent approximation.
+/// The live suite in `interop/` checks all three against real Flask.
 ///
 /// `session.permanent` is the `_permanent` key, as in Flask;
 /// [`crate::Session::set_permanent`] writes it.
+///
+/// ## Proof against the real thing
+///
+/// `interop/` runs a Flask app (Flask 3.1.3, pinned) and an axum app as two
+/// HTTP servers and passes cookies between them for every value kind:
+/// Flask writes and Rust reads, Rust changes another key and Flask reads
+/// both, Rust writes and Flask reads, and at the same frozen second both
+/// write the same bytes. Also permanent sessions, key rotation both ways,
+/// expiry at the same frozen time, and tampering. `examples/flask_bridge/`
+/// is a runnable pair: log in with Flask, read the login in Rust.
 ///
 /// ## Caveats
 ///

@@ -1,0 +1,247 @@
+//! Helpers for the live interop tests: a real Flask process, a real axum
+//! server with websession, and a minimal HTTP/1.1 client between them.
+//!
+//! The tests are in `tests/live.rs`; they need Python with the pinned Flask
+//! (`bash .ci/python-env` makes it), found through `WEBSESSION_PYTHON` or at
+//! `target/py-venv/bin/python`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::Query;
+use axum::routing::get;
+use axum::Router;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use websession::core::json;
+use websession::{Clock, KeyRing, Session, SessionConfig, SessionManagerLayer, Value};
+
+/// The Python interpreter with the pinned Flask.
+///
+/// # Panics
+///
+/// When neither `WEBSESSION_PYTHON` nor the project's virtualenv exists.
+#[must_use]
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("WEBSESSION_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/py-venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python with Flask: run `bash .ci/python-env` or set WEBSESSION_PYTHON"
+    );
+    venv
+}
+
+/// A Flask app (`flask_app.py`) in its own process, killed on drop.
+pub struct Flask {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    child: Child,
+}
+
+impl Flask {
+    /// Starts the app and waits until it answers.
+    ///
+    /// # Panics
+    ///
+    /// When Python or Flask is missing or the app does not come up.
+    pub async fn start() -> Self {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("flask_app.py");
+        let mut child = Command::new(python())
+            .arg(script)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting Flask: {e}"));
+        // The app binds port 0 and prints the port the OS gave it.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+            line
+        })
+        .await
+        .expect("reader");
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("Flask did not start (printed {line:?})"));
+        Self { port, child }
+    }
+
+    /// GET a path on the Flask app.
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        get_http(self.port, path, cookie).await
+    }
+}
+
+impl Drop for Flask {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP response, reduced to what the tests look at.
+#[derive(Debug)]
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// Every `Set-Cookie` value.
+    pub set_cookie: Vec<String>,
+    /// The body as text.
+    pub body: String,
+}
+
+impl Reply {
+    /// The `session` cookie's value, if one was set.
+    #[must_use]
+    pub fn session(&self) -> Option<String> {
+        self.set_cookie.iter().find_map(|c| {
+            let v = c.strip_prefix("session=")?;
+            Some(v.split(';').next().unwrap_or("").to_owned())
+        })
+    }
+}
+
+/// Percent-encodes a query value.
+#[must_use]
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A one-shot HTTP/1.1 GET with `Connection: close`.
+///
+/// # Panics
+///
+/// On I/O errors or a response that is not HTTP.
+pub async fn get_http(port: u16, path: &str, cookie: Option<&str>) -> Reply {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let cookie = cookie
+        .map(|c| format!("Cookie: session={c}\r\n"))
+        .unwrap_or_default();
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{cookie}\r\n"
+    );
+    stream.write_all(req.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let set_cookie = lines
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.trim().to_owned())
+        .collect();
+    Reply {
+        status,
+        set_cookie,
+        body: body.to_owned(),
+    }
+}
+
+/// The Rust side: an axum server with websession's Flask-compatible cookie.
+pub struct Rust {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Its clock (Unix seconds); 0 means the system clock.
+    pub now: Arc<AtomicI64>,
+}
+
+#[derive(serde::Deserialize)]
+struct JsonArg {
+    json: String,
+}
+
+fn tagged(v: &Value) -> String {
+    let mut out = String::new();
+    json::write_value(&mut out, v);
+    out
+}
+
+impl Rust {
+    /// Starts a server with these keys and Flask's cookie settings.
+    pub async fn start(keys: KeyRing, lifetime_secs: i64) -> Self {
+        let now = Arc::new(AtomicI64::new(0));
+        let frozen = now.clone();
+        let clock = Clock::from_fn(move || match frozen.load(Ordering::SeqCst) {
+            0 => time::OffsetDateTime::now_utc(),
+            t => time::OffsetDateTime::from_unix_timestamp(t)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+        });
+        let config = SessionConfig::flask()
+            .with_clock(clock)
+            .with_permanent_lifetime(time::Duration::seconds(lifetime_secs));
+        let app = Router::new()
+            .route(
+                "/get/v",
+                get(|s: Session| async move {
+                    s.get_value("v").map_or("missing".into(), |v| tagged(&v))
+                }),
+            )
+            .route(
+                "/touch",
+                get(|s: Session| async move {
+                    s.insert("rust", "was here")
+                        .map(|()| "ok")
+                        .unwrap_or("error")
+                }),
+            )
+            .route(
+                "/set",
+                get(|s: Session, Query(q): Query<JsonArg>| async move {
+                    match Value::from_tagged_json(&q.json) {
+                        Ok(v) => {
+                            s.insert_value("v", v);
+                            "ok".to_owned()
+                        }
+                        Err(e) => format!("bad json: {e}"),
+                    }
+                }),
+            )
+            .route(
+                "/read",
+                get(|s: Session| async move { tagged(&Value::Dict(s.to_map())) }),
+            )
+            .route(
+                "/permanent",
+                get(|s: Session| async move {
+                    s.insert("user", "alice").map(|()| "ok").unwrap_or("error");
+                    s.set_permanent(true);
+                    "ok"
+                }),
+            )
+            .layer(SessionManagerLayer::signed(keys).with_config(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { port, now }
+    }
+
+    /// GET a path on the Rust server.
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        get_http(self.port, path, cookie).await
+    }
+}
