@@ -11,6 +11,7 @@
 //! need from here. Stores and tools depend on this crate alone.
 #![warn(missing_docs)]
 
+pub mod cookie;
 mod error;
 pub mod flask;
 pub mod json;

@@ -12,6 +12,8 @@ use websession_core::store::{
 };
 use websession_core::{unix_seconds, DecodeError, FlaskCodec, KeyRing, SealedCodec, Value};
 
+pub(crate) use websession_core::cookie::find_cookie;
+
 use crate::config::{ConfigError, SessionConfig};
 use crate::error::SessionError;
 use crate::session::{is_permanent, Loaded, Session};
@@ -517,37 +519,6 @@ fn check_keys(keys: &KeyRing, strict: bool) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// The value of the first cookie called `name` in the `Cookie` headers, as
-/// Werkzeug picks it (first wins; surrounding double quotes dropped).
-///
-/// Written by hand: it is a scan over `; `-separated pairs with no
-/// allocation, on every request, where the `cookie` crate would parse every
-/// cookie into an owned value.
-pub(crate) fn find_cookie<'a>(
-    headers: impl IntoIterator<Item = &'a [u8]>,
-    name: &str,
-) -> Option<&'a str> {
-    for header in headers {
-        let Ok(header) = std::str::from_utf8(header) else {
-            continue;
-        };
-        for pair in header.split(';') {
-            let Some((k, v)) = pair.split_once('=') else {
-                continue;
-            };
-            if k.trim() == name {
-                let v = v.trim();
-                let v = v
-                    .strip_prefix('"')
-                    .and_then(|v| v.strip_suffix('"'))
-                    .unwrap_or(v);
-                return Some(v);
-            }
-        }
-    }
-    None
-}
-
 /// Whether existing `Vary` header values already cover `Cookie` (or `*`).
 pub(crate) fn varies_on_cookie<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> bool {
     values.into_iter().any(|v| {
@@ -556,22 +527,4 @@ pub(crate) fn varies_on_cookie<'a>(values: impl IntoIterator<Item = &'a [u8]>) -
                 .any(|t| t.trim().eq_ignore_ascii_case("cookie") || t.trim() == "*")
         })
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::find_cookie;
-
-    #[test]
-    fn finds_the_first_cookie_of_a_name() {
-        let h: [&[u8]; 2] = [b"a=1; session=first; b=2", b"session=second"];
-        assert_eq!(find_cookie(h, "session"), Some("first"));
-        assert_eq!(
-            find_cookie([&b"xsession=1;session=\"q\""[..]], "session"),
-            Some("q")
-        );
-        assert_eq!(find_cookie([&b"session"[..]], "session"), None);
-        assert_eq!(find_cookie([&b"\xff\xfe; session=x"[..]], "session"), None);
-        assert_eq!(find_cookie([&b"session="[..]], "session"), Some(""));
-    }
 }

@@ -11,40 +11,46 @@ use axum::http::StatusCode;
 use axum::Router;
 use time::Duration;
 use websession::actix::SessionMiddleware;
-use websession::core::store::MemoryStore;
+use websession::core::store::{MemoryStore, SessionStore};
 use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer};
 
-use crate::support::{app, noise, send, tagged, Reply, TestClock};
+use crate::support::{app, noise, send_bytes, tagged, Reply, TestClock};
 
 const T0: i64 = 1_700_000_000;
 
 type BoxFut<'a> = Pin<Box<dyn Future<Output = Reply> + 'a>>;
 
 /// "An app built with adapter X": GET a path with an optional Cookie header.
-trait Client {
-    fn get<'a>(&'a self, path: &'a str, cookie: Option<&'a str>) -> BoxFut<'a>;
-}
+pub(crate) trait Client {
+    fn get_bytes<'a>(&'a self, path: &'a str, cookie: Option<&'a [u8]>) -> BoxFut<'a>;
 
-struct Tower(Router);
-
-impl Client for Tower {
     fn get<'a>(&'a self, path: &'a str, cookie: Option<&'a str>) -> BoxFut<'a> {
-        Box::pin(send(&self.0, path, cookie))
+        self.get_bytes(path, cookie.map(str::as_bytes))
     }
 }
 
-struct Actix<S>(S);
+pub(crate) struct Tower(pub(crate) Router);
+
+impl Client for Tower {
+    fn get_bytes<'a>(&'a self, path: &'a str, cookie: Option<&'a [u8]>) -> BoxFut<'a> {
+        Box::pin(send_bytes(&self.0, path, cookie))
+    }
+}
+
+pub(crate) struct Actix<S>(pub(crate) S);
 
 impl<S, B> Client for Actix<S>
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: actix_web::body::MessageBody,
 {
-    fn get<'a>(&'a self, path: &'a str, cookie: Option<&'a str>) -> BoxFut<'a> {
+    fn get_bytes<'a>(&'a self, path: &'a str, cookie: Option<&'a [u8]>) -> BoxFut<'a> {
         Box::pin(async move {
             let mut req = atest::TestRequest::get().uri(path);
             if let Some(c) = cookie {
-                req = req.insert_header(("cookie", c));
+                let value =
+                    actix_web::http::header::HeaderValue::from_bytes(c).expect("a header value");
+                req = req.insert_header((actix_web::http::header::COOKIE, value));
             }
             let res = atest::call_service(&self.0, req.to_request()).await;
             let all = |name: &str| -> Vec<String> {
@@ -71,8 +77,18 @@ where
     }
 }
 
-fn routes(cfg: &mut web::ServiceConfig) {
+pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/noop", web::get().to(|| async { "noop" }))
+        .route(
+            "/write",
+            web::get().to(
+                |s: Session, q: web::Query<std::collections::HashMap<String, String>>| async move {
+                    s.insert("v", q.get("v").cloned().unwrap_or_default())
+                        .expect("insert");
+                    "ok"
+                },
+            ),
+        )
         .route(
             "/read",
             web::get().to(|s: Session| async move { tagged(&s) }),
@@ -139,13 +155,19 @@ fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Mode {
+pub(crate) enum Mode {
     Signed,
     Sealed,
     Memory,
 }
 
-fn layer(mode: Mode, store: &Arc<MemoryStore>, config: SessionConfig) -> SessionManagerLayer {
+pub(crate) const KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+pub(crate) fn layer<St: SessionStore>(
+    mode: Mode,
+    store: &Arc<St>,
+    config: SessionConfig,
+) -> SessionManagerLayer {
     let keys = KeyRing::new(
         Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
             .expect("k"),

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "actix")]
 mod adapters;
+#[cfg(feature = "actix")]
+mod catalogue;
 mod flask_http;
 mod modes;
 mod rules;

@@ -46,6 +46,19 @@ pub(crate) fn tagged(session: &Session) -> String {
 pub(crate) fn app(layer: SessionManagerLayer) -> Router {
     Router::new()
         .route("/noop", get(|| async { "noop" }))
+        .route(
+            "/write",
+            get(
+                |s: Session,
+                 axum::extract::Query(q): axum::extract::Query<
+                    std::collections::HashMap<String, String>,
+                >| async move {
+                    s.insert("v", q.get("v").cloned().unwrap_or_default())
+                        .expect("insert");
+                    "ok"
+                },
+            ),
+        )
         .route("/read", get(|s: Session| async move { tagged(&s) }))
         .route("/extract", get(|_s: Session| async { "extracted" }))
         .route(
@@ -152,9 +165,17 @@ impl Reply {
 }
 
 pub(crate) async fn send(app: &Router, path: &str, cookie: Option<&str>) -> Reply {
+    send_bytes(app, path, cookie.map(str::as_bytes)).await
+}
+
+/// As [`send`], with a Cookie header of arbitrary bytes.
+pub(crate) async fn send_bytes(app: &Router, path: &str, cookie: Option<&[u8]>) -> Reply {
     let mut req = Request::get(path);
     if let Some(c) = cookie {
-        req = req.header("cookie", c);
+        req = req.header(
+            "cookie",
+            axum::http::HeaderValue::from_bytes(c).expect("a header value"),
+        );
     }
     let res = app
         .clone()
