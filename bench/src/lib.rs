@@ -1,0 +1,1 @@
+//! Shared pieces of the websession benchmarks (see `bench/run` and `src/bin`).
