@@ -88,6 +88,9 @@ pub struct Unsealed {
     pub created_at: u64,
     /// Which key opened it; 0 is the current key.
     pub key_index: usize,
+    /// The sealed payload as it was (flags and the possibly compressed JSON),
+    /// for [`SealedCodec::reseal`]. Wiped on drop.
+    pub payload: Zeroizing<Vec<u8>>,
 }
 
 /// Seals and opens session cookies with XChaCha20-Poly1305.
@@ -211,6 +214,22 @@ impl SealedCodec {
             Some(z) => (FLAG_COMPRESSED, z.as_slice()),
             None => (0, text.as_bytes()),
         };
+        self.seal_payload(flags, payload, issued_at, created_at)
+    }
+
+    /// Seals an opened cookie's payload again with new times, a new nonce and
+    /// the current key, without parsing or compressing it again: the refresh
+    /// of an unchanged session.
+    #[must_use]
+    pub fn reseal(&self, opened: &Unsealed, issued_at: u64, created_at: u64) -> String {
+        let (flags, payload) = opened
+            .payload
+            .split_first()
+            .map_or((0, &[][..]), |(f, p)| (*f, p));
+        self.seal_payload(flags, payload, issued_at, created_at)
+    }
+
+    fn seal_payload(&self, flags: u8, payload: &[u8], issued_at: u64, created_at: u64) -> String {
         let mut plain = Zeroizing::new(Vec::with_capacity(HEADER_LEN + payload.len()));
         plain.push(flags);
         plain.extend_from_slice(&issued_at.to_be_bytes());
@@ -297,11 +316,15 @@ impl SealedCodec {
                 what: "unknown flags",
             }));
         };
+        // Keep flags and payload (drop the times) for `reseal`.
+        let mut kept = plain;
+        kept.drain(1..HEADER_LEN);
         Ok(Unsealed {
             data,
             issued_at,
             created_at,
             key_index,
+            payload: kept,
         })
     }
 }

@@ -61,6 +61,15 @@ const CREATE_ATTEMPTS: usize = 3;
 /// as this session key, signed with the data and hidden from handlers.
 pub(crate) const CREATED_KEY: &str = "_ws_created";
 
+/// The incoming cookie that decoded, kept so an unchanged session is
+/// refreshed without encoding it again.
+pub(crate) enum Origin {
+    /// The signed cookie text (its payload is re-signed).
+    Signed(String),
+    /// The opened sealed cookie (its payload is sealed again).
+    Sealed(Box<websession_core::sealed::Unsealed>),
+}
+
 /// What the adapter must add to the response.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Outcome {
@@ -319,21 +328,27 @@ impl Engine {
                     Some(Value::Int(t)) => u64::try_from(t).ok(),
                     _ => None,
                 };
-                (d.data, d.timestamp, created)
+                (d.data, d.timestamp, created, Origin::Signed(raw))
             }),
-            Codec::Sealed(codec) => codec
-                .open(&raw, now)
-                .map(|u| (u.data, u.issued_at, Some(u.created_at))),
+            Codec::Sealed(codec) => codec.open(&raw, now).map(|mut u| {
+                let data = std::mem::take(&mut u.data);
+                (
+                    data,
+                    u.issued_at,
+                    Some(u.created_at),
+                    Origin::Sealed(Box::new(u)),
+                )
+            }),
             Codec::Store(_) => return Loaded::empty(),
         };
-        let checked = opened.and_then(|(data, issued_at, created_at)| {
+        let checked = opened.and_then(|(data, issued_at, created_at, origin)| {
             self.check_timeouts(now, issued_at, created_at)?;
-            Ok((data, created_at))
+            Ok((data, created_at, origin))
         });
         match checked {
-            Ok((data, created_at)) => Loaded {
+            Ok((data, created_at, origin)) => Loaded {
                 data,
-                origin: Some(raw),
+                origin: Some(origin),
                 created_at,
                 ..Loaded::empty()
             },
@@ -400,7 +415,7 @@ impl Engine {
                 let resigned = match (&loaded.origin, loaded.modified) {
                     // Refresh of unchanged data: the payload is already encoded
                     // (with its creation time, if it had one).
-                    (Some(origin), false) if created_at == loaded.created_at => {
+                    (Some(Origin::Signed(origin)), false) if created_at == loaded.created_at => {
                         codec.resign(origin, now_secs)
                     }
                     _ => None,
@@ -416,9 +431,13 @@ impl Engine {
                     None => codec.encode(&loaded.data, now_secs),
                 })
             }
-            Codec::Sealed(codec) => {
-                codec.seal(&loaded.data, now_secs, created_at.unwrap_or(now_secs))
-            }
+            Codec::Sealed(codec) => match (&loaded.origin, loaded.modified) {
+                // Refresh of unchanged data: seal the same payload again.
+                (Some(Origin::Sealed(opened)), false) => {
+                    codec.reseal(opened, now_secs, created_at.unwrap_or(now_secs))
+                }
+                _ => codec.seal(&loaded.data, now_secs, created_at.unwrap_or(now_secs)),
+            },
             Codec::Store(_) => return Ok(Outcome::default()), // saved by `finish_store`
         };
         let expires = permanent.then(|| {

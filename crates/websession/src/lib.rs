@@ -66,7 +66,7 @@ pub use error::SessionError;
 pub use service::{ResponseFuture, SessionManager, SessionManagerLayer};
 pub use session::{Session, PERMANENT_KEY};
 pub use websession_core::{
-    Clock, DecodeError, FlaskCodec, Key, KeyError, KeyRing, Map, Value, ValueError,
+    Clock, DecodeError, FlaskCodec, Key, KeyError, KeyRing, Map, SealedCodec, Value, ValueError,
 };
 
 /// The framework-free core, re-exported: codecs, keys, values.

@@ -60,7 +60,7 @@ pub(crate) struct Loaded {
     pub(crate) modified: bool,
     /// The incoming cookie, when it decoded: an unchanged session is
     /// refreshed by re-signing its payload instead of encoding it again.
-    pub(crate) origin: Option<String>,
+    pub(crate) origin: Option<crate::engine::Origin>,
     /// When the session was created (Unix seconds), if known.
     pub(crate) created_at: Option<u64>,
     /// `cycle_id` was called: write a fresh cookie even if nothing changed.

@@ -184,3 +184,24 @@ fn short_keys_are_a_build_error() {
     let short = KeyRing::new(Key::from_utf8("correct horse battery staple").expect("k"));
     assert!(SealedCodec::new(&short, "session").is_err());
 }
+
+#[test]
+fn reseal_keeps_the_payload_with_new_times_and_nonce() {
+    let c = codec(KEY, "session");
+    let mut big = sample();
+    big.insert(
+        "cart".into(),
+        Value::List(vec![Value::from("green tea"); 50]),
+    );
+    for data in [sample(), big] {
+        let cookie = c.seal(&data, 100, 90);
+        let opened = c.open(&cookie, 100).expect("open");
+        let again = c.reseal(&opened, 200, 90);
+        assert_ne!(again, cookie);
+        let reopened = c.open(&again, 200).expect("reopen");
+        assert_eq!(
+            (reopened.data, reopened.issued_at, reopened.created_at),
+            (data, 200, 90)
+        );
+    }
+}
