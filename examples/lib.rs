@@ -135,6 +135,15 @@ pub fn petname_routes() -> Router {
         .route("/petname", get(form).post(set_pet))
 }
 
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+}
+
 /// The demo's settings, read from the environment: where to listen and the
 /// session layer (mode, store, key, lifetime). Shared by the axum and the
 /// actix-web demos, so both read the same variables the same way.

@@ -19,15 +19,11 @@
 //!   or `postgres://USER@HOST/DB`. Without it, the cookie holds the session.
 
 use anyhow::Context as _;
-use websession_examples::{petname_routes, settings_from_env};
+use websession_examples::{init_tracing, petname_routes, settings_from_env};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    init_tracing();
     let (addr, layer) = settings_from_env().await?;
     let app = petname_routes().layer(layer);
     let listener = tokio::net::TcpListener::bind(addr)

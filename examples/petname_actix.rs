@@ -11,15 +11,11 @@
 use actix_web::{App, HttpServer};
 use anyhow::Context as _;
 use websession::actix::SessionMiddleware;
-use websession_examples::{actix_pages, settings_from_env};
+use websession_examples::{actix_pages, init_tracing, settings_from_env};
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    init_tracing();
     let (addr, layer) = settings_from_env().await?;
     let sessions = SessionMiddleware::new(layer);
     let server = HttpServer::new(move || {

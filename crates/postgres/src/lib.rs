@@ -140,21 +140,7 @@ impl PostgresStore {
     /// aborted. Errors are logged and the task goes on.
     #[must_use = "dropping the handle does not stop the task; abort it to stop"]
     pub fn spawn_cleanup(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
-        let store = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            loop {
-                tick.tick().await;
-                let now = websession_core::Clock::system().unix_seconds();
-                match store.delete_expired(now).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::debug!(deleted = n, "expired sessions deleted"),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "session cleanup failed; retrying at the next tick")
-                    }
-                }
-            }
-        })
+        websession_core::store::spawn_cleanup(self.clone(), interval)
     }
 }
 

@@ -27,6 +27,31 @@ mod memory;
 #[cfg(feature = "test-util")]
 pub mod conformance;
 
+/// Deletes `store`'s expired records every `interval`, in a tokio task,
+/// until the returned handle is aborted (feature `tokio`). Errors are logged
+/// and the task goes on; the first sweep runs at once.
+#[cfg(feature = "tokio")]
+#[must_use = "dropping the handle does not stop the task; abort it to stop"]
+pub fn spawn_cleanup<S: SessionStore>(
+    store: S,
+    interval: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tick.tick().await;
+            let now = crate::Clock::system().unix_seconds();
+            match store.delete_expired(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(deleted = n, "expired sessions deleted"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "session cleanup failed; retrying at the next tick")
+                }
+            }
+        }
+    })
+}
+
 pub use id::{IdHash, SessionId, SESSION_ID_LEN};
 pub use memory::MemoryStore;
 
