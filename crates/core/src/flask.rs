@@ -64,6 +64,16 @@ pub enum Compression {
     Never,
 }
 
+impl Compression {
+    /// The zlib stream to use instead of `json`, if this policy compresses it.
+    pub(crate) fn apply(self, json: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            Self::Flask => compress_if_smaller(json),
+            Self::Never => None,
+        }
+    }
+}
+
 /// Length of an encoded HMAC-SHA1 signature.
 const SIG_LEN: usize = 27;
 
@@ -216,10 +226,7 @@ impl FlaskCodec {
     /// bytes), without looking at them. `encode` is this plus Flask's JSON.
     #[must_use]
     pub fn sign_json(&self, json: &[u8], timestamp: u64) -> String {
-        let compressed = match self.compression {
-            Compression::Flask => compress_if_smaller(json),
-            Compression::Never => None,
-        };
+        let compressed = self.compression.apply(json);
         let mut out = String::with_capacity(json.len() * 4 / 3 + 48);
         match &compressed {
             Some(z) => {

@@ -43,7 +43,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{DecodeError, PayloadError};
 use crate::flask::{
-    check_age, compress_if_smaller, inflate, Compression, DEFAULT_MAX_AGE, DEFAULT_MAX_COOKIE_LEN,
+    check_age, inflate, Compression, DEFAULT_MAX_AGE, DEFAULT_MAX_COOKIE_LEN,
     DEFAULT_MAX_DECOMPRESSED,
 };
 use crate::json;
@@ -206,10 +206,7 @@ impl SealedCodec {
     pub fn seal(&self, data: &Map, issued_at: u64, created_at: u64) -> String {
         let mut text = String::with_capacity(64);
         json::write_map(&mut text, data);
-        let compressed = match self.compression {
-            Compression::Flask => compress_if_smaller(text.as_bytes()),
-            Compression::Never => None,
-        };
+        let compressed = self.compression.apply(text.as_bytes());
         let (flags, payload) = match &compressed {
             Some(z) => (FLAG_COMPRESSED, z.as_slice()),
             None => (0, text.as_bytes()),

@@ -23,12 +23,36 @@ async fn postgres_store_conforms() {
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL at DATABASE_URL"]
-async fn migrate_is_idempotent_and_cleanup_runs() {
+async fn migrate_is_idempotent_and_cleanup_deletes_expired_rows() {
+    use websession_core::store::{Record, SessionId, SessionStore};
     let s = store().await;
     s.migrate().await.expect("second migrate");
-    let task = s.spawn_cleanup(std::time::Duration::from_millis(10));
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let now = websession_core::Clock::system().unix_seconds();
+    let (dead, live) = (SessionId::generate().hash(), SessionId::generate().hash());
+    let empty = websession_core::Map::new();
+    s.create(
+        &dead,
+        &Record::new(empty.clone(), now - 100, now - 1),
+        now - 100,
+    )
+    .await
+    .expect("create");
+    s.create(&live, &Record::new(empty, now, now + 3600), now)
+        .await
+        .expect("create");
+    let task = s.spawn_cleanup(std::time::Duration::from_millis(20));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     task.abort();
+    // Asked at a time when it was still live: None only if the task deleted the row.
+    assert_eq!(
+        s.load(&dead, now - 50).await.expect("load"),
+        None,
+        "the cleanup task deleted the expired row"
+    );
+    assert!(
+        s.load(&live, now).await.expect("load").is_some(),
+        "and kept the live one"
+    );
 }
 
 #[tokio::test]

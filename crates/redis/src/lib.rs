@@ -359,6 +359,10 @@ impl SessionStore for RedisStore {
         Ok(0) // Redis expires keys by itself (EXPIREAT)
     }
 
+    fn expires_natively(&self) -> bool {
+        true
+    }
+
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
         let mut conn = self.conn.clone();
         let user_key = self.user_key(user);

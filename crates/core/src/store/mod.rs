@@ -285,6 +285,12 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Deletes expired records; returns how many. Stores with native expiry return 0.
     async fn delete_expired(&self, now: u64) -> Result<u64, StoreError>;
 
+    /// Whether the backend deletes expired records by itself (Redis TTL), so
+    /// that [`SessionStore::delete_expired`] has nothing to do. Default `false`.
+    fn expires_natively(&self) -> bool {
+        false
+    }
+
     /// Deletes every session of `user` ("log out everywhere"); returns how many.
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError>;
 }
@@ -308,6 +314,9 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
     }
     async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
         (**self).delete_expired(now).await
+    }
+    fn expires_natively(&self) -> bool {
+        (**self).expires_natively()
     }
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
         (**self).delete_all_for(user).await
