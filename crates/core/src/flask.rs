@@ -78,7 +78,9 @@ impl Compression {
 const SIG_LEN: usize = 27;
 
 /// A decoded, verified Flask session cookie.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Its `Debug` shows the number of keys, never the data.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Decoded {
     /// The session data.
@@ -88,10 +90,24 @@ pub struct Decoded {
     /// Which key verified it, in [`KeyRing::verification_order`]: 0 is the
     /// current key, anything else a fallback (re-sign on the next write).
     pub key_index: usize,
+    /// The verified payload, for [`FlaskCodec::resign`].
+    pub payload: SignedPayload,
+}
+
+impl fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decoded")
+            .field("data", &format_args!("<{} keys redacted>", self.data.len()))
+            .field("timestamp", &self.timestamp)
+            .field("key_index", &self.key_index)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A verified cookie whose payload was not parsed: the JSON text Flask signed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` shows the length of the JSON, never the text.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Verified {
     /// The (decompressed) JSON bytes.
@@ -100,6 +116,50 @@ pub struct Verified {
     pub timestamp: u64,
     /// Which key verified it; see [`Decoded::key_index`].
     pub key_index: usize,
+    /// The verified payload, for [`FlaskCodec::resign`].
+    pub payload: SignedPayload,
+}
+
+impl fmt::Debug for Verified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field(
+                "json",
+                &format_args!("<{} bytes redacted>", self.json.len()),
+            )
+            .field("timestamp", &self.timestamp)
+            .field("key_index", &self.key_index)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The payload segment of a cookie whose signature checked, as it was sent
+/// (possibly compressed). Only [`FlaskCodec::verify`] and
+/// [`FlaskCodec::decode`] make one, so [`FlaskCodec::resign`] can only ever
+/// re-sign what a key of the ring signed before.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignedPayload {
+    segment: String,
+}
+
+impl SignedPayload {
+    /// The payload's length in bytes (base64 text, as in the cookie).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.segment.len()
+    }
+
+    /// Whether the payload is empty (never, for a cookie that verified).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.segment.is_empty()
+    }
+}
+
+impl fmt::Debug for SignedPayload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SignedPayload(<{} bytes redacted>)", self.segment.len())
+    }
 }
 
 /// Encodes and decodes Flask's session cookie with a [`KeyRing`].
@@ -238,22 +298,36 @@ impl FlaskCodec {
         self.finish_signing(out, timestamp)
     }
 
-    /// Re-signs the payload of a cookie this codec verified, with the current
-    /// key and a new timestamp, without decoding it again.
+    /// Re-signs the payload of a cookie that verified, with the current key
+    /// and a new timestamp, without decoding it again.
     ///
     /// This is what Flask's refresh of an unchanged permanent session
     /// produces: Flask re-serialises the same data to the same payload bytes
     /// (for cookies Flask or this codec wrote; a foreign, non-canonical
     /// payload is kept as it is, which Flask reads just the same).
     ///
-    /// Returns `None` if `cookie` does not have the cookie's shape.
+    /// It takes a [`SignedPayload`], which only a successful
+    /// [`verify`](Self::verify) or [`decode`](Self::decode) gives, so an
+    /// unchecked string can never be re-signed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use websession_core::{FlaskCodec, Key, KeyRing, Map, Value};
+    ///
+    /// let codec = FlaskCodec::new(&KeyRing::new(Key::from_utf8("correct horse battery staple")?));
+    /// let mut data = Map::new();
+    /// data.insert("user".into(), Value::from("alice"));
+    /// let cookie = codec.encode(&data, 1_700_000_000);
+    /// let decoded = codec.decode(&cookie, 1_700_000_060)?;
+    /// assert_eq!(codec.resign(&decoded.payload, 1_700_000_060), codec.encode(&data, 1_700_000_060));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
-    pub fn resign(&self, cookie: &str, timestamp: u64) -> Option<String> {
-        let (signing_input, _sig) = cookie.rsplit_once('.')?;
-        let (payload, _ts) = signing_input.rsplit_once('.')?;
-        let mut out = String::with_capacity(cookie.len() + 8);
-        out.push_str(payload);
-        Some(self.finish_signing(out, timestamp))
+    pub fn resign(&self, payload: &SignedPayload, timestamp: u64) -> String {
+        let mut out = String::with_capacity(payload.segment.len() + 40);
+        out.push_str(&payload.segment);
+        self.finish_signing(out, timestamp)
     }
 
     /// Appends `.TIMESTAMP.SIGNATURE` to a payload segment.
@@ -279,6 +353,7 @@ impl FlaskCodec {
             data: json::parse_map(&v.json)?,
             timestamp: v.timestamp,
             key_index: v.key_index,
+            payload: v.payload,
         })
     }
 
@@ -323,6 +398,9 @@ impl FlaskCodec {
             json,
             timestamp,
             key_index,
+            payload: SignedPayload {
+                segment: payload.to_owned(),
+            },
         })
     }
 }

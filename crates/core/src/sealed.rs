@@ -77,7 +77,9 @@ pub struct SealingKeyError {
 }
 
 /// A sealed cookie, opened.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Its `Debug` shows the number of keys and the payload's length, never the data.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Unsealed {
     /// The session data.
@@ -91,6 +93,21 @@ pub struct Unsealed {
     /// The sealed payload as it was (flags and the possibly compressed JSON),
     /// for [`SealedCodec::reseal`]. Wiped on drop.
     pub payload: Zeroizing<Vec<u8>>,
+}
+
+impl fmt::Debug for Unsealed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unsealed")
+            .field("data", &format_args!("<{} keys redacted>", self.data.len()))
+            .field("issued_at", &self.issued_at)
+            .field("created_at", &self.created_at)
+            .field("key_index", &self.key_index)
+            .field(
+                "payload",
+                &format_args!("<{} bytes redacted>", self.payload.len()),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// Seals and opens session cookies with XChaCha20-Poly1305.
@@ -170,7 +187,7 @@ impl SealedCodec {
             max_age: DEFAULT_MAX_AGE,
             max_cookie_len: DEFAULT_MAX_COOKIE_LEN,
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
-            compression: Compression::Flask,
+            compression: Compression::Never,
         })
     }
 
@@ -181,13 +198,19 @@ impl SealedCodec {
         self
     }
 
-    /// When to compress before sealing. Default: when it saves bytes.
+    /// When to compress before sealing. Default [`Compression::Never`].
     ///
     /// # Security
     ///
-    /// Compression makes the cookie's length depend on its content. If an
-    /// attacker can put chosen text into a session next to a secret and watch
-    /// the cookie's length, use [`Compression::Never`].
+    /// Compression makes the cookie's length depend on its content: if an
+    /// attacker can put chosen text into a session next to a secret (a form
+    /// value echoed into the session beside an API token, say) and watch the
+    /// cookie's length, each guess that matches part of the secret makes the
+    /// cookie shorter (the CRIME/BREACH attacks). That is why sealed cookies
+    /// are not compressed by default. Choose [`Compression::Flask`] (deflate
+    /// when it saves bytes) only when no attacker-chosen text shares a session
+    /// with a secret; it buys room under the browser's 4 KB limit.
+    /// Compressed and uncompressed cookies both open whatever the setting.
     #[must_use]
     pub fn with_compression(mut self, compression: Compression) -> Self {
         self.compression = compression;
@@ -343,5 +366,31 @@ mod tests {
     fn debug_redacts() {
         let c = SealedCodec::new(&KeyRing::new(Key::generate()), "s").unwrap();
         assert!(format!("{c:?}").contains("<1 redacted>"));
+        let mut data = Map::new();
+        data.insert("api_token".into(), crate::Value::from("tok-SECRET-4711"));
+        let opened = c.open(&c.seal(&data, 10, 10), 10).unwrap();
+        let shown = format!("{opened:?}");
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("api_token"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn not_compressed_by_default_but_both_open() {
+        let ring = KeyRing::new(Key::generate());
+        let plain = SealedCodec::new(&ring, "s").unwrap();
+        let deflating = SealedCodec::new(&ring, "s")
+            .unwrap()
+            .with_compression(Compression::Flask);
+        let mut data = Map::new();
+        data.insert("cart".into(), crate::Value::from("tea ".repeat(200)));
+        let (a, b) = (plain.seal(&data, 10, 10), deflating.seal(&data, 10, 10));
+        assert!(
+            a.len() > b.len() + 500,
+            "the default does not compress: its length follows the data"
+        );
+        assert_eq!(plain.open(&b, 10).unwrap().data, data);
+        assert_eq!(deflating.open(&a, 10).unwrap().data, data);
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use time::Duration;
-use websession_core::Clock;
+use websession_core::{Clock, Compression};
 
 /// The `SameSite` attribute of the session cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +51,8 @@ pub enum ConfigError {
     /// or `__Host-` with a Domain or a Path other than `/`.
     #[error("the cookie settings break a browser rule: {0}")]
     BrowserRule(&'static str),
-    /// The lifetime is zero or negative.
-    #[error("the permanent session lifetime must be positive")]
+    /// The lifetime is zero, negative, or longer than [`MAX_LIFETIME`].
+    #[error("the permanent session lifetime must be positive and at most 100 years")]
     Lifetime,
     /// A key is short or well known and the config asked for strict keys.
     #[error("weak secret key refused (strict keys): {0}")]
@@ -60,8 +60,8 @@ pub enum ConfigError {
     /// A key is too short to seal cookies with.
     #[error("{0}")]
     SealingKey(String),
-    /// An idle or absolute timeout is zero or negative.
-    #[error("session timeouts must be positive")]
+    /// An idle or absolute timeout is zero, negative, or longer than [`MAX_LIFETIME`].
+    #[error("session timeouts must be positive and at most 100 years")]
     Timeout,
 }
 
@@ -116,8 +116,16 @@ pub struct SessionConfig {
     pub(crate) touch_interval: Option<Duration>,
     pub(crate) no_store_on_write: bool,
     pub(crate) strict_keys: bool,
+    pub(crate) sealed_compression: Compression,
     pub(crate) clock: Clock,
 }
+
+/// The longest lifetime or timeout a configuration may have: 100 years.
+///
+/// Longer ones would put expiry dates past the year 9999, which cookies
+/// (and the `time` crate) can't express; [`SessionConfig::validate`]
+/// refuses them.
+pub const MAX_LIFETIME: Duration = Duration::days(36_525);
 
 /// Flask's `MAX_COOKIE_SIZE`: the longest `Set-Cookie` value browsers keep.
 pub const MAX_COOKIE_SIZE: usize = 4093;
@@ -141,6 +149,7 @@ impl Default for SessionConfig {
             touch_interval: None,
             no_store_on_write: true,
             strict_keys: false,
+            sealed_compression: Compression::Never,
             clock: Clock::system(),
         }
     }
@@ -281,10 +290,18 @@ impl SessionConfig {
         self
     }
 
-    /// Store mode: how much the expiry of an unchanged session must move
-    /// before it is written. A read-only request costs no store write until
-    /// this much time has passed since the last extension. Default: half the
-    /// session's time to live.
+    /// Store mode: how often, at most, the expiry of an unchanged session is
+    /// written. A read-only request costs no store write until this much time
+    /// has passed since the last extension.
+    ///
+    /// With an idle timeout, records are written with the idle timeout plus
+    /// this interval ahead of them, so a session used at least once per idle
+    /// timeout never expires, and an unused one ends between the idle timeout
+    /// and the idle timeout plus this interval after its last use. Default: a
+    /// tenth of the idle timeout.
+    ///
+    /// Without one, a session lives at least the lifetime minus this interval
+    /// after its last use. Default (and maximum): half the lifetime.
     #[must_use]
     pub fn with_touch_interval(mut self, interval: Duration) -> Self {
         self.touch_interval = Some(interval);
@@ -310,8 +327,28 @@ impl SessionConfig {
         self
     }
 
+    /// Sealed mode: whether to deflate the payload before sealing it.
+    /// Default [`Compression::Never`].
+    ///
+    /// # Security
+    ///
+    /// A compressed cookie's length depends on its content. If attacker-chosen
+    /// text (a search term, a form field) can land in the same session as a
+    /// secret and the attacker can watch the cookie's length, every guess that
+    /// repeats part of the secret makes the cookie shorter (CRIME/BREACH), and
+    /// the secret leaks a few bytes at a time. [`Compression::Flask`] buys room
+    /// under the 4 KB cookie limit; pick it only for sessions that never mix
+    /// attacker-chosen text with secrets. Either way, cookies written with the
+    /// other setting still open.
+    #[must_use]
+    pub fn with_sealed_compression(mut self, compression: Compression) -> Self {
+        self.sealed_compression = compression;
+        self
+    }
+
     /// Refuses short or well-known secret keys when the layer is built,
-    /// instead of only warning.
+    /// instead of only warning. Applies to every mode that takes keys
+    /// (signed and sealed), current key and fallbacks alike.
     #[must_use]
     pub fn with_strict_keys(mut self) -> Self {
         self.strict_keys = true;
@@ -367,12 +404,12 @@ impl SessionConfig {
             }
         }
         let secure = self.is_secure();
-        if self.cookie_name.starts_with("__Secure-") && !secure {
+        // Browsers match the prefixes case-insensitively (RFC 6265bis).
+        let lower = self.cookie_name.to_ascii_lowercase();
+        if lower.starts_with("__secure-") && !secure {
             return Err(ConfigError::BrowserRule("a __Secure- cookie needs Secure"));
         }
-        if self.cookie_name.starts_with("__Host-")
-            && (!secure || self.domain.is_some() || self.path != "/")
-        {
+        if lower.starts_with("__host-") && (!secure || self.domain.is_some() || self.path != "/") {
             return Err(ConfigError::BrowserRule(
                 "a __Host- cookie needs Secure, Path=/ and no Domain",
             ));
@@ -380,11 +417,12 @@ impl SessionConfig {
         if self.same_site == Some(SameSite::None) && !secure {
             return Err(ConfigError::BrowserRule("SameSite=None needs Secure"));
         }
-        if self.permanent_lifetime <= Duration::ZERO {
+        if self.permanent_lifetime <= Duration::ZERO || self.permanent_lifetime > MAX_LIFETIME {
             return Err(ConfigError::Lifetime);
         }
-        let non_positive = |t: Option<Duration>| t.is_some_and(|t| t <= Duration::ZERO);
-        if non_positive(self.idle_timeout) || non_positive(self.absolute_timeout) {
+        let out_of_range =
+            |t: Option<Duration>| t.is_some_and(|t| t <= Duration::ZERO || t > MAX_LIFETIME);
+        if out_of_range(self.idle_timeout) || out_of_range(self.absolute_timeout) {
             return Err(ConfigError::Timeout);
         }
         Ok(())

@@ -49,7 +49,12 @@ enum Codec {
 enum Plan {
     Nothing,
     Delete(Option<SessionId>),
-    Create(Record, bool),
+    /// Delete the purged record (if any), then create a new one.
+    Create {
+        purged: Option<SessionId>,
+        record: Record,
+        permanent: bool,
+    },
     Update(SessionId, ChangeSet, bool),
     Cycle(SessionId, ChangeSet, bool),
 }
@@ -64,8 +69,8 @@ pub(crate) const CREATED_KEY: &str = "_ws_created";
 /// The incoming cookie that decoded, kept so an unchanged session is
 /// refreshed without encoding it again.
 pub(crate) enum Origin {
-    /// The signed cookie text (its payload is re-signed).
-    Signed(String),
+    /// The verified payload of the signed cookie (it is re-signed).
+    Signed(websession_core::flask::SignedPayload),
     /// The opened sealed cookie (its payload is sealed again).
     Sealed(Box<websession_core::sealed::Unsealed>),
 }
@@ -95,11 +100,15 @@ impl Engine {
                 check_keys(&keys, config.strict_keys)?;
                 Codec::Signed(FlaskCodec::new(&keys).with_max_age(max_age))
             }
-            Mode::Sealed(keys) => Codec::Sealed(
-                SealedCodec::new(&keys, &config.cookie_name)
-                    .map_err(|e| ConfigError::SealingKey(e.to_string()))?
-                    .with_max_age(max_age),
-            ),
+            Mode::Sealed(keys) => {
+                check_keys(&keys, config.strict_keys)?;
+                Codec::Sealed(
+                    SealedCodec::new(&keys, &config.cookie_name)
+                        .map_err(|e| ConfigError::SealingKey(e.to_string()))?
+                        .with_max_age(max_age)
+                        .with_compression(config.sealed_compression),
+                )
+            }
             Mode::Store(store) => Codec::Store(store),
         };
         Ok(Self { config, codec })
@@ -140,6 +149,19 @@ impl Engine {
                 tracing::debug!(target: "websession::security", "unknown or expired session id; starting an empty session");
                 Ok(Loaded::empty())
             }
+            Err(e) if e.kind() == StoreErrorKind::Corrupt => {
+                // Corrupt data is not an outage: the user starts over, and
+                // the record goes so it can't fail the next request too.
+                tracing::warn!(
+                    target: "websession::security",
+                    error = %e,
+                    "stored session record is corrupt; deleting it and starting an empty session"
+                );
+                if let Err(e) = store.delete(&id.hash()).await {
+                    tracing::warn!(error = %e, "could not delete the corrupt session record");
+                }
+                Ok(Loaded::empty())
+            }
             Err(e) if self.config.store_fail_open => {
                 tracing::error!(error = %e, "session store unavailable; failing open with an empty, unsaved session");
                 Ok(Loaded {
@@ -154,16 +176,36 @@ impl Engine {
         }
     }
 
-    /// Store mode: the record's expiry for a request at `now`.
-    fn store_expiry(&self, now: u64, created_at: u64) -> u64 {
-        let mut expires = now.saturating_add(self.config.max_age_secs());
-        if let Some(idle) = self.config.idle_timeout_secs() {
-            expires = expires.min(now.saturating_add(idle));
-        }
+    /// Store mode: the expiry a record written at `now` gets, and the least
+    /// expiry an unchanged record must already have for the write to be
+    /// skipped.
+    ///
+    /// A session promises `guaranteed` seconds of life after every use: the
+    /// idle timeout if there is one, else the lifetime minus the touch
+    /// interval. Writes add `slack` (the touch interval) on top, so an
+    /// unchanged session is written at most once per `slack`, and a session
+    /// used at least once per `guaranteed` seconds never expires. Both are
+    /// capped by the lifetime and the absolute timeout.
+    fn store_expiry(&self, now: u64, created_at: u64) -> (u64, u64) {
+        let lifetime = self.config.max_age_secs();
+        let touch = self.config.touch_interval_secs();
+        let (guaranteed, slack) = match self.config.idle_timeout_secs() {
+            Some(idle) if idle < lifetime => {
+                (idle, touch.unwrap_or(idle / DEFAULT_IDLE_SLACK_DIVISOR))
+            }
+            _ => {
+                let slack = touch.unwrap_or(lifetime / 2).min(lifetime / 2);
+                (lifetime - slack, slack)
+            }
+        };
+        let mut expires = now
+            .saturating_add(guaranteed)
+            .saturating_add(slack)
+            .min(now.saturating_add(lifetime));
         if let Some(absolute) = self.config.absolute_timeout_secs() {
             expires = expires.min(created_at.saturating_add(absolute));
         }
-        expires
+        (expires, now.saturating_add(guaranteed).min(expires))
     }
 
     /// Store mode: the save, as a future the adapter awaits after the handler.
@@ -199,7 +241,16 @@ impl Engine {
                 }
                 Some(self.removal_cookie())
             }
-            Plan::Create(record, permanent) => {
+            Plan::Create {
+                purged,
+                record,
+                permanent,
+            } => {
+                if let Some(id) = &purged {
+                    // The old record dies first: if what follows fails, the
+                    // user is logged out, never left on the old id.
+                    store.delete(&id.hash()).await?;
+                }
                 let mut created = None;
                 for _ in 0..CREATE_ATTEMPTS {
                     let id = SessionId::generate();
@@ -231,11 +282,11 @@ impl Engine {
             }
             Plan::Cycle(old, changes, permanent) => {
                 let new = SessionId::generate();
-                match store.cycle_id(&old.hash(), &new.hash(), now_secs).await {
-                    Ok(()) => {
-                        store.update(&new.hash(), &changes, now_secs).await?;
-                        Some(self.id_cookie(&new, permanent, changes.expires_at))
-                    }
+                match store
+                    .cycle_id(&old.hash(), &new.hash(), &changes, now_secs)
+                    .await
+                {
+                    Ok(()) => Some(self.id_cookie(&new, permanent, changes.expires_at)),
                     Err(e) if e.kind() == StoreErrorKind::NotFound => None,
                     Err(e) => return Err(e.into()),
                 }
@@ -249,27 +300,26 @@ impl Engine {
     }
 
     fn plan(&self, l: &Loaded, now: u64) -> Plan {
+        // After `purge` the old record is in `purged_id`, never in `stored`.
         let old = l.stored.as_ref();
         if l.data.is_empty() {
-            return if l.modified || l.purged {
-                match old {
-                    Some((id, _)) => Plan::Delete(Some(id.clone())),
-                    None if l.modified => Plan::Delete(None),
-                    None => Plan::Nothing,
-                }
-            } else {
-                Plan::Nothing
+            let doomed = old.map(|(id, _)| id).or(l.purged_id.as_ref()).cloned();
+            return match doomed {
+                Some(id) => Plan::Delete(Some(id)),
+                None if l.modified => Plan::Delete(None),
+                None => Plan::Nothing,
             };
         }
         let permanent = is_permanent(&l.data);
         let created = l.created_at.unwrap_or(now);
-        let expires_at = self.store_expiry(now, created);
+        let (expires_at, must_reach) = self.store_expiry(now, created);
         let Some((id, old_expiry)) = old else {
             let user = l.user.clone().flatten();
-            return Plan::Create(
-                Record::new(l.data.clone(), created, expires_at).with_user(user),
+            return Plan::Create {
+                purged: l.purged_id.clone(),
+                record: Record::new(l.data.clone(), created, expires_at).with_user(user),
                 permanent,
-            );
+            };
         };
         let mut changes = ChangeSet::touch(expires_at);
         changes.set = l
@@ -286,11 +336,9 @@ impl Engine {
         if changes.changes_data() || changes.user.is_some() {
             return Plan::Update(id.clone(), changes, permanent);
         }
-        // Unchanged: extend the expiry only once enough of the TTL has passed.
-        let ttl = expires_at.saturating_sub(now);
-        let interval = self.config.touch_interval_secs().unwrap_or(ttl / 2);
-        let extended_by = expires_at.saturating_sub(*old_expiry);
-        if extended_by >= interval.max(1) {
+        // Unchanged: write only when the stored expiry no longer covers the
+        // promised time after this use (see `store_expiry`).
+        if expires_at > *old_expiry && *old_expiry <= must_reach {
             Plan::Update(id.clone(), ChangeSet::touch(expires_at), permanent)
         } else {
             Plan::Nothing
@@ -298,10 +346,7 @@ impl Engine {
     }
 
     fn id_cookie(&self, id: &SessionId, permanent: bool, expires_at: u64) -> String {
-        let expires = permanent.then(|| {
-            OffsetDateTime::from_unix_timestamp(i64::try_from(expires_at).unwrap_or(i64::MAX))
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        });
+        let expires = permanent.then(|| from_unix_saturating(expires_at));
         self.cookie_header(id.as_str(), expires, false)
     }
 
@@ -328,7 +373,7 @@ impl Engine {
                     Some(Value::Int(t)) => u64::try_from(t).ok(),
                     _ => None,
                 };
-                (d.data, d.timestamp, created, Origin::Signed(raw))
+                (d.data, d.timestamp, created, Origin::Signed(d.payload))
             }),
             Codec::Sealed(codec) => codec.open(&raw, now).map(|mut u| {
                 let data = std::mem::take(&mut u.data);
@@ -371,8 +416,16 @@ impl Engine {
         }
         if let Some(absolute) = self.config.absolute_timeout_secs() {
             // A cookie without a creation time (written by Flask, or before
-            // the timeout was configured) counts from its issue time.
-            check_age(created_at.unwrap_or(issued_at), now, absolute)?;
+            // the timeout was configured) counts from its issue time. A
+            // creation time a little ahead of our clock comes from a server
+            // whose clock runs ahead: count it as now.
+            let created = created_at.unwrap_or(issued_at);
+            let created = if created > now && created - now <= MAX_CLOCK_SKEW_SECS {
+                now
+            } else {
+                created
+            };
+            check_age(created, now, absolute)?;
         }
         Ok(())
     }
@@ -416,7 +469,7 @@ impl Engine {
                     // Refresh of unchanged data: the payload is already encoded
                     // (with its creation time, if it had one).
                     (Some(Origin::Signed(origin)), false) if created_at == loaded.created_at => {
-                        codec.resign(origin, now_secs)
+                        Some(codec.resign(origin, now_secs))
                     }
                     _ => None,
                 };
@@ -441,17 +494,14 @@ impl Engine {
             Codec::Store(_) => return Ok(Outcome::default()), // saved by `finish_store`
         };
         let expires = permanent.then(|| {
-            let mut expires = now + config.permanent_lifetime;
-            if let Some(idle) = config.idle_timeout {
-                expires = expires.min(now + idle);
+            let mut expires = now_secs.saturating_add(config.max_age_secs());
+            if let Some(idle) = config.idle_timeout_secs() {
+                expires = expires.min(now_secs.saturating_add(idle));
             }
-            if let (Some(absolute), Some(created)) = (config.absolute_timeout, created_at) {
-                let created =
-                    OffsetDateTime::from_unix_timestamp(i64::try_from(created).unwrap_or(0))
-                        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-                expires = expires.min(created + absolute);
+            if let (Some(absolute), Some(created)) = (config.absolute_timeout_secs(), created_at) {
+                expires = expires.min(created.saturating_add(absolute));
             }
-            expires
+            from_unix_saturating(expires)
         });
         let header = self.cookie_header(&value, expires, false);
         if header.len() > config.max_cookie_size {
@@ -501,6 +551,28 @@ impl Engine {
         }
         h
     }
+}
+
+/// How far ahead of this server's clock a session's creation time may be
+/// (written by another server) and still count as "now" for the absolute
+/// timeout: 60 seconds.
+pub(crate) const MAX_CLOCK_SKEW_SECS: u64 = 60;
+
+/// With an idle timeout and no touch interval set, an unchanged store-mode
+/// session is written at most once per tenth of the idle timeout, and lives
+/// at most that much longer than the idle timeout after its last use.
+const DEFAULT_IDLE_SLACK_DIVISOR: u64 = 10;
+
+/// A Unix time as a date, saturated to the calendar `time` can hold (a
+/// configuration can't get there: `validate` caps lifetimes, but an injected
+/// clock could).
+fn from_unix_saturating(secs: u64) -> OffsetDateTime {
+    let max = OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT)
+        .replace_time(time::macros::time!(23:59:59));
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .map_or(max, |t| t.min(max))
 }
 
 fn log_rejection(e: &DecodeError) {

@@ -61,7 +61,7 @@ pub mod axum;
 #[cfg(feature = "actix")]
 pub mod actix;
 
-pub use config::{ConfigError, SameSite, SessionConfig, MAX_COOKIE_SIZE};
+pub use config::{ConfigError, SameSite, SessionConfig, MAX_COOKIE_SIZE, MAX_LIFETIME};
 pub use error::SessionError;
 pub use service::{ResponseFuture, SessionManager, SessionManagerLayer};
 pub use session::{Session, PERMANENT_KEY};

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use websession_core::store::SessionId;
+use websession_core::store::{SessionId, StoreError, StoreErrorKind};
 use websession_core::{Map, Value};
 
 use crate::engine::Engine;
@@ -45,6 +45,10 @@ pub struct Session {
 struct Shared {
     engine: Arc<Engine>,
     state: Mutex<State>,
+    /// Store mode: the one load of this request. Every caller of
+    /// [`Session::load`] (actix polls a handler's extractors together) waits
+    /// for the same store read and sees its result.
+    load: tokio::sync::OnceCell<Result<(), StoreErrorKind>>,
 }
 
 pub(crate) struct State {
@@ -67,6 +71,10 @@ pub(crate) struct Loaded {
     pub(crate) cycled: bool,
     /// `purge` was called: destroy the stored record.
     pub(crate) purged: bool,
+    /// Store mode: the id of the record `purge` destroyed, deleted at the
+    /// end of the request whatever the handler writes afterwards (values
+    /// inserted after a purge go to a new record under a new id).
+    pub(crate) purged_id: Option<SessionId>,
     /// Store mode: keys written in this request (their values are in `data`).
     pub(crate) touched: BTreeSet<String>,
     /// Store mode: keys removed in this request.
@@ -90,6 +98,7 @@ impl Loaded {
             created_at: None,
             cycled: false,
             purged: false,
+            purged_id: None,
             touched: BTreeSet::new(),
             removed: BTreeSet::new(),
             cleared: false,
@@ -126,6 +135,7 @@ impl Session {
             shared: Arc::new(Shared {
                 engine,
                 state: Mutex::new(State { raw, loaded: None }),
+                load: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -162,25 +172,42 @@ impl Session {
     ///
     /// [`SessionError::Store`] when the store can't be reached (and the
     /// configuration fails closed, the default).
+    ///
+    /// Concurrent calls on clones of one session share a single store read:
+    /// all of them wait for it and see the same data (or the same error).
     pub async fn load(&self) -> Result<(), SessionError> {
-        let raw = {
-            let mut state = self.lock();
-            if state.loaded.is_some() {
-                return Ok(());
-            }
-            if !self.shared.engine.is_store() {
-                drop(state);
-                self.with(|_| ());
-                return Ok(());
-            }
-            state.raw.take()
-        };
-        let loaded = self.shared.engine.load_store(raw).await?;
-        let mut state = self.lock();
-        if state.loaded.is_none() {
-            state.loaded = Some(loaded);
+        if !self.shared.engine.is_store() {
+            self.with(|_| ());
+            return Ok(());
         }
-        Ok(())
+        let outcome = self
+            .shared
+            .load
+            .get_or_init(|| async {
+                let raw = {
+                    let state = self.lock();
+                    if state.loaded.is_some() {
+                        return Ok(());
+                    }
+                    // Cloned, not taken: if this future is dropped mid-read,
+                    // the next caller reads the same cookie again.
+                    state.raw.clone()
+                };
+                match self.shared.engine.load_store(raw).await {
+                    Ok(loaded) => {
+                        let mut state = self.lock();
+                        state.raw = None;
+                        if state.loaded.is_none() {
+                            state.loaded = Some(loaded);
+                        }
+                        Ok(())
+                    }
+                    Err(SessionError::Store(e)) => Err(e.kind()),
+                    Err(_) => Err(StoreErrorKind::Backend),
+                }
+            })
+            .await;
+        outcome.map_err(|kind| SessionError::Store(StoreError::from_kind(kind)))
     }
 
     /// The value under `key`, converted to `T`.
@@ -273,7 +300,8 @@ impl Session {
     /// Destroys the session: drops the data and deletes the cookie, with the
     /// same `Path`, `Domain` and `Secure` it was set with. Call it on logout.
     /// Values inserted afterwards in the same request start a new session
-    /// (with a new creation time).
+    /// (with a new creation time, no user, and in store mode a new id), so
+    /// `purge()` then `insert("flash", ..)` is a safe logout.
     ///
     /// In store mode the record is deleted at the end of the request, so the
     /// old cookie is worthless from then on, and a concurrent request can't
@@ -288,6 +316,11 @@ impl Session {
             l.removed.clear();
             l.origin = None;
             l.created_at = None;
+            l.cycled = false;
+            l.user = None;
+            if let Some((id, _)) = l.stored.take() {
+                l.purged_id = Some(id);
+            }
         });
     }
 

@@ -54,7 +54,8 @@ where
     every_value_kind(&make().await).await;
     let store = Arc::new(make().await);
     concurrent_updates(store.clone()).await;
-    purge_races_updates(store).await;
+    purge_races_updates(store.clone()).await;
+    cycle_races_delete(store).await;
 }
 
 async fn crud<S: SessionStore>(store: &S) {
@@ -240,9 +241,20 @@ async fn delete_expired<S: SessionStore>(store: &S) {
 
 async fn cycle<S: SessionStore>(store: &S) {
     let (t, old, new) = (now(), id(), id());
-    let record = Record::new(data(&[("user_id", Value::Int(7))]), t, t + 600);
+    let record = Record::new(
+        data(&[("user_id", Value::Int(7)), ("gone", Value::Int(1))]),
+        t,
+        t + 600,
+    );
     store.create(&old, &record, t).await.expect("create");
-    store.cycle_id(&old, &new, t).await.expect("cycle");
+    let changes = ChangeSet::touch(t + 900)
+        .with_set("csrf", Value::Str("fresh".into()))
+        .with_removed("gone")
+        .with_user(Some("u-cycle".into()));
+    store
+        .cycle_id(&old, &new, &changes, t)
+        .await
+        .expect("cycle");
     assert_eq!(
         store.load(&old, t).await.expect("load"),
         None,
@@ -250,12 +262,20 @@ async fn cycle<S: SessionStore>(store: &S) {
     );
     let moved = store.load(&new, t).await.expect("load").expect("live");
     assert_eq!(
-        (moved.data, moved.created_at),
-        (record.data, t),
-        "same data under the new id"
+        (moved.data, moved.created_at, moved.expires_at, moved.user),
+        (
+            data(&[
+                ("csrf", Value::Str("fresh".into())),
+                ("user_id", Value::Int(7))
+            ]),
+            t,
+            t + 900,
+            Some("u-cycle".into())
+        ),
+        "the same record under the new id, with the request's changes applied in the same step"
     );
     let err = store
-        .cycle_id(&old, &id(), t)
+        .cycle_id(&old, &id(), &ChangeSet::touch(t + 600), t)
         .await
         .expect_err("old is gone");
     assert_eq!(err.kind(), StoreErrorKind::NotFound);
@@ -265,14 +285,67 @@ async fn cycle<S: SessionStore>(store: &S) {
         .await
         .expect("create");
     let err = store
-        .cycle_id(&new, &taken, t)
+        .cycle_id(
+            &new,
+            &taken,
+            &ChangeSet::touch(t + 600).with_set("x", Value::Int(1)),
+            t,
+        )
         .await
         .expect_err("new is taken");
     assert_eq!(err.kind(), StoreErrorKind::Collision);
+    let kept = store.load(&new, t).await.expect("load").expect("live");
     assert!(
-        store.load(&new, t).await.expect("load").is_some(),
-        "a failed cycle keeps the session"
+        !kept.data.contains_key("x") && kept.expires_at == t + 900,
+        "a failed cycle changes nothing"
     );
+    assert_eq!(
+        store.delete_all_for("u-cycle").await.expect("revoke"),
+        1,
+        "the cycled session is indexed under its new user"
+    );
+    assert_eq!(store.load(&new, t).await.expect("load"), None);
+}
+
+/// `cycle_id` racing `delete` of the old id: whoever wins, the data never
+/// lives on under the new id once the old one was deleted.
+async fn cycle_races_delete<S: SessionStore>(store: Arc<S>) {
+    let t = now();
+    for round in 0..50 {
+        let (old, new) = (id(), id());
+        let record = Record::new(data(&[("n", Value::Int(round))]), t, t + 600);
+        store.create(&old, &record, t).await.expect("create");
+        let cycler = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let changes = ChangeSet::touch(t + 600).with_set("m", Value::Int(1));
+                store.cycle_id(&old, &new, &changes, t).await
+            })
+        };
+        let deleter = {
+            let store = store.clone();
+            tokio::spawn(async move { store.delete(&old).await })
+        };
+        let cycled = cycler.await.expect("task");
+        deleter.await.expect("task").expect("delete");
+        // The delete always removes the session; if it ran first the cycle
+        // must fail, if it ran second it removed the old id after the move,
+        // so the caller (the engine) sees the move as done. Either way a
+        // delete of `old` that the cycle did not see must leave `new` empty.
+        match cycled {
+            Err(e) => {
+                assert_eq!(e.kind(), StoreErrorKind::NotFound, "round {round}");
+                assert_eq!(
+                    store.load(&new, t).await.expect("load"),
+                    None,
+                    "round {round}: a cycle that lost the race to a delete resurrects nothing"
+                );
+            }
+            Ok(()) => {
+                assert_eq!(store.load(&old, t).await.expect("load"), None);
+            }
+        }
+    }
 }
 
 async fn no_resurrection<S: SessionStore>(store: &S) {

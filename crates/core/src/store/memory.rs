@@ -27,9 +27,18 @@ use super::{ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind}
 /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
 /// # }
 /// ```
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryStore {
     records: Mutex<HashMap<IdHash, Record>>,
+}
+
+/// Shows how many records it holds, never their data.
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("records", &self.len())
+            .finish()
+    }
 }
 
 impl MemoryStore {
@@ -84,13 +93,20 @@ impl SessionStore for MemoryStore {
         }
     }
 
-    async fn cycle_id(&self, old: &IdHash, new: &IdHash, now: u64) -> Result<(), StoreError> {
+    async fn cycle_id(
+        &self,
+        old: &IdHash,
+        new: &IdHash,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<(), StoreError> {
         let mut map = self.map();
         if map.get(new).is_some_and(|r| r.expires_at > now) {
             return Err(StoreError::from_kind(StoreErrorKind::Collision));
         }
         match map.remove(old).filter(|r| r.expires_at > now) {
-            Some(record) => {
+            Some(mut record) => {
+                record.apply(changes);
                 map.insert(*new, record);
                 Ok(())
             }
@@ -115,5 +131,37 @@ impl SessionStore for MemoryStore {
         let before = map.len();
         map.retain(|_, r| r.user.as_deref() != Some(user));
         Ok((before - map.len()) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SessionId;
+    use crate::Value;
+
+    #[test]
+    fn debug_shows_no_session_data() {
+        let mut data = crate::Map::new();
+        data.insert("api_token".into(), Value::from("tok-SECRET-4711"));
+        let record = Record::new(data.clone(), 1, 2).with_user(Some("alice@example.com".into()));
+        let changes = ChangeSet::touch(3)
+            .with_set("api_token", Value::from("tok-SECRET-4711"))
+            .with_removed("other_secret_key")
+            .with_user(Some("alice@example.com".into()));
+        let store = MemoryStore::new();
+        store
+            .map()
+            .insert(SessionId::generate().hash(), record.clone());
+        for shown in [
+            format!("{record:?}"),
+            format!("{changes:?}"),
+            format!("{store:?}"),
+        ] {
+            for secret in ["SECRET", "api_token", "alice", "other_secret_key"] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+        }
+        assert!(format!("{store:?}").contains("records: 1"));
     }
 }

@@ -56,7 +56,9 @@ pub use id::{IdHash, SessionId, SESSION_ID_LEN};
 pub use memory::MemoryStore;
 
 /// A stored session.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Its `Debug` shows the number of keys and the times, never the data or the user.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Record {
     /// The session data.
@@ -67,6 +69,26 @@ pub struct Record {
     pub expires_at: u64,
     /// The user it belongs to, for [`SessionStore::delete_all_for`].
     pub user: Option<String>,
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Record")
+            .field("data", &format_args!("<{} keys redacted>", self.data.len()))
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("user", &self.user.as_ref().map(|_| Redacted))
+            .finish()
+    }
+}
+
+/// Prints `<redacted>` in `Debug` output.
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl Record {
@@ -109,7 +131,9 @@ impl Record {
 /// What one request changed in a session.
 ///
 /// Applied in this order: `cleared` (drop every key), `removed`, `set`.
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// Its `Debug` shows how many keys are set and removed, never the values or the user.
+#[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChangeSet {
     /// Keys written, with their new values.
@@ -122,6 +146,24 @@ pub struct ChangeSet {
     pub expires_at: u64,
     /// `Some(user)` when the request called `set_user`.
     pub user: Option<Option<String>>,
+}
+
+impl fmt::Debug for ChangeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChangeSet")
+            .field("set", &format_args!("<{} keys redacted>", self.set.len()))
+            .field(
+                "removed",
+                &format_args!("<{} keys redacted>", self.removed.len()),
+            )
+            .field("cleared", &self.cleared)
+            .field("expires_at", &self.expires_at)
+            .field(
+                "user",
+                &self.user.as_ref().map(|u| u.as_ref().map(|_| Redacted)),
+            )
+            .finish()
+    }
 }
 
 impl ChangeSet {
@@ -185,6 +227,9 @@ pub enum StoreErrorKind {
     Unavailable,
     /// A stored record could not be decoded.
     Corrupt,
+    /// The backend can't store this data as given (PostgreSQL's `jsonb`
+    /// refuses the NUL character in keys, values and user ids).
+    Unsupported,
     /// Anything else the backend reported.
     Backend,
 }
@@ -196,6 +241,7 @@ impl fmt::Display for StoreErrorKind {
             Self::NotFound => "the session no longer exists",
             Self::Unavailable => "the session store is unavailable",
             Self::Corrupt => "a stored session could not be decoded",
+            Self::Unsupported => "the session store can't hold this data",
             Self::Backend => "the session store failed",
         })
     }
@@ -271,13 +317,24 @@ pub trait SessionStore: Send + Sync + 'static {
     /// [`StoreErrorKind::NotFound`] when there is no live record: it is never recreated.
     async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError>;
 
-    /// Moves a live record to a new id: same data, the old id dead.
+    /// Moves a live record to a new id and applies `changes` to it, in one
+    /// atomic step: afterwards the old id is dead and the new id holds the
+    /// record with the changes (and `changes.expires_at`), or nothing
+    /// happened at all. Rotation and the request's writes are never split, so
+    /// a failure can't leave the user without a live id.
     ///
     /// # Errors
     ///
-    /// [`StoreErrorKind::NotFound`] when `old` is not live,
-    /// [`StoreErrorKind::Collision`] when `new` is taken.
-    async fn cycle_id(&self, old: &IdHash, new: &IdHash, now: u64) -> Result<(), StoreError>;
+    /// [`StoreErrorKind::NotFound`] when `old` is not live (deleted, revoked
+    /// or expired, also when that happens while the call runs: the new id
+    /// then holds nothing), [`StoreErrorKind::Collision`] when `new` is taken.
+    async fn cycle_id(
+        &self,
+        old: &IdHash,
+        new: &IdHash,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<(), StoreError>;
 
     /// Deletes a record (no error if it is absent).
     async fn delete(&self, id: &IdHash) -> Result<(), StoreError>;
@@ -306,8 +363,14 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
     async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError> {
         (**self).update(id, changes, now).await
     }
-    async fn cycle_id(&self, old: &IdHash, new: &IdHash, now: u64) -> Result<(), StoreError> {
-        (**self).cycle_id(old, new, now).await
+    async fn cycle_id(
+        &self,
+        old: &IdHash,
+        new: &IdHash,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        (**self).cycle_id(old, new, changes, now).await
     }
     async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
         (**self).delete(id).await

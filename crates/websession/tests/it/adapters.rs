@@ -373,3 +373,41 @@ async fn actix_errors_are_opaque() {
     assert_eq!(res.status().as_u16(), 500);
     assert!(atest::read_body(res).await.is_empty());
 }
+
+/// Defect 3 of the review: actix polls a handler's extractors together, so
+/// two `Session`s in one handler load at once; both must see the real data.
+#[actix_web::test]
+async fn two_session_extractors_in_one_actix_handler_share_the_load() {
+    let store = Arc::new(crate::defects::YieldingStore::default());
+    let layer = SessionManagerLayer::with_store(store.clone());
+    let actix = Actix(
+        atest::init_service(
+            App::new()
+                .wrap(SessionMiddleware::new(layer))
+                .configure(routes)
+                .route(
+                    "/twice",
+                    web::get().to(|a: Session, b: Session| async move {
+                        format!(
+                            "{:?} {:?}",
+                            a.get::<String>("user").expect("user"),
+                            b.get::<String>("user").expect("user")
+                        )
+                    }),
+                ),
+        )
+        .await,
+    );
+    let cookie = format!(
+        "session={}",
+        actix
+            .get("/set/user/alice", None)
+            .await
+            .cookie_value("session")
+            .expect("c")
+    );
+    assert_eq!(
+        actix.get("/twice", Some(&cookie)).await.body,
+        r#"Some("alice") Some("alice")"#
+    );
+}

@@ -5,6 +5,7 @@
 mod adapters;
 #[cfg(feature = "actix")]
 mod catalogue;
+mod defects;
 mod flask_http;
 mod modes;
 mod rules;

@@ -20,6 +20,8 @@ const T0: i64 = 1_700_000_000;
 pub(crate) struct Probe {
     pub(crate) inner: MemoryStore,
     pub(crate) down: AtomicBool,
+    /// Loads report a corrupt record.
+    pub(crate) corrupt: AtomicBool,
     pub(crate) reads: AtomicUsize,
     pub(crate) writes: AtomicUsize,
 }
@@ -46,6 +48,12 @@ impl SessionStore for Probe {
     async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.check()?;
+        if self.corrupt.load(Ordering::SeqCst) {
+            return Err(StoreError::new(
+                StoreErrorKind::Corrupt,
+                "bad tagged JSON at offset 3",
+            ));
+        }
         self.inner.load(id, now).await
     }
     async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<(), StoreError> {
@@ -56,9 +64,15 @@ impl SessionStore for Probe {
         self.write()?;
         self.inner.update(id, changes, now).await
     }
-    async fn cycle_id(&self, old: &IdHash, new: &IdHash, now: u64) -> Result<(), StoreError> {
+    async fn cycle_id(
+        &self,
+        old: &IdHash,
+        new: &IdHash,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<(), StoreError> {
         self.write()?;
-        self.inner.cycle_id(old, new, now).await
+        self.inner.cycle_id(old, new, changes, now).await
     }
     async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
         self.write()?;

@@ -106,6 +106,23 @@ pub(crate) fn app(layer: SessionManagerLayer) -> Router {
             }),
         )
         .route(
+            "/signin/{user}",
+            get(|s: Session, Path(user): Path<String>| async move {
+                s.insert("user", &user).expect("insert");
+                s.set_user(Some(&user));
+                "logged in"
+            }),
+        )
+        .route(
+            // The usual logout: destroy the session, then flash a message.
+            "/logout",
+            get(|s: Session| async move {
+                s.purge();
+                s.insert("flash", "bye").expect("insert");
+                "logged out"
+            }),
+        )
+        .route(
             "/modify",
             get(|s: Session| async move {
                 let n = s.get::<i64>("counter").expect("counter").unwrap_or(0);

@@ -1,0 +1,444 @@
+//! Regression tests for the defects an adversarial review found (issue 12):
+//! each failed on the code before its fix.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Extension, Router};
+use time::Duration;
+use websession::core::sealed::SealedCodec;
+use websession::core::store::{
+    ChangeSet, IdHash, MemoryStore, Record, SessionId, SessionStore, StoreError,
+};
+use websession::core::{FlaskCodec, Value};
+use websession::{ConfigError, Key, KeyRing, Session, SessionConfig, SessionManagerLayer};
+
+use crate::store_mode::Probe;
+use crate::support::{app, send, TestClock};
+
+const T0: i64 = 1_700_000_000;
+
+fn keys() -> KeyRing {
+    KeyRing::new(
+        Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+            .expect("key"),
+    )
+}
+
+fn cookie_of(r: &crate::support::Reply) -> String {
+    format!("session={}", r.cookie_value("session").expect("cookie set"))
+}
+
+fn store_app(f: impl FnOnce(SessionConfig) -> SessionConfig) -> (Router, Arc<Probe>, TestClock) {
+    let clock = TestClock::at(T0);
+    let probe = Arc::new(Probe::default());
+    let config = f(SessionConfig::default().with_clock(clock.clock()));
+    (
+        app(SessionManagerLayer::with_store(probe.clone()).with_config(config)),
+        probe,
+        clock,
+    )
+}
+
+/// The only record in the probe's memory store.
+async fn only_record(probe: &Probe, id: &str, now: i64) -> Record {
+    assert_eq!(probe.inner.len(), 1, "exactly one record");
+    let id = SessionId::parse(id).expect("an id");
+    probe
+        .inner
+        .load(&id.hash(), u64::try_from(now).expect("time"))
+        .await
+        .expect("load")
+        .expect("the record is live")
+}
+
+// 1. purge() followed by a write starts a new session.
+
+#[tokio::test]
+async fn logout_then_flash_gets_a_new_id_and_the_old_cookie_is_worthless() {
+    let (app, probe, clock) = store_app(|c| c);
+    let r = send(&app, "/signin/alice", None).await;
+    let old = cookie_of(&r);
+    clock.advance(100);
+    let r = send(&app, "/logout", Some(&old)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let new = cookie_of(&r);
+    assert_ne!(new, old, "a new id after purge + insert");
+    assert_eq!(
+        send(&app, "/read", Some(&old)).await.body,
+        "{}",
+        "the copied cookie reads empty"
+    );
+    let record = only_record(&probe, new.trim_start_matches("session="), T0 + 100).await;
+    assert_eq!(
+        record.created_at,
+        u64::try_from(T0 + 100).expect("t"),
+        "a new creation time"
+    );
+    assert_eq!(record.user, None, "the old user is gone");
+    assert_eq!(
+        send(&app, "/read", Some(&new)).await.body,
+        r#"{"flash":"bye"}"#
+    );
+    assert_eq!(
+        probe.inner.delete_all_for("alice").await.expect("revoke"),
+        0,
+        "nothing of alice's is left to revoke"
+    );
+}
+
+#[tokio::test]
+async fn logout_then_flash_gets_a_new_creation_time_in_cookie_modes() {
+    for sealed in [false, true] {
+        let clock = TestClock::at(T0);
+        let config = SessionConfig::default()
+            .with_clock(clock.clock())
+            .with_absolute_timeout(Duration::hours(1));
+        let layer = if sealed {
+            SessionManagerLayer::sealed(keys())
+        } else {
+            SessionManagerLayer::signed(keys())
+        };
+        let app = app(layer.with_config(config));
+        let old = cookie_of(&send(&app, "/signin/alice", None).await);
+        clock.advance(3000);
+        let r = send(&app, "/logout", Some(&old)).await;
+        let new = r.cookie_value("session").expect("cookie");
+        let created = if sealed {
+            SealedCodec::new(&keys(), "session")
+                .expect("codec")
+                .open(&new, u64::try_from(T0 + 3000).expect("t"))
+                .expect("opens")
+                .created_at
+        } else {
+            let decoded = FlaskCodec::new(&keys())
+                .decode(&new, u64::try_from(T0 + 3000).expect("t"))
+                .expect("decodes");
+            match decoded.data.get("_ws_created") {
+                Some(Value::Int(t)) => u64::try_from(*t).expect("t"),
+                other => panic!("no creation time: {other:?}"),
+            }
+        };
+        assert_eq!(
+            created,
+            u64::try_from(T0 + 3000).expect("t"),
+            "sealed={sealed}: a new creation time"
+        );
+        // So the absolute timeout counts from the new session.
+        clock.advance(1000);
+        assert_eq!(
+            send(&app, "/read", Some(&format!("session={new}")))
+                .await
+                .body,
+            r#"{"flash":"bye"}"#,
+            "sealed={sealed}"
+        );
+    }
+}
+
+// 2. Sealed mode checks for weak and published keys.
+
+#[tokio::test]
+async fn sealed_mode_refuses_published_keys_when_strict() {
+    for published in [
+        &b"CHANGE_ME_TO_A_COMPLEX_RANDOM_SECRET"[..],
+        &b"192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf"[..],
+    ] {
+        let key = Key::from_bytes(published).expect("key");
+        for ring in [
+            KeyRing::new(key.clone()),
+            KeyRing::new(Key::generate()).with_fallback(key),
+        ] {
+            let layer = SessionManagerLayer::sealed(ring)
+                .with_config(SessionConfig::default().with_strict_keys());
+            assert!(
+                matches!(layer.check(), Err(ConfigError::WeakKey(_))),
+                "{:?}",
+                layer.check()
+            );
+            let lenient = layer.with_config(SessionConfig::default());
+            assert!(lenient.check().is_ok(), "only a warning by default");
+        }
+    }
+}
+
+// 3. Concurrent loads of one session share one load.
+
+/// A memory store whose load yields first, so concurrent loads interleave.
+#[derive(Default)]
+pub(crate) struct YieldingStore(pub(crate) MemoryStore);
+
+#[async_trait::async_trait]
+impl SessionStore for YieldingStore {
+    async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+        self.0.load(id, now).await
+    }
+    async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<(), StoreError> {
+        self.0.create(id, record, now).await
+    }
+    async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError> {
+        self.0.update(id, changes, now).await
+    }
+    async fn cycle_id(
+        &self,
+        old: &IdHash,
+        new: &IdHash,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        self.0.cycle_id(old, new, changes, now).await
+    }
+    async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
+        self.0.delete(id).await
+    }
+    async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
+        self.0.delete_expired(now).await
+    }
+    async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
+        self.0.delete_all_for(user).await
+    }
+}
+
+#[tokio::test]
+async fn concurrent_loads_of_one_session_share_the_load_tower() {
+    let layer = SessionManagerLayer::with_store(YieldingStore::default())
+        .with_config(SessionConfig::default());
+    let app = app(layer.clone()).merge(
+        Router::new()
+            .route(
+                "/twice",
+                get(|Extension(s): Extension<Session>| async move {
+                    let other = s.clone();
+                    let (a, b) = tokio::join!(s.load(), other.load());
+                    a.and(b).expect("loads");
+                    format!("{:?}", s.get::<String>("user").expect("user"))
+                }),
+            )
+            .layer(layer),
+    );
+    let cookie = cookie_of(&send(&app, "/signin/alice", None).await);
+    assert_eq!(
+        send(&app, "/twice", Some(&cookie)).await.body,
+        r#"Some("alice")"#
+    );
+}
+
+// 7. A corrupt record is not an outage.
+
+#[tokio::test]
+async fn a_corrupt_record_gives_an_empty_session_and_is_deleted() {
+    let (app, probe, _) = store_app(|c| c);
+    let cookie = cookie_of(&send(&app, "/signin/alice", None).await);
+    probe.corrupt.store(true, Ordering::SeqCst);
+    let r = send(&app, "/read", Some(&cookie)).await;
+    assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "{}"));
+    probe.corrupt.store(false, Ordering::SeqCst);
+    assert!(probe.inner.is_empty(), "the corrupt record was deleted");
+    assert_eq!(send(&app, "/read", Some(&cookie)).await.body, "{}");
+    // A real outage still answers 503.
+    probe.down.store(true, Ordering::SeqCst);
+    let r = send(&app, "/read", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+// 8. Idle timeouts in store mode: used once per idle timeout, never expires.
+
+async fn idle_schedule(every: i64, touch: Option<Duration>) {
+    let (app, _, clock) = store_app(|c| {
+        let c = c.with_idle_timeout(Duration::seconds(1800));
+        match touch {
+            Some(t) => c.with_touch_interval(t),
+            None => c,
+        }
+    });
+    let cookie = cookie_of(&send(&app, "/signin/alice", None).await);
+    let mut t = 0;
+    while t + every <= 3600 * 3 {
+        t += every;
+        clock.set(T0 + t);
+        assert_eq!(
+            send(&app, "/read", Some(&cookie)).await.body,
+            r#"{"user":"alice"}"#,
+            "every {every} s, touch {touch:?}: alive at t={t}"
+        );
+    }
+    // Unused, it ends at most the touch interval (default: a tenth of the
+    // idle timeout) after the idle timeout.
+    let slack = touch.map_or(180, |t| t.whole_seconds());
+    clock.set(T0 + t + 1800 + slack);
+    assert_eq!(
+        send(&app, "/read", Some(&cookie)).await.body,
+        "{}",
+        "every {every} s, touch {touch:?}: gone once idle for the timeout plus the touch interval"
+    );
+}
+
+#[tokio::test]
+async fn store_idle_timeout_never_ends_a_session_used_once_per_timeout() {
+    for touch in [None, Some(Duration::seconds(60)), Some(Duration::hours(2))] {
+        idle_schedule(600, touch).await;
+        idle_schedule(840, touch).await;
+        idle_schedule(1700, touch).await;
+        idle_schedule(1799, touch).await;
+    }
+}
+
+#[tokio::test]
+async fn store_idle_timeout_still_ends_idle_sessions() {
+    let (app, _, clock) = store_app(|c| {
+        c.with_idle_timeout(Duration::seconds(1800))
+            .with_touch_interval(Duration::seconds(60))
+    });
+    let cookie = cookie_of(&send(&app, "/signin/alice", None).await);
+    clock.advance(1000);
+    assert!(send(&app, "/read", Some(&cookie))
+        .await
+        .body
+        .contains("alice"));
+    // At most idle + touch interval after the last use.
+    clock.advance(1800 + 60);
+    assert_eq!(send(&app, "/read", Some(&cookie)).await.body, "{}");
+}
+
+// 10. Long lifetimes.
+
+#[tokio::test]
+async fn lifetimes_past_the_calendar_are_a_config_error() {
+    let huge = Duration::days(365 * 9000);
+    for config in [
+        SessionConfig::default().with_permanent_lifetime(huge),
+        SessionConfig::default().with_idle_timeout(huge),
+        SessionConfig::default().with_absolute_timeout(huge),
+    ] {
+        assert!(
+            matches!(
+                config.validate(),
+                Err(ConfigError::Lifetime | ConfigError::Timeout)
+            ),
+            "{config:?}"
+        );
+    }
+    // The longest accepted lifetime works in every mode, with a clock late in
+    // the calendar: no panic, and a saturated (not 1970) Expires.
+    let clock = TestClock::at(253_402_300_000); // 9999-12-31
+    for layer in [
+        SessionManagerLayer::signed(keys()),
+        SessionManagerLayer::sealed(keys()),
+        SessionManagerLayer::with_store(MemoryStore::new()),
+    ] {
+        let app = app(layer.with_config(
+            SessionConfig::default()
+                .with_clock(clock.clock())
+                .with_permanent_lifetime(websession::MAX_LIFETIME),
+        ));
+        let r = send(&app, "/permanent", None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(
+            r.set_cookie[0].contains("Expires=Fri, 31 Dec 9999 23:59:59 GMT"),
+            "{:?}",
+            r.set_cookie
+        );
+    }
+}
+
+// Smaller points.
+
+#[test]
+fn cookie_prefixes_match_case_insensitively() {
+    for name in ["__HOST-s", "__host-s", "__Host-s"] {
+        let c = SessionConfig::default()
+            .with_cookie_name(name)
+            .with_path("/app");
+        assert!(c.validate().is_err(), "{name} with a Path other than /");
+    }
+    for name in ["__SECURE-s", "__secure-s"] {
+        let c = SessionConfig::default()
+            .with_cookie_name(name)
+            .with_insecure_cookie();
+        assert!(c.validate().is_err(), "{name} without Secure");
+    }
+}
+
+#[tokio::test]
+async fn store_absolute_timeout_allows_a_little_clock_skew() {
+    let (app, probe, _) = store_app(|c| c.with_absolute_timeout(Duration::hours(1)));
+    let id = SessionId::generate();
+    let now = u64::try_from(T0).expect("t");
+    let mut data = websession::core::Map::new();
+    data.insert("user".into(), Value::from("alice"));
+    // Created "in the future" by a server whose clock runs 2 s ahead.
+    probe
+        .inner
+        .create(
+            &id.hash(),
+            &Record::new(data.clone(), now + 2, now + 600),
+            now,
+        )
+        .await
+        .expect("create");
+    assert_eq!(
+        send(&app, "/read", Some(&format!("session={id}")))
+            .await
+            .body,
+        r#"{"user":"alice"}"#
+    );
+    // Far in the future is not skew.
+    let far = SessionId::generate();
+    probe
+        .inner
+        .create(&far.hash(), &Record::new(data, now + 3600, now + 7200), now)
+        .await
+        .expect("create");
+    assert_eq!(
+        send(&app, "/read", Some(&format!("session={far}")))
+            .await
+            .body,
+        "{}"
+    );
+}
+
+#[tokio::test]
+async fn sealed_cookies_are_not_compressed_by_default() {
+    let clock = TestClock::at(T0);
+    let app = app(SessionManagerLayer::sealed(keys())
+        .with_config(SessionConfig::default().with_clock(clock.clock())));
+    let small = send(&app, "/set/cart/x", None)
+        .await
+        .cookie_value("session")
+        .expect("cookie");
+    let repetitive = send(&app, &format!("/set/cart/{}", "x".repeat(400)), None)
+        .await
+        .cookie_value("session")
+        .expect("cookie");
+    assert!(
+        repetitive.len() >= small.len() + 399 * 4 / 3,
+        "the length follows the data: {} vs {}",
+        repetitive.len(),
+        small.len()
+    );
+}
+
+#[tokio::test]
+async fn debug_of_a_session_shows_no_data() {
+    let layer = SessionManagerLayer::with_store(MemoryStore::new());
+    let app = app(layer.clone()).merge(
+        Router::new()
+            .route(
+                "/debug",
+                get(|s: Session| async move {
+                    s.insert("api_token", "tok-SECRET-4711").expect("insert");
+                    format!("{s:?}")
+                }),
+            )
+            .layer(layer),
+    );
+    let body = send(&app, "/debug", None).await.body;
+    assert!(
+        !body.contains("SECRET") && !body.contains("api_token"),
+        "{body}"
+    );
+}
