@@ -6,14 +6,14 @@
 //! migration tool), then build the store from a URL or an existing pool:
 //!
 //! ```no_run
-//! use websession::SessionManagerLayer;
+//! use websession::{SessionConfig, SessionManagerLayer, Sessions};
 //! use websession_postgres::PostgresStore;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = PostgresStore::connect("postgres://postgres@127.0.0.1/app").await?;
 //! store.migrate().await?;
 //! let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
-//! let layer = SessionManagerLayer::with_store(store);
+//! let layer = SessionManagerLayer::new(Sessions::with_store(store, SessionConfig::default())?);
 //! # Ok(()) }
 //! ```
 //!
@@ -28,13 +28,30 @@
 //! a deleted session is never written back. Expired rows are hidden by every
 //! query and deleted by [`PostgresStore::spawn_cleanup`] through the
 //! `expires_at` index.
+//!
+//! [`SessionStore::cycle_id`] moves the row to its new id and applies the
+//! request's change set in one statement (the same SET list as an update),
+//! inside one transaction: either both happen or neither does.
+//!
+//! # NUL characters
+//!
+//! PostgreSQL can't store the NUL character (U+0000) in a `jsonb` object key
+//! or a TEXT column. A session key or a user id holding NUL is therefore
+//! refused up front by `create`, `update` and `cycle_id` with
+//! [`StoreErrorKind::Unsupported`] (its source says why), and nothing is
+//! written. Values are not affected: they are stored as tagged JSON text,
+//! which escapes NUL, so strings holding NUL (nested ones and keys of nested
+//! dicts included) round-trip. Removing a key that holds NUL is a no-op (it
+//! can't have been stored), and so is [`SessionStore::delete_all_for`] of a
+//! user id that holds NUL.
 #![warn(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::Row;
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions};
+use sqlx::query::Query;
+use sqlx::{Postgres, Row};
 use websession_core::store::{ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind};
 use websession_core::{json, Map};
 
@@ -97,6 +114,84 @@ fn from_column(text: &str) -> Result<Map, StoreError> {
             Ok((k, value))
         })
         .collect()
+}
+
+/// The SET list that applies a [`ChangeSet`], shared by `update` and
+/// `cycle_id` (a macro so that `concat!` builds each statement at compile
+/// time). Parameters as bound by [`apply_query`]: `$2` cleared, `$3` removed
+/// keys, `$4` set keys, `$5` expiry, `$6`/`$7` the user change; `$1` and `$8`
+/// (id and now) belong to the WHERE clause.
+macro_rules! apply_changes {
+    () => {
+        "data = ((CASE WHEN $2 THEN '{}'::jsonb ELSE data END) - $3::text[]) || $4::jsonb,
+         expires_at = $5,
+         user_id = CASE WHEN $6 THEN $7 ELSE user_id END"
+    };
+}
+
+/// `sql` (which uses [`apply_changes!`]) with `$1` = `id`, `$2`..`$7` from
+/// `changes`, and `$8` = `now`.
+fn apply_query<'q>(
+    sql: &'q str,
+    id: &'q IdHash,
+    changes: &'q ChangeSet,
+    now: u64,
+) -> Query<'q, Postgres, PgArguments> {
+    // A key holding NUL was never stored (see `check_changes`), so removing
+    // it is a no-op; leaving it out keeps PostgreSQL from refusing the array.
+    let removed: Vec<&str> = changes
+        .removed
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !k.contains('\0'))
+        .collect();
+    let (set_user, user) = match &changes.user {
+        Some(u) => (true, u.as_deref()),
+        None => (false, None),
+    };
+    sqlx::query(sql)
+        .bind(&id.0[..])
+        .bind(changes.cleared)
+        .bind(removed)
+        .bind(to_column(&changes.set))
+        .bind(secs(changes.expires_at))
+        .bind(set_user)
+        .bind(user)
+        .bind(secs(now))
+}
+
+/// [`StoreErrorKind::Unsupported`], explaining what PostgreSQL refuses.
+fn nul_error(what: &str) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Unsupported,
+        format!(
+            "PostgreSQL can't store the NUL character (U+0000) in {what}: \
+             jsonb object keys and TEXT columns refuse it"
+        ),
+    )
+}
+
+/// Refuses, before anything is sent, what PostgreSQL would refuse with a
+/// generic error: NUL in a top-level session key (a `jsonb` object key) or in
+/// the user id (a TEXT column). Values need no check: each is stored as its
+/// tagged JSON text, which writes NUL as the escape `\u0000`, and nested
+/// dict keys are inside that text too.
+fn check(data: &Map, user: Option<&str>) -> Result<(), StoreError> {
+    if let Some(key) = data.keys().find(|k| k.contains('\0')) {
+        return Err(nul_error(&format!("a session key ({key:?})")));
+    }
+    if user.is_some_and(|u| u.contains('\0')) {
+        return Err(nul_error("a user id"));
+    }
+    Ok(())
+}
+
+/// [`check`] for the keys a change set writes and the user it assigns.
+fn check_changes(changes: &ChangeSet) -> Result<(), StoreError> {
+    check(
+        &changes.set,
+        changes.user.as_ref().and_then(Option::as_deref),
+    )
 }
 
 impl PostgresStore {
@@ -169,6 +264,7 @@ impl SessionStore for PostgresStore {
     }
 
     async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<(), StoreError> {
+        check(&record.data, record.user.as_deref())?;
         // Replaces an expired row with the same id; refuses a live one.
         let done = sqlx::query(
             "INSERT INTO websession_sessions (id, data, created_at, expires_at, user_id)
@@ -193,26 +289,17 @@ impl SessionStore for PostgresStore {
     }
 
     async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError> {
-        let removed: Vec<&str> = changes.removed.iter().map(String::as_str).collect();
-        let (set_user, user) = match &changes.user {
-            Some(u) => (true, u.as_deref()),
-            None => (false, None),
-        };
-        let done = sqlx::query(
-            "UPDATE websession_sessions
-             SET data = ((CASE WHEN $2 THEN '{}'::jsonb ELSE data END) - $3::text[]) || $4::jsonb,
-                 expires_at = $5,
-                 user_id = CASE WHEN $6 THEN $7 ELSE user_id END
-             WHERE id = $1 AND expires_at > $8",
+        check_changes(changes)?;
+        let done = apply_query(
+            concat!(
+                "UPDATE websession_sessions SET ",
+                apply_changes!(),
+                " WHERE id = $1 AND expires_at > $8"
+            ),
+            id,
+            changes,
+            now,
         )
-        .bind(&id.0[..])
-        .bind(changes.cleared)
-        .bind(&removed)
-        .bind(to_column(&changes.set))
-        .bind(secs(changes.expires_at))
-        .bind(set_user)
-        .bind(user)
-        .bind(secs(now))
         .execute(&self.pool)
         .await
         .map_err(err)?;
@@ -222,7 +309,16 @@ impl SessionStore for PostgresStore {
         Ok(())
     }
 
-    async fn cycle_id(&self, old: &IdHash, new: &IdHash, now: u64) -> Result<(), StoreError> {
+    async fn cycle_id(
+        &self,
+        old: &IdHash,
+        new: &IdHash,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        check_changes(changes)?;
+        // One transaction: an error returns early and the drop rolls back,
+        // so a failure leaves `old` live and as it was.
         let mut tx = self.pool.begin().await.map_err(err)?;
         sqlx::query("DELETE FROM websession_sessions WHERE id = $1 AND expires_at <= $2")
             .bind(&new.0[..])
@@ -230,14 +326,24 @@ impl SessionStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(err)?;
-        let moved =
-            sqlx::query("UPDATE websession_sessions SET id = $1 WHERE id = $2 AND expires_at > $3")
-                .bind(&new.0[..])
-                .bind(&old.0[..])
-                .bind(secs(now))
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
+        // The move and the change set in one statement, with `update`'s SET
+        // list. A live `new` is a unique violation (Collision); a racing
+        // `delete(old)` either ran first (no row: NotFound) or waits for this
+        // transaction and then finds no row under `old`.
+        let moved = apply_query(
+            concat!(
+                "UPDATE websession_sessions SET id = $9, ",
+                apply_changes!(),
+                " WHERE id = $1 AND expires_at > $8"
+            ),
+            old,
+            changes,
+            now,
+        )
+        .bind(&new.0[..])
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
         if moved.rows_affected() == 0 {
             return Err(StoreError::from_kind(StoreErrorKind::NotFound));
         }
@@ -263,6 +369,9 @@ impl SessionStore for PostgresStore {
     }
 
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
+        if user.contains('\0') {
+            return Ok(0); // no stored session can have this user id
+        }
         let done = sqlx::query("DELETE FROM websession_sessions WHERE user_id = $1")
             .bind(user)
             .execute(&self.pool)

@@ -68,3 +68,309 @@ async fn an_unreachable_server_is_unavailable_not_a_hang() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+mod nul_and_cycle {
+    //! NUL characters (refused up front with a typed error, except in
+    //! values, which round-trip) and `cycle_id`'s atomicity.
+
+    use std::error::Error as _;
+    use std::str::FromStr;
+
+    use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+    use websession_core::store::{
+        ChangeSet, IdHash, Record, SessionId, SessionStore, StoreError, StoreErrorKind,
+    };
+    use websession_core::{Map, Value};
+    use websession_postgres::PostgresStore;
+
+    use super::{store, url};
+
+    fn now() -> u64 {
+        websession_core::Clock::system().unix_seconds()
+    }
+
+    fn id() -> IdHash {
+        SessionId::generate().hash()
+    }
+
+    fn data(pairs: &[(&str, Value)]) -> Map {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    /// A record with a key, a value and a user, none holding NUL.
+    fn plain(t: u64) -> Record {
+        Record::new(
+            data(&[("a", Value::Int(1)), ("b", Value::from("x"))]),
+            t,
+            t + 600,
+        )
+        .with_user(Some("alice".into()))
+    }
+
+    /// A value with NUL in nested strings, string-like variants and dict keys.
+    fn nested_nul() -> Value {
+        Value::Dict(data(&[
+            (
+                "list",
+                Value::List(vec![Value::from("a\0b"), Value::from("\0")]),
+            ),
+            (
+                "k\0ey",
+                Value::Tuple(vec![Value::Markup("<b>\0</b>".into())]),
+            ),
+            ("utf16", Value::Utf16(vec![0x61, 0, 0xd800])),
+            ("bytes", Value::Bytes(vec![0, 0, 0])),
+        ]))
+    }
+
+    fn assert_unsupported(err: &StoreError) {
+        assert_eq!(err.kind(), StoreErrorKind::Unsupported, "{err:?}");
+        let why = err.source().expect("a source that explains").to_string();
+        assert!(
+            why.contains("PostgreSQL can't store the NUL character"),
+            "{why}"
+        );
+    }
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL at DATABASE_URL"]
+    async fn create_with_nul_in_a_key_or_user_id_is_unsupported_and_stores_nothing() {
+        let (s, t) = (store().await, now());
+        let records = [
+            Record::new(data(&[("a\0b", Value::Int(1))]), t, t + 600),
+            Record::new(data(&[("a", Value::Int(1))]), t, t + 600).with_user(Some("u\0".into())),
+        ];
+        for record in &records {
+            let id = id();
+            let err = s.create(&id, record, t).await.expect_err("refused");
+            assert_unsupported(&err);
+            assert_eq!(s.load(&id, t).await.expect("load"), None, "{record:?}");
+        }
+    }
+
+    /// Change sets PostgreSQL can't take, for `update` and `cycle_id`.
+    fn nul_change_sets(t: u64) -> [ChangeSet; 3] {
+        [
+            ChangeSet::touch(t + 900).with_set("a\0b", Value::Int(2)),
+            ChangeSet::touch(t + 900)
+                .with_set("c", Value::Int(3))
+                .with_user(Some("bob\0".into())),
+            // A refused key after an accepted one, with every other kind of change.
+            ChangeSet::touch(t + 900)
+                .with_cleared()
+                .with_removed("a")
+                .with_set("c", Value::Int(3))
+                .with_set("\0", Value::Int(4))
+                .with_user(None),
+        ]
+    }
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL at DATABASE_URL"]
+    async fn update_with_nul_in_a_key_or_user_id_is_unsupported_and_changes_nothing() {
+        let (s, t) = (store().await, now());
+        for changes in nul_change_sets(t) {
+            let id = id();
+            s.create(&id, &plain(t), t).await.expect("create");
+            let err = s.update(&id, &changes, t).await.expect_err("refused");
+            assert_unsupported(&err);
+            assert_eq!(
+                s.load(&id, t).await.expect("load"),
+                Some(plain(t)),
+                "{changes:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL at DATABASE_URL"]
+    async fn cycle_with_nul_in_a_key_or_user_id_is_unsupported_and_keeps_the_old_id() {
+        let (s, t) = (store().await, now());
+        for changes in nul_change_sets(t) {
+            let (old, new) = (id(), id());
+            s.create(&old, &plain(t), t).await.expect("create");
+            let err = s
+                .cycle_id(&old, &new, &changes, t)
+                .await
+                .expect_err("refused");
+            assert_unsupported(&err);
+            assert_eq!(
+                s.load(&old, t).await.expect("load"),
+                Some(plain(t)),
+                "{changes:?}"
+            );
+            assert_eq!(s.load(&new, t).await.expect("load"), None);
+        }
+    }
+
+    /// Values are tagged JSON text, which escapes NUL: nothing to refuse.
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL at DATABASE_URL"]
+    async fn nul_inside_values_round_trips_through_create_update_and_cycle() {
+        let (s, t) = (store().await, now());
+        let (old, new) = (id(), id());
+        let mut record = Record::new(
+            data(&[("v", nested_nul()), ("s", Value::from("\0"))]),
+            t,
+            t + 600,
+        );
+        s.create(&old, &record, t).await.expect("create");
+        assert_eq!(s.load(&old, t).await.expect("load"), Some(record.clone()));
+        let changes = ChangeSet::touch(t + 700).with_set("w", nested_nul());
+        s.update(&old, &changes, t).await.expect("update");
+        record.apply(&changes);
+        assert_eq!(s.load(&old, t).await.expect("load"), Some(record.clone()));
+        let changes = ChangeSet::touch(t + 800).with_set("x", Value::Markup("\0".into()));
+        s.cycle_id(&old, &new, &changes, t).await.expect("cycle");
+        record.apply(&changes);
+        assert_eq!(s.load(&new, t).await.expect("load"), Some(record));
+    }
+
+    /// No stored key or user id holds NUL, so these have nothing to do.
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL at DATABASE_URL"]
+    async fn removing_a_nul_key_and_revoking_a_nul_user_are_no_ops() {
+        let (s, t) = (store().await, now());
+        let id = id();
+        s.create(&id, &plain(t), t).await.expect("create");
+        let changes = ChangeSet::touch(t + 700)
+            .with_removed("a\0")
+            .with_removed("b");
+        s.update(&id, &changes, t).await.expect("update");
+        let mut expected = plain(t);
+        expected.apply(&changes);
+        assert_eq!(s.load(&id, t).await.expect("load"), Some(expected));
+        assert_eq!(s.delete_all_for("alice\0").await.expect("revoke"), 0);
+        assert!(s.load(&id, t).await.expect("load").is_some());
+    }
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL at DATABASE_URL"]
+    async fn a_cycle_onto_a_taken_id_leaves_both_records_untouched() {
+        let (s, t) = (store().await, now());
+        let (old, taken) = (id(), id());
+        let other = Record::new(data(&[("z", Value::Int(26))]), t, t + 300);
+        s.create(&old, &plain(t), t).await.expect("create");
+        s.create(&taken, &other, t).await.expect("create");
+        let changes = ChangeSet::touch(t + 900)
+            .with_cleared()
+            .with_set("c", Value::Int(3))
+            .with_user(None);
+        let err = s
+            .cycle_id(&old, &taken, &changes, t)
+            .await
+            .expect_err("taken");
+        assert_eq!(err.kind(), StoreErrorKind::Collision, "{err:?}");
+        assert_eq!(s.load(&old, t).await.expect("load"), Some(plain(t)));
+        assert_eq!(s.load(&taken, t).await.expect("load"), Some(other));
+    }
+
+    /// `cycle_id` applies a change set exactly as `update` does: same data,
+    /// expiry and user on twin records.
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL at DATABASE_URL"]
+    async fn a_cycle_applies_the_change_set_as_update_does() {
+        let (s, t) = (store().await, now());
+        let change_sets = [
+            ChangeSet::touch(t + 700),
+            ChangeSet::touch(t + 800)
+                .with_removed("a")
+                .with_set("b", Value::from("two"))
+                .with_set("d", Value::List(vec![Value::Null])),
+            ChangeSet::touch(t + 900)
+                .with_cleared()
+                .with_set("e", Value::Bool(true))
+                .with_user(None),
+            ChangeSet::touch(t + 1000).with_user(Some("bob".into())),
+        ];
+        for changes in &change_sets {
+            let (twin, old, new) = (id(), id(), id());
+            s.create(&twin, &plain(t), t).await.expect("create");
+            s.create(&old, &plain(t), t).await.expect("create");
+            s.update(&twin, changes, t).await.expect("update");
+            s.cycle_id(&old, &new, changes, t).await.expect("cycle");
+            let updated = s.load(&twin, t).await.expect("load").expect("live");
+            let mut expected = plain(t);
+            expected.apply(changes);
+            assert_eq!(updated, expected, "update follows Record::apply");
+            assert_eq!(
+                s.load(&new, t).await.expect("load"),
+                Some(updated),
+                "cycle_id applies {changes:?} as update does"
+            );
+            assert_eq!(s.load(&old, t).await.expect("load"), None);
+        }
+    }
+
+    /// A store on its own schema (so a test can add triggers), and a pool
+    /// outside it to drop the schema afterwards.
+    async fn private_store() -> (PostgresStore, PgPool, String) {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_nanos();
+        let schema = format!("websession_test_{}_{nanos}", std::process::id());
+        let admin = PgPool::connect(&url()).await.expect("connect");
+        sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+            .execute(&admin)
+            .await
+            .expect("schema");
+        let options = PgConnectOptions::from_str(&url())
+            .expect("url")
+            .options([("search_path", schema.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .expect("connect");
+        let s = PostgresStore::from_pool(pool);
+        s.migrate().await.expect("migrate");
+        (s, admin, schema)
+    }
+
+    /// A change set the database refuses (here a trigger) rolls the move back.
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL at DATABASE_URL"]
+    async fn a_cycle_whose_change_set_is_refused_leaves_the_old_record_untouched() {
+        let (s, admin, schema) = private_store().await;
+        sqlx::raw_sql(&format!(
+            "CREATE FUNCTION {schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF NEW.data ? 'refused' THEN RAISE EXCEPTION 'refused by the test'; END IF;
+                 RETURN NEW;
+             END $$;
+             CREATE TRIGGER refuse BEFORE UPDATE ON {schema}.websession_sessions
+                 FOR EACH ROW EXECUTE FUNCTION {schema}.refuse();"
+        ))
+        .execute(&admin)
+        .await
+        .expect("trigger");
+        let t = now();
+        let (old, new) = (id(), id());
+        s.create(&old, &plain(t), t).await.expect("create");
+        let changes = ChangeSet::touch(t + 900)
+            .with_removed("a")
+            .with_set("c", Value::Int(3))
+            .with_set("refused", Value::Int(4))
+            .with_user(Some("bob".into()));
+        let err = s
+            .cycle_id(&old, &new, &changes, t)
+            .await
+            .expect_err("the trigger refuses the change set");
+        assert_eq!(err.kind(), StoreErrorKind::Backend, "{err:?}");
+        assert_eq!(s.load(&old, t).await.expect("load"), Some(plain(t)));
+        assert_eq!(s.load(&new, t).await.expect("load"), None);
+        assert_eq!(s.delete_all_for("bob").await.expect("revoke"), 0);
+        s.cycle_id(&old, &new, &ChangeSet::touch(t + 900), t)
+            .await
+            .expect("an acceptable change set cycles");
+        assert!(s.load(&new, t).await.expect("load").is_some());
+        sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&admin)
+            .await
+            .expect("drop schema");
+    }
+}

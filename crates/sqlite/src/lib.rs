@@ -11,19 +11,24 @@
 //! once to delete expired rows in the background.
 //!
 //! ```no_run
-//! use websession::SessionManagerLayer;
+//! use websession::{SessionConfig, SessionManagerLayer, Sessions};
 //! use websession_sqlite::SqliteStore;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = SqliteStore::open("sqlite://sessions.db").await?;
 //! let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
-//! let layer = SessionManagerLayer::with_store(store);
+//! let layer = SessionManagerLayer::new(Sessions::with_store(store, SessionConfig::default())?);
 //! # Ok(()) }
 //! ```
 //!
 //! Each session is a row of `websession_sessions` keyed by the SHA-256 of its
 //! id, and each of its keys a row of `websession_values`, so an update
 //! touches only the keys a request changed, in one transaction.
+//! [`SessionStore::cycle_id`] moves the session to its new id and applies the
+//! request's change set in one transaction too: both happen or neither does.
+//!
+//! SQLite stores text with its length, so keys, values and user ids may hold
+//! the NUL character (U+0000) and round-trip unchanged.
 #![warn(missing_docs)]
 
 use std::str::FromStr;
@@ -155,6 +160,52 @@ impl SqliteStore {
         }
         Ok(())
     }
+
+    /// Applies `changes` to the live record `id` inside `tx`: the expiry and
+    /// user, then `cleared`, `removed` and `set`, in that order. What `update`
+    /// does, and what `cycle_id` does after the move.
+    async fn apply(
+        tx: &mut Transaction<'_, Sqlite>,
+        id: &IdHash,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let (set_user, user) = match &changes.user {
+            Some(u) => (true, u.as_deref()),
+            None => (false, None),
+        };
+        let updated = sqlx::query(
+            "UPDATE websession_sessions SET expires_at = ?, user_id = CASE WHEN ? THEN ? ELSE user_id END
+             WHERE id = ? AND expires_at > ?",
+        )
+        .bind(secs(changes.expires_at))
+        .bind(set_user)
+        .bind(user)
+        .bind(&id.0[..])
+        .bind(secs(now))
+        .execute(&mut **tx)
+        .await
+        .map_err(err)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::from_kind(StoreErrorKind::NotFound)); // rolls back on drop
+        }
+        if changes.cleared {
+            sqlx::query("DELETE FROM websession_values WHERE id = ?")
+                .bind(&id.0[..])
+                .execute(&mut **tx)
+                .await
+                .map_err(err)?;
+        }
+        for key in &changes.removed {
+            sqlx::query("DELETE FROM websession_values WHERE id = ? AND key = ?")
+                .bind(&id.0[..])
+                .bind(key)
+                .execute(&mut **tx)
+                .await
+                .map_err(err)?;
+        }
+        Self::insert_values(tx, id, &changes.set).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -217,46 +268,23 @@ impl SessionStore for SqliteStore {
 
     async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(err)?;
-        let (set_user, user) = match &changes.user {
-            Some(u) => (true, u.as_deref()),
-            None => (false, None),
-        };
-        let updated = sqlx::query(
-            "UPDATE websession_sessions SET expires_at = ?, user_id = CASE WHEN ? THEN ? ELSE user_id END
-             WHERE id = ? AND expires_at > ?",
-        )
-        .bind(secs(changes.expires_at))
-        .bind(set_user)
-        .bind(user)
-        .bind(&id.0[..])
-        .bind(secs(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::from_kind(StoreErrorKind::NotFound)); // rolls back on drop
-        }
-        if changes.cleared {
-            sqlx::query("DELETE FROM websession_values WHERE id = ?")
-                .bind(&id.0[..])
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-        }
-        for key in &changes.removed {
-            sqlx::query("DELETE FROM websession_values WHERE id = ? AND key = ?")
-                .bind(&id.0[..])
-                .bind(key)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-        }
-        Self::insert_values(&mut tx, id, &changes.set).await?;
+        Self::apply(&mut tx, id, changes, now).await?;
         tx.commit().await.map_err(err)
     }
 
-    async fn cycle_id(&self, old: &IdHash, new: &IdHash, now: u64) -> Result<(), StoreError> {
+    async fn cycle_id(
+        &self,
+        old: &IdHash,
+        new: &IdHash,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        // One transaction: the move and the change set commit together or
+        // not at all (an error returns early and the drop rolls back), so a
+        // failure leaves `old` live and as it was.
         let mut tx = self.pool.begin().await.map_err(err)?;
+        // The first statement writes, so the transaction holds the write lock
+        // from here on: a racing `delete(old)` runs wholly before or after.
         sqlx::query("DELETE FROM websession_sessions WHERE id = ? AND expires_at <= ?")
             .bind(&new.0[..])
             .bind(secs(now))
@@ -275,6 +303,7 @@ impl SessionStore for SqliteStore {
         if moved.rows_affected() == 0 {
             return Err(StoreError::from_kind(StoreErrorKind::NotFound));
         }
+        Self::apply(&mut tx, new, changes, now).await?;
         tx.commit().await.map_err(err)
     }
 

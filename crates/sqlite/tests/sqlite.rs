@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use websession_core::store::{conformance, ChangeSet, Record, SessionId, SessionStore};
+use websession_core::store::{
+    conformance, ChangeSet, IdHash, Record, SessionId, SessionStore, StoreErrorKind,
+};
 use websession_core::{Map, Value};
 use websession_sqlite::SqliteStore;
 
@@ -126,5 +128,228 @@ async fn two_pools_on_one_file_write_without_lock_errors() {
             .data
             .len(),
         200
+    );
+}
+
+/// A store on a fresh file, and a raw pool on the same file for the test's
+/// own SQL (triggers, row counts).
+async fn store_and_pool(name: &str) -> (SqliteStore, sqlx::SqlitePool) {
+    let path = temp_db(name);
+    let store = SqliteStore::open(path.to_str().expect("utf8"))
+        .await
+        .expect("open");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("raw pool");
+    (store, pool)
+}
+
+fn data(pairs: &[(&str, Value)]) -> Map {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+async fn value_rows(pool: &sqlx::SqlitePool, id: &IdHash) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM websession_values WHERE id = ?")
+        .bind(&id.0[..])
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
+/// The move is done before the values are written; a value the database
+/// refuses after that must roll the move back too.
+#[tokio::test]
+async fn a_cycle_whose_change_set_is_refused_leaves_the_old_record_untouched() {
+    let (store, pool) = store_and_pool("cycle-refused").await;
+    sqlx::query(
+        "CREATE TRIGGER refuse_key BEFORE INSERT ON websession_values
+         WHEN NEW.key = 'refused' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+    )
+    .execute(&pool)
+    .await
+    .expect("trigger");
+    let t = now();
+    let (old, new) = (SessionId::generate().hash(), SessionId::generate().hash());
+    let record = Record::new(
+        data(&[("a", Value::Int(1)), ("b", Value::from("x"))]),
+        t,
+        t + 600,
+    )
+    .with_user(Some("alice".into()));
+    store.create(&old, &record, t).await.expect("create");
+    let changes = ChangeSet::touch(t + 900)
+        .with_removed("a")
+        .with_set("c", Value::Int(3))
+        .with_set("refused", Value::Int(4))
+        .with_user(Some("bob".into()));
+    let err = store
+        .cycle_id(&old, &new, &changes, t)
+        .await
+        .expect_err("the trigger refuses the change set");
+    assert_eq!(err.kind(), StoreErrorKind::Backend, "{err:?}");
+    assert_eq!(
+        store.load(&old, t).await.expect("load"),
+        Some(record),
+        "the old id is live and holds exactly what it held"
+    );
+    assert_eq!(store.load(&new, t).await.expect("load"), None);
+    assert_eq!(
+        value_rows(&pool, &new).await,
+        0,
+        "no stray values under new"
+    );
+    assert_eq!(
+        store.delete_all_for("bob").await.expect("delete_all_for"),
+        0,
+        "the user change was rolled back too"
+    );
+    // The same store cycles fine once the change set is acceptable.
+    store
+        .cycle_id(&old, &new, &ChangeSet::touch(t + 900), t)
+        .await
+        .expect("cycle");
+    assert!(store.load(&new, t).await.expect("load").is_some());
+}
+
+#[tokio::test]
+async fn a_cycle_onto_a_taken_id_leaves_both_records_untouched() {
+    let (store, pool) = store_and_pool("cycle-collision").await;
+    let t = now();
+    let (old, taken) = (SessionId::generate().hash(), SessionId::generate().hash());
+    let record =
+        Record::new(data(&[("a", Value::Int(1))]), t, t + 600).with_user(Some("alice".into()));
+    let other = Record::new(data(&[("z", Value::Int(26))]), t, t + 300);
+    store.create(&old, &record, t).await.expect("create");
+    store.create(&taken, &other, t).await.expect("create");
+    let changes = ChangeSet::touch(t + 900)
+        .with_cleared()
+        .with_set("c", Value::Int(3))
+        .with_user(None);
+    let err = store
+        .cycle_id(&old, &taken, &changes, t)
+        .await
+        .expect_err("taken");
+    assert_eq!(err.kind(), StoreErrorKind::Collision, "{err:?}");
+    assert_eq!(store.load(&old, t).await.expect("load"), Some(record));
+    assert_eq!(store.load(&taken, t).await.expect("load"), Some(other));
+    assert_eq!(value_rows(&pool, &old).await, 1);
+    assert_eq!(value_rows(&pool, &taken).await, 1);
+}
+
+/// `cycle_id` applies a change set exactly as `update` does: same data,
+/// expiry and user on twin records.
+#[tokio::test]
+async fn a_cycle_applies_the_change_set_as_update_does() {
+    let (store, _pool) = store_and_pool("cycle-like-update").await;
+    let t = now();
+    let record = Record::new(
+        data(&[
+            ("a", Value::Int(1)),
+            ("b", Value::Int(2)),
+            ("c", Value::Int(3)),
+        ]),
+        t,
+        t + 600,
+    )
+    .with_user(Some("alice".into()));
+    let change_sets = [
+        ChangeSet::touch(t + 700),
+        ChangeSet::touch(t + 800)
+            .with_removed("a")
+            .with_set("b", Value::from("two"))
+            .with_set("d", Value::List(vec![Value::Null])),
+        ChangeSet::touch(t + 900)
+            .with_cleared()
+            .with_set("e", Value::Bool(true))
+            .with_user(None),
+        ChangeSet::touch(t + 1000).with_user(Some("bob".into())),
+    ];
+    for changes in &change_sets {
+        let (twin, old, new) = (
+            SessionId::generate().hash(),
+            SessionId::generate().hash(),
+            SessionId::generate().hash(),
+        );
+        store.create(&twin, &record, t).await.expect("create");
+        store.create(&old, &record, t).await.expect("create");
+        store.update(&twin, changes, t).await.expect("update");
+        store.cycle_id(&old, &new, changes, t).await.expect("cycle");
+        let updated = store.load(&twin, t).await.expect("load").expect("live");
+        let mut expected = record.clone();
+        expected.apply(changes);
+        assert_eq!(updated, expected, "update follows Record::apply");
+        assert_eq!(
+            store.load(&new, t).await.expect("load"),
+            Some(updated),
+            "cycle_id applies {changes:?} as update does"
+        );
+        assert_eq!(store.load(&old, t).await.expect("load"), None);
+    }
+}
+
+/// SQLite binds text with its length, so NUL is an ordinary character in
+/// keys, values and user ids: no truncation, no collision with the prefix.
+#[tokio::test]
+async fn nul_round_trips_in_keys_values_and_user_ids() {
+    let (store, _pool) = store_and_pool("nul").await;
+    let t = now();
+    let nested = Value::List(vec![
+        Value::from("a\0b"),
+        Value::Dict(data(&[("k\0", Value::from("\0"))])),
+        Value::Tuple(vec![Value::Markup("<b>\0</b>".into())]),
+        Value::Utf16(vec![0, 0xd800, 0]),
+    ]);
+    let record = Record::new(
+        data(&[("key\0nul", Value::Int(1)), ("key", nested.clone())]),
+        t,
+        t + 600,
+    )
+    .with_user(Some("user\0nul".into()));
+    let (id, prefix_user) = (SessionId::generate().hash(), SessionId::generate().hash());
+    store.create(&id, &record, t).await.expect("create");
+    store
+        .create(
+            &prefix_user,
+            &Record::new(Map::new(), t, t + 600).with_user(Some("user".into())),
+            t,
+        )
+        .await
+        .expect("create");
+    assert_eq!(
+        store.load(&id, t).await.expect("load"),
+        Some(record.clone())
+    );
+
+    let changes = ChangeSet::touch(t + 600)
+        .with_set("\0", Value::from("\0"))
+        .with_removed("key\0nul")
+        .with_user(Some("\0".into()));
+    store.update(&id, &changes, t).await.expect("update");
+    let mut expected = record.clone();
+    expected.apply(&changes);
+    assert_eq!(
+        store.load(&id, t).await.expect("load"),
+        Some(expected.clone())
+    );
+
+    let new = SessionId::generate().hash();
+    let changes = ChangeSet::touch(t + 600)
+        .with_set("\0\0", nested)
+        .with_user(Some("user\0nul".into()));
+    store.cycle_id(&id, &new, &changes, t).await.expect("cycle");
+    expected.apply(&changes);
+    assert_eq!(store.load(&new, t).await.expect("load"), Some(expected));
+
+    assert_eq!(
+        store.delete_all_for("user\0nul").await.expect("delete"),
+        1,
+        "the NUL user id matches itself only"
+    );
+    assert!(
+        store.load(&prefix_user, t).await.expect("load").is_some(),
+        "a user id equal to the part before the NUL is a different user"
     );
 }
