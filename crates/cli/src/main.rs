@@ -3,18 +3,45 @@
 //! The command-line interface is a contract: scripts depend on its output and
 //! exit codes (0 valid/found, 1 invalid/not found, 2 usage error).
 
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
-use clap::{Args, Parser, Subcommand};
-use websession_core::{flask, json, unix_seconds, DecodeError, FlaskCodec, Key, KeyRing};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use websession_core::{flask, json, unix_seconds, DecodeError, FlaskCodec, Key, KeyError, KeyRing};
 
 mod audit;
 
 /// Exit code of a usage error (bad arguments, no key, unreadable files).
 const USAGE: u8 = 2;
+
+/// The current key as text (Flask's `SECRET_KEY`), when no key is on the command line.
+const ENV_KEY: &str = "WEBSESSION_SECRET_KEY";
+/// The current key as hex, when no key is on the command line.
+const ENV_KEY_HEX: &str = "WEBSESSION_SECRET_KEY_HEX";
+/// Fallback keys as hex, comma-separated, oldest first, when none is on the command line.
+const ENV_FALLBACKS_HEX: &str = "WEBSESSION_SECRET_KEY_FALLBACKS_HEX";
+
+/// A key file larger than this is the wrong file (or `/dev/zero`), not a key.
+const MAX_KEY_FILE: usize = 64 * 1024;
+
+/// Where keys come from, for `verify` and `sign` (`--help`, before the options).
+macro_rules! key_sources {
+    () => {
+        "Keys. The current key comes from exactly one of --key-file, --key-hex-file and \
+         --key-hex; when none is given, from the environment: WEBSESSION_SECRET_KEY (text) or \
+         WEBSESSION_SECRET_KEY_HEX (hex), not both.\n\n\
+         --key-file reads the key as Flask's SECRET_KEY text: the file's bytes as they are, less \
+         exactly one trailing newline (\\n or \\r\\n); hex in it is NOT decoded. \
+         --key-hex-file reads hexadecimal and decodes it (whitespace around it is ignored). \
+         For both, `-` reads standard input, which holds one key only. An empty or unreadable \
+         file is an error.\n\n\
+         --key-hex puts the key on the command line, where other users of the machine can read \
+         it (ps, /proc/PID/cmdline) and your shell history keeps it: use it for test vectors \
+         only, and a key file otherwise."
+    };
+}
 
 #[derive(Parser)]
 #[command(
@@ -43,17 +70,30 @@ enum Command {
     },
     /// Check a cookie's signature and age; print its session as tagged JSON.
     #[command(
-        after_help = "Example:\n  WEBSESSION_SECRET_KEY='correct horse battery staple' \\\n    \
-                            websession verify --now 1700000060 'eyJ1c2VyIjoiYWxpY2UifQ.ZVPxAA._RYMq7kFHfMm8CaN1yY0BndYs_o'\n\n\
-                            Exit 0 and the session on stdout when valid; exit 1 and the reason \
-                            (BadSignature, BadTimeSignature, SignatureExpired, BadPayload) on stderr when not."
+        long_about = concat!(
+            "Check a cookie's signature and age; print its session as tagged JSON.\n\n",
+            key_sources!(),
+            "\n\nFallback keys (Flask's SECRET_KEY_FALLBACKS) come from --fallback-key-file, \
+             --fallback-key-hex-file and --fallback-key-hex, read like the current key's forms, \
+             repeated and mixed in Flask's order, oldest first; when none is given, from \
+             WEBSESSION_SECRET_KEY_FALLBACKS_HEX (hex keys separated by commas, oldest first). \
+             --fallback-key-hex is as visible to other users as --key-hex."
+        ),
+        after_help = "Examples:\n  \
+                      websession verify --key-file secret.key COOKIE\n  \
+                      websession verify --key-file secret.key --fallback-key-file old.key COOKIE\n  \
+                      pass show flask/secret-key | websession verify --key-file - COOKIE\n\n\
+                      With secret.key holding the line `correct horse battery staple`,\n  \
+                      websession verify --key-file secret.key --now 1700000060 \\\n    \
+                      'eyJ1c2VyIjoiYWxpY2UifQ.ZVPxAA._RYMq7kFHfMm8CaN1yY0BndYs_o'\n\
+                      exits 0 and prints {\"user\":\"alice\"}. An invalid cookie exits 1 with the \
+                      reason (BadSignature, BadTimeSignature, SignatureExpired, BadPayload) on stderr."
     )]
     Verify {
         #[command(flatten)]
         key: KeyArgs,
-        /// An older key (Flask's SECRET_KEY_FALLBACKS) in hex; repeat in Flask's order, oldest first.
-        #[arg(long = "fallback-key-hex", value_name = "HEX")]
-        fallbacks: Vec<String>,
+        #[command(flatten)]
+        fallbacks: FallbackArgs,
         /// Maximum age in seconds (Flask's PERMANENT_SESSION_LIFETIME).
         #[arg(long, value_name = "SECS", default_value_t = flask::DEFAULT_MAX_AGE)]
         max_age: u64,
@@ -65,9 +105,15 @@ enum Command {
     },
     /// Sign a session (tagged JSON) into the cookie Flask would produce, byte for byte.
     #[command(
-        after_help = "Example:\n  WEBSESSION_SECRET_KEY='correct horse battery staple' \\\n    \
-                            websession sign --timestamp 1700000000 '{\"user\":\"alice\"}'\n  \
-                            prints eyJ1c2VyIjoiYWxpY2UifQ.ZVPxAA._RYMq7kFHfMm8CaN1yY0BndYs_o"
+        long_about = concat!(
+            "Sign a session (tagged JSON) into the cookie Flask would produce, byte for byte.\n\n",
+            key_sources!()
+        ),
+        after_help = "Example:\n  \
+                      websession sign --key-file secret.key '{\"user_id\":42}'\n\n\
+                      With secret.key holding the line `correct horse battery staple`,\n  \
+                      websession sign --key-file secret.key --timestamp 1700000000 '{\"user\":\"alice\"}'\n\
+                      prints eyJ1c2VyIjoiYWxpY2UifQ.ZVPxAA._RYMq7kFHfMm8CaN1yY0BndYs_o"
     )]
     Sign {
         #[command(flatten)]
@@ -78,9 +124,16 @@ enum Command {
         /// The session as Flask's tagged JSON, e.g. `{"user":"alice","t":{" t":[1,2]}}`.
         json: String,
     },
-    /// Print a new random 32-byte key as hex.
-    #[command(after_help = "Example:\n  websession keygen > secret.hex\n  \
-                            websession verify --key-hex \"$(cat secret.hex)\" COOKIE")]
+    /// Print a new random key: 64 hex digits (32 random bytes) on one line.
+    #[command(after_help = "Example:\n  \
+                      (umask 077; websession keygen > secret.key)\n  \
+                      websession verify --key-file secret.key COOKIE\n\n\
+                      The key is the line of text itself, the way Flask's documentation makes a \
+                      SECRET_KEY (secrets.token_hex()): --key-file reads it as that text, and Flask \
+                      must get the same text, e.g. SECRET_KEY = Path(\"secret.key\").read_text().strip(). \
+                      To use the 32 bytes it encodes instead, read it with --key-hex-file and give \
+                      Flask bytes.fromhex(...): the two are different keys. umask 077 keeps the file \
+                      readable by you alone.")]
     Keygen,
     /// Look for the key that signed a cookie in a word list (and in well-known example keys).
     #[command(
@@ -101,44 +154,266 @@ enum Command {
     },
 }
 
-/// Where the key comes from. Never a plain argument: other users can read argv.
+/// Where the current key comes from: one of these, or else the environment.
 #[derive(Args)]
+#[group(id = "key", multiple = false)]
 struct KeyArgs {
-    /// The secret key as hex.
-    #[arg(long, value_name = "HEX", conflicts_with = "key_file")]
-    key_hex: Option<String>,
-    /// A file holding the raw key bytes (one trailing newline is dropped).
-    #[arg(long, value_name = "PATH")]
+    /// The secret key as text in a file: its bytes, less one trailing newline; `-` reads stdin.
+    #[arg(long, value_name = "PATH", help_heading = "Keys")]
     key_file: Option<PathBuf>,
+    /// The secret key as hex in a file; `-` reads stdin.
+    #[arg(long, value_name = "PATH", help_heading = "Keys")]
+    key_hex_file: Option<PathBuf>,
+    /// The secret key as hex, in argv: other users can read it (ps, /proc). For test vectors.
+    #[arg(long, value_name = "HEX", help_heading = "Keys")]
+    key_hex: Option<String>,
 }
 
 impl KeyArgs {
-    /// `--key-hex`, `--key-file`, or `WEBSESSION_SECRET_KEY` (UTF-8), in that order.
+    /// The flag and path of each key file, for the standard-input check.
+    fn files(&self) -> Vec<(&'static str, &Path)> {
+        let mut files = Vec::new();
+        if let Some(p) = &self.key_file {
+            files.push(("--key-file", p.as_path()));
+        }
+        if let Some(p) = &self.key_hex_file {
+            files.push(("--key-hex-file", p.as_path()));
+        }
+        files
+    }
+
+    /// The key from the command line, or else from `WEBSESSION_SECRET_KEY` (text)
+    /// or `WEBSESSION_SECRET_KEY_HEX`; never from both variables.
     fn key(&self) -> anyhow::Result<Key> {
+        if let Some(path) = &self.key_file {
+            return text_key_file("--key-file", path);
+        }
+        if let Some(path) = &self.key_hex_file {
+            return hex_key_file("--key-hex-file", path);
+        }
         if let Some(hex) = &self.key_hex {
             return Key::from_hex(hex).context("--key-hex");
         }
-        if let Some(path) = &self.key_file {
-            let mut bytes =
-                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            if bytes.last() == Some(&b'\n') {
-                bytes.pop();
-                if bytes.last() == Some(&b'\r') {
-                    bytes.pop();
-                }
+        match (env_var(ENV_KEY)?, env_var(ENV_KEY_HEX)?) {
+            (Some(_), Some(_)) => {
+                bail!("both {ENV_KEY} and {ENV_KEY_HEX} are set: which key is meant? Unset one")
             }
-            return Key::from_bytes(bytes).with_context(|| format!("key file {}", path.display()));
-        }
-        match std::env::var("WEBSESSION_SECRET_KEY") {
-            Ok(text) => Key::from_utf8(&text).context("WEBSESSION_SECRET_KEY"),
-            Err(std::env::VarError::NotUnicode(_)) => {
-                bail!("WEBSESSION_SECRET_KEY is not UTF-8; use --key-hex")
-            }
-            Err(std::env::VarError::NotPresent) => {
-                bail!("no key: give --key-hex HEX, --key-file PATH, or set WEBSESSION_SECRET_KEY")
-            }
+            (Some(text), None) => Key::from_utf8(&text).context(ENV_KEY),
+            (None, Some(hex)) => Key::from_hex(&hex).context(ENV_KEY_HEX),
+            (None, None) => bail!(
+                "no key: give --key-file PATH (`-` for standard input) or --key-hex-file PATH, \
+                 or set {ENV_KEY} (text) or {ENV_KEY_HEX}"
+            ),
         }
     }
+}
+
+/// Older keys that still verify (Flask's `SECRET_KEY_FALLBACKS`), oldest first.
+#[derive(Args)]
+struct FallbackArgs {
+    /// An older key as text in a file, read like --key-file; repeat, oldest first.
+    #[arg(long, value_name = "PATH", help_heading = "Keys")]
+    fallback_key_file: Vec<PathBuf>,
+    /// An older key as hex in a file; repeat, oldest first.
+    #[arg(long, value_name = "PATH", help_heading = "Keys")]
+    fallback_key_hex_file: Vec<PathBuf>,
+    /// An older key as hex, in argv: other users can read it (ps, /proc). For test vectors.
+    #[arg(long, value_name = "HEX", help_heading = "Keys")]
+    fallback_key_hex: Vec<String>,
+}
+
+/// One fallback key and where it came from (never the key itself).
+struct Fallback {
+    key: Key,
+    source: String,
+}
+
+impl FallbackArgs {
+    fn files(&self) -> impl Iterator<Item = (&'static str, &Path)> {
+        let text = self
+            .fallback_key_file
+            .iter()
+            .map(|p| ("--fallback-key-file", p.as_path()));
+        let hex = self
+            .fallback_key_hex_file
+            .iter()
+            .map(|p| ("--fallback-key-hex-file", p.as_path()));
+        text.chain(hex)
+    }
+
+    /// The fallbacks in the order they were given across the three flags
+    /// (`matches` are the subcommand's), or else from the environment.
+    fn keys(&self, matches: &ArgMatches) -> anyhow::Result<Vec<Fallback>> {
+        enum Given<'a> {
+            File(&'a Path),
+            HexFile(&'a Path),
+            Hex(&'a str),
+        }
+        let at = |id: &str| -> Vec<usize> {
+            matches
+                .indices_of(id)
+                .map(Iterator::collect)
+                .unwrap_or_default()
+        };
+        let mut given: Vec<(usize, Given<'_>)> = Vec::new();
+        for (i, p) in at("fallback_key_file")
+            .into_iter()
+            .zip(&self.fallback_key_file)
+        {
+            given.push((i, Given::File(p)));
+        }
+        for (i, p) in at("fallback_key_hex_file")
+            .into_iter()
+            .zip(&self.fallback_key_hex_file)
+        {
+            given.push((i, Given::HexFile(p)));
+        }
+        for (i, h) in at("fallback_key_hex")
+            .into_iter()
+            .zip(&self.fallback_key_hex)
+        {
+            given.push((i, Given::Hex(h)));
+        }
+        let count = self.fallback_key_file.len()
+            + self.fallback_key_hex_file.len()
+            + self.fallback_key_hex.len();
+        if given.len() != count {
+            bail!("internal error: the order of the fallback keys is unknown");
+        }
+        given.sort_by_key(|(i, _)| *i);
+        if given.is_empty() {
+            return env_fallbacks();
+        }
+        given
+            .into_iter()
+            .map(|(_, form)| {
+                let (key, source) = match form {
+                    Given::File(p) => (
+                        text_key_file("--fallback-key-file", p)?,
+                        format!("--fallback-key-file {}", p.display()),
+                    ),
+                    Given::HexFile(p) => (
+                        hex_key_file("--fallback-key-hex-file", p)?,
+                        format!("--fallback-key-hex-file {}", p.display()),
+                    ),
+                    Given::Hex(hex) => (
+                        Key::from_hex(hex).context("--fallback-key-hex")?,
+                        "--fallback-key-hex".to_owned(),
+                    ),
+                };
+                Ok(Fallback { key, source })
+            })
+            .collect()
+    }
+}
+
+/// `WEBSESSION_SECRET_KEY_FALLBACKS_HEX`: hex keys separated by commas, oldest first.
+fn env_fallbacks() -> anyhow::Result<Vec<Fallback>> {
+    let Some(list) = env_var(ENV_FALLBACKS_HEX)? else {
+        return Ok(Vec::new());
+    };
+    if list.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    list.split(',')
+        .enumerate()
+        .map(|(i, hex)| {
+            let key = Key::from_hex(hex)
+                .with_context(|| format!("{ENV_FALLBACKS_HEX}, key {}", i + 1))?;
+            Ok(Fallback {
+                key,
+                source: ENV_FALLBACKS_HEX.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// An environment variable, `None` when unset; an error when not UTF-8.
+fn env_var(name: &str) -> anyhow::Result<Option<String>> {
+    match std::env::var(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            bail!("{name} is not UTF-8; put the key in a file and use --key-file or --key-hex-file")
+        }
+    }
+}
+
+/// Refuses two key files on standard input: it holds one key only.
+fn stdin_once<'a>(files: impl IntoIterator<Item = (&'static str, &'a Path)>) -> anyhow::Result<()> {
+    let on_stdin: Vec<&str> = files
+        .into_iter()
+        .filter(|(_, p)| is_stdin(p))
+        .map(|(flag, _)| flag)
+        .collect();
+    if on_stdin.len() > 1 {
+        bail!(
+            "standard input (`-`) holds one key only, but it is given to {}: \
+             put the other keys in files",
+            on_stdin.join(" and ")
+        );
+    }
+    Ok(())
+}
+
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// How an error names a key file: its path, or standard input.
+fn file_name(flag: &str, path: &Path) -> String {
+    if is_stdin(path) {
+        format!("{flag} - (standard input)")
+    } else {
+        format!("{flag} {}", path.display())
+    }
+}
+
+/// The whole of a key file, or of standard input for `-`, up to [`MAX_KEY_FILE`].
+fn read_key_file(flag: &str, path: &Path) -> anyhow::Result<Vec<u8>> {
+    let name = || file_name(flag, path);
+    let mut bytes = Vec::new();
+    let limit = (MAX_KEY_FILE + 1) as u64;
+    let read = if is_stdin(path) {
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            eprintln!("reading the key for {flag} from standard input; end it with Ctrl-D");
+        }
+        stdin.lock().take(limit).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+    };
+    read.with_context(name)?;
+    if bytes.len() > MAX_KEY_FILE {
+        bail!(
+            "{}: larger than {} KiB, which is no key",
+            name(),
+            MAX_KEY_FILE / 1024
+        );
+    }
+    Ok(bytes)
+}
+
+/// A key file holding Flask's `SECRET_KEY` as it is, less one `\n` or `\r\n`.
+fn text_key_file(flag: &str, path: &Path) -> anyhow::Result<Key> {
+    let mut bytes = read_key_file(flag, path)?;
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+    }
+    Key::from_bytes(bytes).with_context(|| file_name(flag, path))
+}
+
+/// A key file holding the key as hex, whitespace around it ignored.
+fn hex_key_file(flag: &str, path: &Path) -> anyhow::Result<Key> {
+    let bytes = read_key_file(flag, path)?;
+    let key = match std::str::from_utf8(&bytes) {
+        Ok(text) => Key::from_hex(text),
+        Err(_) => Err(KeyError::BadHex),
+    };
+    key.with_context(|| file_name(flag, path))
 }
 
 /// How a command ended, for the exit code.
@@ -148,8 +423,10 @@ enum Outcome {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse(); // exits 2 on usage errors
-    match run(cli.command) {
+    // Parsed in two steps: `verify` needs the positions of its fallback flags.
+    let matches = Cli::command().get_matches(); // exits 2 on usage errors
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match run(cli.command, &matches) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Invalid) => ExitCode::from(1),
         Err(e) => {
@@ -163,7 +440,8 @@ fn now() -> u64 {
     unix_seconds(time::OffsetDateTime::now_utc())
 }
 
-fn run(command: Command) -> anyhow::Result<Outcome> {
+/// Runs a command; `matches` are those of the whole command line.
+fn run(command: Command, matches: &ArgMatches) -> anyhow::Result<Outcome> {
     match command {
         Command::Decode { cookie } => decode(cookie.trim()),
         Command::Verify {
@@ -173,19 +451,32 @@ fn run(command: Command) -> anyhow::Result<Outcome> {
             now: at,
             cookie,
         } => {
-            let fallbacks = fallbacks
-                .iter()
-                .map(|h| Key::from_hex(h).context("--fallback-key-hex"))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let keys = KeyRing::new(key.key()?).with_fallbacks(fallbacks);
+            stdin_once(key.files().into_iter().chain(fallbacks.files()))?;
+            let current = key.key()?;
+            let sub = matches
+                .subcommand_matches("verify")
+                .ok_or_else(|| anyhow!("internal error: no arguments for verify"))?;
+            let fallbacks = fallbacks.keys(sub)?;
+            let keys =
+                KeyRing::new(current).with_fallbacks(fallbacks.iter().map(|f| f.key.clone()));
             let codec = FlaskCodec::new(&keys).with_max_age(max_age);
             match codec.decode(cookie.trim(), at.unwrap_or_else(now)) {
                 Ok(decoded) => {
                     let mut out = String::new();
                     json::write_map(&mut out, &decoded.data);
                     println!("{out}");
-                    if decoded.key_index > 0 {
-                        eprintln!("note: verified with fallback key {}; Flask re-signs it with SECRET_KEY on the next write", decoded.key_index);
+                    // key_index counts fallbacks newest first; people give them oldest first.
+                    let n = fallbacks.len();
+                    if let Some(i) = n
+                        .checked_sub(decoded.key_index)
+                        .filter(|_| decoded.key_index > 0)
+                    {
+                        eprintln!(
+                            "note: verified with fallback key {} of {n} ({}); \
+                             Flask re-signs it with SECRET_KEY on the next write",
+                            i + 1,
+                            fallbacks[i].source
+                        );
                     }
                     Ok(Outcome::Ok)
                 }
@@ -210,6 +501,12 @@ fn run(command: Command) -> anyhow::Result<Outcome> {
         }
         Command::Keygen => {
             println!("{}", &*Key::generate().to_hex());
+            if std::io::stdout().is_terminal() {
+                eprintln!(
+                    "note: keep keys in files, not in terminals or arguments: \
+                     (umask 077; websession keygen > secret.key), then --key-file secret.key"
+                );
+            }
             Ok(Outcome::Ok)
         }
         Command::Audit {

@@ -1,7 +1,8 @@
 //! Spawns the `websession` binary and checks stdout, stderr and exit codes.
 
 use std::io::Write;
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value as J;
 
@@ -9,20 +10,48 @@ const BIN: &str = env!("CARGO_BIN_EXE_websession");
 const VECTORS: &str = include_str!("../../core/tests/data/flask_vectors_public.json");
 const KEY_HEX: &str = "636f727265637420686f727365206261747465727920737461706c65"; // correct horse battery staple
 
+/// Every environment variable the binary reads a key from.
+const KEY_ENV: &[&str] = &[
+    "WEBSESSION_SECRET_KEY",
+    "WEBSESSION_SECRET_KEY_HEX",
+    "WEBSESSION_SECRET_KEY_FALLBACKS_HEX",
+];
+
+/// The binary with none of the key variables of the test's own environment.
+fn bin() -> Command {
+    let mut cmd = Command::new(BIN);
+    for var in KEY_ENV {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("WEBSESSION_SECRET_KEY")
-        .output()
-        .expect("spawn")
+    bin().args(args).output().expect("spawn")
 }
 
 fn run_env(args: &[&str], key: &str) -> Output {
-    Command::new(BIN)
+    bin()
         .args(args)
         .env("WEBSESSION_SECRET_KEY", key)
         .output()
         .expect("spawn")
+}
+
+/// Runs with these environment variables and this standard input.
+fn run_with(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
+    let mut cmd = bin();
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    // The binary may exit without reading: a broken pipe is fine.
+    let _ = input.write_all(stdin);
+    drop(input);
+    child.wait_with_output().expect("wait")
 }
 
 fn text(b: &[u8]) -> String {
@@ -408,4 +437,502 @@ fn audit_tries_well_known_secrets_first() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Signed with `correct horse battery staple` at 1700000000; valid with `--now 1700000060`.
+const COOKIE: &str = "eyJ1c2VyIjoiYWxpY2UifQ.ZVPxAA._RYMq7kFHfMm8CaN1yY0BndYs_o";
+const SECRET: &str = "correct horse battery staple";
+
+/// A fresh directory for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("websession-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write");
+    path.to_str().expect("utf8").to_owned()
+}
+
+/// Exit code, stdout and stderr, for one assertion with a readable message.
+fn outcome(out: &Output) -> (Option<i32>, String, String) {
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+fn valid(out: &Output) {
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "{\"user\":\"alice\"}\n".to_owned()),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// A usage error (exit 2) whose message contains every one of `words`, and never the key.
+fn usage_error(out: &Output, words: &[&str]) {
+    let (code, stdout, stderr) = outcome(out);
+    assert_eq!(code, Some(2), "stdout {stdout:?} stderr {stderr:?}");
+    assert!(stdout.is_empty(), "{stdout}");
+    for w in words {
+        assert!(stderr.contains(w), "{w:?} not in {stderr:?}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for secret in [SECRET, KEY_HEX, "correct horse"] {
+        assert!(!stderr.contains(secret), "the key leaked: {stderr}");
+    }
+}
+
+#[test]
+fn key_file_is_the_secret_text_less_exactly_one_newline() {
+    let dir = scratch("keyfile");
+    for (name, body) in [
+        ("lf", format!("{SECRET}\n")),
+        ("crlf", format!("{SECRET}\r\n")),
+        ("bare", SECRET.to_owned()),
+    ] {
+        let file = write(&dir, name, body.as_bytes());
+        valid(&run(&[
+            "verify",
+            "--key-file",
+            &file,
+            "--now",
+            "1700000060",
+            COOKIE,
+        ]));
+    }
+    // Only one newline goes: the second is part of the key, so the signature is wrong.
+    let two = write(&dir, "two", format!("{SECRET}\n\n").as_bytes());
+    let out = run(&["verify", "--key-file", &two, "--now", "1700000060", COOKIE]);
+    assert_eq!(out.status.code(), Some(1), "{:?}", outcome(&out));
+    assert!(text(&out.stderr).starts_with("BadSignature"));
+    // Hex in a --key-file is text, not decoded: the 56 digits are the key.
+    let hex_text = write(&dir, "hex-as-text", format!("{KEY_HEX}\n").as_bytes());
+    let out = run(&[
+        "verify",
+        "--key-file",
+        &hex_text,
+        "--now",
+        "1700000060",
+        COOKIE,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{:?}", outcome(&out));
+}
+
+#[test]
+fn key_hex_file_is_decoded() {
+    let dir = scratch("hexfile");
+    let file = write(&dir, "key.hex", format!("{KEY_HEX}\n").as_bytes());
+    valid(&run(&[
+        "verify",
+        "--key-hex-file",
+        &file,
+        "--now",
+        "1700000060",
+        COOKIE,
+    ]));
+    let out = run(&[
+        "sign",
+        "--key-hex-file",
+        &file,
+        "--timestamp",
+        "1700000000",
+        "{\"user\":\"alice\"}",
+    ]);
+    assert_eq!(
+        outcome(&out),
+        (Some(0), format!("{COOKIE}\n"), String::new())
+    );
+    // Text in a --key-hex-file is refused, and not echoed.
+    let text_file = write(&dir, "text", format!("{SECRET}\n").as_bytes());
+    usage_error(
+        &run(&["verify", "--key-hex-file", &text_file, COOKIE]),
+        &["hexadecimal", &text_file],
+    );
+}
+
+#[test]
+fn key_from_stdin_with_a_dash() {
+    valid(&run_with(
+        &["verify", "--key-file", "-", "--now", "1700000060", COOKIE],
+        &[],
+        format!("{SECRET}\n").as_bytes(),
+    ));
+    valid(&run_with(
+        &[
+            "verify",
+            "--key-hex-file",
+            "-",
+            "--now",
+            "1700000060",
+            COOKIE,
+        ],
+        &[],
+        format!("{KEY_HEX}\n").as_bytes(),
+    ));
+    let out = run_with(
+        &[
+            "sign",
+            "--key-file",
+            "-",
+            "--timestamp",
+            "1700000000",
+            "{\"user\":\"alice\"}",
+        ],
+        &[],
+        SECRET.as_bytes(),
+    );
+    assert_eq!(
+        outcome(&out),
+        (Some(0), format!("{COOKIE}\n"), String::new())
+    );
+    // Nothing on stdin: an empty key.
+    usage_error(
+        &run_with(&["verify", "--key-file", "-", COOKIE], &[], b""),
+        &["standard input", "empty"],
+    );
+}
+
+#[test]
+fn key_from_environment_text_or_hex() {
+    valid(&run_with(
+        &["verify", "--now", "1700000060", COOKIE],
+        &[("WEBSESSION_SECRET_KEY", SECRET)],
+        b"",
+    ));
+    valid(&run_with(
+        &["verify", "--now", "1700000060", COOKIE],
+        &[("WEBSESSION_SECRET_KEY_HEX", KEY_HEX)],
+        b"",
+    ));
+    // Both variables: which one is meant? Refused.
+    usage_error(
+        &run_with(
+            &["verify", "--now", "1700000060", COOKIE],
+            &[
+                ("WEBSESSION_SECRET_KEY", SECRET),
+                ("WEBSESSION_SECRET_KEY_HEX", KEY_HEX),
+            ],
+            b"",
+        ),
+        &["WEBSESSION_SECRET_KEY", "WEBSESSION_SECRET_KEY_HEX"],
+    );
+    usage_error(
+        &run_with(
+            &["verify", COOKIE],
+            &[("WEBSESSION_SECRET_KEY_HEX", "zz")],
+            b"",
+        ),
+        &["WEBSESSION_SECRET_KEY_HEX", "hexadecimal"],
+    );
+    usage_error(
+        &run_with(&["verify", COOKIE], &[("WEBSESSION_SECRET_KEY", "")], b""),
+        &["WEBSESSION_SECRET_KEY", "empty"],
+    );
+    // A key on the command line wins over the environment.
+    let dir = scratch("env-vs-file");
+    let file = write(&dir, "key", format!("{SECRET}\n").as_bytes());
+    valid(&run_with(
+        &["verify", "--key-file", &file, "--now", "1700000060", COOKIE],
+        &[
+            ("WEBSESSION_SECRET_KEY", "some other key"),
+            ("WEBSESSION_SECRET_KEY_HEX", "00ff"),
+        ],
+        b"",
+    ));
+}
+
+fn run_owned(args: &[String]) -> Output {
+    bin().args(args).output().expect("spawn")
+}
+
+/// Signs `{"user":"alice"}` at 1700000000 with this key (hex).
+fn signed_with(key_hex: &str) -> String {
+    let out = run(&[
+        "sign",
+        "--key-hex",
+        key_hex,
+        "--timestamp",
+        "1700000000",
+        "{\"user\":\"alice\"}",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn fallback_keys_from_files_stdin_and_environment_keep_their_order() {
+    let dir = scratch("fallbacks");
+    let current = write(&dir, "current", b"the current secret\n");
+    let oldest = write(&dir, "oldest", b"the oldest secret\n");
+    let older_hex = write(
+        &dir,
+        "older.hex",
+        format!("{}\n", hex(b"the older secret")).as_bytes(),
+    );
+    let newest_hex = hex(b"the newest fallback");
+    // Oldest first, as in Flask's SECRET_KEY_FALLBACKS; the forms mix.
+    let args = |cookie: &str| -> Vec<String> {
+        [
+            "verify",
+            "--key-file",
+            &current,
+            "--fallback-key-file",
+            &oldest,
+            "--fallback-key-hex-file",
+            &older_hex,
+            "--fallback-key-hex",
+            &newest_hex,
+            "--now",
+            "1700000060",
+            cookie,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    for (key, n, source) in [
+        (
+            hex(b"the oldest secret"),
+            1,
+            format!("--fallback-key-file {oldest}"),
+        ),
+        (
+            hex(b"the older secret"),
+            2,
+            format!("--fallback-key-hex-file {older_hex}"),
+        ),
+        (newest_hex.clone(), 3, "--fallback-key-hex".to_owned()),
+    ] {
+        let out = run_owned(&args(&signed_with(&key)));
+        valid(&out);
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!("fallback key {n} of 3 ({source})")),
+            "{n}: {err}"
+        );
+    }
+    // The current key needs no note; an unknown key fails.
+    let out = run_owned(&args(&signed_with(&hex(b"the current secret"))));
+    valid(&out);
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    let out = run_owned(&args(&signed_with(&hex(b"never given"))));
+    assert_eq!(out.status.code(), Some(1));
+
+    // A fallback from standard input.
+    let old = signed_with(&hex(b"the oldest secret"));
+    let out = run_with(
+        &[
+            "verify",
+            "--key-file",
+            &current,
+            "--fallback-key-file",
+            "-",
+            "--now",
+            "1700000060",
+            &old,
+        ],
+        &[],
+        b"the oldest secret\n",
+    );
+    valid(&out);
+    assert!(text(&out.stderr).contains("fallback key 1 of 1 (--fallback-key-file -)"));
+
+    // Fallbacks from the environment: hex, comma-separated, oldest first.
+    let list = format!(
+        "{}, {}",
+        hex(b"the oldest secret"),
+        hex(b"the older secret")
+    );
+    let out = run_with(
+        &[
+            "verify",
+            "--key-file",
+            &current,
+            "--now",
+            "1700000060",
+            &old,
+        ],
+        &[("WEBSESSION_SECRET_KEY_FALLBACKS_HEX", list.as_str())],
+        b"",
+    );
+    valid(&out);
+    assert!(
+        text(&out.stderr).contains("fallback key 1 of 2 (WEBSESSION_SECRET_KEY_FALLBACKS_HEX)"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Fallbacks on the command line replace those of the environment.
+    let out = run_with(
+        &[
+            "verify",
+            "--key-file",
+            &current,
+            "--fallback-key-file",
+            &oldest,
+            "--now",
+            "1700000060",
+            &old,
+        ],
+        &[("WEBSESSION_SECRET_KEY_FALLBACKS_HEX", "zz")],
+        b"",
+    );
+    valid(&out);
+    usage_error(
+        &run_with(
+            &["verify", "--key-file", &current, &old],
+            &[("WEBSESSION_SECRET_KEY_FALLBACKS_HEX", "00ff,zz")],
+            b"",
+        ),
+        &["WEBSESSION_SECRET_KEY_FALLBACKS_HEX", "2", "hexadecimal"],
+    );
+}
+
+#[test]
+fn two_sources_for_the_current_key_are_refused() {
+    let dir = scratch("conflicts");
+    let file = write(&dir, "key", format!("{SECRET}\n").as_bytes());
+    let hex_file = write(&dir, "key.hex", KEY_HEX.as_bytes());
+    for (a, b) in [
+        (
+            ["--key-file", file.as_str()],
+            ["--key-hex-file", hex_file.as_str()],
+        ),
+        (["--key-file", file.as_str()], ["--key-hex", KEY_HEX]),
+        (
+            ["--key-hex-file", hex_file.as_str()],
+            ["--key-hex", KEY_HEX],
+        ),
+        (["--key-file", file.as_str()], ["--key-file", file.as_str()]),
+    ] {
+        for cmd in ["verify", "sign"] {
+            let last = if cmd == "verify" { COOKIE } else { "{}" };
+            let out = run(&[cmd, a[0], a[1], b[0], b[1], last]);
+            usage_error(&out, &[b[0]]);
+        }
+    }
+    // Standard input holds one thing: it can't be both the key and a fallback, or two fallbacks.
+    for args in [
+        &["--key-file", "-", "--fallback-key-file", "-"][..],
+        &["--key-hex-file", "-", "--fallback-key-hex-file", "-"],
+        &[
+            "--key-file",
+            file.as_str(),
+            "--fallback-key-file",
+            "-",
+            "--fallback-key-hex-file",
+            "-",
+        ],
+    ] {
+        let mut all = vec!["verify"];
+        all.extend(args);
+        all.push(COOKIE);
+        usage_error(
+            &run_with(&all, &[], format!("{SECRET}\n").as_bytes()),
+            &["standard input"],
+        );
+    }
+}
+
+#[test]
+fn unreadable_key_files_are_clear_errors() {
+    let dir = scratch("unreadable");
+    let empty = write(&dir, "empty", b"");
+    let newline = write(&dir, "newline", b"\n");
+    let missing = dir.join("missing").to_str().expect("u").to_owned();
+    let directory = dir.to_str().expect("u").to_owned();
+    let big = write(&dir, "big", &vec![b'k'; 1 << 20]);
+    for flag in [
+        "--key-file",
+        "--key-hex-file",
+        "--fallback-key-file",
+        "--fallback-key-hex-file",
+    ] {
+        let run_flag = |path: &str| {
+            if flag.starts_with("--fallback") {
+                run_env(&["verify", flag, path, COOKIE], SECRET)
+            } else {
+                run(&["verify", flag, path, COOKIE])
+            }
+        };
+        usage_error(&run_flag(&empty), &[&empty, "empty"]);
+        usage_error(&run_flag(&newline), &[&newline, "empty"]);
+        usage_error(&run_flag(&missing), &[&missing, "No such file"]);
+        usage_error(&run_flag(&directory), &[&directory]);
+        usage_error(&run_flag(&big), &[&big, "larger than"]);
+    }
+    // Unreadable for lack of permission (when not root: root reads anything).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let locked = write(&dir, "locked", format!("{SECRET}\n").as_bytes());
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        if std::fs::read(&locked).is_err() {
+            usage_error(
+                &run(&["verify", "--key-file", &locked, COOKIE]),
+                &[&locked, "Permission denied"],
+            );
+        }
+    }
+}
+
+#[test]
+fn help_warns_that_arguments_are_visible_and_shows_file_forms() {
+    for cmd in ["verify", "sign"] {
+        let out = run(&[cmd, "--help"]);
+        assert_eq!(out.status.code(), Some(0));
+        let help = text(&out.stdout);
+        for needle in [
+            "--key-file",
+            "--key-hex-file",
+            "--fallback-key-file",
+            "WEBSESSION_SECRET_KEY",
+            "WEBSESSION_SECRET_KEY_HEX",
+            "/proc",
+            "ps",
+            "other users",
+        ] {
+            if needle.contains("fallback") && cmd == "sign" {
+                continue;
+            }
+            assert!(help.contains(needle), "{cmd}: {needle:?} not in\n{help}");
+        }
+        assert!(help.contains("Example"), "{cmd}");
+        // The examples use files, never a key on the command line or inline in the environment.
+        let examples = &help[help.find("Example").expect("example")..];
+        assert!(examples.contains("--key-file"), "{cmd}: {examples}");
+        assert!(!examples.contains("--key-hex "), "{cmd}: {examples}");
+        assert!(
+            !examples.contains("WEBSESSION_SECRET_KEY='"),
+            "{cmd}: {examples}"
+        );
+    }
+    let out = run(&["keygen", "--help"]);
+    let help = text(&out.stdout);
+    assert!(help.contains("websession keygen > secret.key"), "{help}");
+    assert!(help.contains("--key-file secret.key"), "{help}");
+    assert!(!help.contains("--key-hex \""), "{help}");
+}
+
+#[test]
+fn a_keygen_file_works_with_key_file() {
+    let dir = scratch("keygen");
+    let out = run(&["keygen"]);
+    assert_eq!(out.status.code(), Some(0));
+    let file = write(&dir, "secret.key", &out.stdout);
+    let line = text(&out.stdout);
+    // --key-file uses the line as text, exactly like WEBSESSION_SECRET_KEY="$(cat secret.key)".
+    let from_file = run(&["sign", "--key-file", &file, "--timestamp", "1", "{}"]);
+    let from_env = run_env(&["sign", "--timestamp", "1", "{}"], line.trim_end());
+    assert_eq!(
+        from_file.status.code(),
+        Some(0),
+        "{}",
+        text(&from_file.stderr)
+    );
+    assert_eq!(text(&from_file.stdout), text(&from_env.stdout));
+    // --key-hex-file decodes it to 32 bytes: a different key, on purpose and documented.
+    let from_hex = run(&["sign", "--key-hex-file", &file, "--timestamp", "1", "{}"]);
+    assert_eq!(from_hex.status.code(), Some(0));
+    assert_ne!(text(&from_file.stdout), text(&from_hex.stdout));
 }
