@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use websession::core::store::MemoryStore;
-use websession::{Key, KeyRing, Session, SessionConfig, SessionError, SessionManagerLayer};
+use websession::{Key, KeyRing, Session, SessionConfig, SessionError, Sessions};
 use websession_postgres::PostgresStore;
 use websession_redis::RedisStore;
 use websession_sqlite::SqliteStore;
@@ -151,7 +151,7 @@ pub fn init_tracing() {
 /// # Errors
 ///
 /// A malformed variable, or a store that can't be reached.
-pub async fn settings_from_env() -> anyhow::Result<(SocketAddr, SessionManagerLayer)> {
+pub async fn settings_from_env() -> anyhow::Result<(SocketAddr, Sessions)> {
     let addr: SocketAddr = std::env::var("WEBSESSION_ADDR")
         .unwrap_or_else(|_| "127.0.0.1:5000".into())
         .parse()
@@ -184,49 +184,49 @@ pub async fn settings_from_env() -> anyhow::Result<(SocketAddr, SessionManagerLa
         config = config.with_insecure_cookie();
     }
     let keys = KeyRing::new(key);
-    let layer = match std::env::var("WEBSESSION_STORE") {
-        Ok(store) => store_layer(&store).await?,
+    let sessions = match std::env::var("WEBSESSION_STORE") {
+        Ok(store) => store_sessions(&store, config).await?,
         Err(_) => match std::env::var("WEBSESSION_MODE").as_deref() {
-            Ok("signed") | Err(_) => SessionManagerLayer::signed(keys),
-            Ok("sealed") => SessionManagerLayer::sealed(keys),
+            Ok("signed") | Err(_) => Sessions::signed(keys, config),
+            Ok("sealed") => Sessions::sealed(keys, config),
             Ok(other) => {
                 anyhow::bail!("WEBSESSION_MODE must be `signed` or `sealed`, not {other:?}")
             }
-        },
-    }
-    .with_config(config);
-    layer.check().context("session configuration")?;
-
-    Ok((addr, layer))
+        }
+        .context("session configuration")?,
+    };
+    Ok((addr, sessions))
 }
 
-/// The session layer for a `WEBSESSION_STORE` value.
+/// Store-mode sessions for a `WEBSESSION_STORE` value.
 ///
 /// # Errors
 ///
-/// An unknown scheme, or a store that can't be reached.
-pub async fn store_layer(spec: &str) -> anyhow::Result<SessionManagerLayer> {
-    let layer = if spec == "memory" {
-        SessionManagerLayer::with_store(MemoryStore::new())
+/// An unknown scheme, a store that can't be reached, or a bad configuration.
+pub async fn store_sessions(spec: &str, config: SessionConfig) -> anyhow::Result<Sessions> {
+    let sessions = if spec == "memory" {
+        Sessions::with_store(MemoryStore::new(), config)
     } else if spec.starts_with("sqlite:") {
         let store = SqliteStore::open(spec)
             .await
             .context("opening the SQLite store")?;
         let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
-        SessionManagerLayer::with_store(store)
+        Sessions::with_store(store, config)
     } else if let Some(nodes) = spec.strip_prefix("redis+cluster://") {
         let urls: Vec<String> = nodes.split(',').map(|n| format!("redis://{n}")).collect();
         let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-        SessionManagerLayer::with_store(
+        Sessions::with_store(
             RedisStore::connect_cluster(&urls)
                 .await
                 .context("connecting to the Redis Cluster")?,
+            config,
         )
     } else if spec.starts_with("redis://") {
-        SessionManagerLayer::with_store(
+        Sessions::with_store(
             RedisStore::connect(spec)
                 .await
                 .context("connecting to Redis")?,
+            config,
         )
     } else if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
         let store = PostgresStore::connect(spec)
@@ -237,7 +237,7 @@ pub async fn store_layer(spec: &str) -> anyhow::Result<SessionManagerLayer> {
             .await
             .context("creating the session table")?;
         let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
-        SessionManagerLayer::with_store(store)
+        Sessions::with_store(store, config)
     } else {
         anyhow::bail!(
             "WEBSESSION_STORE must be memory, sqlite://PATH, redis://HOST:PORT, redis+cluster://HOST:PORT,... or postgres://..., not {spec:?}"
@@ -247,5 +247,5 @@ pub async fn store_layer(spec: &str) -> anyhow::Result<SessionManagerLayer> {
         "sessions are kept in {}",
         spec.split('@').next_back().unwrap_or(spec)
     );
-    Ok(layer)
+    Ok(sessions.context("session configuration")?)
 }

@@ -19,13 +19,14 @@
 //!   or `postgres://USER@HOST/DB`. Without it, the cookie holds the session.
 
 use anyhow::Context as _;
+use websession::SessionManagerLayer;
 use websession_examples::{init_tracing, petname_routes, settings_from_env};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     init_tracing();
-    let (addr, layer) = settings_from_env().await?;
-    let app = petname_routes().layer(layer);
+    let (addr, sessions) = settings_from_env().await?;
+    let app = petname_routes().layer(SessionManagerLayer::new(sessions));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;

@@ -16,8 +16,8 @@ use websession_examples::{actix_pages, init_tracing, settings_from_env};
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     init_tracing();
-    let (addr, layer) = settings_from_env().await?;
-    let sessions = SessionMiddleware::new(layer);
+    let (addr, sessions) = settings_from_env().await?;
+    let sessions = SessionMiddleware::new(sessions);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(sessions.clone())

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
-use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer};
+use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions};
 use websession_examples::escape_html;
 
 async fn whoami(session: Session) -> Html<String> {
@@ -36,9 +36,10 @@ async fn main() -> anyhow::Result<()> {
         std::env::var("SECRET_KEY").context("set SECRET_KEY to the Flask app's SECRET_KEY")?;
     let keys = KeyRing::new(Key::from_utf8(&secret)?);
     // Flask's own cookie settings, so both apps write identical cookies.
-    let layer = SessionManagerLayer::signed(keys).with_config(SessionConfig::flask());
-    layer.check()?;
-    let app = Router::new().route("/", get(whoami)).layer(layer);
+    let sessions = Sessions::signed(keys, SessionConfig::flask())?;
+    let app = Router::new()
+        .route("/", get(whoami))
+        .layer(SessionManagerLayer::new(sessions));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:5002").await?;
     tracing::info!("the Rust half on http://127.0.0.1:5002");
     axum::serve(listener, app).await?;

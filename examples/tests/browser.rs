@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
-use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer};
+use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer, Sessions};
 use websession_examples::petname_routes;
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -101,9 +101,9 @@ async fn start_driver() -> Driver {
 /// The demo on `port` with this key and a 4-second permanent lifetime.
 async fn serve(port: u16, key: &str) -> JoinHandle<()> {
     let config = SessionConfig::default().with_permanent_lifetime(time::Duration::seconds(4));
-    let layer = SessionManagerLayer::signed(KeyRing::new(Key::from_utf8(key).expect("key")))
-        .with_config(config);
-    let app = petname_routes().layer(layer);
+    let sessions =
+        Sessions::signed(KeyRing::new(Key::from_utf8(key).expect("key")), config).expect("valid");
+    let app = petname_routes().layer(SessionManagerLayer::new(sessions));
     let mut listener = None;
     for _ in 0..50 {
         match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {

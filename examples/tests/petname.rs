@@ -9,7 +9,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use websession::{Clock, Key, KeyRing, SessionConfig, SessionManagerLayer};
+use websession::{Clock, Key, KeyRing, SessionConfig, SessionManagerLayer, Sessions};
 use websession_examples::petname_routes;
 
 struct Demo {
@@ -27,7 +27,9 @@ fn make_demo(key: &str, lifetime_secs: i64) -> Demo {
         }));
     let keys = KeyRing::new(Key::from_utf8(key).expect("key"));
     Demo {
-        app: petname_routes().layer(SessionManagerLayer::signed(keys).with_config(config)),
+        app: petname_routes().layer(SessionManagerLayer::new(
+            Sessions::signed(keys, config).expect("valid"),
+        )),
         now,
     }
 }

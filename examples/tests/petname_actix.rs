@@ -6,13 +6,15 @@ use axum::body::Body;
 use axum::http::{header, Request};
 use tower::ServiceExt;
 use websession::actix::SessionMiddleware;
-use websession::{Key, KeyRing, SessionManagerLayer};
+use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer, Sessions};
 use websession_examples::{actix_pages, petname_routes};
 
-fn layer() -> SessionManagerLayer {
-    SessionManagerLayer::signed(KeyRing::new(
-        Key::from_utf8("the demo's secret key, long enough").expect("k"),
-    ))
+fn sessions() -> Sessions {
+    Sessions::signed(
+        KeyRing::new(Key::from_utf8("the demo's secret key, long enough").expect("k")),
+        SessionConfig::default(),
+    )
+    .expect("valid")
 }
 
 fn cookie_of(set_cookie: &str) -> String {
@@ -23,11 +25,11 @@ fn cookie_of(set_cookie: &str) -> String {
 async fn actix_flow_and_cookies_shared_with_axum() {
     let actix = atest::init_service(
         App::new()
-            .wrap(SessionMiddleware::new(layer()))
+            .wrap(SessionMiddleware::new(sessions()))
             .configure(actix_pages::routes),
     )
     .await;
-    let axum = petname_routes().layer(layer());
+    let axum = petname_routes().layer(SessionManagerLayer::new(sessions()));
 
     // The actix flow on its own.
     let res = atest::call_service(&actix, atest::TestRequest::get().uri("/").to_request()).await;

@@ -4,13 +4,15 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use tower::ServiceExt;
 use websession::core::store::MemoryStore;
-use websession::SessionManagerLayer;
+use websession::{SessionConfig, SessionManagerLayer, Sessions};
 use websession_examples::petname_routes;
 
 #[tokio::test]
 async fn the_flow_with_a_memory_store() {
     let store = std::sync::Arc::new(MemoryStore::new());
-    let app = petname_routes().layer(SessionManagerLayer::with_store(store.clone()));
+    let app = petname_routes().layer(SessionManagerLayer::new(
+        Sessions::with_store(store.clone(), SessionConfig::default()).expect("valid"),
+    ));
     let req = Request::post("/petname")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from("pet=Rex"))

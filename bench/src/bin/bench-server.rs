@@ -18,7 +18,7 @@ use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::get;
 use axum::{Form, Router};
 use websession::core::store::MemoryStore;
-use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer};
+use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer, Sessions};
 
 #[derive(serde::Deserialize)]
 struct Pet {
@@ -43,31 +43,38 @@ fn database_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-async fn websession_layer(mode: &str) -> anyhow::Result<SessionManagerLayer> {
+async fn websession_sessions(mode: &str) -> anyhow::Result<Sessions> {
     let keys = KeyRing::new(Key::from_utf8(KEY)?);
-    let layer = match mode {
-        "signed" => SessionManagerLayer::signed(keys),
-        "sealed" => SessionManagerLayer::sealed(keys),
-        "memory" => SessionManagerLayer::with_store(MemoryStore::new()),
+    // Plain HTTP on loopback for wrk: no Secure needed by the client.
+    let config = SessionConfig::default().with_insecure_cookie();
+    let sessions = match mode {
+        "signed" => Sessions::signed(keys, config),
+        "sealed" => Sessions::sealed(keys, config),
+        "memory" => Sessions::with_store(MemoryStore::new(), config),
         "sqlite" => {
             let path =
                 std::env::temp_dir().join(format!("websession-bench-{}.db", std::process::id()));
-            SessionManagerLayer::with_store(
+            Sessions::with_store(
                 websession_sqlite::SqliteStore::open(path.to_str().unwrap_or("bench.db")).await?,
+                config,
             )
         }
-        "redis" => SessionManagerLayer::with_store(
+        "redis" => Sessions::with_store(
             websession_redis::RedisStore::connect(&redis_url()).await?,
+            config,
         ),
         "postgres" => {
             let store = websession_postgres::PostgresStore::connect(&database_url()).await?;
             store.migrate().await?;
-            SessionManagerLayer::with_store(store)
+            Sessions::with_store(store, config)
         }
         other => bail!("unknown websession mode {other}"),
     };
-    // Plain HTTP on loopback for wrk: no Secure needed by the client.
-    Ok(layer.with_config(SessionConfig::default().with_insecure_cookie()))
+    Ok(sessions?)
+}
+
+async fn websession_layer(mode: &str) -> anyhow::Result<SessionManagerLayer> {
+    Ok(SessionManagerLayer::new(websession_sessions(mode).await?))
 }
 
 async fn serve_axum(app: Router, addr: SocketAddr) -> anyhow::Result<()> {
@@ -200,7 +207,7 @@ async fn run_actix(contender: &str, addr: SocketAddr) -> anyhow::Result<()> {
         .run()
         .await?;
     } else if let Some(mode) = contender.strip_prefix("websession-actix-") {
-        let mw = websession::actix::SessionMiddleware::new(websession_layer(mode).await?);
+        let mw = websession::actix::SessionMiddleware::new(websession_sessions(mode).await?);
         HttpServer::new(move || {
             App::new()
                 .wrap(mw.clone())

@@ -19,7 +19,7 @@ use axum::extract::Path;
 use axum::routing::get;
 use axum::Router;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer};
+use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions};
 
 #[derive(Default)]
 struct Stats {
@@ -144,16 +144,17 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     rt.block_on(async move {
         let keys = KeyRing::new(Key::from_utf8("a soak test secret key, 32 bytes long")?);
-        let layer = match mode.as_str() {
-            "signed" => SessionManagerLayer::signed(keys),
+        let config = SessionConfig::default().with_insecure_cookie();
+        let sessions = match mode.as_str() {
+            "signed" => Sessions::signed(keys, config),
             "redis" => {
                 let url =
                     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-                SessionManagerLayer::with_store(websession_redis::RedisStore::connect(&url).await?)
+                Sessions::with_store(websession_redis::RedisStore::connect(&url).await?, config)
             }
             other => bail!("--mode must be signed or redis, not {other}"),
-        }
-        .with_config(SessionConfig::default().with_insecure_cookie());
+        }?;
+        let layer = SessionManagerLayer::new(sessions);
         let app = Router::new()
             .route(
                 "/get",

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion};
 use tower::{Service, ServiceExt};
-use websession::{Key, KeyRing, Map, Session, SessionConfig, SessionManagerLayer, Value};
+use websession::{Key, KeyRing, Map, Session, SessionConfig, SessionManagerLayer, Sessions, Value};
 
 async fn bare() -> &'static str {
     "I do not know your pet's name."
@@ -33,14 +33,17 @@ fn bench(c: &mut Criterion) {
     let keys = KeyRing::new(key);
     let mut data = Map::new();
     data.insert("pet_name".into(), Value::from("Rex"));
-    let codec = websession::FlaskCodec::new(&keys);
+    let codec = websession::core::FlaskCodec::new(&keys);
     let now = websession::core::unix_seconds(time::OffsetDateTime::now_utc());
     let cookie = format!("session={}", codec.encode(&data, now));
 
     let bare_app = Router::new().route("/", get(bare));
-    let non_permanent = Router::new()
-        .route("/", get(with_session))
-        .layer(SessionManagerLayer::signed(keys.clone()).with_config(SessionConfig::flask()));
+    let non_permanent =
+        Router::new()
+            .route("/", get(with_session))
+            .layer(SessionManagerLayer::new(
+                Sessions::signed(keys.clone(), SessionConfig::flask()).expect("valid"),
+            ));
     data.insert("_permanent".into(), Value::Bool(true));
     let permanent_cookie = format!("session={}", codec.encode(&data, now));
 

@@ -3,12 +3,12 @@
 //!
 //! The same engine as the tower layer makes every decision, so both adapters
 //! behave the same in every mode; the test suite runs one set of behaviour
-//! tests against both.
+//! tests against both. This module only copies headers.
 //!
 //! ```no_run
 //! use actix_web::{web, App, HttpServer};
 //! use websession::actix::SessionMiddleware;
-//! use websession::{Key, KeyRing, Session, SessionManagerLayer};
+//! use websession::{Key, KeyRing, Session, SessionConfig, Sessions};
 //!
 //! async fn home(session: Session) -> String {
 //!     match session.get::<String>("pet_name") {
@@ -17,40 +17,38 @@
 //!     }
 //! }
 //!
-//! # async fn run() -> std::io::Result<()> {
-//! let keys = KeyRing::new(Key::generate());
-//! let sessions = SessionMiddleware::new(SessionManagerLayer::signed(keys));
-//! HttpServer::new(move || App::new().wrap(sessions.clone()).route("/", web::get().to(home)))
-//!     .bind("127.0.0.1:5000")?
-//!     .run()
-//!     .await
-//! # }
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let sessions = Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())?;
+//! HttpServer::new(move || {
+//!     App::new()
+//!         .wrap(SessionMiddleware::new(sessions.clone()))
+//!         .route("/", web::get().to(home))
+//! })
+//! .bind("127.0.0.1:5000")?
+//! .run()
+//! .await?;
+//! # Ok(()) }
 //! ```
 
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{HeaderName, HeaderValue, CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
+use actix_web::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
+use actix_web::http::StatusCode;
 use actix_web::{error, Error, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
-use crate::engine::{find_cookie, varies_on_cookie, Engine, Outcome};
-use crate::service::SessionManagerLayer;
-use crate::session::Session;
+use crate::outcome::{varies_on_cookie, Header, ResponseHeaders};
+use crate::session::{PendingSession, Session};
+use crate::sessions::{outcome, Sessions};
 
-/// The actix-web middleware: give it any [`SessionManagerLayer`] (signed,
-/// sealed or store, with its config) and `wrap` the app with it.
-///
-/// # Panics
-///
-/// [`SessionMiddleware::new`] panics when the configuration is invalid, as
-/// the tower layer does; check it first with [`SessionManagerLayer::check`].
+/// The actix-web middleware: give it [`Sessions`] (signed, sealed or store,
+/// with its config) and `wrap` the app with it.
 #[derive(Clone)]
 pub struct SessionMiddleware {
-    engine: Arc<Engine>,
+    sessions: Sessions,
 }
 
 impl std::fmt::Debug for SessionMiddleware {
@@ -60,13 +58,11 @@ impl std::fmt::Debug for SessionMiddleware {
 }
 
 impl SessionMiddleware {
-    /// The middleware for the mode and configuration of `layer`.
+    /// The middleware for these sessions. It can't fail: [`Sessions`] was
+    /// checked when it was built.
     #[must_use]
-    pub fn new(layer: SessionManagerLayer) -> Self {
-        match layer.engine() {
-            Ok(engine) => Self { engine },
-            Err(e) => panic!("invalid websession configuration: {e}"),
-        }
+    pub fn new(sessions: Sessions) -> Self {
+        Self { sessions }
     }
 }
 
@@ -84,7 +80,7 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(SessionMiddlewareService {
             service: Rc::new(service),
-            engine: self.engine.clone(),
+            sessions: self.sessions.clone(),
         }))
     }
 }
@@ -92,7 +88,7 @@ where
 /// The service made by [`SessionMiddleware`].
 pub struct SessionMiddlewareService<S> {
     service: Rc<S>,
-    engine: Arc<Engine>,
+    sessions: Sessions,
 }
 
 impl<S> std::fmt::Debug for SessionMiddlewareService<S> {
@@ -114,56 +110,54 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let engine = self.engine.clone();
-        let raw = find_cookie(
-            req.headers().get_all(COOKIE).map(HeaderValue::as_bytes),
-            &engine.config.cookie_name,
-        )
-        .map(str::to_owned);
-        let session = Session::new(engine.clone(), raw);
+        let sessions = self.sessions.clone();
+        let session = sessions.begin(req.headers().get_all(COOKIE).map(HeaderValue::as_bytes));
         req.extensions_mut().insert(session.clone());
         let service = self.service.clone();
         Box::pin(async move {
             let mut res = service.call(req).await?;
-            let status = res.status().as_u16();
-            let outcome = if engine.is_store() {
-                engine.finish_store(session, status).await
-            } else {
-                engine.finish(&session, status)
-            };
-            match outcome {
-                Ok(outcome) => {
-                    apply(res.headers_mut(), outcome);
+            let outcome = outcome(sessions.end(&session, res.status().as_u16())).await;
+            match outcome.failed {
+                None => {
+                    outcome.apply(&mut Headers(res.headers_mut()));
                     Ok(res.map_into_left_body())
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "could not save the session; answering 500");
+                Some(status) => {
+                    let status =
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                     let (req, _) = res.into_parts();
-                    Ok(
-                        ServiceResponse::new(req, HttpResponse::InternalServerError().finish())
-                            .map_into_right_body(),
-                    )
+                    Ok(ServiceResponse::new(req, HttpResponse::new(status)).map_into_right_body())
                 }
             }
         })
     }
 }
 
-fn apply(headers: &mut actix_web::http::header::HeaderMap, outcome: Outcome) {
-    if outcome.vary && !varies_on_cookie(headers.get_all(VARY).map(HeaderValue::as_bytes)) {
-        headers.append(VARY, HeaderValue::from_static("Cookie"));
+struct Headers<'a>(&'a mut HeaderMap);
+
+impl ResponseHeaders for Headers<'_> {
+    fn varies_on_cookie(&self) -> bool {
+        varies_on_cookie(self.0.get_all(VARY).map(HeaderValue::as_bytes))
     }
-    if let Some(cookie) = outcome.set_cookie {
-        match HeaderValue::try_from(cookie) {
-            Ok(v) => headers.append(SET_COOKIE, v),
-            Err(_) => tracing::error!("session Set-Cookie header was not a valid header value"),
+
+    fn contains(&self, name: Header) -> bool {
+        self.0.contains_key(header_name(name))
+    }
+
+    fn append(&mut self, name: Header, value: &str) {
+        match HeaderValue::try_from(value) {
+            Ok(v) => self.0.append(header_name(name), v),
+            // The engine only builds visible ASCII; this can't happen.
+            Err(_) => tracing::error!("a session header was not a valid header value"),
         }
-        if outcome.no_store && !headers.contains_key(CACHE_CONTROL) {
-            headers.insert(
-                HeaderName::from_static("cache-control"),
-                HeaderValue::from_static("no-store"),
-            );
-        }
+    }
+}
+
+fn header_name(name: Header) -> actix_web::http::header::HeaderName {
+    match name {
+        Header::Vary => VARY,
+        Header::SetCookie => SET_COOKIE,
+        Header::CacheControl => CACHE_CONTROL,
     }
 }
 
@@ -175,40 +169,37 @@ impl FromRequest for Session {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let session = req.extensions().get::<Session>().cloned();
+        let pending = req.extensions().get::<PendingSession>().cloned();
         Box::pin(async move {
-            let Some(session) = session else {
+            let Some(pending) = pending else {
                 tracing::error!("Session extracted on a route without SessionMiddleware; add `.wrap(SessionMiddleware::new(...))`");
-                return Err(error::InternalError::new(
-                    "",
-                    actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
-                )
-                .into());
+                return Err(
+                    error::InternalError::new("", StatusCode::INTERNAL_SERVER_ERROR).into(),
+                );
             };
-            session.load().await.map_err(|_| {
-                error::InternalError::new("", actix_web::http::StatusCode::SERVICE_UNAVAILABLE)
-            })?;
-            Ok(session)
+            pending
+                .load()
+                .await
+                .map_err(|_| error::InternalError::new("", StatusCode::SERVICE_UNAVAILABLE).into())
         })
     }
 }
 
-/// The session of a request, for middleware and guards.
-///
-/// In store mode call [`Session::load`] before using it; extractors do that.
+/// The session of a request, for middleware and guards: load it with
+/// [`PendingSession::load`].
 pub trait SessionExt {
     /// The request's session, or `None` outside [`SessionMiddleware`].
-    fn get_session(&self) -> Option<Session>;
+    fn get_session(&self) -> Option<PendingSession>;
 }
 
 impl SessionExt for HttpRequest {
-    fn get_session(&self) -> Option<Session> {
-        self.extensions().get::<Session>().cloned()
+    fn get_session(&self) -> Option<PendingSession> {
+        self.extensions().get::<PendingSession>().cloned()
     }
 }
 
 impl SessionExt for ServiceRequest {
-    fn get_session(&self) -> Option<Session> {
-        self.extensions().get::<Session>().cloned()
+    fn get_session(&self) -> Option<PendingSession> {
+        self.extensions().get::<PendingSession>().cloned()
     }
 }

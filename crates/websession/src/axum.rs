@@ -6,7 +6,7 @@ use http::request::Parts;
 use http::StatusCode;
 
 use crate::error::SessionError;
-use crate::session::Session;
+use crate::session::{PendingSession, Session};
 
 /// Why the [`Session`] extractor failed. The client sees only a bare status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,16 +46,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let session = parts
+        let pending = parts
             .extensions
-            .get::<Session>()
+            .get::<PendingSession>()
             .cloned()
             .ok_or(SessionRejection::MissingLayer)?;
-        session
+        pending
             .load()
             .await
-            .map_err(|_| SessionRejection::StoreUnavailable)?;
-        Ok(session)
+            .map_err(|_| SessionRejection::StoreUnavailable)
     }
 }
 

@@ -3,7 +3,8 @@
 use std::fmt;
 
 use time::Duration;
-use websession_core::{Clock, Compression};
+use websession_core::sealed::MIN_SEALING_KEY_LEN;
+use websession_core::{Clock, Compression, KeyWeakness};
 
 /// The `SameSite` attribute of the session cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,14 +56,32 @@ pub enum ConfigError {
     #[error("the permanent session lifetime must be positive and at most 100 years")]
     Lifetime,
     /// A key is short or well known and the config asked for strict keys.
-    #[error("weak secret key refused (strict keys): {0}")]
-    WeakKey(String),
+    #[error("weak secret key refused (strict keys): key {index} ({}): {weakness}", key_role(*index))]
+    WeakKey {
+        /// Position in [`crate::KeyRing::verification_order`]: 0 is the current key.
+        index: usize,
+        /// What is wrong with it.
+        weakness: KeyWeakness,
+    },
     /// A key is too short to seal cookies with.
-    #[error("{0}")]
-    SealingKey(String),
+    #[error("a sealing key must be at least {MIN_SEALING_KEY_LEN} bytes of random data; key {index} ({}) has {len}", key_role(*index))]
+    SealingKey {
+        /// Position in [`crate::KeyRing::verification_order`]: 0 is the current key.
+        index: usize,
+        /// Its length in bytes.
+        len: usize,
+    },
     /// An idle or absolute timeout is zero, negative, or longer than [`MAX_LIFETIME`].
     #[error("session timeouts must be positive and at most 100 years")]
     Timeout,
+}
+
+fn key_role(index: usize) -> &'static str {
+    if index == 0 {
+        "the current key"
+    } else {
+        "a fallback"
+    }
 }
 
 /// How sessions behave: the cookie's name and attributes, and their lifetime.

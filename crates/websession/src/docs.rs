@@ -34,6 +34,38 @@
 /// session, the same way every time, and a `tracing` event with the reason but
 /// never the cookie. Decompression only happens after the signature checked
 /// out, and is capped. The cookie comparison is constant-time.
+///
+/// A stored record that can't be decoded is treated the same way: an empty
+/// session, the record deleted, and a `websession::security` event. Only a
+/// store that can't be reached answers 503.
+///
+/// # Logging out
+///
+/// Call [`crate::Session::purge`]. Whatever the handler inserts afterwards
+/// (a flash message, say) starts a **new** session: a new creation time, no
+/// user, and in store mode a new id, while the old record is deleted, so a
+/// copied cookie is worthless from then on. In the cookie modes the old
+/// cookie can't be revoked (see above); it stays valid until it expires.
+///
+/// # Sealed cookies and compression
+///
+/// Sealed cookies are not compressed by default. Compression makes a
+/// cookie's length depend on its content, so an attacker who can put chosen
+/// text into a session beside a secret and watch the cookie's length can
+/// recover the secret a few bytes at a time (the CRIME/BREACH attacks).
+/// [`crate::SessionConfig::with_sealed_compression`] turns it on for sessions
+/// that never mix the two; cookies written either way always open.
+///
+/// # Timeouts in store mode
+///
+/// A store record's expiry is written only when it must move, not on every
+/// request. With an idle timeout, a session used at least once per idle
+/// timeout never expires; an unused one ends between the idle timeout and
+/// the idle timeout plus the touch interval
+/// ([`crate::SessionConfig::with_touch_interval`], default a tenth of the
+/// idle timeout) after its last use. The absolute timeout is exact. A
+/// creation time up to 60 seconds ahead of this server's clock (written by a
+/// server whose clock runs ahead) counts as "now".
 pub mod security {}
 
 /// # Sharing sessions with Flask
@@ -44,12 +76,12 @@ pub mod security {}
 /// permanent lifetime.
 ///
 /// ```no_run
-/// use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer};
+/// use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer, Sessions};
 ///
 /// // Flask: app.secret_key = "..." ; app.config["SECRET_KEY_FALLBACKS"] = ["old"]
 /// let keys = KeyRing::new(Key::from_utf8(&std::env::var("SECRET_KEY")?)?)
 ///     .with_fallback(Key::from_utf8("old")?);
-/// let layer = SessionManagerLayer::signed(keys).with_config(SessionConfig::flask());
+/// let layer = SessionManagerLayer::new(Sessions::signed(keys, SessionConfig::flask())?);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///

@@ -5,19 +5,26 @@
 //!
 //! | mode | constructor | the cookie holds | |
 //! |---|---|---|---|
-//! | signed cookie | [`SessionManagerLayer::signed`] | the data, signed (readable by the client) | byte-compatible with Flask |
-//! | sealed cookie | [`SessionManagerLayer::sealed`] | the data, encrypted (XChaCha20-Poly1305) | secrets can live in it |
-//! | server-side store | [`SessionManagerLayer::with_store`] | a random id; the data is in a [`core::store::SessionStore`] | revocable, no size limit |
+//! | signed cookie | [`Sessions::signed`] | the data, signed (readable by the client) | byte-compatible with Flask |
+//! | sealed cookie | [`Sessions::sealed`] | the data, encrypted (XChaCha20-Poly1305) | secrets can live in it |
+//! | server-side store | [`Sessions::with_store`] | a random id; the data is in a [`core::store::SessionStore`] | revocable, no size limit |
 //!
 //! Every mode takes the same [`SessionConfig`]: Flask's cookie settings and
 //! lifetime model (browser-session vs permanent, refresh on each request),
-//! plus idle and absolute timeouts.
+//! plus idle and absolute timeouts. [`Sessions`] checks it once, at start-up;
+//! the middleware of each framework takes it and can't fail:
+//!
+//! | framework | feature | middleware | in handlers |
+//! |---|---|---|---|
+//! | axum | `axum` (default) | [`SessionManagerLayer`] | the [`Session`] extractor |
+//! | any tower stack | `tower` | [`SessionManagerLayer`] | a [`PendingSession`] in the request's extensions |
+//! | actix-web | `actix` | `actix::SessionMiddleware` | the [`Session`] extractor |
 //!
 //! # Quick start (axum)
 //!
 //! ```no_run
 //! use axum::{response::Redirect, routing::{get, post}, Form, Router};
-//! use websession::{Key, KeyRing, Session, SessionManagerLayer};
+//! use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions};
 //!
 //! #[derive(serde::Deserialize)]
 //! struct Pet { pet: String }
@@ -37,23 +44,32 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let keys = KeyRing::new(Key::from_utf8(&std::env::var("SECRET_KEY")?)?);
+//! let config = SessionConfig::default().with_permanent_lifetime(time::Duration::minutes(1));
+//! let sessions = Sessions::signed(keys, config)?;
 //! let app = Router::new()
 //!     .route("/", get(home))
 //!     .route("/petname", post(set_pet))
-//!     .layer(SessionManagerLayer::signed(keys).with_permanent_lifetime(time::Duration::minutes(1)));
+//!     .layer(SessionManagerLayer::new(sessions));
 //! axum::serve(tokio::net::TcpListener::bind("127.0.0.1:5000").await?, app).await?;
 //! # Ok(()) }
 //! ```
 //!
 //! The long-form guides live in [`docs`].
 #![warn(missing_docs)]
+// Without an adapter feature, the request path (used only by adapters) is idle.
+#![cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
 
 mod config;
 pub mod docs;
 mod engine;
 mod error;
+mod outcome;
+#[cfg(feature = "tower")]
 mod service;
 mod session;
+mod sessions;
+mod state;
+mod store_save;
 
 #[cfg(feature = "axum")]
 pub mod axum;
@@ -63,11 +79,11 @@ pub mod actix;
 
 pub use config::{ConfigError, SameSite, SessionConfig, MAX_COOKIE_SIZE, MAX_LIFETIME};
 pub use error::SessionError;
+#[cfg(feature = "tower")]
 pub use service::{ResponseFuture, SessionManager, SessionManagerLayer};
-pub use session::{Session, PERMANENT_KEY};
-pub use websession_core::{
-    Clock, DecodeError, FlaskCodec, Key, KeyError, KeyRing, Map, SealedCodec, Value, ValueError,
-};
+pub use session::{PendingSession, Session, PERMANENT_KEY};
+pub use sessions::Sessions;
+pub use websession_core::{Clock, Key, KeyError, KeyRing, Map, Value, ValueError};
 
 /// The framework-free core, re-exported: codecs, keys, values.
 pub use websession_core as core;

@@ -1,31 +1,31 @@
-//! The tower middleware: [`SessionManagerLayer`] and [`SessionManager`].
+//! The tower middleware (feature `tower`): [`SessionManagerLayer`] and
+//! [`SessionManager`]. It only copies headers between `http` types and the
+//! engine's outcome.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
-use time::Duration;
 use tower_layer::Layer;
 use tower_service::Service;
-use websession_core::store::SessionStore;
-use websession_core::KeyRing;
 
-use crate::config::{ConfigError, SessionConfig};
-use crate::engine::{find_cookie, varies_on_cookie, Engine, Mode, Outcome};
-use crate::error::SessionError;
-use crate::session::Session;
+use crate::outcome::{varies_on_cookie, Finish, Header, Outcome, ResponseHeaders};
+use crate::session::PendingSession;
+use crate::sessions::Sessions;
 
-/// A tower [`Layer`] that gives every request a [`Session`].
+/// A tower [`Layer`] that gives every request a session.
+///
+/// Handlers take it with the axum extractor ([`crate::Session`]); other
+/// tower services find a [`PendingSession`] in the request's extensions.
 ///
 /// # Examples
 ///
 /// ```no_run
 /// use axum::{routing::get, Router};
-/// use websession::{Key, KeyRing, Session, SessionManagerLayer};
+/// use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions};
 ///
 /// async fn home(session: Session) -> String {
 ///     match session.get::<String>("pet_name") {
@@ -36,104 +36,32 @@ use crate::session::Session;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let keys = KeyRing::new(Key::from_hex(&std::env::var("SECRET_KEY_HEX")?)?);
+/// let config = SessionConfig::default().with_permanent_lifetime(time::Duration::days(7));
+/// let sessions = Sessions::signed(keys, config)?;
 /// let app = Router::new()
 ///     .route("/", get(home))
-///     .layer(SessionManagerLayer::signed(keys).with_permanent_lifetime(time::Duration::days(7)));
+///     .layer(SessionManagerLayer::new(sessions));
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
 /// axum::serve(listener, app).await?;
 /// # Ok(()) }
 /// ```
-///
-/// # Panics
-///
-/// [`Layer::layer`] panics when the configuration is invalid (see
-/// [`SessionManagerLayer::check`]); that happens once, when the app is built.
 #[derive(Clone, Debug)]
 pub struct SessionManagerLayer {
-    config: SessionConfig,
-    mode: Mode,
+    sessions: Sessions,
 }
 
 impl SessionManagerLayer {
-    /// Flask-compatible signed cookie sessions, signed with the ring's current
-    /// key and verified with all of them. Uses [`SessionConfig::default`].
+    /// The layer for these sessions. It can't fail: [`Sessions`] was
+    /// checked when it was built.
     #[must_use]
-    pub fn signed(keys: KeyRing) -> Self {
-        Self {
-            config: SessionConfig::default(),
-            mode: Mode::Signed(keys),
-        }
+    pub fn new(sessions: Sessions) -> Self {
+        Self { sessions }
     }
+}
 
-    /// Sealed cookie sessions: the data is encrypted and authenticated with
-    /// XChaCha20-Poly1305 (see [`websession_core::sealed`]), so the client
-    /// can't read it. Every key must be at least 32 random bytes.
-    #[must_use]
-    pub fn sealed(keys: KeyRing) -> Self {
-        Self {
-            config: SessionConfig::default(),
-            mode: Mode::Sealed(keys),
-        }
-    }
-
-    /// Server-side sessions: the cookie carries only a random id, the data
-    /// lives in `store` (see [`websession_core::store`]). Loads happen when a
-    /// handler extracts the session, writes carry only the changed keys, and
-    /// an unreachable store answers 503 (see
-    /// [`SessionConfig::with_store_fail_open`]).
-    #[must_use]
-    pub fn with_store(store: impl SessionStore) -> Self {
-        Self {
-            config: SessionConfig::default(),
-            mode: Mode::Store(Arc::new(store)),
-        }
-    }
-
-    /// Replaces the whole configuration.
-    #[must_use]
-    pub fn with_config(mut self, config: SessionConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Shorthand for [`SessionConfig::with_permanent_lifetime`].
-    #[must_use]
-    pub fn with_permanent_lifetime(mut self, lifetime: Duration) -> Self {
-        self.config = self.config.with_permanent_lifetime(lifetime);
-        self
-    }
-
-    /// Shorthand for [`SessionConfig::with_cookie_name`].
-    #[must_use]
-    pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.config = self.config.with_cookie_name(name);
-        self
-    }
-
-    /// Shorthand for [`SessionConfig::with_insecure_cookie`].
-    #[must_use]
-    pub fn with_insecure_cookie(mut self) -> Self {
-        self.config = self.config.with_insecure_cookie();
-        self
-    }
-
-    /// The configuration.
-    #[must_use]
-    pub fn config(&self) -> &SessionConfig {
-        &self.config
-    }
-
-    /// Checks the configuration (and, with strict keys, the keys).
-    ///
-    /// # Errors
-    ///
-    /// The [`ConfigError`] that `layer` would panic with.
-    pub fn check(&self) -> Result<(), ConfigError> {
-        self.engine().map(|_| ())
-    }
-
-    pub(crate) fn engine(&self) -> Result<Arc<Engine>, ConfigError> {
-        Engine::new(self.config.clone(), self.mode.clone()).map(Arc::new)
+impl From<Sessions> for SessionManagerLayer {
+    fn from(sessions: Sessions) -> Self {
+        Self::new(sessions)
     }
 }
 
@@ -141,9 +69,9 @@ impl<S> Layer<S> for SessionManagerLayer {
     type Service = SessionManager<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        match self.engine() {
-            Ok(engine) => SessionManager { inner, engine },
-            Err(e) => panic!("invalid websession configuration: {e}"),
+        SessionManager {
+            inner,
+            sessions: self.sessions.clone(),
         }
     }
 }
@@ -152,7 +80,7 @@ impl<S> Layer<S> for SessionManagerLayer {
 #[derive(Clone)]
 pub struct SessionManager<S> {
     inner: S,
-    engine: Arc<Engine>,
+    sessions: Sessions,
 }
 
 impl<S> std::fmt::Debug for SessionManager<S> {
@@ -175,26 +103,21 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let raw = find_cookie(
+        let session = self.sessions.begin(
             req.headers()
                 .get_all(COOKIE)
                 .iter()
                 .map(HeaderValue::as_bytes),
-            &self.engine.config.cookie_name,
-        )
-        .map(str::to_owned);
-        let session = Session::new(self.engine.clone(), raw);
+        );
         req.extensions_mut().insert(session.clone());
         ResponseFuture {
             inner: self.inner.call(req),
-            session: Some(session),
+            session: Some((self.sessions.clone(), session)),
             saving: None,
             response: None,
         }
     }
 }
-
-type SaveFuture = Pin<Box<dyn Future<Output = Result<Outcome, SessionError>> + Send>>;
 
 pin_project! {
     /// Response future of [`SessionManager`]: the handler's response, then
@@ -202,8 +125,8 @@ pin_project! {
     pub struct ResponseFuture<F, B> {
         #[pin]
         inner: F,
-        session: Option<Session>,
-        saving: Option<SaveFuture>,
+        session: Option<(Sessions, PendingSession)>,
+        saving: Option<crate::state::BoxFuture<'static, Outcome>>,
         response: Option<Response<B>>,
     }
 }
@@ -217,66 +140,71 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        if this.saving.is_none() {
-            let res = ready!(this.inner.as_mut().poll(cx))?;
-            let Some(session) = this.session.take() else {
-                return Poll::Ready(Ok(res));
-            };
-            let status = res.status().as_u16();
-            if !session.engine().is_store() {
-                let outcome = session.engine().finish(&session, status);
-                return Poll::Ready(Ok(respond(res, outcome)));
-            }
-            let engine = session.engine().clone();
-            *this.saving = Some(Box::pin(engine.finish_store(session, status)));
-            *this.response = Some(res);
+        if let Some(saving) = this.saving.as_mut() {
+            let outcome = ready!(saving.as_mut().poll(cx));
+            *this.saving = None;
+            return Poll::Ready(Ok(respond(this.response.take(), outcome)));
         }
-        let Some(saving) = this.saving.as_mut() else {
-            unreachable!("set above");
+        let res = ready!(this.inner.as_mut().poll(cx))?;
+        let Some((sessions, session)) = this.session.take() else {
+            return Poll::Ready(Ok(res)); // polled again after completion
         };
-        let outcome = ready!(saving.as_mut().poll(cx));
-        *this.saving = None;
-        match this.response.take() {
-            Some(res) => Poll::Ready(Ok(respond(res, outcome))),
-            None => unreachable!("the response is kept until the save ends"),
+        match sessions.end(&session, res.status().as_u16()) {
+            Finish::Ready(outcome) => Poll::Ready(Ok(respond(Some(res), outcome))),
+            Finish::Save(mut save) => match save.as_mut().poll(cx) {
+                Poll::Ready(outcome) => Poll::Ready(Ok(respond(Some(res), outcome))),
+                Poll::Pending => {
+                    *this.saving = Some(save);
+                    *this.response = Some(res);
+                    Poll::Pending
+                }
+            },
         }
     }
 }
 
-/// Adds the session headers, or turns a failed save into an opaque 500.
-fn respond<B: Default>(
-    mut res: Response<B>,
-    outcome: Result<Outcome, SessionError>,
-) -> Response<B> {
-    match outcome {
-        Ok(outcome) => {
-            apply(&mut res, outcome);
+/// The response with the session's headers, or the bare failure status.
+fn respond<B: Default>(res: Option<Response<B>>, outcome: Outcome) -> Response<B> {
+    let failed = outcome.failed.and_then(|s| StatusCode::from_u16(s).ok());
+    match (res, failed) {
+        (Some(mut res), None) => {
+            outcome.apply(&mut Headers(res.headers_mut()));
             res
         }
-        Err(e) => {
-            tracing::error!(error = %e, "could not save the session; answering 500");
+        (_, status) => {
             let mut res = Response::new(B::default());
-            *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            *res.status_mut() = status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             res
         }
     }
 }
 
-fn apply<B>(res: &mut Response<B>, outcome: Outcome) {
-    let headers = res.headers_mut();
-    if outcome.vary && !varies_on_cookie(headers.get_all(VARY).iter().map(HeaderValue::as_bytes)) {
-        headers.append(VARY, HeaderValue::from_static("Cookie"));
+struct Headers<'a>(&'a mut HeaderMap);
+
+impl ResponseHeaders for Headers<'_> {
+    fn varies_on_cookie(&self) -> bool {
+        varies_on_cookie(self.0.get_all(VARY).iter().map(HeaderValue::as_bytes))
     }
-    if let Some(cookie) = outcome.set_cookie {
-        match HeaderValue::try_from(cookie) {
+
+    fn contains(&self, name: Header) -> bool {
+        self.0.contains_key(header_name(name))
+    }
+
+    fn append(&mut self, name: Header, value: &str) {
+        match HeaderValue::try_from(value) {
             Ok(v) => {
-                headers.append(SET_COOKIE, v);
+                self.0.append(header_name(name), v);
             }
             // The engine only builds visible ASCII; this can't happen.
-            Err(_) => tracing::error!("session Set-Cookie header was not a valid header value"),
+            Err(_) => tracing::error!("a session header was not a valid header value"),
         }
-        if outcome.no_store && !headers.contains_key(CACHE_CONTROL) {
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        }
+    }
+}
+
+fn header_name(name: Header) -> http::HeaderName {
+    match name {
+        Header::Vary => VARY,
+        Header::SetCookie => SET_COOKIE,
+        Header::CacheControl => CACHE_CONTROL,
     }
 }

@@ -1,16 +1,16 @@
-//! The per-request `Session` handle.
+//! The per-request [`Session`] handle, and the [`PendingSession`] that the
+//! middleware puts in the request before it is loaded.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use websession_core::store::{SessionId, StoreError, StoreErrorKind};
+use websession_core::store::{StoreError, StoreErrorKind};
 use websession_core::{Map, Value};
 
-use crate::engine::Engine;
 use crate::error::SessionError;
+use crate::state::{Opened, Opener, SessionState, UserChange};
 
 /// The key Flask stores `session.permanent` under.
 pub const PERMANENT_KEY: &str = "_permanent";
@@ -42,164 +42,131 @@ pub struct Session {
     shared: Arc<Shared>,
 }
 
+/// The request's session before it is loaded: what the middleware puts in
+/// the request's extensions. [`PendingSession::load`] gives the [`Session`].
+///
+/// Extractors (axum's and actix-web's `Session`) load it for you; reach for
+/// this type only in middleware, guards or handlers that take the request's
+/// extensions directly. A [`Session`] can't exist before its load, so a
+/// store-mode session can never be used unloaded (and silently not saved).
+///
+/// # Examples
+///
+/// ```
+/// use websession::{PendingSession, Session, SessionError};
+///
+/// async fn user_of(pending: &PendingSession) -> Result<Option<String>, SessionError> {
+///     let session: Session = pending.load().await?;
+///     session.get("user")
+/// }
+/// ```
+#[derive(Clone)]
+pub struct PendingSession {
+    shared: Arc<Shared>,
+}
+
 struct Shared {
-    engine: Arc<Engine>,
-    state: Mutex<State>,
+    opener: Arc<dyn Opener>,
+    inner: Mutex<Inner>,
     /// Store mode: the one load of this request. Every caller of
-    /// [`Session::load`] (actix polls a handler's extractors together) waits
-    /// for the same store read and sees its result.
+    /// [`PendingSession::load`] (actix polls a handler's extractors together)
+    /// waits for the same store read and sees its result.
     load: tokio::sync::OnceCell<Result<(), StoreErrorKind>>,
 }
 
-pub(crate) struct State {
-    /// The incoming cookie value, until it is decoded.
-    pub(crate) raw: Option<String>,
-    /// `Some` once the session was used in this request.
-    pub(crate) loaded: Option<Loaded>,
+struct Inner {
+    /// The incoming cookie value, until the session is opened.
+    raw: Option<String>,
+    /// `Some` once the session was loaded in this request.
+    state: Option<SessionState>,
+    /// The state was handed to the engine at the end of the request.
+    finished: bool,
 }
 
-pub(crate) struct Loaded {
-    pub(crate) data: Map,
-    /// Flask's `modified`: a top-level change happened.
-    pub(crate) modified: bool,
-    /// The incoming cookie, when it decoded: an unchanged session is
-    /// refreshed by re-signing its payload instead of encoding it again.
-    pub(crate) origin: Option<crate::engine::Origin>,
-    /// When the session was created (Unix seconds), if known.
-    pub(crate) created_at: Option<u64>,
-    /// `cycle_id` was called: write a fresh cookie even if nothing changed.
-    pub(crate) cycled: bool,
-    /// `purge` was called: destroy the stored record.
-    pub(crate) purged: bool,
-    /// Store mode: the id of the record `purge` destroyed, deleted at the
-    /// end of the request whatever the handler writes afterwards (values
-    /// inserted after a purge go to a new record under a new id).
-    pub(crate) purged_id: Option<SessionId>,
-    /// Store mode: keys written in this request (their values are in `data`).
-    pub(crate) touched: BTreeSet<String>,
-    /// Store mode: keys removed in this request.
-    pub(crate) removed: BTreeSet<String>,
-    /// Store mode: `clear` was called.
-    pub(crate) cleared: bool,
-    /// Store mode: `set_user` was called.
-    pub(crate) user: Option<Option<String>>,
-    /// Store mode: the live record's id and expiry.
-    pub(crate) stored: Option<(SessionId, u64)>,
-    /// Store mode: the store failed on load and the config fails open; never write.
-    pub(crate) unavailable: bool,
-}
-
-impl Loaded {
-    pub(crate) fn empty() -> Self {
-        Self {
-            data: Map::new(),
-            modified: false,
-            origin: None,
-            created_at: None,
-            cycled: false,
-            purged: false,
-            purged_id: None,
-            touched: BTreeSet::new(),
-            removed: BTreeSet::new(),
-            cleared: false,
-            user: None,
-            stored: None,
-            unavailable: false,
-        }
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic in another handler holding the lock leaves the state valid.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
 
-    fn set(&mut self, key: &str, value: Value) {
-        self.removed.remove(key);
-        self.touched.insert(key.to_owned());
-        self.data.insert(key.to_owned(), value);
-        self.modified = true;
+impl fmt::Debug for PendingSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let loaded = self.shared.lock().state.is_some();
+        f.debug_struct("PendingSession")
+            .field("loaded", &loaded)
+            .finish_non_exhaustive()
     }
 }
 
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Session data can be secret (sealed and store modes): show its shape only.
-        let state = self.lock();
+        let inner = self.shared.lock();
         let mut d = f.debug_struct("Session");
-        match &state.loaded {
-            None => d.field("loaded", &false),
-            Some(l) => d.field("len", &l.data.len()).field("modified", &l.modified),
-        };
+        if let Some(state) = &inner.state {
+            d.field("len", &state.data.len())
+                .field("modified", &state.modified);
+        }
         d.finish_non_exhaustive()
     }
 }
 
-impl Session {
-    pub(crate) fn new(engine: Arc<Engine>, raw: Option<String>) -> Self {
+impl PendingSession {
+    pub(crate) fn new(opener: Arc<dyn Opener>, raw: Option<String>) -> Self {
         Self {
             shared: Arc::new(Shared {
-                engine,
-                state: Mutex::new(State { raw, loaded: None }),
+                opener,
+                inner: Mutex::new(Inner {
+                    raw,
+                    state: None,
+                    finished: false,
+                }),
                 load: tokio::sync::OnceCell::new(),
             }),
         }
     }
 
-    pub(crate) fn engine(&self) -> &Arc<Engine> {
-        &self.shared.engine
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic in another handler holding the lock leaves the map valid.
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Runs `f` on the loaded data, decoding the cookie on first use.
-    fn with<R>(&self, f: impl FnOnce(&mut Loaded) -> R) -> R {
-        let mut state = self.lock();
-        let state = &mut *state;
-        let loaded = state.loaded.get_or_insert_with(|| {
-            let raw = state.raw.take();
-            self.shared.engine.load(raw)
-        });
-        f(loaded)
-    }
-
-    /// Loads the session now if that has not happened yet, and marks it used.
+    /// Loads the session if that has not happened yet, and gives it.
     ///
-    /// Extractors call this; in store mode it is the only point that reads
-    /// the store, so handlers never wait on I/O when they use the session.
+    /// Cookie modes open the cookie at once; store mode reads the store here
+    /// and nowhere else, so handlers never wait on I/O when they use the
+    /// session. Concurrent calls share a single read: all of them wait for it
+    /// and see the same data (or the same error).
     ///
     /// # Errors
     ///
     /// [`SessionError::Store`] when the store can't be reached (and the
     /// configuration fails closed, the default).
-    ///
-    /// Concurrent calls on clones of one session share a single store read:
-    /// all of them wait for it and see the same data (or the same error).
-    pub async fn load(&self) -> Result<(), SessionError> {
-        if !self.shared.engine.is_store() {
-            self.with(|_| ());
-            return Ok(());
-        }
+    pub async fn load(&self) -> Result<Session, SessionError> {
+        let session = Session {
+            shared: self.shared.clone(),
+        };
+        let read = {
+            let mut inner = self.shared.lock();
+            if inner.state.is_some() {
+                return Ok(session);
+            }
+            let raw = inner.raw.take();
+            match self.shared.opener.open(raw) {
+                Opened::Ready(state) => {
+                    inner.state = Some(state);
+                    return Ok(session);
+                }
+                Opened::Pending(read) => read,
+            }
+        };
+        // A concurrent caller finds the cookie taken: its own read (of
+        // nothing) is dropped unpolled while it waits for this one.
         let outcome = self
             .shared
             .load
             .get_or_init(|| async {
-                let raw = {
-                    let state = self.lock();
-                    if state.loaded.is_some() {
-                        return Ok(());
-                    }
-                    // Cloned, not taken: if this future is dropped mid-read,
-                    // the next caller reads the same cookie again.
-                    state.raw.clone()
-                };
-                match self.shared.engine.load_store(raw).await {
-                    Ok(loaded) => {
-                        let mut state = self.lock();
-                        state.raw = None;
-                        if state.loaded.is_none() {
-                            state.loaded = Some(loaded);
-                        }
+                match read.await {
+                    Ok(state) => {
+                        self.shared.lock().state.get_or_insert(state);
                         Ok(())
                     }
                     Err(SessionError::Store(e)) => Err(e.kind()),
@@ -207,7 +174,39 @@ impl Session {
                 }
             })
             .await;
-        outcome.map_err(|kind| SessionError::Store(StoreError::from_kind(kind)))
+        match outcome {
+            Ok(()) => Ok(session),
+            Err(kind) => Err(SessionError::Store(StoreError::from_kind(*kind))),
+        }
+    }
+
+    /// The session's state, for the engine at the end of the request; `None`
+    /// if no handler loaded it. Later use of the session saves nothing.
+    pub(crate) fn finish(&self) -> Option<SessionState> {
+        let mut inner = self.shared.lock();
+        inner.finished = true;
+        inner.state.take()
+    }
+}
+
+impl Session {
+    /// Runs `f` on the session's state.
+    fn with<R>(&self, f: impl FnOnce(&mut SessionState) -> R) -> R {
+        let mut inner = self.shared.lock();
+        let inner = &mut *inner;
+        let state = inner.state.get_or_insert_with(|| {
+            // Only possible after the response went out: a clone kept by a
+            // spawned task. Nothing it does can be saved any more.
+            if inner.finished {
+                tracing::warn!(
+                    "a Session was used after its response was sent; the change is not saved"
+                );
+            }
+            let mut state = SessionState::empty();
+            state.unsaved = true;
+            state
+        });
+        f(state)
     }
 
     /// The value under `key`, converted to `T`.
@@ -216,14 +215,14 @@ impl Session {
     ///
     /// [`SessionError::Value`] when the stored value does not fit `T`.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        self.with(|l| l.data.get(key).map(Value::deserialize_into).transpose())
+        self.with(|s| s.data.get(key).map(Value::deserialize_into).transpose())
             .map_err(SessionError::from)
     }
 
     /// The raw value under `key`, with every Python type Flask can store.
     #[must_use]
     pub fn get_value(&self, key: &str) -> Option<Value> {
-        self.with(|l| l.data.get(key).cloned())
+        self.with(|s| s.data.get(key).cloned())
     }
 
     /// Stores `value` under `key`, replacing what was there.
@@ -239,62 +238,48 @@ impl Session {
 
     /// Stores a raw value under `key`.
     pub fn insert_value(&self, key: &str, value: Value) {
-        self.with(|l| l.set(key, value));
+        self.with(|s| s.set(key, value));
     }
 
     /// Removes `key`, returning its raw value if it was present.
     pub fn remove(&self, key: &str) -> Option<Value> {
-        self.with(|l| {
-            let old = l.data.remove(key);
-            if old.is_some() {
-                l.modified = true;
-                l.touched.remove(key);
-                l.removed.insert(key.to_owned());
-            }
-            old
-        })
+        self.with(|s| s.remove(key))
     }
 
     /// Whether `key` is present.
     #[must_use]
     pub fn contains(&self, key: &str) -> bool {
-        self.with(|l| l.data.contains_key(key))
+        self.with(|s| s.data.contains_key(key))
     }
 
     /// Every key, sorted. Includes Flask's `_permanent` when it was set.
     #[must_use]
     pub fn keys(&self) -> Vec<String> {
-        self.with(|l| l.data.keys().cloned().collect())
+        self.with(|s| s.data.keys().cloned().collect())
     }
 
     /// Number of keys.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.with(|l| l.data.len())
+        self.with(|s| s.data.len())
     }
 
     /// Whether the session holds nothing.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.with(|l| l.data.is_empty())
+        self.with(|s| s.data.is_empty())
     }
 
     /// A copy of all the data.
     #[must_use]
     pub fn to_map(&self) -> Map {
-        self.with(|l| l.data.clone())
+        self.with(|s| s.data.clone())
     }
 
     /// Drops all the data (Flask's `session.clear()`). An emptied session's
     /// cookie is deleted at the end of the request.
     pub fn clear(&self) {
-        self.with(|l| {
-            l.data.clear();
-            l.modified = true;
-            l.cleared = true;
-            l.touched.clear();
-            l.removed.clear();
-        });
+        self.with(SessionState::clear);
     }
 
     /// Destroys the session: drops the data and deletes the cookie, with the
@@ -307,30 +292,16 @@ impl Session {
     /// old cookie is worthless from then on, and a concurrent request can't
     /// write it back.
     pub fn purge(&self) {
-        self.with(|l| {
-            l.data.clear();
-            l.modified = true;
-            l.cleared = true;
-            l.purged = true;
-            l.touched.clear();
-            l.removed.clear();
-            l.origin = None;
-            l.created_at = None;
-            l.cycled = false;
-            l.user = None;
-            if let Some((id, _)) = l.stored.take() {
-                l.purged_id = Some(id);
-            }
-        });
+        self.with(SessionState::purge);
     }
 
     /// Records which user this session belongs to (store mode), so
     /// `SessionStore::delete_all_for(user)` can log them out everywhere.
     /// Cookie modes ignore it.
     pub fn set_user(&self, user: Option<&str>) {
-        self.with(|l| {
-            l.user = Some(user.map(str::to_owned));
-            l.modified = true;
+        self.with(|s| {
+            s.user = UserChange::Set(user.map(str::to_owned));
+            s.modified = true;
         });
     }
 
@@ -346,7 +317,7 @@ impl Session {
     /// In store mode the record moves to a new random id atomically and the
     /// old id stops working at once.
     pub fn cycle_id(&self) {
-        self.with(|l| l.cycled = true);
+        self.with(|s| s.cycled = true);
     }
 
     /// Makes the session permanent (`Expires` set to now plus the permanent
@@ -359,7 +330,7 @@ impl Session {
     /// Whether the session is permanent (Flask: `session.get("_permanent", False)`).
     #[must_use]
     pub fn is_permanent(&self) -> bool {
-        self.with(|l| is_permanent(&l.data))
+        self.with(|s| is_permanent(&s.data))
     }
 }
 

@@ -12,7 +12,7 @@ use axum::Router;
 use time::Duration;
 use websession::actix::SessionMiddleware;
 use websession::core::store::{MemoryStore, SessionStore};
-use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer};
+use websession::{ConfigError, Key, KeyRing, Session, SessionConfig, Sessions};
 
 use crate::support::{app, noise, send_bytes, tagged, Reply, TestClock};
 
@@ -167,17 +167,16 @@ pub(crate) fn layer<St: SessionStore>(
     mode: Mode,
     store: &Arc<St>,
     config: SessionConfig,
-) -> SessionManagerLayer {
+) -> Result<Sessions, ConfigError> {
     let keys = KeyRing::new(
         Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
             .expect("k"),
     );
     match mode {
-        Mode::Signed => SessionManagerLayer::signed(keys),
-        Mode::Sealed => SessionManagerLayer::sealed(keys),
-        Mode::Memory => SessionManagerLayer::with_store(store.clone()),
+        Mode::Signed => Sessions::signed(keys, config),
+        Mode::Sealed => Sessions::sealed(keys, config),
+        Mode::Memory => Sessions::with_store(store.clone(), config),
     }
-    .with_config(config)
 }
 
 /// Every engine rule, against one client.
@@ -309,7 +308,9 @@ async fn both_adapters_follow_the_same_rules_in_every_mode() {
         let actix = Actix(
             atest::init_service(
                 App::new()
-                    .wrap(SessionMiddleware::new(layer(mode, &store, config())))
+                    .wrap(SessionMiddleware::new(
+                        layer(mode, &store, config()).expect("valid"),
+                    ))
                     .configure(routes),
             )
             .await,
@@ -328,7 +329,9 @@ async fn a_cookie_from_one_adapter_is_read_by_the_other() {
         let actix = Actix(
             atest::init_service(
                 App::new()
-                    .wrap(SessionMiddleware::new(layer(mode, &store, config())))
+                    .wrap(SessionMiddleware::new(
+                        layer(mode, &store, config()).expect("valid"),
+                    ))
                     .configure(routes),
             )
             .await,
@@ -379,7 +382,7 @@ async fn actix_errors_are_opaque() {
 #[actix_web::test]
 async fn two_session_extractors_in_one_actix_handler_share_the_load() {
     let store = Arc::new(crate::defects::YieldingStore::default());
-    let layer = SessionManagerLayer::with_store(store.clone());
+    let layer = Sessions::with_store(store.clone(), SessionConfig::default()).expect("valid");
     let actix = Actix(
         atest::init_service(
             App::new()

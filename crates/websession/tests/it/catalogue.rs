@@ -8,7 +8,8 @@ use actix_web::{test as atest, App};
 use axum::http::StatusCode;
 use websession::actix::SessionMiddleware;
 use websession::core::store::SessionId;
-use websession::{FlaskCodec, Key, KeyRing, SessionConfig};
+use websession::core::FlaskCodec;
+use websession::{Key, KeyRing, SessionConfig};
 
 use crate::adapters::{layer, routes, Actix, Client, Mode, Tower, KEY_HEX};
 use crate::store_mode::Probe;
@@ -190,11 +191,9 @@ async fn every_bad_input_gets_its_documented_outcome_in_every_mode_and_adapter()
         let actix = Actix(
             atest::init_service(
                 App::new()
-                    .wrap(SessionMiddleware::new(layer(
-                        mode,
-                        &probe,
-                        SessionConfig::default(),
-                    )))
+                    .wrap(SessionMiddleware::new(
+                        layer(mode, &probe, SessionConfig::default()).expect("valid"),
+                    ))
                     .configure(routes),
             )
             .await,

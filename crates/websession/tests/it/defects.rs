@@ -13,7 +13,10 @@ use websession::core::store::{
     ChangeSet, IdHash, MemoryStore, Record, SessionId, SessionStore, StoreError,
 };
 use websession::core::{FlaskCodec, Value};
-use websession::{ConfigError, Key, KeyRing, Session, SessionConfig, SessionManagerLayer};
+use websession::{
+    ConfigError, Key, KeyRing, PendingSession, Session, SessionConfig, SessionManagerLayer,
+    Sessions,
+};
 
 use crate::store_mode::Probe;
 use crate::support::{app, send, TestClock};
@@ -36,7 +39,7 @@ fn store_app(f: impl FnOnce(SessionConfig) -> SessionConfig) -> (Router, Arc<Pro
     let probe = Arc::new(Probe::default());
     let config = f(SessionConfig::default().with_clock(clock.clock()));
     (
-        app(SessionManagerLayer::with_store(probe.clone()).with_config(config)),
+        app(Sessions::with_store(probe.clone(), config)),
         probe,
         clock,
     )
@@ -96,12 +99,11 @@ async fn logout_then_flash_gets_a_new_creation_time_in_cookie_modes() {
         let config = SessionConfig::default()
             .with_clock(clock.clock())
             .with_absolute_timeout(Duration::hours(1));
-        let layer = if sealed {
-            SessionManagerLayer::sealed(keys())
+        let app = app(if sealed {
+            Sessions::sealed(keys(), config)
         } else {
-            SessionManagerLayer::signed(keys())
-        };
-        let app = app(layer.with_config(config));
+            Sessions::signed(keys(), config)
+        });
         let old = cookie_of(&send(&app, "/signin/alice", None).await);
         clock.advance(3000);
         let r = send(&app, "/logout", Some(&old)).await;
@@ -151,15 +153,14 @@ async fn sealed_mode_refuses_published_keys_when_strict() {
             KeyRing::new(key.clone()),
             KeyRing::new(Key::generate()).with_fallback(key),
         ] {
-            let layer = SessionManagerLayer::sealed(ring)
-                .with_config(SessionConfig::default().with_strict_keys());
+            let strict =
+                Sessions::sealed(ring.clone(), SessionConfig::default().with_strict_keys());
             assert!(
-                matches!(layer.check(), Err(ConfigError::WeakKey(_))),
-                "{:?}",
-                layer.check()
+                matches!(strict, Err(ConfigError::WeakKey { .. })),
+                "{strict:?}"
             );
-            let lenient = layer.with_config(SessionConfig::default());
-            assert!(lenient.check().is_ok(), "only a warning by default");
+            let lenient = Sessions::sealed(ring, SessionConfig::default());
+            assert!(lenient.is_ok(), "only a warning by default");
         }
     }
 }
@@ -205,25 +206,29 @@ impl SessionStore for YieldingStore {
 
 #[tokio::test]
 async fn concurrent_loads_of_one_session_share_the_load_tower() {
-    let layer = SessionManagerLayer::with_store(YieldingStore::default())
-        .with_config(SessionConfig::default());
-    let app = app(layer.clone()).merge(
+    let sessions =
+        Sessions::with_store(YieldingStore::default(), SessionConfig::default()).expect("valid");
+    let app = app(Ok(sessions.clone())).merge(
         Router::new()
             .route(
                 "/twice",
-                get(|Extension(s): Extension<Session>| async move {
+                get(|Extension(s): Extension<PendingSession>| async move {
                     let other = s.clone();
                     let (a, b) = tokio::join!(s.load(), other.load());
-                    a.and(b).expect("loads");
-                    format!("{:?}", s.get::<String>("user").expect("user"))
+                    let (a, b) = (a.expect("loads"), b.expect("loads"));
+                    format!(
+                        "{:?} {:?}",
+                        a.get::<String>("user").expect("user"),
+                        b.get::<String>("user").expect("user")
+                    )
                 }),
             )
-            .layer(layer),
+            .layer(SessionManagerLayer::new(sessions)),
     );
     let cookie = cookie_of(&send(&app, "/signin/alice", None).await);
     assert_eq!(
         send(&app, "/twice", Some(&cookie)).await.body,
-        r#"Some("alice")"#
+        r#"Some("alice") Some("alice")"#
     );
 }
 
@@ -325,16 +330,17 @@ async fn lifetimes_past_the_calendar_are_a_config_error() {
     // The longest accepted lifetime works in every mode, with a clock late in
     // the calendar: no panic, and a saturated (not 1970) Expires.
     let clock = TestClock::at(253_402_300_000); // 9999-12-31
-    for layer in [
-        SessionManagerLayer::signed(keys()),
-        SessionManagerLayer::sealed(keys()),
-        SessionManagerLayer::with_store(MemoryStore::new()),
+    let config = || {
+        SessionConfig::default()
+            .with_clock(clock.clock())
+            .with_permanent_lifetime(websession::MAX_LIFETIME)
+    };
+    for sessions in [
+        Sessions::signed(keys(), config()),
+        Sessions::sealed(keys(), config()),
+        Sessions::with_store(MemoryStore::new(), config()),
     ] {
-        let app = app(layer.with_config(
-            SessionConfig::default()
-                .with_clock(clock.clock())
-                .with_permanent_lifetime(websession::MAX_LIFETIME),
-        ));
+        let app = app(sessions);
         let r = send(&app, "/permanent", None).await;
         assert_eq!(r.status, StatusCode::OK);
         assert!(
@@ -404,8 +410,10 @@ async fn store_absolute_timeout_allows_a_little_clock_skew() {
 #[tokio::test]
 async fn sealed_cookies_are_not_compressed_by_default() {
     let clock = TestClock::at(T0);
-    let app = app(SessionManagerLayer::sealed(keys())
-        .with_config(SessionConfig::default().with_clock(clock.clock())));
+    let app = app(Sessions::sealed(
+        keys(),
+        SessionConfig::default().with_clock(clock.clock()),
+    ));
     let small = send(&app, "/set/cart/x", None)
         .await
         .cookie_value("session")
@@ -424,8 +432,9 @@ async fn sealed_cookies_are_not_compressed_by_default() {
 
 #[tokio::test]
 async fn debug_of_a_session_shows_no_data() {
-    let layer = SessionManagerLayer::with_store(MemoryStore::new());
-    let app = app(layer.clone()).merge(
+    let sessions =
+        Sessions::with_store(MemoryStore::new(), SessionConfig::default()).expect("valid");
+    let app = app(Ok(sessions.clone())).merge(
         Router::new()
             .route(
                 "/debug",
@@ -434,7 +443,7 @@ async fn debug_of_a_session_shows_no_data() {
                     format!("{s:?}")
                 }),
             )
-            .layer(layer),
+            .layer(SessionManagerLayer::new(sessions)),
     );
     let body = send(&app, "/debug", None).await.body;
     assert!(

@@ -3,7 +3,7 @@
 
 use serde_json::Value as J;
 use time::Duration;
-use websession::{Key, KeyRing, SameSite, SessionConfig, SessionManagerLayer};
+use websession::{Key, KeyRing, SameSite, SessionConfig, Sessions};
 
 use crate::support::{app, send, TestClock};
 
@@ -80,7 +80,7 @@ async fn http_cases_match_flask_headers() {
         let clock = TestClock::at(0);
         let config = config_for(case, &clock);
         let name = config.cookie_name().to_owned();
-        let app = app(SessionManagerLayer::signed(keys).with_config(config));
+        let app = app(Sessions::signed(keys, config));
         for (i, step) in case["steps"].as_array().expect("steps").iter().enumerate() {
             clock.set(step["now"].as_i64().expect("now"));
             let path = match step["request_path"].as_str().expect("path") {

@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::Router;
 use time::Duration;
-use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer};
+use websession::{ConfigError, Key, KeyRing, SessionConfig, Sessions};
 
 use crate::support::{app, send, TestClock};
 
@@ -25,12 +25,11 @@ enum Mode {
 
 const MODES: [Mode; 2] = [Mode::Signed, Mode::Sealed];
 
-fn layer(mode: Mode, config: SessionConfig) -> SessionManagerLayer {
+fn layer(mode: Mode, config: SessionConfig) -> Result<Sessions, ConfigError> {
     match mode {
-        Mode::Signed => SessionManagerLayer::signed(keys()),
-        Mode::Sealed => SessionManagerLayer::sealed(keys()),
+        Mode::Signed => Sessions::signed(keys(), config),
+        Mode::Sealed => Sessions::sealed(keys(), config),
     }
-    .with_config(config)
 }
 
 fn app_for(
@@ -129,15 +128,19 @@ async fn sealed_cookie_under_another_name_is_refused() {
 
 #[tokio::test]
 async fn short_keys_are_a_config_error_for_sealing() {
-    let short =
-        SessionManagerLayer::sealed(KeyRing::new(Key::from_utf8("only sixteen b!!").expect("k")));
+    let short = Sessions::sealed(
+        KeyRing::new(Key::from_utf8("only sixteen b!!").expect("k")),
+        SessionConfig::default(),
+    );
     assert!(matches!(
-        short.check(),
-        Err(websession::ConfigError::SealingKey(_))
+        short,
+        Err(websession::ConfigError::SealingKey { index: 0, len: 16 })
     ));
-    let bad = SessionManagerLayer::sealed(keys())
-        .with_config(SessionConfig::default().with_idle_timeout(Duration::ZERO));
-    assert!(matches!(bad.check(), Err(websession::ConfigError::Timeout)));
+    let bad = Sessions::sealed(
+        keys(),
+        SessionConfig::default().with_idle_timeout(Duration::ZERO),
+    );
+    assert!(matches!(bad, Err(websession::ConfigError::Timeout)));
 }
 
 #[tokio::test]

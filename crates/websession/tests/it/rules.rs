@@ -7,7 +7,7 @@ use axum::Router;
 use time::Duration;
 use tower::ServiceExt;
 use websession::core::FlaskCodec;
-use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer};
+use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions};
 
 use crate::support::{app, flask_layer, send, TestClock};
 
@@ -18,8 +18,10 @@ fn keys() -> KeyRing {
 }
 
 fn secure_app(clock: &TestClock) -> Router {
-    app(SessionManagerLayer::signed(keys())
-        .with_config(SessionConfig::default().with_clock(clock.clock())))
+    app(Sessions::signed(
+        keys(),
+        SessionConfig::default().with_clock(clock.clock()),
+    ))
 }
 
 async fn login(app: &Router) -> String {
@@ -72,7 +74,7 @@ async fn emptied_session_deletes_the_cookie_with_the_same_attributes() {
         .with_clock(clock.clock())
         .with_domain("example.com")
         .with_path("/app");
-    let app = app(SessionManagerLayer::signed(keys()).with_config(config));
+    let app = app(Sessions::signed(keys(), config));
     let cookie = format!("session={}", login(&app).await);
     for path in ["/clear", "/purge", "/remove/user"] {
         let r = send(&app, path, Some(&cookie)).await;
@@ -154,7 +156,7 @@ async fn expired_and_future_cookies_are_refused() {
     let config = SessionConfig::default()
         .with_clock(clock.clock())
         .with_permanent_lifetime(Duration::seconds(60));
-    let app = app(SessionManagerLayer::signed(keys()).with_config(config));
+    let app = app(Sessions::signed(keys(), config));
     let cookie = format!("session={}", login(&app).await);
     clock.set(T0 + 60);
     assert_eq!(
@@ -173,7 +175,7 @@ async fn permanent_sessions_expire_and_refresh() {
     let config = SessionConfig::flask()
         .with_clock(clock.clock())
         .with_permanent_lifetime(Duration::minutes(1));
-    let app = app(SessionManagerLayer::signed(keys()).with_config(config.clone()));
+    let app = app(Sessions::signed(keys(), config.clone()));
     let r = send(&app, "/permanent", None).await;
     assert!(
         r.set_cookie[0].contains("; Expires=Tue, 14 Nov 2023 22:14:20 GMT; HttpOnly; Path=/"),
@@ -200,7 +202,7 @@ async fn permanent_sessions_expire_and_refresh() {
 }
 
 fn app_with(config: SessionConfig) -> Router {
-    app(SessionManagerLayer::signed(keys()).with_config(config))
+    app(Sessions::signed(keys(), config))
 }
 
 #[tokio::test]
@@ -287,15 +289,20 @@ async fn missing_layer_is_an_opaque_500() {
 
 #[test]
 fn invalid_config_is_reported_before_serving() {
-    let layer = SessionManagerLayer::signed(keys())
-        .with_config(SessionConfig::default().with_cookie_name("bad name"));
-    assert!(layer.check().is_err());
-    let weak = SessionManagerLayer::signed(KeyRing::new(Key::from_utf8("dev").expect("k")));
-    assert!(weak.check().is_ok(), "weak keys only warn by default");
-    let strict = weak.with_config(SessionConfig::default().with_strict_keys());
+    let bad = Sessions::signed(
+        keys(),
+        SessionConfig::default().with_cookie_name("bad name"),
+    );
+    assert!(bad.is_err());
+    let weak = || KeyRing::new(Key::from_utf8("dev").expect("k"));
+    assert!(
+        Sessions::signed(weak(), SessionConfig::default()).is_ok(),
+        "weak keys only warn by default"
+    );
+    let strict = Sessions::signed(weak(), SessionConfig::default().with_strict_keys());
     assert!(matches!(
-        strict.check(),
-        Err(websession::ConfigError::WeakKey(_))
+        strict,
+        Err(websession::ConfigError::WeakKey { index: 0, .. })
     ));
 }
 
@@ -310,10 +317,10 @@ async fn session_debug_shows_no_data() {
                 format!("{s:?}")
             }),
         )
-        .layer(
-            SessionManagerLayer::signed(keys())
-                .with_config(SessionConfig::default().with_clock(clock.clock())),
-        );
+        .layer(SessionManagerLayer::new(
+            Sessions::signed(keys(), SessionConfig::default().with_clock(clock.clock()))
+                .expect("valid"),
+        ));
     let r = send(&app, "/", None).await;
     assert!(!r.body.contains("hunter2"), "{}", r.body);
 }

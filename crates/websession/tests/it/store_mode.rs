@@ -10,7 +10,7 @@ use time::Duration;
 use websession::core::store::{
     ChangeSet, IdHash, MemoryStore, Record, SessionId, SessionStore, StoreError, StoreErrorKind,
 };
-use websession::{SessionConfig, SessionManagerLayer};
+use websession::{SessionConfig, SessionManagerLayer, Sessions};
 
 use crate::support::{app, send, TestClock};
 
@@ -91,7 +91,7 @@ fn setup(f: impl FnOnce(SessionConfig) -> SessionConfig) -> (Router, Arc<Probe>,
     let probe = Arc::new(Probe::default());
     let config = f(SessionConfig::default().with_clock(clock.clock()));
     (
-        app(SessionManagerLayer::with_store(probe.clone()).with_config(config)),
+        app(Sessions::with_store(probe.clone(), config)),
         probe,
         clock,
     )
@@ -361,13 +361,17 @@ async fn log_out_everywhere() {
                     },
                 ),
             )
-            .merge(app(SessionManagerLayer::signed(websession::KeyRing::new(
-                websession::Key::generate(),
-            ))))
-            .layer(
-                SessionManagerLayer::with_store(store.clone())
-                    .with_config(SessionConfig::default().with_clock(clock.clock())),
-            );
+            .merge(app(Sessions::signed(
+                websession::KeyRing::new(websession::Key::generate()),
+                SessionConfig::default(),
+            )))
+            .layer(SessionManagerLayer::new(
+                Sessions::with_store(
+                    store.clone(),
+                    SessionConfig::default().with_clock(clock.clock()),
+                )
+                .expect("valid"),
+            ));
     let phone = send(&app, "/login/alice", None)
         .await
         .cookie_value("session")

@@ -12,7 +12,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use websession::core::json;
-use websession::{Clock, Session, SessionConfig, SessionManagerLayer};
+use websession::{Clock, ConfigError, Session, SessionConfig, SessionManagerLayer, Sessions};
 
 /// A clock the test moves by hand.
 #[derive(Clone)]
@@ -42,8 +42,9 @@ pub(crate) fn tagged(session: &Session) -> String {
     out
 }
 
-/// Routes that each do one thing to the session.
-pub(crate) fn app(layer: SessionManagerLayer) -> Router {
+/// Routes that each do one thing to the session, behind the layer for
+/// `sessions` (which must be a valid configuration).
+pub(crate) fn app(sessions: Result<Sessions, ConfigError>) -> Router {
     Router::new()
         .route("/noop", get(|| async { "noop" }))
         .route(
@@ -159,7 +160,9 @@ pub(crate) fn app(layer: SessionManagerLayer) -> Router {
                     .into_response()
             }),
         )
-        .layer(layer)
+        .layer(SessionManagerLayer::new(
+            sessions.expect("a valid configuration"),
+        ))
 }
 
 #[derive(Debug)]
@@ -226,8 +229,11 @@ pub(crate) async fn send_bytes(app: &Router, path: &str, cookie: Option<&[u8]>) 
     }
 }
 
-pub(crate) fn flask_layer(keys: websession::KeyRing, clock: &TestClock) -> SessionManagerLayer {
-    SessionManagerLayer::signed(keys).with_config(SessionConfig::flask().with_clock(clock.clock()))
+pub(crate) fn flask_layer(
+    keys: websession::KeyRing,
+    clock: &TestClock,
+) -> Result<Sessions, ConfigError> {
+    Sessions::signed(keys, SessionConfig::flask().with_clock(clock.clock()))
 }
 
 /// ~5 KB of pseudo-random text that zlib can't shrink below the cookie limit.

@@ -1,0 +1,161 @@
+//! The plain state of one request's session, and the seam between the
+//! [`Session`](crate::Session) handle and the engine: the handle owns a
+//! [`SessionState`] and asks an [`Opener`] for it; the engine implements
+//! [`Opener`] and turns the state into headers at the end of the request.
+//! Neither side imports the other.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+
+use websession_core::flask::SignedPayload;
+use websession_core::sealed::Unsealed;
+use websession_core::store::SessionId;
+use websession_core::Map;
+
+use crate::error::SessionError;
+
+/// The incoming cookie that opened, kept so an unchanged session is
+/// refreshed without encoding it again.
+pub(crate) enum Origin {
+    /// The verified payload of a signed cookie (it is re-signed).
+    Signed(SignedPayload),
+    /// The opened sealed cookie (its payload is sealed again).
+    Sealed(Box<Unsealed>),
+}
+
+/// The live store record a session was loaded from.
+#[derive(Clone)]
+pub(crate) struct StoredRecord {
+    pub(crate) id: SessionId,
+    /// Its expiry when loaded, Unix seconds.
+    pub(crate) expires_at: u64,
+}
+
+/// What `Session::set_user` asked for in this request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum UserChange {
+    /// Not called: keep the record's user.
+    Keep,
+    /// Assign the session to this user, or to nobody.
+    Set(Option<String>),
+}
+
+impl UserChange {
+    /// As the store's change set spells it.
+    pub(crate) fn to_change(&self) -> Option<Option<String>> {
+        match self {
+            Self::Keep => None,
+            Self::Set(user) => Some(user.clone()),
+        }
+    }
+}
+
+/// One request's session: the data and everything the save needs to know.
+pub(crate) struct SessionState {
+    pub(crate) data: Map,
+    /// Flask's `modified`: a top-level change happened.
+    pub(crate) modified: bool,
+    /// The incoming cookie, when it opened.
+    pub(crate) origin: Option<Origin>,
+    /// When the session was created (Unix seconds), if known.
+    pub(crate) created_at: Option<u64>,
+    /// `cycle_id` was called: write a fresh cookie (or id) even if nothing changed.
+    pub(crate) cycled: bool,
+    /// `purge` was called: destroy the session (and its record).
+    pub(crate) purged: bool,
+    /// Store mode: the record `purge` destroyed, deleted at the end of the
+    /// request whatever the handler writes afterwards (values inserted after
+    /// a purge go to a new record under a new id).
+    pub(crate) purged_record: Option<SessionId>,
+    /// Store mode: keys written in this request (their values are in `data`).
+    pub(crate) touched: BTreeSet<String>,
+    /// Store mode: keys removed in this request.
+    pub(crate) removed: BTreeSet<String>,
+    /// Store mode: `clear` was called.
+    pub(crate) cleared: bool,
+    /// Store mode: `set_user` was called.
+    pub(crate) user: UserChange,
+    /// Store mode: the live record this session was loaded from.
+    pub(crate) stored: Option<StoredRecord>,
+    /// Store mode: the store failed on load and the config fails open; never write.
+    pub(crate) unsaved: bool,
+}
+
+impl SessionState {
+    /// A new, empty session.
+    pub(crate) fn empty() -> Self {
+        Self {
+            data: Map::new(),
+            modified: false,
+            origin: None,
+            created_at: None,
+            cycled: false,
+            purged: false,
+            purged_record: None,
+            touched: BTreeSet::new(),
+            removed: BTreeSet::new(),
+            cleared: false,
+            user: UserChange::Keep,
+            stored: None,
+            unsaved: false,
+        }
+    }
+
+    /// Sets `key`, noting the change.
+    pub(crate) fn set(&mut self, key: &str, value: websession_core::Value) {
+        self.removed.remove(key);
+        self.touched.insert(key.to_owned());
+        self.data.insert(key.to_owned(), value);
+        self.modified = true;
+    }
+
+    /// Removes `key`, noting the change if it was there.
+    pub(crate) fn remove(&mut self, key: &str) -> Option<websession_core::Value> {
+        let old = self.data.remove(key);
+        if old.is_some() {
+            self.modified = true;
+            self.touched.remove(key);
+            self.removed.insert(key.to_owned());
+        }
+        old
+    }
+
+    /// Drops every key (Flask's `session.clear()`).
+    pub(crate) fn clear(&mut self) {
+        self.data.clear();
+        self.modified = true;
+        self.cleared = true;
+        self.touched.clear();
+        self.removed.clear();
+    }
+
+    /// Destroys the session; what is inserted afterwards is a new session.
+    pub(crate) fn purge(&mut self) {
+        self.clear();
+        self.purged = true;
+        self.origin = None;
+        self.created_at = None;
+        self.cycled = false;
+        self.user = UserChange::Keep;
+        if let Some(stored) = self.stored.take() {
+            self.purged_record = Some(stored.id);
+        }
+    }
+}
+
+/// A boxed future, `Send` so tower services stay `Send`.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An opened session: ready (cookie modes), or a store read to await.
+pub(crate) enum Opened<'a> {
+    Ready(SessionState),
+    Pending(BoxFuture<'a, Result<SessionState, SessionError>>),
+}
+
+/// Opens the incoming cookie into a [`SessionState`]: the engine, as the
+/// session handle sees it.
+pub(crate) trait Opener: Send + Sync {
+    /// Opens the session of a request whose cookie value is `raw`.
+    fn open(&self, raw: Option<String>) -> Opened<'_>;
+}
