@@ -2,16 +2,18 @@
 //!
 //! # Setup
 //!
-//! Nothing to create: records expire through Redis' own TTL.
+//! Nothing to create: records expire through Redis' own TTL. Redis 4 or
+//! later (multi-field `HSET`; the scripts read the server clock, `TIME`,
+//! so they ask for effects replication, the default since Redis 5).
 //!
 //! ```no_run
-//! use websession::SessionManagerLayer;
+//! use websession::{SessionConfig, SessionManagerLayer, Sessions};
 //! use websession_redis::RedisStore;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
 //! // or: RedisStore::connect_cluster(&["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]).await?
-//! let layer = SessionManagerLayer::with_store(store);
+//! let layer = SessionManagerLayer::new(Sessions::with_store(store, SessionConfig::default())?);
 //! # Ok(()) }
 //! ```
 //!
@@ -21,63 +23,283 @@
 //! `d:<key>` hold the values as Flask's tagged JSON text, `m:created`,
 //! `m:expires` and `m:user` the metadata, and `EXPIREAT` the deadline. The
 //! braces are a hash tag, so everything of a session is in one cluster slot.
-//! `load` is one `HGETALL`; `create` and `update` are one Lua script each, so
-//! each is one round trip and atomic. A user's sessions are listed in the set
-//! `websession:user:{<user>}` for [`SessionStore::delete_all_for`].
+//! `load` is one `HGETALL`; every write is a Lua script, so it is atomic.
 //!
-//! On a single Redis, `cycle_id` is one atomic script (`RENAME`). A cluster
-//! can't rename across slots, so there it copies the record to the new id and
-//! then deletes the old one: an update racing that window can be lost, and a
-//! crash inside it leaves both ids alive until the old one expires.
+//! A user's sessions are listed for [`SessionStore::delete_all_for`] in the
+//! sorted set `websession:user-sessions:{<user>}`: members are the session
+//! hashes (hex), scores their expiry. The rule: every live session of a
+//! user is listed there with a score no earlier than its expiry, and the
+//! set never expires before its highest score, so no session can escape a
+//! later "log out everywhere".
+//!
+//! **Single Redis.** The scripts that write a session write the index in
+//! the same atomic step. `create`, `update` and `cycle_id` list the session
+//! under its (new) user with its new expiry as the score and remove it from
+//! the user it had (the index writes come first, so if one fails nothing
+//! is written); `delete` removes the record, then its member. Every index
+//! write also drops the members whose score is past by the server's clock
+//! (sessions Redis has expired) and sets the set's `EXPIREAT` to its
+//! highest score. `delete_all_for` works through the set in batches, each
+//! one script that deletes the sessions that still belong to the user and
+//! removes exactly the members it processed (never the whole set), so a
+//! session created meanwhile stays listed for the next call.
+//!
+//! **Cluster.** The set and the session hash are in different slots, so no
+//! script can write both, and the index is written first. Before a record
+//! is created for a user, given to a user, or extended past what its index
+//! entry covers, a script on the set's slot raises the member's score to a
+//! claim (the new expiry plus as much again as the session has left, at
+//! most a day, so that most touches don't need a new claim) and extends the
+//! set's TTL; the record script then stores the claim (`m:idx`) and, if a
+//! write would take the session past it, writes nothing and asks for a new
+//! claim. So a create for a user is two round trips, and an update three
+//! when it needs a claim. A failure between the two steps leaves at worst
+//! a member whose session is missing, shorter-lived, or someone else's;
+//! `delete_all_for` lists the members and deletes each session that still
+//! belongs to the user. Members are dropped only once their score is ten
+//! minutes past by the clock of the set's node, and the set expires ten
+//! minutes after its highest score, so a claim can't be undone while its
+//! record write is in flight; this assumes the nodes' clocks agree within
+//! ten minutes. Nothing else removes members (not `delete`, not
+//! `delete_all_for`): dropping a member whose session is missing or
+//! someone else's could race a write that has claimed it but not yet
+//! written the record. Stale members (deleted, cycled or reassigned
+//! sessions) therefore linger until their score has passed.
+//!
+//! # `cycle_id`
+//!
+//! On a single Redis, `cycle_id` is one script: it checks that the old id is
+//! live and the new one free, `RENAME`s, applies the change set and moves
+//! the index entry. A cluster can't rename across slots, so there it reads
+//! the old record, writes it with the changes applied under the new id (one
+//! script on the new id's slot, after the index), then deletes the old id
+//! only if it is still live and unchanged since it was read (an update
+//! counter, `m:ver`). If the old id was deleted meanwhile (a logout, a
+//! revocation), the new id is deleted and the call fails with
+//! [`StoreErrorKind::NotFound`]; if it was updated meanwhile, the new id is
+//! deleted and the move starts over, so the update isn't lost. What remains:
+//! between the copy and the delete both ids hold the session (only the
+//! caller knows the new one), and a crash or an outage in that window, or
+//! while deleting the new id on a failure, leaves the new id alive until
+//! it expires: the old id is then still valid or already dead, the new id
+//! is listed in the user's index, and its cookie was never sent.
 #![warn(missing_docs)]
+
+use std::sync::Arc;
 
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisFuture, Script, Value as RValue};
+use redis::{Cmd, Pipeline, RedisFuture, Script, ScriptInvocation, Value as RValue};
 use websession_core::store::{ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind};
 use websession_core::{json, Map};
 
-const CREATE: &str = r"
+/// How long, in seconds, a cluster keeps a user-index member past its
+/// score, and the index itself past its highest score: the tolerated clock
+/// difference between the node of a session and the node of its user's
+/// index.
+const CLUSTER_INDEX_MARGIN_SECS: u64 = 600;
+
+/// The most slack (seconds) a cluster adds to an index claim, on top of the
+/// session's new expiry.
+const CLAIM_SLACK_MAX: u64 = 86_400;
+
+/// Sessions a single-Redis `delete_all_for` handles per script.
+const REVOKE_BATCH: usize = 500;
+
+/// Batches `delete_all_for` runs at most (500 000 sessions).
+const REVOKE_MAX_BATCHES: usize = 1000;
+
+/// Tries of a cluster `update` whose user keeps changing, and of a cluster
+/// `cycle_id` whose old record keeps changing.
+const ATTEMPTS: usize = 4;
+
+/// Lua that starts every script: they write after reading `TIME`, so they
+/// must be replicated as effects (the default since Redis 5, the only mode
+/// since Redis 7, where this call is a no-op).
+const EFFECTS: &str = r"
+if redis.replicate_commands then redis.replicate_commands() end
+";
+
+/// Lua shared by the scripts that apply a change set.
+const APPLY: &str = r"
+-- Applies the change set at ARGV[b..]: the new expiry, '1' to drop every
+-- key first, the user change ('' none, '-' no user, 'u:<user>'), how many
+-- keys are removed, those keys, then key/value pairs to the end.
+local function apply(key, b)
+  if ARGV[b + 1] == '1' then
+    for _, f in ipairs(redis.call('HKEYS', key)) do
+      if string.sub(f, 1, 2) == 'd:' then redis.call('HDEL', key, f) end
+    end
+  end
+  local u = ARGV[b + 2]
+  if u == '-' then redis.call('HDEL', key, 'm:user')
+  elseif u ~= '' then redis.call('HSET', key, 'm:user', string.sub(u, 3)) end
+  local i = b + 4
+  for _ = 1, tonumber(ARGV[b + 3]) do redis.call('HDEL', key, 'd:' .. ARGV[i]); i = i + 1 end
+  while i <= #ARGV do redis.call('HSET', key, 'd:' .. ARGV[i], ARGV[i + 1]); i = i + 2 end
+  redis.call('HSET', key, 'm:expires', ARGV[b])
+  redis.call('EXPIREAT', key, ARGV[b])
+end
+-- The user of `key` once the change set at ARGV[b..] is applied, or false.
+local function user_after(key, b)
+  local u = ARGV[b + 2]
+  if u == '-' then return false end
+  if u ~= '' then return string.sub(u, 3) end
+  return redis.call('HGET', key, 'm:user')
+end
+";
+
+/// Lua shared by the scripts that write a user index.
+const SETTLE: &str = r"
+-- Drops the members of the index `z` whose score is more than `margin`
+-- seconds past by the server's clock; the index expires `margin` seconds
+-- after its highest score.
+local function settle(z, margin)
+  local t = tonumber(redis.call('TIME')[1])
+  redis.call('ZREMRANGEBYSCORE', z, '-inf', '(' .. (t - margin))
+  local top = redis.call('ZRANGE', z, -1, -1, 'WITHSCORES')
+  if top[2] then redis.call('EXPIREAT', z, tonumber(top[2]) + margin) end
+end
+";
+
+/// Lua for the single-Redis scripts: ARGV[1] is always the key prefix.
+const SINGLE_INDEX: &str = r"
+local function ukey(user) return ARGV[1] .. 'user-sessions:{' .. user .. '}' end
+local function index(user, member, exp)
+  if user then local z = ukey(user); redis.call('ZADD', z, exp, member); settle(z, 0) end
+end
+local function unindex(user, member)
+  if user then local z = ukey(user); redis.call('ZREM', z, member); settle(z, 0) end
+end
+";
+
+// KEYS: record. ARGV: prefix, now, id hex, expires, created, user ('' or
+// 'u:<user>'), then key/value pairs.
+const SINGLE_CREATE: &str = r"
+local exp = redis.call('HGET', KEYS[1], 'm:expires')
+if exp and tonumber(exp) > tonumber(ARGV[2]) then return 0 end
+local user = ARGV[6] ~= '' and string.sub(ARGV[6], 3)
+local stale = redis.call('HGET', KEYS[1], 'm:user')
+index(user, ARGV[3], ARGV[4])
+if stale and stale ~= user then unindex(stale, ARGV[3]) end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'm:expires', ARGV[4], 'm:created', ARGV[5])
+if user then redis.call('HSET', KEYS[1], 'm:user', user) end
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], 'd:' .. ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIREAT', KEYS[1], ARGV[4])
+return 1
+";
+
+// KEYS: record. ARGV: prefix, now, id hex, then the change set.
+const SINGLE_UPDATE: &str = r"
+local exp = redis.call('HGET', KEYS[1], 'm:expires')
+if not exp or tonumber(exp) <= tonumber(ARGV[2]) then return 0 end
+local before = redis.call('HGET', KEYS[1], 'm:user')
+local after = user_after(KEYS[1], 4)
+index(after, ARGV[3], ARGV[4])
+if before and before ~= after then unindex(before, ARGV[3]) end
+apply(KEYS[1], 4)
+return 1
+";
+
+// KEYS: old record, new record. ARGV: prefix, now, old hex, new hex, then
+// the change set.
+const SINGLE_CYCLE: &str = r"
+local exp = redis.call('HGET', KEYS[1], 'm:expires')
+if not exp or tonumber(exp) <= tonumber(ARGV[2]) then return 0 end
+local taken = redis.call('HGET', KEYS[2], 'm:expires')
+if taken and tonumber(taken) > tonumber(ARGV[2]) then return -1 end
+local before = redis.call('HGET', KEYS[1], 'm:user')
+local stale = redis.call('HGET', KEYS[2], 'm:user')
+local after = user_after(KEYS[1], 5)
+index(after, ARGV[4], ARGV[5])
+unindex(before, ARGV[3])
+if stale and stale ~= after then unindex(stale, ARGV[4]) end
+redis.call('RENAME', KEYS[1], KEYS[2])
+apply(KEYS[2], 5)
+return 1
+";
+
+// KEYS: record. ARGV: prefix, id hex.
+const SINGLE_DELETE: &str = r"
+local user = redis.call('HGET', KEYS[1], 'm:user')
+redis.call('DEL', KEYS[1])
+unindex(user, ARGV[2])
+return 1
+";
+
+// KEYS: the user's index. ARGV: prefix, user, batch size. Returns the
+// sessions deleted and the members processed.
+const SINGLE_REVOKE: &str = r"
+local ms = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+local n = 0
+for _, m in ipairs(ms) do
+  local k = ARGV[1] .. '{' .. m .. '}'
+  if redis.call('HGET', k, 'm:user') == ARGV[2] then n = n + redis.call('DEL', k) end
+  redis.call('ZREM', KEYS[1], m)
+end
+return {n, #ms}
+";
+
+// KEYS: the user's index. ARGV: id hex, claim, margin.
+const CLUSTER_INDEX: &str = r"
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not s or tonumber(s) < tonumber(ARGV[2]) then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
+settle(KEYS[1], tonumber(ARGV[3]))
+return 1
+";
+
+// KEYS: record. ARGV: now, expires, created, user ('' or 'u:<user>'), the
+// index claim, then key/value pairs.
+const CLUSTER_CREATE: &str = r"
 local exp = redis.call('HGET', KEYS[1], 'm:expires')
 if exp and tonumber(exp) > tonumber(ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'm:expires', ARGV[2], 'm:created', ARGV[3])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'm:user', string.sub(ARGV[4], 3)) end
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], 'd:' .. ARGV[i], ARGV[i + 1]) end
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[1], 'm:user', string.sub(ARGV[4], 3), 'm:idx', ARGV[5])
+end
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], 'd:' .. ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIREAT', KEYS[1], ARGV[2])
 return 1
 ";
 
-const UPDATE: &str = r"
+// KEYS: record. ARGV: now, the claimed user ('' or 'u:<user>'), its claim,
+// then the change set. Returns {'0'} (not live), {'1'} (done) or
+// {'2', user} (the index of `user` must be claimed first; nothing written).
+const CLUSTER_UPDATE: &str = r"
+local exp = redis.call('HGET', KEYS[1], 'm:expires')
+if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return {'0'} end
+local before = redis.call('HGET', KEYS[1], 'm:user')
+local after = user_after(KEYS[1], 4)
+local cover = 0
+if after then
+  if before == after then cover = tonumber(redis.call('HGET', KEYS[1], 'm:idx') or '0') end
+  if ARGV[2] ~= '' and string.sub(ARGV[2], 3) == after and tonumber(ARGV[3]) > cover then
+    cover = tonumber(ARGV[3])
+  end
+  if cover < tonumber(ARGV[4]) then return {'2', after} end
+end
+apply(KEYS[1], 4)
+if after then redis.call('HSET', KEYS[1], 'm:idx', cover) else redis.call('HDEL', KEYS[1], 'm:idx') end
+redis.call('HINCRBY', KEYS[1], 'm:ver', 1)
+return {'1'}
+";
+
+// KEYS: the old record. ARGV: now, the update counter read. Returns 1
+// (deleted), 0 (not live any more) or -1 (updated since).
+const CLUSTER_CYCLE_FINISH: &str = r"
 local exp = redis.call('HGET', KEYS[1], 'm:expires')
 if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return 0 end
-if ARGV[3] == '1' then
-  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-    if string.sub(f, 1, 2) == 'd:' then redis.call('HDEL', KEYS[1], f) end
-  end
-end
-if ARGV[4] == '-' then redis.call('HDEL', KEYS[1], 'm:user')
-elseif ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'm:user', string.sub(ARGV[4], 3)) end
-local i = 6
-for _ = 1, tonumber(ARGV[5]) do redis.call('HDEL', KEYS[1], 'd:' .. ARGV[i]); i = i + 1 end
-while i <= #ARGV do redis.call('HSET', KEYS[1], 'd:' .. ARGV[i], ARGV[i + 1]); i = i + 2 end
-redis.call('HSET', KEYS[1], 'm:expires', ARGV[2])
-redis.call('EXPIREAT', KEYS[1], ARGV[2])
+if (redis.call('HGET', KEYS[1], 'm:ver') or '') ~= ARGV[2] then return -1 end
+redis.call('DEL', KEYS[1])
 return 1
 ";
 
-const DELETE_IF_USER: &str = r"
+// KEYS: record. ARGV: user.
+const CLUSTER_DELETE_IF_USER: &str = r"
 if redis.call('HGET', KEYS[1], 'm:user') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-";
-
-const CYCLE: &str = r"
-local exp = redis.call('HGET', KEYS[1], 'm:expires')
-if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return 0 end
-local taken = redis.call('HGET', KEYS[2], 'm:expires')
-if taken and tonumber(taken) > tonumber(ARGV[1]) then return -1 end
-redis.call('RENAME', KEYS[1], KEYS[2])
-return 1
 ";
 
 #[derive(Clone)]
@@ -115,15 +337,45 @@ impl ConnectionLike for Conn {
     }
 }
 
+struct Scripts {
+    single_create: Script,
+    single_update: Script,
+    single_cycle: Script,
+    single_delete: Script,
+    single_revoke: Script,
+    cluster_index: Script,
+    cluster_create: Script,
+    cluster_update: Script,
+    cluster_cycle_finish: Script,
+    cluster_delete_if_user: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        let single =
+            |body: &str| Script::new(&format!("{EFFECTS}{APPLY}{SETTLE}{SINGLE_INDEX}{body}"));
+        let cluster = |body: &str| Script::new(&format!("{EFFECTS}{APPLY}{SETTLE}{body}"));
+        Self {
+            single_create: single(SINGLE_CREATE),
+            single_update: single(SINGLE_UPDATE),
+            single_cycle: single(SINGLE_CYCLE),
+            single_delete: single(SINGLE_DELETE),
+            single_revoke: single(SINGLE_REVOKE),
+            cluster_index: cluster(CLUSTER_INDEX),
+            cluster_create: cluster(CLUSTER_CREATE),
+            cluster_update: cluster(CLUSTER_UPDATE),
+            cluster_cycle_finish: cluster(CLUSTER_CYCLE_FINISH),
+            cluster_delete_if_user: cluster(CLUSTER_DELETE_IF_USER),
+        }
+    }
+}
+
 /// Sessions in Redis hashes with native TTL.
 #[derive(Clone)]
 pub struct RedisStore {
     conn: Conn,
     prefix: String,
-    create: Script,
-    update: Script,
-    cycle: Script,
-    delete_if_user: Script,
+    scripts: Arc<Scripts>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -152,10 +404,44 @@ fn err(e: redis::RedisError) -> StoreError {
     StoreError::new(kind, e)
 }
 
+fn not_found() -> StoreError {
+    StoreError::from_kind(StoreErrorKind::NotFound)
+}
+
 fn tagged(v: &websession_core::Value) -> String {
     let mut text = String::new();
     json::write_value(&mut text, v);
     text
+}
+
+/// A user as a script argument: `''` for none, else `u:<user>`.
+fn user_arg(user: Option<&str>) -> String {
+    user.map_or(String::new(), |u| format!("u:{u}"))
+}
+
+/// Adds a change set's arguments, in the order `APPLY` reads them.
+fn push_changes(inv: &mut ScriptInvocation<'_>, changes: &ChangeSet) {
+    inv.arg(changes.expires_at)
+        .arg(if changes.cleared { "1" } else { "0" });
+    inv.arg(match &changes.user {
+        None => String::new(),
+        Some(None) => "-".into(),
+        Some(Some(u)) => user_arg(Some(u)),
+    });
+    inv.arg(changes.removed.len());
+    for k in &changes.removed {
+        inv.arg(k);
+    }
+    for (k, v) in &changes.set {
+        inv.arg(k).arg(tagged(v));
+    }
+}
+
+/// The score a cluster index claim gives a session that expires at
+/// `expires`: that, plus as much again (at most a day) so that the next
+/// touches fit in the claim.
+fn claim(expires: u64, now: u64) -> u64 {
+    expires.saturating_add(expires.saturating_sub(now).min(CLAIM_SLACK_MAX))
 }
 
 impl RedisStore {
@@ -196,10 +482,7 @@ impl RedisStore {
         Self {
             conn,
             prefix: "websession:".into(),
-            create: Script::new(CREATE),
-            update: Script::new(UPDATE),
-            cycle: Script::new(CYCLE),
-            delete_if_user: Script::new(DELETE_IF_USER),
+            scripts: Arc::new(Scripts::new()),
         }
     }
 
@@ -215,30 +498,26 @@ impl RedisStore {
     }
 
     fn user_key(&self, user: &str) -> String {
-        format!("{}user:{{{user}}}", self.prefix)
+        format!("{}user-sessions:{{{user}}}", self.prefix)
     }
 
-    async fn index_user(&self, user: &str, id: &IdHash) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
-        redis::cmd("SADD")
-            .arg(self.user_key(user))
-            .arg(id.to_hex())
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(err)
+    fn is_cluster(&self) -> bool {
+        matches!(self.conn, Conn::Cluster(_))
     }
-}
 
-#[async_trait::async_trait]
-impl SessionStore for RedisStore {
-    async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
+    /// The stored record, live or not, and its update counter (`m:ver`).
+    async fn fetch(&self, id: &IdHash) -> Result<Option<(Record, String)>, StoreError> {
         let mut conn = self.conn.clone();
         let fields: Vec<(String, String)> = redis::cmd("HGETALL")
             .arg(self.key(id))
             .query_async(&mut conn)
             .await
             .map_err(err)?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
         let mut record = Record::new(Map::new(), 0, 0);
+        let mut version = String::new();
         for (field, value) in fields {
             if let Some(key) = field.strip_prefix("d:") {
                 let v = json::parse_value(value.as_bytes())
@@ -254,23 +533,54 @@ impl SessionStore for RedisStore {
                     "m:expires" => record.expires_at = number()?,
                     "m:created" => record.created_at = number()?,
                     "m:user" => record.user = Some(value),
+                    "m:ver" => version = value,
                     _ => {}
                 }
             }
         }
-        Ok((record.expires_at > now).then_some(record))
+        Ok(Some((record, version)))
     }
 
-    async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<(), StoreError> {
+    /// Cluster: lists `id` in `user`'s index with a claim covering `expires`
+    /// (before the record is written); returns the claim.
+    async fn claim_index(
+        &self,
+        user: &str,
+        id: &IdHash,
+        expires: u64,
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        let claim = claim(expires, now);
         let mut conn = self.conn.clone();
-        let mut inv = self.create.key(self.key(id));
-        inv.arg(now).arg(record.expires_at).arg(record.created_at);
-        inv.arg(
-            record
-                .user
-                .as_ref()
-                .map_or(String::new(), |u| format!("u:{u}")),
-        );
+        self.scripts
+            .cluster_index
+            .key(self.user_key(user))
+            .arg(id.to_hex())
+            .arg(claim)
+            .arg(CLUSTER_INDEX_MARGIN_SECS)
+            .invoke_async::<i64>(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(claim)
+    }
+
+    async fn create_cluster(
+        &self,
+        id: &IdHash,
+        record: &Record,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let claim = match &record.user {
+            Some(user) => self.claim_index(user, id, record.expires_at, now).await?,
+            None => 0,
+        };
+        let mut conn = self.conn.clone();
+        let mut inv = self.scripts.cluster_create.key(self.key(id));
+        inv.arg(now)
+            .arg(record.expires_at)
+            .arg(record.created_at)
+            .arg(user_arg(record.user.as_deref()))
+            .arg(claim);
         for (k, v) in &record.data {
             inv.arg(k).arg(tagged(v));
         }
@@ -278,81 +588,197 @@ impl SessionStore for RedisStore {
         if done == 0 {
             return Err(StoreError::from_kind(StoreErrorKind::Collision));
         }
-        if let Some(user) = &record.user {
-            self.index_user(user, id).await?;
-        }
         Ok(())
     }
 
-    async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
-        let mut inv = self.update.key(self.key(id));
-        inv.arg(now)
-            .arg(changes.expires_at)
-            .arg(if changes.cleared { "1" } else { "0" });
-        inv.arg(match &changes.user {
-            None => String::new(),
-            Some(None) => "-".into(),
-            Some(Some(u)) => format!("u:{u}"),
-        });
-        inv.arg(changes.removed.len());
-        for k in &changes.removed {
-            inv.arg(k);
-        }
-        for (k, v) in &changes.set {
-            inv.arg(k).arg(tagged(v));
-        }
-        let done: i64 = inv.invoke_async(&mut conn).await.map_err(err)?;
-        if done == 0 {
-            return Err(StoreError::from_kind(StoreErrorKind::NotFound));
-        }
+    async fn update_cluster(
+        &self,
+        id: &IdHash,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let mut claimed = None;
         if let Some(Some(user)) = &changes.user {
-            self.index_user(user, id).await?;
+            let claim = self.claim_index(user, id, changes.expires_at, now).await?;
+            claimed = Some((user.clone(), claim));
         }
-        Ok(())
-    }
-
-    async fn cycle_id(&self, old: &IdHash, new: &IdHash, now: u64) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
-        let record = match &self.conn {
-            Conn::Single(_) => {
-                let done: i64 = self
-                    .cycle
-                    .key(self.key(old))
-                    .key(self.key(new))
-                    .arg(now)
-                    .invoke_async(&mut conn)
-                    .await
-                    .map_err(err)?;
-                match done {
-                    0 => return Err(StoreError::from_kind(StoreErrorKind::NotFound)),
-                    -1 => return Err(StoreError::from_kind(StoreErrorKind::Collision)),
-                    _ => self.load(new, now).await?,
+        for _ in 0..ATTEMPTS {
+            let mut conn = self.conn.clone();
+            let mut inv = self.scripts.cluster_update.key(self.key(id));
+            inv.arg(now)
+                .arg(user_arg(claimed.as_ref().map(|(u, _)| u.as_str())))
+                .arg(claimed.as_ref().map_or(0, |(_, c)| *c));
+            push_changes(&mut inv, changes);
+            let reply: Vec<String> = inv.invoke_async(&mut conn).await.map_err(err)?;
+            match reply.as_slice() {
+                [done] if done == "1" => return Ok(()),
+                [gone] if gone == "0" => return Err(not_found()),
+                // The record's user needs a (longer) claim first; nothing
+                // was written.
+                [claim_first, user] if claim_first == "2" => {
+                    let claim = self.claim_index(user, id, changes.expires_at, now).await?;
+                    claimed = Some((user.clone(), claim));
+                }
+                _ => {
+                    return Err(StoreError::new(
+                        StoreErrorKind::Backend,
+                        format!("unexpected reply from the update script: {reply:?}"),
+                    ))
                 }
             }
-            Conn::Cluster(_) => {
-                let record = self
-                    .load(old, now)
-                    .await?
-                    .ok_or_else(|| StoreError::from_kind(StoreErrorKind::NotFound))?;
-                self.create(new, &record, now).await?;
-                self.delete(old).await?;
-                Some(record)
-            }
-        };
-        if let Some(user) = record.and_then(|r| r.user) {
-            self.index_user(&user, new).await?;
         }
-        Ok(())
+        Err(StoreError::new(
+            StoreErrorKind::Backend,
+            "the session's user kept changing during the update",
+        ))
     }
 
-    async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
+    async fn cycle_cluster(
+        &self,
+        old: &IdHash,
+        new: &IdHash,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        for _ in 0..ATTEMPTS {
+            let (mut record, version) = self
+                .fetch(old)
+                .await?
+                .filter(|(r, _)| r.expires_at > now)
+                .ok_or_else(not_found)?;
+            record.apply(changes);
+            self.create_cluster(new, &record, now).await?;
+            let mut conn = self.conn.clone();
+            let finished = self
+                .scripts
+                .cluster_cycle_finish
+                .key(self.key(old))
+                .arg(now)
+                .arg(&version)
+                .invoke_async::<i64>(&mut conn)
+                .await;
+            match finished {
+                Ok(1) => return Ok(()),
+                // Deleted (or expired) since it was read: no resurrection.
+                Ok(0) => {
+                    self.delete_key(new).await?;
+                    return Err(not_found());
+                }
+                // Updated since it was read: start over from the new state.
+                Ok(_) => self.delete_key(new).await?,
+                Err(e) => {
+                    // Unknown whether the old id is gone; the new id was
+                    // never handed out, so drop it (fail closed).
+                    if let Err(rollback) = self.delete_key(new).await {
+                        tracing::warn!(error = %rollback, "could not delete the new id of a failed cycle_id");
+                    }
+                    return Err(err(e));
+                }
+            }
+        }
+        Err(StoreError::new(
+            StoreErrorKind::Backend,
+            "the session kept changing during cycle_id",
+        ))
+    }
+
+    async fn delete_key(&self, id: &IdHash) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
         redis::cmd("DEL")
             .arg(self.key(id))
             .query_async::<()>(&mut conn)
             .await
             .map_err(err)
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for RedisStore {
+    async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
+        Ok(self
+            .fetch(id)
+            .await?
+            .map(|(record, _)| record)
+            .filter(|r| r.expires_at > now))
+    }
+
+    async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<(), StoreError> {
+        if self.is_cluster() {
+            return self.create_cluster(id, record, now).await;
+        }
+        let mut conn = self.conn.clone();
+        let mut inv = self.scripts.single_create.key(self.key(id));
+        inv.arg(&self.prefix)
+            .arg(now)
+            .arg(id.to_hex())
+            .arg(record.expires_at)
+            .arg(record.created_at)
+            .arg(user_arg(record.user.as_deref()));
+        for (k, v) in &record.data {
+            inv.arg(k).arg(tagged(v));
+        }
+        let done: i64 = inv.invoke_async(&mut conn).await.map_err(err)?;
+        if done == 0 {
+            return Err(StoreError::from_kind(StoreErrorKind::Collision));
+        }
+        Ok(())
+    }
+
+    async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError> {
+        if self.is_cluster() {
+            return self.update_cluster(id, changes, now).await;
+        }
+        let mut conn = self.conn.clone();
+        let mut inv = self.scripts.single_update.key(self.key(id));
+        inv.arg(&self.prefix).arg(now).arg(id.to_hex());
+        push_changes(&mut inv, changes);
+        let done: i64 = inv.invoke_async(&mut conn).await.map_err(err)?;
+        if done == 0 {
+            return Err(not_found());
+        }
+        Ok(())
+    }
+
+    async fn cycle_id(
+        &self,
+        old: &IdHash,
+        new: &IdHash,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        if self.is_cluster() {
+            return self.cycle_cluster(old, new, changes, now).await;
+        }
+        let mut conn = self.conn.clone();
+        let mut inv = self.scripts.single_cycle.key(self.key(old));
+        inv.key(self.key(new))
+            .arg(&self.prefix)
+            .arg(now)
+            .arg(old.to_hex())
+            .arg(new.to_hex());
+        push_changes(&mut inv, changes);
+        match inv.invoke_async::<i64>(&mut conn).await.map_err(err)? {
+            0 => Err(not_found()),
+            -1 => Err(StoreError::from_kind(StoreErrorKind::Collision)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
+        if self.is_cluster() {
+            // The index member stays until its score passes (see "Layout").
+            return self.delete_key(id).await;
+        }
+        let mut conn = self.conn.clone();
+        self.scripts
+            .single_delete
+            .key(self.key(id))
+            .arg(&self.prefix)
+            .arg(id.to_hex())
+            .invoke_async::<i64>(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(())
     }
 
     async fn delete_expired(&self, _now: u64) -> Result<u64, StoreError> {
@@ -366,31 +792,48 @@ impl SessionStore for RedisStore {
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
         let mut conn = self.conn.clone();
         let user_key = self.user_key(user);
-        let ids: Vec<String> = redis::cmd("SMEMBERS")
+        let mut deleted = 0;
+        if !self.is_cluster() {
+            for _ in 0..REVOKE_MAX_BATCHES {
+                let (n, processed): (u64, usize) = self
+                    .scripts
+                    .single_revoke
+                    .key(&user_key)
+                    .arg(&self.prefix)
+                    .arg(user)
+                    .arg(REVOKE_BATCH)
+                    .invoke_async(&mut conn)
+                    .await
+                    .map_err(err)?;
+                deleted += n;
+                if processed < REVOKE_BATCH {
+                    break;
+                }
+            }
+            return Ok(deleted);
+        }
+        let ids: Vec<String> = redis::cmd("ZRANGE")
             .arg(&user_key)
+            .arg(0)
+            .arg(-1)
             .query_async(&mut conn)
             .await
             .map_err(err)?;
-        let mut deleted = 0;
         for hex in ids {
-            // One key per call: in a cluster the sessions live in other slots.
-            // The set can be stale (a session given to another user since),
-            // so the script deletes only if the session still belongs to `user`.
-            let key = format!("{}{{{hex}}}", self.prefix);
+            // One key per call: the sessions live in other slots. A member
+            // can be stale (the session was deleted, cycled or given to
+            // someone else), so the script deletes only if the session still
+            // belongs to `user`; members are never removed here (see "Layout").
             let n: u64 = self
-                .delete_if_user
-                .key(key)
+                .scripts
+                .cluster_delete_if_user
+                .key(format!("{}{{{hex}}}", self.prefix))
                 .arg(user)
                 .invoke_async(&mut conn)
                 .await
                 .map_err(err)?;
             deleted += n;
         }
-        redis::cmd("DEL")
-            .arg(&user_key)
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(err)?;
         Ok(deleted)
     }
 }

@@ -3,6 +3,7 @@
 //! private `redis-server` this test starts and stops to simulate an outage.
 //! `cargo test` skips them; `.ci/run` runs them.
 
+use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -11,9 +12,9 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use tower::ServiceExt;
-use websession::{Session, SessionConfig, SessionManagerLayer};
+use websession::{Session, SessionConfig, SessionManagerLayer, Sessions};
 use websession_core::store::{
-    conformance, ChangeSet, Record, SessionId, SessionStore, StoreErrorKind,
+    conformance, ChangeSet, IdHash, Record, SessionId, SessionStore, StoreErrorKind,
 };
 use websession_core::{Map, Value};
 use websession_redis::RedisStore;
@@ -185,9 +186,9 @@ async fn an_outage_gives_503s_loses_no_acknowledged_write_and_recovers() {
             "/get",
             get(|s: Session| async move { s.get::<String>("v").expect("get").unwrap_or_default() }),
         )
-        .layer(
-            SessionManagerLayer::with_store(store.clone()).with_config(SessionConfig::default()),
-        );
+        .layer(SessionManagerLayer::new(
+            Sessions::with_store(store.clone(), SessionConfig::default()).expect("config"),
+        ));
     let call = |path: &str, cookie: Option<String>| {
         let app = app.clone();
         let mut req = Request::get(path);
@@ -263,4 +264,573 @@ async fn an_outage_gives_503s_loses_no_acknowledged_write_and_recovers() {
         )
         .await
         .expect("update");
+}
+
+// ---------------------------------------------------------------------------
+// The user index, `cycle_id` and their races.
+
+/// The user index key (see the crate docs' "Layout").
+fn index_key(user: &str) -> String {
+    format!("websession:user-sessions:{{{user}}}")
+}
+
+fn record_key(id: &IdHash) -> String {
+    format!("websession:{{{}}}", id.to_hex())
+}
+
+fn new_id() -> IdHash {
+    SessionId::generate().hash()
+}
+
+fn new_user(tag: &str) -> String {
+    format!("{tag}-{}", &SessionId::generate().as_str()[..12])
+}
+
+fn owned(user: &str, t: u64, expires: u64) -> Record {
+    Record::new(Map::new(), t, expires).with_user(Some(user.to_owned()))
+}
+
+async fn single() -> RedisStore {
+    RedisStore::connect(&env("REDIS_URL"))
+        .await
+        .expect("connect")
+}
+
+fn cluster_urls() -> Vec<String> {
+    env("REDIS_CLUSTER_URLS")
+        .split(',')
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn cluster() -> RedisStore {
+    let urls = cluster_urls();
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    RedisStore::connect_cluster(&urls)
+        .await
+        .expect("connect cluster")
+}
+
+async fn raw_single() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(env("REDIS_URL").as_str())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("conn")
+}
+
+async fn raw_cluster() -> redis::cluster_async::ClusterConnection {
+    redis::cluster::ClusterClient::new(cluster_urls())
+        .expect("cluster client")
+        .get_async_connection()
+        .await
+        .expect("cluster conn")
+}
+
+/// The ids listed in `user`'s index.
+async fn indexed<C: redis::aio::ConnectionLike + Send>(
+    conn: &mut C,
+    user: &str,
+) -> BTreeSet<String> {
+    redis::cmd("ZRANGE")
+        .arg(index_key(user))
+        .arg(0)
+        .arg(-1)
+        .query_async(conn)
+        .await
+        .expect("members")
+}
+
+async fn ttl<C: redis::aio::ConnectionLike + Send>(conn: &mut C, key: &str) -> i64 {
+    redis::cmd("TTL")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .expect("ttl")
+}
+
+/// `id`'s score in `user`'s index (its expiry, or a later claim).
+async fn score<C: redis::aio::ConnectionLike + Send>(conn: &mut C, user: &str, id: &IdHash) -> u64 {
+    let score: Option<f64> = redis::cmd("ZSCORE")
+        .arg(index_key(user))
+        .arg(id.to_hex())
+        .query_async(conn)
+        .await
+        .expect("zscore");
+    let score = score.expect("listed in the index");
+    assert!(score.fract() == 0.0 && score >= 0.0, "score {score}");
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let score = score as u64;
+    score
+}
+
+fn hexes(ids: &[&IdHash]) -> BTreeSet<String> {
+    ids.iter().map(|id| id.to_hex()).collect()
+}
+
+/// Sessions created while `delete_all_for` runs: whether or not that
+/// revocation gets them, they stay indexed, so the next one does.
+async fn revocation_races_creation(revoker: RedisStore, creator: RedisStore) {
+    let t = now();
+    let mut escaped = Vec::new();
+    for round in 0..40u64 {
+        let user = new_user("race");
+        for _ in 0..8 {
+            creator
+                .create(&new_id(), &owned(&user, t, t + 600), t)
+                .await
+                .expect("create");
+        }
+        let late = new_id();
+        let (revoked, created) = tokio::join!(revoker.delete_all_for(&user), async {
+            tokio::time::sleep(Duration::from_micros(round * 150)).await;
+            creator.create(&late, &owned(&user, t, t + 600), t).await
+        });
+        assert!(revoked.expect("revoke") >= 8, "round {round}");
+        created.expect("create during the revocation");
+        revoker.delete_all_for(&user).await.expect("revoke again");
+        if creator.load(&late, t).await.expect("load").is_some() {
+            escaped.push(round);
+        }
+    }
+    assert!(
+        escaped.is_empty(),
+        "sessions created during a revocation escaped the next one (rounds {escaped:?})"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis at REDIS_URL"]
+async fn a_session_created_during_delete_all_for_stays_revocable() {
+    revocation_races_creation(single().await, single().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_a_session_created_during_delete_all_for_stays_revocable() {
+    revocation_races_creation(cluster().await, cluster().await).await;
+}
+
+/// The cluster node that serves `key`.
+async fn node_of(key: &str) -> String {
+    for url in cluster_urls() {
+        let mut conn = redis::Client::open(url.as_str())
+            .expect("client")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("node");
+        // Any other node answers MOVED.
+        if redis::cmd("EXISTS")
+            .arg(key)
+            .query_async::<i64>(&mut conn)
+            .await
+            .is_ok()
+        {
+            return url;
+        }
+    }
+    panic!("no node serves {key}")
+}
+
+/// A fresh id whose record lives on none of `nodes`.
+async fn id_off(nodes: &[&str]) -> IdHash {
+    loop {
+        let id = new_id();
+        if !nodes.contains(&node_of(&record_key(&id)).await.as_str()) {
+            return id;
+        }
+    }
+}
+
+/// A fresh user whose index lives on none of `nodes`.
+async fn user_off(nodes: &[&str]) -> String {
+    loop {
+        let user = new_user("paused");
+        if !nodes.contains(&node_of(&index_key(&user)).await.as_str()) {
+            return user;
+        }
+    }
+}
+
+static HOLDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// One test at a time may hold a node, so that no other cluster call waits
+/// on two holds in a row (that could exceed the store's 2 s timeout).
+struct HoldTurn;
+
+impl HoldTurn {
+    async fn take() -> Self {
+        while HOLDING.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self
+    }
+}
+
+impl Drop for HoldTurn {
+    fn drop(&mut self) {
+        HOLDING.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Holds every write (scripts included) that clients send to the node at
+/// `url` for `ms` milliseconds; reads and the other nodes go on. This opens
+/// the window between two steps of a cluster operation deterministically.
+async fn hold_writes(_turn: &HoldTurn, url: &str, ms: u64) {
+    let mut conn = redis::Client::open(url)
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("node");
+    redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(ms)
+        .arg("WRITE")
+        .query_async::<()>(&mut conn)
+        .await
+        .expect("CLIENT PAUSE");
+}
+
+const HOLD_MS: u64 = 1200;
+const SETTLE: Duration = Duration::from_millis(300);
+
+/// Deterministic: `delete_all_for` has read the index and is held on the
+/// node of the user's first session when a second session is created.
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_delete_all_for_keeps_a_session_indexed_in_its_window() {
+    let (revoker, creator) = (cluster().await, cluster().await);
+    let t = now();
+    let first = new_id();
+    let held = node_of(&record_key(&first)).await;
+    let user = user_off(&[&held]).await;
+    let second = id_off(&[&held]).await;
+    creator
+        .create(&first, &owned(&user, t, t + 600), t)
+        .await
+        .expect("create");
+    let turn = HoldTurn::take().await;
+    hold_writes(&turn, &held, HOLD_MS).await;
+    let revoking = {
+        let user = user.clone();
+        tokio::spawn(async move { revoker.delete_all_for(&user).await })
+    };
+    tokio::time::sleep(SETTLE).await;
+    creator
+        .create(&second, &owned(&user, t, t + 600), t)
+        .await
+        .expect("create during the revocation");
+    assert!(
+        !revoking.is_finished(),
+        "timing: the revocation should still be held on {held}"
+    );
+    assert_eq!(revoking.await.expect("task").expect("revoke"), 1);
+    assert_eq!(
+        creator.delete_all_for(&user).await.expect("revoke again"),
+        1,
+        "the session created during the first revocation is still indexed"
+    );
+    assert_eq!(creator.load(&second, t).await.expect("load"), None);
+}
+
+#[tokio::test]
+#[ignore = "needs Redis at REDIS_URL"]
+async fn the_user_index_follows_deletes_cycles_and_moves_and_expires() {
+    let store = single().await;
+    let mut raw = raw_single().await;
+    let (user, other, t) = (new_user("shrink"), new_user("moved"), now());
+    let ids: Vec<IdHash> = (0..4).map(|_| new_id()).collect();
+    for id in &ids {
+        store
+            .create(id, &owned(&user, t, t + 600), t)
+            .await
+            .expect("create");
+    }
+    let [a, b, c, d] = [&ids[0], &ids[1], &ids[2], &ids[3]];
+    assert_eq!(indexed(&mut raw, &user).await, hexes(&[a, b, c, d]));
+    assert!(
+        (590..=600).contains(&ttl(&mut raw, &index_key(&user)).await),
+        "the index lives as long as its longest session"
+    );
+
+    store.delete(a).await.expect("delete");
+    assert_eq!(
+        indexed(&mut raw, &user).await,
+        hexes(&[b, c, d]),
+        "a deleted session leaves the index"
+    );
+
+    let b2 = new_id();
+    store
+        .cycle_id(b, &b2, &ChangeSet::touch(t + 600), t)
+        .await
+        .expect("cycle");
+    assert_eq!(
+        indexed(&mut raw, &user).await,
+        hexes(&[&b2, c, d]),
+        "a cycled session is listed under its new id only"
+    );
+
+    store
+        .update(
+            c,
+            &ChangeSet::touch(t + 600).with_user(Some(other.clone())),
+            t,
+        )
+        .await
+        .expect("move");
+    assert_eq!(
+        indexed(&mut raw, &user).await,
+        hexes(&[&b2, d]),
+        "a session given to another user leaves the old user's index"
+    );
+    assert_eq!(indexed(&mut raw, &other).await, hexes(&[c]));
+
+    store
+        .update(d, &ChangeSet::touch(t + 900), t)
+        .await
+        .expect("extend");
+    assert!(
+        (890..=900).contains(&ttl(&mut raw, &index_key(&user)).await),
+        "extending a session extends its index"
+    );
+
+    assert_eq!(store.delete_all_for(&user).await.expect("revoke"), 2);
+    assert_eq!(store.delete_all_for(&other).await.expect("revoke"), 1);
+    assert!(indexed(&mut raw, &user).await.is_empty());
+    assert!(indexed(&mut raw, &other).await.is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_the_user_index_expires_no_sooner_than_its_sessions() {
+    let store = cluster().await;
+    let mut raw = raw_cluster().await;
+    let (user, other, t) = (new_user("ttl"), new_user("ttl-moved"), now());
+    // Generous bounds: the TTL covers the session and doesn't outlive it by days.
+    let covers = |ttl: i64, expires: u64| {
+        let left = i64::try_from(expires - t).expect("small");
+        (left - 10..=3 * left + 3600).contains(&ttl)
+    };
+    let id = new_id();
+    store
+        .create(&id, &owned(&user, t, t + 600), t)
+        .await
+        .expect("create");
+    let got = ttl(&mut raw, &index_key(&user)).await;
+    assert!(covers(got, t + 600), "TTL {got} after create");
+    assert!(score(&mut raw, &user, &id).await >= t + 600);
+
+    store
+        .update(&id, &ChangeSet::touch(t + 5000), t)
+        .await
+        .expect("extend");
+    let got = ttl(&mut raw, &index_key(&user)).await;
+    assert!(covers(got, t + 5000), "TTL {got} after an extension");
+    assert!(
+        score(&mut raw, &user, &id).await >= t + 5000,
+        "the index entry was extended before the session"
+    );
+
+    store
+        .update(
+            &id,
+            &ChangeSet::touch(t + 3000).with_user(Some(other.clone())),
+            t,
+        )
+        .await
+        .expect("move");
+    let got = ttl(&mut raw, &index_key(&other)).await;
+    assert!(covers(got, t + 3000), "TTL {got} after a move");
+    assert!(score(&mut raw, &other, &id).await >= t + 3000);
+
+    let cycled = new_id();
+    store
+        .cycle_id(&id, &cycled, &ChangeSet::touch(t + 7000), t)
+        .await
+        .expect("cycle");
+    let got = ttl(&mut raw, &index_key(&other)).await;
+    assert!(covers(got, t + 7000), "TTL {got} after a cycle");
+    assert!(score(&mut raw, &other, &cycled).await >= t + 7000);
+    assert_eq!(store.delete_all_for(&other).await.expect("revoke"), 1);
+    assert_eq!(store.delete_all_for(&user).await.expect("revoke"), 0);
+}
+
+/// When the index can't be written (here: its key holds a string), the
+/// record write doesn't happen either: no live session ever escapes the index.
+async fn index_failure_changes_nothing<C: redis::aio::ConnectionLike + Send>(
+    store: RedisStore,
+    raw: &mut C,
+) {
+    let (user, t) = (new_user("broken"), now());
+    redis::cmd("SET")
+        .arg(index_key(&user))
+        .arg("not an index")
+        .arg("EX")
+        .arg(600)
+        .query_async::<()>(raw)
+        .await
+        .expect("set");
+
+    let id = new_id();
+    store
+        .create(&id, &owned(&user, t, t + 600), t)
+        .await
+        .expect_err("the index can't be written");
+    assert_eq!(
+        store.load(&id, t).await.expect("load"),
+        None,
+        "create: no unindexed session"
+    );
+
+    let plain = Record::new(
+        [("a".to_owned(), Value::Int(1))].into_iter().collect(),
+        t,
+        t + 600,
+    );
+    let id = new_id();
+    store.create(&id, &plain, t).await.expect("create");
+    store
+        .update(
+            &id,
+            &ChangeSet::touch(t + 900)
+                .with_set("b", Value::Int(2))
+                .with_user(Some(user.clone())),
+            t,
+        )
+        .await
+        .expect_err("the index can't be written");
+    assert_eq!(
+        store.load(&id, t).await.expect("load"),
+        Some(plain.clone()),
+        "update: nothing changed"
+    );
+
+    let new = new_id();
+    store
+        .cycle_id(
+            &id,
+            &new,
+            &ChangeSet::touch(t + 900)
+                .with_set("b", Value::Int(2))
+                .with_user(Some(user.clone())),
+            t,
+        )
+        .await
+        .expect_err("the index can't be written");
+    assert_eq!(
+        store.load(&id, t).await.expect("load"),
+        Some(plain),
+        "cycle: the old id still holds the unchanged record"
+    );
+    assert_eq!(
+        store.load(&new, t).await.expect("load"),
+        None,
+        "cycle: the new id holds nothing"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs Redis at REDIS_URL"]
+async fn a_failed_index_write_changes_nothing() {
+    index_failure_changes_nothing(single().await, &mut raw_single().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_a_failed_index_write_changes_nothing() {
+    index_failure_changes_nothing(cluster().await, &mut raw_cluster().await).await;
+}
+
+/// Deterministic: the old id is deleted after the cluster `cycle_id` read it
+/// and while it is held creating the new id. The delete wins: the cycle
+/// fails and the new id holds nothing.
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_cycle_id_loses_to_a_delete_in_its_window() {
+    let (cycler, deleter) = (cluster().await, cluster().await);
+    let t = now();
+    let old = new_id();
+    let old_node = node_of(&record_key(&old)).await;
+    let new = id_off(&[&old_node]).await;
+    let held = node_of(&record_key(&new)).await;
+    let data: Map = [("secret".to_owned(), Value::Int(1))].into_iter().collect();
+    cycler
+        .create(&old, &Record::new(data, t, t + 600), t)
+        .await
+        .expect("create");
+    let turn = HoldTurn::take().await;
+    hold_writes(&turn, &held, HOLD_MS).await;
+    let cycling = tokio::spawn(async move {
+        cycler
+            .cycle_id(&old, &new, &ChangeSet::touch(t + 600), t)
+            .await
+    });
+    tokio::time::sleep(SETTLE).await;
+    deleter.delete(&old).await.expect("delete (logout)");
+    assert!(
+        !cycling.is_finished(),
+        "timing: the cycle should still be held on {held}"
+    );
+    let err = cycling
+        .await
+        .expect("task")
+        .expect_err("the old id was deleted before the cycle finished");
+    assert_eq!(err.kind(), StoreErrorKind::NotFound);
+    assert_eq!(
+        deleter.load(&new, t).await.expect("load"),
+        None,
+        "the deleted session is not resurrected under the new id"
+    );
+    assert_eq!(deleter.load(&old, t).await.expect("load"), None);
+}
+
+/// Deterministic: an update of the old id lands while the cluster
+/// `cycle_id` is held creating the new id; it is not lost.
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_cycle_id_keeps_an_update_made_in_its_window() {
+    let (cycler, updater) = (cluster().await, cluster().await);
+    let t = now();
+    let old = new_id();
+    let old_node = node_of(&record_key(&old)).await;
+    let new = id_off(&[&old_node]).await;
+    let held = node_of(&record_key(&new)).await;
+    cycler
+        .create(&old, &Record::new(Map::new(), t, t + 600), t)
+        .await
+        .expect("create");
+    let turn = HoldTurn::take().await;
+    hold_writes(&turn, &held, HOLD_MS).await;
+    let cycling = tokio::spawn(async move {
+        let changes = ChangeSet::touch(t + 700).with_set("cycled", Value::Int(1));
+        cycler.cycle_id(&old, &new, &changes, t).await
+    });
+    tokio::time::sleep(SETTLE).await;
+    updater
+        .update(
+            &old,
+            &ChangeSet::touch(t + 600).with_set("late", Value::Int(2)),
+            t,
+        )
+        .await
+        .expect("an update of the old id, before the cycle finished");
+    assert!(
+        !cycling.is_finished(),
+        "timing: the cycle should still be held on {held}"
+    );
+    cycling.await.expect("task").expect("cycle");
+    let moved = updater.load(&new, t).await.expect("load").expect("live");
+    assert_eq!(
+        moved.data,
+        [
+            ("cycled".to_owned(), Value::Int(1)),
+            ("late".to_owned(), Value::Int(2))
+        ]
+        .into_iter()
+        .collect::<Map>(),
+        "both the racing update and the cycle's own changes are kept"
+    );
+    assert_eq!(moved.expires_at, t + 700);
+    assert_eq!(updater.load(&old, t).await.expect("load"), None);
 }
