@@ -95,7 +95,7 @@ enum Command {
         #[command(flatten)]
         fallbacks: FallbackArgs,
         /// Maximum age in seconds (Flask's PERMANENT_SESSION_LIFETIME).
-        #[arg(long, value_name = "SECS", default_value_t = flask::DEFAULT_MAX_AGE)]
+        #[arg(long, value_name = "SECS", default_value_t = websession_core::codec::DEFAULT_MAX_AGE)]
         max_age: u64,
         /// Verify as if the time were this (Unix seconds) instead of the clock.
         #[arg(long, value_name = "UNIX")]
@@ -546,7 +546,7 @@ fn run(command: Command, matches: &ArgMatches) -> anyhow::Result<Outcome> {
 }
 
 fn decode(cookie: &str) -> anyhow::Result<Outcome> {
-    match flask::peek(cookie, flask::DEFAULT_MAX_DECOMPRESSED) {
+    match flask::peek(cookie, websession_core::codec::DEFAULT_MAX_DECOMPRESSED) {
         Ok((payload, timestamp)) => {
             let value = match json::parse_value(&payload) {
                 Ok(v) => v,

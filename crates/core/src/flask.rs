@@ -22,15 +22,14 @@
 //! proves the server wrote it. Decompression happens only after the signature
 //! checked out, and is capped ([`FlaskCodec::with_max_decompressed`]).
 
-use std::cell::RefCell;
 use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use flate2::{Compress, Decompress, FlushCompress, FlushDecompress, Status};
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
+use crate::codec::{check_age, inflate, CodecLimits, Compression};
 use crate::error::{DecodeError, PayloadError};
 use crate::json;
 use crate::key::{Key, KeyRing};
@@ -39,40 +38,7 @@ use crate::value::Map;
 type HmacSha1 = Hmac<Sha1>;
 
 /// Flask's salt for the session cookie signer.
-pub const SALT: &[u8] = b"cookie-session";
-
-/// Flask's default `PERMANENT_SESSION_LIFETIME`: 31 days, in seconds.
-pub const DEFAULT_MAX_AGE: u64 = 31 * 24 * 60 * 60;
-
-/// Default cap on a cookie value the codec will look at, in bytes. Browsers
-/// send at most about 4 KB per cookie; Flask itself can emit larger ones.
-pub const DEFAULT_MAX_COOKIE_LEN: usize = 16 * 1024;
-
-/// Default cap on a decompressed payload, in bytes.
-pub const DEFAULT_MAX_DECOMPRESSED: usize = 256 * 1024;
-
-/// When [`FlaskCodec`] compresses the payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Compression {
-    /// As Flask: zlib level 6 whenever it saves at least 2 bytes. Byte-exact
-    /// with Flask, at the cost of running deflate on every write (a few µs).
-    #[default]
-    Flask,
-    /// Never compress. Flask reads these cookies fine, but for payloads that
-    /// compress well they are longer, and the bytes differ from Flask's.
-    Never,
-}
-
-impl Compression {
-    /// The zlib stream to use instead of `json`, if this policy compresses it.
-    pub(crate) fn apply(self, json: &[u8]) -> Option<Vec<u8>> {
-        match self {
-            Self::Flask => compress_if_smaller(json),
-            Self::Never => None,
-        }
-    }
-}
+pub(crate) const SALT: &[u8] = b"cookie-session";
 
 /// Length of an encoded HMAC-SHA1 signature.
 const SIG_LEN: usize = 27;
@@ -104,20 +70,17 @@ impl fmt::Debug for Decoded {
     }
 }
 
-/// A verified cookie whose payload was not parsed: the JSON text Flask signed.
-///
-/// Its `Debug` shows the length of the JSON, never the text.
+/// A verified cookie whose payload was not parsed yet.
 #[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Verified {
+pub(crate) struct Verified {
     /// The (decompressed) JSON bytes.
-    pub json: Vec<u8>,
+    pub(crate) json: Vec<u8>,
     /// When the cookie was signed, in Unix seconds.
-    pub timestamp: u64,
+    pub(crate) timestamp: u64,
     /// Which key verified it; see [`Decoded::key_index`].
-    pub key_index: usize,
+    pub(crate) key_index: usize,
     /// The verified payload, for [`FlaskCodec::resign`].
-    pub payload: SignedPayload,
+    pub(crate) payload: SignedPayload,
 }
 
 impl fmt::Debug for Verified {
@@ -134,8 +97,7 @@ impl fmt::Debug for Verified {
 }
 
 /// The payload segment of a cookie whose signature checked, as it was sent
-/// (possibly compressed). Only [`FlaskCodec::verify`] and
-/// [`FlaskCodec::decode`] make one, so [`FlaskCodec::resign`] can only ever
+/// (possibly compressed). Only [`FlaskCodec::decode`] makes one, so [`FlaskCodec::resign`] can only ever
 /// re-sign what a key of the ring signed before.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SignedPayload {
@@ -187,9 +149,7 @@ impl fmt::Debug for SignedPayload {
 pub struct FlaskCodec {
     /// One keyed HMAC per key, in verification order; index 0 signs.
     signers: Vec<HmacSha1>,
-    max_age: u64,
-    max_cookie_len: usize,
-    max_decompressed: usize,
+    limits: CodecLimits,
     compression: Compression,
 }
 
@@ -197,9 +157,7 @@ impl fmt::Debug for FlaskCodec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FlaskCodec")
             .field("keys", &format_args!("<{} redacted>", self.signers.len()))
-            .field("max_age", &self.max_age)
-            .field("max_cookie_len", &self.max_cookie_len)
-            .field("max_decompressed", &self.max_decompressed)
+            .field("limits", &self.limits)
             .field("compression", &self.compression)
             .finish()
     }
@@ -227,9 +185,7 @@ impl FlaskCodec {
     pub fn new(keys: &KeyRing) -> Self {
         Self {
             signers: keys.verification_order().map(Self::signer).collect(),
-            max_age: DEFAULT_MAX_AGE,
-            max_cookie_len: DEFAULT_MAX_COOKIE_LEN,
-            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+            limits: CodecLimits::default(),
             compression: Compression::Flask,
         }
     }
@@ -238,26 +194,26 @@ impl FlaskCodec {
         new_hmac(&derive_key(key.expose_bytes()))
     }
 
+    /// All the limits at once. Default [`CodecLimits::default`].
+    #[must_use]
+    pub fn with_limits(mut self, limits: CodecLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// The maximum age of a cookie in seconds, checked on the server (Flask's
     /// `PERMANENT_SESSION_LIFETIME`, used for every session). Default 31 days.
     #[must_use]
     pub fn with_max_age(mut self, seconds: u64) -> Self {
-        self.max_age = seconds;
+        self.limits.max_age = seconds;
         self
     }
 
-    /// The longest cookie value looked at; longer ones fail with
-    /// [`DecodeError::TooLong`] before any work. Default [`DEFAULT_MAX_COOKIE_LEN`].
-    #[must_use]
-    pub fn with_max_cookie_len(mut self, bytes: usize) -> Self {
-        self.max_cookie_len = bytes;
-        self
-    }
-
-    /// The most bytes a compressed payload may inflate to. Default [`DEFAULT_MAX_DECOMPRESSED`].
+    /// The most bytes a compressed payload may inflate to. Default
+    /// [`DEFAULT_MAX_DECOMPRESSED`](crate::codec::DEFAULT_MAX_DECOMPRESSED).
     #[must_use]
     pub fn with_max_decompressed(mut self, bytes: usize) -> Self {
-        self.max_decompressed = bytes;
+        self.limits.max_decompressed = bytes;
         self
     }
 
@@ -268,10 +224,10 @@ impl FlaskCodec {
         self
     }
 
-    /// The maximum age in seconds.
+    /// The limits.
     #[must_use]
-    pub fn max_age(&self) -> u64 {
-        self.max_age
+    pub fn limits(&self) -> &CodecLimits {
+        &self.limits
     }
 
     /// Encodes a session as Flask would at `timestamp` (Unix seconds).
@@ -307,7 +263,7 @@ impl FlaskCodec {
     /// payload is kept as it is, which Flask reads just the same).
     ///
     /// It takes a [`SignedPayload`], which only a successful
-    /// [`verify`](Self::verify) or [`decode`](Self::decode) gives, so an
+    /// [`decode`](Self::decode) gives, so an
     /// unchecked string can never be re-signed.
     ///
     /// # Examples
@@ -358,17 +314,8 @@ impl FlaskCodec {
     }
 
     /// Verifies a cookie and returns its JSON text without parsing it.
-    ///
-    /// # Errors
-    ///
-    /// As [`FlaskCodec::decode`], except JSON errors.
-    pub fn verify(&self, cookie: &str, now: u64) -> Result<Verified, DecodeError> {
-        if cookie.len() > self.max_cookie_len {
-            return Err(DecodeError::TooLong {
-                len: cookie.len(),
-                limit: self.max_cookie_len,
-            });
-        }
+    pub(crate) fn verify(&self, cookie: &str, now: u64) -> Result<Verified, DecodeError> {
+        self.limits.check_len(cookie)?;
         let (signing_input, sig) = cookie.rsplit_once('.').ok_or(DecodeError::BadSignature)?;
         if sig.len() != SIG_LEN {
             return Err(DecodeError::BadSignature);
@@ -392,8 +339,8 @@ impl FlaskCodec {
             .rsplit_once('.')
             .ok_or(DecodeError::BadTimestamp)?;
         let timestamp = decode_timestamp(ts).ok_or(DecodeError::BadTimestamp)?;
-        check_age(timestamp, now, self.max_age)?;
-        let json = decode_payload(payload, self.max_decompressed)?;
+        check_age(timestamp, now, self.limits.max_age)?;
+        let json = decode_payload(payload, self.limits.max_decompressed)?;
         Ok(Verified {
             json,
             timestamp,
@@ -403,24 +350,6 @@ impl FlaskCodec {
             },
         })
     }
-}
-
-/// Checks Flask's age rule: `0 <= now - timestamp <= max_age`.
-///
-/// # Errors
-///
-/// [`DecodeError::FromFuture`] or [`DecodeError::Expired`].
-pub fn check_age(timestamp: u64, now: u64, max_age: u64) -> Result<(), DecodeError> {
-    if timestamp > now {
-        return Err(DecodeError::FromFuture {
-            ahead: timestamp - now,
-        });
-    }
-    let age = now - timestamp;
-    if age > max_age {
-        return Err(DecodeError::Expired { age, max_age });
-    }
-    Ok(())
 }
 
 /// Reads a Flask cookie **without checking its signature**: the JSON and the
@@ -478,61 +407,6 @@ fn decode_payload(payload: &str, max_decompressed: usize) -> Result<Vec<u8>, Pay
     }
 }
 
-thread_local! {
-    // deflateInit allocates ~270 KB; reset() (before each use) reuses it and
-    // gives identical output.
-    static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(flate2::Compression::new(6), true));
-}
-
-/// zlib level 6, kept only if it is at least 2 bytes shorter (itsdangerous'
-/// `len(compressed) < len(json) - 1`).
-pub(crate) fn compress_if_smaller(json: &[u8]) -> Option<Vec<u8>> {
-    // A zlib stream is never shorter than 8 bytes, so short inputs can't win.
-    if json.len() < 10 {
-        return None;
-    }
-    let limit = json.len() - 2;
-    DEFLATE.with(|cell| {
-        let mut z = cell.borrow_mut();
-        z.reset();
-        let mut out = Vec::with_capacity(limit);
-        let status = z.compress_vec(json, &mut out, FlushCompress::Finish);
-        let ended = matches!(status, Ok(Status::StreamEnd)) && out.len() <= limit;
-        ended.then_some(out)
-    })
-}
-
-pub(crate) fn inflate(data: &[u8], limit: usize) -> Result<Vec<u8>, PayloadError> {
-    let mut z = Decompress::new(true);
-    let mut out = Vec::with_capacity((data.len() * 4).max(64).min(limit.saturating_add(1)));
-    loop {
-        if out.len() == out.capacity() {
-            if out.len() > limit {
-                return Err(PayloadError::TooLarge { limit });
-            }
-            let grow = out.len().max(64).min(limit + 1 - out.len());
-            out.reserve_exact(grow);
-        }
-        let consumed = usize::try_from(z.total_in()).map_err(|_| PayloadError::Zlib)?;
-        let input = data.get(consumed..).ok_or(PayloadError::Zlib)?;
-        let before = (z.total_in(), out.len());
-        let status = z
-            .decompress_vec(input, &mut out, FlushDecompress::Finish)
-            .map_err(|_| PayloadError::Zlib)?;
-        if out.len() > limit {
-            return Err(PayloadError::TooLarge { limit });
-        }
-        match status {
-            Status::StreamEnd => return Ok(out),
-            _ if before == (z.total_in(), out.len()) && out.len() < out.capacity() => {
-                // No progress with room to spare: the stream is truncated.
-                return Err(PayloadError::Zlib);
-            }
-            _ => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -559,34 +433,6 @@ mod tests {
             hex::encode(derive_key(b"correct horse battery staple")),
             "e8d168da6163bdb1bf25af761ce4ed2d97b75934"
         );
-    }
-
-    #[test]
-    fn compression_threshold() {
-        assert!(compress_if_smaller(br#"{"k":"aaaaaaaaaaa"}"#).is_none());
-        assert_eq!(
-            compress_if_smaller(br#"{"k":"aaaaaaaaaaaa"}"#).map(|z| z.len()),
-            Some(18)
-        );
-    }
-
-    #[test]
-    fn inflate_caps_output_and_rejects_truncation() {
-        let big = vec![b'a'; 1 << 20];
-        let mut z = Compress::new(flate2::Compression::new(9), true);
-        let mut packed = Vec::with_capacity(1 << 20);
-        z.compress_vec(&big, &mut packed, FlushCompress::Finish)
-            .unwrap();
-        assert_eq!(
-            inflate(&packed, 1000),
-            Err(PayloadError::TooLarge { limit: 1000 })
-        );
-        assert_eq!(inflate(&packed, 1 << 20).unwrap().len(), 1 << 20);
-        assert_eq!(
-            inflate(&packed[..packed.len() - 6], 1 << 21),
-            Err(PayloadError::Zlib)
-        );
-        assert_eq!(inflate(b"", 10), Err(PayloadError::Zlib));
     }
 
     #[test]

@@ -41,20 +41,17 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::codec::{check_age, inflate, CodecLimits, Compression};
 use crate::error::{DecodeError, PayloadError};
-use crate::flask::{
-    check_age, inflate, Compression, DEFAULT_MAX_AGE, DEFAULT_MAX_COOKIE_LEN,
-    DEFAULT_MAX_DECOMPRESSED,
-};
 use crate::json;
 use crate::key::{Key, KeyRing};
 use crate::value::Map;
 
 /// The current format version.
-pub const VERSION: u8 = 1;
+pub(crate) const VERSION: u8 = 1;
 
 /// The HKDF label; it names the algorithm so a key is never reused across formats.
-pub const HKDF_INFO: &[u8] = b"websession sealed cookie v1 XChaCha20-Poly1305";
+pub(crate) const HKDF_INFO: &[u8] = b"websession sealed cookie v1 XChaCha20-Poly1305";
 
 /// The shortest secret accepted for sealing, in bytes.
 pub const MIN_SEALING_KEY_LEN: usize = 32;
@@ -92,7 +89,7 @@ pub struct Unsealed {
     pub key_index: usize,
     /// The sealed payload as it was (flags and the possibly compressed JSON),
     /// for [`SealedCodec::reseal`]. Wiped on drop.
-    pub payload: Zeroizing<Vec<u8>>,
+    pub(crate) payload: Zeroizing<Vec<u8>>,
 }
 
 impl fmt::Debug for Unsealed {
@@ -130,9 +127,7 @@ impl fmt::Debug for Unsealed {
 pub struct SealedCodec {
     ciphers: Vec<XChaCha20Poly1305>,
     aad: Vec<u8>,
-    max_age: u64,
-    max_cookie_len: usize,
-    max_decompressed: usize,
+    limits: CodecLimits,
     compression: Compression,
 }
 
@@ -140,7 +135,7 @@ impl fmt::Debug for SealedCodec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SealedCodec")
             .field("keys", &format_args!("<{} redacted>", self.ciphers.len()))
-            .field("max_age", &self.max_age)
+            .field("limits", &self.limits)
             .field("compression", &self.compression)
             .finish_non_exhaustive()
     }
@@ -184,17 +179,23 @@ impl SealedCodec {
         Ok(Self {
             ciphers,
             aad,
-            max_age: DEFAULT_MAX_AGE,
-            max_cookie_len: DEFAULT_MAX_COOKIE_LEN,
-            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+            limits: CodecLimits::default(),
             compression: Compression::Never,
         })
+    }
+
+    /// All the limits at once (the cookie length limit included). Default
+    /// [`CodecLimits::default`].
+    #[must_use]
+    pub fn with_limits(mut self, limits: CodecLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// The maximum age of a cookie, from its issue time. Default 31 days.
     #[must_use]
     pub fn with_max_age(mut self, seconds: u64) -> Self {
-        self.max_age = seconds;
+        self.limits.max_age = seconds;
         self
     }
 
@@ -220,7 +221,7 @@ impl SealedCodec {
     /// The most bytes a compressed payload may inflate to.
     #[must_use]
     pub fn with_max_decompressed(mut self, bytes: usize) -> Self {
-        self.max_decompressed = bytes;
+        self.limits.max_decompressed = bytes;
         self
     }
 
@@ -285,12 +286,7 @@ impl SealedCodec {
     /// [`DecodeError::FromFuture`] for the issue time, and
     /// [`DecodeError::BadPayload`] for a sealed payload that is not a session.
     pub fn open(&self, cookie: &str, now: u64) -> Result<Unsealed, DecodeError> {
-        if cookie.len() > self.max_cookie_len {
-            return Err(DecodeError::TooLong {
-                len: cookie.len(),
-                limit: self.max_cookie_len,
-            });
-        }
+        self.limits.check_len(cookie)?;
         let raw = URL_SAFE_NO_PAD
             .decode(cookie)
             .map_err(|_| DecodeError::BadSignature)?;
@@ -324,10 +320,13 @@ impl SealedCodec {
         let issued_at = u64::from_be_bytes(be);
         be.copy_from_slice(&plain[9..17]);
         let created_at = u64::from_be_bytes(be);
-        check_age(issued_at, now, self.max_age)?;
+        check_age(issued_at, now, self.limits.max_age)?;
         let payload = &plain[HEADER_LEN..];
         let data = if flags & FLAG_COMPRESSED != 0 {
-            json::parse_map(&Zeroizing::new(inflate(payload, self.max_decompressed)?))?
+            json::parse_map(&Zeroizing::new(inflate(
+                payload,
+                self.limits.max_decompressed,
+            )?))?
         } else if flags == 0 {
             json::parse_map(payload)?
         } else {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use time::OffsetDateTime;
-use websession_core::flask::check_age;
+use websession_core::codec::check_age;
 use websession_core::store::{SessionId, SessionStore, StoreErrorKind};
 use websession_core::{unix_seconds, DecodeError, FlaskCodec, KeyRing, SealedCodec, Value};
 

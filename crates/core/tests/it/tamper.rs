@@ -153,8 +153,8 @@ fn resign_equals_encoding_again() {
     data.insert("user".into(), Value::Int(7));
     for signer in [FlaskCodec::new(&KeyRing::new(old)), codec.clone()] {
         let cookie = signer.encode(&data, 1000);
-        let verified = codec.verify(&cookie, 1500).expect("valid");
-        let resigned = codec.resign(&verified.payload, 2000);
+        let decoded = codec.decode(&cookie, 1500).expect("valid");
+        let resigned = codec.resign(&decoded.payload, 2000);
         assert_eq!(resigned, codec.encode(&data, 2000));
         assert_eq!(codec.decode(&resigned, 2000).expect("valid").key_index, 0);
     }
@@ -169,12 +169,7 @@ fn debug_of_opened_cookies_shows_no_data() {
     data.insert("api_token".into(), Value::from("tok-SECRET-4711"));
     let cookie = codec.encode(&data, 1000);
     let decoded = codec.decode(&cookie, 1000).expect("valid");
-    let verified = codec.verify(&cookie, 1000).expect("valid");
-    for shown in [
-        format!("{decoded:?}"),
-        format!("{verified:?}"),
-        format!("{:?}", decoded.payload),
-    ] {
+    for shown in [format!("{decoded:?}"), format!("{:?}", decoded.payload)] {
         assert!(
             !shown.contains("SECRET") && !shown.contains("api_token"),
             "{shown}"
