@@ -247,5 +247,5 @@ pub async fn store_sessions(spec: &str, config: SessionConfig) -> anyhow::Result
         "sessions are kept in {}",
         spec.split('@').next_back().unwrap_or(spec)
     );
-    Ok(sessions.context("session configuration")?)
+    sessions.context("session configuration")
 }

@@ -52,8 +52,11 @@ use std::time::Duration;
 use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions};
 use sqlx::query::Query;
 use sqlx::{Postgres, Row};
-use websession_core::store::{ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind};
-use websession_core::{json, Map};
+use websession_core::store::{
+    decode_value, encode_value, ChangeSet, ExpiredDeletion, IdHash, Record, SessionStore,
+    StoreError, StoreErrorKind,
+};
+use websession_core::Map;
 
 /// The table and indexes, created by [`PostgresStore::migrate`].
 pub const SCHEMA: &str = "
@@ -94,11 +97,7 @@ fn secs(t: u64) -> i64 {
 fn to_column(data: &Map) -> String {
     let texts: BTreeMap<&str, String> = data
         .iter()
-        .map(|(k, v)| {
-            let mut text = String::new();
-            json::write_value(&mut text, v);
-            (k.as_str(), text)
-        })
+        .map(|(k, v)| (k.as_str(), encode_value(v)))
         .collect();
     serde_json::to_string(&texts).unwrap_or_else(|_| "{}".into())
 }
@@ -108,11 +107,7 @@ fn from_column(text: &str) -> Result<Map, StoreError> {
         serde_json::from_str(text).map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))?;
     texts
         .into_iter()
-        .map(|(k, v)| {
-            let value = json::parse_value(v.as_bytes())
-                .map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))?;
-            Ok((k, value))
-        })
+        .map(|(k, v)| Ok((k, decode_value(&v)?)))
         .collect()
 }
 
@@ -150,7 +145,7 @@ fn apply_query<'q>(
         None => (false, None),
     };
     sqlx::query(sql)
-        .bind(&id.0[..])
+        .bind(id.as_bytes())
         .bind(changes.cleared)
         .bind(removed)
         .bind(to_column(&changes.set))
@@ -246,7 +241,7 @@ impl SessionStore for PostgresStore {
             "SELECT data::text, created_at, expires_at, user_id FROM websession_sessions
              WHERE id = $1 AND expires_at > $2",
         )
-        .bind(&id.0[..])
+        .bind(id.as_bytes())
         .bind(secs(now))
         .fetch_optional(&self.pool)
         .await
@@ -273,7 +268,7 @@ impl SessionStore for PostgresStore {
                  expires_at = EXCLUDED.expires_at, user_id = EXCLUDED.user_id
              WHERE websession_sessions.expires_at <= $6",
         )
-        .bind(&id.0[..])
+        .bind(id.as_bytes())
         .bind(to_column(&record.data))
         .bind(secs(record.created_at))
         .bind(secs(record.expires_at))
@@ -321,7 +316,7 @@ impl SessionStore for PostgresStore {
         // so a failure leaves `old` live and as it was.
         let mut tx = self.pool.begin().await.map_err(err)?;
         sqlx::query("DELETE FROM websession_sessions WHERE id = $1 AND expires_at <= $2")
-            .bind(&new.0[..])
+            .bind(new.as_bytes())
             .bind(secs(now))
             .execute(&mut *tx)
             .await
@@ -340,7 +335,7 @@ impl SessionStore for PostgresStore {
             changes,
             now,
         )
-        .bind(&new.0[..])
+        .bind(new.as_bytes())
         .execute(&mut *tx)
         .await
         .map_err(err)?;
@@ -352,20 +347,11 @@ impl SessionStore for PostgresStore {
 
     async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM websession_sessions WHERE id = $1")
-            .bind(&id.0[..])
+            .bind(id.as_bytes())
             .execute(&self.pool)
             .await
             .map_err(err)?;
         Ok(())
-    }
-
-    async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM websession_sessions WHERE expires_at <= $1")
-            .bind(secs(now))
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-        Ok(done.rows_affected())
     }
 
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
@@ -374,6 +360,18 @@ impl SessionStore for PostgresStore {
         }
         let done = sqlx::query("DELETE FROM websession_sessions WHERE user_id = $1")
             .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait::async_trait]
+impl ExpiredDeletion for PostgresStore {
+    async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM websession_sessions WHERE expires_at <= $1")
+            .bind(secs(now))
             .execute(&self.pool)
             .await
             .map_err(err)?;

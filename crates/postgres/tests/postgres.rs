@@ -19,6 +19,7 @@ async fn store() -> PostgresStore {
 #[ignore = "needs PostgreSQL at DATABASE_URL"]
 async fn postgres_store_conforms() {
     conformance::run(store).await;
+    conformance::run_expired_deletion(&store().await).await;
 }
 
 #[tokio::test]

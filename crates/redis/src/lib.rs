@@ -90,8 +90,10 @@ use std::sync::Arc;
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Script, ScriptInvocation, Value as RValue};
-use websession_core::store::{ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind};
-use websession_core::{json, Map};
+use websession_core::store::{
+    decode_value, encode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
+};
+use websession_core::Map;
 
 /// How long, in seconds, a cluster keeps a user-index member past its
 /// score, and the index itself past its highest score: the tolerated clock
@@ -408,12 +410,6 @@ fn not_found() -> StoreError {
     StoreError::from_kind(StoreErrorKind::NotFound)
 }
 
-fn tagged(v: &websession_core::Value) -> String {
-    let mut text = String::new();
-    json::write_value(&mut text, v);
-    text
-}
-
 /// A user as a script argument: `''` for none, else `u:<user>`.
 fn user_arg(user: Option<&str>) -> String {
     user.map_or(String::new(), |u| format!("u:{u}"))
@@ -433,7 +429,7 @@ fn push_changes(inv: &mut ScriptInvocation<'_>, changes: &ChangeSet) {
         inv.arg(k);
     }
     for (k, v) in &changes.set {
-        inv.arg(k).arg(tagged(v));
+        inv.arg(k).arg(encode_value(v));
     }
 }
 
@@ -520,9 +516,7 @@ impl RedisStore {
         let mut version = String::new();
         for (field, value) in fields {
             if let Some(key) = field.strip_prefix("d:") {
-                let v = json::parse_value(value.as_bytes())
-                    .map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))?;
-                record.data.insert(key.to_owned(), v);
+                record.data.insert(key.to_owned(), decode_value(&value)?);
             } else {
                 let number = || {
                     value
@@ -582,7 +576,7 @@ impl RedisStore {
             .arg(user_arg(record.user.as_deref()))
             .arg(claim);
         for (k, v) in &record.data {
-            inv.arg(k).arg(tagged(v));
+            inv.arg(k).arg(encode_value(v));
         }
         let done: i64 = inv.invoke_async(&mut conn).await.map_err(err)?;
         if done == 0 {
@@ -715,7 +709,7 @@ impl SessionStore for RedisStore {
             .arg(record.created_at)
             .arg(user_arg(record.user.as_deref()));
         for (k, v) in &record.data {
-            inv.arg(k).arg(tagged(v));
+            inv.arg(k).arg(encode_value(v));
         }
         let done: i64 = inv.invoke_async(&mut conn).await.map_err(err)?;
         if done == 0 {
@@ -779,14 +773,6 @@ impl SessionStore for RedisStore {
             .await
             .map_err(err)?;
         Ok(())
-    }
-
-    async fn delete_expired(&self, _now: u64) -> Result<u64, StoreError> {
-        Ok(0) // Redis expires keys by itself (EXPIREAT)
-    }
-
-    fn expires_natively(&self) -> bool {
-        true
     }
 
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {

@@ -38,8 +38,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, Transaction};
-use websession_core::store::{ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind};
-use websession_core::{json, Map};
+use websession_core::store::{
+    decode_value, encode_value, ChangeSet, ExpiredDeletion, IdHash, Record, SessionStore,
+    StoreError, StoreErrorKind,
+};
+use websession_core::Map;
 
 /// The tables and indexes, created by [`SqliteStore::migrate`].
 pub const SCHEMA: &str = "
@@ -146,12 +149,11 @@ impl SqliteStore {
         data: &Map,
     ) -> Result<(), StoreError> {
         for (k, v) in data {
-            let mut text = String::new();
-            json::write_value(&mut text, v);
+            let text = encode_value(v);
             sqlx::query(
                 "INSERT OR REPLACE INTO websession_values (id, key, value) VALUES (?, ?, ?)",
             )
-            .bind(&id.0[..])
+            .bind(id.as_bytes())
             .bind(k)
             .bind(text)
             .execute(&mut **tx)
@@ -181,7 +183,7 @@ impl SqliteStore {
         .bind(secs(changes.expires_at))
         .bind(set_user)
         .bind(user)
-        .bind(&id.0[..])
+        .bind(id.as_bytes())
         .bind(secs(now))
         .execute(&mut **tx)
         .await
@@ -191,14 +193,14 @@ impl SqliteStore {
         }
         if changes.cleared {
             sqlx::query("DELETE FROM websession_values WHERE id = ?")
-                .bind(&id.0[..])
+                .bind(id.as_bytes())
                 .execute(&mut **tx)
                 .await
                 .map_err(err)?;
         }
         for key in &changes.removed {
             sqlx::query("DELETE FROM websession_values WHERE id = ? AND key = ?")
-                .bind(&id.0[..])
+                .bind(id.as_bytes())
                 .bind(key)
                 .execute(&mut **tx)
                 .await
@@ -216,7 +218,7 @@ impl SessionStore for SqliteStore {
              FROM websession_sessions s LEFT JOIN websession_values v ON v.id = s.id
              WHERE s.id = ? AND s.expires_at > ?",
         )
-        .bind(&id.0[..])
+        .bind(id.as_bytes())
         .bind(secs(now))
         .fetch_all(&self.pool)
         .await
@@ -237,9 +239,7 @@ impl SessionStore for SqliteStore {
             ) else {
                 continue;
             };
-            let value = json::parse_value(value.as_bytes())
-                .map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))?;
-            record.data.insert(key, value);
+            record.data.insert(key, decode_value(&value)?);
         }
         Ok(Some(record))
     }
@@ -249,13 +249,13 @@ impl SessionStore for SqliteStore {
         // The first statement writes, so the transaction takes the write lock
         // at once (waiting up to the busy timeout) instead of failing later.
         sqlx::query("DELETE FROM websession_sessions WHERE id = ? AND expires_at <= ?")
-            .bind(&id.0[..])
+            .bind(id.as_bytes())
             .bind(secs(now))
             .execute(&mut *tx)
             .await
             .map_err(err)?;
         sqlx::query("INSERT INTO websession_sessions (id, created_at, expires_at, user_id) VALUES (?, ?, ?, ?)")
-            .bind(&id.0[..])
+            .bind(id.as_bytes())
             .bind(secs(record.created_at))
             .bind(secs(record.expires_at))
             .bind(record.user.as_deref())
@@ -286,7 +286,7 @@ impl SessionStore for SqliteStore {
         // The first statement writes, so the transaction holds the write lock
         // from here on: a racing `delete(old)` runs wholly before or after.
         sqlx::query("DELETE FROM websession_sessions WHERE id = ? AND expires_at <= ?")
-            .bind(&new.0[..])
+            .bind(new.as_bytes())
             .bind(secs(now))
             .execute(&mut *tx)
             .await
@@ -294,8 +294,8 @@ impl SessionStore for SqliteStore {
         // Values follow through ON UPDATE CASCADE; a live `new` is a unique violation.
         let moved =
             sqlx::query("UPDATE websession_sessions SET id = ? WHERE id = ? AND expires_at > ?")
-                .bind(&new.0[..])
-                .bind(&old.0[..])
+                .bind(new.as_bytes())
+                .bind(old.as_bytes())
                 .bind(secs(now))
                 .execute(&mut *tx)
                 .await
@@ -309,25 +309,28 @@ impl SessionStore for SqliteStore {
 
     async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM websession_sessions WHERE id = ?")
-            .bind(&id.0[..])
+            .bind(id.as_bytes())
             .execute(&self.pool)
             .await
             .map_err(err)?;
         Ok(())
     }
 
-    async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM websession_sessions WHERE expires_at <= ?")
-            .bind(secs(now))
+    async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM websession_sessions WHERE user_id = ?")
+            .bind(user)
             .execute(&self.pool)
             .await
             .map_err(err)?;
         Ok(done.rows_affected())
     }
+}
 
-    async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM websession_sessions WHERE user_id = ?")
-            .bind(user)
+#[async_trait::async_trait]
+impl ExpiredDeletion for SqliteStore {
+    async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM websession_sessions WHERE expires_at <= ?")
+            .bind(secs(now))
             .execute(&self.pool)
             .await
             .map_err(err)?;

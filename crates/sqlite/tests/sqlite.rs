@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use websession_core::store::{
-    conformance, ChangeSet, IdHash, Record, SessionId, SessionStore, StoreErrorKind,
+    conformance, ChangeSet, ExpiredDeletion, IdHash, Record, SessionId, SessionStore,
+    StoreErrorKind,
 };
 use websession_core::{Map, Value};
 use websession_sqlite::SqliteStore;
@@ -34,6 +35,10 @@ async fn sqlite_store_conforms() {
         }
     })
     .await;
+    let store = SqliteStore::open(path.to_str().expect("utf8"))
+        .await
+        .expect("open");
+    conformance::run_expired_deletion(&store).await;
 }
 
 #[tokio::test]
@@ -153,7 +158,7 @@ fn data(pairs: &[(&str, Value)]) -> Map {
 
 async fn value_rows(pool: &sqlx::SqlitePool, id: &IdHash) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM websession_values WHERE id = ?")
-        .bind(&id.0[..])
+        .bind(id.as_bytes())
         .fetch_one(pool)
         .await
         .expect("count")

@@ -71,9 +71,15 @@ impl fmt::Display for SessionId {
 
 /// SHA-256 of a [`SessionId`]: the only form of an id a store sees.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct IdHash(pub [u8; 32]);
+pub struct IdHash([u8; 32]);
 
 impl IdHash {
+    /// The 32 bytes, e.g. for a `BLOB`/`bytea` key column.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     /// Lowercase hex, e.g. for Redis keys.
     #[must_use]
     pub fn to_hex(&self) -> String {

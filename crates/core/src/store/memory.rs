@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind};
+use super::{ChangeSet, ExpiredDeletion, IdHash, Record, SessionStore, StoreError, StoreErrorKind};
 
 /// Sessions in a `HashMap` behind a mutex. Nothing survives a restart.
 ///
@@ -119,17 +119,20 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
-    async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
-        let mut map = self.map();
-        let before = map.len();
-        map.retain(|_, r| r.expires_at > now);
-        Ok((before - map.len()) as u64)
-    }
-
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
         let mut map = self.map();
         let before = map.len();
         map.retain(|_, r| r.user.as_deref() != Some(user));
+        Ok((before - map.len()) as u64)
+    }
+}
+
+#[async_trait::async_trait]
+impl ExpiredDeletion for MemoryStore {
+    async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
+        let mut map = self.map();
+        let before = map.len();
+        map.retain(|_, r| r.expires_at > now);
         Ok((before - map.len()) as u64)
     }
 }

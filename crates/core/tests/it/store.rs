@@ -6,4 +6,8 @@ async fn memory_store_conforms() {
         websession_core::store::MemoryStore::new()
     })
     .await;
+    websession_core::store::conformance::run_expired_deletion(
+        &websession_core::store::MemoryStore::new(),
+    )
+    .await;
 }

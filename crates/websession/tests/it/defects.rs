@@ -196,9 +196,6 @@ impl SessionStore for YieldingStore {
     async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
         self.0.delete(id).await
     }
-    async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
-        self.0.delete_expired(now).await
-    }
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
         self.0.delete_all_for(user).await
     }

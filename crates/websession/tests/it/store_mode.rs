@@ -78,9 +78,6 @@ impl SessionStore for Probe {
         self.write()?;
         self.inner.delete(id).await
     }
-    async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
-        self.inner.delete_expired(now).await
-    }
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
         self.inner.delete_all_for(user).await
     }
