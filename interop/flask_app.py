@@ -14,6 +14,7 @@ Routes:
                         and session['rust'] == 'was here' when ?rust=1
   /check_permanent      'ok' if session.permanent and session['user'] == 'alice'
   /dump                 the whole session as tagged JSON ('{}' if none)
+  /iso                  session['v'] as Flask holds it: isoformat() (UTC as Z) for a datetime, else repr()
   /login?user=NAME      session['user_id'] = NAME (the bridge example's login)
 """
 
@@ -59,6 +60,15 @@ KINDS = {
     "bytes": b"\x00\x01\xfe\xff binary",
     "uuid": uuid.UUID("12345678-1234-5678-1234-567812345678"),
     "datetime": datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+    # Old dates: Flask writes four-digit years and reads years below 100 as 1969-2068.
+    "datetime_1": datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc),
+    "datetime_50": datetime.datetime(50, 6, 15, 12, 30, 45, tzinfo=datetime.timezone.utc),
+    "datetime_99": datetime.datetime(99, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc),
+    "datetime_100": datetime.datetime(100, 1, 1, tzinfo=datetime.timezone.utc),
+    "datetime_999": datetime.datetime(999, 7, 4, 1, 2, 3, tzinfo=datetime.timezone.utc),
+    "datetime_1850": datetime.datetime(1850, 1, 1, tzinfo=datetime.timezone.utc),
+    "datetime_1899": datetime.datetime(1899, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc),
+    "datetime_9999": datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc),
     "markup": Markup("<b>bold</b> &amp;"),
     "taglike": {" t": [1, 2]},
     "taglike_di": {" di": {"x": 1}},
@@ -136,6 +146,14 @@ def check_permanent():
 @app.get("/dump")
 def dump():
     return TaggedJSONSerializer().dumps(dict(session))
+
+
+@app.get("/iso")
+def iso():
+    v = session.get("v", "missing")
+    if isinstance(v, datetime.datetime):
+        return v.isoformat().replace("+00:00", "Z")
+    return repr(v)
 
 
 @app.get("/login")

@@ -15,7 +15,7 @@ use axum::routing::get;
 use axum::Router;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use websession::core::json;
-use websession::{Clock, KeyRing, Session, SessionConfig, SessionManagerLayer, Value};
+use websession::{Clock, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions, Value};
 
 /// The Python interpreter with the pinned Flask.
 ///
@@ -179,6 +179,10 @@ fn tagged(v: &Value) -> String {
 
 impl Rust {
     /// Starts a server with these keys and Flask's cookie settings.
+    ///
+    /// # Panics
+    ///
+    /// When websession refuses the configuration or the port can't be bound.
     pub async fn start(keys: KeyRing, lifetime_secs: i64) -> Self {
         let now = Arc::new(AtomicI64::new(0));
         let frozen = now.clone();
@@ -195,6 +199,18 @@ impl Rust {
                 "/get/v",
                 get(|s: Session| async move {
                     s.get_value("v").map_or("missing".into(), |v| tagged(&v))
+                }),
+            )
+            .route(
+                "/typed/v",
+                get(|s: Session| async move {
+                    // Typed access: a datetime is its RFC 3339 text, Python's None is None.
+                    match s.get::<Option<String>>("v") {
+                        Ok(Some(Some(text))) => text,
+                        Ok(Some(None)) => "None".into(),
+                        Ok(None) => "missing".into(),
+                        Err(e) => format!("error: {e}"),
+                    }
                 }),
             )
             .route(
@@ -229,7 +245,9 @@ impl Rust {
                     "ok"
                 }),
             )
-            .layer(SessionManagerLayer::signed(keys).with_config(config));
+            .layer(SessionManagerLayer::new(
+                Sessions::signed(keys, config).expect("a valid session configuration"),
+            ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

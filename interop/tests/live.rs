@@ -111,6 +111,103 @@ async fn every_value_kind_round_trips_both_ways() {
     }
 }
 
+/// Datetimes Flask writes with years below 1900 (kinds of flask_app.py).
+/// Flask reads `datetime_1`, `_50` and `_99` back as 2001, 2050 and 1999.
+const OLD_DATES: &[&str] = &[
+    "datetime_1",
+    "datetime_50",
+    "datetime_99",
+    "datetime_100",
+    "datetime_999",
+    "datetime_1850",
+    "datetime_1899",
+    "datetime_9999",
+];
+
+#[tokio::test]
+#[ignore = "needs Python with the pinned Flask (WEBSESSION_PYTHON; .ci/run sets it)"]
+async fn old_dates_survive_a_rust_write_both_ways() {
+    let flask = Flask::start().await;
+    assert_eq!(
+        flask
+            .get(&format!("/config?key={KEY}&now={T}"), None)
+            .await
+            .body,
+        "ok"
+    );
+    let rust = Rust::start(ring(KEY), MONTH).await;
+    rust.now.store(T, Ordering::SeqCst);
+    for kind in OLD_DATES {
+        let written = flask.get(&format!("/tagged/{kind}"), None).await.body;
+        let from_flask = flask
+            .get(&format!("/set/{kind}"), None)
+            .await
+            .session()
+            .expect("Flask cookie");
+        // What Flask holds after reading its own cookie (2050 for year 50).
+        let flask_holds = flask.get("/dump", Some(&from_flask)).await.body;
+        let flask_iso = flask.get("/iso", Some(&from_flask)).await.body;
+
+        // Rust reads Flask's bytes, and typed access gives Flask's datetime.
+        assert_eq!(
+            rust.get("/get/v", Some(&from_flask)).await.body,
+            written,
+            "{kind}: Rust read"
+        );
+        assert_eq!(
+            rust.get("/typed/v", Some(&from_flask)).await.body,
+            flask_iso,
+            "{kind}: typed access"
+        );
+
+        // Rust changes another key: the date keeps its bytes, Flask reads it as before.
+        let touched = rust
+            .get("/touch", Some(&from_flask))
+            .await
+            .session()
+            .expect("Rust cookie");
+        assert_eq!(
+            rust.get("/get/v", Some(&touched)).await.body,
+            written,
+            "{kind}: bytes after a Rust write"
+        );
+        assert_eq!(
+            flask.get("/dump", Some(&touched)).await.body,
+            format!(r#"{{"rust":"was here",{}"#, &flask_holds[1..]),
+            "{kind}: Flask read after Rust"
+        );
+        assert_eq!(
+            flask.get("/iso", Some(&touched)).await.body,
+            flask_iso,
+            "{kind}: Flask's datetime after Rust"
+        );
+        if !["datetime_1", "datetime_50", "datetime_99"].contains(kind) {
+            // From year 100 Flask reads back the very datetime it wrote.
+            assert_eq!(
+                flask
+                    .get(&format!("/check/{kind}?rust=1"), Some(&touched))
+                    .await
+                    .body,
+                "ok",
+                "{kind}: Flask's own value after Rust"
+            );
+        }
+
+        // Rust writes the date Flask wrote: the same bytes, the same Flask reading.
+        let from_rust = rust
+            .get(&format!("/set?json={}", encode(&written)), None)
+            .await
+            .session()
+            .expect("Rust cookie");
+        assert_eq!(from_rust, from_flask, "{kind}: byte for byte");
+        assert_eq!(
+            flask.get("/dump", Some(&from_rust)).await.body,
+            flask_holds,
+            "{kind}: Flask read"
+        );
+    }
+}
+
 #[tokio::test]
 #[ignore = "needs Python with the pinned Flask (WEBSESSION_PYTHON; .ci/run sets it)"]
 async fn permanent_sessions_agree() {

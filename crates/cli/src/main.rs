@@ -463,7 +463,8 @@ fn run(command: Command, matches: &ArgMatches) -> anyhow::Result<Outcome> {
             match codec.decode(cookie.trim(), at.unwrap_or_else(now)) {
                 Ok(decoded) => {
                     let mut out = String::new();
-                    json::write_map(&mut out, &decoded.data);
+                    // What Flask holds after loading (a date it can't read is None).
+                    json::write_map_as_loaded(&mut out, &decoded.data);
                     println!("{out}");
                     // key_index counts fallbacks newest first; people give them oldest first.
                     let n = fallbacks.len();

@@ -53,9 +53,32 @@ pub enum Value {
     Markup(String),
     /// A `uuid.UUID` (tag `" u"`).
     Uuid(uuid::Uuid),
-    /// An aware `datetime` in UTC with whole seconds (tag `" d"`). Flask drops
-    /// microseconds and the UTC offset when it writes a datetime.
+    /// An aware `datetime` with whole seconds (tag `" d"`), written as an HTTP
+    /// date in UTC (`Tue, 01 Jan 1850 00:00:00 GMT`). Flask drops microseconds
+    /// and the UTC offset when it writes a datetime.
+    ///
+    /// Years 1-9999 are written with four digits, as Flask does. Flask reads
+    /// years below 100 back as 1969-2068 (`0050` is 2050), so a cookie holding
+    /// one reads as [`Value::RawDateTime`]. A date read from a cookie is a
+    /// `DateTime` only when Flask would write its text back unchanged.
     DateTime(OffsetDateTime),
+    /// A `datetime` tag (`{" d": …}`) kept exactly as it was read, because
+    /// writing the datetime Flask reads from it would give other bytes: a
+    /// year below 100 (Flask writes `0050` but reads 2050), another RFC 2822
+    /// form (`+0200`, no weekday, a two-digit year), or content Flask reads as
+    /// `None` (`"not a date"`, `null`).
+    ///
+    /// It is written back byte for byte. Typed access
+    /// ([`Value::deserialize_into`], [`Value::as_datetime`]) gives what Flask
+    /// reads: `loaded`, or `None`. Only the parser makes this variant.
+    #[non_exhaustive]
+    RawDateTime {
+        /// The tag's content as read, usually a [`Value::Str`].
+        content: Box<Value>,
+        /// What Flask reads from it (Werkzeug's `parse_date`): an aware
+        /// datetime with the offset the text gave, or `None`.
+        loaded: Option<OffsetDateTime>,
+    },
 }
 
 impl fmt::Debug for Value {
@@ -81,6 +104,10 @@ impl fmt::Debug for Value {
             Self::Markup(m) => write!(f, "Markup({m:?})"),
             Self::Uuid(u) => write!(f, "UUID('{u}')"),
             Self::DateTime(d) => write!(f, "datetime({d})"),
+            Self::RawDateTime { content, loaded } => match loaded {
+                Some(d) => write!(f, "datetime({d}, written as {content:?})"),
+                None => write!(f, "None (a date written as {content:?})"),
+            },
         }
     }
 }
@@ -112,6 +139,47 @@ impl Value {
         crate::json::parse_value(text.as_bytes())
     }
 
+    /// The datetime Flask holds for this value: a [`Value::DateTime`], or what
+    /// Flask reads from a [`Value::RawDateTime`] (`None` where Flask reads
+    /// `None`). `None` for every other variant.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use websession_core::Value;
+    ///
+    /// // Flask writes datetime(50, 1, 1) with four digits and reads it back as 2050.
+    /// let v = Value::from_tagged_json(r#"{" d":"Sat, 01 Jan 0050 00:00:00 GMT"}"#)?;
+    /// assert_eq!(v.as_datetime().map(|d| d.year()), Some(2050));
+    /// assert_eq!(v.to_tagged_json(), r#"{" d":"Sat, 01 Jan 0050 00:00:00 GMT"}"#);
+    /// # Ok::<(), websession_core::PayloadError>(())
+    /// ```
+    #[must_use]
+    pub fn as_datetime(&self) -> Option<OffsetDateTime> {
+        match self {
+            Self::DateTime(d) => Some(*d),
+            Self::RawDateTime { loaded, .. } => *loaded,
+            _ => None,
+        }
+    }
+
+    /// This value as Flask holds it after loading it: every
+    /// [`Value::RawDateTime`], however deep, becomes the [`Value::DateTime`]
+    /// Flask read from it, or [`Value::Null`]. Writing the result gives the
+    /// bytes Flask writes when it saves the session again.
+    #[must_use]
+    pub fn to_loaded(&self) -> Self {
+        match self {
+            Self::RawDateTime { loaded, .. } => loaded.map_or(Self::Null, Self::DateTime),
+            Self::List(l) => Self::List(l.iter().map(Self::to_loaded).collect()),
+            Self::Tuple(l) => Self::Tuple(l.iter().map(Self::to_loaded).collect()),
+            Self::Dict(m) => {
+                Self::Dict(m.iter().map(|(k, v)| (k.clone(), v.to_loaded())).collect())
+            }
+            other => other.clone(),
+        }
+    }
+
     /// Converts any `Serialize` type into a value, through `serde_json`.
     ///
     /// Numbers become [`Value::Int`]/[`Value::BigInt`]/[`Value::Float`],
@@ -130,7 +198,9 @@ impl Value {
     ///
     /// Tagged types become their natural JSON form: a tuple an array, bytes an
     /// array of numbers (so `Vec<u8>` works), Markup a string, a UUID its
-    /// hyphenated string, a datetime an RFC 3339 string.
+    /// hyphenated string, a datetime an RFC 3339 string (for a
+    /// [`Value::RawDateTime`], the datetime Flask reads, with its offset, or
+    /// `null` where Flask reads `None`).
     ///
     /// # Errors
     ///
@@ -196,12 +266,19 @@ impl Value {
             ),
             Self::Bytes(b) => J::Array(b.iter().map(|&x| J::from(x)).collect()),
             Self::Uuid(u) => J::String(u.hyphenated().to_string()),
-            Self::DateTime(d) => J::String(
-                d.format(&time::format_description::well_known::Rfc3339)
-                    .map_err(|_| ValueError::NotRepresentable("a datetime outside RFC 3339"))?,
-            ),
+            Self::DateTime(d) => rfc3339(d)?,
+            Self::RawDateTime { loaded, .. } => match loaded {
+                Some(d) => rfc3339(d)?,
+                None => J::Null,
+            },
         })
     }
+}
+
+fn rfc3339(d: &OffsetDateTime) -> Result<serde_json::Value, ValueError> {
+    d.format(&time::format_description::well_known::Rfc3339)
+        .map(serde_json::Value::String)
+        .map_err(|_| ValueError::NotRepresentable("a datetime outside RFC 3339"))
 }
 
 impl From<&str> for Value {
@@ -300,6 +377,38 @@ mod tests {
             Value::Str("x".into()).deserialize_into::<u8>(),
             Err(ValueError::Deserialize(_))
         ));
+    }
+
+    #[test]
+    fn dates_give_what_flask_reads() {
+        let read = |text: &str| Value::from_tagged_json(text).unwrap();
+        let typed = |v: &Value| v.deserialize_into::<Option<String>>().unwrap();
+
+        let v = read(r#"{" d":"Tue, 01 Jan 1850 00:00:00 GMT"}"#);
+        assert!(matches!(v, Value::DateTime(_)));
+        assert_eq!(typed(&v).as_deref(), Some("1850-01-01T00:00:00Z"));
+
+        let v = read(r#"{" d":"Sat, 01 Jan 0050 00:00:00 GMT"}"#);
+        assert!(matches!(v, Value::RawDateTime { .. }));
+        assert_eq!(typed(&v).as_deref(), Some("2050-01-01T00:00:00Z"));
+        assert_eq!(v.as_datetime().map(|d| d.year()), Some(2050));
+        assert_eq!(
+            v.to_loaded().to_tagged_json(),
+            r#"{" d":"Sat, 01 Jan 2050 00:00:00 GMT"}"#
+        );
+
+        let v = read(r#"{" d":"Fri, 17 May 2024 14:34:56 +0200"}"#);
+        assert_eq!(typed(&v).as_deref(), Some("2024-05-17T14:34:56+02:00"));
+        assert_eq!(
+            v.to_tagged_json(),
+            r#"{" d":"Fri, 17 May 2024 14:34:56 +0200"}"#
+        );
+
+        let v = read(r#"[{" d":"not a date"}]"#);
+        assert_eq!(v.deserialize_into::<Vec<Option<String>>>().unwrap(), [None]);
+        assert_eq!(v.to_tagged_json(), r#"[{" d":"not a date"}]"#);
+        assert_eq!(v.to_loaded().to_tagged_json(), "[null]");
+        assert_eq!(Value::Int(1).as_datetime(), None);
     }
 
     #[test]

@@ -99,6 +99,12 @@ pub mod security {}
 /// | `Markup` | `Markup` | `String` |
 /// | `uuid.UUID` | `Uuid` | `uuid::Uuid` (hyphenated string) |
 /// | aware `datetime` | `DateTime` (UTC, whole seconds) | RFC 3339 string |
+/// | a `datetime` tag Flask would not write back as is (a year below 100, another date form, text it can't read) | `RawDateTime` (the text kept, plus what Flask reads: [`crate::Value::as_datetime`]) | what Flask reads, or `None` |
+///
+/// Flask writes years 1 to 9999 with four digits but reads years below 100
+/// as 1969 to 2068 (Python's `email.utils` rule): a cookie holding
+/// `datetime(50, 1, 1)` reads as 2050 on both sides, and its bytes are kept
+/// when Rust changes another key.
 ///
 /// Values a Rust handler does not touch are written back exactly as they
 /// came, so Flask reads back equal Python values.

@@ -350,6 +350,8 @@ fn truthy(v: &Value) -> bool {
         Value::Dict(m) => !m.is_empty(),
         Value::Bytes(b) => !b.is_empty(),
         Value::Utf16(u) => !u.is_empty(),
+        // A date Flask can't read loads as None, which is falsy.
+        Value::RawDateTime { loaded, .. } => loaded.is_some(),
         _ => true,
     }
 }

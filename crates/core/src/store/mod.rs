@@ -13,7 +13,7 @@
 //! to life.
 //!
 //! Implementations: [`MemoryStore`] here; SQLite, Redis and PostgreSQL in
-//! their own crates. Each runs the conformance suite in [`conformance`]
+//! their own crates. Each runs the conformance suite in `conformance`
 //! (feature `test-util`).
 
 mod error;

@@ -1,5 +1,6 @@
 //! Integration tests of websession-core.
 
+mod dates;
 mod props;
 mod sealed;
 mod store;

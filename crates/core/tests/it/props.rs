@@ -26,7 +26,8 @@ fn value() -> impl Strategy<Value = Value> {
         proptest::collection::vec(any::<u8>(), 0..16).prop_map(Value::Bytes),
         any::<String>().prop_map(Value::Markup),
         any::<u128>().prop_map(|u| Value::Uuid(uuid::Uuid::from_u128(u))),
-        (0i64..253_402_300_799).prop_map(|s| Value::DateTime(
+        // Years 100-9999: Flask reads years below 100 as 1969-2068 (see dates.rs).
+        (-59_011_459_200i64..=253_402_300_799).prop_map(|s| Value::DateTime(
             time::OffsetDateTime::from_unix_timestamp(s).expect("in range")
         )),
     ];
@@ -56,6 +57,29 @@ proptest! {
         let decoded = c.decode(&cookie, ts).expect("own cookie decodes");
         prop_assert_eq!(decoded.data, data);
         prop_assert_eq!(decoded.timestamp, ts);
+    }
+
+    #[test]
+    fn a_date_of_any_year_is_written_back_byte_identical(s in -62_135_596_800i64..=253_402_300_799, other in any::<i64>()) {
+        // Years 1-99 included: those read back as another year, but keep their bytes.
+        let c = codec().with_max_age(u64::MAX);
+        let mut data = websession_core::Map::new();
+        data.insert("d".into(), Value::DateTime(time::OffsetDateTime::from_unix_timestamp(s).expect("in range")));
+        let cookie = c.encode(&data, 1);
+        let mut decoded = c.decode(&cookie, 1).expect("own cookie decodes").data;
+        prop_assert_eq!(c.encode(&decoded, 1), cookie);
+        decoded.insert("z".into(), Value::Int(other));
+        data.insert("z".into(), Value::Int(other));
+        prop_assert_eq!(c.encode(&decoded, 1), c.encode(&data, 1));
+    }
+
+    #[test]
+    fn parsing_arbitrary_date_text_never_panics(text in "[A-Za-z0-9 ,:.+_\\-]{0,40}") {
+        let tagged = format!(r#"{{" d":{}}}"#, serde_json::Value::from(text));
+        let v = json::parse_value(tagged.as_bytes());
+        if let Ok(v) = v {
+            prop_assert_eq!(v.to_tagged_json(), tagged);
+        }
     }
 
     #[test]
