@@ -1,0 +1,228 @@
+//! The Lua scripts: every write of a session (and of its user's index) is
+//! one of these, so it is atomic on its node. The crate docs' "Layout"
+//! section says what each maintains.
+
+use redis::Script;
+
+/// Lua that starts every script: they write after reading `TIME`, so they
+/// must be replicated as effects (the default since Redis 5, the only mode
+/// since Redis 7, where this call is a no-op).
+const EFFECTS: &str = r"
+if redis.replicate_commands then redis.replicate_commands() end
+";
+
+/// Lua shared by the scripts that apply a change set.
+const APPLY: &str = r"
+-- Applies the change set at ARGV[b..]: the new expiry, '1' to drop every
+-- key first, the user change ('' none, '-' no user, 'u:<user>'), how many
+-- keys are removed, those keys, then key/value pairs to the end.
+local function apply(key, b)
+  if ARGV[b + 1] == '1' then
+    for _, f in ipairs(redis.call('HKEYS', key)) do
+      if string.sub(f, 1, 2) == 'd:' then redis.call('HDEL', key, f) end
+    end
+  end
+  local u = ARGV[b + 2]
+  if u == '-' then redis.call('HDEL', key, 'm:user')
+  elseif u ~= '' then redis.call('HSET', key, 'm:user', string.sub(u, 3)) end
+  local i = b + 4
+  for _ = 1, tonumber(ARGV[b + 3]) do redis.call('HDEL', key, 'd:' .. ARGV[i]); i = i + 1 end
+  while i <= #ARGV do redis.call('HSET', key, 'd:' .. ARGV[i], ARGV[i + 1]); i = i + 2 end
+  redis.call('HSET', key, 'm:expires', ARGV[b])
+  redis.call('EXPIREAT', key, ARGV[b])
+end
+-- The user of `key` once the change set at ARGV[b..] is applied, or false.
+local function user_after(key, b)
+  local u = ARGV[b + 2]
+  if u == '-' then return false end
+  if u ~= '' then return string.sub(u, 3) end
+  return redis.call('HGET', key, 'm:user')
+end
+";
+
+/// Lua shared by the scripts that write a user index.
+const SETTLE: &str = r"
+-- Drops the members of the index `z` whose score is more than `margin`
+-- seconds past by the server's clock; the index expires `margin` seconds
+-- after its highest score.
+local function settle(z, margin)
+  local t = tonumber(redis.call('TIME')[1])
+  redis.call('ZREMRANGEBYSCORE', z, '-inf', '(' .. (t - margin))
+  local top = redis.call('ZRANGE', z, -1, -1, 'WITHSCORES')
+  if top[2] then redis.call('EXPIREAT', z, tonumber(top[2]) + margin) end
+end
+";
+
+/// Lua for the single-Redis scripts: ARGV[1] is always the key prefix.
+const SINGLE_INDEX: &str = r"
+local function ukey(user) return ARGV[1] .. 'user-sessions:{' .. user .. '}' end
+local function index(user, member, exp)
+  if user then local z = ukey(user); redis.call('ZADD', z, exp, member); settle(z, 0) end
+end
+local function unindex(user, member)
+  if user then local z = ukey(user); redis.call('ZREM', z, member); settle(z, 0) end
+end
+";
+
+// KEYS: record. ARGV: prefix, now, id hex, expires, created, user ('' or
+// 'u:<user>'), then key/value pairs.
+const SINGLE_CREATE: &str = r"
+local exp = redis.call('HGET', KEYS[1], 'm:expires')
+if exp and tonumber(exp) > tonumber(ARGV[2]) then return 0 end
+local user = ARGV[6] ~= '' and string.sub(ARGV[6], 3)
+local stale = redis.call('HGET', KEYS[1], 'm:user')
+index(user, ARGV[3], ARGV[4])
+if stale and stale ~= user then unindex(stale, ARGV[3]) end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'm:expires', ARGV[4], 'm:created', ARGV[5])
+if user then redis.call('HSET', KEYS[1], 'm:user', user) end
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], 'd:' .. ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIREAT', KEYS[1], ARGV[4])
+return 1
+";
+
+// KEYS: record. ARGV: prefix, now, id hex, then the change set.
+const SINGLE_UPDATE: &str = r"
+local exp = redis.call('HGET', KEYS[1], 'm:expires')
+if not exp or tonumber(exp) <= tonumber(ARGV[2]) then return 0 end
+local before = redis.call('HGET', KEYS[1], 'm:user')
+local after = user_after(KEYS[1], 4)
+index(after, ARGV[3], ARGV[4])
+if before and before ~= after then unindex(before, ARGV[3]) end
+apply(KEYS[1], 4)
+return 1
+";
+
+// KEYS: old record, new record. ARGV: prefix, now, old hex, new hex, then
+// the change set.
+const SINGLE_CYCLE: &str = r"
+local exp = redis.call('HGET', KEYS[1], 'm:expires')
+if not exp or tonumber(exp) <= tonumber(ARGV[2]) then return 0 end
+local taken = redis.call('HGET', KEYS[2], 'm:expires')
+if taken and tonumber(taken) > tonumber(ARGV[2]) then return -1 end
+local before = redis.call('HGET', KEYS[1], 'm:user')
+local stale = redis.call('HGET', KEYS[2], 'm:user')
+local after = user_after(KEYS[1], 5)
+index(after, ARGV[4], ARGV[5])
+unindex(before, ARGV[3])
+if stale and stale ~= after then unindex(stale, ARGV[4]) end
+redis.call('RENAME', KEYS[1], KEYS[2])
+apply(KEYS[2], 5)
+return 1
+";
+
+// KEYS: record. ARGV: prefix, id hex.
+const SINGLE_DELETE: &str = r"
+local user = redis.call('HGET', KEYS[1], 'm:user')
+redis.call('DEL', KEYS[1])
+unindex(user, ARGV[2])
+return 1
+";
+
+// KEYS: the user's index. ARGV: prefix, user, batch size. Returns the
+// sessions deleted and the members processed.
+const SINGLE_REVOKE: &str = r"
+local ms = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+local n = 0
+for _, m in ipairs(ms) do
+  local k = ARGV[1] .. '{' .. m .. '}'
+  if redis.call('HGET', k, 'm:user') == ARGV[2] then n = n + redis.call('DEL', k) end
+  redis.call('ZREM', KEYS[1], m)
+end
+return {n, #ms}
+";
+
+// KEYS: the user's index. ARGV: id hex, claim, margin.
+const CLUSTER_INDEX: &str = r"
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not s or tonumber(s) < tonumber(ARGV[2]) then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
+settle(KEYS[1], tonumber(ARGV[3]))
+return 1
+";
+
+// KEYS: record. ARGV: now, expires, created, user ('' or 'u:<user>'), the
+// index claim, then key/value pairs.
+const CLUSTER_CREATE: &str = r"
+local exp = redis.call('HGET', KEYS[1], 'm:expires')
+if exp and tonumber(exp) > tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'm:expires', ARGV[2], 'm:created', ARGV[3])
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[1], 'm:user', string.sub(ARGV[4], 3), 'm:idx', ARGV[5])
+end
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], 'd:' .. ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIREAT', KEYS[1], ARGV[2])
+return 1
+";
+
+// KEYS: record. ARGV: now, the claimed user ('' or 'u:<user>'), its claim,
+// then the change set. Returns {'0'} (not live), {'1'} (done) or
+// {'2', user} (the index of `user` must be claimed first; nothing written).
+const CLUSTER_UPDATE: &str = r"
+local exp = redis.call('HGET', KEYS[1], 'm:expires')
+if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return {'0'} end
+local before = redis.call('HGET', KEYS[1], 'm:user')
+local after = user_after(KEYS[1], 4)
+local cover = 0
+if after then
+  if before == after then cover = tonumber(redis.call('HGET', KEYS[1], 'm:idx') or '0') end
+  if ARGV[2] ~= '' and string.sub(ARGV[2], 3) == after and tonumber(ARGV[3]) > cover then
+    cover = tonumber(ARGV[3])
+  end
+  if cover < tonumber(ARGV[4]) then return {'2', after} end
+end
+apply(KEYS[1], 4)
+if after then redis.call('HSET', KEYS[1], 'm:idx', cover) else redis.call('HDEL', KEYS[1], 'm:idx') end
+redis.call('HINCRBY', KEYS[1], 'm:ver', 1)
+return {'1'}
+";
+
+// KEYS: the old record. ARGV: now, the update counter read. Returns 1
+// (deleted), 0 (not live any more) or -1 (updated since).
+const CLUSTER_CYCLE_FINISH: &str = r"
+local exp = redis.call('HGET', KEYS[1], 'm:expires')
+if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return 0 end
+if (redis.call('HGET', KEYS[1], 'm:ver') or '') ~= ARGV[2] then return -1 end
+redis.call('DEL', KEYS[1])
+return 1
+";
+
+// KEYS: record. ARGV: user.
+const CLUSTER_DELETE_IF_USER: &str = r"
+if redis.call('HGET', KEYS[1], 'm:user') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+/// Every script the store runs, loaded once.
+pub(crate) struct Scripts {
+    pub(crate) single_create: Script,
+    pub(crate) single_update: Script,
+    pub(crate) single_cycle: Script,
+    pub(crate) single_delete: Script,
+    pub(crate) single_revoke: Script,
+    pub(crate) cluster_index: Script,
+    pub(crate) cluster_create: Script,
+    pub(crate) cluster_update: Script,
+    pub(crate) cluster_cycle_finish: Script,
+    pub(crate) cluster_delete_if_user: Script,
+}
+
+impl Scripts {
+    pub(crate) fn new() -> Self {
+        let single =
+            |body: &str| Script::new(&format!("{EFFECTS}{APPLY}{SETTLE}{SINGLE_INDEX}{body}"));
+        let cluster = |body: &str| Script::new(&format!("{EFFECTS}{APPLY}{SETTLE}{body}"));
+        Self {
+            single_create: single(SINGLE_CREATE),
+            single_update: single(SINGLE_UPDATE),
+            single_cycle: single(SINGLE_CYCLE),
+            single_delete: single(SINGLE_DELETE),
+            single_revoke: single(SINGLE_REVOKE),
+            cluster_index: cluster(CLUSTER_INDEX),
+            cluster_create: cluster(CLUSTER_CREATE),
+            cluster_update: cluster(CLUSTER_UPDATE),
+            cluster_cycle_finish: cluster(CLUSTER_CYCLE_FINISH),
+            cluster_delete_if_user: cluster(CLUSTER_DELETE_IF_USER),
+        }
+    }
+}
