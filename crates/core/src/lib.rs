@@ -14,6 +14,7 @@
 mod clock;
 pub mod codec;
 pub mod cookie;
+pub mod date;
 mod error;
 pub mod flask;
 pub mod json;

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use time::OffsetDateTime;
-use websession_core::json::http_date;
+use websession_core::date::http_date;
 
 use crate::config::SessionConfig;
 use crate::state::BoxFuture;

@@ -1,0 +1,168 @@
+//! Writing Flask's tagged JSON: compact, keys sorted by code point, ASCII only.
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+
+use super::{python_float_repr, TAG_KEYS};
+use crate::date::http_date;
+use crate::value::{Map, Value};
+
+/// Writes a session as Flask does: tagged, compact, keys sorted, ASCII only.
+pub fn write_map(out: &mut String, map: &Map) {
+    write_dict(out, map);
+}
+
+/// Writes one value as Flask's tagged JSON.
+pub fn write_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::BigInt(s) => out.push_str(s),
+        Value::Float(x) => out.push_str(&python_float_repr(*x)),
+        Value::Str(s) => write_str(out, s),
+        Value::Utf16(units) => write_utf16(out, units),
+        Value::List(items) => write_list(out, items),
+        Value::Dict(m) => write_dict(out, m),
+        Value::Tuple(items) => {
+            out.push_str(r#"{" t":"#);
+            write_list(out, items);
+            out.push('}');
+        }
+        Value::Bytes(b) => {
+            out.push_str(r#"{" b":""#);
+            base64::engine::general_purpose::STANDARD.encode_string(b, out);
+            out.push_str("\"}");
+        }
+        Value::Markup(s) => {
+            out.push_str(r#"{" m":"#);
+            write_str(out, s);
+            out.push('}');
+        }
+        Value::Uuid(u) => {
+            out.push_str(r#"{" u":""#);
+            let _ = write!(out, "{}", u.simple());
+            out.push_str("\"}");
+        }
+        Value::DateTime(d) => {
+            out.push_str(r#"{" d":""#);
+            out.push_str(&http_date(*d));
+            out.push_str("\"}");
+        }
+        Value::RawDateTime { content, .. } => {
+            out.push_str(r#"{" d":"#);
+            write_value(out, content);
+            out.push('}');
+        }
+    }
+}
+
+/// Writes a session as Flask writes it after loading it, for showing what
+/// Flask holds: each date kept as written ([`Value::RawDateTime`]) becomes the
+/// datetime Flask read from it, or `null`. See [`Value::to_loaded`].
+///
+/// [`write_map`] instead writes such dates back byte for byte, as a session
+/// must be re-encoded.
+pub fn write_map_as_loaded(out: &mut String, map: &Map) {
+    let loaded: Map = map
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_loaded()))
+        .collect();
+    write_dict(out, &loaded);
+}
+
+fn write_list(out: &mut String, items: &[Value]) {
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_value(out, item);
+    }
+    out.push(']');
+}
+
+fn write_dict(out: &mut String, m: &Map) {
+    // TagDict: a one-key dict whose key is a tag key is wrapped so that it is
+    // not mistaken for a tagged value when read back.
+    if m.len() == 1 {
+        if let Some((k, v)) = m.iter().next() {
+            if TAG_KEYS.contains(&k.as_str()) {
+                out.push_str(r#"{" di":{"#);
+                let mut key = String::with_capacity(k.len() + 2);
+                key.push_str(k);
+                key.push_str("__");
+                write_str(out, &key);
+                out.push(':');
+                write_value(out, v);
+                out.push_str("}}");
+                return;
+            }
+        }
+    }
+    out.push('{');
+    for (i, (k, v)) in m.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_str(out, k);
+        out.push(':');
+        write_value(out, v);
+    }
+    out.push('}');
+}
+
+pub(super) fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let plain = (' '..='~').contains(&c) && c != '"' && c != '\\';
+        if plain {
+            continue;
+        }
+        out.push_str(&s[start..i]);
+        start = i + c.len_utf8();
+        write_escape(out, c);
+    }
+    out.push_str(&s[start..bytes.len()]);
+    out.push('"');
+}
+
+fn write_escape(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        _ => {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        }
+    }
+}
+
+fn write_utf16(out: &mut String, units: &[u16]) {
+    out.push('"');
+    for &u in units {
+        match char::from_u32(u32::from(u)) {
+            Some(c) if u < 0x80 => match c {
+                ' '..='~' if c != '"' && c != '\\' => out.push(c),
+                _ => write_escape(out, c),
+            },
+            _ => {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        }
+    }
+    out.push('"');
+}
