@@ -1,9 +1,9 @@
-"""Makes crates/core/tests/data/flask_date_vectors.json with the real, pinned Flask.
+"""Makes testdata/flask_date_vectors.json with the real, pinned Flask.
 
 Usage (from the repository root):
 
     PY=$(bash .ci/python-env)
-    "$PY" interop/make_date_vectors.py > crates/core/tests/data/flask_date_vectors.json
+    "$PY" interop/make_date_vectors.py > testdata/flask_date_vectors.json
 
 The output is deterministic (frozen clock, seeded random), so a rerun with the
 pinned packages (interop/requirements.txt) gives the same bytes.

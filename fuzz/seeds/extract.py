@@ -6,7 +6,7 @@ import json
 import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-vectors = json.load(open(os.path.join(HERE, "../../crates/core/tests/data/flask_vectors_public.json")))
+vectors = json.load(open(os.path.join(HERE, "../../testdata/flask_vectors_public.json")))
 for target in ("signed_decode", "sealed_decode", "cookie_header", "session_id", "tagged_json"):
     os.makedirs(os.path.join(HERE, target), exist_ok=True)
 

@@ -4,10 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use serde_json::Value as J;
 
 const BIN: &str = env!("CARGO_BIN_EXE_websession");
-const VECTORS: &str = include_str!("../../core/tests/data/flask_vectors_public.json");
 const KEY_HEX: &str = "636f727265637420686f727365206261747465727920737461706c65"; // correct horse battery staple
 
 /// Every environment variable the binary reads a key from.
@@ -58,18 +56,7 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn cases() -> Vec<J> {
-    let all: J = serde_json::from_str(VECTORS).expect("vectors");
-    all["cases"].as_array().expect("cases").clone()
-}
-
-/// Flask's outcomes that come from Python's lenient base64 or `dict()`; we are strict.
-const STRICT: &[&str] = &[
-    "pub-047-sig-extra-padding",
-    "pub-048-sig-unused-bits",
-    "pub-049-sig-standard-alphabet",
-    "pub-084-signed-json-pairs",
-];
+use websession_core::testing::{flask_vector_cases as cases, STRICT_DEVIATIONS as STRICT};
 
 #[test]
 fn verify_every_decode_vector() {

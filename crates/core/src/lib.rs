@@ -21,6 +21,8 @@ pub mod json;
 mod key;
 pub mod sealed;
 pub mod store;
+#[cfg(feature = "test-util")]
+pub mod testing;
 mod value;
 
 pub use clock::{unix_seconds, Clock};

@@ -12,7 +12,10 @@ use time::{OffsetDateTime, UtcOffset};
 use websession_core::{flask, json, FlaskCodec, Key, KeyRing, Value};
 
 fn vectors() -> J {
-    serde_json::from_str(include_str!("../data/flask_date_vectors.json")).expect("date vectors")
+    serde_json::from_str(&websession_core::testing::testdata_text(
+        "flask_date_vectors.json",
+    ))
+    .expect("date vectors")
 }
 
 fn codec(meta: &J) -> FlaskCodec {

@@ -1,39 +1,15 @@
 //! Every case of the Flask vectors against `FlaskCodec`.
 
 use serde_json::Value as J;
-use websession_core::{json, FlaskCodec, Key, KeyRing};
+use websession_core::{json, FlaskCodec};
 
-pub(crate) fn cases() -> Vec<J> {
-    let text = include_str!("../data/flask_vectors_public.json");
-    let all: J = serde_json::from_str(text).expect("vectors parse");
-    all["cases"].as_array().expect("cases").clone()
-}
-
-pub(crate) fn key_ring(case: &J) -> KeyRing {
-    let key = |k: &J| Key::from_hex(k["hex"].as_str().expect("hex")).expect("key");
-    KeyRing::new(key(&case["secret_key"])).with_fallbacks(
-        case["secret_key_fallbacks"]
-            .as_array()
-            .expect("fallbacks")
-            .iter()
-            .map(key),
-    )
-}
+pub(crate) use websession_core::testing::{
+    flask_vector_cases as cases, vector_key_ring as key_ring, STRICT_DEVIATIONS,
+};
 
 fn codec(case: &J) -> FlaskCodec {
     FlaskCodec::new(&key_ring(case)).with_max_age(case["max_age"].as_u64().expect("max_age"))
 }
-
-/// Cases where Flask's outcome comes from Python's leniency and we choose to
-/// be strict (documented in `websession::docs::flask`):
-/// - non-canonical base64 in the signature (extra `=`, unused bits set, `+/`);
-/// - a payload that is a JSON list of pairs, which Python's `dict()` accepts.
-const STRICT_DEVIATIONS: &[&str] = &[
-    "pub-047-sig-extra-padding",
-    "pub-048-sig-unused-bits",
-    "pub-049-sig-standard-alphabet",
-    "pub-084-signed-json-pairs",
-];
 
 #[test]
 fn decode_outcomes_match_flask() {

@@ -11,10 +11,10 @@ use axum::http::StatusCode;
 use axum::Router;
 use time::Duration;
 use websession::actix::SessionMiddleware;
-use websession::core::store::{MemoryStore, SessionStore};
-use websession::{ConfigError, Key, KeyRing, Session, SessionConfig, Sessions};
+use websession::core::store::MemoryStore;
+use websession::{Session, SessionConfig, Sessions};
 
-use crate::support::{app, noise, send_bytes, tagged, Reply, TestClock};
+use crate::support::{app, noise, send_bytes, tagged, Mode, Reply, TestClock};
 
 const T0: i64 = 1_700_000_000;
 
@@ -154,30 +154,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Mode {
-    Signed,
-    Sealed,
-    Memory,
-}
-
-pub(crate) const KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-
-pub(crate) fn layer<St: SessionStore>(
-    mode: Mode,
-    store: &Arc<St>,
-    config: SessionConfig,
-) -> Result<Sessions, ConfigError> {
-    let keys = KeyRing::new(
-        Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
-            .expect("k"),
-    );
-    match mode {
-        Mode::Signed => Sessions::signed(keys, config),
-        Mode::Sealed => Sessions::sealed(keys, config),
-        Mode::Memory => Sessions::with_store(store.clone(), config),
-    }
-}
+pub(crate) use crate::support::sessions_for as layer;
 
 /// Every engine rule, against one client.
 async fn suite(client: &dyn Client, clock: &TestClock, label: &str) {

@@ -1,4 +1,4 @@
-//! The bad-input catalogue (`tests/data/bad_inputs.txt`) against the axum and
+//! The bad-input catalogue (`testdata/bad_inputs.txt` in the workspace) against the axum and
 //! actix-web apps in every mode.
 
 use std::sync::atomic::Ordering;
@@ -9,13 +9,15 @@ use axum::http::StatusCode;
 use websession::actix::SessionMiddleware;
 use websession::core::store::SessionId;
 use websession::core::FlaskCodec;
-use websession::{Key, KeyRing, SessionConfig};
+use websession::SessionConfig;
 
-use crate::adapters::{layer, routes, Actix, Client, Mode, Tower, KEY_HEX};
+use crate::adapters::{layer, routes, Actix, Client, Tower};
 use crate::store_mode::Probe;
 use crate::support::app;
+use crate::support::Mode;
+use websession_core::testing::test_keys;
 
-const CATALOGUE: &str = include_str!("../data/bad_inputs.txt");
+const CATALOGUE: &str = include_str!("../../../../testdata/bad_inputs.txt");
 
 struct Case {
     name: String,
@@ -60,7 +62,7 @@ fn unescape(text: &str) -> Vec<u8> {
 }
 
 fn cases() -> Vec<Case> {
-    let codec = FlaskCodec::new(&KeyRing::new(Key::from_hex(KEY_HEX).expect("k")));
+    let codec = FlaskCodec::new(&test_keys());
     let now = websession::Clock::system().unix_seconds();
     CATALOGUE
         .lines()

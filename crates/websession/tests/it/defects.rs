@@ -19,16 +19,9 @@ use websession::{
 };
 
 use crate::store_mode::Probe;
-use crate::support::{app, send, TestClock};
+use crate::support::{app, keys, send, TestClock};
 
 const T0: i64 = 1_700_000_000;
-
-fn keys() -> KeyRing {
-    KeyRing::new(
-        Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
-            .expect("key"),
-    )
-}
 
 fn cookie_of(r: &crate::support::Reply) -> String {
     format!("session={}", r.cookie_value("session").expect("cookie set"))

@@ -3,11 +3,10 @@
 
 use serde_json::Value as J;
 use time::Duration;
-use websession::{Key, KeyRing, SameSite, SessionConfig, Sessions};
+use websession::{SameSite, SessionConfig, Sessions};
+use websession_core::testing::{flask_vector_cases, vector_key_ring};
 
 use crate::support::{app, send, TestClock};
-
-const VECTORS: &str = include_str!("../../../core/tests/data/flask_vectors_public.json");
 
 fn config_for(case: &J, clock: &TestClock) -> SessionConfig {
     let mut c = SessionConfig::flask().with_clock(clock.clock());
@@ -60,23 +59,10 @@ fn write_path(step: &J) -> String {
 
 #[tokio::test]
 async fn http_cases_match_flask_headers() {
-    let all: J = serde_json::from_str(VECTORS).expect("vectors");
     let mut steps_checked = 0;
-    for case in all["cases"]
-        .as_array()
-        .expect("cases")
-        .iter()
-        .filter(|c| c["kind"] == "http")
-    {
+    for case in flask_vector_cases().iter().filter(|c| c["kind"] == "http") {
         let id = case["id"].as_str().expect("id");
-        let key = |k: &J| Key::from_hex(k["hex"].as_str().expect("hex")).expect("key");
-        let keys = KeyRing::new(key(&case["secret_key"])).with_fallbacks(
-            case["secret_key_fallbacks"]
-                .as_array()
-                .expect("f")
-                .iter()
-                .map(key),
-        );
+        let keys = vector_key_ring(case);
         let clock = TestClock::at(0);
         let config = config_for(case, &clock);
         let name = config.cookie_name().to_owned();

@@ -3,33 +3,20 @@
 
 use axum::http::StatusCode;
 use axum::Router;
+use std::sync::Arc;
 use time::Duration;
+
+use websession::core::store::MemoryStore;
 use websession::{ConfigError, Key, KeyRing, SessionConfig, Sessions};
 
-use crate::support::{app, send, TestClock};
+use crate::support::{app, keys, send, sessions_for, Mode, TestClock, COOKIE_MODES};
 
 const T0: i64 = 1_700_000_000;
 
-fn keys() -> KeyRing {
-    KeyRing::new(
-        Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
-            .expect("key"),
-    )
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Mode {
-    Signed,
-    Sealed,
-}
-
-const MODES: [Mode; 2] = [Mode::Signed, Mode::Sealed];
+const MODES: [Mode; 2] = COOKIE_MODES;
 
 fn layer(mode: Mode, config: SessionConfig) -> Result<Sessions, ConfigError> {
-    match mode {
-        Mode::Signed => Sessions::signed(keys(), config),
-        Mode::Sealed => Sessions::sealed(keys(), config),
-    }
+    sessions_for(mode, &Arc::new(MemoryStore::new()), config)
 }
 
 fn app_for(

@@ -1,6 +1,5 @@
 //! An app with one route per session operation, a frozen clock and helpers.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -12,27 +11,36 @@ use axum::Router;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use websession::core::json;
-use websession::{Clock, ConfigError, Session, SessionConfig, SessionManagerLayer, Sessions};
+use websession::core::store::SessionStore;
+use websession::{ConfigError, Session, SessionConfig, SessionManagerLayer, Sessions};
 
-/// A clock the test moves by hand.
-#[derive(Clone)]
-pub(crate) struct TestClock(pub(crate) Arc<AtomicI64>);
+/// The test kit's key ring (`00 01 … 1f`).
+pub(crate) use websession_core::testing::test_keys as keys;
+/// The test kit's clock, moved by hand.
+pub(crate) use websession_core::testing::ManualClock as TestClock;
 
-impl TestClock {
-    pub(crate) fn at(unix: i64) -> Self {
-        Self(Arc::new(AtomicI64::new(unix)))
-    }
-    pub(crate) fn set(&self, unix: i64) {
-        self.0.store(unix, Ordering::SeqCst);
-    }
-    pub(crate) fn advance(&self, secs: i64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
-    }
-    pub(crate) fn clock(&self) -> Clock {
-        let t = self.0.clone();
-        Clock::from_fn(move || {
-            time::OffsetDateTime::from_unix_timestamp(t.load(Ordering::SeqCst)).expect("valid time")
-        })
+/// The three ways to keep a session, for tests that run in every mode.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Mode {
+    Signed,
+    Sealed,
+    /// A store (the test's own, often a `MemoryStore`).
+    Memory,
+}
+
+/// The cookie modes.
+pub(crate) const COOKIE_MODES: [Mode; 2] = [Mode::Signed, Mode::Sealed];
+
+/// Sessions of `mode` with the test keys (and `store` in store mode).
+pub(crate) fn sessions_for<St: SessionStore>(
+    mode: Mode,
+    store: &Arc<St>,
+    config: SessionConfig,
+) -> Result<Sessions, ConfigError> {
+    match mode {
+        Mode::Signed => Sessions::signed(keys(), config),
+        Mode::Sealed => Sessions::sealed(keys(), config),
+        Mode::Memory => Sessions::with_store(store.clone(), config),
     }
 }
 
