@@ -7,7 +7,7 @@ use axum::{Form, Router};
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use websession::core::store::MemoryStore;
+use websession::core::store::{ExpiredDeletion as _, MemoryStore};
 use websession::{Key, KeyRing, Session, SessionConfig, SessionError, Sessions};
 use websession_postgres::PostgresStore;
 use websession_redis::RedisStore;

@@ -14,7 +14,6 @@ use axum::extract::Query;
 use axum::routing::get;
 use axum::Router;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use websession::core::json;
 use websession::{Clock, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions, Value};
 
 /// The Python interpreter with the pinned Flask.
@@ -172,9 +171,7 @@ struct JsonArg {
 }
 
 fn tagged(v: &Value) -> String {
-    let mut out = String::new();
-    json::write_value(&mut out, v);
-    out
+    v.to_tagged_json()
 }
 
 impl Rust {

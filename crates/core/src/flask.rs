@@ -20,7 +20,7 @@
 //!
 //! A signed cookie is **readable by anyone** ([`peek`] needs no key). It only
 //! proves the server wrote it. Decompression happens only after the signature
-//! checked out, and is capped ([`FlaskCodec::with_max_decompressed`]).
+//! checked out, and is capped ([`CodecLimits::max_decompressed`]).
 
 use std::fmt;
 
@@ -206,14 +206,6 @@ impl FlaskCodec {
     #[must_use]
     pub fn with_max_age(mut self, seconds: u64) -> Self {
         self.limits.max_age = seconds;
-        self
-    }
-
-    /// The most bytes a compressed payload may inflate to. Default
-    /// [`DEFAULT_MAX_DECOMPRESSED`](crate::codec::DEFAULT_MAX_DECOMPRESSED).
-    #[must_use]
-    pub fn with_max_decompressed(mut self, bytes: usize) -> Self {
-        self.limits.max_decompressed = bytes;
         self
     }
 

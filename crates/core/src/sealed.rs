@@ -218,13 +218,6 @@ impl SealedCodec {
         self
     }
 
-    /// The most bytes a compressed payload may inflate to.
-    #[must_use]
-    pub fn with_max_decompressed(mut self, bytes: usize) -> Self {
-        self.limits.max_decompressed = bytes;
-        self
-    }
-
     /// Seals a session issued at `issued_at` and created at `created_at`.
     #[must_use]
     pub fn seal(&self, data: &Map, issued_at: u64, created_at: u64) -> String {

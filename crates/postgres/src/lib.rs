@@ -7,7 +7,7 @@
 //!
 //! ```no_run
 //! use websession::{SessionConfig, SessionManagerLayer, Sessions};
-//! use websession_postgres::PostgresStore;
+//! use websession_postgres::{ExpiredDeletion as _, PostgresStore};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = PostgresStore::connect("postgres://postgres@127.0.0.1/app").await?;
@@ -26,7 +26,7 @@
 //! `data = (data - removed) || set`, so overlapping requests that change
 //! different keys both keep their writes, and it matches only a live row, so
 //! a deleted session is never written back. Expired rows are hidden by every
-//! query and deleted by [`PostgresStore::spawn_cleanup`] through the
+//! query and deleted by [`ExpiredDeletion::spawn_cleanup`] through the
 //! `expires_at` index.
 //!
 //! [`SessionStore::cycle_id`] moves the row to its new id and applies the
@@ -46,6 +46,8 @@
 //! user id that holds NUL.
 #![warn(missing_docs)]
 
+pub use websession_core::store::ExpiredDeletion;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -53,8 +55,7 @@ use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions};
 use sqlx::query::Query;
 use sqlx::{Postgres, Row};
 use websession_core::store::{
-    decode_value, encode_value, ChangeSet, ExpiredDeletion, IdHash, Record, SessionStore,
-    StoreError, StoreErrorKind,
+    decode_value, encode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
 };
 use websession_core::Map;
 
@@ -224,13 +225,6 @@ impl PostgresStore {
             .await
             .map_err(err)?;
         Ok(())
-    }
-
-    /// Deletes expired rows every `interval` until the returned handle is
-    /// aborted. Errors are logged and the task goes on.
-    #[must_use = "dropping the handle does not stop the task; abort it to stop"]
-    pub fn spawn_cleanup(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
-        websession_core::store::spawn_cleanup(self.clone(), interval)
     }
 }
 

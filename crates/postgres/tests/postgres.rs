@@ -2,7 +2,7 @@
 //! (`.ci/run` sets it; `cargo test` skips these).
 
 use websession_core::store::conformance;
-use websession_postgres::PostgresStore;
+use websession_postgres::{ExpiredDeletion as _, PostgresStore};
 
 fn url() -> String {
     std::env::var("DATABASE_URL")

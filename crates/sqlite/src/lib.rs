@@ -7,12 +7,12 @@
 //! # Setup
 //!
 //! [`SqliteStore::open`] creates the file and the tables ([`SCHEMA`]) if they
-//! are missing; nothing to run by hand. Call [`SqliteStore::spawn_cleanup`]
+//! are missing; nothing to run by hand. Call [`ExpiredDeletion::spawn_cleanup`]
 //! once to delete expired rows in the background.
 //!
 //! ```no_run
 //! use websession::{SessionConfig, SessionManagerLayer, Sessions};
-//! use websession_sqlite::SqliteStore;
+//! use websession_sqlite::{ExpiredDeletion as _, SqliteStore};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = SqliteStore::open("sqlite://sessions.db").await?;
@@ -31,6 +31,8 @@
 //! the NUL character (U+0000) and round-trip unchanged.
 #![warn(missing_docs)]
 
+pub use websession_core::store::ExpiredDeletion;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -39,8 +41,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 use websession_core::store::{
-    decode_value, encode_value, ChangeSet, ExpiredDeletion, IdHash, Record, SessionStore,
-    StoreError, StoreErrorKind,
+    decode_value, encode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
 };
 use websession_core::Map;
 
@@ -134,13 +135,6 @@ impl SqliteStore {
             .await
             .map_err(err)?;
         Ok(())
-    }
-
-    /// Deletes expired rows every `interval` until the returned handle is
-    /// aborted or the runtime stops. Errors are logged and the task goes on.
-    #[must_use = "dropping the handle does not stop the task; abort it to stop"]
-    pub fn spawn_cleanup(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
-        websession_core::store::spawn_cleanup(self.clone(), interval)
     }
 
     async fn insert_values(

@@ -34,7 +34,7 @@ impl fmt::Display for StoreErrorKind {
     }
 }
 
-/// An error from a [`SessionStore`], keeping the driver's own error as its source.
+/// An error from a [`SessionStore`](super::SessionStore), keeping the driver's own error as its source.
 #[derive(Debug)]
 pub struct StoreError {
     kind: StoreErrorKind,

@@ -17,7 +17,7 @@ pub struct Record {
     pub created_at: u64,
     /// When it expires, Unix seconds. Stores hide expired records.
     pub expires_at: u64,
-    /// The user it belongs to, for [`SessionStore::delete_all_for`].
+    /// The user it belongs to, for [`SessionStore::delete_all_for`](super::SessionStore::delete_all_for).
     pub user: Option<String>,
 }
 

@@ -94,6 +94,18 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
 pub trait ExpiredDeletion: SessionStore {
     /// Deletes the records whose `expires_at <= now`; returns how many.
     async fn delete_expired(&self, now: u64) -> Result<u64, StoreError>;
+
+    /// Deletes expired records every `interval`, in a tokio task, until the
+    /// returned handle is aborted (feature `tokio`); see
+    /// [`spawn_cleanup`](super::spawn_cleanup).
+    #[cfg(feature = "tokio")]
+    #[must_use = "dropping the handle does not stop the task; abort it to stop"]
+    fn spawn_cleanup(&self, interval: std::time::Duration) -> tokio::task::JoinHandle<()>
+    where
+        Self: Clone + Sized,
+    {
+        super::spawn_cleanup(self.clone(), interval)
+    }
 }
 
 #[async_trait::async_trait]
