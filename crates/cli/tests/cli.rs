@@ -1,3 +1,4 @@
+//! (Over 400 lines: one suite of the command-line contract.)
 //! Spawns the `websession` binary and checks stdout, stderr and exit codes.
 
 use std::io::Write;

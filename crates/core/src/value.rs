@@ -1,4 +1,4 @@
-//! The session's value model: what a Flask session can hold.
+//! The session's value model: what a Flask session can hold. (Over 400 lines: the model, its serde bridge and their tests belong together.)
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,4 +1,4 @@
-//! The Redis session store, on a single Redis or a Redis Cluster.
+//! The Redis session store, on a single Redis or a Redis Cluster. (Over 400 lines: half of it is the layout docs the scripts must follow.)
 //!
 //! # Setup
 //!

@@ -1,3 +1,4 @@
+//! (Over 400 lines: one suite of the store against a real Redis and a real Cluster.)
 //! RedisStore against real servers: the Redis at `REDIS_URL`, the cluster at
 //! `REDIS_CLUSTER_URLS` (comma-separated; `.ci/run` starts one), and a
 //! private `redis-server` this test starts and stops to simulate an outage.

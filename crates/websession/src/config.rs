@@ -1,4 +1,4 @@
-//! Session configuration: the cookie's attributes and the lifetime policy.
+//! Session configuration: the cookie's attributes and the lifetime policy. (Over 400 lines: one documented builder method per Flask setting, kept together.)
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! The conformance suite every [`SessionStore`] runs (feature `test-util`).
+//! The conformance suite every [`SessionStore`] runs (feature `test-util`). (Over 400 lines: one suite, one check per contract rule.)
 //!
 //! ```text
 //! #[tokio::test]

@@ -1,3 +1,4 @@
+//! (Over 400 lines: one regression test per defect of issue 12, together.)
 //! Regression tests for the defects an adversarial review found (issue 12):
 //! each failed on the code before its fix.
 
