@@ -52,8 +52,8 @@ pub enum ConfigError {
     /// or `__Host-` with a Domain or a Path other than `/`.
     #[error("the cookie settings break a browser rule: {0}")]
     BrowserRule(&'static str),
-    /// The lifetime is zero, negative, or longer than [`MAX_LIFETIME`].
-    #[error("the permanent session lifetime must be positive and at most 100 years")]
+    /// The lifetime is under a second, or longer than [`MAX_LIFETIME`].
+    #[error("the permanent session lifetime must be at least a second and at most 100 years")]
     Lifetime,
     /// A key is short or well known and the config asked for strict keys.
     #[error("weak secret key refused (strict keys): key {index} ({}): {weakness}", key_role(*index))]
@@ -71,8 +71,8 @@ pub enum ConfigError {
         /// Its length in bytes.
         len: usize,
     },
-    /// An idle or absolute timeout is zero, negative, or longer than [`MAX_LIFETIME`].
-    #[error("session timeouts must be positive and at most 100 years")]
+    /// An idle or absolute timeout is under a second, or longer than [`MAX_LIFETIME`].
+    #[error("session timeouts must be at least a second and at most 100 years")]
     Timeout,
 }
 
@@ -317,7 +317,9 @@ impl SessionConfig {
     /// this interval ahead of them, so a session used at least once per idle
     /// timeout never expires, and an unused one ends between the idle timeout
     /// and the idle timeout plus this interval after its last use. Default: a
-    /// tenth of the idle timeout.
+    /// tenth of the idle timeout (at least a second). A record written under
+    /// a looser policy (before an idle timeout was set, or with a longer
+    /// lifetime) is brought in line at its next use.
     ///
     /// Without one, a session lives at least the lifetime minus this interval
     /// after its last use. Default (and maximum): half the lifetime.
@@ -436,11 +438,13 @@ impl SessionConfig {
         if self.same_site == Some(SameSite::None) && !secure {
             return Err(ConfigError::BrowserRule("SameSite=None needs Secure"));
         }
-        if self.permanent_lifetime <= Duration::ZERO || self.permanent_lifetime > MAX_LIFETIME {
+        // Whole seconds are what cookies and stores keep: under a second would
+        // be zero, a session that ends at once.
+        let in_range = |t: Duration| t >= Duration::SECOND && t <= MAX_LIFETIME;
+        if !in_range(self.permanent_lifetime) {
             return Err(ConfigError::Lifetime);
         }
-        let out_of_range =
-            |t: Option<Duration>| t.is_some_and(|t| t <= Duration::ZERO || t > MAX_LIFETIME);
+        let out_of_range = |t: Option<Duration>| t.is_some_and(|t| !in_range(t));
         if out_of_range(self.idle_timeout) || out_of_range(self.absolute_timeout) {
             return Err(ConfigError::Timeout);
         }

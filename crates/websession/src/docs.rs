@@ -63,7 +63,9 @@
 /// timeout never expires; an unused one ends between the idle timeout and
 /// the idle timeout plus the touch interval
 /// ([`crate::SessionConfig::with_touch_interval`], default a tenth of the
-/// idle timeout) after its last use. The absolute timeout is exact. A
+/// idle timeout, at least a second) after its last use. Records written
+/// under a looser policy (before the idle timeout was turned on, or with a
+/// longer lifetime) are shortened to the current one at their next use. The absolute timeout is exact. A
 /// creation time up to 60 seconds ahead of this server's clock (written by a
 /// server whose clock runs ahead) counts as "now".
 pub mod security {}

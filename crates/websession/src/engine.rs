@@ -349,7 +349,7 @@ impl Engine {
 }
 
 impl Opener for Engine {
-    fn open(&self, raw: Option<String>) -> Opened<'_> {
+    fn open(&self, raw: Option<Arc<str>>) -> Opened<'_> {
         let now = self.config.clock.unix_seconds();
         match &self.codec {
             Codec::Cookie(codec) => Opened::Ready(self.open_cookie(codec, raw.as_deref(), now)),

@@ -75,8 +75,9 @@ struct Shared {
 }
 
 struct Inner {
-    /// The incoming cookie value, until the session is opened.
-    raw: Option<String>,
+    /// The incoming cookie value, until the session is loaded (shared, so a
+    /// store read that is given up on leaves it for the next one).
+    raw: Option<Arc<str>>,
     /// `Some` once the session was loaded in this request.
     state: Option<SessionState>,
     /// The state was handed to the engine at the end of the request.
@@ -115,7 +116,7 @@ impl fmt::Debug for Session {
 }
 
 impl PendingSession {
-    pub(crate) fn new(opener: Arc<dyn Opener>, raw: Option<String>) -> Self {
+    pub(crate) fn new(opener: Arc<dyn Opener>, raw: Option<Arc<str>>) -> Self {
         Self {
             shared: Arc::new(Shared {
                 opener,
@@ -149,24 +150,28 @@ impl PendingSession {
             if inner.state.is_some() {
                 return Ok(session);
             }
-            let raw = inner.raw.take();
-            match self.shared.opener.open(raw) {
+            match self.shared.opener.open(inner.raw.clone()) {
                 Opened::Ready(state) => {
+                    inner.raw = None;
                     inner.state = Some(state);
                     return Ok(session);
                 }
                 Opened::Pending(read) => read,
             }
         };
-        // A concurrent caller finds the cookie taken: its own read (of
-        // nothing) is dropped unpolled while it waits for this one.
+        // The cookie stays until the state is in: a concurrent caller's own
+        // read is dropped unpolled while it waits for this one, and if this
+        // one is given up on (a guard's timeout), the next caller reads the
+        // same cookie again.
         let outcome = self
             .shared
             .load
             .get_or_init(|| async {
                 match read.await {
                     Ok(state) => {
-                        self.shared.lock().state.get_or_insert(state);
+                        let mut inner = self.shared.lock();
+                        inner.raw = None;
+                        inner.state.get_or_insert(state);
                         Ok(())
                     }
                     Err(SessionError::Store(e)) => Err(e.kind()),

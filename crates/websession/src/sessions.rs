@@ -109,7 +109,7 @@ impl Sessions {
     ) -> PendingSession {
         let raw =
             websession_core::cookie::find_cookie(cookie_headers, &self.engine.config.cookie_name)
-                .map(str::to_owned);
+                .map(Arc::from);
         PendingSession::new(self.engine.clone(), raw)
     }
 

@@ -6,7 +6,7 @@ use websession_core::store::{
     ChangeSet, Record, SessionId, SessionStore, StoreError, StoreErrorKind,
 };
 
-use crate::engine::Engine;
+use crate::engine::{Engine, MAX_CLOCK_SKEW_SECS};
 use crate::error::SessionError;
 use crate::outcome::{cookie_header, from_unix_saturating, removal_cookie};
 use crate::session::is_permanent;
@@ -60,7 +60,14 @@ fn deadlines(engine: &Engine, now: u64, created_at: u64) -> (u64, u64) {
     let lifetime = config.max_age_secs();
     let touch = config.touch_interval_secs();
     let (guaranteed, slack) = match config.idle_timeout_secs() {
-        Some(idle) if idle < lifetime => (idle, touch.unwrap_or(idle / DEFAULT_IDLE_SLACK_DIVISOR)),
+        // At least a second of slack: a record must outlive `now + idle`,
+        // since a record whose expiry is now is already gone.
+        Some(idle) if idle < lifetime => (
+            idle,
+            touch
+                .unwrap_or(idle / DEFAULT_IDLE_SLACK_DIVISOR)
+                .max(1),
+        ),
         _ => {
             let slack = touch.unwrap_or(lifetime / 2).min(lifetime / 2);
             (lifetime - slack, slack)
@@ -113,9 +120,14 @@ pub(crate) fn plan(engine: &Engine, state: &SessionState, now: u64) -> Plan {
         };
     }
     // Unchanged: write only when the stored expiry no longer covers the
-    // promised time after this use.
+    // promised time after this use, or when it reaches past what the
+    // current policy grants (a record written before the idle timeout was
+    // turned on or the lifetime shortened: it is brought in line at its
+    // next use; differences within the tolerated clock skew between
+    // servers don't count).
     let extend = expires_at > stored.expires_at && stored.expires_at <= must_reach;
-    if changes.changes_data() || changes.user.is_some() || extend {
+    let shorten = stored.expires_at > expires_at.saturating_add(MAX_CLOCK_SKEW_SECS);
+    if changes.changes_data() || changes.user.is_some() || extend || shorten {
         return Plan::Update {
             id: stored.id.clone(),
             changes,

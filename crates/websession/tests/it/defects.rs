@@ -442,3 +442,117 @@ async fn debug_of_a_session_shows_no_data() {
         "{body}"
     );
 }
+
+/// A store whose load takes a while, so a guard can give up on it.
+#[derive(Default)]
+pub(crate) struct SlowStore(pub(crate) MemoryStore);
+
+#[async_trait::async_trait]
+impl SessionStore for SlowStore {
+    async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        self.0.load(id, now).await
+    }
+    async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<(), StoreError> {
+        self.0.create(id, record, now).await
+    }
+    async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError> {
+        self.0.update(id, changes, now).await
+    }
+    async fn cycle_id(
+        &self,
+        old: &IdHash,
+        new: &IdHash,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        self.0.cycle_id(old, new, changes, now).await
+    }
+    async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
+        self.0.delete(id).await
+    }
+    async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
+        self.0.delete_all_for(user).await
+    }
+}
+
+// Found in review: a load given up on (a guard's timeout) must not lose the
+// cookie, or the user is served as anonymous and logged out by the next write.
+#[tokio::test]
+async fn a_cancelled_load_keeps_the_cookie_for_the_next_one() {
+    let sessions = Sessions::with_store(SlowStore::default(), SessionConfig::default()).expect("valid");
+    let app = app(Ok(sessions.clone())).merge(
+        Router::new()
+            .route(
+                "/impatient",
+                get(|Extension(p): Extension<PendingSession>| async move {
+                    let gave_up =
+                        tokio::time::timeout(std::time::Duration::from_millis(5), p.load())
+                            .await
+                            .is_err();
+                    let s = p.load().await.expect("loads");
+                    format!("{gave_up} {:?}", s.get::<String>("user").expect("user"))
+                }),
+            )
+            .layer(SessionManagerLayer::new(sessions)),
+    );
+    let cookie = cookie_of(&send(&app, "/signin/alice", None).await);
+    let r = send(&app, "/impatient", Some(&cookie)).await;
+    assert_eq!(r.body, r#"true Some("alice")"#);
+    assert!(r.set_cookie.is_empty(), "nothing changed: {:?}", r.set_cookie);
+}
+
+// Found in review: turning on an idle timeout (or shortening the lifetime)
+// reaches existing store sessions at their next use.
+#[tokio::test]
+async fn a_tighter_policy_shortens_existing_store_records() {
+    let clock = TestClock::at(T0);
+    let store = Arc::new(MemoryStore::new());
+    let before = app(Sessions::with_store(
+        store.clone(),
+        SessionConfig::default().with_clock(clock.clock()),
+    ));
+    let cookie = cookie_of(&send(&before, "/signin/alice", None).await);
+    let after = app(Sessions::with_store(
+        store.clone(),
+        SessionConfig::default()
+            .with_clock(clock.clock())
+            .with_idle_timeout(Duration::seconds(1800)),
+    ));
+    clock.advance(10_000);
+    assert!(send(&after, "/read", Some(&cookie)).await.body.contains("alice"));
+    clock.advance(1800 + 180); // the idle timeout plus the default touch interval
+    assert_eq!(send(&after, "/read", Some(&cookie)).await.body, "{}");
+}
+
+// Found in review: with a touch interval of 0 (or an idle timeout under 10 s)
+// a session used exactly once per idle timeout must still live.
+#[tokio::test]
+async fn idle_sessions_used_exactly_once_per_timeout_live_with_no_slack() {
+    for (idle, touch) in [(5, None), (9, None), (60, Some(0)), (1800, Some(0))] {
+        let (app, _, clock) = store_app(|c| {
+            let c = c.with_idle_timeout(Duration::seconds(idle));
+            match touch {
+                Some(t) => c.with_touch_interval(Duration::seconds(t)),
+                None => c,
+            }
+        });
+        let cookie = cookie_of(&send(&app, "/signin/alice", None).await);
+        for round in 1..=5 {
+            clock.advance(idle);
+            assert!(
+                send(&app, "/read", Some(&cookie)).await.body.contains("alice"),
+                "idle {idle}, touch {touch:?}: dead at round {round}"
+            );
+        }
+    }
+}
+
+// Found in review: sub-second lifetimes passed validation and became 0 s.
+#[test]
+fn lifetimes_under_a_second_are_a_config_error() {
+    let half = Duration::milliseconds(500);
+    assert!(SessionConfig::default().with_permanent_lifetime(half).validate().is_err());
+    assert!(SessionConfig::default().with_idle_timeout(half).validate().is_err());
+    assert!(SessionConfig::default().with_absolute_timeout(half).validate().is_err());
+}
