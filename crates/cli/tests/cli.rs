@@ -923,3 +923,12 @@ fn a_keygen_file_works_with_key_file() {
     assert_eq!(from_hex.status.code(), Some(0));
     assert_ne!(text(&from_file.stdout), text(&from_hex.stdout));
 }
+
+/// Found in review: a date at the calendar's edge with an offset past it in
+/// UTC made `decode`, the command for untrusted cookies, panic (exit 101).
+#[test]
+fn decode_survives_dates_at_the_calendar_edge() {
+    let out = run(&["decode", "eyJhIjp7IiBkIjoiRnJpLCAzMSBEZWMgOTk5OSAyMzo1OTo1OSAtMjM1OSJ9fQ.ZVPxAA._RYMq7kFHfMm8CaN1yY0BndYs_o"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("9999"), "{}", text(&out.stdout));
+}

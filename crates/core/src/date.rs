@@ -20,7 +20,17 @@ pub fn http_date(t: OffsetDateTime) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let t = t.to_offset(time::UtcOffset::UTC);
+    // A time at the calendar's edge whose offset takes it past the edge in
+    // UTC saturates to the edge.
+    let t = t
+        .checked_to_offset(time::UtcOffset::UTC)
+        .unwrap_or_else(|| {
+            if t.year() > 0 {
+                time::PrimitiveDateTime::MAX.assume_utc()
+            } else {
+                time::PrimitiveDateTime::MIN.assume_utc()
+            }
+        });
     if !(0..=9999).contains(&t.year()) {
         return t
             .format(HTTP_DATE)

@@ -209,7 +209,7 @@ impl Value {
     /// integers beyond `u64`, lone surrogates): read those with the raw value.
     pub fn deserialize_into<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
         let json = self.to_json()?;
-        serde_json::from_value(json).map_err(|e| ValueError::Deserialize(e.to_string()))
+        serde_json::from_value(json).map_err(|e| ValueError::Deserialize(redact(&e.to_string())))
     }
 
     fn from_json(json: serde_json::Value) -> Self {
@@ -311,7 +311,43 @@ impl From<f64> for Value {
     }
 }
 
-/// Errors converting between [`Value`] and Rust types.
+/// serde's message without the session's data: what it quotes (a string
+/// value in `"…"`, a number or a variant in backticks) before `, expected`
+/// becomes `…`, so an error a handler logs never carries the value. What
+/// follows `, expected` comes from the Rust type and stays.
+fn redact(message: &str) -> String {
+    let (head, tail) = message
+        .find(", expected")
+        .map_or((message, ""), |i| message.split_at(i));
+    let mut out = String::with_capacity(message.len());
+    let mut chars = head.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                out.push_str("\"…\"");
+                let mut escaped = false;
+                for c in chars.by_ref() {
+                    match (escaped, c) {
+                        (true, _) => escaped = false,
+                        (false, '\\') => escaped = true,
+                        (false, '"') => break,
+                        _ => {}
+                    }
+                }
+            }
+            '`' => {
+                out.push_str("`…`");
+                chars.by_ref().find(|&c| c == '`');
+            }
+            c => out.push(c),
+        }
+    }
+    out.push_str(tail);
+    out
+}
+
+/// Errors converting between [`Value`] and Rust types. Their messages name
+/// kinds and types, never the session's values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ValueError {
@@ -431,5 +467,39 @@ mod tests {
                 .unwrap(),
             "<b>"
         );
+    }
+
+    // Found in review: serde's message quoted the value, and handlers log
+    // these errors.
+    #[test]
+    fn type_errors_name_the_kind_never_the_value() {
+        let secret = Value::from("tok-SECRET-4711 \"quoted\" `tick`");
+        for e in [
+            secret.deserialize_into::<u64>().unwrap_err(),
+            Value::Int(987_654_321)
+                .deserialize_into::<String>()
+                .unwrap_err(),
+            Value::from("SECRET-variant")
+                .deserialize_into::<Color>()
+                .unwrap_err(),
+        ] {
+            let shown = e.to_string();
+            assert!(
+                !shown.contains("SECRET")
+                    && !shown.contains("987654321")
+                    && !shown.contains("tick"),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("expected"),
+                "still says what was expected: {shown}"
+            );
+        }
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    enum Color {
+        Red,
     }
 }

@@ -165,23 +165,23 @@ impl Engine {
                 // the record goes so it can't fail the next request too.
                 tracing::warn!(
                     target: "websession::security",
-                    error = %e,
+                    error = %chain(&e),
                     "stored session record is corrupt; deleting it and starting an empty session"
                 );
                 if let Err(e) = store.delete(&id.hash()).await {
-                    tracing::warn!(error = %e, "could not delete the corrupt session record");
+                    tracing::warn!(error = %chain(&e), "could not delete the corrupt session record");
                 }
                 Ok(SessionState::empty())
             }
             Err(e) if self.config.store_fail_open => {
-                tracing::error!(error = %e, "session store unavailable; failing open with an empty, unsaved session");
+                tracing::error!(error = %chain(&e), "session store unavailable; failing open with an empty, unsaved session");
                 Ok(SessionState {
                     unsaved: true,
                     ..SessionState::empty()
                 })
             }
             Err(e) => {
-                tracing::error!(error = %e, "session store unavailable; answering 503");
+                tracing::error!(error = %chain(&e), "session store unavailable; answering 503");
                 Err(SessionError::Store(e))
             }
         }
@@ -340,7 +340,7 @@ impl Engine {
             }
             Ok(None) => {}
             Err(e) => {
-                tracing::error!(error = %e, "could not save the session; answering 500");
+                tracing::error!(error = %chain(&e), "could not save the session; answering 500");
                 outcome.failed = Some(500);
             }
         }
@@ -358,6 +358,19 @@ impl Opener for Engine {
             })),
         }
     }
+}
+
+/// An error and its sources, for logs: `StoreError` shows its kind, and
+/// the driver's reason (or PostgreSQL's refusal of NUL) is in its source.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 fn log_rejection(e: &DecodeError) {

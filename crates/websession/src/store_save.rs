@@ -64,9 +64,7 @@ fn deadlines(engine: &Engine, now: u64, created_at: u64) -> (u64, u64) {
         // since a record whose expiry is now is already gone.
         Some(idle) if idle < lifetime => (
             idle,
-            touch
-                .unwrap_or(idle / DEFAULT_IDLE_SLACK_DIVISOR)
-                .max(1),
+            touch.unwrap_or(idle / DEFAULT_IDLE_SLACK_DIVISOR).max(1),
         ),
         _ => {
             let slack = touch.unwrap_or(lifetime / 2).min(lifetime / 2);

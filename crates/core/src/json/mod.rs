@@ -195,4 +195,24 @@ mod tests {
             );
         }
     }
+
+    // Found in review: a date at the calendar's edge with an offset that
+    // pushes it past the edge in UTC panicked in `http_date`.
+    #[test]
+    fn dates_past_the_calendar_in_utc_do_not_panic() {
+        for text in [
+            r#"{" d":"Fri, 31 Dec 9999 23:59:59 -2359"}"#,
+            r#"{" d":"Mon, 01 Jan 0001 00:00:00 +2359"}"#,
+        ] {
+            let v = parse_value(text.as_bytes()).expect("a value");
+            let mut out = String::new();
+            write_value(&mut out, &v);
+            assert_eq!(out, text, "kept byte for byte");
+            let mut loaded = String::new();
+            write_map_as_loaded(&mut loaded, &[("d".to_owned(), v)].into_iter().collect());
+        }
+        let edge = time::PrimitiveDateTime::MAX
+            .assume_offset(time::UtcOffset::from_hms(-23, 59, 0).expect("offset"));
+        let _ = crate::date::http_date(edge);
+    }
 }

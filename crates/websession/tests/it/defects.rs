@@ -480,7 +480,8 @@ impl SessionStore for SlowStore {
 // cookie, or the user is served as anonymous and logged out by the next write.
 #[tokio::test]
 async fn a_cancelled_load_keeps_the_cookie_for_the_next_one() {
-    let sessions = Sessions::with_store(SlowStore::default(), SessionConfig::default()).expect("valid");
+    let sessions =
+        Sessions::with_store(SlowStore::default(), SessionConfig::default()).expect("valid");
     let app = app(Ok(sessions.clone())).merge(
         Router::new()
             .route(
@@ -499,7 +500,11 @@ async fn a_cancelled_load_keeps_the_cookie_for_the_next_one() {
     let cookie = cookie_of(&send(&app, "/signin/alice", None).await);
     let r = send(&app, "/impatient", Some(&cookie)).await;
     assert_eq!(r.body, r#"true Some("alice")"#);
-    assert!(r.set_cookie.is_empty(), "nothing changed: {:?}", r.set_cookie);
+    assert!(
+        r.set_cookie.is_empty(),
+        "nothing changed: {:?}",
+        r.set_cookie
+    );
 }
 
 // Found in review: turning on an idle timeout (or shortening the lifetime)
@@ -520,7 +525,10 @@ async fn a_tighter_policy_shortens_existing_store_records() {
             .with_idle_timeout(Duration::seconds(1800)),
     ));
     clock.advance(10_000);
-    assert!(send(&after, "/read", Some(&cookie)).await.body.contains("alice"));
+    assert!(send(&after, "/read", Some(&cookie))
+        .await
+        .body
+        .contains("alice"));
     clock.advance(1800 + 180); // the idle timeout plus the default touch interval
     assert_eq!(send(&after, "/read", Some(&cookie)).await.body, "{}");
 }
@@ -541,7 +549,10 @@ async fn idle_sessions_used_exactly_once_per_timeout_live_with_no_slack() {
         for round in 1..=5 {
             clock.advance(idle);
             assert!(
-                send(&app, "/read", Some(&cookie)).await.body.contains("alice"),
+                send(&app, "/read", Some(&cookie))
+                    .await
+                    .body
+                    .contains("alice"),
                 "idle {idle}, touch {touch:?}: dead at round {round}"
             );
         }
@@ -552,7 +563,16 @@ async fn idle_sessions_used_exactly_once_per_timeout_live_with_no_slack() {
 #[test]
 fn lifetimes_under_a_second_are_a_config_error() {
     let half = Duration::milliseconds(500);
-    assert!(SessionConfig::default().with_permanent_lifetime(half).validate().is_err());
-    assert!(SessionConfig::default().with_idle_timeout(half).validate().is_err());
-    assert!(SessionConfig::default().with_absolute_timeout(half).validate().is_err());
+    assert!(SessionConfig::default()
+        .with_permanent_lifetime(half)
+        .validate()
+        .is_err());
+    assert!(SessionConfig::default()
+        .with_idle_timeout(half)
+        .validate()
+        .is_err());
+    assert!(SessionConfig::default()
+        .with_absolute_timeout(half)
+        .validate()
+        .is_err());
 }
