@@ -90,6 +90,16 @@ fn err(e: sqlx::Error) -> StoreError {
     StoreError::new(kind, e)
 }
 
+/// A column of a row read back; a value of the wrong type is a corrupt
+/// record, not a panic.
+fn column<'r, T>(row: &'r sqlx::postgres::PgRow, index: usize) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    row.try_get(index)
+        .map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
+}
+
 fn secs(t: u64) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
 }
@@ -241,14 +251,14 @@ impl SessionStore for PostgresStore {
         .await
         .map_err(err)?;
         let Some(row) = row else { return Ok(None) };
-        let data = from_column(&row.get::<String, _>(0))?;
+        let data = from_column(&column::<String>(&row, 0)?)?;
         Ok(Some(
             Record::new(
                 data,
-                u64::try_from(row.get::<i64, _>(1)).unwrap_or(0),
-                u64::try_from(row.get::<i64, _>(2)).unwrap_or(0),
+                u64::try_from(column::<i64>(&row, 1)?).unwrap_or(0),
+                u64::try_from(column::<i64>(&row, 2)?).unwrap_or(0),
             )
-            .with_user(row.get::<Option<String>, _>(3)),
+            .with_user(column::<Option<String>>(&row, 3)?),
         ))
     }
 

@@ -83,6 +83,16 @@ fn err(e: sqlx::Error) -> StoreError {
     StoreError::new(kind, e)
 }
 
+/// A column of a row read back; a value of the wrong type is a corrupt
+/// record, not a panic.
+fn column<'r, T>(row: &'r sqlx::sqlite::SqliteRow, index: usize) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    row.try_get(index)
+        .map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
+}
+
 fn secs(t: u64) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
 }
@@ -222,14 +232,14 @@ impl SessionStore for SqliteStore {
         };
         let mut record = Record::new(
             Map::new(),
-            u64::try_from(first.get::<i64, _>(0)).unwrap_or(0),
-            u64::try_from(first.get::<i64, _>(1)).unwrap_or(0),
+            u64::try_from(column::<i64>(first, 0)?).unwrap_or(0),
+            u64::try_from(column::<i64>(first, 1)?).unwrap_or(0),
         )
-        .with_user(first.get::<Option<String>, _>(2));
+        .with_user(column::<Option<String>>(first, 2)?);
         for row in &rows {
             let (Some(key), Some(value)) = (
-                row.get::<Option<String>, _>(3),
-                row.get::<Option<String>, _>(4),
+                column::<Option<String>>(row, 3)?,
+                column::<Option<String>>(row, 4)?,
             ) else {
                 continue;
             };

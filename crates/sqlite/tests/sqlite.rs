@@ -358,3 +358,43 @@ async fn nul_round_trips_in_keys_values_and_user_ids() {
         "a user id equal to the part before the NUL is a different user"
     );
 }
+
+/// Found in review: a row of the wrong type made `load` panic (sqlx's
+/// `Row::get`); corrupt data is `Corrupt`, never a panic or an outage.
+#[tokio::test]
+async fn rows_of_the_wrong_type_are_corrupt_not_a_panic() {
+    let (store, pool) = store_and_pool("corrupt-types").await;
+    let t = now();
+    for (column, value) in [("value", "X'00FF'"), ("key", "X'FF'")] {
+        let id = SessionId::generate().hash();
+        store
+            .create(
+                &id,
+                &Record::new(data(&[("a", Value::Int(1))]), t, t + 600),
+                t,
+            )
+            .await
+            .expect("create");
+        sqlx::query(&format!(
+            "UPDATE websession_values SET {column} = {value} WHERE id = ?"
+        ))
+        .bind(id.as_bytes())
+        .execute(&pool)
+        .await
+        .expect("corrupt it");
+        let err = store.load(&id, t).await.expect_err("corrupt");
+        assert_eq!(err.kind(), StoreErrorKind::Corrupt, "{column}");
+    }
+    let id = SessionId::generate().hash();
+    store
+        .create(&id, &Record::new(Map::new(), t, t + 600), t)
+        .await
+        .expect("create");
+    sqlx::query("UPDATE websession_sessions SET user_id = X'FF00' WHERE id = ?")
+        .bind(id.as_bytes())
+        .execute(&pool)
+        .await
+        .expect("corrupt it");
+    let err = store.load(&id, t).await.expect_err("corrupt");
+    assert_eq!(err.kind(), StoreErrorKind::Corrupt, "user_id");
+}
