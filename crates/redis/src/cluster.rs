@@ -2,6 +2,9 @@
 //! user's index live in different slots, so writes claim the index first
 //! (see the crate docs' "Layout" and "`cycle_id`" sections).
 
+use std::collections::HashSet;
+use std::time::Instant;
+
 use websession_core::store::{ChangeSet, IdHash, Record, StoreError};
 
 use super::*;
@@ -121,9 +124,12 @@ impl RedisStore {
                 .key(self.key(old))
                 .arg(now)
                 .arg(&version)
+                .arg(new.to_hex())
+                .arg(TOMBSTONE_SECS)
                 .invoke_async::<i64>(&mut conn)
                 .await;
             match finished {
+                // The old id is now a tombstone pointing to the new one.
                 Ok(1) => return Ok(()),
                 // Deleted (or expired) since it was read: no resurrection.
                 Ok(0) => {
@@ -148,12 +154,78 @@ impl RedisStore {
         ))
     }
 
+    /// Deletes a record; a tombstone is an absent session, so it stays.
     pub(crate) async fn delete_key(&self, id: &IdHash) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
-        redis::cmd("DEL")
-            .arg(self.key(id))
-            .query_async::<()>(&mut conn)
+        self.scripts
+            .cluster_delete
+            .key(self.key(id))
+            .invoke_async::<i64>(&mut conn)
             .await
-            .map_err(err)
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// Cluster `delete_all_for`: one script per listed session (they live
+    /// in other slots), from a reading of the index at most
+    /// `REVOKE_SNAPSHOT_MAX_AGE` old, so that the tombstones of the sessions
+    /// cycled since it was read are still there to follow.
+    pub(crate) async fn revoke_cluster(&self, user: &str) -> Result<u64, StoreError> {
+        let mut conn = self.conn.clone();
+        let user_key = self.user_key(user);
+        let mut done = HashSet::new();
+        let mut deleted = 0;
+        loop {
+            let read = Instant::now();
+            let ids: Vec<String> = redis::cmd("ZRANGE")
+                .arg(&user_key)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut conn)
+                .await
+                .map_err(err)?;
+            let mut outdated = false;
+            for hex in ids {
+                if done.contains(&hex) {
+                    continue;
+                }
+                deleted += self.revoke_member(user, &hex).await?;
+                done.insert(hex);
+                if read.elapsed() >= REVOKE_SNAPSHOT_MAX_AGE {
+                    outdated = true;
+                    break;
+                }
+            }
+            if !outdated {
+                return Ok(deleted);
+            }
+        }
+    }
+
+    /// Deletes the session listed as `hex` if it still belongs to `user`
+    /// (a member can be stale: deleted, cycled or given to someone else);
+    /// members are never removed here (see "Layout"). A tombstone leads to
+    /// the id the session was cycled to, and on.
+    async fn revoke_member(&self, user: &str, hex: &str) -> Result<u64, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut hex = hex.to_owned();
+        for _ in 0..REVOKE_MAX_HOPS {
+            let (n, moved): (u64, String) = self
+                .scripts
+                .cluster_delete_if_user
+                .key(self.key_hex(&hex))
+                .arg(user)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(err)?;
+            if moved.is_empty() {
+                return Ok(n);
+            }
+            hex = moved;
+        }
+        Err(StoreError::new(
+            StoreErrorKind::Backend,
+            "a session was cycled too many times during delete_all_for",
+        ))
     }
 }

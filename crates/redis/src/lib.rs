@@ -56,15 +56,16 @@
 //! when it needs a claim. A failure between the two steps leaves at worst
 //! a member whose session is missing, shorter-lived, or someone else's;
 //! `delete_all_for` lists the members and deletes each session that still
-//! belongs to the user. Members are dropped only once their score is ten
-//! minutes past by the clock of the set's node, and the set expires ten
-//! minutes after its highest score, so a claim can't be undone while its
-//! record write is in flight; this assumes the nodes' clocks agree within
-//! ten minutes. Nothing else removes members (not `delete`, not
-//! `delete_all_for`): dropping a member whose session is missing or
-//! someone else's could race a write that has claimed it but not yet
-//! written the record. Stale members (deleted, cycled or reassigned
-//! sessions) therefore linger until their score has passed.
+//! belongs to the user, following tombstones (see "`cycle_id`"). Members
+//! are dropped only once their score is ten minutes past by the clock of
+//! the set's node, and the set expires ten minutes after its highest score,
+//! so a claim can't be undone while its record write is in flight; this
+//! assumes the nodes' clocks agree within ten minutes. Nothing else
+//! removes members (not `delete`, not `delete_all_for`): dropping a member
+//! whose session is missing or someone else's could race a write that has
+//! claimed it but not yet written the record. Stale members (deleted,
+//! cycled or reassigned sessions) therefore linger until their score has
+//! passed.
 //!
 //! # `cycle_id`
 //!
@@ -72,17 +73,32 @@
 //! live and the new one free, `RENAME`s, applies the change set and moves
 //! the index entry. A cluster can't rename across slots, so there it reads
 //! the old record, writes it with the changes applied under the new id (one
-//! script on the new id's slot, after the index), then deletes the old id
+//! script on the new id's slot, after the index), then retires the old id
 //! only if it is still live and unchanged since it was read (an update
 //! counter, `m:ver`). If the old id was deleted meanwhile (a logout, a
 //! revocation), the new id is deleted and the call fails with
 //! [`StoreErrorKind::NotFound`]; if it was updated meanwhile, the new id is
 //! deleted and the move starts over, so the update isn't lost. What remains:
-//! between the copy and the delete both ids hold the session (only the
+//! between the copy and the retirement both ids hold the session (only the
 //! caller knows the new one), and a crash or an outage in that window, or
 //! while deleting the new id on a failure, leaves the new id alive until
 //! it expires: the old id is then still valid or already dead, the new id
 //! is listed in the user's index, and its cookie was never sent.
+//!
+//! **Tombstones.** Retiring the old id leaves a tombstone, not nothing: the
+//! old hash becomes just `m:moved` = the new id (hash, hex), expiring ten
+//! minutes later. A `delete_all_for` may have read the user's index before
+//! the new id was listed and reach the old id only after the move; it
+//! follows the pointer (and a chain of them, at most 16; more is an error)
+//! and deletes the session there if it still belongs to the user. A
+//! revocation reads the index again once its reading is five minutes old,
+//! so every tombstone it may need is still there. Having no `m:expires`, a
+//! tombstone is an absent session to everything else: `load` finds
+//! nothing, `create` takes the id (no collision), `update` and `cycle_id`
+//! fail with [`StoreErrorKind::NotFound`] and write nothing, so it can't
+//! come back to life, and `delete` leaves it (a late logout with the old
+//! cookie must not cut a revocation's path to the new id). A single Redis
+//! needs none: each revocation batch is one script.
 #![warn(missing_docs)]
 
 use std::sync::Arc;
@@ -116,6 +132,20 @@ const REVOKE_BATCH: usize = 500;
 
 /// Batches `delete_all_for` runs at most (500 000 sessions).
 const REVOKE_MAX_BATCHES: usize = 1000;
+
+/// How long (seconds) a cluster keeps the tombstone `cycle_id` leaves on
+/// the old id, for the revocations in flight to follow.
+const TOMBSTONE_SECS: u64 = 600;
+
+/// How old a cluster `delete_all_for`'s reading of the index may get before
+/// it reads it again: well within `TOMBSTONE_SECS`, so every tombstone it
+/// may meet is still there.
+const REVOKE_SNAPSHOT_MAX_AGE: std::time::Duration =
+    std::time::Duration::from_secs(TOMBSTONE_SECS / 2);
+
+/// Tombstones a cluster `delete_all_for` follows from one index member: a
+/// session cycled this many times during one revocation is an error.
+const REVOKE_MAX_HOPS: usize = 16;
 
 /// Tries of a cluster `update` whose user keeps changing, and of a cluster
 /// `cycle_id` whose old record keeps changing.
@@ -239,7 +269,11 @@ impl RedisStore {
     }
 
     fn key(&self, id: &IdHash) -> String {
-        format!("{}{{{}}}", self.prefix, id.to_hex())
+        self.key_hex(&id.to_hex())
+    }
+
+    fn key_hex(&self, hex: &str) -> String {
+        format!("{}{{{hex}}}", self.prefix)
     }
 
     fn user_key(&self, user: &str) -> String {
@@ -250,10 +284,17 @@ impl RedisStore {
         matches!(self.conn, Conn::Cluster(_))
     }
 
-    /// The stored record, live or not, and its update counter (`m:ver`).
+    /// The stored record, live or not, and its update counter (`m:ver`). A
+    /// tombstone reads as a record that expired at 0.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreErrorKind::Corrupt`] when a field or value isn't UTF-8 or
+    /// doesn't decode.
     async fn fetch(&self, id: &IdHash) -> Result<Option<(Record, String)>, StoreError> {
         let mut conn = self.conn.clone();
-        let fields: Vec<(String, String)> = redis::cmd("HGETALL")
+        // Bytes: text that isn't UTF-8 is corrupt data, not a backend error.
+        let fields: Vec<(Vec<u8>, Vec<u8>)> = redis::cmd("HGETALL")
             .arg(self.key(id))
             .query_async(&mut conn)
             .await
@@ -263,7 +304,11 @@ impl RedisStore {
         }
         let mut record = Record::new(Map::new(), 0, 0);
         let mut version = String::new();
+        let text = |bytes| {
+            String::from_utf8(bytes).map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
+        };
         for (field, value) in fields {
+            let (field, value) = (text(field)?, text(value)?);
             if let Some(key) = field.strip_prefix("d:") {
                 record.data.insert(key.to_owned(), decode_value(&value)?);
             } else {
@@ -375,49 +420,27 @@ impl SessionStore for RedisStore {
     }
 
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
+        if self.is_cluster() {
+            return self.revoke_cluster(user).await;
+        }
         let mut conn = self.conn.clone();
         let user_key = self.user_key(user);
         let mut deleted = 0;
-        if !self.is_cluster() {
-            for _ in 0..REVOKE_MAX_BATCHES {
-                let (n, processed): (u64, usize) = self
-                    .scripts
-                    .single_revoke
-                    .key(&user_key)
-                    .arg(&self.prefix)
-                    .arg(user)
-                    .arg(REVOKE_BATCH)
-                    .invoke_async(&mut conn)
-                    .await
-                    .map_err(err)?;
-                deleted += n;
-                if processed < REVOKE_BATCH {
-                    break;
-                }
-            }
-            return Ok(deleted);
-        }
-        let ids: Vec<String> = redis::cmd("ZRANGE")
-            .arg(&user_key)
-            .arg(0)
-            .arg(-1)
-            .query_async(&mut conn)
-            .await
-            .map_err(err)?;
-        for hex in ids {
-            // One key per call: the sessions live in other slots. A member
-            // can be stale (the session was deleted, cycled or given to
-            // someone else), so the script deletes only if the session still
-            // belongs to `user`; members are never removed here (see "Layout").
-            let n: u64 = self
+        for _ in 0..REVOKE_MAX_BATCHES {
+            let (n, processed): (u64, usize) = self
                 .scripts
-                .cluster_delete_if_user
-                .key(format!("{}{{{hex}}}", self.prefix))
+                .single_revoke
+                .key(&user_key)
+                .arg(&self.prefix)
                 .arg(user)
+                .arg(REVOKE_BATCH)
                 .invoke_async(&mut conn)
                 .await
                 .map_err(err)?;
             deleted += n;
+            if processed < REVOKE_BATCH {
+                break;
+            }
         }
         Ok(deleted)
     }

@@ -53,7 +53,7 @@ local function settle(z, margin)
 end
 ";
 
-/// Lua for the single-Redis scripts: ARGV[1] is always the key prefix.
+/// Lua for the single-Redis scripts: `ARGV[1]` is always the key prefix.
 const SINGLE_INDEX: &str = r"
 local function ukey(user) return ARGV[1] .. 'user-sessions:{' .. user .. '}' end
 local function index(user, member, exp)
@@ -177,20 +177,34 @@ redis.call('HINCRBY', KEYS[1], 'm:ver', 1)
 return {'1'}
 ";
 
-// KEYS: the old record. ARGV: now, the update counter read. Returns 1
-// (deleted), 0 (not live any more) or -1 (updated since).
+// KEYS: the old record. ARGV: now, the update counter read, the new id
+// (hex), the tombstone's lifetime (seconds). Returns 1 (moved: the old
+// record is now a tombstone pointing to the new id), 0 (not live any more)
+// or -1 (updated since).
 const CLUSTER_CYCLE_FINISH: &str = r"
 local exp = redis.call('HGET', KEYS[1], 'm:expires')
 if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return 0 end
 if (redis.call('HGET', KEYS[1], 'm:ver') or '') ~= ARGV[2] then return -1 end
 redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'm:moved', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 ";
 
-// KEYS: record. ARGV: user.
+// KEYS: record. Deletes it unless it is a tombstone (no `m:expires`, a
+// `m:moved`): that is an absent session, and revocations may need it.
+const CLUSTER_DELETE: &str = r"
+if not redis.call('HGET', KEYS[1], 'm:expires') and redis.call('HEXISTS', KEYS[1], 'm:moved') == 1 then
+  return 0
+end
+return redis.call('DEL', KEYS[1])
+";
+
+// KEYS: record. ARGV: user. Returns the records deleted and, for a
+// tombstone, the id (hex) the session moved to, else ''.
 const CLUSTER_DELETE_IF_USER: &str = r"
-if redis.call('HGET', KEYS[1], 'm:user') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+if redis.call('HGET', KEYS[1], 'm:user') == ARGV[1] then return {redis.call('DEL', KEYS[1]), ''} end
+return {0, redis.call('HGET', KEYS[1], 'm:moved') or ''}
 ";
 
 /// Every script the store runs, loaded once.
@@ -204,6 +218,7 @@ pub(crate) struct Scripts {
     pub(crate) cluster_create: Script,
     pub(crate) cluster_update: Script,
     pub(crate) cluster_cycle_finish: Script,
+    pub(crate) cluster_delete: Script,
     pub(crate) cluster_delete_if_user: Script,
 }
 
@@ -222,6 +237,7 @@ impl Scripts {
             cluster_create: cluster(CLUSTER_CREATE),
             cluster_update: cluster(CLUSTER_UPDATE),
             cluster_cycle_finish: cluster(CLUSTER_CYCLE_FINISH),
+            cluster_delete: cluster(CLUSTER_DELETE),
             cluster_delete_if_user: cluster(CLUSTER_DELETE_IF_USER),
         }
     }

@@ -835,3 +835,239 @@ async fn cluster_cycle_id_keeps_an_update_made_in_its_window() {
     assert_eq!(moved.expires_at, t + 700);
     assert_eq!(updater.load(&old, t).await.expect("load"), None);
 }
+
+/// Deterministic: `delete_all_for` has read the index (it lists `old`, not
+/// the ids the session is then cycled to) and is held on the node of the
+/// user's first session while `old` is cycled twice; it still reaches the
+/// session, through the tombstones the cycles leave. With `logout_stale`,
+/// the stale ids are also deleted meanwhile (a late logout with an old
+/// cookie), which must not cut the chain.
+async fn revocation_races_cycles(logout_stale: bool) {
+    let (revoker, cycler) = (cluster().await, cluster().await);
+    let t = now();
+    let first = new_id();
+    let held = node_of(&record_key(&first)).await;
+    let user = user_off(&[&held]).await;
+    let old = id_off(&[&held]).await;
+    let mid = id_off(&[&held]).await;
+    let new = id_off(&[&held]).await;
+    // `first` expires sooner, so it comes first in the index: the
+    // revocation is held there before it reaches `old`.
+    cycler
+        .create(&first, &owned(&user, t, t + 300), t)
+        .await
+        .expect("create");
+    cycler
+        .create(&old, &owned(&user, t, t + 600), t)
+        .await
+        .expect("create");
+    let turn = HoldTurn::take().await;
+    hold_writes(&turn, &held, HOLD_MS).await;
+    let revoking = {
+        let user = user.clone();
+        tokio::spawn(async move { revoker.delete_all_for(&user).await })
+    };
+    tokio::time::sleep(SETTLE).await;
+    cycler
+        .cycle_id(&old, &mid, &ChangeSet::touch(t + 600), t)
+        .await
+        .expect("cycle during the revocation");
+    cycler
+        .cycle_id(&mid, &new, &ChangeSet::touch(t + 600), t)
+        .await
+        .expect("cycle again");
+    if logout_stale {
+        cycler.delete(&old).await.expect("delete the stale id");
+        cycler.delete(&mid).await.expect("delete the stale id");
+    }
+    assert!(
+        !revoking.is_finished(),
+        "timing: the revocation should still be held on {held}"
+    );
+    assert_eq!(
+        revoking.await.expect("task").expect("revoke"),
+        2,
+        "the first session and the cycled one"
+    );
+    assert_eq!(
+        cycler.load(&new, t).await.expect("load"),
+        None,
+        "a session cycled during \"log out everywhere\" survived it"
+    );
+    assert_eq!(cycler.load(&first, t).await.expect("load"), None);
+}
+
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_delete_all_for_reaches_a_session_cycled_in_its_window() {
+    revocation_races_cycles(false).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_delete_all_for_reaches_a_cycled_session_whose_stale_ids_were_deleted() {
+    revocation_races_cycles(true).await;
+}
+
+async fn hgetall<C: redis::aio::ConnectionLike + Send>(
+    conn: &mut C,
+    key: &str,
+) -> std::collections::BTreeMap<String, String> {
+    redis::cmd("HGETALL")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .expect("hgetall")
+}
+
+/// A cluster `cycle_id` leaves the old id a tombstone (a pointer to the new
+/// id, for revocations in flight) that every operation treats as absent.
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_a_cycled_away_id_is_a_tombstone_and_absent() {
+    let store = cluster().await;
+    let mut raw = raw_cluster().await;
+    let (user, t) = (new_user("tomb"), now());
+    let (old, new) = (new_id(), new_id());
+    store
+        .create(&old, &owned(&user, t, t + 600), t)
+        .await
+        .expect("create");
+    store
+        .cycle_id(&old, &new, &ChangeSet::touch(t + 600), t)
+        .await
+        .expect("cycle");
+    let tombstone: std::collections::BTreeMap<String, String> =
+        [("m:moved".to_owned(), new.to_hex())].into_iter().collect();
+    assert_eq!(hgetall(&mut raw, &record_key(&old)).await, tombstone);
+    let left = ttl(&mut raw, &record_key(&old)).await;
+    assert!((1..=600).contains(&left), "tombstone TTL {left}");
+
+    assert_eq!(store.load(&old, t).await.expect("load"), None);
+    let changes = ChangeSet::touch(t + 600).with_set("k", Value::Int(1));
+    let err = store.update(&old, &changes, t).await.expect_err("absent");
+    assert_eq!(err.kind(), StoreErrorKind::NotFound);
+    let elsewhere = new_id();
+    let err = store
+        .cycle_id(&old, &elsewhere, &changes, t)
+        .await
+        .expect_err("absent");
+    assert_eq!(err.kind(), StoreErrorKind::NotFound);
+    assert_eq!(store.load(&elsewhere, t).await.expect("load"), None);
+    store.delete(&old).await.expect("delete");
+    assert_eq!(
+        hgetall(&mut raw, &record_key(&old)).await,
+        tombstone,
+        "deleting an absent session leaves the pointer for revocations"
+    );
+    assert_eq!(
+        store
+            .update(&old, &changes, t)
+            .await
+            .expect_err("absent")
+            .kind(),
+        StoreErrorKind::NotFound,
+        "no resurrection"
+    );
+    assert_eq!(store.load(&old, t).await.expect("load"), None);
+
+    let fresh = Record::new(Map::new(), t, t + 60);
+    store
+        .create(&old, &fresh, t)
+        .await
+        .expect("no collision with a tombstone");
+    assert_eq!(store.load(&old, t).await.expect("load"), Some(fresh));
+    assert_eq!(store.delete_all_for(&user).await.expect("revoke"), 1);
+    assert_eq!(store.load(&new, t).await.expect("load"), None);
+}
+
+/// A (forged) loop of tombstones ends the revocation with an error instead
+/// of following it forever.
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_delete_all_for_follows_a_bounded_chain_of_moves() {
+    let store = cluster().await;
+    let mut raw = raw_cluster().await;
+    let user = new_user("loop");
+    let (a, b) = (new_id(), new_id());
+    for (from, to) in [(&a, &b), (&b, &a)] {
+        redis::cmd("HSET")
+            .arg(record_key(from))
+            .arg("m:moved")
+            .arg(to.to_hex())
+            .query_async::<()>(&mut raw)
+            .await
+            .expect("hset");
+        redis::cmd("EXPIRE")
+            .arg(record_key(from))
+            .arg(60)
+            .query_async::<()>(&mut raw)
+            .await
+            .expect("expire");
+    }
+    redis::cmd("ZADD")
+        .arg(index_key(&user))
+        .arg(now() + 60)
+        .arg(a.to_hex())
+        .query_async::<()>(&mut raw)
+        .await
+        .expect("zadd");
+    let err = store
+        .delete_all_for(&user)
+        .await
+        .expect_err("endless chain");
+    assert_eq!(err.kind(), StoreErrorKind::Backend);
+}
+
+/// A stored record that isn't UTF-8 (a value, a field name, the user) is
+/// corrupt, not an outage: the engine then starts over and deletes it.
+async fn non_utf8_is_corrupt<C: redis::aio::ConnectionLike + Send>(store: RedisStore, raw: &mut C) {
+    let t = now();
+    let cases: [(&[u8], &[u8]); 3] = [
+        (b"d:k", b"\"\xff\xfe\""),
+        (b"d:\xff", b"1"),
+        (b"m:user", b"\xc3"),
+    ];
+    for (field, value) in cases {
+        let id = new_id();
+        redis::cmd("HSET")
+            .arg(record_key(&id))
+            .arg("m:expires")
+            .arg(t + 600)
+            .arg("m:created")
+            .arg(t)
+            .arg(field)
+            .arg(value)
+            .query_async::<()>(raw)
+            .await
+            .expect("hset");
+        redis::cmd("EXPIRE")
+            .arg(record_key(&id))
+            .arg(600)
+            .query_async::<()>(raw)
+            .await
+            .expect("expire");
+        let err = store.load(&id, t).await.expect_err("not UTF-8");
+        assert_eq!(
+            err.kind(),
+            StoreErrorKind::Corrupt,
+            "{} = {}: {err}",
+            String::from_utf8_lossy(field),
+            String::from_utf8_lossy(value)
+        );
+        store.delete(&id).await.expect("delete");
+        assert_eq!(store.load(&id, t).await.expect("load"), None);
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Redis at REDIS_URL"]
+async fn a_non_utf8_record_is_corrupt() {
+    non_utf8_is_corrupt(single().await, &mut raw_single().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_a_non_utf8_record_is_corrupt() {
+    non_utf8_is_corrupt(cluster().await, &mut raw_cluster().await).await;
+}
