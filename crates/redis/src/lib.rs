@@ -99,6 +99,15 @@
 //! come back to life, and `delete` leaves it (a late logout with the old
 //! cookie must not cut a revocation's path to the new id). A single Redis
 //! needs none: each revocation batch is one script.
+//!
+//! # Memory limits
+//!
+//! Give Redis a `maxmemory-policy` of `noeviction` or one of the
+//! `volatile-*` policies. Every key this store writes has a TTL, so a
+//! `volatile-*` policy may evict a session (its user is logged out, which
+//! is safe); but under an `allkeys-*` policy, or when a user's index is
+//! evicted before its sessions, those sessions can no longer be found by
+//! [`SessionStore::delete_all_for`].
 #![warn(missing_docs)]
 
 use std::sync::Arc;
