@@ -102,11 +102,11 @@
 //!
 //! # Memory limits
 //!
-//! Give Redis a `maxmemory-policy` of `noeviction` or one of the
-//! `volatile-*` policies. Every key this store writes has a TTL, so a
-//! `volatile-*` policy may evict a session (its user is logged out, which
-//! is safe); but under an `allkeys-*` policy, or when a user's index is
-//! evicted before its sessions, those sessions can no longer be found by
+//! Run the sessions' Redis with `maxmemory-policy noeviction` (a full Redis
+//! then refuses writes: requests that write answer 500, and nothing is
+//! lost). Every key this store writes has a TTL, so every other policy,
+//! `volatile-*` included, may evict a user's index before its sessions, and
+//! sessions whose index is gone can't be found by
 //! [`SessionStore::delete_all_for`].
 #![warn(missing_docs)]
 
