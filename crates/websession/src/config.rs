@@ -33,6 +33,34 @@ impl fmt::Display for SameSite {
     }
 }
 
+/// When an unchanged cookie is sent again, with a fresh issue time (and for
+/// a permanent session a fresh `Expires`).
+///
+/// Re-issuing costs a signature (or a seal) and a `Set-Cookie` header on the
+/// response; not re-issuing lets the cookie's `Expires`, and the idle
+/// timeout's clock, lag behind the last use by up to the interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refresh {
+    /// On every request that uses the session: Flask's
+    /// `SESSION_REFRESH_EACH_REQUEST = True` (what [`SessionConfig::flask`]
+    /// uses, so both apps send the same headers).
+    EveryRequest,
+    /// When the incoming cookie was issued at least this long ago (capped at
+    /// half the permanent lifetime and half the idle timeout, so a session in
+    /// use never expires). The default, with one minute: a permanent
+    /// session's `Expires` and an idle timeout lag the last use by at most
+    /// that, and a busy user's requests carry no `Set-Cookie` in between.
+    Interval(Duration),
+    /// Only when the data changed: Flask's `SESSION_REFRESH_EACH_REQUEST =
+    /// False`. A cookie under an idle timeout is still re-issued every half
+    /// idle timeout, or the timeout would end sessions in use.
+    OnChange,
+}
+
+/// The default refresh interval.
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::minutes(1);
+
 /// A configuration that can't work, found when the session layer is built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -100,7 +128,7 @@ fn key_role(index: usize) -> &'static str {
 /// | `SESSION_COOKIE_SECURE` | [`with_secure`](Self::with_secure) / [`with_insecure_cookie`](Self::with_insecure_cookie) |
 /// | `SESSION_COOKIE_SAMESITE` | [`with_same_site`](Self::with_same_site) |
 /// | `SESSION_COOKIE_PARTITIONED` | [`with_partitioned`](Self::with_partitioned) |
-/// | `SESSION_REFRESH_EACH_REQUEST` | [`with_refresh_each_request`](Self::with_refresh_each_request) |
+/// | `SESSION_REFRESH_EACH_REQUEST` | [`with_refresh_each_request`](Self::with_refresh_each_request), or [`with_refresh`](Self::with_refresh) for an interval (the default) |
 /// | `PERMANENT_SESSION_LIFETIME` | [`with_permanent_lifetime`](Self::with_permanent_lifetime) |
 /// | `MAX_COOKIE_SIZE` | [`with_max_cookie_size`](Self::with_max_cookie_size) (an error, not a warning) |
 ///
@@ -126,7 +154,7 @@ pub struct SessionConfig {
     pub(crate) secure: bool,
     pub(crate) same_site: Option<SameSite>,
     pub(crate) partitioned: bool,
-    pub(crate) refresh_each_request: bool,
+    pub(crate) refresh: Refresh,
     pub(crate) permanent_lifetime: Duration,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) absolute_timeout: Option<Duration>,
@@ -159,7 +187,7 @@ impl Default for SessionConfig {
             secure: true,
             same_site: Some(SameSite::Lax),
             partitioned: false,
-            refresh_each_request: true,
+            refresh: Refresh::Interval(DEFAULT_REFRESH_INTERVAL),
             permanent_lifetime: Duration::days(31),
             idle_timeout: None,
             absolute_timeout: None,
@@ -183,6 +211,7 @@ impl SessionConfig {
             secure: false,
             same_site: None,
             no_store_on_write: false,
+            refresh: Refresh::EveryRequest,
             ..Self::default()
         }
     }
@@ -257,11 +286,35 @@ impl SessionConfig {
         self
     }
 
-    /// Whether a permanent session's cookie is re-sent (with a new expiry) on
-    /// every request that uses the session. Default `true`, as in Flask.
+    /// Flask's `SESSION_REFRESH_EACH_REQUEST`: `true` is
+    /// [`Refresh::EveryRequest`], `false` is [`Refresh::OnChange`].
     #[must_use]
     pub fn with_refresh_each_request(mut self, refresh: bool) -> Self {
-        self.refresh_each_request = refresh;
+        self.refresh = if refresh {
+            Refresh::EveryRequest
+        } else {
+            Refresh::OnChange
+        };
+        self
+    }
+
+    /// When an unchanged permanent or idle-timed cookie is sent again.
+    /// Default [`Refresh::Interval`] of one minute ([`Refresh::EveryRequest`]
+    /// in [`SessionConfig::flask`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use websession::{Refresh, SessionConfig};
+    ///
+    /// let every_five_minutes =
+    ///     SessionConfig::default().with_refresh(Refresh::Interval(time::Duration::minutes(5)));
+    /// # every_five_minutes.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn with_refresh(mut self, refresh: Refresh) -> Self {
+        self.refresh = refresh;
         self
     }
 
@@ -453,6 +506,28 @@ impl SessionConfig {
 
     pub(crate) fn max_age_secs(&self) -> u64 {
         u64::try_from(self.permanent_lifetime.whole_seconds()).unwrap_or(0)
+    }
+
+    /// Cookie modes: how old an unchanged cookie must be before it is issued
+    /// again, for a permanent session (`permanent`) or one under an idle
+    /// timeout; `None` when it never is.
+    pub(crate) fn refresh_after_secs(&self, permanent: bool) -> Option<u64> {
+        let idle = self.idle_timeout_secs();
+        if !permanent && idle.is_none() {
+            return None;
+        }
+        let half_lifetime = (permanent).then(|| self.max_age_secs() / 2);
+        let half_idle = idle.map(|i| i / 2);
+        let cap = match (half_lifetime, half_idle) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b).unwrap_or(0),
+        };
+        match self.refresh {
+            Refresh::EveryRequest => Some(0),
+            Refresh::Interval(d) => Some(u64::try_from(d.whole_seconds()).unwrap_or(0).min(cap)),
+            // Only an idle timeout forces a refresh of unchanged data.
+            Refresh::OnChange => half_idle,
+        }
     }
 
     pub(crate) fn touch_interval_secs(&self) -> Option<u64> {

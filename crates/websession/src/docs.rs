@@ -152,7 +152,11 @@ pub mod security {}
 ///   answer 500; websession starts an empty session.
 /// - Flask re-sends a permanent session on every request, even one that never
 ///   touched the session. websession decodes the cookie only when a handler
-///   uses the session, and refreshes it only then.
+///   uses the session, and refreshes it only then: on every such request
+///   with [`crate::SessionConfig::flask`] ([`crate::Refresh::EveryRequest`]),
+///   and by default once the cookie is a minute old
+///   ([`crate::Refresh::Interval`]), so most requests carry no `Set-Cookie`.
+///   Flask reads either cookie the same way.
 /// - Flask only warns about cookies over 4093 bytes, and browsers drop them;
 ///   websession refuses to send them (a 500 and an error log).
 pub mod flask {}

@@ -109,13 +109,14 @@ impl Engine {
         };
         let checked = opened.and_then(|(data, issued_at, created_at, origin)| {
             self.check_timeouts(now, issued_at, created_at)?;
-            Ok((data, created_at, origin))
+            Ok((data, issued_at, created_at, origin))
         });
         match checked {
-            Ok((data, created_at, origin)) => SessionState {
+            Ok((data, issued_at, created_at, origin)) => SessionState {
                 data,
                 origin: Some(origin),
                 created_at,
+                issued_at: Some(issued_at),
                 ..SessionState::empty()
             },
             Err(e) => {
@@ -281,8 +282,15 @@ impl Engine {
             return Ok(state.modified.then(|| removal_cookie(config)));
         }
         let permanent = crate::session::is_permanent(&state.data);
-        // An idle timeout is extended by activity, so every use re-issues.
-        let refresh = (permanent && config.refresh_each_request) || config.idle_timeout.is_some();
+        // An unchanged permanent or idle-timed cookie is issued again once it
+        // is old enough for the refresh policy.
+        let refresh =
+            config
+                .refresh_after_secs(permanent)
+                .is_some_and(|after| match state.issued_at {
+                    Some(issued) => now.saturating_sub(issued) >= after,
+                    None => true,
+                });
         if !(state.modified || refresh || state.cycled) {
             return Ok(None);
         }

@@ -77,7 +77,10 @@ pub mod axum;
 #[cfg(feature = "actix")]
 pub mod actix;
 
-pub use config::{ConfigError, SameSite, SessionConfig, MAX_COOKIE_SIZE, MAX_LIFETIME};
+pub use config::{
+    ConfigError, Refresh, SameSite, SessionConfig, DEFAULT_REFRESH_INTERVAL, MAX_COOKIE_SIZE,
+    MAX_LIFETIME,
+};
 pub use error::SessionError;
 #[cfg(feature = "tower")]
 pub use service::{ResponseFuture, SessionManager, SessionManagerLayer};

@@ -60,6 +60,8 @@ pub(crate) struct SessionState {
     pub(crate) origin: Option<Origin>,
     /// When the session was created (Unix seconds), if known.
     pub(crate) created_at: Option<u64>,
+    /// Cookie modes: when the incoming cookie was issued (Unix seconds).
+    pub(crate) issued_at: Option<u64>,
     /// `cycle_id` was called: write a fresh cookie (or id) even if nothing changed.
     pub(crate) cycled: bool,
     /// `purge` was called: destroy the session (and its record).
@@ -90,6 +92,7 @@ impl SessionState {
             modified: false,
             origin: None,
             created_at: None,
+            issued_at: None,
             cycled: false,
             purged: false,
             purged_record: None,
@@ -136,6 +139,7 @@ impl SessionState {
         self.purged = true;
         self.origin = None;
         self.created_at = None;
+        self.issued_at = None;
         self.cycled = false;
         self.user = UserChange::Keep;
         if let Some(stored) = self.stored.take() {

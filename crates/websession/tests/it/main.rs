@@ -8,6 +8,7 @@ mod catalogue;
 mod defects;
 mod flask_http;
 mod modes;
+mod refresh;
 mod rules;
 mod store_mode;
 mod support;

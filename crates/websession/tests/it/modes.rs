@@ -67,15 +67,11 @@ async fn engine_rules_hold_in_every_mode() {
         }
         let r = send(&app, "/permanent", None).await;
         assert!(r.set_cookie[0].contains("Expires="), "{mode:?}");
-        let r = send(
-            &app,
-            "/read",
-            Some(&format!(
-                "session={}",
-                r.cookie_value("session").expect("c")
-            )),
-        )
-        .await;
+        let permanent = format!("session={}", r.cookie_value("session").expect("c"));
+        let r = send(&app, "/read", Some(&permanent)).await;
+        assert!(r.set_cookie.is_empty(), "{mode:?}: fresh, not re-issued");
+        clock.advance(60); // the default refresh interval
+        let r = send(&app, "/read", Some(&permanent)).await;
         assert_eq!(r.set_cookie.len(), 1, "{mode:?}: permanent refresh");
     }
 }
