@@ -12,7 +12,7 @@ use websession_core::{unix_seconds, DecodeError, FlaskCodec, KeyRing, SealedCode
 
 use crate::config::{ConfigError, SessionConfig};
 use crate::error::SessionError;
-use crate::outcome::{cookie_header, from_unix_saturating, removal_cookie, Finish, Outcome};
+use crate::outcome::{CookieTemplate, Finish, Outcome};
 use crate::state::{Opened, Opener, Origin, SessionState, StoredRecord};
 use crate::store_save;
 
@@ -50,6 +50,8 @@ pub(crate) const MAX_CLOCK_SKEW_SECS: u64 = 60;
 
 pub(crate) struct Engine {
     pub(crate) config: SessionConfig,
+    /// The `Set-Cookie` header's fixed parts.
+    pub(crate) cookie: CookieTemplate,
     codec: Codec,
 }
 
@@ -79,7 +81,11 @@ impl Engine {
             }
             Mode::Store(store) => Codec::Store(store),
         };
-        Ok(Self { config, codec })
+        Ok(Self {
+            cookie: CookieTemplate::new(&config),
+            config,
+            codec,
+        })
     }
 
     /// The current time, from the configured clock.
@@ -279,7 +285,7 @@ impl Engine {
     ) -> Result<Option<String>, SessionError> {
         let config = &self.config;
         if state.data.is_empty() {
-            return Ok(state.modified.then(|| removal_cookie(config)));
+            return Ok(state.modified.then(|| self.cookie.removal()));
         }
         let permanent = crate::session::is_permanent(&state.data);
         // An unchanged permanent or idle-timed cookie is issued again once it
@@ -322,8 +328,8 @@ impl Engine {
             }
             (CookieCodec::Sealed(c), _) => c.seal(&state.data, now, created_at.unwrap_or(now)),
         };
-        let expires = permanent.then(|| from_unix_saturating(self.expiry(now, created_at, 0)));
-        let header = cookie_header(config, &value, expires, false);
+        let expires = permanent.then(|| self.expiry(now, created_at, 0));
+        let header = self.cookie.header(&value, expires);
         if header.len() > config.max_cookie_size {
             return Err(SessionError::CookieTooLarge {
                 size: header.len(),

@@ -78,47 +78,94 @@ pub(crate) fn varies_on_cookie<'a>(values: impl IntoIterator<Item = &'a [u8]>) -
     })
 }
 
-/// The `Set-Cookie` value that deletes the cookie, with the attributes it
-/// was set with.
-pub(crate) fn removal_cookie(config: &SessionConfig) -> String {
-    cookie_header(config, "", Some(OffsetDateTime::UNIX_EPOCH), true)
+/// The `Set-Cookie` header's fixed parts, built once from the config:
+/// Werkzeug's `dump_cookie` attribute order is Domain, Expires, Max-Age,
+/// Secure, HttpOnly, Path, SameSite, Partitioned, and only `Expires` (and
+/// the value) change from one response to the next.
+pub(crate) struct CookieTemplate {
+    /// `name=`.
+    name_eq: String,
+    /// `; Domain=…` or nothing.
+    domain: String,
+    /// `; Secure; HttpOnly; Path=…; SameSite=…; Partitioned`, as configured.
+    tail: String,
+    /// The whole header that deletes the cookie.
+    removal: String,
 }
 
-/// A `Set-Cookie` value in Werkzeug's `dump_cookie` attribute order: Domain,
-/// Expires, Max-Age, Secure, HttpOnly, Path, SameSite, Partitioned.
-pub(crate) fn cookie_header(
-    c: &SessionConfig,
-    value: &str,
-    expires: Option<OffsetDateTime>,
-    removal: bool,
-) -> String {
-    let mut h = String::with_capacity(c.cookie_name.len() + value.len() + 96);
-    h.push_str(&c.cookie_name);
-    h.push('=');
-    h.push_str(value);
-    if let Some(domain) = &c.domain {
-        let _ = write!(h, "; Domain={domain}");
+impl CookieTemplate {
+    pub(crate) fn new(c: &SessionConfig) -> Self {
+        let mut tail = String::new();
+        if c.is_secure() {
+            tail.push_str("; Secure");
+        }
+        if c.http_only {
+            tail.push_str("; HttpOnly");
+        }
+        let _ = write!(tail, "; Path={}", c.path);
+        if let Some(same_site) = c.same_site {
+            let _ = write!(tail, "; SameSite={same_site}");
+        }
+        if c.partitioned {
+            tail.push_str("; Partitioned");
+        }
+        let name_eq = format!("{}=", c.cookie_name);
+        let domain = c
+            .domain
+            .as_ref()
+            .map_or_else(String::new, |d| format!("; Domain={d}"));
+        let removal = format!(
+            "{name_eq}{domain}; Expires={}; Max-Age=0{tail}",
+            http_date(OffsetDateTime::UNIX_EPOCH)
+        );
+        Self {
+            name_eq,
+            domain,
+            tail,
+            removal,
+        }
     }
-    if let Some(expires) = expires {
-        let _ = write!(h, "; Expires={}", http_date(expires));
+
+    /// The `Set-Cookie` value that deletes the cookie, with the attributes
+    /// it was set with.
+    pub(crate) fn removal(&self) -> String {
+        self.removal.clone()
     }
-    if removal {
-        h.push_str("; Max-Age=0");
+
+    /// A `Set-Cookie` value carrying `value`, with `Expires` at `expires`
+    /// (Unix seconds) for a permanent session.
+    pub(crate) fn header(&self, value: &str, expires: Option<u64>) -> String {
+        let mut h = String::with_capacity(
+            self.name_eq.len() + value.len() + self.domain.len() + self.tail.len() + 38,
+        );
+        h.push_str(&self.name_eq);
+        h.push_str(value);
+        h.push_str(&self.domain);
+        if let Some(expires) = expires {
+            h.push_str("; Expires=");
+            push_http_date(&mut h, expires);
+        }
+        h.push_str(&self.tail);
+        h
     }
-    if c.is_secure() {
-        h.push_str("; Secure");
-    }
-    if c.http_only {
-        h.push_str("; HttpOnly");
-    }
-    let _ = write!(h, "; Path={}", c.path);
-    if let Some(same_site) = c.same_site {
-        let _ = write!(h, "; SameSite={same_site}");
-    }
-    if c.partitioned {
-        h.push_str("; Partitioned");
-    }
-    h
+}
+
+thread_local! {
+    /// The last `Expires` written on this thread: busy servers write the
+    /// same second's date many times.
+    static LAST_DATE: std::cell::RefCell<(u64, String)> =
+        const { std::cell::RefCell::new((u64::MAX, String::new())) };
+}
+
+/// Appends the HTTP date of `secs`, formatted once per second per thread.
+fn push_http_date(out: &mut String, secs: u64) {
+    LAST_DATE.with(|cell| {
+        let mut last = cell.borrow_mut();
+        if last.0 != secs {
+            *last = (secs, http_date(from_unix_saturating(secs)));
+        }
+        out.push_str(&last.1);
+    });
 }
 
 /// A Unix time as a date, saturated to the calendar `time` can hold (a

@@ -8,7 +8,6 @@ use websession_core::store::{
 
 use crate::engine::{Engine, MAX_CLOCK_SKEW_SECS};
 use crate::error::SessionError;
-use crate::outcome::{cookie_header, from_unix_saturating, removal_cookie};
 use crate::session::is_permanent;
 use crate::state::SessionState;
 
@@ -143,8 +142,9 @@ pub(crate) async fn run(
     now: u64,
 ) -> Result<Option<String>, SessionError> {
     let id_cookie = |id: &SessionId, permanent: bool, expires_at: u64| {
-        let expires = permanent.then(|| from_unix_saturating(expires_at));
-        cookie_header(&engine.config, id.as_str(), expires, false)
+        engine
+            .cookie
+            .header(id.as_str(), permanent.then_some(expires_at))
     };
     match plan {
         Plan::Nothing => Ok(None),
@@ -152,7 +152,7 @@ pub(crate) async fn run(
             if let Some(id) = &id {
                 store.delete(&id.hash()).await?;
             }
-            Ok(Some(removal_cookie(&engine.config)))
+            Ok(Some(engine.cookie.removal()))
         }
         Plan::Create {
             purged,
