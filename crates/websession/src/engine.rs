@@ -145,13 +145,13 @@ impl Engine {
             if raw.is_some_and(|r| !r.is_empty()) {
                 tracing::debug!(target: "websession::security", "malformed session id; starting an empty session");
             }
-            return Ok(SessionState::empty());
+            return Ok(SessionState::tracked());
         };
         match store.load(&id.hash(), now).await {
             Ok(Some(record)) => {
                 if let Err(e) = self.check_timeouts(now, now, Some(record.created_at)) {
                     log_rejection(&e);
-                    return Ok(SessionState::empty());
+                    return Ok(SessionState::tracked());
                 }
                 Ok(SessionState {
                     data: record.data,
@@ -160,12 +160,12 @@ impl Engine {
                         id,
                         expires_at: record.expires_at,
                     }),
-                    ..SessionState::empty()
+                    ..SessionState::tracked()
                 })
             }
             Ok(None) => {
                 tracing::debug!(target: "websession::security", "unknown or expired session id; starting an empty session");
-                Ok(SessionState::empty())
+                Ok(SessionState::tracked())
             }
             Err(e) if e.kind() == StoreErrorKind::Corrupt => {
                 // Corrupt data is not an outage: the user starts over, and
@@ -178,13 +178,13 @@ impl Engine {
                 if let Err(e) = store.delete(&id.hash()).await {
                     tracing::warn!(error = %chain(&e), "could not delete the corrupt session record");
                 }
-                Ok(SessionState::empty())
+                Ok(SessionState::tracked())
             }
             Err(e) if self.config.store_fail_open => {
                 tracing::error!(error = %chain(&e), "session store unavailable; failing open with an empty, unsaved session");
                 Ok(SessionState {
                     unsaved: true,
-                    ..SessionState::empty()
+                    ..SessionState::tracked()
                 })
             }
             Err(e) => {

@@ -70,6 +70,9 @@ pub(crate) struct SessionState {
     /// request whatever the handler writes afterwards (values inserted after
     /// a purge go to a new record under a new id).
     pub(crate) purged_record: Option<SessionId>,
+    /// Store mode: record which keys change (cookie modes write the whole
+    /// map, so they skip this bookkeeping).
+    pub(crate) track_changes: bool,
     /// Store mode: keys written in this request (their values are in `data`).
     pub(crate) touched: BTreeSet<String>,
     /// Store mode: keys removed in this request.
@@ -85,6 +88,14 @@ pub(crate) struct SessionState {
 }
 
 impl SessionState {
+    /// A new, empty store-mode session, which records its changes.
+    pub(crate) fn tracked() -> Self {
+        Self {
+            track_changes: true,
+            ..Self::empty()
+        }
+    }
+
     /// A new, empty session.
     pub(crate) fn empty() -> Self {
         Self {
@@ -96,6 +107,7 @@ impl SessionState {
             cycled: false,
             purged: false,
             purged_record: None,
+            track_changes: false,
             touched: BTreeSet::new(),
             removed: BTreeSet::new(),
             cleared: false,
@@ -107,8 +119,10 @@ impl SessionState {
 
     /// Sets `key`, noting the change.
     pub(crate) fn set(&mut self, key: &str, value: websession_core::Value) {
-        self.removed.remove(key);
-        self.touched.insert(key.to_owned());
+        if self.track_changes {
+            self.removed.remove(key);
+            self.touched.insert(key.to_owned());
+        }
         self.data.insert(key.to_owned(), value);
         self.modified = true;
     }
@@ -118,8 +132,10 @@ impl SessionState {
         let old = self.data.remove(key);
         if old.is_some() {
             self.modified = true;
-            self.touched.remove(key);
-            self.removed.insert(key.to_owned());
+            if self.track_changes {
+                self.touched.remove(key);
+                self.removed.insert(key.to_owned());
+            }
         }
         old
     }
