@@ -35,7 +35,7 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use sha2::Sha256;
@@ -244,29 +244,32 @@ impl SealedCodec {
     }
 
     fn seal_payload(&self, flags: u8, payload: &[u8], issued_at: u64, created_at: u64) -> String {
-        let mut plain = Zeroizing::new(Vec::with_capacity(HEADER_LEN + payload.len()));
-        plain.push(flags);
-        plain.extend_from_slice(&issued_at.to_be_bytes());
-        plain.extend_from_slice(&created_at.to_be_bytes());
-        plain.extend_from_slice(payload);
-
-        let mut nonce = [0u8; NONCE_LEN];
-        #[allow(clippy::expect_used)]
-        getrandom::getrandom(&mut nonce).expect("the OS random number generator failed");
-        let sealed = self.ciphers[0]
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: &plain,
-                    aad: &self.aad,
-                },
-            )
-            .unwrap_or_default(); // encryption of a Vec can't fail
-        let mut raw = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
+        // One buffer: version, nonce, then the plaintext encrypted in place,
+        // then the tag. Wiped on drop (it held the plaintext).
+        let mut raw = Zeroizing::new(Vec::with_capacity(
+            1 + NONCE_LEN + HEADER_LEN + payload.len() + TAG_LEN,
+        ));
         raw.push(VERSION);
+        let mut nonce = [0u8; NONCE_LEN];
+        // A userspace CSPRNG (ChaCha, seeded and periodically reseeded from
+        // the OS): no system call per seal. 192-bit random nonces never
+        // repeat in practice, however many cookies one key seals.
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut nonce);
         raw.extend_from_slice(&nonce);
-        raw.extend_from_slice(&sealed);
-        URL_SAFE_NO_PAD.encode(raw)
+        raw.push(flags);
+        raw.extend_from_slice(&issued_at.to_be_bytes());
+        raw.extend_from_slice(&created_at.to_be_bytes());
+        raw.extend_from_slice(payload);
+        let tag = self.ciphers[0]
+            .encrypt_in_place_detached(
+                XNonce::from_slice(&nonce),
+                &self.aad,
+                &mut raw[1 + NONCE_LEN..],
+            )
+            // Only a message over 256 GiB fails; a cookie is never that.
+            .unwrap_or_default();
+        raw.extend_from_slice(&tag);
+        URL_SAFE_NO_PAD.encode(&*raw)
     }
 
     /// Opens a sealed cookie at time `now`.
