@@ -99,6 +99,13 @@ pub enum Compression {
     /// Never compress. Flask reads these cookies fine, but for payloads that
     /// compress well they are longer, and the bytes differ from Flask's.
     Never,
+    /// Flask's rule, tried only for payloads of at least this many bytes:
+    /// smaller ones are never compressed (Flask reads both). Deflate costs a
+    /// few microseconds on every write, and on small sessions it saves a few
+    /// bytes at most, when it saves any. No exact shortcut exists: whether
+    /// zlib saves Flask's 2 bytes on a ~90-byte session is decided within a
+    /// few bits of its output (see BENCHMARKS.md).
+    Above(usize),
 }
 
 impl Compression {
@@ -107,6 +114,8 @@ impl Compression {
         match self {
             Self::Flask => compress_if_smaller(json),
             Self::Never => None,
+            Self::Above(min) if json.len() >= min => compress_if_smaller(json),
+            Self::Above(_) => None,
         }
     }
 }

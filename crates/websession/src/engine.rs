@@ -64,7 +64,9 @@ impl Engine {
             Mode::Signed(keys) => {
                 check_keys(&keys, config.strict_keys)?;
                 Codec::Cookie(CookieCodec::Signed(
-                    FlaskCodec::new(&keys).with_max_age(max_age),
+                    FlaskCodec::new(&keys)
+                        .with_max_age(max_age)
+                        .with_compression(config.signed_compression),
                 ))
             }
             Mode::Sealed(keys) => {

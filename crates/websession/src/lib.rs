@@ -78,15 +78,15 @@ pub mod axum;
 pub mod actix;
 
 pub use config::{
-    ConfigError, Refresh, SameSite, SessionConfig, DEFAULT_REFRESH_INTERVAL, MAX_COOKIE_SIZE,
-    MAX_LIFETIME,
+    ConfigError, Refresh, SameSite, SessionConfig, DEFAULT_COMPRESSION_THRESHOLD,
+    DEFAULT_REFRESH_INTERVAL, MAX_COOKIE_SIZE, MAX_LIFETIME,
 };
 pub use error::SessionError;
 #[cfg(feature = "tower")]
 pub use service::{ResponseFuture, SessionManager, SessionManagerLayer};
 pub use session::{PendingSession, Session, PERMANENT_KEY};
 pub use sessions::Sessions;
-pub use websession_core::{Clock, Key, KeyError, KeyRing, Map, Value, ValueError};
+pub use websession_core::{Clock, Compression, Key, KeyError, KeyRing, Map, Value, ValueError};
 
 /// The framework-free core, re-exported: codecs, keys, values.
 pub use websession_core as core;

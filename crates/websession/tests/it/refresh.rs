@@ -143,3 +143,39 @@ fn flask_config_refreshes_every_request_and_the_default_every_minute() {
     assert!(format!("{:?}", SessionConfig::default()).contains("Interval"));
     assert_eq!(websession::DEFAULT_REFRESH_INTERVAL, Duration::minutes(1));
 }
+
+/// Signed mode's compression: by default deflate runs only for payloads of
+/// 256 bytes and more; `flask()` keeps Flask's exact rule.
+#[tokio::test]
+async fn signed_compression_is_tried_only_above_the_threshold_by_default() {
+    let clock = TestClock::at(T0);
+    let store = std::sync::Arc::new(websession::core::store::MemoryStore::new());
+    let cookie = |app: axum::Router, path: String| async move {
+        send(&app, &path, None)
+            .await
+            .cookie_value("session")
+            .expect("set")
+    };
+    // 100 bytes of JSON that zlib shrinks: Flask compresses it, the default doesn't.
+    let small = format!("/set/v/{}", "a".repeat(80));
+    let default = app(sessions_for(
+        Mode::Signed,
+        &store,
+        SessionConfig::default().with_clock(clock.clock()),
+    ));
+    let flask = app(sessions_for(
+        Mode::Signed,
+        &store,
+        SessionConfig::flask().with_clock(clock.clock()),
+    ));
+    assert!(!cookie(default.clone(), small.clone())
+        .await
+        .starts_with('.'));
+    assert!(
+        cookie(flask.clone(), small).await.starts_with('.'),
+        "Flask's rule"
+    );
+    let large = format!("/set/v/{}", "a".repeat(400));
+    assert!(cookie(default, large.clone()).await.starts_with('.'));
+    assert!(cookie(flask, large).await.starts_with('.'));
+}
