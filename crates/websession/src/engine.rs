@@ -5,10 +5,9 @@
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
 use websession_core::codec::check_age;
 use websession_core::store::{SessionId, SessionStore, StoreErrorKind};
-use websession_core::{unix_seconds, DecodeError, FlaskCodec, KeyRing, SealedCodec, Value};
+use websession_core::{DecodeError, FlaskCodec, KeyRing, SealedCodec, Value};
 
 use crate::config::{ConfigError, SessionConfig};
 use crate::error::SessionError;
@@ -88,11 +87,6 @@ impl Engine {
             config,
             codec,
         })
-    }
-
-    /// The current time, from the configured clock.
-    pub(crate) fn now(&self) -> OffsetDateTime {
-        self.config.clock.now()
     }
 
     /// Opens a cookie-mode session from the cookie's value. Any failure gives
@@ -247,7 +241,7 @@ impl Engine {
         self: &Arc<Self>,
         state: Option<SessionState>,
         status: u16,
-        now: OffsetDateTime,
+        now: u64,
     ) -> Finish {
         let Some(state) = state else {
             return Finish::Ready(Outcome::default()); // never used: no Vary, no cookie
@@ -259,7 +253,6 @@ impl Engine {
         if status >= 500 || state.unsaved {
             return Finish::Ready(outcome);
         }
-        let now = unix_seconds(now);
         let written = match &self.codec {
             Codec::Cookie(codec) => self.write_cookie(codec, state, now),
             Codec::Store(store) => {
@@ -368,9 +361,16 @@ impl Opener for Engine {
     fn open(&self, raw: Option<Arc<str>>) -> Opened<'_> {
         let now = self.config.clock.unix_seconds();
         match &self.codec {
-            Codec::Cookie(codec) => Opened::Ready(self.open_cookie(codec, raw.as_deref(), now)),
+            Codec::Cookie(codec) => Opened::Ready(SessionState {
+                opened_at: now,
+                ..self.open_cookie(codec, raw.as_deref(), now)
+            }),
             Codec::Store(store) => Opened::Pending(Box::pin(async move {
-                self.load_store(&**store, raw.as_deref(), now).await
+                let state = self.load_store(&**store, raw.as_deref(), now).await?;
+                Ok(SessionState {
+                    opened_at: now,
+                    ..state
+                })
             })),
         }
     }

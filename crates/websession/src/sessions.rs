@@ -115,8 +115,11 @@ impl Sessions {
 
     /// The end of a request: what its session adds to the response.
     pub(crate) fn end(&self, session: &PendingSession, status: u16) -> Finish {
-        self.engine
-            .finish(session.finish(), status, self.engine.now())
+        let state = session.finish();
+        // The request's time is when its session was opened: one clock read
+        // per request that uses the session, none for one that doesn't.
+        let now = state.as_ref().map_or(0, |s| s.opened_at);
+        self.engine.finish(state, status, now)
     }
 }
 

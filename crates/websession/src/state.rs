@@ -62,6 +62,9 @@ pub(crate) struct SessionState {
     pub(crate) created_at: Option<u64>,
     /// Cookie modes: when the incoming cookie was issued (Unix seconds).
     pub(crate) issued_at: Option<u64>,
+    /// When the session was opened (Unix seconds): the request's time for
+    /// every decision, so a request reads the clock once.
+    pub(crate) opened_at: u64,
     /// `cycle_id` was called: write a fresh cookie (or id) even if nothing changed.
     pub(crate) cycled: bool,
     /// `purge` was called: destroy the session (and its record).
@@ -104,6 +107,7 @@ impl SessionState {
             origin: None,
             created_at: None,
             issued_at: None,
+            opened_at: 0,
             cycled: false,
             purged: false,
             purged_record: None,
@@ -168,6 +172,7 @@ impl SessionState {
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// An opened session: ready (cookie modes), or a store read to await.
+#[allow(clippy::large_enum_variant)] // moved into place once per request; a Box would allocate
 pub(crate) enum Opened<'a> {
     Ready(SessionState),
     Pending(BoxFuture<'a, Result<SessionState, SessionError>>),
