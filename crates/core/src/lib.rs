@@ -3,7 +3,7 @@
 //! - [`Key`] and [`KeyRing`]: secrets and their rotation (Flask's `SECRET_KEY`
 //!   and `SECRET_KEY_FALLBACKS`).
 //! - [`FlaskCodec`]: Flask's default session cookie, byte for byte.
-//! - [`SealedCodec`]: an encrypted (XChaCha20-Poly1305) session cookie.
+//! - [`SealedCodec`]: an encrypted (AES-256-GCM-SIV) session cookie.
 //! - [`Value`] and [`Map`]: what a Flask session holds, every tagged type included.
 //! - [`DecodeError`]: why a cookie was refused, named as in itsdangerous.
 //!

@@ -44,8 +44,21 @@ fn bench(c: &mut Criterion) {
             .layer(SessionManagerLayer::new(
                 Sessions::signed(keys.clone(), SessionConfig::flask()).expect("valid"),
             ));
+    let sealing = websession::core::SealedCodec::new(&keys, "session").expect("codec");
+    let sealed_cookie = format!("session={}", sealing.seal(&data, now, now));
+    let sealed = Router::new()
+        .route("/", get(with_session))
+        .layer(SessionManagerLayer::new(
+            Sessions::sealed(keys.clone(), SessionConfig::default()).expect("valid"),
+        ));
     data.insert("_permanent".into(), Value::Bool(true));
     let permanent_cookie = format!("session={}", codec.encode(&data, now));
+    let permanent_interval =
+        Router::new()
+            .route("/", get(with_session))
+            .layer(SessionManagerLayer::new(
+                Sessions::signed(keys.clone(), SessionConfig::default()).expect("valid"),
+            ));
 
     let mut group = c.benchmark_group("get_root");
     for (name, app, cookie) in [
@@ -54,8 +67,15 @@ fn bench(c: &mut Criterion) {
         (
             "signed_read_permanent_refresh",
             non_permanent,
+            permanent_cookie.clone(),
+        ),
+        // The default refresh interval: a fresh permanent cookie isn't re-issued.
+        (
+            "signed_read_permanent_interval",
+            permanent_interval,
             permanent_cookie,
         ),
+        ("sealed_read", sealed, sealed_cookie),
     ] {
         let mut svc = app.into_service::<Body>();
         group.bench_function(name, |b| {

@@ -169,6 +169,7 @@ pub struct SessionConfig {
     pub(crate) strict_keys: bool,
     pub(crate) sealed_compression: Compression,
     pub(crate) signed_compression: Compression,
+    pub(crate) sealed_v1_cutoff: Option<time::OffsetDateTime>,
     pub(crate) clock: Clock,
 }
 
@@ -203,6 +204,7 @@ impl Default for SessionConfig {
             strict_keys: false,
             sealed_compression: Compression::Never,
             signed_compression: Compression::Above(DEFAULT_COMPRESSION_THRESHOLD),
+            sealed_v1_cutoff: None,
             clock: Clock::system(),
         }
     }
@@ -420,6 +422,18 @@ impl SessionConfig {
     #[must_use]
     pub fn with_signed_compression(mut self, compression: Compression) -> Self {
         self.signed_compression = compression;
+        self
+    }
+
+    /// Sealed mode: refuse cookies of the first sealed format (version 1,
+    /// XChaCha20-Poly1305) from `cutoff` on. Default: they open while their
+    /// age allows. Cookies are sealed as version 2 (AES-256-GCM-SIV), and a
+    /// version 1 cookie becomes version 2 the next time it is written, so a
+    /// cut-off one permanent lifetime after the upgrade refuses only cookies
+    /// nobody has used since.
+    #[must_use]
+    pub fn with_sealed_v1_cutoff(mut self, cutoff: time::OffsetDateTime) -> Self {
+        self.sealed_v1_cutoff = Some(cutoff);
         self
     }
 

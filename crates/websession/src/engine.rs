@@ -77,7 +77,8 @@ impl Engine {
                             len: e.len,
                         })?
                         .with_max_age(max_age)
-                        .with_compression(config.sealed_compression),
+                        .with_compression(config.sealed_compression)
+                        .with_v1_cutoff(config.sealed_v1_cutoff.map(websession_core::unix_seconds)),
                 ))
             }
             Mode::Store(store) => Codec::Store(store),

@@ -6,7 +6,7 @@
 //! | mode | constructor | the cookie holds | |
 //! |---|---|---|---|
 //! | signed cookie | [`Sessions::signed`] | the data, signed (readable by the client) | byte-compatible with Flask |
-//! | sealed cookie | [`Sessions::sealed`] | the data, encrypted (XChaCha20-Poly1305) | secrets can live in it |
+//! | sealed cookie | [`Sessions::sealed`] | the data, encrypted (AES-256-GCM-SIV) | secrets can live in it |
 //! | server-side store | [`Sessions::with_store`] | a random id; the data is in a [`core::store::SessionStore`] | revocable, no size limit |
 //!
 //! Every mode takes the same [`SessionConfig`]: Flask's cookie settings and

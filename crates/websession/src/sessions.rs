@@ -63,7 +63,7 @@ impl Sessions {
     }
 
     /// Sealed cookie sessions: the data is encrypted and authenticated with
-    /// XChaCha20-Poly1305 (see [`websession_core::sealed`]), so the client
+    /// AES-256-GCM-SIV (see [`websession_core::sealed`]), so the client
     /// can't read it.
     ///
     /// # Errors

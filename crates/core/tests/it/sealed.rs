@@ -71,7 +71,7 @@ fn every_failure_to_open_looks_the_same() {
     raw[last] ^= 1; // the tag
     let bad_tag = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &raw);
     raw[last] ^= 1;
-    raw[0] = 2; // unknown version
+    raw[0] = 3; // unknown version
     let bad_version =
         base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &raw);
     for bad in [
@@ -81,6 +81,7 @@ fn every_failure_to_open_looks_the_same() {
         "!!!",
         &cookie[..cookie.len() - 4],
         "AQ",
+        "Ag",
     ] {
         assert_eq!(c.open(bad, 100), Err(DecodeError::BadSignature), "{bad:?}");
     }
@@ -179,6 +180,20 @@ fn frozen_version_1_cookies_keep_opening() {
     assert_eq!(compressed.data["raw"], Value::Bytes(vec![0, 1, 2, 255]));
 }
 
+/// A cookie sealed by format version 2 (AES-256-GCM-SIV), frozen the same
+/// way: `seal(&sample(), 1_700_000_000, 1_699_990_000)` with `KEY`.
+#[test]
+fn frozen_version_2_cookies_keep_opening() {
+    let c = SealedCodec::new(&ring(KEY), "session")
+        .expect("c")
+        .with_max_age(u64::MAX);
+    let Unsealed { data, issued_at, created_at, .. } = c
+        .open("AooqE2ZBQNFKZQJRtfQxGu5H46Cp33I_JZeh4wMd6f_ZSGhTtP1VQdvBZU3rfeGhW9K3p1Nj4FZnBYEzGXGp2VuMfnqEbugcyujaGMLXseZWRpg", 1_700_000_000)
+        .expect("frozen v2 cookie");
+    assert_eq!(data, sample());
+    assert_eq!((issued_at, created_at), (1_700_000_000, 1_699_990_000));
+}
+
 #[test]
 fn short_keys_are_a_build_error() {
     let short = KeyRing::new(Key::from_utf8("correct horse battery staple").expect("k"));
@@ -204,4 +219,52 @@ fn reseal_keeps_the_payload_with_new_times_and_nonce() {
             (data, 200, 90)
         );
     }
+}
+
+#[test]
+fn new_cookies_are_version_2_and_version_1_is_resealed_as_2() {
+    let c = SealedCodec::new(&ring(KEY), "session")
+        .expect("c")
+        .with_max_age(u64::MAX);
+    let version = |cookie: &str| {
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, cookie)
+            .expect("b64")[0]
+    };
+    assert_eq!(version(&c.seal(&sample(), 1, 1)), 2);
+    let v1 = c
+        .open("ASrf0061CJEaQCklj-5JllJdXhKMtbWXIYIkq70d7-SOyF5q9yVrl9rdhEBDlLW6s8SWPcTeKopwVfAidFGHfIO3KASA6opKibecJ8NJXI59D-xfvXmFklcWCKCu0y0", 1_700_000_000)
+        .expect("frozen v1 cookie");
+    let resealed = c.reseal(&v1, 1_700_000_100, v1.created_at);
+    assert_eq!(version(&resealed), 2);
+    let again = c.open(&resealed, 1_700_000_100).expect("opens");
+    assert_eq!((again.data, again.created_at), (sample(), 1_699_990_000));
+}
+
+#[test]
+fn version_1_cookies_are_refused_from_the_cutoff_on() {
+    let v1 = "ASrf0061CJEaQCklj-5JllJdXhKMtbWXIYIkq70d7-SOyF5q9yVrl9rdhEBDlLW6s8SWPcTeKopwVfAidFGHfIO3KASA6opKibecJ8NJXI59D-xfvXmFklcWCKCu0y0";
+    let c = SealedCodec::new(&ring(KEY), "session")
+        .expect("c")
+        .with_max_age(u64::MAX)
+        .with_v1_cutoff(Some(1_700_000_001));
+    assert!(c.open(v1, 1_700_000_000).is_ok(), "before the cut-off");
+    assert_eq!(c.open(v1, 1_700_000_001), Err(DecodeError::BadSignature));
+    let v2 = c.seal(&sample(), 1_700_000_001, 1_700_000_001);
+    assert!(
+        c.open(&v2, 1_700_000_001).is_ok(),
+        "version 2 is unaffected"
+    );
+}
+
+#[test]
+fn a_version_2_cookie_relabelled_as_version_1_does_not_open() {
+    let c = codec(KEY, "session");
+    let cookie = c.seal(&sample(), 100, 100);
+    let mut raw =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &cookie)
+            .expect("b64");
+    raw[0] = 1;
+    let relabelled =
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &raw);
+    assert_eq!(c.open(&relabelled, 100), Err(DecodeError::BadSignature));
 }
