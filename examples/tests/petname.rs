@@ -118,9 +118,13 @@ async fn the_whole_flow() {
 
     let (_, refreshed, body) = get(&demo.app, "/", Some(&value)).await;
     assert!(body.contains("Your pet's name is Rex the dog."), "{body}");
+    assert!(refreshed.is_none(), "a fresh cookie is not re-issued");
+    // The default refresh interval (a minute, capped at half the 60 s lifetime).
+    demo.now.fetch_add(30, Ordering::SeqCst);
+    let (_, refreshed, _) = get(&demo.app, "/", Some(&value)).await;
     assert!(
         refreshed.is_some(),
-        "a permanent session is refreshed on each request"
+        "a permanent session is re-issued once its cookie is old enough"
     );
 
     // A restart with the same key still knows the name.
