@@ -1,15 +1,31 @@
 //! One contender of the HTTP benchmark: the same pet-name app on every
 //! framework and session library. `GET /` reads `pet_name` from the session;
-//! `POST /petname` (form field `pet`) writes it and redirects to `/`.
+//! `POST /petname` (form field `pet`) writes it, makes the session permanent
+//! (31 days) and redirects to `/`.
 //!
 //! ```text
 //! bench-server CONTENDER ADDR
 //! ```
 //!
-//! Contenders: `bare-axum`, `bare-actix`, `websession-{axum,actix}-{signed,sealed,memory,sqlite,redis,postgres}`,
-//! `tower-sessions-memory`, `tower-sessions-redis`, `axum-extra-signed`,
-//! `actix-session-cookie`, `actix-session-redis`. Redis and PostgreSQL come
-//! from `REDIS_URL` and `DATABASE_URL`.
+//! Contenders:
+//!
+//! - `bare-axum`, `bare-actix`: no session.
+//! - `websession-{axum,actix}-{signed,sealed,memory,sqlite,redis,postgres}`:
+//!   websession's defaults (refresh at most once a minute) with an insecure
+//!   cookie for plain HTTP; `websession-{axum,actix}-signed-every` refreshes
+//!   on every request (Flask's rule).
+//! - `axum-extra-signed` (`SignedCookieJar`), `axum-extra-private`
+//!   (`PrivateCookieJar`): the cookie is written on `POST` only;
+//!   `axum-extra-signed-every` also re-adds it on every `GET` that carries it
+//!   (a refresh written in the handler: axum-extra has no policy for it).
+//! - `actix-session-cookie` (`CookieContentSecurity::Private`, the crate's
+//!   default), `actix-session-signed` (`Signed`): `PersistentSession` of 31
+//!   days, `TtlExtensionPolicy::OnStateChanges`; `actix-session-signed-every`:
+//!   `Signed` with `TtlExtensionPolicy::OnEveryRequest`.
+//! - `tower-sessions-memory`, `tower-sessions-redis`, `actix-session-redis`:
+//!   the store peers, with their defaults.
+//!
+//! Redis and PostgreSQL come from `REDIS_URL` and `DATABASE_URL`.
 
 use std::net::SocketAddr;
 
@@ -18,7 +34,7 @@ use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::get;
 use axum::{Form, Router};
 use websession::core::store::MemoryStore;
-use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer, Sessions};
+use websession::{Key, KeyRing, Refresh, SessionConfig, SessionManagerLayer, Sessions};
 
 #[derive(serde::Deserialize)]
 struct Pet {
@@ -43,10 +59,21 @@ fn database_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
+/// The permanent session's lifetime, for every contender (Flask's default).
+const LIFETIME_DAYS: i64 = 31;
+
 async fn websession_sessions(mode: &str) -> anyhow::Result<Sessions> {
     let keys = KeyRing::new(Key::from_utf8(KEY)?);
     // Plain HTTP on loopback for wrk: no Secure needed by the client.
-    let config = SessionConfig::default().with_insecure_cookie();
+    let mut config = SessionConfig::default().with_insecure_cookie();
+    // `-every`: Flask's refresh on every request instead of the default interval.
+    let mode = match mode.strip_suffix("-every") {
+        Some(mode) => {
+            config = config.with_refresh(Refresh::EveryRequest);
+            mode
+        }
+        None => mode,
+    };
     let sessions = match mode {
         "signed" => Sessions::signed(keys, config),
         "sealed" => Sessions::sealed(keys, config),
@@ -132,26 +159,81 @@ fn axum_tower_sessions<S: tower_sessions::SessionStore + Clone>(store: S) -> Rou
         .layer(layer)
 }
 
-fn axum_extra_signed() -> Router {
-    use axum_extra::extract::cookie::{Cookie, Key as CookieKey, SignedCookieJar};
+/// axum-extra's cookie jars: the pet name is the cookie, written on `POST`
+/// with the same attributes as websession's permanent session (`Path=/`,
+/// `HttpOnly`, `SameSite=Lax`, 31 days). `refresh_on_get` re-adds it on
+/// every `GET` that carries it: Flask's every-request refresh, by hand.
+fn axum_extra(private: bool, refresh_on_get: bool) -> Router {
+    use axum::extract::FromRequestParts;
+    use axum::response::IntoResponseParts;
+    use axum_extra::extract::cookie::{
+        Cookie, Key as CookieKey, PrivateCookieJar, SameSite, SignedCookieJar,
+    };
 
     #[derive(Clone)]
-    struct State(CookieKey);
+    struct State(CookieKey, bool);
     impl axum::extract::FromRef<State> for CookieKey {
         fn from_ref(s: &State) -> Self {
             s.0.clone()
         }
     }
-    async fn home(jar: SignedCookieJar) -> Html<String> {
-        Html(page(jar.get("pet_name").map(|c| c.value().to_owned())))
+    fn cookie(value: String) -> Cookie<'static> {
+        Cookie::build(("pet_name", value))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .max_age(time::Duration::days(LIFETIME_DAYS))
+            .build()
     }
-    async fn set(jar: SignedCookieJar, Form(f): Form<Pet>) -> (SignedCookieJar, Redirect) {
-        (jar.add(Cookie::new("pet_name", f.pet)), Redirect::to("/"))
+    /// What both jars offer.
+    trait Jar: FromRequestParts<State> + IntoResponseParts + Sized + Send + 'static {
+        fn value(&self) -> Option<String>;
+        fn with(self, value: String) -> Self;
     }
-    Router::new()
-        .route("/", get(home))
-        .route("/petname", axum::routing::post(set))
-        .with_state(State(CookieKey::generate()))
+    impl Jar for SignedCookieJar {
+        fn value(&self) -> Option<String> {
+            self.get("pet_name").map(|c| c.value().to_owned())
+        }
+        fn with(self, value: String) -> Self {
+            self.add(cookie(value))
+        }
+    }
+    impl Jar for PrivateCookieJar {
+        fn value(&self) -> Option<String> {
+            self.get("pet_name").map(|c| c.value().to_owned())
+        }
+        fn with(self, value: String) -> Self {
+            self.add(cookie(value))
+        }
+    }
+    async fn home<J: Jar>(
+        axum::extract::State(state): axum::extract::State<State>,
+        jar: J,
+    ) -> axum::response::Response {
+        let name = jar.value();
+        match name {
+            Some(n) if state.1 => (jar.with(n.clone()), Html(page(Some(n)))).into_response(),
+            name => Html(page(name)).into_response(),
+        }
+    }
+    async fn set<J: Jar>(jar: J, Form(f): Form<Pet>) -> (J, Redirect) {
+        (jar.with(f.pet), Redirect::to("/"))
+    }
+    fn routes<J: Jar>(state: State) -> Router
+    where
+        J::Rejection: IntoResponse,
+    {
+        Router::new()
+            .route("/", get(home::<J>))
+            .route("/petname", axum::routing::post(set::<J>))
+            .with_state(state)
+    }
+    let state = State(CookieKey::generate(), refresh_on_get);
+    if private {
+        routes::<PrivateCookieJar>(state)
+    } else {
+        routes::<SignedCookieJar>(state)
+    }
 }
 
 async fn run_actix(contender: &str, addr: SocketAddr) -> anyhow::Result<()> {
@@ -218,7 +300,25 @@ async fn run_actix(contender: &str, addr: SocketAddr) -> anyhow::Result<()> {
         .bind(addr)?
         .run()
         .await?;
-    } else if contender == "actix-session-cookie" {
+    } else if let Some(variant) = contender
+        .strip_prefix("actix-session-")
+        .filter(|v| ["cookie", "signed", "signed-every"].contains(v))
+    {
+        use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
+        // `cookie` is the crate's default content security, Private (AES-256-GCM).
+        let security = if variant == "cookie" {
+            CookieContentSecurity::Private
+        } else {
+            CookieContentSecurity::Signed
+        };
+        let policy = if variant == "signed-every" {
+            TtlExtensionPolicy::OnEveryRequest
+        } else {
+            TtlExtensionPolicy::OnStateChanges
+        };
+        let lifecycle = PersistentSession::default()
+            .session_ttl(actix_web::cookie::time::Duration::days(LIFETIME_DAYS))
+            .session_ttl_extension_policy(policy);
         let key = actix_web::cookie::Key::generate();
         HttpServer::new(move || {
             let mw = actix_session::SessionMiddleware::builder(
@@ -226,6 +326,8 @@ async fn run_actix(contender: &str, addr: SocketAddr) -> anyhow::Result<()> {
                 key.clone(),
             )
             .cookie_secure(false)
+            .cookie_content_security(security)
+            .session_lifecycle(lifecycle.clone())
             .build();
             App::new()
                 .wrap(mw)
@@ -288,7 +390,9 @@ fn main() -> anyhow::Result<()> {
                 pool.wait_for_connect().await?;
                 axum_tower_sessions(tower_sessions_redis_store::RedisStore::new(pool))
             }
-            "axum-extra-signed" => axum_extra_signed(),
+            "axum-extra-signed" => axum_extra(false, false),
+            "axum-extra-signed-every" => axum_extra(false, true),
+            "axum-extra-private" => axum_extra(true, false),
             other => match other.strip_prefix("websession-axum-") {
                 Some(mode) => axum_websession(websession_layer(mode).await?),
                 None => bail!("unknown contender {other}"),
