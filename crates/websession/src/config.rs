@@ -108,6 +108,11 @@ pub enum ConfigError {
     Timeout,
 }
 
+/// Whole seconds of a duration; negative ones are 0 (`validate` refuses them).
+fn secs(d: Duration) -> u64 {
+    u64::try_from(d.whole_seconds()).unwrap_or(0)
+}
+
 fn key_role(index: usize) -> &'static str {
     if index == 0 {
         "the current key"
@@ -541,44 +546,35 @@ impl SessionConfig {
     }
 
     pub(crate) fn max_age_secs(&self) -> u64 {
-        u64::try_from(self.permanent_lifetime.whole_seconds()).unwrap_or(0)
+        secs(self.permanent_lifetime)
     }
 
     /// Cookie modes: how old an unchanged cookie must be before it is issued
     /// again, for a permanent session (`permanent`) or one under an idle
     /// timeout; `None` when it never is.
     pub(crate) fn refresh_after_secs(&self, permanent: bool) -> Option<u64> {
-        let idle = self.idle_timeout_secs();
-        if !permanent && idle.is_none() {
-            return None;
-        }
-        let half_lifetime = (permanent).then(|| self.max_age_secs() / 2);
-        let half_idle = idle.map(|i| i / 2);
-        let cap = match (half_lifetime, half_idle) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b).unwrap_or(0),
-        };
+        let half_lifetime = permanent.then(|| self.max_age_secs() / 2);
+        let half_idle = self.idle_timeout_secs().map(|i| i / 2);
+        // Never later than half the lifetime or half the idle timeout.
+        let cap = half_lifetime.into_iter().chain(half_idle).min()?;
         match self.refresh {
             Refresh::EveryRequest => Some(0),
-            Refresh::Interval(d) => Some(u64::try_from(d.whole_seconds()).unwrap_or(0).min(cap)),
+            Refresh::Interval(d) => Some(secs(d).min(cap)),
             // Only an idle timeout forces a refresh of unchanged data.
             Refresh::OnChange => half_idle,
         }
     }
 
     pub(crate) fn touch_interval_secs(&self) -> Option<u64> {
-        self.touch_interval
-            .map(|t| u64::try_from(t.whole_seconds()).unwrap_or(0))
+        self.touch_interval.map(secs)
     }
 
     pub(crate) fn idle_timeout_secs(&self) -> Option<u64> {
-        self.idle_timeout
-            .map(|t| u64::try_from(t.whole_seconds()).unwrap_or(0))
+        self.idle_timeout.map(secs)
     }
 
     pub(crate) fn absolute_timeout_secs(&self) -> Option<u64> {
-        self.absolute_timeout
-            .map(|t| u64::try_from(t.whole_seconds()).unwrap_or(0))
+        self.absolute_timeout.map(secs)
     }
 }
 

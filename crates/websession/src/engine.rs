@@ -146,7 +146,8 @@ impl Engine {
         };
         match store.load(&id.hash(), now).await {
             Ok(Some(record)) => {
-                if let Err(e) = self.check_timeouts(now, now, Some(record.created_at)) {
+                // No idle check here: a record's expiry is its idle deadline.
+                if let Err(e) = self.check_absolute(now, record.created_at) {
                     log_rejection(&e);
                     return Ok(SessionState::tracked());
                 }
@@ -191,7 +192,9 @@ impl Engine {
         }
     }
 
-    /// The idle and absolute timeouts, on top of the codec's maximum age.
+    /// A cookie's idle and absolute timeouts, on top of the codec's maximum
+    /// age. A cookie without a creation time (written by Flask, or before the
+    /// absolute timeout was configured) counts from its issue time.
     fn check_timeouts(
         &self,
         now: u64,
@@ -201,20 +204,21 @@ impl Engine {
         if let Some(idle) = self.config.idle_timeout_secs() {
             check_age(issued_at, now, idle)?;
         }
-        if let Some(absolute) = self.config.absolute_timeout_secs() {
-            // A cookie without a creation time (written by Flask, or before
-            // the timeout was configured) counts from its issue time. A
-            // creation time a little ahead of our clock comes from a server
-            // whose clock runs ahead: count it as now.
-            let created = created_at.unwrap_or(issued_at);
-            let created = if created > now && created - now <= MAX_CLOCK_SKEW_SECS {
-                now
-            } else {
-                created
-            };
-            check_age(created, now, absolute)?;
-        }
-        Ok(())
+        self.check_absolute(now, created_at.unwrap_or(issued_at))
+    }
+
+    /// The absolute timeout. A creation time a little ahead of our clock
+    /// comes from a server whose clock runs ahead: it counts as now.
+    fn check_absolute(&self, now: u64, created_at: u64) -> Result<(), DecodeError> {
+        let Some(absolute) = self.config.absolute_timeout_secs() else {
+            return Ok(());
+        };
+        let created = if created_at > now && created_at - now <= MAX_CLOCK_SKEW_SECS {
+            now
+        } else {
+            created_at
+        };
+        check_age(created, now, absolute)
     }
 
     /// The expiry policy of every mode: when a session used at `now` ends.

@@ -67,8 +67,6 @@ pub(crate) struct SessionState {
     pub(crate) opened_at: u64,
     /// `cycle_id` was called: write a fresh cookie (or id) even if nothing changed.
     pub(crate) cycled: bool,
-    /// `purge` was called: destroy the session (and its record).
-    pub(crate) purged: bool,
     /// Store mode: the record `purge` destroyed, deleted at the end of the
     /// request whatever the handler writes afterwards (values inserted after
     /// a purge go to a new record under a new id).
@@ -109,7 +107,6 @@ impl SessionState {
             issued_at: None,
             opened_at: 0,
             cycled: false,
-            purged: false,
             purged_record: None,
             track_changes: false,
             touched: BTreeSet::new(),
@@ -156,7 +153,6 @@ impl SessionState {
     /// Destroys the session; what is inserted afterwards is a new session.
     pub(crate) fn purge(&mut self) {
         self.clear();
-        self.purged = true;
         self.origin = None;
         self.created_at = None;
         self.issued_at = None;
