@@ -55,7 +55,7 @@ use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions};
 use sqlx::query::Query;
 use sqlx::{Postgres, Row};
 use websession_core::store::{
-    decode_value, encode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
+    decode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
 };
 use websession_core::Map;
 
@@ -108,7 +108,7 @@ fn secs(t: u64) -> i64 {
 fn to_column(data: &Map) -> String {
     let texts: BTreeMap<&str, String> = data
         .iter()
-        .map(|(k, v)| (k.as_str(), encode_value(v)))
+        .map(|(k, v)| (k.as_str(), v.to_tagged_json()))
         .collect();
     serde_json::to_string(&texts).unwrap_or_else(|_| "{}".into())
 }

@@ -51,7 +51,7 @@ impl RedisStore {
             .arg(user_arg(record.user.as_deref()))
             .arg(claim);
         for (k, v) in &record.data {
-            inv.arg(k).arg(encode_value(v));
+            inv.arg(k).arg(v.to_tagged_json());
         }
         let done: i64 = inv.invoke_async(&mut conn).await.map_err(err)?;
         if done == 0 {

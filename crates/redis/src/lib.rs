@@ -115,7 +115,7 @@ use std::sync::Arc;
 use redis::aio::ConnectionManager;
 use redis::ScriptInvocation;
 use websession_core::store::{
-    decode_value, encode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
+    decode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
 };
 use websession_core::Map;
 
@@ -217,7 +217,7 @@ fn push_changes(inv: &mut ScriptInvocation<'_>, changes: &ChangeSet) {
         inv.arg(k);
     }
     for (k, v) in &changes.set {
-        inv.arg(k).arg(encode_value(v));
+        inv.arg(k).arg(v.to_tagged_json());
     }
 }
 
@@ -362,7 +362,7 @@ impl SessionStore for RedisStore {
             .arg(record.created_at)
             .arg(user_arg(record.user.as_deref()));
         for (k, v) in &record.data {
-            inv.arg(k).arg(encode_value(v));
+            inv.arg(k).arg(v.to_tagged_json());
         }
         let done: i64 = inv.invoke_async(&mut conn).await.map_err(err)?;
         if done == 0 {

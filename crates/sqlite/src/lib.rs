@@ -41,7 +41,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 use websession_core::store::{
-    decode_value, encode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
+    decode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
 };
 use websession_core::Map;
 
@@ -153,7 +153,7 @@ impl SqliteStore {
         data: &Map,
     ) -> Result<(), StoreError> {
         for (k, v) in data {
-            let text = encode_value(v);
+            let text = v.to_tagged_json();
             sqlx::query(
                 "INSERT OR REPLACE INTO websession_values (id, key, value) VALUES (?, ?, ?)",
             )

@@ -31,15 +31,10 @@ pub use memory::MemoryStore;
 pub use record::{ChangeSet, Record};
 pub use session_store::{ExpiredDeletion, SessionStore};
 
-/// A session value as every store keeps it: Flask's tagged JSON text (the
-/// same text the signed cookie carries, so a stored value reads back
-/// exactly, every Python type included).
-#[must_use]
-pub fn encode_value(value: &crate::Value) -> String {
-    value.to_tagged_json()
-}
-
-/// Reads a value [`encode_value`] wrote.
+/// Reads a stored value. Every store keeps a value as
+/// [`Value::to_tagged_json`](crate::Value::to_tagged_json) writes it:
+/// Flask's tagged JSON, the text the signed cookie carries, so it reads back
+/// exactly, every Python type included.
 ///
 /// # Errors
 ///
