@@ -9,7 +9,35 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use crate::{Clock, Key, KeyRing};
+use crate::store::{IdHash, SessionId};
+use crate::{Clock, Key, KeyRing, Map, Value};
+
+/// The system clock's time in Unix seconds (for store tests: stores with
+/// native expiry need real deadlines).
+#[must_use]
+pub fn now() -> u64 {
+    Clock::system().unix_seconds()
+}
+
+/// A fresh random session id's hash.
+#[must_use]
+pub fn id() -> IdHash {
+    SessionId::generate().hash()
+}
+
+/// A session map from pairs.
+///
+/// ```
+/// use websession_core::{testing::map, Value};
+/// assert_eq!(map(&[("a", Value::Int(1))]).len(), 1);
+/// ```
+#[must_use]
+pub fn map(pairs: &[(&str, Value)]) -> Map {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
 
 /// A clock the test moves by hand; clones share the same time.
 ///

@@ -78,28 +78,12 @@ mod nul_and_cycle {
     use std::str::FromStr;
 
     use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-    use websession_core::store::{
-        ChangeSet, IdHash, Record, SessionId, SessionStore, StoreError, StoreErrorKind,
-    };
-    use websession_core::{Map, Value};
+    use websession_core::store::{ChangeSet, Record, SessionStore, StoreError, StoreErrorKind};
+    use websession_core::testing::{id, map as data, now};
+    use websession_core::Value;
     use websession_postgres::PostgresStore;
 
     use super::{store, url};
-
-    fn now() -> u64 {
-        websession_core::Clock::system().unix_seconds()
-    }
-
-    fn id() -> IdHash {
-        SessionId::generate().hash()
-    }
-
-    fn data(pairs: &[(&str, Value)]) -> Map {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect()
-    }
 
     /// A record with a key, a value and a user, none holding NUL.
     fn plain(t: u64) -> Record {
@@ -246,64 +230,6 @@ mod nul_and_cycle {
         assert_eq!(s.load(&id, t).await.expect("load"), Some(expected));
         assert_eq!(s.delete_all_for("alice\0").await.expect("revoke"), 0);
         assert!(s.load(&id, t).await.expect("load").is_some());
-    }
-
-    #[tokio::test]
-    #[ignore = "needs PostgreSQL at DATABASE_URL"]
-    async fn a_cycle_onto_a_taken_id_leaves_both_records_untouched() {
-        let (s, t) = (store().await, now());
-        let (old, taken) = (id(), id());
-        let other = Record::new(data(&[("z", Value::Int(26))]), t, t + 300);
-        s.create(&old, &plain(t), t).await.expect("create");
-        s.create(&taken, &other, t).await.expect("create");
-        let changes = ChangeSet::touch(t + 900)
-            .with_cleared()
-            .with_set("c", Value::Int(3))
-            .with_user(None);
-        let err = s
-            .cycle_id(&old, &taken, &changes, t)
-            .await
-            .expect_err("taken");
-        assert_eq!(err.kind(), StoreErrorKind::Collision, "{err:?}");
-        assert_eq!(s.load(&old, t).await.expect("load"), Some(plain(t)));
-        assert_eq!(s.load(&taken, t).await.expect("load"), Some(other));
-    }
-
-    /// `cycle_id` applies a change set exactly as `update` does: same data,
-    /// expiry and user on twin records.
-    #[tokio::test]
-    #[ignore = "needs PostgreSQL at DATABASE_URL"]
-    async fn a_cycle_applies_the_change_set_as_update_does() {
-        let (s, t) = (store().await, now());
-        let change_sets = [
-            ChangeSet::touch(t + 700),
-            ChangeSet::touch(t + 800)
-                .with_removed("a")
-                .with_set("b", Value::from("two"))
-                .with_set("d", Value::List(vec![Value::Null])),
-            ChangeSet::touch(t + 900)
-                .with_cleared()
-                .with_set("e", Value::Bool(true))
-                .with_user(None),
-            ChangeSet::touch(t + 1000).with_user(Some("bob".into())),
-        ];
-        for changes in &change_sets {
-            let (twin, old, new) = (id(), id(), id());
-            s.create(&twin, &plain(t), t).await.expect("create");
-            s.create(&old, &plain(t), t).await.expect("create");
-            s.update(&twin, changes, t).await.expect("update");
-            s.cycle_id(&old, &new, changes, t).await.expect("cycle");
-            let updated = s.load(&twin, t).await.expect("load").expect("live");
-            let mut expected = plain(t);
-            expected.apply(changes);
-            assert_eq!(updated, expected, "update follows Record::apply");
-            assert_eq!(
-                s.load(&new, t).await.expect("load"),
-                Some(updated),
-                "cycle_id applies {changes:?} as update does"
-            );
-            assert_eq!(s.load(&old, t).await.expect("load"), None);
-        }
     }
 
     /// A store on its own schema (so a test can add triggers), and a pool

@@ -17,15 +17,12 @@ use websession::{Session, SessionConfig, SessionManagerLayer, Sessions};
 use websession_core::store::{
     conformance, ChangeSet, IdHash, Record, SessionId, SessionStore, StoreErrorKind,
 };
+use websession_core::testing::now;
 use websession_core::{Map, Value};
 use websession_redis::RedisStore;
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set for this test (see .ci/run)"))
-}
-
-fn now() -> u64 {
-    websession_core::Clock::system().unix_seconds()
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use websession_core::store::{
     conformance, ChangeSet, ExpiredDeletion, IdHash, Record, SessionId, SessionStore,
     StoreErrorKind,
 };
+use websession_core::testing::{map as data, now};
 use websession_core::{Map, Value};
 use websession_sqlite::SqliteStore;
 
@@ -17,10 +18,6 @@ fn temp_db(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir.join("sessions.db")
-}
-
-fn now() -> u64 {
-    websession_core::Clock::system().unix_seconds()
 }
 
 #[tokio::test]
@@ -149,13 +146,6 @@ async fn store_and_pool(name: &str) -> (SqliteStore, sqlx::SqlitePool) {
     (store, pool)
 }
 
-fn data(pairs: &[(&str, Value)]) -> Map {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect()
-}
-
 async fn value_rows(pool: &sqlx::SqlitePool, id: &IdHash) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM websession_values WHERE id = ?")
         .bind(id.as_bytes())
@@ -217,82 +207,6 @@ async fn a_cycle_whose_change_set_is_refused_leaves_the_old_record_untouched() {
         .await
         .expect("cycle");
     assert!(store.load(&new, t).await.expect("load").is_some());
-}
-
-#[tokio::test]
-async fn a_cycle_onto_a_taken_id_leaves_both_records_untouched() {
-    let (store, pool) = store_and_pool("cycle-collision").await;
-    let t = now();
-    let (old, taken) = (SessionId::generate().hash(), SessionId::generate().hash());
-    let record =
-        Record::new(data(&[("a", Value::Int(1))]), t, t + 600).with_user(Some("alice".into()));
-    let other = Record::new(data(&[("z", Value::Int(26))]), t, t + 300);
-    store.create(&old, &record, t).await.expect("create");
-    store.create(&taken, &other, t).await.expect("create");
-    let changes = ChangeSet::touch(t + 900)
-        .with_cleared()
-        .with_set("c", Value::Int(3))
-        .with_user(None);
-    let err = store
-        .cycle_id(&old, &taken, &changes, t)
-        .await
-        .expect_err("taken");
-    assert_eq!(err.kind(), StoreErrorKind::Collision, "{err:?}");
-    assert_eq!(store.load(&old, t).await.expect("load"), Some(record));
-    assert_eq!(store.load(&taken, t).await.expect("load"), Some(other));
-    assert_eq!(value_rows(&pool, &old).await, 1);
-    assert_eq!(value_rows(&pool, &taken).await, 1);
-}
-
-/// `cycle_id` applies a change set exactly as `update` does: same data,
-/// expiry and user on twin records.
-#[tokio::test]
-async fn a_cycle_applies_the_change_set_as_update_does() {
-    let (store, _pool) = store_and_pool("cycle-like-update").await;
-    let t = now();
-    let record = Record::new(
-        data(&[
-            ("a", Value::Int(1)),
-            ("b", Value::Int(2)),
-            ("c", Value::Int(3)),
-        ]),
-        t,
-        t + 600,
-    )
-    .with_user(Some("alice".into()));
-    let change_sets = [
-        ChangeSet::touch(t + 700),
-        ChangeSet::touch(t + 800)
-            .with_removed("a")
-            .with_set("b", Value::from("two"))
-            .with_set("d", Value::List(vec![Value::Null])),
-        ChangeSet::touch(t + 900)
-            .with_cleared()
-            .with_set("e", Value::Bool(true))
-            .with_user(None),
-        ChangeSet::touch(t + 1000).with_user(Some("bob".into())),
-    ];
-    for changes in &change_sets {
-        let (twin, old, new) = (
-            SessionId::generate().hash(),
-            SessionId::generate().hash(),
-            SessionId::generate().hash(),
-        );
-        store.create(&twin, &record, t).await.expect("create");
-        store.create(&old, &record, t).await.expect("create");
-        store.update(&twin, changes, t).await.expect("update");
-        store.cycle_id(&old, &new, changes, t).await.expect("cycle");
-        let updated = store.load(&twin, t).await.expect("load").expect("live");
-        let mut expected = record.clone();
-        expected.apply(changes);
-        assert_eq!(updated, expected, "update follows Record::apply");
-        assert_eq!(
-            store.load(&new, t).await.expect("load"),
-            Some(updated),
-            "cycle_id applies {changes:?} as update does"
-        );
-        assert_eq!(store.load(&old, t).await.expect("load"), None);
-    }
 }
 
 /// SQLite binds text with its length, so NUL is an ordinary character in

@@ -14,23 +14,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::{ChangeSet, ExpiredDeletion, IdHash, Record, SessionId, SessionStore, StoreErrorKind};
+use super::{ChangeSet, ExpiredDeletion, Record, SessionId, SessionStore, StoreErrorKind};
+use crate::testing::{id, map as data, now};
 use crate::value::{Map, Value};
-
-fn now() -> u64 {
-    crate::unix_seconds(time::OffsetDateTime::now_utc())
-}
-
-fn id() -> IdHash {
-    SessionId::generate().hash()
-}
-
-fn data(pairs: &[(&str, Value)]) -> Map {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect()
-}
 
 /// Runs every check against stores made by `make` (called once per check).
 ///
@@ -48,6 +34,8 @@ where
     not_found(&make().await).await;
     expiry(&make().await).await;
     cycle(&make().await).await;
+    cycle_applies_changes_as_update_does(&make().await).await;
+    cycle_onto_a_taken_id_changes_nothing(&make().await).await;
     no_resurrection(&make().await).await;
     users(&make().await).await;
     every_value_kind(&make().await).await;
@@ -308,6 +296,79 @@ async fn cycle<S: SessionStore>(store: &S) {
         "the cycled session is indexed under its new user"
     );
     assert_eq!(store.load(&new, t).await.expect("load"), None);
+}
+
+/// `cycle_id` applies a change set exactly as `update` does (and as
+/// [`Record::apply`] spells it): same data, expiry and user on twin records.
+async fn cycle_applies_changes_as_update_does<S: SessionStore>(store: &S) {
+    let t = now();
+    let record = Record::new(
+        data(&[
+            ("a", Value::Int(1)),
+            ("b", Value::Int(2)),
+            ("c", Value::Int(3)),
+        ]),
+        t,
+        t + 600,
+    )
+    .with_user(Some(format!(
+        "u-twin-{}",
+        &SessionId::generate().as_str()[..8]
+    )));
+    let change_sets = [
+        ChangeSet::touch(t + 700),
+        ChangeSet::touch(t + 800)
+            .with_removed("a")
+            .with_set("b", Value::from("two"))
+            .with_set("d", Value::List(vec![Value::Null])),
+        ChangeSet::touch(t + 900)
+            .with_cleared()
+            .with_set("e", Value::Bool(true))
+            .with_user(None),
+        ChangeSet::touch(t + 1000).with_user(Some("bob".into())),
+    ];
+    for changes in &change_sets {
+        let (twin, old, new) = (id(), id(), id());
+        store.create(&twin, &record, t).await.expect("create");
+        store.create(&old, &record, t).await.expect("create");
+        store.update(&twin, changes, t).await.expect("update");
+        store.cycle_id(&old, &new, changes, t).await.expect("cycle");
+        let updated = store.load(&twin, t).await.expect("load").expect("live");
+        let mut expected = record.clone();
+        expected.apply(changes);
+        assert_eq!(updated, expected, "update follows Record::apply");
+        assert_eq!(
+            store.load(&new, t).await.expect("load"),
+            Some(updated),
+            "cycle_id applies {changes:?} as update does"
+        );
+        assert_eq!(store.load(&old, t).await.expect("load"), None);
+    }
+}
+
+/// A `cycle_id` onto a live id fails with `Collision` and changes neither
+/// record.
+async fn cycle_onto_a_taken_id_changes_nothing<S: SessionStore>(store: &S) {
+    let t = now();
+    let (old, taken) = (id(), id());
+    let record = Record::new(data(&[("a", Value::Int(1))]), t, t + 600).with_user(Some(format!(
+        "u-taken-{}",
+        &SessionId::generate().as_str()[..8]
+    )));
+    let other = Record::new(data(&[("z", Value::Int(26))]), t, t + 300);
+    store.create(&old, &record, t).await.expect("create");
+    store.create(&taken, &other, t).await.expect("create");
+    let changes = ChangeSet::touch(t + 900)
+        .with_cleared()
+        .with_set("c", Value::Int(3))
+        .with_user(None);
+    let err = store
+        .cycle_id(&old, &taken, &changes, t)
+        .await
+        .expect_err("taken");
+    assert_eq!(err.kind(), StoreErrorKind::Collision, "{err:?}");
+    assert_eq!(store.load(&old, t).await.expect("load"), Some(record));
+    assert_eq!(store.load(&taken, t).await.expect("load"), Some(other));
 }
 
 /// `cycle_id` racing `delete` of the old id, many times: a cycle that
