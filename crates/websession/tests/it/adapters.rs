@@ -358,7 +358,7 @@ async fn actix_errors_are_opaque() {
 /// two `Session`s in one handler load at once; both must see the real data.
 #[actix_web::test]
 async fn two_session_extractors_in_one_actix_handler_share_the_load() {
-    let store = Arc::new(crate::defects::YieldingStore::default());
+    let store = Arc::new(crate::store_mode::Probe::default()); // its loads yield first
     let layer = Sessions::with_store(store.clone(), SessionConfig::default()).expect("valid");
     let actix = Actix(
         atest::init_service(

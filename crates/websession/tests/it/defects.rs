@@ -2,7 +2,7 @@
 //! Regression tests for the defects an adversarial review found (issue 12):
 //! each failed on the code before its fix.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -10,9 +10,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use time::Duration;
 use websession::core::sealed::SealedCodec;
-use websession::core::store::{
-    ChangeSet, IdHash, MemoryStore, Record, SessionId, SessionStore, StoreError,
-};
+use websession::core::store::{MemoryStore, Record, SessionId, SessionStore};
 use websession::core::{FlaskCodec, Value};
 use websession::{
     ConfigError, Key, KeyRing, PendingSession, Session, SessionConfig, SessionManagerLayer,
@@ -161,44 +159,9 @@ async fn sealed_mode_refuses_published_keys_when_strict() {
 
 // 3. Concurrent loads of one session share one load.
 
-/// A memory store whose load yields first, so concurrent loads interleave.
-#[derive(Default)]
-pub(crate) struct YieldingStore(pub(crate) MemoryStore);
-
-#[async_trait::async_trait]
-impl SessionStore for YieldingStore {
-    async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
-        tokio::task::yield_now().await;
-        tokio::task::yield_now().await;
-        self.0.load(id, now).await
-    }
-    async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<(), StoreError> {
-        self.0.create(id, record, now).await
-    }
-    async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError> {
-        self.0.update(id, changes, now).await
-    }
-    async fn cycle_id(
-        &self,
-        old: &IdHash,
-        new: &IdHash,
-        changes: &ChangeSet,
-        now: u64,
-    ) -> Result<(), StoreError> {
-        self.0.cycle_id(old, new, changes, now).await
-    }
-    async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
-        self.0.delete(id).await
-    }
-    async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
-        self.0.delete_all_for(user).await
-    }
-}
-
 #[tokio::test]
 async fn concurrent_loads_of_one_session_share_the_load_tower() {
-    let sessions =
-        Sessions::with_store(YieldingStore::default(), SessionConfig::default()).expect("valid");
+    let sessions = Sessions::with_store(Probe::default(), SessionConfig::default()).expect("valid");
     let app = app(Ok(sessions.clone())).merge(
         Router::new()
             .route(
@@ -443,45 +406,18 @@ async fn debug_of_a_session_shows_no_data() {
     );
 }
 
-/// A store whose load takes a while, so a guard can give up on it.
-#[derive(Default)]
-pub(crate) struct SlowStore(pub(crate) MemoryStore);
-
-#[async_trait::async_trait]
-impl SessionStore for SlowStore {
-    async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        self.0.load(id, now).await
-    }
-    async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<(), StoreError> {
-        self.0.create(id, record, now).await
-    }
-    async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError> {
-        self.0.update(id, changes, now).await
-    }
-    async fn cycle_id(
-        &self,
-        old: &IdHash,
-        new: &IdHash,
-        changes: &ChangeSet,
-        now: u64,
-    ) -> Result<(), StoreError> {
-        self.0.cycle_id(old, new, changes, now).await
-    }
-    async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
-        self.0.delete(id).await
-    }
-    async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
-        self.0.delete_all_for(user).await
-    }
-}
-
 // Found in review: a load given up on (a guard's timeout) must not lose the
 // cookie, or the user is served as anonymous and logged out by the next write.
 #[tokio::test]
 async fn a_cancelled_load_keeps_the_cookie_for_the_next_one() {
-    let sessions =
-        Sessions::with_store(SlowStore::default(), SessionConfig::default()).expect("valid");
+    let sessions = Sessions::with_store(
+        Probe {
+            load_delay_ms: AtomicU64::new(50),
+            ..Probe::default()
+        },
+        SessionConfig::default(),
+    )
+    .expect("valid");
     let app = app(Ok(sessions.clone())).merge(
         Router::new()
             .route(

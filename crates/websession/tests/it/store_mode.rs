@@ -1,7 +1,7 @@
 //! Store mode through the tower layer, over `MemoryStore` wrapped so a test
 //! can take it down and count its operations.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -22,6 +22,9 @@ pub(crate) struct Probe {
     pub(crate) down: AtomicBool,
     /// Loads report a corrupt record.
     pub(crate) corrupt: AtomicBool,
+    /// Every load yields to the runtime twice first (so concurrent loads
+    /// interleave), then sleeps this many milliseconds.
+    pub(crate) load_delay_ms: AtomicU64,
     pub(crate) reads: AtomicUsize,
     pub(crate) writes: AtomicUsize,
 }
@@ -47,6 +50,12 @@ impl Probe {
 impl SessionStore for Probe {
     async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+        let delay = self.load_delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        }
         self.check()?;
         if self.corrupt.load(Ordering::SeqCst) {
             return Err(StoreError::new(
