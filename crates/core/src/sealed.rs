@@ -20,16 +20,16 @@
 //! # Why AES-256-GCM-SIV (version 2)
 //!
 //! Every cookie gets a random nonce, and one key seals an unbounded number
-//! of cookies across many servers. AES-256-GCM-SIV derives a fresh key pair
-//! from each nonce, so random 96-bit nonces stay safe far beyond 2⁴⁸ seals
-//! per key (RFC 8452, section 9), and it is nonce-misuse resistant: even a
-//! repeated nonce reveals only that two cookies are identical. On the CPUs
-//! servers run (AES-NI and CLMUL, detected at run time, constant-time) it
-//! opens a typical session in about a quarter of the time of version 1's
-//! XChaCha20-Poly1305, whose software ChaCha20 and Poly1305 pay a large
-//! per-message setup on ~100-byte messages (BENCHMARKS.md has the profile).
-//! Without AES-NI, the `aes` crate's constant-time software fallback is
-//! slower than ChaCha20.
+//! of cookies across many servers. Random 96-bit nonces start to repeat
+//! around 2⁴⁸ seals per key (the birthday bound). With AES-GCM a repeat
+//! leaks the authentication key; AES-256-GCM-SIV is nonce-misuse resistant:
+//! a repeated nonce reveals only whether the two sealed plaintexts (and
+//! cookie names) were identical, and ours never are, since each carries its
+//! issue time. On the CPUs servers run (AES-NI and CLMUL, detected at run
+//! time) it opens a typical session in about a quarter of the time of
+//! version 1's XChaCha20-Poly1305, whose software ChaCha20 and Poly1305 pay
+//! a large per-message setup on ~100-byte messages (BENCHMARKS.md has the
+//! profile and the figures). We have not measured a machine without AES-NI.
 //!
 //! The cookie name is bound as associated data, so a sealed cookie moved to
 //! another cookie name fails to open. The issue time (for the maximum age and

@@ -10,7 +10,8 @@
 //! | server-side store | [`Sessions::with_store`] | a random id; the data is in a [`core::store::SessionStore`] | revocable, no size limit |
 //!
 //! Every mode takes the same [`SessionConfig`]: Flask's cookie settings and
-//! lifetime model (browser-session vs permanent, refresh on each request),
+//! lifetime model (browser-session vs permanent, refreshed on use: see
+//! [`Refresh`]),
 //! plus idle and absolute timeouts. [`Sessions`] checks it once, at start-up;
 //! the middleware of each framework takes it and can't fail:
 //!

@@ -23,7 +23,7 @@ pub const PERMANENT_KEY: &str = "_permanent";
 ///
 /// The methods follow Flask's `session` object, and so do the rules for what
 /// is sent back: nothing unless the session was changed (or is permanent and
-/// refreshed each request), a deletion when it became empty, `Vary: Cookie`
+/// due for a refresh, see [`crate::Refresh`]), a deletion when it became empty, `Vary: Cookie`
 /// whenever it was used, and nothing at all on a 5xx response.
 ///
 /// # Examples
