@@ -114,7 +114,6 @@ where
             inner: self.inner.call(req),
             session: Some((self.sessions.clone(), session)),
             saving: None,
-            response: None,
         }
     }
 }
@@ -126,8 +125,8 @@ pin_project! {
         #[pin]
         inner: F,
         session: Option<(Sessions, PendingSession)>,
-        saving: Option<crate::state::BoxFuture<'static, Outcome>>,
-        response: Option<Response<B>>,
+        // Store mode: the write under way, and the response it will complete.
+        saving: Option<(crate::state::BoxFuture<'static, Outcome>, Response<B>)>,
     }
 }
 
@@ -140,22 +139,22 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        if let Some(saving) = this.saving.as_mut() {
-            let outcome = ready!(saving.as_mut().poll(cx));
-            *this.saving = None;
-            return Poll::Ready(Ok(respond(this.response.take(), outcome)));
+        if let Some((save, _)) = this.saving.as_mut() {
+            let outcome = ready!(save.as_mut().poll(cx));
+            if let Some((_, res)) = this.saving.take() {
+                return Poll::Ready(Ok(respond(res, outcome)));
+            }
         }
         let res = ready!(this.inner.as_mut().poll(cx))?;
         let Some((sessions, session)) = this.session.take() else {
             return Poll::Ready(Ok(res)); // polled again after completion
         };
         match sessions.end(&session, res.status().as_u16()) {
-            Finish::Ready(outcome) => Poll::Ready(Ok(respond(Some(res), outcome))),
+            Finish::Ready(outcome) => Poll::Ready(Ok(respond(res, outcome))),
             Finish::Save(mut save) => match save.as_mut().poll(cx) {
-                Poll::Ready(outcome) => Poll::Ready(Ok(respond(Some(res), outcome))),
+                Poll::Ready(outcome) => Poll::Ready(Ok(respond(res, outcome))),
                 Poll::Pending => {
-                    *this.saving = Some(save);
-                    *this.response = Some(res);
+                    *this.saving = Some((save, res));
                     Poll::Pending
                 }
             },
@@ -164,17 +163,17 @@ where
 }
 
 /// The response with the session's headers, or the bare failure status.
-fn respond<B: Default>(res: Option<Response<B>>, outcome: Outcome) -> Response<B> {
-    let failed = outcome.failed.and_then(|s| StatusCode::from_u16(s).ok());
-    match (res, failed) {
-        (Some(mut res), None) => {
+fn respond<B: Default>(mut res: Response<B>, outcome: Outcome) -> Response<B> {
+    match outcome.failed {
+        None => {
             outcome.apply(&mut Headers(res.headers_mut()));
             res
         }
-        (_, status) => {
-            let mut res = Response::new(B::default());
-            *res.status_mut() = status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            res
+        Some(status) => {
+            let mut bare = Response::new(B::default());
+            *bare.status_mut() =
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            bare
         }
     }
 }
