@@ -5,8 +5,6 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use websession_core::store::{ChangeSet, IdHash, Record, StoreError};
-
 use super::*;
 
 impl RedisStore {
