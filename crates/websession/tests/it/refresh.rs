@@ -137,13 +137,6 @@ async fn a_session_in_use_outlives_its_idle_timeout_under_the_default_interval()
     }
 }
 
-#[test]
-fn flask_config_refreshes_every_request_and_the_default_every_minute() {
-    assert!(format!("{:?}", SessionConfig::flask()).contains("EveryRequest"));
-    assert!(format!("{:?}", SessionConfig::default()).contains("Interval"));
-    assert_eq!(websession::DEFAULT_REFRESH_INTERVAL, Duration::minutes(1));
-}
-
 /// Signed mode's compression: by default deflate runs only for payloads of
 /// 256 bytes and more; `flask()` keeps Flask's exact rule.
 #[tokio::test]
