@@ -45,9 +45,8 @@ fn ring(hex: &str) -> KeyRing {
     KeyRing::new(Key::from_hex(hex).expect("key"))
 }
 
-#[tokio::test]
-#[ignore = "needs Python with the pinned Flask (WEBSESSION_PYTHON; .ci/run sets it)"]
-async fn every_value_kind_round_trips_both_ways() {
+/// A Flask app and a Rust app sharing `KEY`, both frozen at `T`.
+async fn apps_at_t() -> (Flask, Rust) {
     let flask = Flask::start().await;
     assert_eq!(
         flask
@@ -58,6 +57,13 @@ async fn every_value_kind_round_trips_both_ways() {
     );
     let rust = Rust::start(ring(KEY), MONTH).await;
     rust.now.store(T, Ordering::SeqCst);
+    (flask, rust)
+}
+
+#[tokio::test]
+#[ignore = "needs Python with the pinned Flask (WEBSESSION_PYTHON; .ci/run sets it)"]
+async fn every_value_kind_round_trips_both_ways() {
+    let (flask, rust) = apps_at_t().await;
     for kind in KINDS {
         let expected = flask.get(&format!("/tagged/{kind}"), None).await.body;
 
@@ -127,16 +133,7 @@ const OLD_DATES: &[&str] = &[
 #[tokio::test]
 #[ignore = "needs Python with the pinned Flask (WEBSESSION_PYTHON; .ci/run sets it)"]
 async fn old_dates_survive_a_rust_write_both_ways() {
-    let flask = Flask::start().await;
-    assert_eq!(
-        flask
-            .get(&format!("/config?key={KEY}&now={T}"), None)
-            .await
-            .body,
-        "ok"
-    );
-    let rust = Rust::start(ring(KEY), MONTH).await;
-    rust.now.store(T, Ordering::SeqCst);
+    let (flask, rust) = apps_at_t().await;
     for kind in OLD_DATES {
         let written = flask.get(&format!("/tagged/{kind}"), None).await.body;
         let from_flask = flask
