@@ -31,7 +31,7 @@ use sha1::Sha1;
 
 use crate::codec::{check_age, inflate, CodecLimits, Compression};
 use crate::error::{DecodeError, PayloadError};
-use crate::json;
+use crate::json::{self, LazyMap};
 use crate::key::{Key, KeyRing};
 use crate::value::Map;
 
@@ -48,9 +48,10 @@ const SIG_LEN: usize = 27;
 /// Its `Debug` shows the number of keys, never the data.
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
-pub struct Decoded {
-    /// The session data.
-    pub data: Map,
+pub struct Decoded<D = Map> {
+    /// The session data: a [`Map`], or a [`LazyMap`] from
+    /// [`FlaskCodec::decode_lazy`].
+    pub data: D,
     /// When the cookie was signed, in Unix seconds.
     pub timestamp: u64,
     /// Which key verified it, in [`KeyRing::verification_order`]: 0 is the
@@ -60,14 +61,29 @@ pub struct Decoded {
     pub payload: SignedPayload,
 }
 
-impl fmt::Debug for Decoded {
+impl fmt::Debug for Decoded<Map> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Decoded")
-            .field("data", &format_args!("<{} keys redacted>", self.data.len()))
-            .field("timestamp", &self.timestamp)
-            .field("key_index", &self.key_index)
-            .finish_non_exhaustive()
+        debug_decoded(f, self.data.len(), self.timestamp, self.key_index)
     }
+}
+
+impl fmt::Debug for Decoded<LazyMap> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_decoded(f, self.data.len(), self.timestamp, self.key_index)
+    }
+}
+
+fn debug_decoded(
+    f: &mut fmt::Formatter<'_>,
+    keys: usize,
+    timestamp: u64,
+    key_index: usize,
+) -> fmt::Result {
+    f.debug_struct("Decoded")
+        .field("data", &format_args!("<{keys} keys redacted>"))
+        .field("timestamp", &timestamp)
+        .field("key_index", &key_index)
+        .finish_non_exhaustive()
 }
 
 /// A verified cookie whose payload was not parsed yet.
@@ -299,6 +315,23 @@ impl FlaskCodec {
         let v = self.verify(cookie, now)?;
         Ok(Decoded {
             data: json::parse_map(&v.json)?,
+            timestamp: v.timestamp,
+            key_index: v.key_index,
+            payload: v.payload,
+        })
+    }
+
+    /// As [`decode`](Self::decode), but the data is a [`LazyMap`]: checked in
+    /// full, with each value built only when it is read. What a server reads
+    /// on every request.
+    ///
+    /// # Errors
+    ///
+    /// As [`decode`](Self::decode).
+    pub fn decode_lazy(&self, cookie: &str, now: u64) -> Result<Decoded<LazyMap>, DecodeError> {
+        let v = self.verify(cookie, now)?;
+        Ok(Decoded {
+            data: LazyMap::parse(v.json)?,
             timestamp: v.timestamp,
             key_index: v.key_index,
             payload: v.payload,

@@ -15,6 +15,7 @@ mod clock;
 pub mod codec;
 pub mod cookie;
 pub mod date;
+mod de;
 mod error;
 pub mod flask;
 pub mod json;

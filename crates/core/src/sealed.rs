@@ -55,7 +55,7 @@ use zeroize::Zeroizing;
 
 use crate::codec::{check_age, inflate, CodecLimits, Compression};
 use crate::error::{DecodeError, PayloadError};
-use crate::json;
+use crate::json::{self, LazyMap};
 use crate::key::{Key, KeyRing};
 use crate::value::Map;
 
@@ -95,9 +95,10 @@ pub struct SealingKeyError {
 /// Its `Debug` shows the number of keys and the payload's length, never the data.
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
-pub struct Unsealed {
-    /// The session data.
-    pub data: Map,
+pub struct Unsealed<D = Map> {
+    /// The session data: a [`Map`], or a [`LazyMap`] from
+    /// [`SealedCodec::open_lazy`].
+    pub data: D,
     /// When it was sealed, Unix seconds.
     pub issued_at: u64,
     /// When the session was created, Unix seconds.
@@ -109,10 +110,22 @@ pub struct Unsealed {
     pub(crate) payload: Zeroizing<Vec<u8>>,
 }
 
-impl fmt::Debug for Unsealed {
+impl fmt::Debug for Unsealed<Map> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.debug(f, self.data.len())
+    }
+}
+
+impl fmt::Debug for Unsealed<LazyMap> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.debug(f, self.data.len())
+    }
+}
+
+impl<D> Unsealed<D> {
+    fn debug(&self, f: &mut fmt::Formatter<'_>, keys: usize) -> fmt::Result {
         f.debug_struct("Unsealed")
-            .field("data", &format_args!("<{} keys redacted>", self.data.len()))
+            .field("data", &format_args!("<{keys} keys redacted>"))
             .field("issued_at", &self.issued_at)
             .field("created_at", &self.created_at)
             .field("key_index", &self.key_index)
@@ -282,7 +295,7 @@ impl SealedCodec {
     /// the current key, without parsing or compressing it again: the refresh
     /// of an unchanged session.
     #[must_use]
-    pub fn reseal(&self, opened: &Unsealed, issued_at: u64, created_at: u64) -> String {
+    pub fn reseal<D>(&self, opened: &Unsealed<D>, issued_at: u64, created_at: u64) -> String {
         let (flags, payload) = opened
             .payload
             .split_first()
@@ -325,6 +338,26 @@ impl SealedCodec {
     /// [`DecodeError::FromFuture`] for the issue time, and
     /// [`DecodeError::BadPayload`] for a sealed payload that is not a session.
     pub fn open(&self, cookie: &str, now: u64) -> Result<Unsealed, DecodeError> {
+        self.open_with(cookie, now, json::parse_map)
+    }
+
+    /// As [`open`](Self::open), but the data is a [`LazyMap`]: checked in
+    /// full, with each value built only when it is read. What a server reads
+    /// on every request.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    pub fn open_lazy(&self, cookie: &str, now: u64) -> Result<Unsealed<LazyMap>, DecodeError> {
+        self.open_with(cookie, now, |json| LazyMap::parse_secret(json.to_vec()))
+    }
+
+    fn open_with<D>(
+        &self,
+        cookie: &str,
+        now: u64,
+        parse: impl Fn(&[u8]) -> Result<D, PayloadError>,
+    ) -> Result<Unsealed<D>, DecodeError> {
         self.limits.check_len(cookie)?;
         let mut raw = Zeroizing::new(
             URL_SAFE_NO_PAD
@@ -357,12 +390,12 @@ impl SealedCodec {
         check_age(issued_at, now, self.limits.max_age)?;
         let payload = &plain[HEADER_LEN..];
         let data = if flags & FLAG_COMPRESSED != 0 {
-            json::parse_map(&Zeroizing::new(inflate(
+            parse(&Zeroizing::new(inflate(
                 payload,
                 self.limits.max_decompressed,
             )?))?
         } else if flags == 0 {
-            json::parse_map(payload)?
+            parse(payload)?
         } else {
             return Err(DecodeError::BadPayload(PayloadError::Json {
                 offset: 0,

@@ -194,9 +194,34 @@ impl Value {
         Ok(Self::from_json(json))
     }
 
-    /// Converts this value into any `Deserialize` type, through `serde_json`.
+    /// Python truthiness (`bool(value)`): false for `None`, `False`, zero,
+    /// and empty strings and containers; a datetime Flask reads as `None`
+    /// is false too. Flask tests `session.permanent` this way.
     ///
-    /// Tagged types become their natural JSON form: a tuple an array, bytes an
+    /// ```
+    /// use websession_core::Value;
+    /// assert!(!Value::Str(String::new()).truthy() && Value::Int(2).truthy());
+    /// ```
+    #[must_use]
+    pub fn truthy(&self) -> bool {
+        match self {
+            Self::Null => false,
+            Self::Bool(b) => *b,
+            Self::Int(i) => *i != 0,
+            Self::Float(x) => *x != 0.0,
+            Self::Str(s) | Self::Markup(s) => !s.is_empty(),
+            Self::List(l) | Self::Tuple(l) => !l.is_empty(),
+            Self::Dict(m) => !m.is_empty(),
+            Self::Bytes(b) => !b.is_empty(),
+            Self::Utf16(u) => !u.is_empty(),
+            Self::RawDateTime { loaded, .. } => loaded.is_some(),
+            Self::BigInt(_) | Self::Uuid(_) | Self::DateTime(_) => true,
+        }
+    }
+
+    /// Converts this value into any `Deserialize` type, directly (no
+    /// `serde_json::Value` in between), reading it as `serde_json` would read
+    /// its natural JSON form: a tuple an array, bytes an
     /// array of numbers (so `Vec<u8>` works), Markup a string, a UUID its
     /// hyphenated string, a datetime an RFC 3339 string (for a
     /// [`Value::RawDateTime`], the datetime Flask reads, with its offset, or
@@ -208,8 +233,7 @@ impl Value {
     /// [`ValueError::NotRepresentable`] for values JSON can't carry (`NaN`,
     /// integers beyond `u64`, lone surrogates): read those with the raw value.
     pub fn deserialize_into<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
-        let json = self.to_json()?;
-        serde_json::from_value(json).map_err(|e| ValueError::Deserialize(redact(&e.to_string())))
+        crate::de::from_value(self)
     }
 
     fn from_json(json: serde_json::Value) -> Self {
@@ -235,50 +259,6 @@ impl Value {
             ),
         }
     }
-
-    fn to_json(&self) -> Result<serde_json::Value, ValueError> {
-        use serde_json::Value as J;
-        Ok(match self {
-            Self::Null => J::Null,
-            Self::Bool(b) => J::Bool(*b),
-            Self::Int(i) => J::from(*i),
-            Self::BigInt(s) => J::from(
-                s.parse::<u64>()
-                    .map_err(|_| ValueError::NotRepresentable("an integer beyond the u64 range"))?,
-            ),
-            Self::Float(x) => J::Number(
-                serde_json::Number::from_f64(*x)
-                    .ok_or(ValueError::NotRepresentable("a NaN or infinite float"))?,
-            ),
-            Self::Str(s) | Self::Markup(s) => J::String(s.clone()),
-            Self::Utf16(_) => {
-                return Err(ValueError::NotRepresentable(
-                    "a string with lone surrogates",
-                ))
-            }
-            Self::List(l) | Self::Tuple(l) => {
-                J::Array(l.iter().map(Self::to_json).collect::<Result<_, _>>()?)
-            }
-            Self::Dict(m) => J::Object(
-                m.iter()
-                    .map(|(k, v)| Ok((k.clone(), v.to_json()?)))
-                    .collect::<Result<_, ValueError>>()?,
-            ),
-            Self::Bytes(b) => J::Array(b.iter().map(|&x| J::from(x)).collect()),
-            Self::Uuid(u) => J::String(u.hyphenated().to_string()),
-            Self::DateTime(d) => rfc3339(d)?,
-            Self::RawDateTime { loaded, .. } => match loaded {
-                Some(d) => rfc3339(d)?,
-                None => J::Null,
-            },
-        })
-    }
-}
-
-fn rfc3339(d: &OffsetDateTime) -> Result<serde_json::Value, ValueError> {
-    d.format(&time::format_description::well_known::Rfc3339)
-        .map(serde_json::Value::String)
-        .map_err(|_| ValueError::NotRepresentable("a datetime outside RFC 3339"))
 }
 
 impl From<&str> for Value {
@@ -315,7 +295,7 @@ impl From<f64> for Value {
 /// value in `"…"`, a number or a variant in backticks) before `, expected`
 /// becomes `…`, so an error a handler logs never carries the value. What
 /// follows `, expected` comes from the Rust type and stays.
-fn redact(message: &str) -> String {
+pub(crate) fn redact(message: &str) -> String {
     let (head, tail) = message
         .find(", expected")
         .map_or((message, ""), |i| message.split_at(i));

@@ -97,14 +97,14 @@ impl Engine {
             return SessionState::empty();
         };
         let opened = match codec {
-            CookieCodec::Signed(codec) => codec.decode(raw, now).map(|mut d| {
+            CookieCodec::Signed(codec) => codec.decode_lazy(raw, now).map(|mut d| {
                 let created = match d.data.remove(CREATED_KEY) {
                     Some(Value::Int(t)) => u64::try_from(t).ok(),
                     _ => None,
                 };
                 (d.data, d.timestamp, created, Origin::Signed(d.payload))
             }),
-            CookieCodec::Sealed(codec) => codec.open(raw, now).map(|mut u| {
+            CookieCodec::Sealed(codec) => codec.open_lazy(raw, now).map(|mut u| {
                 let data = std::mem::take(&mut u.data);
                 let created = Some(u.created_at);
                 (data, u.issued_at, created, Origin::Sealed(Box::new(u)))
@@ -152,7 +152,7 @@ impl Engine {
                     return Ok(SessionState::tracked());
                 }
                 Ok(SessionState {
-                    data: record.data,
+                    data: record.data.into(),
                     created_at: Some(record.created_at),
                     stored: Some(StoredRecord {
                         id,
@@ -319,14 +319,19 @@ impl Engine {
             (CookieCodec::Signed(c), _) => {
                 if let Some(t) = created_at {
                     let t = i64::try_from(t).unwrap_or(i64::MAX);
-                    state.data.insert(CREATED_KEY.to_owned(), Value::Int(t));
+                    state
+                        .data
+                        .map_mut()
+                        .insert(CREATED_KEY.to_owned(), Value::Int(t));
                 }
-                c.encode(&state.data, now)
+                c.encode(state.data.map_mut(), now)
             }
             (CookieCodec::Sealed(c), Some(Origin::Sealed(opened))) => {
                 c.reseal(opened, now, created_at.unwrap_or(now))
             }
-            (CookieCodec::Sealed(c), _) => c.seal(&state.data, now, created_at.unwrap_or(now)),
+            (CookieCodec::Sealed(c), _) => {
+                c.seal(state.data.map_mut(), now, created_at.unwrap_or(now))
+            }
         };
         let expires = permanent.then(|| self.expiry(now, created_at, 0));
         let header = self.cookie.header(&value, expires);

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use websession_core::json::{LazyMap, ValueRef};
 use websession_core::store::{StoreError, StoreErrorKind};
 use websession_core::{Map, Value};
 
@@ -220,14 +221,14 @@ impl Session {
     ///
     /// [`SessionError::Value`] when the stored value does not fit `T`.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        self.with(|s| s.data.get(key).map(Value::deserialize_into).transpose())
+        self.with(|s| s.data.get(key).map(ValueRef::deserialize_into).transpose())
             .map_err(SessionError::from)
     }
 
     /// The raw value under `key`, with every Python type Flask can store.
     #[must_use]
     pub fn get_value(&self, key: &str) -> Option<Value> {
-        self.with(|s| s.data.get(key).cloned())
+        self.with(|s| s.data.get(key).map(ValueRef::to_value))
     }
 
     /// Stores `value` under `key`, replacing what was there.
@@ -260,7 +261,7 @@ impl Session {
     /// Every key, sorted. Includes Flask's `_permanent` when it was set.
     #[must_use]
     pub fn keys(&self) -> Vec<String> {
-        self.with(|s| s.data.keys().cloned().collect())
+        self.with(|s| s.data.keys().map(str::to_owned).collect())
     }
 
     /// Number of keys.
@@ -278,7 +279,7 @@ impl Session {
     /// A copy of all the data.
     #[must_use]
     pub fn to_map(&self) -> Map {
-        self.with(|s| s.data.clone())
+        self.with(|s| s.data.to_map())
     }
 
     /// Drops all the data (Flask's `session.clear()`). An emptied session's
@@ -339,24 +340,6 @@ impl Session {
     }
 }
 
-pub(crate) fn is_permanent(data: &Map) -> bool {
-    data.get(PERMANENT_KEY).is_some_and(truthy)
-}
-
-/// Python truthiness, for a `_permanent` written by any client.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Int(i) => *i != 0,
-        Value::Float(x) => *x != 0.0,
-        Value::Str(s) | Value::Markup(s) => !s.is_empty(),
-        Value::List(l) | Value::Tuple(l) => !l.is_empty(),
-        Value::Dict(m) => !m.is_empty(),
-        Value::Bytes(b) => !b.is_empty(),
-        Value::Utf16(u) => !u.is_empty(),
-        // A date Flask can't read loads as None, which is falsy.
-        Value::RawDateTime { loaded, .. } => loaded.is_some(),
-        _ => true,
-    }
+pub(crate) fn is_permanent(data: &LazyMap) -> bool {
+    data.get(PERMANENT_KEY).is_some_and(ValueRef::truthy)
 }

@@ -9,9 +9,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use websession_core::flask::SignedPayload;
+use websession_core::json::LazyMap;
 use websession_core::sealed::Unsealed;
 use websession_core::store::SessionId;
-use websession_core::Map;
 
 use crate::error::SessionError;
 
@@ -21,7 +21,7 @@ pub(crate) enum Origin {
     /// The verified payload of a signed cookie (it is re-signed).
     Signed(SignedPayload),
     /// The opened sealed cookie (its payload is sealed again).
-    Sealed(Box<Unsealed>),
+    Sealed(Box<Unsealed<LazyMap>>),
 }
 
 /// The live store record a session was loaded from.
@@ -53,7 +53,9 @@ impl UserChange {
 
 /// One request's session: the data and everything the save needs to know.
 pub(crate) struct SessionState {
-    pub(crate) data: Map,
+    /// The data: as the cookie or record brought it, parsed key by key when
+    /// read, and turned into a map by the first change.
+    pub(crate) data: LazyMap,
     /// Flask's `modified`: a top-level change happened.
     pub(crate) modified: bool,
     /// The incoming cookie, when it opened.
@@ -100,7 +102,7 @@ impl SessionState {
     /// A new, empty session.
     pub(crate) fn empty() -> Self {
         Self {
-            data: Map::new(),
+            data: LazyMap::new(),
             modified: false,
             origin: None,
             created_at: None,
@@ -124,13 +126,13 @@ impl SessionState {
             self.removed.remove(key);
             self.touched.insert(key.to_owned());
         }
-        self.data.insert(key.to_owned(), value);
+        self.data.map_mut().insert(key.to_owned(), value);
         self.modified = true;
     }
 
     /// Removes `key`, noting the change if it was there.
     pub(crate) fn remove(&mut self, key: &str) -> Option<websession_core::Value> {
-        let old = self.data.remove(key);
+        let old = self.data.map_mut().remove(key);
         if old.is_some() {
             self.modified = true;
             if self.track_changes {
@@ -143,7 +145,7 @@ impl SessionState {
 
     /// Drops every key (Flask's `session.clear()`).
     pub(crate) fn clear(&mut self) {
-        self.data.clear();
+        self.data = LazyMap::new();
         self.modified = true;
         self.cleared = true;
         self.touched.clear();

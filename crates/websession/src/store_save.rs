@@ -96,7 +96,7 @@ pub(crate) fn plan(engine: &Engine, state: &SessionState, now: u64) -> Plan {
         let user = state.user.to_change().flatten();
         return Plan::Create {
             purged: state.purged_record.clone(),
-            record: Record::new(state.data.clone(), created, expires_at).with_user(user),
+            record: Record::new(state.data.to_map(), created, expires_at).with_user(user),
             permanent,
         };
     };
@@ -104,7 +104,7 @@ pub(crate) fn plan(engine: &Engine, state: &SessionState, now: u64) -> Plan {
     changes.set = state
         .touched
         .iter()
-        .filter_map(|k| Some((k.clone(), state.data.get(k)?.clone())))
+        .filter_map(|k| Some((k.clone(), state.data.get(k)?.to_value())))
         .collect();
     changes.removed.clone_from(&state.removed);
     changes.cleared = state.cleared;

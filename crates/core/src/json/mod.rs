@@ -8,9 +8,11 @@
 
 use std::fmt::Write as _;
 
+mod lazy;
 mod read;
 mod write;
 
+pub use lazy::{LazyMap, ValueRef};
 pub use read::{parse_map, parse_value};
 pub use write::{write_map, write_map_as_loaded, write_value};
 

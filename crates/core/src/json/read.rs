@@ -44,31 +44,31 @@ pub fn parse_value(bytes: &[u8]) -> Result<Value, PayloadError> {
     Ok(v)
 }
 
-struct Parser<'a> {
-    s: &'a [u8],
-    pos: usize,
-    depth: usize,
+pub(super) struct Parser<'a> {
+    pub(super) s: &'a [u8],
+    pub(super) pos: usize,
+    pub(super) depth: usize,
 }
 
 impl Parser<'_> {
-    fn err(&self, what: &'static str) -> PayloadError {
+    pub(super) fn err(&self, what: &'static str) -> PayloadError {
         PayloadError::Json {
             offset: self.pos,
             what,
         }
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub(super) fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied()
     }
 
-    fn skip_ws(&mut self) {
+    pub(super) fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
         }
     }
 
-    fn eat(&mut self, lit: &[u8]) -> bool {
+    pub(super) fn eat(&mut self, lit: &[u8]) -> bool {
         if self.s[self.pos..].starts_with(lit) {
             self.pos += lit.len();
             true
@@ -77,7 +77,7 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self) -> Result<Value, PayloadError> {
+    pub(super) fn value(&mut self) -> Result<Value, PayloadError> {
         match self.peek() {
             Some(b'{') => self.nested(Self::object),
             Some(b'[') => self.nested(|p| p.array().map(Value::List)),
@@ -162,7 +162,7 @@ impl Parser<'_> {
         untag(map)
     }
 
-    fn string(&mut self) -> Result<Value, PayloadError> {
+    pub(super) fn string(&mut self) -> Result<Value, PayloadError> {
         self.pos += 1; // opening quote
         let mut out = String::new();
         let mut units: Option<Vec<u16>> = None; // set once a lone surrogate appears

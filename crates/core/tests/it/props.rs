@@ -55,8 +55,14 @@ proptest! {
         let c = codec().with_max_age(u64::MAX);
         let cookie = c.encode(&data, ts);
         let decoded = c.decode(&cookie, ts).expect("own cookie decodes");
-        prop_assert_eq!(decoded.data, data);
+        prop_assert_eq!(&decoded.data, &data);
         prop_assert_eq!(decoded.timestamp, ts);
+        let lazy = c.decode_lazy(&cookie, ts).expect("own cookie decodes");
+        for (k, v) in &data {
+            let got = lazy.data.get(k).map(|v| v.to_value());
+            prop_assert_eq!(got.as_ref(), Some(v));
+        }
+        prop_assert_eq!(lazy.data.into_map(), data);
     }
 
     #[test]
@@ -104,7 +110,12 @@ proptest! {
         // A holder of the key signs arbitrary JSON-ish text: never a panic.
         let c = codec();
         let cookie = c.sign_json(text.as_bytes(), 1_700_000_000);
-        let _ = c.decode(&cookie, 1_700_000_000);
+        // The lazy map agrees with the full parser: the same data or the same error.
+        match (c.decode(&cookie, 1_700_000_000), c.decode_lazy(&cookie, 1_700_000_000)) {
+            (Ok(full), Ok(lazy)) => prop_assert_eq!(lazy.data.into_map(), full.data),
+            (Err(a), Err(b)) => prop_assert_eq!(a, b),
+            (a, b) => prop_assert!(false, "full {:?}, lazy {:?}", a.is_ok(), b.is_ok()),
+        }
     }
 }
 

@@ -20,6 +20,18 @@ fn decode_outcomes_match_flask() {
         let now = case["now"].as_u64().expect("now");
         let outcome = case["expected"]["outcome"].as_str().expect("outcome");
         let result = codec(case).decode(cookie, now);
+        // What a server reads: the lazy map holds the same data, or fails the same way.
+        match (&result, codec(case).decode_lazy(cookie, now)) {
+            (Ok(full), Ok(lazy)) => {
+                // Compared as text: NaN != NaN as values.
+                let (mut a, mut b) = (String::new(), String::new());
+                json::write_map(&mut a, &full.data);
+                json::write_map(&mut b, &lazy.data.into_map());
+                assert_eq!(a, b, "{id}: lazy");
+            }
+            (Err(a), Err(b)) => assert_eq!(a, &b, "{id}: lazy"),
+            (a, b) => panic!("{id}: full {:?}, lazy {:?}", a.is_ok(), b.is_ok()),
+        }
         match (outcome, result) {
             ("valid", Ok(decoded)) => {
                 // What Flask holds, as Flask writes it after loading.

@@ -1,0 +1,503 @@
+//! A session payload read lazily: the top-level keys are located in the JSON
+//! text, and a value is built only when a handler reads it.
+
+use std::fmt;
+
+use zeroize::Zeroize as _;
+
+use super::read::{parse_map, Parser};
+use super::TAG_KEYS;
+use crate::error::PayloadError;
+use crate::value::{Map, Value, ValueError};
+
+/// A session's data as it came in: the payload's text with its top-level
+/// entries located, each value parsed only when it is read. The first
+/// change turns it into a plain [`Map`] ([`LazyMap::map_mut`]).
+///
+/// The payload is checked in full when the map is made ([`LazyMap::parse`]
+/// fails exactly where [`parse_map`](super::parse_map) fails); what it saves
+/// is the allocations: keys are slices of the text, and so are the strings
+/// without escapes (the usual session value: an id, a name, a token), so a
+/// request that reads one key builds one value.
+///
+/// A map made by [`LazyMap::parse_secret`] wipes its text when dropped.
+/// Its `Debug` shows the number of keys, never the data.
+///
+/// # Examples
+///
+/// ```
+/// use websession_core::json::LazyMap;
+///
+/// let mut data = LazyMap::parse(br#"{"user":"alice","visits":3}"#.to_vec())?;
+/// assert_eq!(data.get("user").unwrap().deserialize_into::<String>()?, "alice");
+/// assert_eq!(data.keys().collect::<Vec<_>>(), ["user", "visits"]);
+/// data.map_mut().insert("visits".into(), 4.into());
+/// assert_eq!(data.len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct LazyMap {
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    /// `text` holds the JSON; `entries` are sorted by key, with no
+    /// duplicates; `wipe`: zero the text on drop (a secret).
+    Indexed {
+        text: String,
+        entries: Vec<Entry>,
+        wipe: bool,
+    },
+    /// Parsed (or changed) data.
+    Map(Map),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Self::Map(Map::new())
+    }
+}
+
+impl Drop for Repr {
+    fn drop(&mut self) {
+        if let Self::Indexed {
+            text, wipe: true, ..
+        } = self
+        {
+            text.zeroize();
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Entry {
+    /// The key: a byte range of the text (a string without escapes).
+    key: (u32, u32),
+    value: Slot,
+}
+
+#[derive(Clone)]
+enum Slot {
+    /// A string without escapes: a byte range of the text.
+    Str(u32, u32),
+    /// Anything else, parsed when the map was made.
+    Parsed(Value),
+}
+
+/// A value of a [`LazyMap`], borrowed: a string still in the payload's text,
+/// or a parsed [`Value`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ValueRef<'a> {
+    /// A string, as a slice of the payload.
+    Str(&'a str),
+    /// Any value.
+    Value(&'a Value),
+}
+
+impl ValueRef<'_> {
+    /// The value, owned.
+    #[must_use]
+    pub fn to_value(self) -> Value {
+        match self {
+            Self::Str(s) => Value::Str(s.to_owned()),
+            Self::Value(v) => v.clone(),
+        }
+    }
+
+    /// Converts the value into any `T: Deserialize`, straight from the
+    /// payload's text or the parsed value (see [`Value::deserialize_into`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Value::deserialize_into`].
+    pub fn deserialize_into<T: serde::de::DeserializeOwned>(self) -> Result<T, ValueError> {
+        match self {
+            Self::Str(s) => crate::de::from_str(s),
+            Self::Value(v) => v.deserialize_into(),
+        }
+    }
+
+    /// Python truthiness (`bool(value)`), as Flask tests `_permanent`.
+    #[must_use]
+    pub fn truthy(self) -> bool {
+        match self {
+            Self::Str(s) => !s.is_empty(),
+            Self::Value(v) => v.truthy(),
+        }
+    }
+}
+
+impl From<Map> for LazyMap {
+    fn from(map: Map) -> Self {
+        Self {
+            repr: Repr::Map(map),
+        }
+    }
+}
+
+impl PartialEq for LazyMap {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|((k1, v1), (k2, v2))| k1 == k2 && v1.to_value() == v2.to_value())
+    }
+}
+
+impl fmt::Debug for LazyMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LazyMap(<{} keys redacted>)", self.len())
+    }
+}
+
+impl LazyMap {
+    /// An empty map.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Indexes a session payload (tagged JSON whose top level is an object,
+    /// or `null` for an empty session).
+    ///
+    /// # Errors
+    ///
+    /// Exactly those of [`parse_map`](super::parse_map) for the same bytes.
+    pub fn parse(text: Vec<u8>) -> Result<Self, PayloadError> {
+        Self::parse_with(text, false)
+    }
+
+    /// As [`parse`](Self::parse), for a secret payload (a sealed cookie's):
+    /// the text is wiped when the map is dropped or changed, or when it
+    /// fails to parse.
+    ///
+    /// # Errors
+    ///
+    /// As [`parse`](Self::parse).
+    pub fn parse_secret(text: Vec<u8>) -> Result<Self, PayloadError> {
+        Self::parse_with(text, true)
+    }
+
+    fn parse_with(text: Vec<u8>, wipe: bool) -> Result<Self, PayloadError> {
+        let mut text = match String::from_utf8(text) {
+            Ok(text) => text,
+            Err(e) => {
+                if wipe {
+                    e.into_bytes().zeroize();
+                }
+                return Err(PayloadError::Utf8);
+            }
+        };
+        let parsed = match index(&text) {
+            Ok(Some(entries)) => {
+                return Ok(Self {
+                    repr: Repr::Indexed {
+                        text,
+                        entries,
+                        wipe,
+                    },
+                })
+            }
+            // Escaped or duplicate keys, a tagged top level: the full parser.
+            Ok(None) => parse_map(text.as_bytes()).map(Self::from),
+            Err(e) => Err(e),
+        };
+        if wipe {
+            text.zeroize();
+        }
+        parsed
+    }
+
+    /// The value under `key`.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<ValueRef<'_>> {
+        match &self.repr {
+            Repr::Map(map) => map.get(key).map(ValueRef::Value),
+            Repr::Indexed { text, entries, .. } => {
+                let i = find(text, entries, key).ok()?;
+                Some(slot_ref(text, &entries[i].value))
+            }
+        }
+    }
+
+    /// Whether `key` is present.
+    #[must_use]
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The number of keys.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            Repr::Map(map) => map.len(),
+            Repr::Indexed { entries, .. } => entries.len(),
+        }
+    }
+
+    /// Whether there are no keys.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The keys, in code-point order (as in a [`Map`]).
+    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.iter().map(|(k, _)| k)
+    }
+
+    /// The entries, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, ValueRef<'_>)> + '_ {
+        let (map, indexed) = match &self.repr {
+            Repr::Map(map) => (Some(map), None),
+            Repr::Indexed { text, entries, .. } => (None, Some((text, entries))),
+        };
+        let from_map = map
+            .into_iter()
+            .flat_map(|m| m.iter().map(|(k, v)| (k.as_str(), ValueRef::Value(v))));
+        let from_text = indexed.into_iter().flat_map(|(text, entries)| {
+            entries
+                .iter()
+                .map(move |e| (range_str(text, e.key), slot_ref(text, &e.value)))
+        });
+        from_map.chain(from_text)
+    }
+
+    /// Removes `key` and gives its value, without parsing the other entries.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        match &mut self.repr {
+            Repr::Map(map) => map.remove(key),
+            Repr::Indexed { text, entries, .. } => {
+                let i = find(text, entries, key).ok()?;
+                let entry = entries.remove(i);
+                Some(slot_owned(text, entry.value))
+            }
+        }
+    }
+
+    /// The data as a [`Map`] for changing it, parsing what is left to parse
+    /// (once: later calls are free).
+    pub fn map_mut(&mut self) -> &mut Map {
+        if let Repr::Indexed { text, entries, .. } = &mut self.repr {
+            let map = build_map(text, std::mem::take(entries));
+            self.repr = Repr::Map(map);
+        }
+        match &mut self.repr {
+            Repr::Map(map) => map,
+            Repr::Indexed { .. } => unreachable!("just replaced"),
+        }
+    }
+
+    /// The data as a [`Map`].
+    #[must_use]
+    pub fn into_map(mut self) -> Map {
+        std::mem::take(self.map_mut())
+    }
+
+    /// A copy of the data as a [`Map`].
+    #[must_use]
+    pub fn to_map(&self) -> Map {
+        match &self.repr {
+            Repr::Map(map) => map.clone(),
+            Repr::Indexed { .. } => self
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_value()))
+                .collect(),
+        }
+    }
+}
+
+fn range_str(text: &str, (start, end): (u32, u32)) -> &str {
+    // The range starts and stops next to ASCII quotes: char boundaries.
+    text.get(start as usize..end as usize).unwrap_or_default()
+}
+
+fn slot_ref<'a>(text: &'a str, slot: &'a Slot) -> ValueRef<'a> {
+    match slot {
+        Slot::Str(start, end) => ValueRef::Str(range_str(text, (*start, *end))),
+        Slot::Parsed(v) => ValueRef::Value(v),
+    }
+}
+
+fn slot_owned(text: &str, slot: Slot) -> Value {
+    match slot {
+        Slot::Str(start, end) => Value::Str(range_str(text, (start, end)).to_owned()),
+        Slot::Parsed(v) => v,
+    }
+}
+
+fn find(text: &str, entries: &[Entry], key: &str) -> Result<usize, usize> {
+    if let [only] = entries {
+        return if range_str(text, only.key) == key {
+            Ok(0)
+        } else {
+            Err(0)
+        };
+    }
+    entries.binary_search_by(|e| range_str(text, e.key).cmp(key))
+}
+
+fn build_map(text: &str, entries: Vec<Entry>) -> Map {
+    // Sorted and unique: BTreeMap builds this in one pass.
+    entries
+        .into_iter()
+        .map(|e| (range_str(text, e.key).to_owned(), slot_owned(text, e.value)))
+        .collect()
+}
+
+/// The sorted entries of a payload, or `None` when the full parser must
+/// decide (it then gives the same result or the same error as always).
+fn index(s: &str) -> Result<Option<Vec<Entry>>, PayloadError> {
+    let text = s;
+    if u32::try_from(s.len()).is_err() {
+        return Ok(None); // ranges are u32; no cookie comes near
+    }
+    let mut p = Parser {
+        s: s.as_bytes(),
+        pos: 0,
+        depth: 1, // inside the top-level object, as the full parser counts
+    };
+    p.skip_ws();
+    if p.peek() != Some(b'{') {
+        return Ok(None); // `null`, or an error the full parser names
+    }
+    p.pos += 1;
+    let mut entries = Vec::with_capacity(4);
+    p.skip_ws();
+    if !p.eat(b"}") {
+        loop {
+            p.skip_ws();
+            let Some(key) = plain_string(&mut p) else {
+                return Ok(None);
+            };
+            p.skip_ws();
+            if !p.eat(b":") {
+                return Ok(None);
+            }
+            p.skip_ws();
+            let value = match plain_string(&mut p) {
+                Some((start, end)) => Slot::Str(start, end),
+                None => Slot::Parsed(p.value()?),
+            };
+            entries.push(Entry { key, value });
+            p.skip_ws();
+            if p.eat(b",") {
+                continue;
+            }
+            if p.eat(b"}") {
+                break;
+            }
+            return Ok(None);
+        }
+    }
+    p.skip_ws();
+    if p.pos != p.s.len() {
+        return Ok(None);
+    }
+    if entries.len() == 1 && TAG_KEYS.contains(&range_str(text, entries[0].key)) {
+        return Ok(None); // a tagged value at the top level
+    }
+    entries.sort_unstable_by(|a, b| range_str(text, a.key).cmp(range_str(text, b.key)));
+    if entries
+        .windows(2)
+        .any(|w| range_str(text, w[0].key) == range_str(text, w[1].key))
+    {
+        return Ok(None); // duplicate keys: the last one wins, as the parser knows
+    }
+    Ok(Some(entries))
+}
+
+/// At a `"`: the byte range of a string without escapes or control
+/// characters, after its closing quote. Otherwise `None`, and nothing read.
+fn plain_string(p: &mut Parser<'_>) -> Option<(u32, u32)> {
+    if p.peek() != Some(b'"') {
+        return None;
+    }
+    let start = p.pos + 1;
+    let rest = &p.s[start..];
+    let len = rest
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    if rest[len] != b'"' {
+        return None;
+    }
+    p.pos = start + len + 1;
+    // `index` checked that the text's length fits in u32.
+    Some((start as u32, (start + len) as u32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same_as_parse_map(text: &str) {
+        let lazy = LazyMap::parse(text.as_bytes().to_vec());
+        let full = parse_map(text.as_bytes());
+        match (lazy, full) {
+            (Ok(lazy), Ok(full)) => {
+                assert_eq!(lazy.to_map(), full, "{text}");
+                assert_eq!(lazy.len(), full.len(), "{text}");
+                assert!(lazy.keys().eq(full.keys().map(String::as_str)), "{text}");
+                for (k, v) in &full {
+                    assert_eq!(lazy.get(k).map(ValueRef::to_value).as_ref(), Some(v));
+                }
+                assert_eq!(lazy.into_map(), full, "{text}");
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b, "{text}"),
+            (a, b) => panic!("{text}: lazy {a:?}, full {b:?}"),
+        }
+    }
+
+    #[test]
+    fn lazy_and_full_parsing_agree() {
+        for text in [
+            r#"{"a":"x","b":1}"#,
+            r#"{}"#,
+            r#" { } "#,
+            r#"null"#,
+            r#"{"b":"2","a":"1"}"#,
+            r#"{"a":"1","a":"2"}"#,
+            r#"{"a":"1","b":0,"a":"2"}"#,
+            r#"{"a\u0062":"x","ab":"y"}"#,
+            r#"{"k":"esc\"aped","n":"\ud800"}"#,
+            r#"{" t":["a"]}"#,
+            r#"{" di":{"a ":1}}"#,
+            r#"{" t":["a"],"b":1}"#,
+            r#"{"_permanent":true,"x":{" b":"YWJj"},"y":[1,2.5,Infinity]}"#,
+            r#"{"a":"x",}"#,
+            r#"{"a":"x"} x"#,
+            r#"{"a" "x"}"#,
+            r#"{"a":"x""#,
+            r#"{"a":"unterminated}"#,
+            r#"{"a":"ctl"#,
+            "{\"a\":\"tab\there\"}",
+            r#"{"a":{" b":"!!"}}"#,
+            r#"[1]"#,
+            r#""#,
+            r#"{"a":1e400,"b":-0,"c":123456789012345678901234567890}"#,
+            r#"{"é":"ünïcödé","ß":"x"}"#,
+        ] {
+            same_as_parse_map(text);
+        }
+        assert_eq!(
+            LazyMap::parse(b"{\"a\":\"\xff\"}".to_vec()).unwrap_err(),
+            PayloadError::Utf8
+        );
+    }
+
+    #[test]
+    fn remove_and_change() {
+        let mut m = LazyMap::parse(br#"{"_ws_created":5,"b":"x","c":"y"}"#.to_vec()).unwrap();
+        assert_eq!(m.remove("_ws_created"), Some(Value::Int(5)));
+        assert_eq!(m.remove("nope"), None);
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["b", "c"]);
+        assert_eq!(m.get("b"), Some(ValueRef::Str("x")));
+        m.map_mut().insert("d".into(), Value::Null);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.get("d"), Some(ValueRef::Value(&Value::Null)));
+        assert!(format!("{m:?}").contains("3 keys"));
+        assert!(!format!("{m:?}").contains('x'));
+    }
+}
