@@ -87,6 +87,10 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("decode", name), &cookie, |b, c| {
             b.iter(|| black_box(codec.decode(black_box(c), ts + 60).expect("valid")))
         });
+        // What the middleware does on a read: the data indexed, not built.
+        group.bench_with_input(BenchmarkId::new("decode_lazy", name), &cookie, |b, c| {
+            b.iter(|| black_box(codec.decode_lazy(black_box(c), ts + 60).expect("valid")))
+        });
         group.bench_with_input(
             BenchmarkId::new("decode_then_encode", name),
             &cookie,

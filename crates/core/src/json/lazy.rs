@@ -216,7 +216,7 @@ impl LazyMap {
         match &self.repr {
             Repr::Map(map) => map.get(key).map(ValueRef::Value),
             Repr::Indexed { text, entries, .. } => {
-                let i = find(text, entries, key).ok()?;
+                let i = find(text, entries, key)?;
                 Some(slot_ref(text, &entries[i].value))
             }
         }
@@ -270,7 +270,7 @@ impl LazyMap {
         match &mut self.repr {
             Repr::Map(map) => map.remove(key),
             Repr::Indexed { text, entries, .. } => {
-                let i = find(text, entries, key).ok()?;
+                let i = find(text, entries, key)?;
                 let entry = entries.remove(i);
                 Some(slot_owned(text, entry.value))
             }
@@ -328,15 +328,18 @@ fn slot_owned(text: &str, slot: Slot) -> Value {
     }
 }
 
-fn find(text: &str, entries: &[Entry], key: &str) -> Result<usize, usize> {
-    if let [only] = entries {
-        return if range_str(text, only.key) == key {
-            Ok(0)
-        } else {
-            Err(0)
-        };
+/// The index of `key`'s entry. A session has a handful of keys: comparing
+/// lengths first rules most out without reading them; many keys are
+/// searched by halves.
+fn find(text: &str, entries: &[Entry], key: &str) -> Option<usize> {
+    if entries.len() <= 8 {
+        return entries.iter().position(|e| {
+            (e.key.1 - e.key.0) as usize == key.len() && range_str(text, e.key) == key
+        });
     }
-    entries.binary_search_by(|e| range_str(text, e.key).cmp(key))
+    entries
+        .binary_search_by(|e| range_str(text, e.key).cmp(key))
+        .ok()
 }
 
 fn build_map(text: &str, entries: Vec<Entry>) -> Map {
