@@ -332,6 +332,11 @@ fn connect(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection>
     )?;
     conn.busy_timeout(options.busy_timeout)?;
     conn.set_prepared_statement_cache_capacity(32);
+    // Pages read through a memory map, not copied by `read` into each
+    // connection's cache (which a commit elsewhere empties).
+    let _: i64 = conn.query_row(&format!("PRAGMA mmap_size = {MMAP_SIZE}"), [], |row| {
+        row.get(0)
+    })?;
     Ok(conn)
 }
 
@@ -348,10 +353,21 @@ fn connect_writer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Conn
     }
     conn.pragma_update(None, "synchronous", options.synchronous.pragma())?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    // The checkpoint thread copies the log into the database (and syncs);
+    // the writer only does when the log grows past this.
+    conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+    conn.pragma_update(None, "journal_size_limit", 64_i64 << 20)?;
     conn.execute_batch(SCHEMA)?;
     set_max_size(&conn, options.max_size)?;
     Ok(conn)
 }
+
+/// Bytes of the file each connection maps into memory.
+const MMAP_SIZE: u64 = 256 << 20;
+
+/// WAL pages past which the writer checkpoints by itself, should the
+/// checkpoint thread fall behind.
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// SQLite's own limit on `max_page_count`.
 const MAX_PAGES: u64 = 4_294_967_294;
@@ -412,12 +428,18 @@ impl SqliteStore {
         for _ in 0..options.readers.max(1) {
             readers.push(connect_reader(&path, options).map_err(err)?);
         }
+        let checkpointer = connect(&path, options).map_err(err)?;
+        let (committed, commits) = flume::bounded(1);
         let (writes, write_queue) = flume::unbounded();
         let (reads, read_queue) = flume::unbounded();
         let spawn_error = |e| StoreError::new(StoreErrorKind::Unavailable, e);
         std::thread::Builder::new()
             .name("websession-sqlite-writer".into())
-            .spawn(move || writer_loop(writer, &write_queue))
+            .spawn(move || writer_loop(writer, &write_queue, &committed))
+            .map_err(spawn_error)?;
+        std::thread::Builder::new()
+            .name("websession-sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(&checkpointer, &commits))
             .map_err(spawn_error)?;
         for conn in readers {
             let queue = read_queue.clone();
@@ -527,8 +549,27 @@ fn load(conn: &Connection, id: &IdHash, now: i64) -> Result<Option<Record>, Stor
     Ok(record)
 }
 
+/// How often at most the checkpoint thread checkpoints.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Copies the log into the database file (`wal_checkpoint(PASSIVE)`: never
+/// blocks the writer or the readers) after commits, at most every
+/// [`CHECKPOINT_EVERY`], until the writer stops. The `fsync`s of a
+/// checkpoint happen here, not in the writer's commits.
+fn checkpoint_loop(conn: &Connection, commits: &flume::Receiver<()>) {
+    while commits.recv().is_ok() {
+        // Busy (another checkpoint runs) or failing: the next one catches up.
+        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        std::thread::sleep(CHECKPOINT_EVERY);
+    }
+}
+
 /// Runs queued writes, in batches, until every store handle is gone.
-fn writer_loop(mut conn: Connection, queue: &flume::Receiver<WriteJob>) {
+fn writer_loop(
+    mut conn: Connection,
+    queue: &flume::Receiver<WriteJob>,
+    committed: &flume::Sender<()>,
+) {
     let mut batch: Vec<WriteJob> = Vec::with_capacity(MAX_BATCH);
     let mut busy_timeout = None;
     while let Ok(first) = queue.recv() {
@@ -568,6 +609,7 @@ fn writer_loop(mut conn: Connection, queue: &flume::Receiver<WriteJob>) {
         for (job, result) in jobs.into_iter().zip(results) {
             let _ = job.reply.send(result);
         }
+        let _ = committed.try_send(()); // full: a checkpoint is due anyway
     }
 }
 
