@@ -38,6 +38,10 @@
 //!   them and run in parallel with the writer (WAL readers don't block and
 //!   aren't blocked by the writer). A load queued after a write was
 //!   answered sees that write.
+//! - **a checkpoint thread**, which copies the write-ahead log into the
+//!   database file (`wal_checkpoint(PASSIVE)`, at most every 100 ms while
+//!   writes come in), so the writer's commits don't pay for it; the writer
+//!   checkpoints by itself only if the log outgrows 10,000 pages.
 //!
 //! Callers wait on a `tokio::sync::oneshot` reply. A write that can't get the
 //! database's write lock within [`SqliteOptions::busy_timeout`] (another
@@ -49,11 +53,12 @@
 //! The database runs in WAL mode (`journal_mode=WAL`), with
 //! `synchronous=NORMAL` by default ([`Synchronous::Normal`]): a commit
 //! appends to the write-ahead log without `fsync`; the log is synced when it
-//! is checkpointed into the database file. So a crash of the application
-//! loses nothing that was answered; a power loss or an operating-system crash
-//! can lose the last writes answered before it (those since the last
-//! checkpoint) but never corrupts the file or tears a write: each session
-//! write is all or nothing. [`Synchronous::Full`] syncs the log on every
+//! is checkpointed into the database file (by the checkpoint thread, about
+//! every 100 ms under writes). So a crash of the application loses nothing
+//! that was answered (the log is in the operating system's hands once a
+//! write is answered); a power loss or an operating-system crash can lose
+//! the writes answered since the last checkpoint, but never corrupts the file
+//! or tears a write: each session write is all or nothing. [`Synchronous::Full`] syncs the log on every
 //! commit, so an answered write survives a power loss too; with group commit
 //! that is one `fsync` per batch, not per write.
 //!
