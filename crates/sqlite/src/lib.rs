@@ -1,8 +1,6 @@
 //! The SQLite session store: websession's embedded default.
 //!
-//! One file, no server, persistent across restarts. The database runs in WAL
-//! mode with a busy timeout, so several processes (or a pool of connections)
-//! can share it without lock errors.
+//! One file, no server, persistent across restarts.
 //!
 //! # Setup
 //!
@@ -21,6 +19,55 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # How it runs
+//!
+//! SQLite calls block, so none of them runs on the async runtime's threads.
+//! The store owns its threads, each with its own connection (rusqlite, with
+//! SQLite compiled in):
+//!
+//! - **one writer thread**. Every write (`create`, `update`, `cycle_id`,
+//!   `delete`, ...) is queued to it; it takes whatever is queued (up to
+//!   [`MAX_BATCH`] writes) and commits it in **one transaction** (group
+//!   commit), each write inside its own savepoint, so one write's failure
+//!   (a collision, a session that no longer exists) rolls back that write
+//!   only. A caller is answered after the commit. If the transaction as a
+//!   whole fails (the disk is full, say), each write of it is run again in a
+//!   transaction of its own, so every caller gets its own answer. One writer
+//!   means the store's writes never wait for each other's locks.
+//! - **reader threads** ([`SqliteOptions::readers`]): loads go straight to
+//!   them and run in parallel with the writer (WAL readers don't block and
+//!   aren't blocked by the writer). A load queued after a write was
+//!   answered sees that write.
+//! - **a checkpoint thread**, which copies the write-ahead log into the
+//!   database file (`wal_checkpoint(PASSIVE)`, at most every 100 ms while
+//!   writes come in), so the writer's commits don't pay for it; the writer
+//!   checkpoints by itself only if the log outgrows 10,000 pages.
+//!
+//! Callers wait on a `tokio::sync::oneshot` reply. A write that can't get the
+//! database's write lock within [`SqliteOptions::busy_timeout`] (another
+//! process holds it) fails with [`StoreErrorKind::Unavailable`], as does any
+//! call that waited in the queue longer than that: the adapters answer 503.
+//!
+//! # Durability
+//!
+//! The database runs in WAL mode (`journal_mode=WAL`), with
+//! `synchronous=NORMAL` by default ([`Synchronous::Normal`]): a commit
+//! appends to the write-ahead log without `fsync`; the log is synced when it
+//! is checkpointed into the database file (by the checkpoint thread, about
+//! every 100 ms under writes). So a crash of the application loses nothing
+//! that was answered (the log is in the operating system's hands once a
+//! write is answered); a power loss or an operating-system crash can lose
+//! the writes answered since the last checkpoint, but never corrupts the file
+//! or tears a write: each session write is all or nothing. [`Synchronous::Full`] syncs the log on every
+//! commit, so an answered write survives a power loss too; with group commit
+//! that is one `fsync` per batch, not per write.
+//!
+//! A full disk (or a `max_page_count` reached) fails the writes with
+//! [`StoreErrorKind::Unavailable`] and leaves the file consistent; writes
+//! succeed again once there is room.
+//!
+//! # Schema
+//!
 //! Each session is a row of `websession_sessions` keyed by the SHA-256 of its
 //! id, and each of its keys a row of `websession_values`, so an update
 //! touches only the keys a request changed, in one transaction.
@@ -33,19 +80,19 @@
 
 pub use websession_core::store::ExpiredDeletion;
 
-use std::str::FromStr;
-use std::time::Duration;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Row, Sqlite, Transaction};
+use rusqlite::{params, Connection, ErrorCode, OpenFlags};
+use tokio::sync::oneshot;
 use websession_core::store::{
     decode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
 };
 use websession_core::Map;
 
-/// The tables and indexes, created by [`SqliteStore::migrate`].
+/// The tables and indexes, created by [`SqliteStore::open`].
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS websession_sessions (
     id         BLOB PRIMARY KEY,
@@ -63,217 +110,797 @@ CREATE TABLE IF NOT EXISTS websession_values (
 ) WITHOUT ROWID;
 ";
 
-/// How long a connection waits for another writer before failing.
+/// How long a write waits for the database's write lock (held by another
+/// process or another store on the same file), and how long any call may
+/// wait in the store's queue, before failing with
+/// [`StoreErrorKind::Unavailable`]: the default of
+/// [`SqliteOptions::busy_timeout`].
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Sessions in a SQLite database.
-#[derive(Clone, Debug)]
-pub struct SqliteStore {
-    pool: SqlitePool,
+/// The most writes the writer thread commits in one transaction.
+pub const MAX_BATCH: usize = 256;
+
+/// SQLite's `synchronous` setting, in WAL mode: what a commit waits for.
+/// See the crate docs' section on durability.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// `synchronous=NORMAL`: no `fsync` per commit. Survives an application
+    /// crash; a power loss can lose the last answered writes (never corrupts).
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: the log is synced on every commit (one per batch).
+    /// Answered writes survive a power loss.
+    Full,
 }
 
-fn err(e: sqlx::Error) -> StoreError {
-    let kind = match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreErrorKind::Collision,
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-            StoreErrorKind::Unavailable
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Normal => "NORMAL",
+            Self::Full => "FULL",
         }
+    }
+}
+
+/// How [`SqliteStore::open_with`] sets the store up.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// See [`BUSY_TIMEOUT`].
+    pub busy_timeout: Duration,
+    /// Reader threads (each with its own connection) serving `load`.
+    /// Default: the CPUs this process may use, at most 4.
+    pub readers: usize,
+    /// The `synchronous` setting (default [`Synchronous::Normal`]).
+    pub synchronous: Synchronous,
+    /// The most the database file may grow to, in bytes (SQLite's
+    /// `max_page_count`); a write that needs more fails as a full disk does.
+    /// Default: no limit but SQLite's own. See [`SqliteStore::set_max_size`].
+    pub max_size: Option<u64>,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: BUSY_TIMEOUT,
+            readers: std::thread::available_parallelism()
+                .map_or(1, std::num::NonZeroUsize::get)
+                .clamp(1, 4),
+            synchronous: Synchronous::Normal,
+            max_size: None,
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// Sets [`SqliteOptions::busy_timeout`].
+    #[must_use]
+    pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Sets [`SqliteOptions::readers`] (at least 1).
+    #[must_use]
+    pub fn with_readers(mut self, readers: usize) -> Self {
+        self.readers = readers.max(1);
+        self
+    }
+
+    /// Sets [`SqliteOptions::max_size`].
+    #[must_use]
+    pub fn with_max_size(mut self, bytes: Option<u64>) -> Self {
+        self.max_size = bytes;
+        self
+    }
+
+    /// Sets [`SqliteOptions::synchronous`].
+    #[must_use]
+    pub fn with_synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
+    }
+}
+
+/// Sessions in a SQLite database. Cloning is cheap: clones share the
+/// threads, which stop when the last clone is dropped.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    busy_timeout: Duration,
+    writes: flume::Sender<WriteJob>,
+    reads: flume::Sender<ReadJob>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+enum Write {
+    Create {
+        id: IdHash,
+        record: Record,
+        now: i64,
+    },
+    Update {
+        id: IdHash,
+        changes: ChangeSet,
+        now: i64,
+    },
+    Cycle {
+        old: IdHash,
+        new: IdHash,
+        changes: ChangeSet,
+        now: i64,
+    },
+    Delete {
+        id: IdHash,
+    },
+    DeleteAllFor {
+        user: String,
+    },
+    DeleteExpired {
+        now: i64,
+    },
+    MaxSize(Option<u64>),
+}
+
+struct WriteJob {
+    op: Write,
+    deadline: Instant,
+    reply: Reply<u64>,
+}
+
+struct ReadJob {
+    id: IdHash,
+    now: i64,
+    deadline: Instant,
+    reply: Reply<Option<Record>>,
+}
+
+fn err(e: rusqlite::Error) -> StoreError {
+    let kind = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            ErrorCode::ConstraintViolation
+                if matches!(
+                    f.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                        | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                ) =>
+            {
+                StoreErrorKind::Collision
+            }
+            ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::DiskFull
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::CannotOpen
+            | ErrorCode::ReadOnly
+            | ErrorCode::OutOfMemory
+            | ErrorCode::FileLockingProtocolFailed => StoreErrorKind::Unavailable,
+            _ => StoreErrorKind::Backend,
+        },
+        rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..)
+        | rusqlite::Error::Utf8Error(_) => StoreErrorKind::Corrupt,
         _ => StoreErrorKind::Backend,
     };
     StoreError::new(kind, e)
 }
 
-/// A column of a row read back; a value of the wrong type is a corrupt
-/// record, not a panic.
-fn column<'r, T>(row: &'r sqlx::sqlite::SqliteRow, index: usize) -> Result<T, StoreError>
-where
-    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
-{
-    row.try_get(index)
-        .map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
+fn unavailable(why: &'static str) -> StoreError {
+    StoreError::new(StoreErrorKind::Unavailable, why)
 }
+
+const STOPPED: &str = "the SQLite store's thread has stopped";
+const QUEUED_TOO_LONG: &str = "waited longer than the busy timeout for the SQLite store";
 
 fn secs(t: u64) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
 }
 
+/// The file path in `url`: `sqlite://PATH`, `sqlite:PATH` or a plain path;
+/// a query string (`?mode=rwc`, sqlx's form) is ignored.
+fn path_of(url: &str) -> Result<PathBuf, StoreError> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    if path.is_empty() || path == ":memory:" {
+        return Err(StoreError::new(
+            StoreErrorKind::Backend,
+            "the SQLite store needs a file (an in-memory database is not shared between connections; use MemoryStore)",
+        ));
+    }
+    Ok(PathBuf::from(path))
+}
+
+fn connect(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(options.busy_timeout)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    // Pages read through a memory map, not copied by `read` into each
+    // connection's cache (which a commit elsewhere empties).
+    let _: i64 = conn.query_row(&format!("PRAGMA mmap_size = {MMAP_SIZE}"), [], |row| {
+        row.get(0)
+    })?;
+    Ok(conn)
+}
+
+/// The writer's connection: WAL, `synchronous`, foreign keys, the schema.
+fn connect_writer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection> {
+    let conn = connect(path, options)?;
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(format!("WAL mode refused (journal_mode is {mode})")),
+        ));
+    }
+    conn.pragma_update(None, "synchronous", options.synchronous.pragma())?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    // The checkpoint thread copies the log into the database (and syncs);
+    // the writer only does when the log grows past this.
+    conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+    conn.pragma_update(None, "journal_size_limit", 64_i64 << 20)?;
+    conn.execute_batch(SCHEMA)?;
+    set_max_size(&conn, options.max_size)?;
+    Ok(conn)
+}
+
+/// Bytes of the file each connection maps into memory.
+const MMAP_SIZE: u64 = 256 << 20;
+
+/// WAL pages past which the writer checkpoints by itself, should the
+/// checkpoint thread fall behind.
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
+
+/// SQLite's own limit on `max_page_count`.
+const MAX_PAGES: u64 = 4_294_967_294;
+
+/// Sets `max_page_count` for `bytes` (rounded down to whole pages; SQLite
+/// never sets it below the pages in use). Returns the limit now in force.
+fn set_max_size(conn: &Connection, bytes: Option<u64>) -> rusqlite::Result<u64> {
+    let pages = match bytes {
+        Some(bytes) => {
+            let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+            bytes / u64::try_from(page_size).unwrap_or(4096).max(1)
+        }
+        None => MAX_PAGES,
+    };
+    conn.query_row(
+        // 0 would only read the limit.
+        &format!("PRAGMA max_page_count = {}", pages.clamp(1, MAX_PAGES)),
+        [],
+        |row| row.get::<_, i64>(0),
+    )
+    .map(|n| u64::try_from(n).unwrap_or(0))
+}
+
+fn connect_reader(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection> {
+    let conn = connect(path, options)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}
+
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `url` (`sqlite://PATH`, or
-    /// a plain path), in WAL mode with a busy timeout, and creates the tables.
+    /// Opens (creating if needed) the database at `url` (`sqlite://PATH`,
+    /// `sqlite:PATH` or a plain path) with the default [`SqliteOptions`], in
+    /// WAL mode, and creates the tables.
     ///
     /// # Errors
     ///
     /// When the file can't be opened or the schema can't be created.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let url = if url.starts_with("sqlite:") {
-            url.to_owned()
-        } else {
-            format!("sqlite://{url}")
-        };
-        let options = SqliteConnectOptions::from_str(&url)
-            .map_err(err)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(err)?;
-        let store = Self { pool };
-        store.migrate().await?;
-        Ok(store)
+        Self::open_with(url, SqliteOptions::default()).await
     }
 
-    /// A store over an existing pool. Call [`SqliteStore::migrate`] once.
-    #[must_use]
-    pub fn from_pool(pool: SqlitePool) -> Self {
-        Self { pool }
-    }
-
-    /// Creates the tables and indexes if they don't exist ([`SCHEMA`]).
+    /// [`SqliteStore::open`] with these options.
     ///
     /// # Errors
     ///
-    /// When the database refuses the schema.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::raw_sql(SCHEMA)
-            .execute(&self.pool)
+    /// When the file can't be opened or the schema can't be created.
+    pub async fn open_with(url: &str, options: SqliteOptions) -> Result<Self, StoreError> {
+        let path = path_of(url)?;
+        tokio::task::spawn_blocking(move || Self::start(path, &options))
             .await
-            .map_err(err)?;
-        Ok(())
+            .map_err(|e| StoreError::new(StoreErrorKind::Unavailable, e))?
     }
 
-    async fn insert_values(
-        tx: &mut Transaction<'_, Sqlite>,
-        id: &IdHash,
-        data: &Map,
-    ) -> Result<(), StoreError> {
-        for (k, v) in data {
-            let text = v.to_tagged_json();
-            sqlx::query(
-                "INSERT OR REPLACE INTO websession_values (id, key, value) VALUES (?, ?, ?)",
-            )
-            .bind(id.as_bytes())
-            .bind(k)
-            .bind(text)
-            .execute(&mut **tx)
-            .await
-            .map_err(err)?;
+    /// Opens the connections and starts the threads (blocking).
+    fn start(path: PathBuf, options: &SqliteOptions) -> Result<Self, StoreError> {
+        let writer = connect_writer(&path, options).map_err(err)?;
+        let mut readers = Vec::with_capacity(options.readers);
+        for _ in 0..options.readers.max(1) {
+            readers.push(connect_reader(&path, options).map_err(err)?);
         }
-        Ok(())
+        let checkpointer = connect(&path, options).map_err(err)?;
+        let (committed, commits) = flume::bounded(1);
+        let (writes, write_queue) = flume::unbounded();
+        let (reads, read_queue) = flume::unbounded();
+        let spawn_error = |e| StoreError::new(StoreErrorKind::Unavailable, e);
+        std::thread::Builder::new()
+            .name("websession-sqlite-writer".into())
+            .spawn(move || writer_loop(writer, &write_queue, &committed))
+            .map_err(spawn_error)?;
+        std::thread::Builder::new()
+            .name("websession-sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(&checkpointer, &commits))
+            .map_err(spawn_error)?;
+        for conn in readers {
+            let queue = read_queue.clone();
+            std::thread::Builder::new()
+                .name("websession-sqlite-reader".into())
+                .spawn(move || reader_loop(&conn, &queue))
+                .map_err(spawn_error)?;
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                busy_timeout: options.busy_timeout,
+                writes,
+                reads,
+            }),
+        })
     }
 
-    /// Applies `changes` to the live record `id` inside `tx`: the expiry and
-    /// user, then `cleared`, `removed` and `set`, in that order. What `update`
-    /// does, and what `cycle_id` does after the move.
-    async fn apply(
-        tx: &mut Transaction<'_, Sqlite>,
-        id: &IdHash,
-        changes: &ChangeSet,
-        now: u64,
-    ) -> Result<(), StoreError> {
-        let (set_user, user) = match &changes.user {
-            Some(u) => (true, u.as_deref()),
-            None => (false, None),
+    /// Changes [`SqliteOptions::max_size`] while the store runs (`None`:
+    /// SQLite's own limit); returns the limit now in force, in pages.
+    /// SQLite never sets it below the pages in use.
+    ///
+    /// # Errors
+    ///
+    /// When the writer thread can't be reached or SQLite refuses.
+    pub async fn set_max_size(&self, bytes: Option<u64>) -> Result<u64, StoreError> {
+        self.write(Write::MaxSize(bytes)).await
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.inner.busy_timeout
+    }
+
+    async fn write(&self, op: Write) -> Result<u64, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = WriteJob {
+            op,
+            deadline: self.deadline(),
+            reply,
         };
-        let updated = sqlx::query(
-            "UPDATE websession_sessions SET expires_at = ?, user_id = CASE WHEN ? THEN ? ELSE user_id END
-             WHERE id = ? AND expires_at > ?",
-        )
-        .bind(secs(changes.expires_at))
-        .bind(set_user)
-        .bind(user)
-        .bind(id.as_bytes())
-        .bind(secs(now))
-        .execute(&mut **tx)
-        .await
-        .map_err(err)?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::from_kind(StoreErrorKind::NotFound)); // rolls back on drop
-        }
-        if changes.cleared {
-            sqlx::query("DELETE FROM websession_values WHERE id = ?")
-                .bind(id.as_bytes())
-                .execute(&mut **tx)
-                .await
-                .map_err(err)?;
-        }
-        for key in &changes.removed {
-            sqlx::query("DELETE FROM websession_values WHERE id = ? AND key = ?")
-                .bind(id.as_bytes())
-                .bind(key)
-                .execute(&mut **tx)
-                .await
-                .map_err(err)?;
-        }
-        Self::insert_values(tx, id, &changes.set).await
+        self.inner
+            .writes
+            .send(job)
+            .map_err(|_| unavailable(STOPPED))?;
+        answer.await.map_err(|_| unavailable(STOPPED))?
     }
+}
+
+/// Runs queued loads until every store handle is gone.
+fn reader_loop(conn: &Connection, queue: &flume::Receiver<ReadJob>) {
+    while let Ok(job) = queue.recv() {
+        if job.reply.is_closed() {
+            continue; // the caller gave up
+        }
+        let result = if Instant::now() >= job.deadline {
+            Err(unavailable(QUEUED_TOO_LONG))
+        } else {
+            load(conn, &job.id, job.now)
+        };
+        let _ = job.reply.send(result);
+    }
+}
+
+const LOAD: &str = "SELECT s.created_at, s.expires_at, s.user_id, v.key, v.value
+     FROM websession_sessions s LEFT JOIN websession_values v ON v.id = s.id
+     WHERE s.id = ?1 AND s.expires_at > ?2";
+
+/// A text column (or NULL); anything else is a corrupt record.
+fn text<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> Result<Option<&'r str>, StoreError> {
+    let value = row.get_ref(index).map_err(err)?;
+    value.as_str_or_null().map_err(|e| {
+        err(rusqlite::Error::FromSqlConversionFailure(
+            index,
+            value.data_type(),
+            Box::new(e),
+        ))
+    })
+}
+
+fn load(conn: &Connection, id: &IdHash, now: i64) -> Result<Option<Record>, StoreError> {
+    let mut stmt = conn.prepare_cached(LOAD).map_err(err)?;
+    let mut rows = stmt.query(params![id.as_bytes(), now]).map_err(err)?;
+    let mut record: Option<Record> = None;
+    while let Some(row) = rows.next().map_err(err)? {
+        let record = match &mut record {
+            Some(record) => record,
+            None => record.insert(
+                Record::new(
+                    Map::new(),
+                    u64::try_from(row.get::<_, i64>(0).map_err(err)?).unwrap_or(0),
+                    u64::try_from(row.get::<_, i64>(1).map_err(err)?).unwrap_or(0),
+                )
+                .with_user(row.get::<_, Option<String>>(2).map_err(err)?),
+            ),
+        };
+        let (Some(key), Some(value)) = (text(row, 3)?, text(row, 4)?) else {
+            continue; // a session without keys
+        };
+        record.data.insert(key.to_owned(), decode_value(value)?);
+    }
+    Ok(record)
+}
+
+/// How often at most the checkpoint thread checkpoints.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Copies the log into the database file (`wal_checkpoint(PASSIVE)`: never
+/// blocks the writer or the readers) after commits, at most every
+/// [`CHECKPOINT_EVERY`], until the writer stops. The `fsync`s of a
+/// checkpoint happen here, not in the writer's commits.
+fn checkpoint_loop(conn: &Connection, commits: &flume::Receiver<()>) {
+    while commits.recv().is_ok() {
+        // Busy (another checkpoint runs) or failing: the next one catches up.
+        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        std::thread::sleep(CHECKPOINT_EVERY);
+    }
+}
+
+/// Runs queued writes, in batches, until every store handle is gone.
+fn writer_loop(
+    mut conn: Connection,
+    queue: &flume::Receiver<WriteJob>,
+    committed: &flume::Sender<()>,
+) {
+    let mut batch: Vec<WriteJob> = Vec::with_capacity(MAX_BATCH);
+    let mut busy_timeout = None;
+    while let Ok(first) = queue.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let now = Instant::now();
+        let mut jobs = Vec::with_capacity(batch.len());
+        for job in batch.drain(..) {
+            if job.reply.is_closed() {
+                continue; // the caller gave up: nobody waits for the answer
+            }
+            if now >= job.deadline {
+                let _ = job.reply.send(Err(unavailable(QUEUED_TOO_LONG)));
+                continue;
+            }
+            jobs.push(job);
+        }
+        let Some(earliest) = jobs.iter().map(|j| j.deadline).min() else {
+            continue;
+        };
+        // Wait for another process's lock no longer than the most patient
+        // caller of this batch may still wait (whole milliseconds, at least 1).
+        let wait = Duration::from_millis(
+            u64::try_from(earliest.saturating_duration_since(now).as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1),
+        );
+        if busy_timeout != Some(wait) && conn.busy_timeout(wait).is_ok() {
+            busy_timeout = Some(wait);
+        }
+        let results = run(&mut conn, &jobs);
+        for (job, result) in jobs.into_iter().zip(results) {
+            let _ = job.reply.send(result);
+        }
+        let _ = committed.try_send(()); // full: a checkpoint is due anyway
+    }
+}
+
+/// How a transaction failed as a whole.
+enum TxError {
+    /// `BEGIN` failed (no write lock within the timeout): nothing ran.
+    Begin(StoreError),
+    /// Something after `BEGIN` failed: nothing was committed.
+    Later(StoreError),
+}
+
+/// The batch in one transaction; if that fails after `BEGIN`, each write in
+/// a transaction of its own, so each caller gets its own answer.
+fn run(conn: &mut Connection, jobs: &[WriteJob]) -> Vec<Result<u64, StoreError>> {
+    match transaction(conn, jobs) {
+        Ok(results) => results,
+        Err(TxError::Begin(e) | TxError::Later(e)) if jobs.len() == 1 => vec![Err(e)],
+        Err(TxError::Begin(e)) => {
+            let kind = e.kind();
+            let mut results = vec![Err(e)];
+            results.extend(jobs[1..].iter().map(|_| {
+                Err(StoreError::new(
+                    kind,
+                    "the SQLite write lock was not available",
+                ))
+            }));
+            results
+        }
+        Err(TxError::Later(_)) => {
+            let mut results = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                let result = match transaction(conn, std::slice::from_ref(job)) {
+                    Ok(mut one) => one.pop().unwrap_or_else(|| Err(unavailable(STOPPED))),
+                    Err(TxError::Begin(e) | TxError::Later(e)) => Err(e),
+                };
+                results.push(result);
+            }
+            results
+        }
+    }
+}
+
+/// A write's own failure (rolled back to its savepoint, the batch goes on),
+/// or one that ends the transaction.
+enum OpError {
+    Own(StoreError),
+    Fatal(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for OpError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            // A refused row (a collision, a trigger's RAISE): that statement
+            // is undone, the transaction is intact.
+            rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation => {
+                Self::Own(err(e))
+            }
+            _ => Self::Fatal(e),
+        }
+    }
+}
+
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+fn rollback(conn: &Connection) {
+    if !conn.is_autocommit() {
+        let _ = exec(conn, "ROLLBACK");
+    }
+}
+
+fn transaction(
+    conn: &mut Connection,
+    jobs: &[WriteJob],
+) -> Result<Vec<Result<u64, StoreError>>, TxError> {
+    exec(conn, "BEGIN IMMEDIATE").map_err(|e| TxError::Begin(err(e)))?;
+    let single = jobs.len() == 1;
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        if !single {
+            if let Err(e) = exec(conn, "SAVEPOINT job") {
+                rollback(conn);
+                return Err(TxError::Later(err(e)));
+            }
+        }
+        match apply_write(conn, &job.op) {
+            Ok(n) => {
+                if !single {
+                    if let Err(e) = exec(conn, "RELEASE job") {
+                        rollback(conn);
+                        return Err(TxError::Later(err(e)));
+                    }
+                }
+                results.push(Ok(n));
+            }
+            Err(OpError::Own(e)) if conn.is_autocommit() => {
+                // SQLite rolled the whole transaction back.
+                return Err(TxError::Later(e));
+            }
+            Err(OpError::Own(e)) => {
+                if single {
+                    rollback(conn);
+                    return Ok(vec![Err(e)]);
+                }
+                if let Err(e) =
+                    exec(conn, "ROLLBACK TO job").and_then(|()| exec(conn, "RELEASE job"))
+                {
+                    rollback(conn);
+                    return Err(TxError::Later(err(e)));
+                }
+                results.push(Err(e));
+            }
+            Err(OpError::Fatal(e)) => {
+                rollback(conn);
+                return Err(TxError::Later(err(e)));
+            }
+        }
+    }
+    if let Err(e) = exec(conn, "COMMIT") {
+        rollback(conn);
+        return Err(TxError::Later(err(e)));
+    }
+    Ok(results)
+}
+
+fn apply_write(conn: &Connection, op: &Write) -> Result<u64, OpError> {
+    match op {
+        Write::Create { id, record, now } => {
+            // An expired record with this id is dead: it may be replaced.
+            conn.prepare_cached(
+                "DELETE FROM websession_sessions WHERE id = ?1 AND expires_at <= ?2",
+            )?
+            .execute(params![id.as_bytes(), now])?;
+            conn.prepare_cached(
+                "INSERT INTO websession_sessions (id, created_at, expires_at, user_id) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                id.as_bytes(),
+                secs(record.created_at),
+                secs(record.expires_at),
+                record.user.as_deref()
+            ])?;
+            insert_values(conn, id, &record.data)?;
+            Ok(1)
+        }
+        Write::Update { id, changes, now } => {
+            apply(conn, id, changes, *now)?;
+            Ok(1)
+        }
+        Write::Cycle {
+            old,
+            new,
+            changes,
+            now,
+        } => {
+            conn.prepare_cached(
+                "DELETE FROM websession_sessions WHERE id = ?1 AND expires_at <= ?2",
+            )?
+            .execute(params![new.as_bytes(), now])?;
+            // Values follow through ON UPDATE CASCADE; a live `new` is a
+            // unique violation (a collision, this write's own failure).
+            let moved = conn
+                .prepare_cached(
+                    "UPDATE websession_sessions SET id = ?1 WHERE id = ?2 AND expires_at > ?3",
+                )?
+                .execute(params![new.as_bytes(), old.as_bytes(), now])?;
+            if moved == 0 {
+                return Err(OpError::Own(StoreError::from_kind(
+                    StoreErrorKind::NotFound,
+                )));
+            }
+            apply(conn, new, changes, *now)?;
+            Ok(1)
+        }
+        Write::Delete { id } => {
+            let n = conn
+                .prepare_cached("DELETE FROM websession_sessions WHERE id = ?1")?
+                .execute(params![id.as_bytes()])?;
+            Ok(n as u64)
+        }
+        Write::DeleteAllFor { user } => {
+            let n = conn
+                .prepare_cached("DELETE FROM websession_sessions WHERE user_id = ?1")?
+                .execute(params![user])?;
+            Ok(n as u64)
+        }
+        Write::MaxSize(bytes) => Ok(set_max_size(conn, *bytes)?),
+        Write::DeleteExpired { now } => {
+            let n = conn
+                .prepare_cached("DELETE FROM websession_sessions WHERE expires_at <= ?1")?
+                .execute(params![now])?;
+            Ok(n as u64)
+        }
+    }
+}
+
+fn insert_values(conn: &Connection, id: &IdHash, data: &Map) -> Result<(), OpError> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR REPLACE INTO websession_values (id, key, value) VALUES (?1, ?2, ?3)",
+    )?;
+    for (key, value) in data {
+        stmt.execute(params![id.as_bytes(), key, value.to_tagged_json()])?;
+    }
+    Ok(())
+}
+
+/// Applies `changes` to the live record `id`: the expiry and user, then
+/// `cleared`, `removed` and `set`, in that order. What `update` does, and
+/// what `cycle_id` does after the move.
+fn apply(conn: &Connection, id: &IdHash, changes: &ChangeSet, now: i64) -> Result<(), OpError> {
+    let (set_user, user) = match &changes.user {
+        Some(u) => (true, u.as_deref()),
+        None => (false, None),
+    };
+    let updated = conn
+        .prepare_cached(
+            "UPDATE websession_sessions SET expires_at = ?1, user_id = CASE WHEN ?2 THEN ?3 ELSE user_id END
+             WHERE id = ?4 AND expires_at > ?5",
+        )?
+        .execute(params![
+            secs(changes.expires_at),
+            set_user,
+            user,
+            id.as_bytes(),
+            now
+        ])?;
+    if updated == 0 {
+        // Deleted or expired: never recreated.
+        return Err(OpError::Own(StoreError::from_kind(
+            StoreErrorKind::NotFound,
+        )));
+    }
+    if changes.cleared {
+        conn.prepare_cached("DELETE FROM websession_values WHERE id = ?1")?
+            .execute(params![id.as_bytes()])?;
+    }
+    if !changes.removed.is_empty() {
+        let mut stmt =
+            conn.prepare_cached("DELETE FROM websession_values WHERE id = ?1 AND key = ?2")?;
+        for key in &changes.removed {
+            stmt.execute(params![id.as_bytes(), key])?;
+        }
+    }
+    insert_values(conn, id, &changes.set)
 }
 
 #[async_trait::async_trait]
 impl SessionStore for SqliteStore {
     async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT s.created_at, s.expires_at, s.user_id, v.key, v.value
-             FROM websession_sessions s LEFT JOIN websession_values v ON v.id = s.id
-             WHERE s.id = ? AND s.expires_at > ?",
-        )
-        .bind(id.as_bytes())
-        .bind(secs(now))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(err)?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
+        let (reply, answer) = oneshot::channel();
+        let job = ReadJob {
+            id: *id,
+            now: secs(now),
+            deadline: self.deadline(),
+            reply,
         };
-        let mut record = Record::new(
-            Map::new(),
-            u64::try_from(column::<i64>(first, 0)?).unwrap_or(0),
-            u64::try_from(column::<i64>(first, 1)?).unwrap_or(0),
-        )
-        .with_user(column::<Option<String>>(first, 2)?);
-        for row in &rows {
-            let (Some(key), Some(value)) = (
-                column::<Option<String>>(row, 3)?,
-                column::<Option<String>>(row, 4)?,
-            ) else {
-                continue;
-            };
-            record.data.insert(key, decode_value(&value)?);
-        }
-        Ok(Some(record))
+        self.inner
+            .reads
+            .send(job)
+            .map_err(|_| unavailable(STOPPED))?;
+        answer.await.map_err(|_| unavailable(STOPPED))?
     }
 
     async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        // The first statement writes, so the transaction takes the write lock
-        // at once (waiting up to the busy timeout) instead of failing later.
-        sqlx::query("DELETE FROM websession_sessions WHERE id = ? AND expires_at <= ?")
-            .bind(id.as_bytes())
-            .bind(secs(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        sqlx::query("INSERT INTO websession_sessions (id, created_at, expires_at, user_id) VALUES (?, ?, ?, ?)")
-            .bind(id.as_bytes())
-            .bind(secs(record.created_at))
-            .bind(secs(record.expires_at))
-            .bind(record.user.as_deref())
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        Self::insert_values(&mut tx, id, &record.data).await?;
-        tx.commit().await.map_err(err)
+        self.write(Write::Create {
+            id: *id,
+            record: record.clone(),
+            now: secs(now),
+        })
+        .await
+        .map(drop)
     }
 
     async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        Self::apply(&mut tx, id, changes, now).await?;
-        tx.commit().await.map_err(err)
+        self.write(Write::Update {
+            id: *id,
+            changes: changes.clone(),
+            now: secs(now),
+        })
+        .await
+        .map(drop)
     }
 
     async fn cycle_id(
@@ -283,61 +910,35 @@ impl SessionStore for SqliteStore {
         changes: &ChangeSet,
         now: u64,
     ) -> Result<(), StoreError> {
-        // One transaction: the move and the change set commit together or
-        // not at all (an error returns early and the drop rolls back), so a
-        // failure leaves `old` live and as it was.
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        // The first statement writes, so the transaction holds the write lock
-        // from here on: a racing `delete(old)` runs wholly before or after.
-        sqlx::query("DELETE FROM websession_sessions WHERE id = ? AND expires_at <= ?")
-            .bind(new.as_bytes())
-            .bind(secs(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        // Values follow through ON UPDATE CASCADE; a live `new` is a unique violation.
-        let moved =
-            sqlx::query("UPDATE websession_sessions SET id = ? WHERE id = ? AND expires_at > ?")
-                .bind(new.as_bytes())
-                .bind(old.as_bytes())
-                .bind(secs(now))
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-        if moved.rows_affected() == 0 {
-            return Err(StoreError::from_kind(StoreErrorKind::NotFound));
-        }
-        Self::apply(&mut tx, new, changes, now).await?;
-        tx.commit().await.map_err(err)
+        // One savepoint (or transaction): the move and the change set commit
+        // together or not at all, so a failure leaves `old` live and as it
+        // was. The single writer runs it wholly before or after a racing
+        // `delete(old)`.
+        self.write(Write::Cycle {
+            old: *old,
+            new: *new,
+            changes: changes.clone(),
+            now: secs(now),
+        })
+        .await
+        .map(drop)
     }
 
     async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM websession_sessions WHERE id = ?")
-            .bind(id.as_bytes())
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-        Ok(())
+        self.write(Write::Delete { id: *id }).await.map(drop)
     }
 
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM websession_sessions WHERE user_id = ?")
-            .bind(user)
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-        Ok(done.rows_affected())
+        self.write(Write::DeleteAllFor {
+            user: user.to_owned(),
+        })
+        .await
     }
 }
 
 #[async_trait::async_trait]
 impl ExpiredDeletion for SqliteStore {
     async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM websession_sessions WHERE expires_at <= ?")
-            .bind(secs(now))
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-        Ok(done.rows_affected())
+        self.write(Write::DeleteExpired { now: secs(now) }).await
     }
 }
