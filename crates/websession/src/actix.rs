@@ -41,6 +41,7 @@ use actix_web::http::StatusCode;
 use actix_web::{error, Error, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::outcome::{varies_on_cookie, Header, ResponseHeaders};
+use crate::raw::RawCookie;
 use crate::session::{PendingSession, Session};
 use crate::sessions::{outcome, Sessions};
 
@@ -111,7 +112,13 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let sessions = self.sessions.clone();
-        let session = sessions.begin(req.headers().get_all(COOKIE).map(HeaderValue::as_bytes));
+        let raw = RawCookie::find(
+            req.headers().get_all(COOKIE),
+            HeaderValue::as_bytes,
+            sessions.cookie_name(),
+            |h, range| RawCookie::Actix(h.clone(), range),
+        );
+        let session = sessions.begin(raw);
         req.extensions_mut().insert(session.clone());
         let service = self.service.clone();
         Box::pin(async move {

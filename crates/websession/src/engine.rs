@@ -12,6 +12,7 @@ use websession_core::{DecodeError, FlaskCodec, KeyRing, SealedCodec, Value};
 use crate::config::{ConfigError, SessionConfig};
 use crate::error::SessionError;
 use crate::outcome::{CookieTemplate, Finish, Outcome};
+use crate::raw::RawCookie;
 use crate::state::{Opened, Opener, Origin, SessionState, StoredRecord};
 use crate::store_save;
 
@@ -368,15 +369,16 @@ impl Engine {
 }
 
 impl Opener for Engine {
-    fn open(&self, raw: Option<Arc<str>>) -> Opened<'_> {
+    fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {
         let now = self.config.clock.unix_seconds();
         match &self.codec {
             Codec::Cookie(codec) => Opened::Ready(SessionState {
                 opened_at: now,
-                ..self.open_cookie(codec, raw.as_deref(), now)
+                ..self.open_cookie(codec, raw.as_ref().map(RawCookie::as_str), now)
             }),
             Codec::Store(store) => Opened::Pending(Box::pin(async move {
-                let state = self.load_store(&**store, raw.as_deref(), now).await?;
+                let raw = raw.as_ref().map(RawCookie::as_str);
+                let state = self.load_store(&**store, raw, now).await?;
                 Ok(SessionState {
                     opened_at: now,
                     ..state

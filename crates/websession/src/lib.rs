@@ -65,6 +65,7 @@ pub mod docs;
 mod engine;
 mod error;
 mod outcome;
+mod raw;
 #[cfg(feature = "tower")]
 mod service;
 mod session;

@@ -13,6 +13,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::outcome::{varies_on_cookie, Finish, Header, Outcome, ResponseHeaders};
+use crate::raw::RawCookie;
 use crate::session::PendingSession;
 use crate::sessions::Sessions;
 
@@ -103,12 +104,13 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let session = self.sessions.begin(
-            req.headers()
-                .get_all(COOKIE)
-                .iter()
-                .map(HeaderValue::as_bytes),
+        let raw = RawCookie::find(
+            req.headers().get_all(COOKIE),
+            HeaderValue::as_bytes,
+            self.sessions.cookie_name(),
+            |h, range| RawCookie::Http(h.clone(), range),
         );
+        let session = self.sessions.begin(raw);
         req.extensions_mut().insert(session.clone());
         ResponseFuture {
             inner: self.inner.call(req),

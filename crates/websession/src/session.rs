@@ -11,6 +11,7 @@ use websession_core::store::{StoreError, StoreErrorKind};
 use websession_core::{Map, Value};
 
 use crate::error::SessionError;
+use crate::raw::RawCookie;
 use crate::state::{Opened, Opener, SessionState, UserChange};
 
 /// The key Flask stores `session.permanent` under.
@@ -78,7 +79,7 @@ struct Shared {
 struct Inner {
     /// The incoming cookie value, until the session is loaded (shared, so a
     /// store read that is given up on leaves it for the next one).
-    raw: Option<Arc<str>>,
+    raw: Option<RawCookie>,
     /// `Some` once the session was loaded in this request.
     state: Option<SessionState>,
     /// The state was handed to the engine at the end of the request.
@@ -117,7 +118,7 @@ impl fmt::Debug for Session {
 }
 
 impl PendingSession {
-    pub(crate) fn new(opener: Arc<dyn Opener>, raw: Option<Arc<str>>) -> Self {
+    pub(crate) fn new(opener: Arc<dyn Opener>, raw: Option<RawCookie>) -> Self {
         Self {
             shared: Arc::new(Shared {
                 opener,

@@ -9,6 +9,7 @@ use websession_core::KeyRing;
 use crate::config::{ConfigError, SessionConfig};
 use crate::engine::{Engine, Mode};
 use crate::outcome::Finish;
+use crate::raw::RawCookie;
 use crate::session::PendingSession;
 
 /// How an app keeps sessions: the mode (signed cookie, sealed cookie or a
@@ -102,15 +103,14 @@ impl Sessions {
         &self.engine.config
     }
 
-    /// A request's session, from the values of its `Cookie` headers.
-    pub(crate) fn begin<'a>(
-        &self,
-        cookie_headers: impl IntoIterator<Item = &'a [u8]>,
-    ) -> PendingSession {
-        let raw =
-            websession_core::cookie::find_cookie(cookie_headers, &self.engine.config.cookie_name)
-                .map(Arc::from);
+    /// A request's session, from its session cookie (see [`RawCookie::find`]).
+    pub(crate) fn begin(&self, raw: Option<RawCookie>) -> PendingSession {
         PendingSession::new(self.engine.clone(), raw)
+    }
+
+    /// The session cookie's name.
+    pub(crate) fn cookie_name(&self) -> &str {
+        &self.engine.config.cookie_name
     }
 
     /// The end of a request: what its session adds to the response.

@@ -180,5 +180,5 @@ pub(crate) enum Opened<'a> {
 /// session handle sees it.
 pub(crate) trait Opener: Send + Sync {
     /// Opens the session of a request whose cookie value is `raw`.
-    fn open(&self, raw: Option<std::sync::Arc<str>>) -> Opened<'_>;
+    fn open(&self, raw: Option<crate::raw::RawCookie>) -> Opened<'_>;
 }
