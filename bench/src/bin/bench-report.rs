@@ -47,6 +47,12 @@ struct Raw {
     server_cpu_pct: Option<f64>,
     #[serde(default)]
     other_cpu_pct: Option<f64>,
+    /// Redis's server process (null where Redis is not a local process).
+    #[serde(default)]
+    redis_cpu_pct: Option<f64>,
+    /// PostgreSQL's postmaster and backends (null where not local).
+    #[serde(default)]
+    postgres_cpu_pct: Option<f64>,
 }
 
 fn one() -> u32 {
@@ -106,10 +112,23 @@ struct Row {
     /// The most CPU (percent of one core) anything else used in any round:
     /// Redis or PostgreSQL for their contenders, otherwise interference.
     other_cpu_pct_max: Option<f64>,
+    /// The CPU (percent of one core, median over the rounds) Redis's server
+    /// used during the measurement: part of `other_cpu_pct_max`, measured
+    /// for every contender the same way (near 0 for those that don't use it).
+    redis_cpu_pct: Option<f64>,
+    /// The same for PostgreSQL: the postmaster, its live backends and the
+    /// ones that exited during the measurement.
+    postgres_cpu_pct: Option<f64>,
+    /// Redis's and PostgreSQL's CPU time together per request, in
+    /// microseconds (median over the rounds): the store's cost of a request,
+    /// to add to `server_us_per_req`.
+    store_us_per_req: Option<f64>,
     /// Some round had wrk at `WRK_BOUND_PCT`% of its core or more.
     wrk_bound: bool,
-    /// Something else (not wrk, the server, or this contender's Redis or
-    /// PostgreSQL) used `NOISY_PCT`% of a core or more in some round.
+    /// Something else (not wrk, the server, Redis or PostgreSQL) used
+    /// `NOISY_PCT`% of a core or more in some round. Where the stores' CPU
+    /// was not measured, the Redis and PostgreSQL contenders are never
+    /// flagged (their store is part of other).
     noisy: bool,
     /// wrk's error notes, if any round had any.
     errors: Vec<String>,
@@ -182,7 +201,13 @@ fn display(r: &Row) -> String {
         "actix-session-redis" => "actix-session RedisSessionStore".to_owned(),
         "tower-sessions-memory" => "tower-sessions MemoryStore".to_owned(),
         "tower-sessions-redis" => "tower-sessions RedisStore".to_owned(),
+        "tower-sessions-sqlite" => "tower-sessions SqliteStore (sqlx-store)".to_owned(),
+        "tower-sessions-postgres" => "tower-sessions PostgresStore (sqlx-store)".to_owned(),
         "flask" => return "Flask".to_owned(),
+        "flask-session-redis" => return "Flask + Flask-Session (Redis)".to_owned(),
+        "flask-session-postgres" => {
+            return "Flask + Flask-Session (PostgreSQL, SQLAlchemy)".to_owned()
+        }
         _ => r.name.clone(),
     };
     format!("{lib} · {}", r.framework)
@@ -195,7 +220,7 @@ fn color(r: &Row) -> &'static str {
         "actix-session" => "#2ca02c",
         "tower-sessions" => "#9467bd",
         "bare" => "#8c8c8c",
-        "flask" => "#d62728",
+        "flask" | "flask-session" => "#d62728",
         _ => "#444444",
     }
 }
@@ -234,6 +259,27 @@ fn main() -> anyhow::Result<()> {
             let wrk: Vec<f64> = runs.iter().filter_map(|r| r.wrk_cpu_pct).collect();
             let server: Vec<f64> = runs.iter().filter_map(|r| r.server_cpu_pct).collect();
             let other: Vec<f64> = runs.iter().filter_map(|r| r.other_cpu_pct).collect();
+            let redis: Vec<f64> = runs.iter().filter_map(|r| r.redis_cpu_pct).collect();
+            let postgres: Vec<f64> = runs.iter().filter_map(|r| r.postgres_cpu_pct).collect();
+            let store_us: Vec<f64> = runs
+                .iter()
+                .filter(|r| r.req_per_s > 0.0)
+                .filter(|r| r.redis_cpu_pct.is_some() || r.postgres_cpu_pct.is_some())
+                .map(|r| {
+                    let pct = r.redis_cpu_pct.unwrap_or(0.0) + r.postgres_cpu_pct.unwrap_or(0.0);
+                    pct / 100.0 / r.req_per_s * 1e6
+                })
+                .collect();
+            // Everything else but the stores, where their CPU was measured.
+            let interference: Vec<f64> = runs
+                .iter()
+                .filter(|r| r.redis_cpu_pct.is_some() && r.postgres_cpu_pct.is_some())
+                .filter_map(|r| {
+                    r.other_cpu_pct.map(|o| {
+                        o - r.redis_cpu_pct.unwrap_or(0.0) - r.postgres_cpu_pct.unwrap_or(0.0)
+                    })
+                })
+                .collect();
             let us: Vec<f64> = runs
                 .iter()
                 .filter(|r| r.req_per_s > 0.0)
@@ -273,9 +319,16 @@ fn main() -> anyhow::Result<()> {
                 server_cpu_pct_min: (!server.is_empty()).then(|| min(&server)),
                 other_cpu_pct_max: (!other.is_empty()).then(|| max(&other)),
                 server_us_per_req: (!us.is_empty()).then(|| median(us)),
+                redis_cpu_pct: (!redis.is_empty()).then(|| median(redis)),
+                postgres_cpu_pct: (!postgres.is_empty()).then(|| median(postgres)),
+                store_us_per_req: (!store_us.is_empty()).then(|| median(store_us)),
                 wrk_bound: wrk.iter().any(|w| *w >= WRK_BOUND_PCT),
-                noisy: !["redis", "postgres"].contains(&first.mode.as_str())
-                    && other.iter().any(|o| *o >= NOISY_PCT),
+                noisy: if interference.len() == runs.len() {
+                    interference.iter().any(|o| *o >= NOISY_PCT)
+                } else {
+                    !["redis", "postgres"].contains(&first.mode.as_str())
+                        && other.iter().any(|o| *o >= NOISY_PCT)
+                },
                 errors,
             }
         })
@@ -301,7 +354,7 @@ fn main() -> anyhow::Result<()> {
                 .iter()
                 .filter(same)
                 .filter(|p| {
-                    !["websession", "bare", "flask"].contains(&p.name.as_str())
+                    !["websession", "bare", "flask", "flask-session"].contains(&p.name.as_str())
                         && p.mode == r.mode
                         && refreshes_every_request(p) == refreshes_every_request(r)
                         && p.req_per_s > 0.0
@@ -360,7 +413,11 @@ fn markdown(rows: &[Row], meta: &Meta) -> String {
         "CPU: percent of one core over each wrk run (most for wrk and other, least for the server, over the rounds); \
          other is everything else on the machine (Redis or PostgreSQL for their contenders, else interference). \
          Server µs/req: the server's CPU time per request, which does not depend on wrk keeping up; \
-         vs bare (CPU) is bare's µs/req over this one's, the capacity ratio where wrk could not keep bare busy."
+         vs bare (CPU) is bare's µs/req over this one's, the capacity ratio where wrk could not keep bare busy. \
+         Store CPU: what Redis's server and PostgreSQL's processes used (percent of one core, median over the rounds; \
+         part of other), measured for every contender, and the two together per request. \
+         vs Flask: against Flask + Flask-Session on the same store for the Redis and PostgreSQL rows, \
+         else against Flask's signed cookie."
     );
     let find = |contender: &str, sessions: u32, path: &str| {
         rows.iter()
@@ -419,11 +476,14 @@ fn markdown(rows: &[Row], meta: &Meta) -> String {
             let _ = writeln!(md, "\n### {}: `{path}`\n", workload_title(n));
             let _ = writeln!(
                 md,
-                "| contender | mode | refresh | req/s | min–max | p99 | vs bare | vs peer | vs Flask | server µs/req | vs bare (CPU) | CPU wrk / server / other |"
+                "| contender | mode | refresh | req/s | min–max | p99 | vs bare | vs peer | vs Flask | server µs/req | vs bare (CPU) | CPU wrk / server / other | store CPU Redis / PostgreSQL (µs/req) |"
             );
-            let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|");
-            let flask = find("flask", n, path).map(|f| f.req_per_s);
+            let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             for r in rows.iter().filter(|r| r.sessions == n && r.path == path) {
+                // The Python anchor: Flask-Session on the same store, else Flask's cookie.
+                let flask = find(&format!("flask-session-{}", r.mode), n, path)
+                    .or_else(|| find("flask", n, path))
+                    .map(|f| f.req_per_s);
                 let peer = match (&r.peer, r.vs_peer) {
                     (Some(p), Some(v)) => {
                         format!("{v:.2}x {}", find(p, n, path).map_or(p.clone(), display))
@@ -431,7 +491,7 @@ fn markdown(rows: &[Row], meta: &Meta) -> String {
                     _ => String::new(),
                 };
                 let vs_flask = flask
-                    .filter(|f| *f > 0.0 && r.name != "flask")
+                    .filter(|f| *f > 0.0 && !["flask", "flask-session"].contains(&r.name.as_str()))
                     .map(|f| r.req_per_s / f);
                 let pct = |v: Option<f64>| v.map_or("?".to_owned(), |v| format!("{v:.0}%"));
                 let wrk = format!(
@@ -441,6 +501,17 @@ fn markdown(rows: &[Row], meta: &Meta) -> String {
                     pct(r.other_cpu_pct_max),
                     if r.wrk_bound { " **wrk-bound**" } else { "" }
                 ) + if r.noisy { " **noisy**" } else { "" };
+                let store = if r.redis_cpu_pct.is_none() && r.postgres_cpu_pct.is_none() {
+                    String::new()
+                } else {
+                    format!(
+                        "{} / {}{}",
+                        pct(r.redis_cpu_pct),
+                        pct(r.postgres_cpu_pct),
+                        r.store_us_per_req
+                            .map_or(String::new(), |u| format!(" ({u:.1})"))
+                    )
+                };
                 let errors = if r.errors.is_empty() {
                     String::new()
                 } else {
@@ -448,7 +519,7 @@ fn markdown(rows: &[Row], meta: &Meta) -> String {
                 };
                 let _ = writeln!(
                     md,
-                    "| {}{errors} | {} | {} | {:.0} | {:.0}–{:.0} | {:.2} ms | {} | {} | {} | {} | {} | {} |",
+                    "| {}{errors} | {} | {} | {:.0} | {:.0}–{:.0} | {:.2} ms | {} | {} | {} | {} | {} | {} | {store} |",
                     display(r),
                     r.mode,
                     r.refresh,
@@ -725,7 +796,7 @@ fn chart(rows: &[Row], meta: &Meta) -> String {
         ("actix-session", "#2ca02c"),
         ("tower-sessions", "#9467bd"),
         ("bare framework", "#8c8c8c"),
-        ("Flask", "#d62728"),
+        ("Flask (+ Flask-Session)", "#d62728"),
     ] {
         let _ = writeln!(
             svg,

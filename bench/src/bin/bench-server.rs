@@ -24,6 +24,13 @@
 //!   `Signed` with `TtlExtensionPolicy::OnEveryRequest`.
 //! - `tower-sessions-memory`, `tower-sessions-redis`, `actix-session-redis`:
 //!   the store peers, with their defaults.
+//! - `tower-sessions-sqlite`, `tower-sessions-postgres`: tower-sessions with
+//!   `tower-sessions-sqlx-store`, its defaults otherwise, on a pool set up
+//!   like websession's store of the same kind (SQLite: a file in the temp
+//!   directory, WAL, `synchronous=NORMAL`, 5 s busy timeout, 8 connections;
+//!   PostgreSQL: 16 connections) so both pay the same durability and
+//!   concurrency. The PostgreSQL store uses the schema
+//!   `bench_tower_sessions`, which `bench/run` drops before the contender.
 //!
 //! Redis and PostgreSQL come from `REDIS_URL` and `DATABASE_URL`.
 
@@ -389,6 +396,38 @@ fn main() -> anyhow::Result<()> {
                 pool.connect();
                 pool.wait_for_connect().await?;
                 axum_tower_sessions(tower_sessions_redis_store::RedisStore::new(pool))
+            }
+            "tower-sessions-sqlite" => {
+                use tower_sessions_sqlx_store::sqlx::sqlite::{
+                    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+                };
+                // The same file name as websession's SQLite contender: `bench/run` removes it.
+                let path = std::env::temp_dir()
+                    .join(format!("websession-bench-{}.db", std::process::id()));
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(std::time::Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await?;
+                let store = tower_sessions_sqlx_store::SqliteStore::new(pool);
+                store.migrate().await?;
+                axum_tower_sessions(store)
+            }
+            "tower-sessions-postgres" => {
+                let pool = tower_sessions_sqlx_store::sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(16)
+                    .connect(&database_url())
+                    .await?;
+                let store = tower_sessions_sqlx_store::PostgresStore::new(pool)
+                    .with_schema_name("bench_tower_sessions")
+                    .map_err(anyhow::Error::msg)?;
+                store.migrate().await?;
+                axum_tower_sessions(store)
             }
             "axum-extra-signed" => axum_extra(false, false),
             "axum-extra-signed-every" => axum_extra(false, true),
