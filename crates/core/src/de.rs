@@ -73,10 +73,7 @@ fn seq<'a, V: Visitor<'a>>(items: &'a [Value], visitor: V) -> Result<V::Value, D
 }
 
 fn map<'a, V: Visitor<'a>>(m: &'a Map, visitor: V) -> Result<V::Value, DeError> {
-    let mut access = de::value::MapDeserializer::new(
-        m.iter()
-            .map(|(k, v)| (BorrowedStrDeserializer::<DeError>::new(k), ValueDe(v))),
-    );
+    let mut access = de::value::MapDeserializer::new(m.iter().map(|(k, v)| (KeyDe(k), ValueDe(v))));
     let out = visitor.visit_map(&mut access)?;
     access.end()?;
     Ok(out)
@@ -164,6 +161,79 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier
+    }
+}
+
+/// A dict key: a string, which numeric and boolean map keys are parsed
+/// from (`HashMap<u32, _>`), as serde_json reads object keys.
+#[derive(Clone, Copy)]
+struct KeyDe<'a>(&'a str);
+
+impl<'a> IntoDeserializer<'a, DeError> for KeyDe<'a> {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+macro_rules! parsed_key {
+    ($($method:ident => $visit:ident: $ty:ty),* $(,)?) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+            match self.0.parse::<$ty>() {
+                Ok(n) => visitor.$visit(n),
+                Err(_) => Err(de::Error::invalid_type(de::Unexpected::Str(self.0), &visitor)),
+            }
+        }
+    )*};
+}
+
+impl<'de> de::Deserializer<'de> for KeyDe<'de> {
+    type Error = DeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_borrowed_str(self.0)
+    }
+
+    parsed_key! {
+        deserialize_i8 => visit_i8: i8,
+        deserialize_i16 => visit_i16: i16,
+        deserialize_i32 => visit_i32: i32,
+        deserialize_i64 => visit_i64: i64,
+        deserialize_i128 => visit_i128: i128,
+        deserialize_u8 => visit_u8: u8,
+        deserialize_u16 => visit_u16: u16,
+        deserialize_u32 => visit_u32: u32,
+        deserialize_u64 => visit_u64: u64,
+        deserialize_u128 => visit_u128: u128,
+        deserialize_f32 => visit_f32: f32,
+        deserialize_f64 => visit_f64: f64,
+        deserialize_bool => visit_bool: bool,
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        visitor.visit_enum(BorrowedStrDeserializer::<DeError>::new(self.0))
+    }
+
+    serde::forward_to_deserialize_any! {
+        char str string bytes byte_buf unit unit_struct seq tuple tuple_struct
+        map struct identifier ignored_any
     }
 }
 
@@ -283,6 +353,20 @@ mod tests {
         );
         agrees::<E>(&Value::Int(1), json!(1));
         agrees::<serde_json::Value>(&Value::List(vec![Value::Int(-1), s("x")]), json!([-1, "x"]));
+        let keyed = Value::Dict(Map::from([
+            ("1".to_owned(), s("a")),
+            ("20".to_owned(), s("b")),
+        ]));
+        agrees::<std::collections::HashMap<u32, String>>(&keyed, json!({"1": "a", "20": "b"}));
+        agrees::<std::collections::BTreeMap<String, String>>(&keyed, json!({"1": "a", "20": "b"}));
+        agrees::<std::collections::HashMap<u8, String>>(
+            &Value::Dict(Map::from([("x".to_owned(), s("a"))])),
+            json!({"x": "a"}),
+        );
+        agrees::<std::collections::HashMap<bool, u8>>(
+            &Value::Dict(Map::from([("true".to_owned(), Value::Int(1))])),
+            json!({"true": 1}),
+        );
         let u = uuid::Uuid::from_u128(7);
         agrees::<String>(&Value::Uuid(u), json!(u.to_string()));
     }
