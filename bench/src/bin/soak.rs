@@ -89,7 +89,7 @@ async fn client(port: u16, id: u64, stats: Arc<Stats>, stop: Arc<AtomicBool>) {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        let write = last.is_none() || rng % 3 == 0;
+        let write = last.is_none() || rng.is_multiple_of(3);
         let path = if write {
             n += 1;
             format!("/set/{n}")
