@@ -39,9 +39,13 @@ fn not_representable(what: &'static str) -> DeError {
     DeError(ValueError::NotRepresentable(what))
 }
 
-/// `T` from a string.
+/// `T` from a string value (still in a payload's text).
 pub(crate) fn from_str<T: DeserializeOwned>(s: &str) -> Result<T, ValueError> {
-    T::deserialize(BorrowedStrDeserializer::<DeError>::new(s)).map_err(|e| e.0)
+    T::deserialize(TextDe {
+        text: s,
+        key: false,
+    })
+    .map_err(|e| e.0)
 }
 
 /// `T` from a value.
@@ -73,7 +77,10 @@ fn seq<'a, V: Visitor<'a>>(items: &'a [Value], visitor: V) -> Result<V::Value, D
 }
 
 fn map<'a, V: Visitor<'a>>(m: &'a Map, visitor: V) -> Result<V::Value, DeError> {
-    let mut access = de::value::MapDeserializer::new(m.iter().map(|(k, v)| (KeyDe(k), ValueDe(v))));
+    let mut access = de::value::MapDeserializer::new(
+        m.iter()
+            .map(|(k, v)| (TextDe { text: k, key: true }, ValueDe(v))),
+    );
     let out = visitor.visit_map(&mut access)?;
     access.end()?;
     Ok(out)
@@ -125,9 +132,15 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
-        _name: &'static str,
+        name: &'static str,
         visitor: V,
     ) -> Result<V::Value, DeError> {
+        if name == RAW_VALUE_TOKEN {
+            // serde_json's `RawValue` (feature `raw_value`) wants the JSON
+            // text: let serde_json's own `Value` speak its protocol.
+            return de::Deserializer::deserialize_newtype_struct(to_json(self.0)?, name, visitor)
+                .map_err(de::Error::custom);
+        }
         visitor.visit_newtype_struct(self)
     }
 
@@ -141,6 +154,13 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
             Value::Str(s) | Value::Markup(s) => {
                 visitor.visit_enum(BorrowedStrDeserializer::<DeError>::new(s))
             }
+            Value::Uuid(u) => visitor.visit_enum(de::value::StringDeserializer::<DeError>::new(
+                u.hyphenated().to_string(),
+            )),
+            Value::DateTime(d)
+            | Value::RawDateTime {
+                loaded: Some(d), ..
+            } => visitor.visit_enum(de::value::StringDeserializer::<DeError>::new(rfc3339(d)?)),
             Value::Dict(m) if m.len() == 1 => {
                 let Some((variant, content)) = m.iter().next() else {
                     return Err(de::Error::custom("expected a map with a single key"));
@@ -164,50 +184,109 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
     }
 }
 
-/// A dict key: a string, which numeric and boolean map keys are parsed
-/// from (`HashMap<u32, _>`), as serde_json reads object keys.
+/// A string: a string value, or a dict key. From a key, numeric and
+/// boolean map keys are parsed (`HashMap<u32, _>`) as serde_json reads
+/// object keys: the key must be a JSON number (or `true`/`false`).
 #[derive(Clone, Copy)]
-struct KeyDe<'a>(&'a str);
+struct TextDe<'a> {
+    text: &'a str,
+    key: bool,
+}
 
-impl<'a> IntoDeserializer<'a, DeError> for KeyDe<'a> {
+impl<'a> IntoDeserializer<'a, DeError> for TextDe<'a> {
     type Deserializer = Self;
     fn into_deserializer(self) -> Self {
         self
     }
 }
 
+/// JSON's number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn is_json_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i > start
+    };
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            digits(&mut i);
+        }
+        _ => return false,
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if !digits(&mut i) {
+            return false;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !digits(&mut i) {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
 macro_rules! parsed_key {
-    ($($method:ident => $visit:ident: $ty:ty),* $(,)?) => {$(
+    ($($method:ident => $visit:ident: $ty:ty, $int:literal),* $(,)?) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-            match self.0.parse::<$ty>() {
-                Ok(n) => visitor.$visit(n),
-                Err(_) => Err(de::Error::invalid_type(de::Unexpected::Str(self.0), &visitor)),
+            if !self.key {
+                return visitor.visit_borrowed_str(self.text);
+            }
+            // serde_json reads `-0` as the float -0.0, never as an integer.
+            let json = is_json_number(self.text) && !($int && self.text == "-0");
+            match self.text.parse::<$ty>() {
+                Ok(n) if json => visitor.$visit(n),
+                _ => Err(de::Error::invalid_type(
+                    de::Unexpected::Other("a key that is no such number"),
+                    &visitor,
+                )),
             }
         }
     )*};
 }
 
-impl<'de> de::Deserializer<'de> for KeyDe<'de> {
+impl<'de> de::Deserializer<'de> for TextDe<'de> {
     type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        visitor.visit_borrowed_str(self.0)
+        visitor.visit_borrowed_str(self.text)
     }
 
     parsed_key! {
-        deserialize_i8 => visit_i8: i8,
-        deserialize_i16 => visit_i16: i16,
-        deserialize_i32 => visit_i32: i32,
-        deserialize_i64 => visit_i64: i64,
-        deserialize_i128 => visit_i128: i128,
-        deserialize_u8 => visit_u8: u8,
-        deserialize_u16 => visit_u16: u16,
-        deserialize_u32 => visit_u32: u32,
-        deserialize_u64 => visit_u64: u64,
-        deserialize_u128 => visit_u128: u128,
-        deserialize_f32 => visit_f32: f32,
-        deserialize_f64 => visit_f64: f64,
-        deserialize_bool => visit_bool: bool,
+        deserialize_i8 => visit_i8: i8, true,
+        deserialize_i16 => visit_i16: i16, true,
+        deserialize_i32 => visit_i32: i32, true,
+        deserialize_i64 => visit_i64: i64, true,
+        deserialize_i128 => visit_i128: i128, true,
+        deserialize_u8 => visit_u8: u8, true,
+        deserialize_u16 => visit_u16: u16, true,
+        deserialize_u32 => visit_u32: u32, true,
+        deserialize_u64 => visit_u64: u64, true,
+        deserialize_u128 => visit_u128: u128, true,
+        deserialize_f32 => visit_f32: f32, false,
+        deserialize_f64 => visit_f64: f64, false,
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match (self.key, self.text) {
+            (true, "true") => visitor.visit_bool(true),
+            (true, "false") => visitor.visit_bool(false),
+            (true, _) => Err(de::Error::invalid_type(
+                de::Unexpected::Other("a key that is no boolean"),
+                &visitor,
+            )),
+            (false, _) => visitor.visit_borrowed_str(self.text),
+        }
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -228,13 +307,54 @@ impl<'de> de::Deserializer<'de> for KeyDe<'de> {
         _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        visitor.visit_enum(BorrowedStrDeserializer::<DeError>::new(self.0))
+        visitor.visit_enum(BorrowedStrDeserializer::<DeError>::new(self.text))
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_unit()
     }
 
     serde::forward_to_deserialize_any! {
         char str string bytes byte_buf unit unit_struct seq tuple tuple_struct
-        map struct identifier ignored_any
+        map struct identifier
     }
+}
+
+/// The name serde_json's `RawValue` asks a deserializer for.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// The value as a `serde_json::Value` (only for serde_json's `RawValue`).
+fn to_json(v: &Value) -> Result<serde_json::Value, DeError> {
+    use serde_json::Value as J;
+    Ok(match v {
+        Value::Null | Value::RawDateTime { loaded: None, .. } => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::BigInt(s) => J::from(
+            s.parse::<u64>()
+                .map_err(|_| not_representable("an integer beyond the u64 range"))?,
+        ),
+        Value::Float(x) => J::Number(
+            serde_json::Number::from_f64(*x)
+                .ok_or_else(|| not_representable("a NaN or infinite float"))?,
+        ),
+        Value::Str(s) | Value::Markup(s) => J::String(s.clone()),
+        Value::Utf16(_) => return Err(not_representable("a string with lone surrogates")),
+        Value::List(l) | Value::Tuple(l) => {
+            J::Array(l.iter().map(to_json).collect::<Result<_, _>>()?)
+        }
+        Value::Dict(m) => J::Object(
+            m.iter()
+                .map(|(k, v)| Ok((k.clone(), to_json(v)?)))
+                .collect::<Result<_, DeError>>()?,
+        ),
+        Value::Bytes(b) => J::Array(b.iter().map(|&x| J::from(x)).collect()),
+        Value::Uuid(u) => J::String(u.hyphenated().to_string()),
+        Value::DateTime(d)
+        | Value::RawDateTime {
+            loaded: Some(d), ..
+        } => J::String(rfc3339(d)?),
+    })
 }
 
 /// An enum written as `{"Variant": content}`.
@@ -271,7 +391,15 @@ impl<'a> de::VariantAccess<'a> for ValueDe<'a> {
     }
 
     fn tuple_variant<V: Visitor<'a>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
-        de::Deserializer::deserialize_seq(self, visitor)
+        match self.0 {
+            Value::List(_) | Value::Tuple(_) | Value::Bytes(_) => {
+                de::Deserializer::deserialize_seq(self, visitor)
+            }
+            _ => Err(de::Error::invalid_type(
+                de::Unexpected::Other("no array"),
+                &"tuple variant",
+            )),
+        }
     }
 
     fn struct_variant<V: Visitor<'a>>(
@@ -279,7 +407,13 @@ impl<'a> de::VariantAccess<'a> for ValueDe<'a> {
         _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        de::Deserializer::deserialize_map(self, visitor)
+        match self.0 {
+            Value::Dict(m) => map(m, visitor),
+            _ => Err(de::Error::invalid_type(
+                de::Unexpected::Other("no map"),
+                &"struct variant",
+            )),
+        }
     }
 }
 
@@ -367,8 +501,51 @@ mod tests {
             &Value::Dict(Map::from([("true".to_owned(), Value::Int(1))])),
             json!({"true": 1}),
         );
+        for (key, json_key) in [("01", "01"), ("+1", "+1"), ("1.0", "1.0"), ("-0", "-0")] {
+            agrees::<std::collections::BTreeMap<i32, String>>(
+                &Value::Dict(Map::from([(key.to_owned(), s("a"))])),
+                json!({ json_key: "a" }),
+            );
+        }
+        agrees::<std::collections::HashMap<String, f64>>(
+            &Value::Dict(Map::from([("inf".to_owned(), Value::Float(1.0))])),
+            json!({"inf": 1.0}),
+        );
+        agrees::<E>(
+            &one("S", Value::List(vec![Value::Bool(true)])),
+            json!({"S": [true]}),
+        );
         let u = uuid::Uuid::from_u128(7);
         agrees::<String>(&Value::Uuid(u), json!(u.to_string()));
+    }
+
+    /// A string still in the payload's text reads as serde_json reads a
+    /// JSON string.
+    #[test]
+    fn text_strings_read_like_json_strings() {
+        #[derive(serde::Deserialize, PartialEq, Debug)]
+        struct UserId(String);
+        #[derive(serde::Deserialize, PartialEq, Debug)]
+        enum Role {
+            Admin,
+        }
+        fn same<T: DeserializeOwned + PartialEq + fmt::Debug>(text: &str) {
+            let direct = from_str::<T>(text).map_err(|_| ());
+            let json =
+                serde_json::from_value::<T>(serde_json::Value::String(text.into())).map_err(|_| ());
+            assert_eq!(direct, json, "{text}");
+        }
+        same::<String>("alice");
+        same::<Option<String>>("alice");
+        same::<UserId>("alice");
+        same::<Option<UserId>>("alice");
+        same::<Role>("Admin");
+        same::<Role>("Nope");
+        same::<u32>("12");
+        same::<bool>("true");
+        same::<char>("x");
+        same::<serde_json::Value>("x");
+        same::<std::net::IpAddr>("127.0.0.1");
     }
 
     #[test]

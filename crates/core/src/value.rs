@@ -231,7 +231,10 @@ impl Value {
     ///
     /// [`ValueError::Deserialize`] when the value does not fit `T`, and
     /// [`ValueError::NotRepresentable`] for values JSON can't carry (`NaN`,
-    /// integers beyond `u64`, lone surrogates): read those with the raw value.
+    /// integers beyond `u64`, lone surrogates) when `T` reads one: read those
+    /// with the raw value. A value `T` skips (an ignored field) is no error,
+    /// and a container whose shape doesn't fit `T` is `Deserialize`, whatever
+    /// it holds.
     pub fn deserialize_into<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
         crate::de::from_value(self)
     }
@@ -296,8 +299,9 @@ impl From<f64> for Value {
 /// becomes `…`, so an error a handler logs never carries the value. What
 /// follows `, expected` comes from the Rust type and stays.
 pub(crate) fn redact(message: &str) -> String {
+    // The last `, expected`: a quoted value may hold the words too.
     let (head, tail) = message
-        .find(", expected")
+        .rfind(", expected")
         .map_or((message, ""), |i| message.split_at(i));
     let mut out = String::with_capacity(message.len());
     let mut chars = head.chars();

@@ -132,7 +132,7 @@ impl SessionState {
 
     /// Removes `key`, noting the change if it was there.
     pub(crate) fn remove(&mut self, key: &str) -> Option<websession_core::Value> {
-        let old = self.data.map_mut().remove(key);
+        let old = self.data.remove(key);
         if old.is_some() {
             self.modified = true;
             if self.track_changes {

@@ -255,3 +255,54 @@ async fn purge_deletes_with_the_same_attributes_in_every_mode() {
         );
     }
 }
+
+// Found in review (issue 14): a string still in the cookie's text must read
+// as serde_json reads a JSON string: `Option<String>` and newtypes too, before
+// and after a change in the same request, in every mode.
+#[tokio::test]
+async fn typed_reads_of_a_string_from_the_cookie() {
+    use axum::routing::get;
+    use websession::{Session, SessionManagerLayer};
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct UserId(String);
+
+    fn read(s: &Session) -> String {
+        format!(
+            "{:?} {:?} {:?}",
+            s.get::<String>("user"),
+            s.get::<Option<String>>("user"),
+            s.get::<UserId>("user").map(|u| u.map(|u| u.0))
+        )
+    }
+    let expected = r#"Ok(Some("alice")) Ok(Some(Some("alice"))) Ok(Some("alice"))"#;
+    for mode in [Mode::Signed, Mode::Sealed, Mode::Memory] {
+        let sessions = layer(mode, SessionConfig::default()).expect("valid");
+        let app = Router::new()
+            .route(
+                "/login",
+                get(|s: Session| async move { s.insert("user", "alice").map(|()| "ok") }),
+            )
+            .route("/read", get(|s: Session| async move { read(&s) }))
+            .route(
+                "/change-then-read",
+                get(|s: Session| async move {
+                    s.insert_value("other", websession::Value::Int(1));
+                    read(&s)
+                }),
+            )
+            .layer(SessionManagerLayer::new(sessions));
+        let login = send(&app, "/login", None).await;
+        let cookie = format!("session={}", login.cookie_value("session").expect("set"));
+        assert_eq!(
+            send(&app, "/read", Some(&cookie)).await.body,
+            expected,
+            "{mode:?}"
+        );
+        assert_eq!(
+            send(&app, "/change-then-read", Some(&cookie)).await.body,
+            expected,
+            "{mode:?}"
+        );
+    }
+}
