@@ -90,7 +90,7 @@ pub async fn set_pet(
 /// The same pages for actix-web.
 pub mod actix_pages {
     use actix_web::{http::header, web, HttpResponse};
-    use websession::Session;
+    use websession::{Session, SessionError};
 
     use super::{home_page, store_pet, PetForm, FORM_PAGE};
 
@@ -108,16 +108,14 @@ pub mod actix_pages {
         html(FORM_PAGE.to_owned())
     }
 
-    async fn set_pet(session: Session, form: web::Form<PetForm>) -> HttpResponse {
-        match store_pet(&session, &form.pet) {
-            Ok(()) => HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/"))
-                .finish(),
-            Err(e) => {
-                tracing::error!(error = %e, "session error");
-                HttpResponse::InternalServerError().finish()
-            }
-        }
+    async fn set_pet(
+        session: Session,
+        form: web::Form<PetForm>,
+    ) -> Result<HttpResponse, SessionError> {
+        store_pet(&session, &form.pet)?;
+        Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/"))
+            .finish())
     }
 
     /// The pet-name routes, to `configure` an actix `App` with.

@@ -40,6 +40,7 @@ use actix_web::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, COOKIE, SET
 use actix_web::http::StatusCode;
 use actix_web::{error, Error, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
+use crate::error::SessionError;
 use crate::outcome::{varies_on_cookie, Header, ResponseHeaders};
 use crate::raw::RawCookie;
 use crate::session::{PendingSession, Session};
@@ -189,6 +190,35 @@ impl FromRequest for Session {
                 .await
                 .map_err(|_| error::InternalError::new("", StatusCode::SERVICE_UNAVAILABLE).into())
         })
+    }
+}
+
+/// A [`SessionError`] returned from a handler answers an opaque 500 (503
+/// for an unreachable store), as on axum; the details go to the log only,
+/// never to the client.
+///
+/// ```
+/// use actix_web::{web, HttpResponse};
+/// use websession::{Session, SessionError};
+///
+/// async fn visit(session: Session) -> Result<HttpResponse, SessionError> {
+///     let visits = session.get::<u64>("visits")?.unwrap_or(0) + 1;
+///     session.insert("visits", visits)?;
+///     Ok(HttpResponse::Ok().body(format!("{visits} visits")))
+/// }
+/// # let _ = web::get().to(visit);
+/// ```
+impl error::ResponseError for SessionError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            SessionError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        tracing::error!(error = %self, "session error");
+        HttpResponse::new(self.status_code())
     }
 }
 
