@@ -354,6 +354,43 @@ async fn actix_errors_are_opaque() {
     assert!(atest::read_body(res).await.is_empty());
 }
 
+/// A handler's `SessionError` is an actix `ResponseError`: 500 for a value
+/// that doesn't fit, 503 for the store, and no detail in the body.
+#[actix_web::test]
+async fn actix_handlers_return_session_errors() {
+    use websession::core::store::{StoreError, StoreErrorKind};
+    use websession::SessionError;
+
+    let sessions = Sessions::signed(crate::support::keys(), SessionConfig::default()).expect("ok");
+    let svc = atest::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(sessions))
+            .route(
+                "/value",
+                web::get().to(|s: Session| async move {
+                    s.insert("n", "not a number")?;
+                    let n: Option<u8> = s.get("n")?;
+                    Ok::<_, SessionError>(format!("{n:?}"))
+                }),
+            )
+            .route(
+                "/store",
+                web::get().to(|| async {
+                    Err::<String, _>(SessionError::Store(StoreError::from_kind(
+                        StoreErrorKind::Unavailable,
+                    )))
+                }),
+            ),
+    )
+    .await;
+    for (path, status) in [("/value", 500), ("/store", 503)] {
+        let res = atest::call_service(&svc, atest::TestRequest::get().uri(path).to_request()).await;
+        assert_eq!(res.status().as_u16(), status, "{path}");
+        assert!(res.headers().get("set-cookie").is_none(), "{path}");
+        assert!(atest::read_body(res).await.is_empty(), "{path}");
+    }
+}
+
 /// Defect 3 of the review: actix polls a handler's extractors together, so
 /// two `Session`s in one handler load at once; both must see the real data.
 #[actix_web::test]
