@@ -203,6 +203,18 @@ impl Http {
     }
 }
 
+/// The most failures printed; the counts go on.
+const MAX_COMPLAINTS: u64 = 40;
+
+/// Prints a failure, unless `MAX_COMPLAINTS` were printed already.
+macro_rules! complain {
+    ($run:expr, $($arg:tt)*) => {
+        if $run.complaints.fetch_add(1, Ordering::Relaxed) < MAX_COMPLAINTS {
+            eprintln!($($arg)*);
+        }
+    };
+}
+
 /// One session slot of a client.
 struct Slot {
     cookie: Option<String>,
@@ -229,6 +241,7 @@ struct Run {
     must_end: Duration,
     stats: Stats,
     stop: AtomicBool,
+    complaints: AtomicU64,
 }
 
 /// xorshift64: a uniform number in [0, 1).
@@ -275,15 +288,19 @@ async fn client(run: Arc<Run>, id: usize) {
                 Ok(r) if r.status == 200 && r.body.is_empty() => {}
                 Ok(r) if r.status == 200 => {
                     Stats::add(&stats.resurrected);
-                    eprintln!("client {id}: an abandoned session still reads {:?}", r.body);
+                    complain!(
+                        run,
+                        "client {id}: an abandoned session still reads {:?}",
+                        r.body
+                    );
                 }
                 Ok(r) => {
                     Stats::add(&stats.errors);
-                    eprintln!("client {id}: probe status {}", r.status);
+                    complain!(run, "client {id}: probe status {}", r.status);
                 }
                 Err(e) => {
                     Stats::add(&stats.errors);
-                    eprintln!("client {id}: probe: {e:#}");
+                    complain!(run, "client {id}: probe: {e:#}");
                 }
             }
             continue;
@@ -317,13 +334,13 @@ async fn client(run: Arc<Run>, id: usize) {
             Ok(r) if r.status == 200 => r,
             Ok(r) => {
                 Stats::add(&stats.errors);
-                eprintln!("client {id}: {path}: status {}", r.status);
+                complain!(run, "client {id}: {path}: status {}", r.status);
                 reset(slot, stats);
                 continue;
             }
             Err(e) => {
                 Stats::add(&stats.errors);
-                eprintln!("client {id}: {path}: {e:#}");
+                complain!(run, "client {id}: {path}: {e:#}");
                 reset(slot, stats);
                 continue;
             }
@@ -344,9 +361,11 @@ async fn client(run: Arc<Run>, id: usize) {
             }
             if reply.body != "ok" || slot.cookie.is_none() {
                 Stats::add(&stats.errors);
-                eprintln!(
+                complain!(
+                    run,
                     "client {id}: {path}: answered {:?}, cookie {:?}",
-                    reply.body, slot.cookie
+                    reply.body,
+                    slot.cookie
                 );
                 reset(slot, stats);
                 continue;
@@ -369,7 +388,8 @@ async fn client(run: Arc<Run>, id: usize) {
                 slot.cookie = None;
             } else {
                 Stats::add(&stats.lost);
-                eprintln!(
+                complain!(
+                    run,
                     "client {id}: expected {:?}, read {:?} ({:?} after the previous use)",
                     slot.value,
                     reply.body,
@@ -714,6 +734,7 @@ fn main() -> anyhow::Result<()> {
             must_end: Duration::from_secs(must_end),
             stats: Stats::default(),
             stop: AtomicBool::new(false),
+            complaints: AtomicU64::new(0),
         });
         let tasks: Vec<_> = (0..clients)
             .map(|id| tokio::spawn(client(run.clone(), id)))
