@@ -9,6 +9,7 @@
 //!
 //! App authors depend on the `websession` crate, which re-exports what they
 //! need from here. Stores and tools depend on this crate alone.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod clock;
@@ -23,6 +24,7 @@ mod key;
 pub mod sealed;
 pub mod store;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
 mod value;
 

@@ -56,6 +56,7 @@
 //! ```
 //!
 //! The long-form guides live in [`docs`].
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 // Without an adapter feature, the request path (used only by adapters) is idle.
 #![cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
@@ -74,9 +75,11 @@ mod state;
 mod store_save;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 
 #[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix;
 
 pub use config::{
@@ -85,6 +88,7 @@ pub use config::{
 };
 pub use error::SessionError;
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use service::{ResponseFuture, SessionManager, SessionManagerLayer};
 pub use session::{PendingSession, Session, PERMANENT_KEY};
 pub use sessions::Sessions;

@@ -23,6 +23,7 @@ mod record;
 mod session_store;
 
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;
 
 pub use error::{StoreError, StoreErrorKind};
@@ -47,6 +48,7 @@ pub fn decode_value(text: &str) -> Result<crate::Value, StoreError> {
 /// until the returned handle is aborted (feature `tokio`). Errors are logged
 /// and the task goes on; the first sweep runs at once.
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 #[must_use = "dropping the handle does not stop the task; abort it to stop"]
 pub fn spawn_cleanup<S: ExpiredDeletion>(
     store: S,

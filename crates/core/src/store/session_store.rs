@@ -99,6 +99,7 @@ pub trait ExpiredDeletion: SessionStore {
     /// returned handle is aborted (feature `tokio`); see
     /// [`spawn_cleanup`](super::spawn_cleanup).
     #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     #[must_use = "dropping the handle does not stop the task; abort it to stop"]
     fn spawn_cleanup(&self, interval: std::time::Duration) -> tokio::task::JoinHandle<()>
     where
