@@ -134,7 +134,7 @@ fn key_role(index: usize) -> &'static str {
 /// | `SESSION_COOKIE_DOMAIN` | [`with_domain`](Self::with_domain) |
 /// | `SESSION_COOKIE_PATH` / `APPLICATION_ROOT` | [`with_path`](Self::with_path) |
 /// | `SESSION_COOKIE_HTTPONLY = False` | [`with_javascript_access`](Self::with_javascript_access) |
-/// | `SESSION_COOKIE_SECURE` | [`with_secure`](Self::with_secure) / [`with_insecure_cookie`](Self::with_insecure_cookie) |
+/// | `SESSION_COOKIE_SECURE` | [`with_secure(bool)`](Self::with_secure) / [`with_insecure_cookie`](Self::with_insecure_cookie) |
 /// | `SESSION_COOKIE_SAMESITE` | [`with_same_site`](Self::with_same_site) |
 /// | `SESSION_COOKIE_PARTITIONED` | [`with_partitioned`](Self::with_partitioned) |
 /// | `SESSION_REFRESH_EACH_REQUEST` | [`with_refresh_each_request`](Self::with_refresh_each_request), or [`with_refresh`](Self::with_refresh) for an interval (the default) |
@@ -266,11 +266,29 @@ impl SessionConfig {
         self
     }
 
-    /// Sets `Secure`: the browser sends the cookie over HTTPS only (and to
-    /// `http://localhost` / `127.0.0.1`, which browsers treat as secure).
+    /// Sets `Secure` (`true`, the default): the browser sends the cookie over
+    /// HTTPS only (and to `http://localhost` / `127.0.0.1`, which browsers
+    /// treat as secure). `false` is [`with_insecure_cookie`](Self::with_insecure_cookie).
+    /// Flask's `SESSION_COOKIE_SECURE`.
+    ///
+    /// ```
+    /// # use websession::SessionConfig;
+    /// let from_env = std::env::var("COOKIE_SECURE").map_or(true, |v| v != "0");
+    /// let config = SessionConfig::default().with_secure(from_env);
+    /// # let _ = config;
+    /// ```
     #[must_use]
-    pub fn with_secure(mut self) -> Self {
-        self.secure = true;
+    pub fn with_secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// Sets `HttpOnly` (`true`, the default): scripts can't read the cookie.
+    /// `false` is [`with_javascript_access`](Self::with_javascript_access).
+    /// Flask's `SESSION_COOKIE_HTTPONLY`.
+    #[must_use]
+    pub fn with_http_only(mut self, http_only: bool) -> Self {
+        self.http_only = http_only;
         self
     }
 

@@ -248,9 +248,89 @@ impl Session {
         self.with(|s| s.set(key, value));
     }
 
+    /// Removes `key`, returning its value converted to `T` if it was present.
+    /// The key is removed even when the value doesn't fit `T`.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) -> Result<(), websession::SessionError> {
+    /// // A one-time message: read and gone.
+    /// let notice: Option<String> = session.remove("notice")?;
+    /// # let _ = notice; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Value`] when the removed value does not fit `T`.
+    pub fn remove<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        self.remove_value(key)
+            .map(|v| v.deserialize_into())
+            .transpose()
+            .map_err(SessionError::from)
+    }
+
     /// Removes `key`, returning its raw value if it was present.
-    pub fn remove(&self, key: &str) -> Option<Value> {
+    pub fn remove_value(&self, key: &str) -> Option<Value> {
         self.with(|s| s.remove(key))
+    }
+
+    /// The value under `key`, or `default()` stored there first when the key
+    /// is absent.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) -> Result<(), websession::SessionError> {
+    /// let cart: Vec<String> = session.get_or_insert_with("cart", Vec::new)?;
+    /// # let _ = cart; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Value`] when the stored value does not fit `T`, or
+    /// serde can't represent `default()`'s value.
+    pub fn get_or_insert_with<T: Serialize + DeserializeOwned>(
+        &self,
+        key: &str,
+        default: impl FnOnce() -> T,
+    ) -> Result<T, SessionError> {
+        if let Some(value) = self.get(key)? {
+            return Ok(value);
+        }
+        let value = default();
+        self.insert(key, &value)?;
+        Ok(value)
+    }
+
+    /// Replaces the value under `key` with `f(current)` and returns the new
+    /// value, in one step (`current` is `None` when the key is absent).
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) -> Result<(), websession::SessionError> {
+    /// let visits = session.update("visits", |n: Option<u64>| n.unwrap_or(0) + 1)?;
+    /// # let _ = visits; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Value`] when the stored value does not fit `T` (then
+    /// nothing changes), or serde can't represent the new value.
+    pub fn update<T: Serialize + DeserializeOwned>(
+        &self,
+        key: &str,
+        f: impl FnOnce(Option<T>) -> T,
+    ) -> Result<T, SessionError> {
+        let value = f(self.get(key)?);
+        self.insert(key, &value)?;
+        Ok(value)
+    }
+
+    /// The id of the store record this session was loaded from (store mode),
+    /// for an app's own bookkeeping ("where you're logged in"). `None` in
+    /// cookie modes and for a session that has no record yet (its id is made
+    /// when it is first saved); after [`cycle_id`](Self::cycle_id) it stays
+    /// the old id until the end of the request. Its `Debug` shows only a
+    /// prefix, so logging it doesn't leak a usable id.
+    #[must_use]
+    pub fn id(&self) -> Option<websession_core::store::SessionId> {
+        self.with(|s| s.stored.as_ref().map(|r| r.id.clone()))
     }
 
     /// Whether `key` is present.

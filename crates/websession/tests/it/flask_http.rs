@@ -15,7 +15,7 @@ fn config_for(case: &J, clock: &TestClock) -> SessionConfig {
             "SESSION_COOKIE_NAME" => c.with_cookie_name(v.as_str().expect("name")),
             "SESSION_COOKIE_DOMAIN" => c.with_domain(v.as_str().expect("domain")),
             "SESSION_COOKIE_PATH" | "APPLICATION_ROOT" => c.with_path(v.as_str().expect("path")),
-            "SESSION_COOKIE_SECURE" if v == true => c.with_secure(),
+            "SESSION_COOKIE_SECURE" if v == true => c.with_secure(true),
             "SESSION_COOKIE_HTTPONLY" if v == false => c.with_javascript_access(),
             "SESSION_COOKIE_PARTITIONED" if v == true => c.with_partitioned(),
             "SESSION_REFRESH_EACH_REQUEST" => c.with_refresh_each_request(v == true),

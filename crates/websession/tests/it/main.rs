@@ -3,6 +3,7 @@
 
 #[cfg(feature = "actix")]
 mod adapters;
+mod api;
 #[cfg(feature = "actix")]
 mod catalogue;
 mod defects;

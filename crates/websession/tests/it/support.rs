@@ -82,7 +82,7 @@ pub(crate) fn app(sessions: Result<Sessions, ConfigError>) -> Router {
         .route(
             "/remove/{key}",
             get(|s: Session, Path(k): Path<String>| async move {
-                format!("{:?}", s.remove(&k).is_some())
+                format!("{:?}", s.remove_value(&k).is_some())
             }),
         )
         .route(
