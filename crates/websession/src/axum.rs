@@ -1,6 +1,6 @@
 //! The axum extractor for [`Session`] (feature `axum`).
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::StatusCode;
@@ -54,6 +54,28 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
         pending
             .load()
             .await
+            .map_err(|_| SessionRejection::StoreUnavailable)
+    }
+}
+
+/// `Option<Session>`: `None` on a route without [`crate::SessionManagerLayer`]
+/// (for handlers shared by routes with and without sessions); an
+/// unreachable store still answers 503, never `None`, so a logged-in user is
+/// never served as anonymous.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let Some(pending) = parts.extensions.get::<PendingSession>().cloned() else {
+            return Ok(None);
+        };
+        pending
+            .load()
+            .await
+            .map(Some)
             .map_err(|_| SessionRejection::StoreUnavailable)
     }
 }

@@ -126,3 +126,21 @@ async fn secure_and_http_only_take_a_bool() {
         (true, true)
     );
 }
+
+/// `Option<Session>` on axum: `None` without the layer, a session with it.
+#[tokio::test]
+async fn optional_session_extraction() {
+    let handler = |s: Option<Session>| async move { format!("{}", s.is_some()) };
+    let bare = Router::new().route("/", get(handler));
+    assert_eq!(send(&bare, "/", None).await.body, "false");
+    let sessions = sessions_for(
+        Mode::Signed,
+        &Arc::new(MemoryStore::new()),
+        SessionConfig::default(),
+    )
+    .expect("valid");
+    let wrapped = Router::new()
+        .route("/", get(handler))
+        .layer(SessionManagerLayer::new(sessions));
+    assert_eq!(send(&wrapped, "/", None).await.body, "true");
+}
