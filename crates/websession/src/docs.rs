@@ -182,3 +182,27 @@ pub mod flask {}
 /// (permanent sessions only), `Max-Age` (only `0`, on deletion), `Secure`,
 /// `HttpOnly`, `Path`, `SameSite`, `Partitioned`.
 pub mod wire_format {}
+
+/// # Metrics and traces
+///
+/// With the `metrics` feature, websession reports through the
+/// [`metrics`](https://docs.rs/metrics) facade: install any recorder (for
+/// example `metrics-exporter-prometheus`) at start-up and these appear. No
+/// label carries session data, a user or an id.
+///
+/// | name | kind | labels | what |
+/// |---|---|---|---|
+/// | `websession_cookies_rejected_total` | counter | `reason`: itsdangerous' name (`BadSignature`, `SignatureExpired`, `BadTimeSignature`, `BadPayload`, ...), or `BadSessionId` / `UnknownSessionId` in store mode | a request's cookie that didn't open; the request goes on with an empty session |
+/// | `websession_sessions_total` | counter | `event`: `created`, `rotated`, `purged`; `mode`: `signed`, `sealed`, `store` | a session first written, moved to a new id or cookie ([`Session::cycle_id`](crate::Session::cycle_id)), or destroyed ([`Session::purge`](crate::Session::purge)) |
+/// | `websession_store_operation_seconds` | histogram | `op`: `load`, `create`, `update`, `cycle_id`, `delete` | each store call's latency, successful or not |
+/// | `websession_store_errors_total` | counter | `op`, `kind`: `unavailable`, `corrupt`, `collision`, `not_found`, `unsupported`, `backend` | failed store calls (`not_found` on update is the normal "deleted meanwhile") |
+///
+/// ```toml
+/// websession = { version = "0.1", features = ["metrics"] }
+/// ```
+///
+/// Traces: store loads and saves run in the `websession.load` and
+/// `websession.save` spans (level `debug`), each store call logs its
+/// operation and duration at `trace`, and rejected cookies are logged under
+/// the `websession::security` target with the reason, never the cookie.
+pub mod metrics {}

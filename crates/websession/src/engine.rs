@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument as _;
+
 use websession_core::codec::check_age;
 use websession_core::store::{SessionId, SessionStore, StoreErrorKind};
 use websession_core::{DecodeError, FlaskCodec, KeyRing, SealedCodec, Value};
@@ -141,11 +143,12 @@ impl Engine {
     ) -> Result<SessionState, SessionError> {
         let Some(id) = raw.and_then(SessionId::parse) else {
             if raw.is_some_and(|r| !r.is_empty()) {
+                crate::metrics::cookie_rejected("BadSessionId");
                 tracing::debug!(target: "websession::security", "malformed session id; starting an empty session");
             }
             return Ok(SessionState::tracked());
         };
-        match store.load(&id.hash(), now).await {
+        match crate::metrics::store_op("load", store.load(&id.hash(), now)).await {
             Ok(Some(record)) => {
                 // No idle check here: a record's expiry is its idle deadline.
                 if let Err(e) = self.check_absolute(now, record.created_at) {
@@ -163,6 +166,7 @@ impl Engine {
                 })
             }
             Ok(None) => {
+                crate::metrics::cookie_rejected("UnknownSessionId");
                 tracing::debug!(target: "websession::security", "unknown or expired session id; starting an empty session");
                 Ok(SessionState::tracked())
             }
@@ -174,7 +178,7 @@ impl Engine {
                     error = %chain(&e),
                     "stored session record is corrupt; deleting it and starting an empty session"
                 );
-                if let Err(e) = store.delete(&id.hash()).await {
+                if let Err(e) = crate::metrics::store_op("delete", store.delete(&id.hash())).await {
                     tracing::warn!(error = %chain(&e), "could not delete the corrupt session record");
                 }
                 Ok(SessionState::tracked())
@@ -259,6 +263,9 @@ impl Engine {
         if status >= 500 || state.unsaved {
             return Finish::Ready(outcome);
         }
+        if state.purged {
+            crate::metrics::session_event("purged", self.mode_name());
+        }
         let written = match &self.codec {
             Codec::Cookie(codec) => self.write_cookie(codec, state, now),
             Codec::Store(store) => {
@@ -266,10 +273,13 @@ impl Engine {
                     store_save::Plan::Nothing => Finish::Ready(outcome),
                     plan => {
                         let (engine, store) = (self.clone(), store.clone());
-                        Finish::Save(Box::pin(async move {
-                            let saved = store_save::run(&engine, &*store, plan, now).await;
-                            engine.conclude(outcome, saved)
-                        }))
+                        Finish::Save(Box::pin(
+                            async move {
+                                let saved = store_save::run(&engine, &*store, plan, now).await;
+                                engine.conclude(outcome, saved)
+                            }
+                            .instrument(tracing::debug_span!("websession.save")),
+                        ))
                     }
                 };
             }
@@ -342,7 +352,22 @@ impl Engine {
                 limit: config.max_cookie_size,
             });
         }
+        let mode = self.mode_name();
+        if state.origin.is_none() {
+            crate::metrics::session_event("created", mode);
+        } else if state.cycled {
+            crate::metrics::session_event("rotated", mode);
+        }
         Ok(Some(header))
+    }
+
+    /// The mode's name in metrics labels.
+    fn mode_name(&self) -> &'static str {
+        match &self.codec {
+            Codec::Cookie(CookieCodec::Signed(_)) => "signed",
+            Codec::Cookie(CookieCodec::Sealed(_)) => "sealed",
+            Codec::Store(_) => "store",
+        }
     }
 
     /// Turns the save's result into the outcome: the cookie (with
@@ -376,14 +401,17 @@ impl Opener for Engine {
                 opened_at: now,
                 ..self.open_cookie(codec, raw.as_ref().map(RawCookie::as_str), now)
             }),
-            Codec::Store(store) => Opened::Pending(Box::pin(async move {
-                let raw = raw.as_ref().map(RawCookie::as_str);
-                let state = self.load_store(&**store, raw, now).await?;
-                Ok(SessionState {
-                    opened_at: now,
-                    ..state
-                })
-            })),
+            Codec::Store(store) => Opened::Pending(Box::pin(
+                async move {
+                    let raw = raw.as_ref().map(RawCookie::as_str);
+                    let state = self.load_store(&**store, raw, now).await?;
+                    Ok(SessionState {
+                        opened_at: now,
+                        ..state
+                    })
+                }
+                .instrument(tracing::debug_span!("websession.load")),
+            )),
         }
     }
 }
@@ -402,6 +430,7 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 fn log_rejection(e: &DecodeError) {
+    crate::metrics::cookie_rejected(e.itsdangerous_name());
     // Never the cookie itself: only the reason.
     match e {
         DecodeError::Expired { .. } => {

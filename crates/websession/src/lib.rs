@@ -65,6 +65,7 @@ mod config;
 pub mod docs;
 mod engine;
 mod error;
+mod metrics;
 mod outcome;
 mod raw;
 #[cfg(feature = "tower")]

@@ -88,6 +88,8 @@ pub(crate) struct SessionState {
     pub(crate) stored: Option<StoredRecord>,
     /// Store mode: the store failed on load and the config fails open; never write.
     pub(crate) unsaved: bool,
+    /// `purge` was called in this request.
+    pub(crate) purged: bool,
 }
 
 impl SessionState {
@@ -117,6 +119,7 @@ impl SessionState {
             user: UserChange::Keep,
             stored: None,
             unsaved: false,
+            purged: false,
         }
     }
 
@@ -155,6 +158,7 @@ impl SessionState {
     /// Destroys the session; what is inserted afterwards is a new session.
     pub(crate) fn purge(&mut self) {
         self.clear();
+        self.purged = true;
         self.origin = None;
         self.created_at = None;
         self.issued_at = None;

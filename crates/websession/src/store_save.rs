@@ -2,6 +2,7 @@
 //! data, no I/O), then run against the store as one call (two after a
 //! purge: the old record is deleted first).
 
+use crate::metrics::store_op;
 use websession_core::store::{
     ChangeSet, Record, SessionId, SessionStore, StoreError, StoreErrorKind,
 };
@@ -150,7 +151,7 @@ pub(crate) async fn run(
         Plan::Nothing => Ok(None),
         Plan::Delete(id) => {
             if let Some(id) = &id {
-                store.delete(&id.hash()).await?;
+                store_op("delete", store.delete(&id.hash())).await?;
             }
             Ok(Some(engine.cookie.removal()))
         }
@@ -162,12 +163,15 @@ pub(crate) async fn run(
             if let Some(id) = &purged {
                 // The old record dies first: if what follows fails, the user
                 // is logged out, never left on the old id.
-                store.delete(&id.hash()).await?;
+                store_op("delete", store.delete(&id.hash())).await?;
             }
             for _ in 0..CREATE_ATTEMPTS {
                 let id = SessionId::generate();
-                match store.create(&id.hash(), &record, now).await {
-                    Ok(()) => return Ok(Some(id_cookie(&id, permanent, record.expires_at))),
+                match store_op("create", store.create(&id.hash(), &record, now)).await {
+                    Ok(()) => {
+                        crate::metrics::session_event("created", "store");
+                        return Ok(Some(id_cookie(&id, permanent, record.expires_at)));
+                    }
                     Err(e) if e.kind() == StoreErrorKind::Collision => continue,
                     Err(e) => return Err(e.into()),
                 }
@@ -178,7 +182,7 @@ pub(crate) async fn run(
             id,
             changes,
             permanent,
-        } => match store.update(&id.hash(), &changes, now).await {
+        } => match store_op("update", store.update(&id.hash(), &changes, now)).await {
             Ok(()) => Ok(permanent.then(|| id_cookie(&id, true, changes.expires_at))),
             Err(e) if e.kind() == StoreErrorKind::NotFound => {
                 tracing::debug!("the session was deleted during the request; not writing it back");
@@ -192,11 +196,16 @@ pub(crate) async fn run(
             permanent,
         } => {
             let new = SessionId::generate();
-            match store
-                .cycle_id(&old.hash(), &new.hash(), &changes, now)
-                .await
+            match store_op(
+                "cycle_id",
+                store.cycle_id(&old.hash(), &new.hash(), &changes, now),
+            )
+            .await
             {
-                Ok(()) => Ok(Some(id_cookie(&new, permanent, changes.expires_at))),
+                Ok(()) => {
+                    crate::metrics::session_event("rotated", "store");
+                    Ok(Some(id_cookie(&new, permanent, changes.expires_at)))
+                }
                 Err(e) if e.kind() == StoreErrorKind::NotFound => Ok(None),
                 Err(e) => Err(e.into()),
             }
