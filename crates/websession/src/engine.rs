@@ -273,12 +273,23 @@ impl Engine {
                     store_save::Plan::Nothing => Finish::Ready(outcome),
                     plan => {
                         let (engine, store) = (self.clone(), store.clone());
+                        let span = tracing::debug_span!(
+                            "websession.save",
+                            mode = "store",
+                            op = plan.name(),
+                            outcome = tracing::field::Empty,
+                            elapsed_us = tracing::field::Empty,
+                        );
                         Finish::Save(Box::pin(
                             async move {
+                                let started = std::time::Instant::now();
                                 let saved = store_save::run(&engine, &*store, plan, now).await;
+                                let span = tracing::Span::current();
+                                span.record("outcome", if saved.is_ok() { "ok" } else { "error" });
+                                span.record("elapsed_us", elapsed_us(started));
                                 engine.conclude(outcome, saved)
                             }
-                            .instrument(tracing::debug_span!("websession.save")),
+                            .instrument(span),
                         ))
                     }
                 };
@@ -403,17 +414,37 @@ impl Opener for Engine {
             }),
             Codec::Store(store) => Opened::Pending(Box::pin(
                 async move {
+                    let started = std::time::Instant::now();
                     let raw = raw.as_ref().map(RawCookie::as_str);
-                    let state = self.load_store(&**store, raw, now).await?;
+                    let loaded = self.load_store(&**store, raw, now).await;
+                    let span = tracing::Span::current();
+                    let outcome = match &loaded {
+                        Ok(s) if s.stored.is_some() => "found",
+                        Ok(s) if s.unsaved => "failed_open",
+                        Ok(_) => "empty",
+                        Err(_) => "unavailable",
+                    };
+                    span.record("outcome", outcome);
+                    span.record("elapsed_us", elapsed_us(started));
                     Ok(SessionState {
                         opened_at: now,
-                        ..state
+                        ..loaded?
                     })
                 }
-                .instrument(tracing::debug_span!("websession.load")),
+                .instrument(tracing::debug_span!(
+                    "websession.load",
+                    mode = "store",
+                    outcome = tracing::field::Empty,
+                    elapsed_us = tracing::field::Empty,
+                )),
             )),
         }
     }
+}
+
+/// Microseconds since `started`, for span fields.
+fn elapsed_us(started: std::time::Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 /// An error and its sources, for logs: `StoreError` shows its kind, and

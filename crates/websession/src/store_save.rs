@@ -135,6 +135,19 @@ pub(crate) fn plan(engine: &Engine, state: &SessionState, now: u64) -> Plan {
     Plan::Nothing
 }
 
+impl Plan {
+    /// The plan's name in traces.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Nothing => "nothing",
+            Self::Delete(_) => "delete",
+            Self::Create { .. } => "create",
+            Self::Update { .. } => "update",
+            Self::Cycle { .. } => "cycle_id",
+        }
+    }
+}
+
 /// Runs the plan; gives the `Set-Cookie` to send, if any.
 pub(crate) async fn run(
     engine: &Engine,

@@ -189,3 +189,70 @@ fn store_mode_times_operations_and_counts_errors() {
         1
     );
 }
+
+/// Store loads and saves run in `websession.load` / `websession.save` spans
+/// that carry the mode, the outcome and the duration, and no id.
+#[test]
+fn store_loads_and_saves_have_spans() {
+    use std::sync::Mutex;
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+    use tracing_subscriber::Layer;
+
+    #[derive(Default, Clone)]
+    struct Spans(Arc<Mutex<Vec<(String, String)>>>);
+    struct Fields<'a>(&'a mut String);
+    impl Visit for Fields<'_> {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.0.push_str(&format!(" {}={:?}", field.name(), value));
+        }
+    }
+    impl<S: tracing::Subscriber> Layer<S> for Spans {
+        fn on_new_span(&self, attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {
+            let mut fields = String::new();
+            attrs.record(&mut Fields(&mut fields));
+            let name = attrs.metadata().name().to_owned();
+            self.0.lock().expect("lock").push((name, fields));
+        }
+        fn on_record(&self, _id: &Id, values: &Record<'_>, _ctx: Context<'_, S>) {
+            let mut fields = String::new();
+            values.record(&mut Fields(&mut fields));
+            self.0.lock().expect("lock").push(("record".into(), fields));
+        }
+    }
+
+    let spans = Spans::default();
+    let subscriber = tracing_subscriber::registry().with(spans.clone());
+    let mut cookie_value = String::new();
+    tracing::subscriber::with_default(subscriber, || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(async {
+                let store = Arc::new(Probe::default());
+                let app = app(Sessions::with_store(store, SessionConfig::default()));
+                let login = send(&app, "/signin/alice", None).await;
+                cookie_value = login.cookie_value("session").expect("set");
+                send(&app, "/read", Some(&format!("session={cookie_value}"))).await;
+            });
+    });
+    let seen = spans.0.lock().expect("lock").clone();
+    let text: String = seen.iter().map(|(n, f)| format!("{n}:{f}\n")).collect();
+    assert!(
+        seen.iter()
+            .any(|(n, f)| n == "websession.save" && f.contains("op=\"create\"")),
+        "{text}"
+    );
+    assert!(seen.iter().any(|(n, _)| n == "websession.load"), "{text}");
+    assert!(
+        text.contains("outcome=\"found\"") && text.contains("outcome=\"ok\""),
+        "{text}"
+    );
+    assert!(text.contains("elapsed_us="), "{text}");
+    assert!(
+        !text.contains(&cookie_value) && !text.contains("alice"),
+        "{text}"
+    );
+}
