@@ -202,7 +202,10 @@ pub mod wire_format {}
 /// ```
 ///
 /// Traces: store loads and saves run in the `websession.load` and
-/// `websession.save` spans (level `debug`), each store call logs its
+/// `websession.save` spans (level `debug`) with the fields `mode`, `op`
+/// (save: `create`, `update`, `cycle_id`, `delete`), `outcome` (load:
+/// `found`, `empty`, `failed_open`, `unavailable`; save: `ok`, `error`) and
+/// `elapsed_us`; no id, no data. Each store call logs its
 /// operation and duration at `trace`, and rejected cookies are logged under
 /// the `websession::security` target with the reason, never the cookie.
 pub mod metrics {}
