@@ -133,6 +133,25 @@ pub fn petname_routes() -> Router {
         .route("/petname", get(form).post(set_pet))
 }
 
+/// A Prometheus scrape endpoint for the demo: installs the process's
+/// `metrics` recorder and gives the `/metrics` route that renders it
+/// (websession's metrics, `docs::metrics`). The demo serves it when
+/// `WEBSESSION_METRICS=1`.
+///
+/// # Errors
+///
+/// When a recorder is installed already.
+pub fn prometheus_route() -> anyhow::Result<Router> {
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    Ok(Router::new().route(
+        "/metrics",
+        get(move || {
+            let handle = handle.clone();
+            async move { handle.render() }
+        }),
+    ))
+}
+
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_tracing() {
     tracing_subscriber::fmt()

@@ -17,16 +17,22 @@
 //! - `WEBSESSION_STORE`: keep sessions on the server instead: `memory`,
 //!   `sqlite://PATH`, `redis://HOST:PORT`, `redis+cluster://HOST:PORT,HOST:PORT,...`
 //!   or `postgres://USER@HOST/DB`. Without it, the cookie holds the session.
+//! - `WEBSESSION_METRICS=1`: serve websession's metrics for Prometheus on
+//!   `/metrics`.
 
 use anyhow::Context as _;
 use websession::SessionManagerLayer;
-use websession_examples::{init_tracing, petname_routes, settings_from_env};
+use websession_examples::{init_tracing, petname_routes, prometheus_route, settings_from_env};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     init_tracing();
     let (addr, sessions) = settings_from_env().await?;
-    let app = petname_routes().layer(SessionManagerLayer::new(sessions));
+    let mut app = petname_routes().layer(SessionManagerLayer::new(sessions));
+    if std::env::var("WEBSESSION_METRICS").is_ok_and(|v| v == "1") {
+        app = app.merge(prometheus_route()?); // outside the session layer
+        tracing::info!("metrics on /metrics");
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;

@@ -201,6 +201,19 @@ pub mod wire_format {}
 /// websession = { version = "0.1", features = ["metrics"] }
 /// ```
 ///
+/// The demo serves them for Prometheus with `WEBSESSION_METRICS=1 cargo run
+/// --example petname` (`metrics-exporter-prometheus`, on `/metrics`). After
+/// one new session and one forged cookie, a scrape reads
+/// (`examples/tests/metrics.rs` checks it):
+///
+/// ```text
+/// # TYPE websession_cookies_rejected_total counter
+/// websession_cookies_rejected_total{reason="BadSignature"} 1
+///
+/// # TYPE websession_sessions_total counter
+/// websession_sessions_total{event="created",mode="signed"} 1
+/// ```
+///
 /// Traces: store loads and saves run in the `websession.load` and
 /// `websession.save` spans (level `debug`) with the fields `mode`, `op`
 /// (save: `create`, `update`, `cycle_id`, `delete`), `outcome` (load:
