@@ -244,7 +244,7 @@ impl RedisStore {
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(err)?;
-        Ok(Self::with_conn(Conn::Single(conn)))
+        Ok(Self::with_conn(Conn::Single(conn::Batcher::new(conn))))
     }
 
     /// Connects to a Redis Cluster through any of its nodes.
@@ -302,41 +302,72 @@ impl RedisStore {
     /// doesn't decode.
     async fn fetch(&self, id: &IdHash) -> Result<Option<(Record, String)>, StoreError> {
         let mut conn = self.conn.clone();
-        // Bytes: text that isn't UTF-8 is corrupt data, not a backend error.
-        let fields: Vec<(Vec<u8>, Vec<u8>)> = redis::cmd("HGETALL")
+        // The reply as it was parsed: fields and values are read in place
+        // (bytes: text that isn't UTF-8 is corrupt data, not a backend
+        // error); only the keys and the decoded values are allocated.
+        let reply: redis::Value = redis::cmd("HGETALL")
             .arg(self.key(id))
             .query_async(&mut conn)
             .await
             .map_err(err)?;
-        if fields.is_empty() {
-            return Ok(None);
-        }
-        let mut record = Record::new(Map::new(), 0, 0);
-        let mut version = String::new();
-        let text = |bytes| {
-            String::from_utf8(bytes).map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
+        let pairs = match &reply {
+            redis::Value::Array(items) | redis::Value::Set(items) => {
+                parse_pairs(items.chunks_exact(2).map(|p| (&p[0], &p[1])))?
+            }
+            redis::Value::Map(items) => parse_pairs(items.iter().map(|(f, v)| (f, v)))?,
+            redis::Value::Nil => None,
+            other => {
+                return Err(StoreError::new(
+                    StoreErrorKind::Backend,
+                    format!("unexpected reply to HGETALL: {other:?}"),
+                ))
+            }
         };
-        for (field, value) in fields {
-            let (field, value) = (text(field)?, text(value)?);
-            if let Some(key) = field.strip_prefix("d:") {
-                record.data.insert(key.to_owned(), decode_value(&value)?);
-            } else {
-                let number = || {
-                    value
-                        .parse::<u64>()
-                        .map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
-                };
-                match field.as_str() {
-                    "m:expires" => record.expires_at = number()?,
-                    "m:created" => record.created_at = number()?,
-                    "m:user" => record.user = Some(value),
-                    "m:ver" => version = value,
-                    _ => {}
-                }
+        Ok(pairs)
+    }
+}
+
+/// A record from the field/value pairs of its hash (none: no record), and
+/// its update counter (`m:ver`).
+fn parse_pairs<'a>(
+    pairs: impl Iterator<Item = (&'a redis::Value, &'a redis::Value)>,
+) -> Result<Option<(Record, String)>, StoreError> {
+    let text = |v: &'a redis::Value| -> Result<&'a str, StoreError> {
+        match v {
+            redis::Value::BulkString(bytes) => {
+                std::str::from_utf8(bytes).map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
+            }
+            redis::Value::SimpleString(s) => Ok(s),
+            other => Err(StoreError::new(
+                StoreErrorKind::Backend,
+                format!("unexpected item in an HGETALL reply: {other:?}"),
+            )),
+        }
+    };
+    let mut record = Record::new(Map::new(), 0, 0);
+    let mut version = String::new();
+    let mut any = false;
+    for (field, value) in pairs {
+        any = true;
+        let (field, value) = (text(field)?, text(value)?);
+        if let Some(key) = field.strip_prefix("d:") {
+            record.data.insert(key.to_owned(), decode_value(value)?);
+        } else {
+            let number = || {
+                value
+                    .parse::<u64>()
+                    .map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
+            };
+            match field {
+                "m:expires" => record.expires_at = number()?,
+                "m:created" => record.created_at = number()?,
+                "m:user" => record.user = Some(value.to_owned()),
+                "m:ver" => value.clone_into(&mut version),
+                _ => {}
             }
         }
-        Ok(Some((record, version)))
     }
+    Ok(any.then_some((record, version)))
 }
 
 #[async_trait::async_trait]

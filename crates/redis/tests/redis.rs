@@ -1068,3 +1068,116 @@ async fn a_non_utf8_record_is_corrupt() {
 async fn cluster_a_non_utf8_record_is_corrupt() {
     non_utf8_is_corrupt(cluster().await, &mut raw_cluster().await).await;
 }
+
+/// A change set of more than 1000 items (the scripts write at most 1000
+/// per command) applies whole: removals, writes and overwrites.
+async fn large_change_sets_apply_whole(store: RedisStore) {
+    let t = now();
+    let id = new_id();
+    let mut data = Map::new();
+    for i in 0..2500 {
+        data.insert(format!("k{i}"), Value::Int(i));
+    }
+    store
+        .create(&id, &Record::new(data.clone(), t, t + 600), t)
+        .await
+        .expect("create");
+    let loaded = store.load(&id, t).await.expect("load").expect("live");
+    assert_eq!(loaded.data, data);
+    let mut changes = ChangeSet::touch(t + 900);
+    for i in 0..1200 {
+        changes = changes.with_removed(format!("k{i}"));
+        data.remove(&format!("k{i}"));
+    }
+    for i in 1200..3700 {
+        let v = Value::Str(format!("v{i}"));
+        changes = changes.with_set(format!("k{i}"), v.clone());
+        data.insert(format!("k{i}"), v);
+    }
+    store.update(&id, &changes, t).await.expect("update");
+    let loaded = store.load(&id, t).await.expect("load").expect("live");
+    assert_eq!(loaded.data, data);
+    assert_eq!(loaded.expires_at, t + 900);
+    // Cleared, then 1500 keys written.
+    let mut changes = ChangeSet::touch(t + 900);
+    changes.cleared = true;
+    let mut data = Map::new();
+    for i in 0..1500 {
+        changes = changes.with_set(format!("n{i}"), Value::Int(i));
+        data.insert(format!("n{i}"), Value::Int(i));
+    }
+    store
+        .update(&id, &changes, t)
+        .await
+        .expect("update cleared");
+    let loaded = store.load(&id, t).await.expect("load").expect("live");
+    assert_eq!(loaded.data, data);
+}
+
+#[tokio::test]
+#[ignore = "needs Redis at REDIS_URL"]
+async fn large_change_sets_apply_whole_single() {
+    large_change_sets_apply_whole(single().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_large_change_sets_apply_whole() {
+    large_change_sets_apply_whole(cluster().await).await;
+}
+
+/// Calls made together share batches (one pipeline per scheduler turn);
+/// each still gets its own reply, and one command's error reply (a key of
+/// the wrong type) fails that call only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis at REDIS_URL"]
+async fn batched_calls_get_their_own_replies_and_errors() {
+    let store = single().await;
+    let mut raw = raw_single().await;
+    let t = now();
+    let bad = new_id();
+    let _: () = redis::cmd("SET")
+        .arg(record_key(&bad))
+        .arg("not a hash")
+        .arg("EX")
+        .arg(60)
+        .query_async(&mut raw)
+        .await
+        .expect("set");
+    for _ in 0..5 {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..300i64 {
+            let s = store.clone();
+            tasks.spawn(async move {
+                let store = s;
+                let id = new_id();
+                let mut data = Map::new();
+                data.insert("n".into(), Value::Int(i));
+                store
+                    .create(&id, &Record::new(data, t, t + 600), t)
+                    .await
+                    .expect("create");
+                let changes = ChangeSet::touch(t + 700).with_set("n", Value::Int(i * 2));
+                store.update(&id, &changes, t).await.expect("update");
+                let r = store.load(&id, t).await.expect("load").expect("live");
+                assert_eq!(r.data.get("n"), Some(&Value::Int(i * 2)));
+                assert_eq!(r.expires_at, t + 700);
+                assert!(store.load(&new_id(), t).await.expect("load").is_none());
+            });
+            let store = store.clone();
+            tasks.spawn(async move {
+                let changes = ChangeSet::touch(t + 700).with_set("n", Value::Int(1));
+                let e = store
+                    .update(&bad, &changes, t)
+                    .await
+                    .expect_err("wrong type");
+                assert_eq!(e.kind(), StoreErrorKind::Backend);
+                let e = store.load(&bad, t).await.expect_err("wrong type");
+                assert_eq!(e.kind(), StoreErrorKind::Backend);
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("task");
+        }
+    }
+}
