@@ -75,7 +75,7 @@ impl Batcher {
         })
     }
 
-    async fn send(self: &Arc<Self>, cmd: Cmd) -> RedisResult<RValue> {
+    pub(crate) async fn send(self: &Arc<Self>, cmd: Cmd) -> RedisResult<RValue> {
         let (reply, receive) = oneshot::channel();
         let first = {
             let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);

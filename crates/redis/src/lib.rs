@@ -113,7 +113,7 @@
 use std::sync::Arc;
 
 use redis::aio::ConnectionManager;
-use redis::ScriptInvocation;
+use redis::{Cmd, FromRedisValue, Script};
 use websession_core::store::{
     decode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
 };
@@ -204,7 +204,7 @@ fn user_arg(user: Option<&str>) -> String {
 }
 
 /// Adds a change set's arguments, in the order `APPLY` reads them.
-fn push_changes(inv: &mut ScriptInvocation<'_>, changes: &ChangeSet) {
+fn push_changes(inv: &mut Cmd, changes: &ChangeSet) {
     inv.arg(changes.expires_at)
         .arg(if changes.cleared { "1" } else { "0" });
     inv.arg(match &changes.user {
@@ -293,6 +293,51 @@ impl RedisStore {
         matches!(self.conn, Conn::Cluster(_))
     }
 
+    /// Sends one command and reads its reply, an error reply as an error.
+    /// On a single Redis the command joins the next batch as it is (no
+    /// copy).
+    async fn send(&self, cmd: Cmd) -> redis::RedisResult<redis::Value> {
+        let reply = match &self.conn {
+            Conn::Single(batcher) => batcher.send(cmd).await?,
+            Conn::Cluster(c) => {
+                use redis::aio::ConnectionLike;
+                c.clone().req_packed_command(&cmd).await?
+            }
+        };
+        reply.extract_error()
+    }
+
+    /// Runs `script` (`EVALSHA`) with `keys` keys: `build` appends the keys,
+    /// then the arguments. When the server doesn't have the script
+    /// (`NOSCRIPT`: restarted, flushed), loads it and runs it again.
+    async fn eval<T: FromRedisValue>(
+        &self,
+        script: &Script,
+        keys: usize,
+        build: impl Fn(&mut Cmd),
+    ) -> Result<T, StoreError> {
+        let make = || {
+            let mut cmd = redis::cmd("EVALSHA");
+            cmd.arg(script.get_hash()).arg(keys);
+            build(&mut cmd);
+            cmd
+        };
+        let reply = match self.send(make()).await {
+            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
+                let mut conn = self.conn.clone();
+                script
+                    .prepare_invoke()
+                    .load_async(&mut conn)
+                    .await
+                    .map_err(err)?;
+                self.send(make()).await
+            }
+            reply => reply,
+        }
+        .map_err(err)?;
+        T::from_owned_redis_value(reply).map_err(err)
+    }
+
     /// The stored record, live or not, and its update counter (`m:ver`). A
     /// tombstone reads as a record that expired at 0.
     ///
@@ -301,15 +346,12 @@ impl RedisStore {
     /// [`StoreErrorKind::Corrupt`] when a field or value isn't UTF-8 or
     /// doesn't decode.
     async fn fetch(&self, id: &IdHash) -> Result<Option<(Record, String)>, StoreError> {
-        let mut conn = self.conn.clone();
         // The reply as it was parsed: fields and values are read in place
         // (bytes: text that isn't UTF-8 is corrupt data, not a backend
         // error); only the keys and the decoded values are allocated.
-        let reply: redis::Value = redis::cmd("HGETALL")
-            .arg(self.key(id))
-            .query_async(&mut conn)
-            .await
-            .map_err(err)?;
+        let mut cmd = redis::cmd("HGETALL");
+        cmd.arg(self.key(id));
+        let reply = self.send(cmd).await.map_err(err)?;
         let pairs = match &reply {
             redis::Value::Array(items) | redis::Value::Set(items) => {
                 parse_pairs(items.chunks_exact(2).map(|p| (&p[0], &p[1])))?
@@ -384,18 +426,22 @@ impl SessionStore for RedisStore {
         if self.is_cluster() {
             return self.create_cluster(id, record, now).await;
         }
-        let mut conn = self.conn.clone();
-        let mut inv = self.scripts.single_create.key(self.key(id));
-        inv.arg(&self.prefix)
-            .arg(now)
-            .arg(id.to_hex())
-            .arg(record.expires_at)
-            .arg(record.created_at)
-            .arg(user_arg(record.user.as_deref()));
-        for (k, v) in &record.data {
-            inv.arg(k).arg(v.to_tagged_json());
-        }
-        let done: i64 = inv.invoke_async(&mut conn).await.map_err(err)?;
+        let hex = id.to_hex();
+        let key = self.key_hex(&hex);
+        let done: i64 = self
+            .eval(&self.scripts.single_create, 1, |cmd| {
+                cmd.arg(&key)
+                    .arg(&self.prefix)
+                    .arg(now)
+                    .arg(&hex)
+                    .arg(record.expires_at)
+                    .arg(record.created_at)
+                    .arg(user_arg(record.user.as_deref()));
+                for (k, v) in &record.data {
+                    cmd.arg(k).arg(v.to_tagged_json());
+                }
+            })
+            .await?;
         if done == 0 {
             return Err(StoreError::from_kind(StoreErrorKind::Collision));
         }
@@ -406,11 +452,14 @@ impl SessionStore for RedisStore {
         if self.is_cluster() {
             return self.update_cluster(id, changes, now).await;
         }
-        let mut conn = self.conn.clone();
-        let mut inv = self.scripts.single_update.key(self.key(id));
-        inv.arg(&self.prefix).arg(now).arg(id.to_hex());
-        push_changes(&mut inv, changes);
-        let done: i64 = inv.invoke_async(&mut conn).await.map_err(err)?;
+        let hex = id.to_hex();
+        let key = self.key_hex(&hex);
+        let done: i64 = self
+            .eval(&self.scripts.single_update, 1, |cmd| {
+                cmd.arg(&key).arg(&self.prefix).arg(now).arg(&hex);
+                push_changes(cmd, changes);
+            })
+            .await?;
         if done == 0 {
             return Err(not_found());
         }
@@ -427,15 +476,19 @@ impl SessionStore for RedisStore {
         if self.is_cluster() {
             return self.cycle_cluster(old, new, changes, now).await;
         }
-        let mut conn = self.conn.clone();
-        let mut inv = self.scripts.single_cycle.key(self.key(old));
-        inv.key(self.key(new))
-            .arg(&self.prefix)
-            .arg(now)
-            .arg(old.to_hex())
-            .arg(new.to_hex());
-        push_changes(&mut inv, changes);
-        match inv.invoke_async::<i64>(&mut conn).await.map_err(err)? {
+        let (old_hex, new_hex) = (old.to_hex(), new.to_hex());
+        let reply: i64 = self
+            .eval(&self.scripts.single_cycle, 2, |cmd| {
+                cmd.arg(self.key_hex(&old_hex))
+                    .arg(self.key_hex(&new_hex))
+                    .arg(&self.prefix)
+                    .arg(now)
+                    .arg(&old_hex)
+                    .arg(&new_hex);
+                push_changes(cmd, changes);
+            })
+            .await?;
+        match reply {
             0 => Err(not_found()),
             -1 => Err(StoreError::from_kind(StoreErrorKind::Collision)),
             _ => Ok(()),
@@ -447,15 +500,11 @@ impl SessionStore for RedisStore {
             // The index member stays until its score passes (see "Layout").
             return self.delete_key(id).await;
         }
-        let mut conn = self.conn.clone();
-        self.scripts
-            .single_delete
-            .key(self.key(id))
-            .arg(&self.prefix)
-            .arg(id.to_hex())
-            .invoke_async::<i64>(&mut conn)
-            .await
-            .map_err(err)?;
+        let hex = id.to_hex();
+        self.eval::<i64>(&self.scripts.single_delete, 1, |cmd| {
+            cmd.arg(self.key_hex(&hex)).arg(&self.prefix).arg(&hex);
+        })
+        .await?;
         Ok(())
     }
 
@@ -463,20 +512,17 @@ impl SessionStore for RedisStore {
         if self.is_cluster() {
             return self.revoke_cluster(user).await;
         }
-        let mut conn = self.conn.clone();
         let user_key = self.user_key(user);
         let mut deleted = 0;
         for _ in 0..REVOKE_MAX_BATCHES {
             let (n, processed): (u64, usize) = self
-                .scripts
-                .single_revoke
-                .key(&user_key)
-                .arg(&self.prefix)
-                .arg(user)
-                .arg(REVOKE_BATCH)
-                .invoke_async(&mut conn)
-                .await
-                .map_err(err)?;
+                .eval(&self.scripts.single_revoke, 1, |cmd| {
+                    cmd.arg(&user_key)
+                        .arg(&self.prefix)
+                        .arg(user)
+                        .arg(REVOKE_BATCH);
+                })
+                .await?;
             deleted += n;
             if processed < REVOKE_BATCH {
                 break;
