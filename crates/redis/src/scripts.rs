@@ -97,12 +97,17 @@ redis.call('EXPIREAT', KEYS[1], ARGV[4])
 return 1
 ";
 
-// KEYS: record. ARGV: prefix, now, id hex, then the change set.
-const SINGLE_UPDATE: &str = r"
+// KEYS: record. ARGV: prefix, now, id hex, then the change set. The
+// first half runs before the index functions are defined (Lua defines
+// them anew on every run), so an update that involves no user skips them.
+const SINGLE_UPDATE_HEAD: &str = r"
 local m = redis.call('HMGET', KEYS[1], 'm:expires', 'm:user')
 if not m[1] or tonumber(m[1]) <= tonumber(ARGV[2]) then return 0 end
 local before = m[2]
 local after = user_after(4, before)
+if not before and not after then apply(KEYS[1], 4); return 1 end
+";
+const SINGLE_UPDATE_TAIL: &str = r"
 index(after, ARGV[3], ARGV[4])
 if before and before ~= after then unindex(before, ARGV[3]) end
 apply(KEYS[1], 4)
@@ -246,7 +251,9 @@ impl Scripts {
         let cluster = |body: &str| Script::new(&format!("{EFFECTS}{APPLY}{SETTLE}{body}"));
         Self {
             single_create: single(SINGLE_CREATE),
-            single_update: single(SINGLE_UPDATE),
+            single_update: Script::new(&format!(
+                "{EFFECTS}{APPLY}{SINGLE_UPDATE_HEAD}{SETTLE}{SINGLE_INDEX}{SINGLE_UPDATE_TAIL}"
+            )),
             single_cycle: single(SINGLE_CYCLE),
             single_delete: single(SINGLE_DELETE),
             single_revoke: single(SINGLE_REVOKE),
