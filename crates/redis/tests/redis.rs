@@ -122,7 +122,7 @@ impl Server {
             .expect("addr")
             .port();
         let dir =
-            std::env::temp_dir().join(format!("websession-redis-outage-{}", std::process::id()));
+            std::env::temp_dir().join(format!("websession-redis-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("dir");
         let server = Self {
@@ -1180,4 +1180,83 @@ async fn batched_calls_get_their_own_replies_and_errors() {
             done.expect("task");
         }
     }
+}
+
+/// A server's counters: the requests it got from clients that a session
+/// store sends (`HGETALL`, `EVALSHA`, `EVAL`, `SCRIPT LOAD`; not the
+/// commands a script runs inside the server) and its read events.
+async fn processed(raw: &mut redis::aio::MultiplexedConnection) -> (u64, u64) {
+    let info: String = redis::cmd("INFO")
+        .arg("all")
+        .query_async(raw)
+        .await
+        .expect("info");
+    let field = |name: &str| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let requests = ["hgetall", "evalsha", "eval", "script|load"]
+        .iter()
+        .map(|c| field(&format!("cmdstat_{c}:calls=")))
+        .sum();
+    (requests, field("total_reads_processed:"))
+}
+
+/// One command (one round trip) per load and per update, counted by a
+/// private server; and calls made together share a write: 64 concurrent
+/// loads reach the server in a few reads, not 64.
+#[tokio::test]
+#[ignore = "starts its own redis-server"]
+async fn one_round_trip_per_load_and_update_and_concurrent_calls_share_writes() {
+    let server = Server::new().await;
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let store = RedisStore::connect(&url).await.expect("connect");
+    let mut raw = redis::Client::open(url.as_str())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("conn");
+    let t = now();
+    let id = new_id();
+    store
+        .create(&id, &Record::new(Map::new(), t, t + 600), t)
+        .await
+        .expect("create");
+    // The first update loads its script (NOSCRIPT, SCRIPT LOAD, EVALSHA).
+    let touch = |i: i64| ChangeSet::touch(t + 600).with_set("n", Value::Int(i));
+    store.update(&id, &touch(0), t).await.expect("update");
+
+    let n = 100;
+    let (c0, _) = processed(&mut raw).await;
+    for _ in 0..n {
+        store.load(&id, t).await.expect("load").expect("live");
+    }
+    let (c1, _) = processed(&mut raw).await;
+    for i in 0..n {
+        store.update(&id, &touch(i), t).await.expect("update");
+    }
+    let (c2, _) = processed(&mut raw).await;
+    assert_eq!(c1 - c0, n as u64, "requests per load");
+    assert_eq!(c2 - c1, n as u64, "requests per update");
+
+    let (c3, r3) = processed(&mut raw).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let store = store.clone();
+        tasks.spawn(async move { store.load(&id, t).await.expect("load").expect("live") });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("task");
+    }
+    let (c4, r4) = processed(&mut raw).await;
+    assert_eq!(c4 - c3, 64, "one request per load");
+    // Each INFO is a read event of its own.
+    assert!(
+        r4 - r3 - 1 <= 4,
+        "64 concurrent loads took {} reads",
+        r4 - r3 - 1
+    );
 }
