@@ -106,8 +106,14 @@ impl Batcher {
         let mut pipe = Pipeline::with_capacity(batch.len());
         let mut replies = Vec::with_capacity(batch.len());
         for Waiting { cmd, reply } in batch {
-            pipe.add_command(cmd);
-            replies.push(reply);
+            // A caller that is gone (a dropped request) sends nothing.
+            if !reply.is_closed() {
+                pipe.add_command(cmd);
+                replies.push(reply);
+            }
+        }
+        if replies.is_empty() {
+            return;
         }
         let mut conn = self.conn.clone();
         match conn.req_packed_commands(&pipe, 0, replies.len()).await {

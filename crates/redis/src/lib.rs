@@ -23,7 +23,8 @@
 //! `d:<key>` hold the values as Flask's tagged JSON text, `m:created`,
 //! `m:expires` and `m:user` the metadata, and `EXPIREAT` the deadline. The
 //! braces are a hash tag, so everything of a session is in one cluster slot.
-//! `load` is one `HGETALL`; every write is a Lua script, so it is atomic.
+//! `load` is one `HGETALL`; every write is a Lua script, so it is atomic
+//! (see "Round trips").
 //!
 //! A user's sessions are listed for [`SessionStore::delete_all_for`] in the
 //! sorted set `websession:user-sessions:{<user>}`: members are the session
@@ -99,6 +100,33 @@
 //! come back to life, and `delete` leaves it (a late logout with the old
 //! cookie must not cut a revocation's path to the new id). A single Redis
 //! needs none: each revocation batch is one script.
+//!
+//! # Round trips
+//!
+//! `load` is one `HGETALL`, parsed straight from the reply into the record
+//! (the values are Flask's tagged JSON text, decoded once). `update` is
+//! one `EVALSHA` of the update script, which reads the metadata with one
+//! `HMGET` and writes the change set with one `HDEL` and one `HSET` (per
+//! 1000 items) and `EXPIREAT`; an update that involves no user doesn't
+//! touch the user index. `create`, `cycle_id` and `delete` are one
+//! `EVALSHA` each on a single Redis (see "Layout" for the cluster). The
+//! scripts are cached by the server: after a restart or a `SCRIPT FLUSH`
+//! the first call of each gets `NOSCRIPT`, loads it (`SCRIPT LOAD`) and
+//! runs it again.
+//!
+//! **Batches (single Redis).** The store's calls share one multiplexed
+//! connection. The calls that the tasks of one scheduler turn make are
+//! written together, as one pipeline in one write: the first call queued
+//! spawns a task that yields once (so every task that is ready queues its
+//! command too), then sends the queue. Each call still gets its own reply,
+//! and an error reply (a script error, a key of the wrong type) fails only
+//! its call; a lost connection or a response timeout (2 s, one timer per
+//! batch) fails every call of the batch with
+//! [`StoreErrorKind::Unavailable`]. Batching changes no semantics: each
+//! command is still atomic on its own, and nothing orders two requests'
+//! commands that the two requests didn't order themselves. A Cluster
+//! connection sends each command as it comes (redis-rs multiplexes per
+//! node).
 //!
 //! # Memory limits
 //!
