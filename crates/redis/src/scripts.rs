@@ -97,12 +97,29 @@ redis.call('EXPIREAT', KEYS[1], ARGV[4])
 return 1
 ";
 
-// KEYS: record. ARGV: prefix, now, id hex, then the change set. The
-// first half runs before the index functions are defined (Lua defines
-// them anew on every run), so an update that involves no user skips them.
+// KEYS: record. ARGV: prefix, now, id hex, then the change set. The head
+// runs before any function is defined (Lua makes every function anew on
+// each run, and collects them): an update with no user before or after,
+// not cleared, of at most 1000 items (most of them) is done there inline.
 const SINGLE_UPDATE_HEAD: &str = r"
 local m = redis.call('HMGET', KEYS[1], 'm:expires', 'm:user')
 if not m[1] or tonumber(m[1]) <= tonumber(ARGV[2]) then return 0 end
+if not m[2] and ARGV[6] == '' and ARGV[5] ~= '1' and #ARGV <= 1000 then
+  local n = tonumber(ARGV[7])
+  if n > 0 then
+    local del = {}
+    for i = 8, 7 + n do del[#del + 1] = 'd:' .. ARGV[i] end
+    redis.call('HDEL', KEYS[1], unpack(del))
+  end
+  local set = {'m:expires', ARGV[4]}
+  for i = 8 + n, #ARGV, 2 do set[#set + 1] = 'd:' .. ARGV[i]; set[#set + 1] = ARGV[i + 1] end
+  redis.call('HSET', KEYS[1], unpack(set))
+  redis.call('EXPIREAT', KEYS[1], ARGV[4])
+  return 1
+end
+";
+// The rest: the index functions, then the general case.
+const SINGLE_UPDATE_MID: &str = r"
 local before = m[2]
 local after = user_after(4, before)
 if not before and not after then apply(KEYS[1], 4); return 1 end
@@ -252,7 +269,7 @@ impl Scripts {
         Self {
             single_create: single(SINGLE_CREATE),
             single_update: Script::new(&format!(
-                "{EFFECTS}{APPLY}{SINGLE_UPDATE_HEAD}{SETTLE}{SINGLE_INDEX}{SINGLE_UPDATE_TAIL}"
+                "{EFFECTS}{SINGLE_UPDATE_HEAD}{APPLY}{SINGLE_UPDATE_MID}{SETTLE}{SINGLE_INDEX}{SINGLE_UPDATE_TAIL}"
             )),
             single_cycle: single(SINGLE_CYCLE),
             single_delete: single(SINGLE_DELETE),
