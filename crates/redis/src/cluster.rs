@@ -18,16 +18,15 @@ impl RedisStore {
         now: u64,
     ) -> Result<u64, StoreError> {
         let claim = claim(expires, now);
-        let mut conn = self.conn.clone();
-        self.scripts
-            .cluster_index
-            .key(self.user_key(user))
-            .arg(id.to_hex())
-            .arg(claim)
-            .arg(CLUSTER_INDEX_MARGIN_SECS)
-            .invoke_async::<i64>(&mut conn)
-            .await
-            .map_err(err)?;
+        let user_key = self.user_key(user);
+        let hex = id.to_hex();
+        self.eval::<i64>(&self.scripts.cluster_index, 1, |cmd| {
+            cmd.arg(&user_key)
+                .arg(&hex)
+                .arg(claim)
+                .arg(CLUSTER_INDEX_MARGIN_SECS);
+        })
+        .await?;
         Ok(claim)
     }
 
@@ -41,17 +40,20 @@ impl RedisStore {
             Some(user) => self.claim_index(user, id, record.expires_at, now).await?,
             None => 0,
         };
-        let mut conn = self.conn.clone();
-        let mut inv = self.scripts.cluster_create.key(self.key(id));
-        inv.arg(now)
-            .arg(record.expires_at)
-            .arg(record.created_at)
-            .arg(user_arg(record.user.as_deref()))
-            .arg(claim);
-        for (k, v) in &record.data {
-            inv.arg(k).arg(v.to_tagged_json());
-        }
-        let done: i64 = inv.invoke_async(&mut conn).await.map_err(err)?;
+        let key = self.key(id);
+        let done: i64 = self
+            .eval(&self.scripts.cluster_create, 1, |cmd| {
+                cmd.arg(&key)
+                    .arg(now)
+                    .arg(record.expires_at)
+                    .arg(record.created_at)
+                    .arg(user_arg(record.user.as_deref()))
+                    .arg(claim);
+                for (k, v) in &record.data {
+                    cmd.arg(k).arg(v.to_tagged_json());
+                }
+            })
+            .await?;
         if done == 0 {
             return Err(StoreError::from_kind(StoreErrorKind::Collision));
         }
@@ -70,13 +72,16 @@ impl RedisStore {
             claimed = Some((user.clone(), claim));
         }
         for _ in 0..ATTEMPTS {
-            let mut conn = self.conn.clone();
-            let mut inv = self.scripts.cluster_update.key(self.key(id));
-            inv.arg(now)
-                .arg(user_arg(claimed.as_ref().map(|(u, _)| u.as_str())))
-                .arg(claimed.as_ref().map_or(0, |(_, c)| *c));
-            push_changes(&mut inv, changes);
-            let reply: Vec<String> = inv.invoke_async(&mut conn).await.map_err(err)?;
+            let key = self.key(id);
+            let reply: Vec<String> = self
+                .eval(&self.scripts.cluster_update, 1, |cmd| {
+                    cmd.arg(&key)
+                        .arg(now)
+                        .arg(user_arg(claimed.as_ref().map(|(u, _)| u.as_str())))
+                        .arg(claimed.as_ref().map_or(0, |(_, c)| *c));
+                    push_changes(cmd, changes);
+                })
+                .await?;
             match reply.as_slice() {
                 [done] if done == "1" => return Ok(()),
                 [gone] if gone == "0" => return Err(not_found()),
@@ -115,16 +120,15 @@ impl RedisStore {
                 .ok_or_else(not_found)?;
             record.apply(changes);
             self.create_cluster(new, &record, now).await?;
-            let mut conn = self.conn.clone();
+            let (old_key, new_hex) = (self.key(old), new.to_hex());
             let finished = self
-                .scripts
-                .cluster_cycle_finish
-                .key(self.key(old))
-                .arg(now)
-                .arg(&version)
-                .arg(new.to_hex())
-                .arg(TOMBSTONE_SECS)
-                .invoke_async::<i64>(&mut conn)
+                .eval::<i64>(&self.scripts.cluster_cycle_finish, 1, |cmd| {
+                    cmd.arg(&old_key)
+                        .arg(now)
+                        .arg(&version)
+                        .arg(&new_hex)
+                        .arg(TOMBSTONE_SECS);
+                })
                 .await;
             match finished {
                 // The old id is now a tombstone pointing to the new one.
@@ -142,7 +146,7 @@ impl RedisStore {
                     if let Err(rollback) = self.delete_key(new).await {
                         tracing::warn!(error = %rollback, "could not delete the new id of a failed cycle_id");
                     }
-                    return Err(err(e));
+                    return Err(e);
                 }
             }
         }
@@ -154,13 +158,11 @@ impl RedisStore {
 
     /// Deletes a record; a tombstone is an absent session, so it stays.
     pub(crate) async fn delete_key(&self, id: &IdHash) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
-        self.scripts
-            .cluster_delete
-            .key(self.key(id))
-            .invoke_async::<i64>(&mut conn)
-            .await
-            .map_err(err)?;
+        let key = self.key(id);
+        self.eval::<i64>(&self.scripts.cluster_delete, 1, |cmd| {
+            cmd.arg(&key);
+        })
+        .await?;
         Ok(())
     }
 
@@ -205,17 +207,14 @@ impl RedisStore {
     /// members are never removed here (see "Layout"). A tombstone leads to
     /// the id the session was cycled to, and on.
     async fn revoke_member(&self, user: &str, hex: &str) -> Result<u64, StoreError> {
-        let mut conn = self.conn.clone();
         let mut hex = hex.to_owned();
         for _ in 0..REVOKE_MAX_HOPS {
+            let key = self.key_hex(&hex);
             let (n, moved): (u64, String) = self
-                .scripts
-                .cluster_delete_if_user
-                .key(self.key_hex(&hex))
-                .arg(user)
-                .invoke_async(&mut conn)
-                .await
-                .map_err(err)?;
+                .eval(&self.scripts.cluster_delete_if_user, 1, |cmd| {
+                    cmd.arg(&key).arg(user);
+                })
+                .await?;
             if moved.is_empty() {
                 return Ok(n);
             }

@@ -23,7 +23,8 @@
 //! `d:<key>` hold the values as Flask's tagged JSON text, `m:created`,
 //! `m:expires` and `m:user` the metadata, and `EXPIREAT` the deadline. The
 //! braces are a hash tag, so everything of a session is in one cluster slot.
-//! `load` is one `HGETALL`; every write is a Lua script, so it is atomic.
+//! `load` is one `HGETALL`; every write is a Lua script, so it is atomic
+//! (see "Round trips").
 //!
 //! A user's sessions are listed for [`SessionStore::delete_all_for`] in the
 //! sorted set `websession:user-sessions:{<user>}`: members are the session
@@ -100,6 +101,33 @@
 //! cookie must not cut a revocation's path to the new id). A single Redis
 //! needs none: each revocation batch is one script.
 //!
+//! # Round trips
+//!
+//! `load` is one `HGETALL`, parsed straight from the reply into the record
+//! (the values are Flask's tagged JSON text, decoded once). `update` is
+//! one `EVALSHA` of the update script, which reads the metadata with one
+//! `HMGET` and writes the change set with one `HDEL` and one `HSET` (per
+//! 1000 items) and `EXPIREAT`; an update that involves no user doesn't
+//! touch the user index. `create`, `cycle_id` and `delete` are one
+//! `EVALSHA` each on a single Redis (see "Layout" for the cluster). The
+//! scripts are cached by the server: after a restart or a `SCRIPT FLUSH`
+//! the first call of each gets `NOSCRIPT`, loads it (`SCRIPT LOAD`) and
+//! runs it again.
+//!
+//! **Batches (single Redis).** The store's calls share one multiplexed
+//! connection. The calls that the tasks of one scheduler turn make are
+//! written together, as one pipeline in one write: the first call queued
+//! spawns a task that yields once (so every task that is ready queues its
+//! command too), then sends the queue. Each call still gets its own reply,
+//! and an error reply (a script error, a key of the wrong type) fails only
+//! its call; a lost connection or a response timeout (2 s, one timer per
+//! batch) fails every call of the batch with
+//! [`StoreErrorKind::Unavailable`]. Batching changes no semantics: each
+//! command is still atomic on its own, and nothing orders two requests'
+//! commands that the two requests didn't order themselves. A Cluster
+//! connection sends each command as it comes (redis-rs multiplexes per
+//! node).
+//!
 //! # Memory limits
 //!
 //! Run the sessions' Redis with `maxmemory-policy noeviction` (a full Redis
@@ -113,7 +141,7 @@
 use std::sync::Arc;
 
 use redis::aio::ConnectionManager;
-use redis::ScriptInvocation;
+use redis::{Cmd, FromRedisValue, Script};
 use websession_core::store::{
     decode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
 };
@@ -204,7 +232,7 @@ fn user_arg(user: Option<&str>) -> String {
 }
 
 /// Adds a change set's arguments, in the order `APPLY` reads them.
-fn push_changes(inv: &mut ScriptInvocation<'_>, changes: &ChangeSet) {
+fn push_changes(inv: &mut Cmd, changes: &ChangeSet) {
     inv.arg(changes.expires_at)
         .arg(if changes.cleared { "1" } else { "0" });
     inv.arg(match &changes.user {
@@ -244,7 +272,7 @@ impl RedisStore {
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(err)?;
-        Ok(Self::with_conn(Conn::Single(conn)))
+        Ok(Self::with_conn(Conn::Single(conn::Batcher::new(conn))))
     }
 
     /// Connects to a Redis Cluster through any of its nodes.
@@ -293,6 +321,51 @@ impl RedisStore {
         matches!(self.conn, Conn::Cluster(_))
     }
 
+    /// Sends one command and reads its reply, an error reply as an error.
+    /// On a single Redis the command joins the next batch as it is (no
+    /// copy).
+    async fn send(&self, cmd: Cmd) -> redis::RedisResult<redis::Value> {
+        let reply = match &self.conn {
+            Conn::Single(batcher) => batcher.send(cmd).await?,
+            Conn::Cluster(c) => {
+                use redis::aio::ConnectionLike;
+                c.clone().req_packed_command(&cmd).await?
+            }
+        };
+        reply.extract_error()
+    }
+
+    /// Runs `script` (`EVALSHA`) with `keys` keys: `build` appends the keys,
+    /// then the arguments. When the server doesn't have the script
+    /// (`NOSCRIPT`: restarted, flushed), loads it and runs it again.
+    async fn eval<T: FromRedisValue>(
+        &self,
+        script: &Script,
+        keys: usize,
+        build: impl Fn(&mut Cmd),
+    ) -> Result<T, StoreError> {
+        let make = || {
+            let mut cmd = redis::cmd("EVALSHA");
+            cmd.arg(script.get_hash()).arg(keys);
+            build(&mut cmd);
+            cmd
+        };
+        let reply = match self.send(make()).await {
+            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
+                let mut conn = self.conn.clone();
+                script
+                    .prepare_invoke()
+                    .load_async(&mut conn)
+                    .await
+                    .map_err(err)?;
+                self.send(make()).await
+            }
+            reply => reply,
+        }
+        .map_err(err)?;
+        T::from_owned_redis_value(reply).map_err(err)
+    }
+
     /// The stored record, live or not, and its update counter (`m:ver`). A
     /// tombstone reads as a record that expired at 0.
     ///
@@ -301,42 +374,70 @@ impl RedisStore {
     /// [`StoreErrorKind::Corrupt`] when a field or value isn't UTF-8 or
     /// doesn't decode.
     async fn fetch(&self, id: &IdHash) -> Result<Option<(Record, String)>, StoreError> {
-        let mut conn = self.conn.clone();
-        // Bytes: text that isn't UTF-8 is corrupt data, not a backend error.
-        let fields: Vec<(Vec<u8>, Vec<u8>)> = redis::cmd("HGETALL")
-            .arg(self.key(id))
-            .query_async(&mut conn)
-            .await
-            .map_err(err)?;
-        if fields.is_empty() {
-            return Ok(None);
-        }
-        let mut record = Record::new(Map::new(), 0, 0);
-        let mut version = String::new();
-        let text = |bytes| {
-            String::from_utf8(bytes).map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
+        // The reply as it was parsed: fields and values are read in place
+        // (bytes: text that isn't UTF-8 is corrupt data, not a backend
+        // error); only the keys and the decoded values are allocated.
+        let mut cmd = redis::cmd("HGETALL");
+        cmd.arg(self.key(id));
+        let reply = self.send(cmd).await.map_err(err)?;
+        let pairs = match &reply {
+            redis::Value::Array(items) | redis::Value::Set(items) => {
+                parse_pairs(items.chunks_exact(2).map(|p| (&p[0], &p[1])))?
+            }
+            redis::Value::Map(items) => parse_pairs(items.iter().map(|(f, v)| (f, v)))?,
+            redis::Value::Nil => None,
+            other => {
+                return Err(StoreError::new(
+                    StoreErrorKind::Backend,
+                    format!("unexpected reply to HGETALL: {other:?}"),
+                ))
+            }
         };
-        for (field, value) in fields {
-            let (field, value) = (text(field)?, text(value)?);
-            if let Some(key) = field.strip_prefix("d:") {
-                record.data.insert(key.to_owned(), decode_value(&value)?);
-            } else {
-                let number = || {
-                    value
-                        .parse::<u64>()
-                        .map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
-                };
-                match field.as_str() {
-                    "m:expires" => record.expires_at = number()?,
-                    "m:created" => record.created_at = number()?,
-                    "m:user" => record.user = Some(value),
-                    "m:ver" => version = value,
-                    _ => {}
-                }
+        Ok(pairs)
+    }
+}
+
+/// A record from the field/value pairs of its hash (none: no record), and
+/// its update counter (`m:ver`).
+fn parse_pairs<'a>(
+    pairs: impl Iterator<Item = (&'a redis::Value, &'a redis::Value)>,
+) -> Result<Option<(Record, String)>, StoreError> {
+    let text = |v: &'a redis::Value| -> Result<&'a str, StoreError> {
+        match v {
+            redis::Value::BulkString(bytes) => {
+                std::str::from_utf8(bytes).map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
+            }
+            redis::Value::SimpleString(s) => Ok(s),
+            other => Err(StoreError::new(
+                StoreErrorKind::Backend,
+                format!("unexpected item in an HGETALL reply: {other:?}"),
+            )),
+        }
+    };
+    let mut record = Record::new(Map::new(), 0, 0);
+    let mut version = String::new();
+    let mut any = false;
+    for (field, value) in pairs {
+        any = true;
+        let (field, value) = (text(field)?, text(value)?);
+        if let Some(key) = field.strip_prefix("d:") {
+            record.data.insert(key.to_owned(), decode_value(value)?);
+        } else {
+            let number = || {
+                value
+                    .parse::<u64>()
+                    .map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
+            };
+            match field {
+                "m:expires" => record.expires_at = number()?,
+                "m:created" => record.created_at = number()?,
+                "m:user" => record.user = Some(value.to_owned()),
+                "m:ver" => value.clone_into(&mut version),
+                _ => {}
             }
         }
-        Ok(Some((record, version)))
     }
+    Ok(any.then_some((record, version)))
 }
 
 #[async_trait::async_trait]
@@ -353,18 +454,22 @@ impl SessionStore for RedisStore {
         if self.is_cluster() {
             return self.create_cluster(id, record, now).await;
         }
-        let mut conn = self.conn.clone();
-        let mut inv = self.scripts.single_create.key(self.key(id));
-        inv.arg(&self.prefix)
-            .arg(now)
-            .arg(id.to_hex())
-            .arg(record.expires_at)
-            .arg(record.created_at)
-            .arg(user_arg(record.user.as_deref()));
-        for (k, v) in &record.data {
-            inv.arg(k).arg(v.to_tagged_json());
-        }
-        let done: i64 = inv.invoke_async(&mut conn).await.map_err(err)?;
+        let hex = id.to_hex();
+        let key = self.key_hex(&hex);
+        let done: i64 = self
+            .eval(&self.scripts.single_create, 1, |cmd| {
+                cmd.arg(&key)
+                    .arg(&self.prefix)
+                    .arg(now)
+                    .arg(&hex)
+                    .arg(record.expires_at)
+                    .arg(record.created_at)
+                    .arg(user_arg(record.user.as_deref()));
+                for (k, v) in &record.data {
+                    cmd.arg(k).arg(v.to_tagged_json());
+                }
+            })
+            .await?;
         if done == 0 {
             return Err(StoreError::from_kind(StoreErrorKind::Collision));
         }
@@ -375,11 +480,14 @@ impl SessionStore for RedisStore {
         if self.is_cluster() {
             return self.update_cluster(id, changes, now).await;
         }
-        let mut conn = self.conn.clone();
-        let mut inv = self.scripts.single_update.key(self.key(id));
-        inv.arg(&self.prefix).arg(now).arg(id.to_hex());
-        push_changes(&mut inv, changes);
-        let done: i64 = inv.invoke_async(&mut conn).await.map_err(err)?;
+        let hex = id.to_hex();
+        let key = self.key_hex(&hex);
+        let done: i64 = self
+            .eval(&self.scripts.single_update, 1, |cmd| {
+                cmd.arg(&key).arg(&self.prefix).arg(now).arg(&hex);
+                push_changes(cmd, changes);
+            })
+            .await?;
         if done == 0 {
             return Err(not_found());
         }
@@ -396,15 +504,19 @@ impl SessionStore for RedisStore {
         if self.is_cluster() {
             return self.cycle_cluster(old, new, changes, now).await;
         }
-        let mut conn = self.conn.clone();
-        let mut inv = self.scripts.single_cycle.key(self.key(old));
-        inv.key(self.key(new))
-            .arg(&self.prefix)
-            .arg(now)
-            .arg(old.to_hex())
-            .arg(new.to_hex());
-        push_changes(&mut inv, changes);
-        match inv.invoke_async::<i64>(&mut conn).await.map_err(err)? {
+        let (old_hex, new_hex) = (old.to_hex(), new.to_hex());
+        let reply: i64 = self
+            .eval(&self.scripts.single_cycle, 2, |cmd| {
+                cmd.arg(self.key_hex(&old_hex))
+                    .arg(self.key_hex(&new_hex))
+                    .arg(&self.prefix)
+                    .arg(now)
+                    .arg(&old_hex)
+                    .arg(&new_hex);
+                push_changes(cmd, changes);
+            })
+            .await?;
+        match reply {
             0 => Err(not_found()),
             -1 => Err(StoreError::from_kind(StoreErrorKind::Collision)),
             _ => Ok(()),
@@ -416,15 +528,11 @@ impl SessionStore for RedisStore {
             // The index member stays until its score passes (see "Layout").
             return self.delete_key(id).await;
         }
-        let mut conn = self.conn.clone();
-        self.scripts
-            .single_delete
-            .key(self.key(id))
-            .arg(&self.prefix)
-            .arg(id.to_hex())
-            .invoke_async::<i64>(&mut conn)
-            .await
-            .map_err(err)?;
+        let hex = id.to_hex();
+        self.eval::<i64>(&self.scripts.single_delete, 1, |cmd| {
+            cmd.arg(self.key_hex(&hex)).arg(&self.prefix).arg(&hex);
+        })
+        .await?;
         Ok(())
     }
 
@@ -432,20 +540,17 @@ impl SessionStore for RedisStore {
         if self.is_cluster() {
             return self.revoke_cluster(user).await;
         }
-        let mut conn = self.conn.clone();
         let user_key = self.user_key(user);
         let mut deleted = 0;
         for _ in 0..REVOKE_MAX_BATCHES {
             let (n, processed): (u64, usize) = self
-                .scripts
-                .single_revoke
-                .key(&user_key)
-                .arg(&self.prefix)
-                .arg(user)
-                .arg(REVOKE_BATCH)
-                .invoke_async(&mut conn)
-                .await
-                .map_err(err)?;
+                .eval(&self.scripts.single_revoke, 1, |cmd| {
+                    cmd.arg(&user_key)
+                        .arg(&self.prefix)
+                        .arg(user)
+                        .arg(REVOKE_BATCH);
+                })
+                .await?;
             deleted += n;
             if processed < REVOKE_BATCH {
                 break;

@@ -13,30 +13,45 @@ if redis.replicate_commands then redis.replicate_commands() end
 
 /// Lua shared by the scripts that apply a change set.
 const APPLY: &str = r"
+-- Runs `cmd key` with the items of `list`, at most 1000 per call (unpack's
+-- limit; an even number, so field/value pairs stay together).
+local function chunked(cmd, key, list)
+  local i = 1
+  while i <= #list do
+    local j = math.min(i + 999, #list)
+    redis.call(cmd, key, unpack(list, i, j))
+    i = j + 1
+  end
+end
 -- Applies the change set at ARGV[b..]: the new expiry, '1' to drop every
 -- key first, the user change ('' none, '-' no user, 'u:<user>'), how many
--- keys are removed, those keys, then key/value pairs to the end.
+-- keys are removed, those keys, then key/value pairs to the end. One HDEL
+-- and one HSET (per 1000 items), then EXPIREAT.
 local function apply(key, b)
+  local del = {}
   if ARGV[b + 1] == '1' then
     for _, f in ipairs(redis.call('HKEYS', key)) do
-      if string.sub(f, 1, 2) == 'd:' then redis.call('HDEL', key, f) end
+      if string.sub(f, 1, 2) == 'd:' then del[#del + 1] = f end
     end
   end
+  local set = {'m:expires', ARGV[b]}
   local u = ARGV[b + 2]
-  if u == '-' then redis.call('HDEL', key, 'm:user')
-  elseif u ~= '' then redis.call('HSET', key, 'm:user', string.sub(u, 3)) end
+  if u == '-' then del[#del + 1] = 'm:user'
+  elseif u ~= '' then set[3] = 'm:user'; set[4] = string.sub(u, 3) end
   local i = b + 4
-  for _ = 1, tonumber(ARGV[b + 3]) do redis.call('HDEL', key, 'd:' .. ARGV[i]); i = i + 1 end
-  while i <= #ARGV do redis.call('HSET', key, 'd:' .. ARGV[i], ARGV[i + 1]); i = i + 2 end
-  redis.call('HSET', key, 'm:expires', ARGV[b])
+  for _ = 1, tonumber(ARGV[b + 3]) do del[#del + 1] = 'd:' .. ARGV[i]; i = i + 1 end
+  while i <= #ARGV do set[#set + 1] = 'd:' .. ARGV[i]; set[#set + 1] = ARGV[i + 1]; i = i + 2 end
+  chunked('HDEL', key, del)
+  chunked('HSET', key, set)
   redis.call('EXPIREAT', key, ARGV[b])
 end
--- The user of `key` once the change set at ARGV[b..] is applied, or false.
-local function user_after(key, b)
+-- The user once the change set at ARGV[b..] is applied to a record whose
+-- user is `before` (false: none), or false.
+local function user_after(b, before)
   local u = ARGV[b + 2]
   if u == '-' then return false end
   if u ~= '' then return string.sub(u, 3) end
-  return redis.call('HGET', key, 'm:user')
+  return before
 end
 ";
 
@@ -67,26 +82,49 @@ end
 // KEYS: record. ARGV: prefix, now, id hex, expires, created, user ('' or
 // 'u:<user>'), then key/value pairs.
 const SINGLE_CREATE: &str = r"
-local exp = redis.call('HGET', KEYS[1], 'm:expires')
-if exp and tonumber(exp) > tonumber(ARGV[2]) then return 0 end
+local m = redis.call('HMGET', KEYS[1], 'm:expires', 'm:user')
+if m[1] and tonumber(m[1]) > tonumber(ARGV[2]) then return 0 end
 local user = ARGV[6] ~= '' and string.sub(ARGV[6], 3)
-local stale = redis.call('HGET', KEYS[1], 'm:user')
+local stale = m[2]
 index(user, ARGV[3], ARGV[4])
 if stale and stale ~= user then unindex(stale, ARGV[3]) end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'm:expires', ARGV[4], 'm:created', ARGV[5])
-if user then redis.call('HSET', KEYS[1], 'm:user', user) end
-for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], 'd:' .. ARGV[i], ARGV[i + 1]) end
+local set = {'m:expires', ARGV[4], 'm:created', ARGV[5]}
+if user then set[5] = 'm:user'; set[6] = user end
+for i = 7, #ARGV, 2 do set[#set + 1] = 'd:' .. ARGV[i]; set[#set + 1] = ARGV[i + 1] end
+chunked('HSET', KEYS[1], set)
 redis.call('EXPIREAT', KEYS[1], ARGV[4])
 return 1
 ";
 
-// KEYS: record. ARGV: prefix, now, id hex, then the change set.
-const SINGLE_UPDATE: &str = r"
-local exp = redis.call('HGET', KEYS[1], 'm:expires')
-if not exp or tonumber(exp) <= tonumber(ARGV[2]) then return 0 end
-local before = redis.call('HGET', KEYS[1], 'm:user')
-local after = user_after(KEYS[1], 4)
+// KEYS: record. ARGV: prefix, now, id hex, then the change set. The head
+// runs before any function is defined (Lua makes every function anew on
+// each run, and collects them): an update with no user before or after,
+// not cleared, of at most 1000 items (most of them) is done there inline.
+const SINGLE_UPDATE_HEAD: &str = r"
+local m = redis.call('HMGET', KEYS[1], 'm:expires', 'm:user')
+if not m[1] or tonumber(m[1]) <= tonumber(ARGV[2]) then return 0 end
+if not m[2] and ARGV[6] == '' and ARGV[5] ~= '1' and #ARGV <= 1000 then
+  local n = tonumber(ARGV[7])
+  if n > 0 then
+    local del = {}
+    for i = 8, 7 + n do del[#del + 1] = 'd:' .. ARGV[i] end
+    redis.call('HDEL', KEYS[1], unpack(del))
+  end
+  local set = {'m:expires', ARGV[4]}
+  for i = 8 + n, #ARGV, 2 do set[#set + 1] = 'd:' .. ARGV[i]; set[#set + 1] = ARGV[i + 1] end
+  redis.call('HSET', KEYS[1], unpack(set))
+  redis.call('EXPIREAT', KEYS[1], ARGV[4])
+  return 1
+end
+";
+// The rest: the index functions, then the general case.
+const SINGLE_UPDATE_MID: &str = r"
+local before = m[2]
+local after = user_after(4, before)
+if not before and not after then apply(KEYS[1], 4); return 1 end
+";
+const SINGLE_UPDATE_TAIL: &str = r"
 index(after, ARGV[3], ARGV[4])
 if before and before ~= after then unindex(before, ARGV[3]) end
 apply(KEYS[1], 4)
@@ -102,7 +140,7 @@ local taken = redis.call('HGET', KEYS[2], 'm:expires')
 if taken and tonumber(taken) > tonumber(ARGV[2]) then return -1 end
 local before = redis.call('HGET', KEYS[1], 'm:user')
 local stale = redis.call('HGET', KEYS[2], 'm:user')
-local after = user_after(KEYS[1], 5)
+local after = user_after(5, before)
 index(after, ARGV[4], ARGV[5])
 unindex(before, ARGV[3])
 if stale and stale ~= after then unindex(stale, ARGV[4]) end
@@ -146,11 +184,12 @@ const CLUSTER_CREATE: &str = r"
 local exp = redis.call('HGET', KEYS[1], 'm:expires')
 if exp and tonumber(exp) > tonumber(ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'm:expires', ARGV[2], 'm:created', ARGV[3])
+local set = {'m:expires', ARGV[2], 'm:created', ARGV[3]}
 if ARGV[4] ~= '' then
-  redis.call('HSET', KEYS[1], 'm:user', string.sub(ARGV[4], 3), 'm:idx', ARGV[5])
+  set[5] = 'm:user'; set[6] = string.sub(ARGV[4], 3); set[7] = 'm:idx'; set[8] = ARGV[5]
 end
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], 'd:' .. ARGV[i], ARGV[i + 1]) end
+for i = 6, #ARGV, 2 do set[#set + 1] = 'd:' .. ARGV[i]; set[#set + 1] = ARGV[i + 1] end
+chunked('HSET', KEYS[1], set)
 redis.call('EXPIREAT', KEYS[1], ARGV[2])
 return 1
 ";
@@ -159,13 +198,13 @@ return 1
 // then the change set. Returns {'0'} (not live), {'1'} (done) or
 // {'2', user} (the index of `user` must be claimed first; nothing written).
 const CLUSTER_UPDATE: &str = r"
-local exp = redis.call('HGET', KEYS[1], 'm:expires')
-if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return {'0'} end
-local before = redis.call('HGET', KEYS[1], 'm:user')
-local after = user_after(KEYS[1], 4)
+local m = redis.call('HMGET', KEYS[1], 'm:expires', 'm:user', 'm:idx')
+if not m[1] or tonumber(m[1]) <= tonumber(ARGV[1]) then return {'0'} end
+local before = m[2]
+local after = user_after(4, before)
 local cover = 0
 if after then
-  if before == after then cover = tonumber(redis.call('HGET', KEYS[1], 'm:idx') or '0') end
+  if before == after then cover = tonumber(m[3] or '0') end
   if ARGV[2] ~= '' and string.sub(ARGV[2], 3) == after and tonumber(ARGV[3]) > cover then
     cover = tonumber(ARGV[3])
   end
@@ -229,7 +268,9 @@ impl Scripts {
         let cluster = |body: &str| Script::new(&format!("{EFFECTS}{APPLY}{SETTLE}{body}"));
         Self {
             single_create: single(SINGLE_CREATE),
-            single_update: single(SINGLE_UPDATE),
+            single_update: Script::new(&format!(
+                "{EFFECTS}{SINGLE_UPDATE_HEAD}{APPLY}{SINGLE_UPDATE_MID}{SETTLE}{SINGLE_INDEX}{SINGLE_UPDATE_TAIL}"
+            )),
             single_cycle: single(SINGLE_CYCLE),
             single_delete: single(SINGLE_DELETE),
             single_revoke: single(SINGLE_REVOKE),

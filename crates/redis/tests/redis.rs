@@ -122,7 +122,7 @@ impl Server {
             .expect("addr")
             .port();
         let dir =
-            std::env::temp_dir().join(format!("websession-redis-outage-{}", std::process::id()));
+            std::env::temp_dir().join(format!("websession-redis-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("dir");
         let server = Self {
@@ -1067,4 +1067,196 @@ async fn a_non_utf8_record_is_corrupt() {
 #[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
 async fn cluster_a_non_utf8_record_is_corrupt() {
     non_utf8_is_corrupt(cluster().await, &mut raw_cluster().await).await;
+}
+
+/// A change set of more than 1000 items (the scripts write at most 1000
+/// per command) applies whole: removals, writes and overwrites.
+async fn large_change_sets_apply_whole(store: RedisStore) {
+    let t = now();
+    let id = new_id();
+    let mut data = Map::new();
+    for i in 0..2500 {
+        data.insert(format!("k{i}"), Value::Int(i));
+    }
+    store
+        .create(&id, &Record::new(data.clone(), t, t + 600), t)
+        .await
+        .expect("create");
+    let loaded = store.load(&id, t).await.expect("load").expect("live");
+    assert_eq!(loaded.data, data);
+    let mut changes = ChangeSet::touch(t + 900);
+    for i in 0..1200 {
+        changes = changes.with_removed(format!("k{i}"));
+        data.remove(&format!("k{i}"));
+    }
+    for i in 1200..3700 {
+        let v = Value::Str(format!("v{i}"));
+        changes = changes.with_set(format!("k{i}"), v.clone());
+        data.insert(format!("k{i}"), v);
+    }
+    store.update(&id, &changes, t).await.expect("update");
+    let loaded = store.load(&id, t).await.expect("load").expect("live");
+    assert_eq!(loaded.data, data);
+    assert_eq!(loaded.expires_at, t + 900);
+    // Cleared, then 1500 keys written.
+    let mut changes = ChangeSet::touch(t + 900);
+    changes.cleared = true;
+    let mut data = Map::new();
+    for i in 0..1500 {
+        changes = changes.with_set(format!("n{i}"), Value::Int(i));
+        data.insert(format!("n{i}"), Value::Int(i));
+    }
+    store
+        .update(&id, &changes, t)
+        .await
+        .expect("update cleared");
+    let loaded = store.load(&id, t).await.expect("load").expect("live");
+    assert_eq!(loaded.data, data);
+}
+
+#[tokio::test]
+#[ignore = "needs Redis at REDIS_URL"]
+async fn large_change_sets_apply_whole_single() {
+    large_change_sets_apply_whole(single().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_large_change_sets_apply_whole() {
+    large_change_sets_apply_whole(cluster().await).await;
+}
+
+/// Calls made together share batches (one pipeline per scheduler turn);
+/// each still gets its own reply, and one command's error reply (a key of
+/// the wrong type) fails that call only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis at REDIS_URL"]
+async fn batched_calls_get_their_own_replies_and_errors() {
+    let store = single().await;
+    let mut raw = raw_single().await;
+    let t = now();
+    let bad = new_id();
+    let _: () = redis::cmd("SET")
+        .arg(record_key(&bad))
+        .arg("not a hash")
+        .arg("EX")
+        .arg(60)
+        .query_async(&mut raw)
+        .await
+        .expect("set");
+    for _ in 0..5 {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..300i64 {
+            let s = store.clone();
+            tasks.spawn(async move {
+                let store = s;
+                let id = new_id();
+                let mut data = Map::new();
+                data.insert("n".into(), Value::Int(i));
+                store
+                    .create(&id, &Record::new(data, t, t + 600), t)
+                    .await
+                    .expect("create");
+                let changes = ChangeSet::touch(t + 700).with_set("n", Value::Int(i * 2));
+                store.update(&id, &changes, t).await.expect("update");
+                let r = store.load(&id, t).await.expect("load").expect("live");
+                assert_eq!(r.data.get("n"), Some(&Value::Int(i * 2)));
+                assert_eq!(r.expires_at, t + 700);
+                assert!(store.load(&new_id(), t).await.expect("load").is_none());
+            });
+            let store = store.clone();
+            tasks.spawn(async move {
+                let changes = ChangeSet::touch(t + 700).with_set("n", Value::Int(1));
+                let e = store
+                    .update(&bad, &changes, t)
+                    .await
+                    .expect_err("wrong type");
+                assert_eq!(e.kind(), StoreErrorKind::Backend);
+                let e = store.load(&bad, t).await.expect_err("wrong type");
+                assert_eq!(e.kind(), StoreErrorKind::Backend);
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("task");
+        }
+    }
+}
+
+/// A server's counters: the requests it got from clients that a session
+/// store sends (`HGETALL`, `EVALSHA`, `EVAL`, `SCRIPT LOAD`; not the
+/// commands a script runs inside the server) and its read events.
+async fn processed(raw: &mut redis::aio::MultiplexedConnection) -> (u64, u64) {
+    let info: String = redis::cmd("INFO")
+        .arg("all")
+        .query_async(raw)
+        .await
+        .expect("info");
+    let field = |name: &str| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let requests = ["hgetall", "evalsha", "eval", "script|load"]
+        .iter()
+        .map(|c| field(&format!("cmdstat_{c}:calls=")))
+        .sum();
+    (requests, field("total_reads_processed:"))
+}
+
+/// One command (one round trip) per load and per update, counted by a
+/// private server; and calls made together share a write: 64 concurrent
+/// loads reach the server in a few reads, not 64.
+#[tokio::test]
+#[ignore = "starts its own redis-server"]
+async fn one_round_trip_per_load_and_update_and_concurrent_calls_share_writes() {
+    let server = Server::new().await;
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let store = RedisStore::connect(&url).await.expect("connect");
+    let mut raw = redis::Client::open(url.as_str())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("conn");
+    let t = now();
+    let id = new_id();
+    store
+        .create(&id, &Record::new(Map::new(), t, t + 600), t)
+        .await
+        .expect("create");
+    // The first update loads its script (NOSCRIPT, SCRIPT LOAD, EVALSHA).
+    let touch = |i: i64| ChangeSet::touch(t + 600).with_set("n", Value::Int(i));
+    store.update(&id, &touch(0), t).await.expect("update");
+
+    let n = 100;
+    let (c0, _) = processed(&mut raw).await;
+    for _ in 0..n {
+        store.load(&id, t).await.expect("load").expect("live");
+    }
+    let (c1, _) = processed(&mut raw).await;
+    for i in 0..n {
+        store.update(&id, &touch(i), t).await.expect("update");
+    }
+    let (c2, _) = processed(&mut raw).await;
+    assert_eq!(c1 - c0, n as u64, "requests per load");
+    assert_eq!(c2 - c1, n as u64, "requests per update");
+
+    let (c3, r3) = processed(&mut raw).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let store = store.clone();
+        tasks.spawn(async move { store.load(&id, t).await.expect("load").expect("live") });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("task");
+    }
+    let (c4, r4) = processed(&mut raw).await;
+    assert_eq!(c4 - c3, 64, "one request per load");
+    // Each INFO is a read event of its own.
+    assert!(
+        r4 - r3 - 1 <= 4,
+        "64 concurrent loads took {} reads",
+        r4 - r3 - 1
+    );
 }
