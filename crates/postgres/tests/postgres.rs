@@ -75,13 +75,12 @@ mod nul_and_cycle {
     //! values, which round-trip) and `cycle_id`'s atomicity.
 
     use std::error::Error as _;
-    use std::str::FromStr;
 
-    use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+    use sqlx::postgres::PgPool;
     use websession_core::store::{ChangeSet, Record, SessionStore, StoreError, StoreErrorKind};
     use websession_core::testing::{id, map as data, now};
     use websession_core::Value;
-    use websession_postgres::PostgresStore;
+    use websession_postgres::{PostgresOptions, PostgresStore};
 
     use super::{store, url};
 
@@ -245,15 +244,13 @@ mod nul_and_cycle {
             .execute(&admin)
             .await
             .expect("schema");
-        let options = PgConnectOptions::from_str(&url())
-            .expect("url")
-            .options([("search_path", schema.as_str())]);
-        let pool = PgPoolOptions::new()
-            .max_connections(2)
-            .connect_with(options)
+        // `options` in the URL: every connection of the store (and its
+        // migration) runs with this search_path.
+        let sep = if url().contains('?') { '&' } else { '?' };
+        let private = format!("{}{sep}options=-c%20search_path%3D{schema}", url());
+        let s = PostgresStore::connect_with(&private, PostgresOptions::default().connections(2))
             .await
             .expect("connect");
-        let s = PostgresStore::from_pool(pool);
         s.migrate().await.expect("migrate");
         (s, admin, schema)
     }
