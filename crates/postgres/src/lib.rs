@@ -17,18 +17,25 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # The client: a few pipelined connections
+//! # The client: pipelined connections, one round trip per call
 //!
-//! The store talks to PostgreSQL with `tokio-postgres` over a small, fixed
-//! set of connections ([`PostgresOptions::connections`], 4 by default).
-//! Each connection carries many requests at once: statements from concurrent
-//! requests are pipelined (written back to back, answered in order) instead
-//! of each request taking a connection of its own and waiting for it. Every
-//! statement is prepared once per connection, so each store call is one
-//! round trip: `Bind`/`Execute`/`Sync` and the answer. There is no
-//! health-check query before a call (sqlx's `test_before_acquire` costs one
-//! more round trip) and no `BEGIN`/`COMMIT`: every operation is a single
-//! statement, atomic on its own.
+//! The store talks to PostgreSQL with `tokio-postgres` over two small,
+//! fixed sets of connections. Loads go over a few read connections
+//! ([`PostgresOptions::read_connections`], 2 by default), each carrying many
+//! loads at once: the statements of concurrent requests are pipelined
+//! (written back to back, answered in order) instead of each request taking
+//! a connection of its own and waiting for it. Writes go over their own
+//! connections ([`PostgresOptions::connections`], 16 by default): each write
+//! is a transaction of its own, a connection commits one at a time and waits
+//! for the WAL flush, so concurrent writes need as many connections to be
+//! flushed together (group commit); and a load never waits behind a write
+//! that waits for a row lock or a flush. Every statement is prepared once per
+//! connection, so each store call is one round trip: `Bind`/`Execute`/`Sync`
+//! and the answer. There is no health-check query before a call (sqlx's
+//! `test_before_acquire` costs one more round trip) and no `BEGIN`/`COMMIT`:
+//! every operation is a single statement, atomic on its own, committed (and
+//! flushed, with PostgreSQL's default `synchronous_commit`) before it
+//! returns `Ok`.
 //!
 //! A connection that breaks (PostgreSQL restarted, the network cut) is
 //! replaced by the next call that picks it; meanwhile, and while PostgreSQL
@@ -83,7 +90,31 @@
 //! other (an advisory lock). Servers still running the previous version keep
 //! working on the migrated table (they only read and write the old
 //! columns). If you run migrations yourself, apply [`SCHEMA`] as it is: it
-//! is idempotent.
+//! is idempotent. Its substance, for a new table:
+//!
+//! ```sql
+//! CREATE TABLE websession_sessions (
+//!     id             BYTEA PRIMARY KEY,
+//!     data           JSONB NOT NULL DEFAULT '{}'::jsonb,
+//!     created_at     BIGINT NOT NULL,
+//!     expires_at     BIGINT NOT NULL,
+//!     user_id        TEXT,
+//!     expires_bucket BIGINT GENERATED ALWAYS AS (expires_at / 3600) STORED
+//! ) WITH (fillfactor = 70);
+//! CREATE INDEX websession_sessions_bucket_idx ON websession_sessions (expires_bucket);
+//! CREATE INDEX websession_sessions_user_idx ON websession_sessions (user_id)
+//!     WHERE user_id IS NOT NULL;
+//! ```
+//!
+//! and for a table made by the previous version:
+//!
+//! ```sql
+//! ALTER TABLE websession_sessions SET (fillfactor = 70);
+//! ALTER TABLE websession_sessions
+//!     ADD COLUMN expires_bucket BIGINT GENERATED ALWAYS AS (expires_at / 3600) STORED;
+//! DROP INDEX websession_sessions_expires_idx;
+//! CREATE INDEX websession_sessions_bucket_idx ON websession_sessions (expires_bucket);
+//! ```
 //!
 //! # NUL characters
 //!
@@ -203,6 +234,7 @@ const DELETE_EXPIRED: &str =
 /// How the store connects and how long a call may take.
 #[derive(Clone, Debug)]
 pub struct PostgresOptions {
+    read_connections: usize,
     connections: usize,
     timeout: Duration,
 }
@@ -210,16 +242,27 @@ pub struct PostgresOptions {
 impl Default for PostgresOptions {
     fn default() -> Self {
         Self {
-            connections: 4,
+            read_connections: 2,
+            connections: 16,
             timeout: Duration::from_secs(5),
         }
     }
 }
 
 impl PostgresOptions {
-    /// How many connections the store keeps (at least 1; 4 by default).
-    /// Concurrent calls share them, pipelined, so a few suffice: more
+    /// How many connections carry loads (at least 1; 2 by default).
+    /// Concurrent loads share them, pipelined, so a few suffice: more
     /// connections mean more PostgreSQL backends competing for the CPU.
+    #[must_use]
+    pub fn read_connections(mut self, n: usize) -> Self {
+        self.read_connections = n.max(1);
+        self
+    }
+
+    /// How many connections carry writes (at least 1; 16 by default). Each
+    /// write is its own transaction, and a connection commits one at a time
+    /// (waiting for the WAL flush), so concurrent writes need connections of
+    /// their own to be flushed together.
     #[must_use]
     pub fn connections(mut self, n: usize) -> Self {
         self.connections = n.max(1);
@@ -245,9 +288,29 @@ pub struct PostgresStore {
 #[derive(Debug)]
 struct Inner {
     config: tokio_postgres::Config,
+    readers: Pool,
+    writers: Pool,
+    timeout: Duration,
+}
+
+/// Connections used in turn.
+#[derive(Debug)]
+struct Pool {
     slots: Box<[Slot]>,
     next: AtomicUsize,
-    timeout: Duration,
+}
+
+impl Pool {
+    fn new(n: usize) -> Self {
+        Self {
+            slots: (0..n).map(|_| Slot::default()).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    fn pick(&self) -> &Slot {
+        &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()]
+    }
 }
 
 /// One connection, replaced when it breaks.
@@ -426,16 +489,16 @@ impl PostgresStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.timeout);
         }
-        let slots = (0..options.connections).map(|_| Slot::default()).collect();
         let store = Self {
             inner: Arc::new(Inner {
                 config,
-                slots,
-                next: AtomicUsize::new(0),
+                readers: Pool::new(options.read_connections),
+                writers: Pool::new(options.connections),
                 timeout: options.timeout,
             }),
         };
-        for slot in store.inner.slots.iter() {
+        let (readers, writers) = (&store.inner.readers, &store.inner.writers);
+        for slot in readers.slots.iter().chain(writers.slots.iter()) {
             match store.inner.with_deadline(store.inner.conn(slot)).await {
                 // Reachable but the statements don't prepare: the table is
                 // not there yet (`migrate` comes next). The first call after
@@ -550,12 +613,12 @@ impl Inner {
     /// Runs `f` on the next connection, within the call timeout. A
     /// connection that failed or timed out is dropped, so the next call on
     /// its slot reconnects.
-    async fn call<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
+    async fn call<T, F, Fut>(&self, pool: &Pool, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(Arc<Conn>) -> Fut,
         Fut: Future<Output = Result<T, tokio_postgres::Error>>,
     {
-        let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
+        let slot = pool.pick();
         let started = tokio::time::Instant::now();
         let conn = self.with_deadline(self.conn(slot)).await?;
         let left = self.timeout.saturating_sub(started.elapsed());
@@ -623,7 +686,9 @@ impl SessionStore for PostgresStore {
         let now = secs(now);
         let row = self
             .inner
-            .call(|c| async move { c.client.query_opt(&c.load, &[&id.as_bytes(), &now]).await })
+            .call(&self.inner.readers, |c| async move {
+                c.client.query_opt(&c.load, &[&id.as_bytes(), &now]).await
+            })
             .await?;
         row.as_ref().map(record).transpose()
     }
@@ -648,7 +713,9 @@ impl SessionStore for PostgresStore {
         ];
         let done = self
             .inner
-            .call(|c| async move { c.client.execute(&c.create, &params).await })
+            .call(&self.inner.writers, |c| async move {
+                c.client.execute(&c.create, &params).await
+            })
             .await?;
         if done == 0 {
             return Err(StoreError::from_kind(StoreErrorKind::Collision));
@@ -674,7 +741,9 @@ impl SessionStore for PostgresStore {
         ];
         let done = self
             .inner
-            .call(|c| async move { c.client.execute(&c.update, &params).await })
+            .call(&self.inner.writers, |c| async move {
+                c.client.execute(&c.update, &params).await
+            })
             .await?;
         if done == 0 {
             return Err(StoreError::from_kind(StoreErrorKind::NotFound));
@@ -712,7 +781,9 @@ impl SessionStore for PostgresStore {
         // and then finds no row under `old`.
         let mut moved = self
             .inner
-            .call(|c| async move { c.client.execute(&c.cycle, &params).await })
+            .call(&self.inner.writers, |c| async move {
+                c.client.execute(&c.cycle, &params).await
+            })
             .await;
         if moved
             .as_ref()
@@ -723,7 +794,7 @@ impl SessionStore for PostgresStore {
             // once more. A live row stays, and the retry reports Collision.
             let gone = self
                 .inner
-                .call(|c| async move {
+                .call(&self.inner.writers, |c| async move {
                     c.client
                         .execute(&c.delete_if_expired, &[&new.as_bytes(), &now])
                         .await
@@ -732,7 +803,9 @@ impl SessionStore for PostgresStore {
             if gone > 0 {
                 moved = self
                     .inner
-                    .call(|c| async move { c.client.execute(&c.cycle, &params).await })
+                    .call(&self.inner.writers, |c| async move {
+                        c.client.execute(&c.cycle, &params).await
+                    })
                     .await;
             }
         }
@@ -744,7 +817,9 @@ impl SessionStore for PostgresStore {
 
     async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
         self.inner
-            .call(|c| async move { c.client.execute(&c.delete, &[&id.as_bytes()]).await })
+            .call(&self.inner.writers, |c| async move {
+                c.client.execute(&c.delete, &[&id.as_bytes()]).await
+            })
             .await?;
         Ok(())
     }
@@ -754,7 +829,9 @@ impl SessionStore for PostgresStore {
             return Ok(0); // no stored session can have this user id
         }
         self.inner
-            .call(|c| async move { c.client.execute(&c.delete_user, &[&user]).await })
+            .call(&self.inner.writers, |c| async move {
+                c.client.execute(&c.delete_user, &[&user]).await
+            })
             .await
     }
 }
@@ -764,7 +841,9 @@ impl ExpiredDeletion for PostgresStore {
     async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
         let now = secs(now);
         self.inner
-            .call(|c| async move { c.client.execute(&c.delete_expired, &[&now]).await })
+            .call(&self.inner.writers, |c| async move {
+                c.client.execute(&c.delete_expired, &[&now]).await
+            })
             .await
     }
 }
