@@ -31,7 +31,8 @@
 //! flushed together (group commit); and a load never waits behind a write
 //! that waits for a row lock or a flush. Every statement is prepared once per
 //! connection, so each store call is one round trip: `Bind`/`Execute`/`Sync`
-//! and the answer. There is no health-check query before a call (sqlx's
+//! and the answer. A call takes the connection of its kind with the fewest
+//! calls in flight. There is no health-check query before a call (sqlx's
 //! `test_before_acquire` costs one more round trip) and no `BEGIN`/`COMMIT`:
 //! every operation is a single statement, atomic on its own, committed (and
 //! flushed, with PostgreSQL's default `synchronous_commit`) before it
@@ -308,8 +309,34 @@ impl Pool {
         }
     }
 
-    fn pick(&self) -> &Slot {
-        &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()]
+    /// The connection with the fewest calls in flight, looking from the
+    /// next one in turn (so ties rotate), marked busy until the guard drops.
+    fn pick(&self) -> Busy<'_> {
+        let n = self.slots.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut best = &self.slots[start % n];
+        let mut least = best.in_flight.load(Ordering::Relaxed);
+        for i in 1..n {
+            if least == 0 {
+                break;
+            }
+            let slot = &self.slots[(start + i) % n];
+            let busy = slot.in_flight.load(Ordering::Relaxed);
+            if busy < least {
+                (best, least) = (slot, busy);
+            }
+        }
+        best.in_flight.fetch_add(1, Ordering::Relaxed);
+        Busy(best)
+    }
+}
+
+/// A slot picked for a call; counted in flight until dropped.
+struct Busy<'a>(&'a Slot);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -317,6 +344,8 @@ impl Pool {
 #[derive(Debug, Default)]
 struct Slot {
     live: Mutex<Option<Arc<Conn>>>,
+    /// Calls using this connection now.
+    in_flight: AtomicUsize,
     /// Held while (re)connecting; the time of the last failed attempt, so
     /// calls fail fast for a moment instead of each trying again.
     connecting: tokio::sync::Mutex<Option<Instant>>,
@@ -475,8 +504,9 @@ impl PostgresStore {
         Self::connect_with(url, PostgresOptions::default()).await
     }
 
-    /// Connects to `url` with these options; every connection is made (and
-    /// its statements prepared) before this returns.
+    /// Connects to `url` with these options. One read and one write
+    /// connection are made before this returns; the others when calls first
+    /// need them.
     ///
     /// # Errors
     ///
@@ -497,8 +527,15 @@ impl PostgresStore {
                 timeout: options.timeout,
             }),
         };
+        // One connection of each kind now, to report an unreachable server
+        // at once; the others when calls first need them.
         let (readers, writers) = (&store.inner.readers, &store.inner.writers);
-        for slot in readers.slots.iter().chain(writers.slots.iter()) {
+        for slot in readers
+            .slots
+            .iter()
+            .take(1)
+            .chain(writers.slots.iter().take(1))
+        {
             match store.inner.with_deadline(store.inner.conn(slot)).await {
                 // Reachable but the statements don't prepare: the table is
                 // not there yet (`migrate` comes next). The first call after
@@ -618,7 +655,8 @@ impl Inner {
         F: FnOnce(Arc<Conn>) -> Fut,
         Fut: Future<Output = Result<T, tokio_postgres::Error>>,
     {
-        let slot = pool.pick();
+        let busy = pool.pick();
+        let slot = busy.0;
         let started = tokio::time::Instant::now();
         let conn = self.with_deadline(self.conn(slot)).await?;
         let left = self.timeout.saturating_sub(started.elapsed());
