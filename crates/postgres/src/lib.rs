@@ -158,24 +158,32 @@ CREATE TABLE IF NOT EXISTS websession_sessions (
     expires_bucket BIGINT GENERATED ALWAYS AS (expires_at / 3600) STORED
 ) WITH (fillfactor = 70);
 DO $$
+DECLARE
+    t regclass := 'websession_sessions'::regclass;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_class
-                   WHERE oid = 'websession_sessions'::regclass
-                     AND 'fillfactor=70' = ANY (coalesce(reloptions, '{}'))) THEN
+                   WHERE oid = t AND 'fillfactor=70' = ANY (coalesce(reloptions, '{}'))) THEN
         ALTER TABLE websession_sessions SET (fillfactor = 70);
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_attribute
-                   WHERE attrelid = 'websession_sessions'::regclass
-                     AND attname = 'expires_bucket' AND NOT attisdropped) THEN
+                   WHERE attrelid = t AND attname = 'expires_bucket' AND NOT attisdropped) THEN
         ALTER TABLE websession_sessions
             ADD COLUMN expires_bucket BIGINT GENERATED ALWAYS AS (expires_at / 3600) STORED;
     END IF;
-    IF to_regclass('websession_sessions_expires_idx') IS NOT NULL THEN
+    IF EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+               WHERE x.indrelid = t AND i.relname = 'websession_sessions_expires_idx') THEN
         DROP INDEX websession_sessions_expires_idx;
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                   WHERE x.indrelid = t AND i.relname = 'websession_sessions_bucket_idx') THEN
+        CREATE INDEX websession_sessions_bucket_idx ON websession_sessions (expires_bucket);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                   WHERE x.indrelid = t AND i.relname = 'websession_sessions_user_idx') THEN
+        CREATE INDEX websession_sessions_user_idx ON websession_sessions (user_id)
+            WHERE user_id IS NOT NULL;
+    END IF;
 END $$;
-CREATE INDEX IF NOT EXISTS websession_sessions_bucket_idx ON websession_sessions (expires_bucket);
-CREATE INDEX IF NOT EXISTS websession_sessions_user_idx ON websession_sessions (user_id) WHERE user_id IS NOT NULL;
 ";
 
 /// Reads a live session: its times, user, and the keys and value texts of
