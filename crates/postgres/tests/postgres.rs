@@ -392,8 +392,9 @@ mod nul_and_cycle {
                 .with_set("c", Value::Int(i64::try_from(i).expect("small")));
             s.update(&sid, &changes, t - 10).await.expect("update");
         }
-        // The statistics reach the shared counters when the backends go idle.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        // The statistics reach the shared counters when the backends go idle
+        // (PostgreSQL 15: at most about 10 s later).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let (upd, hot) = loop {
             let (upd, hot): (i64, i64) = sqlx::query_as(
                 "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
