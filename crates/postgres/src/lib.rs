@@ -90,7 +90,8 @@
 //! catalog look-up on an up-to-date table; concurrent calls wait for each
 //! other (an advisory lock). Servers still running the previous version keep
 //! working on the migrated table (they only read and write the old
-//! columns). If you run migrations yourself, apply [`SCHEMA`] as it is: it
+//! columns), but their `migrate` adds the `expires_at` index back, which
+//! makes updates non-HOT again until this version's `migrate` drops it. If you run migrations yourself, apply [`SCHEMA`] as it is: it
 //! is idempotent. Its substance, for a new table:
 //!
 //! ```sql
