@@ -2,8 +2,8 @@
 //!
 //! # Setup
 //!
-//! Run [`PostgresStore::migrate`] once (or apply [`SCHEMA`] with your own
-//! migration tool), then build the store from a URL or an existing pool:
+//! Run [`PostgresStore::migrate`] at start-up (or apply [`SCHEMA`] with your
+//! own migration tool), then serve:
 //!
 //! ```no_run
 //! use websession::{SessionConfig, SessionManagerLayer, Sessions};
@@ -17,21 +17,106 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # The client: pipelined connections, one round trip per call
+//!
+//! The store talks to PostgreSQL with `tokio-postgres` over two small,
+//! fixed sets of connections. Loads go over a few read connections
+//! ([`PostgresOptions::read_connections`], 2 by default), each carrying many
+//! loads at once: the statements of concurrent requests are pipelined
+//! (written back to back, answered in order) instead of each request taking
+//! a connection of its own and waiting for it. Writes go over their own
+//! connections ([`PostgresOptions::connections`], 16 by default): each write
+//! is a transaction of its own, a connection commits one at a time and waits
+//! for the WAL flush, so concurrent writes need as many connections to be
+//! flushed together (group commit); and a load never waits behind a write
+//! that waits for a row lock or a flush. Every statement is prepared once per
+//! connection, so each store call is one round trip: `Bind`/`Execute`/`Sync`
+//! and the answer. A call takes the connection of its kind with the fewest
+//! calls in flight. There is no health-check query before a call (sqlx's
+//! `test_before_acquire` costs one more round trip) and no `BEGIN`/`COMMIT`:
+//! every operation is a single statement, atomic on its own, committed (and
+//! flushed, with PostgreSQL's default `synchronous_commit`) before it
+//! returns `Ok`.
+//!
+//! A connection that breaks (PostgreSQL restarted, the network cut) is
+//! replaced by the next call that picks it; meanwhile, and while PostgreSQL
+//! is down, calls fail with [`StoreErrorKind::Unavailable`] (the adapters
+//! answer 503) within [`PostgresOptions::timeout`] (5 seconds by default),
+//! and the same store recovers by itself once PostgreSQL is back. A
+//! connection is made without TLS: use it on a trusted network or through a
+//! local proxy.
+//!
 //! # Layout
 //!
-//! One row per session, keyed by the SHA-256 of its id. The data is a
-//! `jsonb` object mapping each session key to the key's value as Flask's
-//! tagged JSON text (a string, so `NaN`, huge integers and lone surrogates
-//! survive `jsonb`). An update is one statement,
-//! `data = (data - removed) || set`, so overlapping requests that change
-//! different keys both keep their writes, and it matches only a live row, so
-//! a deleted session is never written back. Expired rows are hidden by every
-//! query and deleted by [`ExpiredDeletion::spawn_cleanup`] through the
-//! `expires_at` index.
+//! One row per session, keyed by the SHA-256 of its id ([`SCHEMA`]). The
+//! data is a `jsonb` object mapping each session key to the key's value as
+//! Flask's tagged JSON text (a string, so `NaN`, huge integers and lone
+//! surrogates survive `jsonb`). A load asks PostgreSQL for the keys and the
+//! value texts as two `text[]` arrays, so each value is parsed once, by
+//! [`decode_value`]. An update is one statement,
+//! `data = (data - removed) || jsonb_object(keys, values)`, so overlapping
+//! requests that change different keys both keep their writes, and it matches
+//! only a live row, so a deleted session is never written back. Expired rows
+//! are hidden by every query and deleted by
+//! [`ExpiredDeletion::spawn_cleanup`].
 //!
 //! [`SessionStore::cycle_id`] moves the row to its new id and applies the
-//! request's change set in one statement (the same SET list as an update),
-//! inside one transaction: either both happen or neither does.
+//! request's change set in one `UPDATE` (the same SET list as an update):
+//! either both happen or neither does.
+//!
+//! # In-place (HOT) updates
+//!
+//! PostgreSQL rewrites a row in place, on the same page and without touching
+//! any index (a "heap-only tuple" update), when no indexed column changes
+//! and the page has room. Each request that writes a session also moves its
+//! expiry (by the seconds since its last write), so the store does not index
+//! `expires_at` itself: the cleanup finds expired rows through an index on
+//! `expires_bucket`, the expiry in whole hours (a generated column,
+//! `expires_at / 3600`). An update is therefore in place unless the user id
+//! changes or the expiry crosses into another hour (at most once an hour per
+//! session). The table is created with `fillfactor = 70`, leaving 30% of
+//! each page free for the new versions of its rows. `pg_stat_user_tables`
+//! shows the share: `n_tup_hot_upd` against `n_tup_upd`.
+//!
+//! # Migrating from the previous schema
+//!
+//! Tables created by websession-postgres 0.1 (with an index on
+//! `expires_at`, no `expires_bucket`, the default fillfactor) are brought up
+//! to date by [`PostgresStore::migrate`], which runs [`SCHEMA`]: it sets the
+//! fillfactor, adds `expires_bucket` (this rewrites the table once, under an
+//! exclusive lock: a table of a million sessions takes seconds), drops the
+//! `expires_at` index and creates the bucket index. Each step runs only if
+//! it is still needed, so `migrate` is cheap and takes no lock beyond a
+//! catalog look-up on an up-to-date table; concurrent calls wait for each
+//! other (an advisory lock). Servers still running the previous version keep
+//! working on the migrated table (they only read and write the old
+//! columns), but their `migrate` adds the `expires_at` index back, which
+//! makes updates non-HOT again until this version's `migrate` drops it. If you run migrations yourself, apply [`SCHEMA`] as it is: it
+//! is idempotent. Its substance, for a new table:
+//!
+//! ```sql
+//! CREATE TABLE websession_sessions (
+//!     id             BYTEA PRIMARY KEY,
+//!     data           JSONB NOT NULL DEFAULT '{}'::jsonb,
+//!     created_at     BIGINT NOT NULL,
+//!     expires_at     BIGINT NOT NULL,
+//!     user_id        TEXT,
+//!     expires_bucket BIGINT GENERATED ALWAYS AS (expires_at / 3600) STORED
+//! ) WITH (fillfactor = 70);
+//! CREATE INDEX websession_sessions_bucket_idx ON websession_sessions (expires_bucket);
+//! CREATE INDEX websession_sessions_user_idx ON websession_sessions (user_id)
+//!     WHERE user_id IS NOT NULL;
+//! ```
+//!
+//! and for a table made by the previous version:
+//!
+//! ```sql
+//! ALTER TABLE websession_sessions SET (fillfactor = 70);
+//! ALTER TABLE websession_sessions
+//!     ADD COLUMN expires_bucket BIGINT GENERATED ALWAYS AS (expires_at / 3600) STORED;
+//! DROP INDEX websession_sessions_expires_idx;
+//! CREATE INDEX websession_sessions_bucket_idx ON websession_sessions (expires_bucket);
+//! ```
 //!
 //! # NUL characters
 //!
@@ -48,54 +133,286 @@
 
 pub use websession_core::store::ExpiredDeletion;
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions};
-use sqlx::query::Query;
-use sqlx::{Postgres, Row};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, Statement};
 use websession_core::store::{
     decode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
 };
 use websession_core::Map;
 
-/// The table and indexes, created by [`PostgresStore::migrate`].
+/// The table, its indexes, and the migration of a table created by the
+/// previous version; idempotent. [`PostgresStore::migrate`] runs it.
 pub const SCHEMA: &str = "
+SELECT pg_advisory_xact_lock(7305463015744167236);
 CREATE TABLE IF NOT EXISTS websession_sessions (
-    id         BYTEA PRIMARY KEY,
-    data       JSONB NOT NULL DEFAULT '{}'::jsonb,
-    created_at BIGINT NOT NULL,
-    expires_at BIGINT NOT NULL,
-    user_id    TEXT
-);
-CREATE INDEX IF NOT EXISTS websession_sessions_expires_idx ON websession_sessions (expires_at);
-CREATE INDEX IF NOT EXISTS websession_sessions_user_idx ON websession_sessions (user_id) WHERE user_id IS NOT NULL;
+    id             BYTEA PRIMARY KEY,
+    data           JSONB NOT NULL DEFAULT '{}'::jsonb,
+    created_at     BIGINT NOT NULL,
+    expires_at     BIGINT NOT NULL,
+    user_id        TEXT,
+    expires_bucket BIGINT GENERATED ALWAYS AS (expires_at / 3600) STORED
+) WITH (fillfactor = 70);
+DO $$
+DECLARE
+    t regclass := 'websession_sessions'::regclass;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class
+                   WHERE oid = t AND 'fillfactor=70' = ANY (coalesce(reloptions, '{}'))) THEN
+        ALTER TABLE websession_sessions SET (fillfactor = 70);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute
+                   WHERE attrelid = t AND attname = 'expires_bucket' AND NOT attisdropped) THEN
+        ALTER TABLE websession_sessions
+            ADD COLUMN expires_bucket BIGINT GENERATED ALWAYS AS (expires_at / 3600) STORED;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+               WHERE x.indrelid = t AND i.relname = 'websession_sessions_expires_idx') THEN
+        DROP INDEX websession_sessions_expires_idx;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                   WHERE x.indrelid = t AND i.relname = 'websession_sessions_bucket_idx') THEN
+        CREATE INDEX websession_sessions_bucket_idx ON websession_sessions (expires_bucket);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                   WHERE x.indrelid = t AND i.relname = 'websession_sessions_user_idx') THEN
+        CREATE INDEX websession_sessions_user_idx ON websession_sessions (user_id)
+            WHERE user_id IS NOT NULL;
+    END IF;
+END $$;
 ";
+
+/// Reads a live session: its times, user, and the keys and value texts of
+/// its data as two arrays (NULL when the data is empty).
+const LOAD: &str = "
+SELECT s.created_at, s.expires_at, s.user_id, d.keys, d.vals
+FROM websession_sessions s
+CROSS JOIN LATERAL (SELECT array_agg(e.key) AS keys, array_agg(e.value) AS vals
+                    FROM jsonb_each_text(s.data) e) d
+WHERE s.id = $1 AND s.expires_at > $2";
+
+/// Inserts a session, replacing an expired row with the same id and refusing
+/// a live one (no row affected).
+const CREATE: &str = "
+INSERT INTO websession_sessions (id, data, created_at, expires_at, user_id)
+VALUES ($1, jsonb_object($2::text[], $3::text[]), $4, $5, $6)
+ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, created_at = EXCLUDED.created_at,
+    expires_at = EXCLUDED.expires_at, user_id = EXCLUDED.user_id
+WHERE websession_sessions.expires_at <= $7";
+
+/// The SET list that applies a [`ChangeSet`], shared by `update` and
+/// `cycle_id` (a macro so that `concat!` builds each statement at compile
+/// time). Parameters as bound by [`change_params`]: `$2` the data changes,
+/// `$3` cleared, `$4` removed keys, `$5`/`$6` the keys and value texts set,
+/// `$7` the expiry, `$8`/`$9` the user change; `$1` and `$10` (id and now)
+/// belong to the WHERE clause. An unchanged user id and expiry bucket keep
+/// the update in place (HOT).
+macro_rules! apply_changes {
+    () => {
+        "data = CASE WHEN $2 THEN ((CASE WHEN $3 THEN '{}'::jsonb ELSE data END) - $4::text[])
+                              || jsonb_object($5::text[], $6::text[])
+                     ELSE data END,
+         expires_at = $7,
+         user_id = CASE WHEN $8 THEN $9 ELSE user_id END"
+    };
+}
+
+const UPDATE: &str = concat!(
+    "UPDATE websession_sessions SET ",
+    apply_changes!(),
+    " WHERE id = $1 AND expires_at > $10"
+);
+
+const CYCLE: &str = concat!(
+    "UPDATE websession_sessions SET id = $11, ",
+    apply_changes!(),
+    " WHERE id = $1 AND expires_at > $10"
+);
+
+const DELETE_IF_EXPIRED: &str =
+    "DELETE FROM websession_sessions WHERE id = $1 AND expires_at <= $2";
+const DELETE: &str = "DELETE FROM websession_sessions WHERE id = $1";
+const DELETE_USER: &str = "DELETE FROM websession_sessions WHERE user_id = $1";
+const DELETE_EXPIRED: &str =
+    "DELETE FROM websession_sessions WHERE expires_bucket <= $1::bigint / 3600 AND expires_at <= $1::bigint";
+
+/// How the store connects and how long a call may take.
+#[derive(Clone, Debug)]
+pub struct PostgresOptions {
+    read_connections: usize,
+    connections: usize,
+    timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            read_connections: 2,
+            connections: 16,
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl PostgresOptions {
+    /// How many connections carry loads (at least 1; 2 by default).
+    /// Concurrent loads share them, pipelined, so a few suffice: more
+    /// connections mean more PostgreSQL backends competing for the CPU.
+    #[must_use]
+    pub fn read_connections(mut self, n: usize) -> Self {
+        self.read_connections = n.max(1);
+        self
+    }
+
+    /// How many connections carry writes (at least 1; 16 by default). Each
+    /// write is its own transaction, and a connection commits one at a time
+    /// (waiting for the WAL flush), so concurrent writes need connections of
+    /// their own to be flushed together.
+    #[must_use]
+    pub fn connections(mut self, n: usize) -> Self {
+        self.connections = n.max(1);
+        self
+    }
+
+    /// The longest a store call may take, reconnecting included (5 seconds
+    /// by default); past it the call fails with
+    /// [`StoreErrorKind::Unavailable`].
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
 
 /// Sessions in a PostgreSQL table.
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
-    pool: PgPool,
+    inner: Arc<Inner>,
 }
 
-fn err(e: sqlx::Error) -> StoreError {
-    let kind = match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreErrorKind::Collision,
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::Io(_)
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Tls(_) => StoreErrorKind::Unavailable,
-        _ => StoreErrorKind::Backend,
+#[derive(Debug)]
+struct Inner {
+    config: tokio_postgres::Config,
+    readers: Pool,
+    writers: Pool,
+    timeout: Duration,
+}
+
+/// Connections used in turn.
+#[derive(Debug)]
+struct Pool {
+    slots: Box<[Slot]>,
+    next: AtomicUsize,
+}
+
+impl Pool {
+    fn new(n: usize) -> Self {
+        Self {
+            slots: (0..n).map(|_| Slot::default()).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// The connection with the fewest calls in flight, looking from the
+    /// next one in turn (so ties rotate), marked busy until the guard drops.
+    fn pick(&self) -> Busy<'_> {
+        let n = self.slots.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut best = &self.slots[start % n];
+        let mut least = best.in_flight.load(Ordering::Relaxed);
+        for i in 1..n {
+            if least == 0 {
+                break;
+            }
+            let slot = &self.slots[(start + i) % n];
+            let busy = slot.in_flight.load(Ordering::Relaxed);
+            if busy < least {
+                (best, least) = (slot, busy);
+            }
+        }
+        best.in_flight.fetch_add(1, Ordering::Relaxed);
+        Busy(best)
+    }
+}
+
+/// A slot picked for a call; counted in flight until dropped.
+struct Busy<'a>(&'a Slot);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One connection, replaced when it breaks.
+#[derive(Debug, Default)]
+struct Slot {
+    live: Mutex<Option<Arc<Conn>>>,
+    /// Calls using this connection now.
+    in_flight: AtomicUsize,
+    /// Held while (re)connecting; the time of the last failed attempt, so
+    /// calls fail fast for a moment instead of each trying again.
+    connecting: tokio::sync::Mutex<Option<Instant>>,
+}
+
+/// After a failed connection attempt, calls on that slot fail at once for
+/// this long.
+const RETRY_AFTER: Duration = Duration::from_millis(200);
+
+/// A connection and its prepared statements.
+#[derive(Debug)]
+struct Conn {
+    client: Client,
+    load: Statement,
+    create: Statement,
+    update: Statement,
+    cycle: Statement,
+    delete_if_expired: Statement,
+    delete: Statement,
+    delete_user: Statement,
+    delete_expired: Statement,
+}
+
+fn unavailable(why: impl Into<String>) -> StoreError {
+    StoreError::new(StoreErrorKind::Unavailable, why.into())
+}
+
+/// The kind of a PostgreSQL error: a broken or refused connection (and a
+/// server shutting down, starting up, or out of connections) is
+/// `Unavailable`, a duplicate id is `Collision`, the rest `Backend`.
+fn err(e: tokio_postgres::Error) -> StoreError {
+    let kind = match e.code() {
+        Some(code) if *code == SqlState::UNIQUE_VIOLATION => StoreErrorKind::Collision,
+        Some(code)
+            if code.code().starts_with("08")
+                || code.code().starts_with("53")
+                || code.code().starts_with("57P") =>
+        {
+            StoreErrorKind::Unavailable
+        }
+        Some(_) => StoreErrorKind::Backend,
+        // The connection closed, or it could not be made (refused, timed out).
+        None if e.is_closed()
+            || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) =>
+        {
+            StoreErrorKind::Unavailable
+        }
+        None => StoreErrorKind::Backend,
     };
     StoreError::new(kind, e)
 }
 
 /// A column of a row read back; a value of the wrong type is a corrupt
 /// record, not a panic.
-fn column<'r, T>(row: &'r sqlx::postgres::PgRow, index: usize) -> Result<T, StoreError>
-where
-    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
-{
+fn column<'r, T: tokio_postgres::types::FromSql<'r>>(
+    row: &'r Row,
+    index: usize,
+) -> Result<T, StoreError> {
     row.try_get(index)
         .map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
 }
@@ -104,66 +421,11 @@ fn secs(t: u64) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
 }
 
-/// The `data` column for a map: key -> tagged JSON text.
-fn to_column(data: &Map) -> String {
-    let texts: BTreeMap<&str, String> = data
-        .iter()
+/// A map's keys and their values as tagged JSON text, for `jsonb_object`.
+fn key_texts(data: &Map) -> (Vec<&str>, Vec<String>) {
+    data.iter()
         .map(|(k, v)| (k.as_str(), v.to_tagged_json()))
-        .collect();
-    serde_json::to_string(&texts).unwrap_or_else(|_| "{}".into())
-}
-
-fn from_column(text: &str) -> Result<Map, StoreError> {
-    let texts: BTreeMap<String, String> =
-        serde_json::from_str(text).map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))?;
-    texts
-        .into_iter()
-        .map(|(k, v)| Ok((k, decode_value(&v)?)))
-        .collect()
-}
-
-/// The SET list that applies a [`ChangeSet`], shared by `update` and
-/// `cycle_id` (a macro so that `concat!` builds each statement at compile
-/// time). Parameters as bound by [`apply_query`]: `$2` cleared, `$3` removed
-/// keys, `$4` set keys, `$5` expiry, `$6`/`$7` the user change; `$1` and `$8`
-/// (id and now) belong to the WHERE clause.
-macro_rules! apply_changes {
-    () => {
-        "data = ((CASE WHEN $2 THEN '{}'::jsonb ELSE data END) - $3::text[]) || $4::jsonb,
-         expires_at = $5,
-         user_id = CASE WHEN $6 THEN $7 ELSE user_id END"
-    };
-}
-
-/// `sql` (which uses [`apply_changes!`]) with `$1` = `id`, `$2`..`$7` from
-/// `changes`, and `$8` = `now`.
-fn apply_query<'q>(
-    sql: &'q str,
-    id: &'q IdHash,
-    changes: &'q ChangeSet,
-    now: u64,
-) -> Query<'q, Postgres, PgArguments> {
-    // A key holding NUL was never stored (see `check_changes`), so removing
-    // it is a no-op; leaving it out keeps PostgreSQL from refusing the array.
-    let removed: Vec<&str> = changes
-        .removed
-        .iter()
-        .map(String::as_str)
-        .filter(|k| !k.contains('\0'))
-        .collect();
-    let (set_user, user) = match &changes.user {
-        Some(u) => (true, u.as_deref()),
-        None => (false, None),
-    };
-    sqlx::query(sql)
-        .bind(id.as_bytes())
-        .bind(changes.cleared)
-        .bind(removed)
-        .bind(to_column(&changes.set))
-        .bind(secs(changes.expires_at))
-        .bind(set_user)
-        .bind(user)
-        .bind(secs(now))
+        .unzip()
 }
 
 /// [`StoreErrorKind::Unsupported`], explaining what PostgreSQL refuses.
@@ -200,88 +462,309 @@ fn check_changes(changes: &ChangeSet) -> Result<(), StoreError> {
     )
 }
 
+/// The values of a change set, bound as `$2`..`$9` of [`apply_changes!`].
+struct ChangeParams<'a> {
+    changes_data: bool,
+    cleared: bool,
+    removed: Vec<&'a str>,
+    keys: Vec<&'a str>,
+    texts: Vec<String>,
+    expires_at: i64,
+    set_user: bool,
+    user: Option<&'a str>,
+}
+
+fn change_params(changes: &ChangeSet) -> ChangeParams<'_> {
+    // A key holding NUL was never stored (see `check_changes`), so removing
+    // it is a no-op; leaving it out keeps PostgreSQL from refusing the array.
+    let removed = changes
+        .removed
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !k.contains('\0'))
+        .collect();
+    let (keys, texts) = key_texts(&changes.set);
+    let (set_user, user) = match &changes.user {
+        Some(u) => (true, u.as_deref()),
+        None => (false, None),
+    };
+    ChangeParams {
+        changes_data: changes.changes_data(),
+        cleared: changes.cleared,
+        removed,
+        keys,
+        texts,
+        expires_at: secs(changes.expires_at),
+        set_user,
+        user,
+    }
+}
+
 impl PostgresStore {
-    /// Connects a pool to `url` (`postgres://user@host/db`). Acquiring a
-    /// connection waits at most 3 seconds, so an unreachable database gives a
-    /// timely 503 instead of a hung request.
+    /// Connects to `url` (`postgres://user@host/db`, any form
+    /// `tokio_postgres::Config` parses) with the default
+    /// [`PostgresOptions`].
     ///
     /// # Errors
     ///
-    /// When the URL is invalid or the database can't be reached.
+    /// [`StoreErrorKind::Backend`] when the URL is invalid,
+    /// [`StoreErrorKind::Unavailable`] when the database can't be reached.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(3))
-            .connect(url)
-            .await
-            .map_err(err)?;
-        Ok(Self { pool })
+        Self::connect_with(url, PostgresOptions::default()).await
     }
 
-    /// A store over an existing pool.
-    #[must_use]
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+    /// Connects to `url` with these options. One read and one write
+    /// connection are made before this returns; the others when calls first
+    /// need them.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreErrorKind::Backend`] when the URL is invalid,
+    /// [`StoreErrorKind::Unavailable`] when the database can't be reached.
+    pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::new(StoreErrorKind::Backend, e))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.timeout);
+        }
+        let store = Self {
+            inner: Arc::new(Inner {
+                config,
+                readers: Pool::new(options.read_connections),
+                writers: Pool::new(options.connections),
+                timeout: options.timeout,
+            }),
+        };
+        // One connection of each kind now, to report an unreachable server
+        // at once; the others when calls first need them.
+        let (readers, writers) = (&store.inner.readers, &store.inner.writers);
+        for slot in readers
+            .slots
+            .iter()
+            .take(1)
+            .chain(writers.slots.iter().take(1))
+        {
+            match store.inner.with_deadline(store.inner.conn(slot)).await {
+                // Reachable but the statements don't prepare: the table is
+                // not there yet (`migrate` comes next). The first call after
+                // it connects again.
+                Err(e) if e.kind() != StoreErrorKind::Unavailable => break,
+                done => {
+                    done?;
+                }
+            }
+        }
+        Ok(store)
     }
 
-    /// Creates the table and indexes if they don't exist ([`SCHEMA`]).
+    /// Creates the table and indexes, or brings a table made by the previous
+    /// version up to date ([`SCHEMA`]; see the crate docs).
     ///
     /// # Errors
     ///
     /// When the database refuses the schema.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::raw_sql(SCHEMA)
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-        Ok(())
+        // Its own connection: the schema must not wait behind (nor hold up)
+        // the pipelined session traffic, and a long table rewrite must not
+        // trip the per-call timeout.
+        let (client, connection) = self.inner.config.connect(NoTls).await.map_err(err)?;
+        let task = tokio::spawn(connection);
+        let done = client.batch_execute(SCHEMA).await.map_err(err);
+        drop(client);
+        let _ = task.await;
+        done
     }
+}
+
+impl Inner {
+    /// `fut`, failing with `Unavailable` past the call timeout.
+    async fn with_deadline<T>(
+        &self,
+        fut: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.timeout, fut)
+            .await
+            .unwrap_or_else(|_| {
+                Err(unavailable(format!(
+                    "PostgreSQL did not answer within {:?}",
+                    self.timeout
+                )))
+            })
+    }
+
+    /// The slot's connection, made (or remade) if it has none or it broke.
+    async fn conn(&self, slot: &Slot) -> Result<Arc<Conn>, StoreError> {
+        if let Some(conn) = live(slot) {
+            return Ok(conn);
+        }
+        let mut last_failure = slot.connecting.lock().await;
+        if let Some(conn) = live(slot) {
+            return Ok(conn); // another call reconnected meanwhile
+        }
+        if last_failure.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
+            return Err(unavailable(
+                "PostgreSQL is unreachable (the last connection attempt failed just now)",
+            ));
+        }
+        match self.open().await {
+            Ok(conn) => {
+                let conn = Arc::new(conn);
+                *last_failure = None;
+                *slot.live.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn.clone());
+                Ok(conn)
+            }
+            Err(e) => {
+                if e.kind() == StoreErrorKind::Unavailable {
+                    *last_failure = Some(Instant::now());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// A new connection, its task spawned, its statements prepared.
+    async fn open(&self) -> Result<Conn, StoreError> {
+        let (client, connection) = self.config.connect(NoTls).await.map_err(err)?;
+        // The task ends when the connection closes; `Client::is_closed` then
+        // tells the next call to reconnect.
+        tokio::spawn(connection);
+        let (load, create, update, cycle) = tokio::try_join!(
+            client.prepare(LOAD),
+            client.prepare(CREATE),
+            client.prepare(UPDATE),
+            client.prepare(CYCLE),
+        )
+        .map_err(err)?;
+        let (delete_if_expired, delete, delete_user, delete_expired) = tokio::try_join!(
+            client.prepare(DELETE_IF_EXPIRED),
+            client.prepare(DELETE),
+            client.prepare(DELETE_USER),
+            client.prepare(DELETE_EXPIRED),
+        )
+        .map_err(err)?;
+        Ok(Conn {
+            client,
+            load,
+            create,
+            update,
+            cycle,
+            delete_if_expired,
+            delete,
+            delete_user,
+            delete_expired,
+        })
+    }
+
+    /// Runs `f` on the next connection, within the call timeout. A
+    /// connection that failed or timed out is dropped, so the next call on
+    /// its slot reconnects.
+    async fn call<T, F, Fut>(&self, pool: &Pool, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(Arc<Conn>) -> Fut,
+        Fut: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        let busy = pool.pick();
+        let slot = busy.0;
+        let started = tokio::time::Instant::now();
+        let conn = self.with_deadline(self.conn(slot)).await?;
+        let left = self.timeout.saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, f(conn.clone())).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => {
+                let e = err(e);
+                if e.kind() == StoreErrorKind::Unavailable {
+                    forget(slot, &conn);
+                }
+                Err(e)
+            }
+            Err(_) => {
+                forget(slot, &conn);
+                Err(unavailable(format!(
+                    "PostgreSQL did not answer within {:?}",
+                    self.timeout
+                )))
+            }
+        }
+    }
+}
+
+/// The slot's connection if it has one that is still open.
+fn live(slot: &Slot) -> Option<Arc<Conn>> {
+    let guard = slot.live.lock().unwrap_or_else(|e| e.into_inner());
+    guard.as_ref().filter(|c| !c.client.is_closed()).cloned()
+}
+
+/// Drops `conn` from its slot (unless it was replaced already).
+fn forget(slot: &Slot, conn: &Arc<Conn>) {
+    let mut guard = slot.live.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+        *guard = None;
+    }
+}
+
+/// The record in a row of [`LOAD`].
+fn record(row: &Row) -> Result<Record, StoreError> {
+    let keys: Option<Vec<&str>> = column(row, 3)?;
+    let texts: Option<Vec<&str>> = column(row, 4)?;
+    let (keys, texts) = (keys.unwrap_or_default(), texts.unwrap_or_default());
+    if keys.len() != texts.len() {
+        return Err(StoreError::new(
+            StoreErrorKind::Corrupt,
+            "the session's keys and values don't pair up",
+        ));
+    }
+    let data = keys
+        .into_iter()
+        .zip(texts)
+        .map(|(k, v)| Ok((k.to_owned(), decode_value(v)?)))
+        .collect::<Result<Map, StoreError>>()?;
+    Ok(Record::new(
+        data,
+        u64::try_from(column::<i64>(row, 0)?).unwrap_or(0),
+        u64::try_from(column::<i64>(row, 1)?).unwrap_or(0),
+    )
+    .with_user(column::<Option<String>>(row, 2)?))
 }
 
 #[async_trait::async_trait]
 impl SessionStore for PostgresStore {
     async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
-        let row = sqlx::query(
-            "SELECT data::text, created_at, expires_at, user_id FROM websession_sessions
-             WHERE id = $1 AND expires_at > $2",
-        )
-        .bind(id.as_bytes())
-        .bind(secs(now))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(err)?;
-        let Some(row) = row else { return Ok(None) };
-        let data = from_column(&column::<String>(&row, 0)?)?;
-        Ok(Some(
-            Record::new(
-                data,
-                u64::try_from(column::<i64>(&row, 1)?).unwrap_or(0),
-                u64::try_from(column::<i64>(&row, 2)?).unwrap_or(0),
-            )
-            .with_user(column::<Option<String>>(&row, 3)?),
-        ))
+        let now = secs(now);
+        let row = self
+            .inner
+            .call(&self.inner.readers, |c| async move {
+                c.client.query_opt(&c.load, &[&id.as_bytes(), &now]).await
+            })
+            .await?;
+        row.as_ref().map(record).transpose()
     }
 
     async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<(), StoreError> {
         check(&record.data, record.user.as_deref())?;
-        // Replaces an expired row with the same id; refuses a live one.
-        let done = sqlx::query(
-            "INSERT INTO websession_sessions (id, data, created_at, expires_at, user_id)
-             VALUES ($1, $2::jsonb, $3, $4, $5)
-             ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, created_at = EXCLUDED.created_at,
-                 expires_at = EXCLUDED.expires_at, user_id = EXCLUDED.user_id
-             WHERE websession_sessions.expires_at <= $6",
-        )
-        .bind(id.as_bytes())
-        .bind(to_column(&record.data))
-        .bind(secs(record.created_at))
-        .bind(secs(record.expires_at))
-        .bind(record.user.as_deref())
-        .bind(secs(now))
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        if done.rows_affected() == 0 {
+        let (keys, texts) = key_texts(&record.data);
+        let (created, expires, user, now) = (
+            secs(record.created_at),
+            secs(record.expires_at),
+            record.user.as_deref(),
+            secs(now),
+        );
+        let params: [&(dyn ToSql + Sync); 7] = [
+            &id.as_bytes(),
+            &keys,
+            &texts,
+            &created,
+            &expires,
+            &user,
+            &now,
+        ];
+        let done = self
+            .inner
+            .call(&self.inner.writers, |c| async move {
+                c.client.execute(&c.create, &params).await
+            })
+            .await?;
+        if done == 0 {
             return Err(StoreError::from_kind(StoreErrorKind::Collision));
         }
         Ok(())
@@ -289,20 +772,27 @@ impl SessionStore for PostgresStore {
 
     async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError> {
         check_changes(changes)?;
-        let done = apply_query(
-            concat!(
-                "UPDATE websession_sessions SET ",
-                apply_changes!(),
-                " WHERE id = $1 AND expires_at > $8"
-            ),
-            id,
-            changes,
-            now,
-        )
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        if done.rows_affected() == 0 {
+        let p = change_params(changes);
+        let now = secs(now);
+        let params: [&(dyn ToSql + Sync); 10] = [
+            &id.as_bytes(),
+            &p.changes_data,
+            &p.cleared,
+            &p.removed,
+            &p.keys,
+            &p.texts,
+            &p.expires_at,
+            &p.set_user,
+            &p.user,
+            &now,
+        ];
+        let done = self
+            .inner
+            .call(&self.inner.writers, |c| async move {
+                c.client.execute(&c.update, &params).await
+            })
+            .await?;
+        if done == 0 {
             return Err(StoreError::from_kind(StoreErrorKind::NotFound));
         }
         Ok(())
@@ -316,45 +806,68 @@ impl SessionStore for PostgresStore {
         now: u64,
     ) -> Result<(), StoreError> {
         check_changes(changes)?;
-        // One transaction: an error returns early and the drop rolls back,
-        // so a failure leaves `old` live and as it was.
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        sqlx::query("DELETE FROM websession_sessions WHERE id = $1 AND expires_at <= $2")
-            .bind(new.as_bytes())
-            .bind(secs(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        let p = change_params(changes);
+        let now = secs(now);
+        let params: [&(dyn ToSql + Sync); 11] = [
+            &old.as_bytes(),
+            &p.changes_data,
+            &p.cleared,
+            &p.removed,
+            &p.keys,
+            &p.texts,
+            &p.expires_at,
+            &p.set_user,
+            &p.user,
+            &now,
+            &new.as_bytes(),
+        ];
         // The move and the change set in one statement, with `update`'s SET
-        // list. A live `new` is a unique violation (Collision); a racing
-        // `delete(old)` either ran first (no row: NotFound) or waits for this
-        // transaction and then finds no row under `old`.
-        let moved = apply_query(
-            concat!(
-                "UPDATE websession_sessions SET id = $9, ",
-                apply_changes!(),
-                " WHERE id = $1 AND expires_at > $8"
-            ),
-            old,
-            changes,
-            now,
-        )
-        .bind(new.as_bytes())
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        if moved.rows_affected() == 0 {
+        // list: atomic without a transaction. A live `new` is a unique
+        // violation (Collision) and changes nothing; a racing `delete(old)`
+        // either ran first (no row: NotFound) or waits for this statement
+        // and then finds no row under `old`.
+        let mut moved = self
+            .inner
+            .call(&self.inner.writers, |c| async move {
+                c.client.execute(&c.cycle, &params).await
+            })
+            .await;
+        if moved
+            .as_ref()
+            .is_err_and(|e| e.kind() == StoreErrorKind::Collision)
+        {
+            // `new` is taken, maybe by an expired row (a 2^-256 chance for a
+            // random id, unless a caller picks it): delete it if so, and try
+            // once more. A live row stays, and the retry reports Collision.
+            let gone = self
+                .inner
+                .call(&self.inner.writers, |c| async move {
+                    c.client
+                        .execute(&c.delete_if_expired, &[&new.as_bytes(), &now])
+                        .await
+                })
+                .await?;
+            if gone > 0 {
+                moved = self
+                    .inner
+                    .call(&self.inner.writers, |c| async move {
+                        c.client.execute(&c.cycle, &params).await
+                    })
+                    .await;
+            }
+        }
+        if moved? == 0 {
             return Err(StoreError::from_kind(StoreErrorKind::NotFound));
         }
-        tx.commit().await.map_err(err)
+        Ok(())
     }
 
     async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM websession_sessions WHERE id = $1")
-            .bind(id.as_bytes())
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
+        self.inner
+            .call(&self.inner.writers, |c| async move {
+                c.client.execute(&c.delete, &[&id.as_bytes()]).await
+            })
+            .await?;
         Ok(())
     }
 
@@ -362,23 +875,22 @@ impl SessionStore for PostgresStore {
         if user.contains('\0') {
             return Ok(0); // no stored session can have this user id
         }
-        let done = sqlx::query("DELETE FROM websession_sessions WHERE user_id = $1")
-            .bind(user)
-            .execute(&self.pool)
+        self.inner
+            .call(&self.inner.writers, |c| async move {
+                c.client.execute(&c.delete_user, &[&user]).await
+            })
             .await
-            .map_err(err)?;
-        Ok(done.rows_affected())
     }
 }
 
 #[async_trait::async_trait]
 impl ExpiredDeletion for PostgresStore {
     async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM websession_sessions WHERE expires_at <= $1")
-            .bind(secs(now))
-            .execute(&self.pool)
+        let now = secs(now);
+        self.inner
+            .call(&self.inner.writers, |c| async move {
+                c.client.execute(&c.delete_expired, &[&now]).await
+            })
             .await
-            .map_err(err)?;
-        Ok(done.rows_affected())
     }
 }

@@ -75,13 +75,12 @@ mod nul_and_cycle {
     //! values, which round-trip) and `cycle_id`'s atomicity.
 
     use std::error::Error as _;
-    use std::str::FromStr;
 
-    use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+    use sqlx::postgres::PgPool;
     use websession_core::store::{ChangeSet, Record, SessionStore, StoreError, StoreErrorKind};
     use websession_core::testing::{id, map as data, now};
     use websession_core::Value;
-    use websession_postgres::PostgresStore;
+    use websession_postgres::{ExpiredDeletion as _, PostgresOptions, PostgresStore};
 
     use super::{store, url};
 
@@ -232,6 +231,13 @@ mod nul_and_cycle {
         assert!(s.load(&id, t).await.expect("load").is_some());
     }
 
+    /// `DATABASE_URL` with `options` that give every connection of a store
+    /// (and its migration) this search_path.
+    fn private_url(schema: &str) -> String {
+        let sep = if url().contains('?') { '&' } else { '?' };
+        format!("{}{sep}options=-c%20search_path%3D{schema}", url())
+    }
+
     /// A store on its own schema (so a test can add triggers), and a pool
     /// outside it to drop the schema afterwards.
     async fn private_store() -> (PostgresStore, PgPool, String) {
@@ -245,15 +251,14 @@ mod nul_and_cycle {
             .execute(&admin)
             .await
             .expect("schema");
-        let options = PgConnectOptions::from_str(&url())
-            .expect("url")
-            .options([("search_path", schema.as_str())]);
-        let pool = PgPoolOptions::new()
-            .max_connections(2)
-            .connect_with(options)
-            .await
-            .expect("connect");
-        let s = PostgresStore::from_pool(pool);
+        let s = PostgresStore::connect_with(
+            &private_url(&schema),
+            PostgresOptions::default()
+                .read_connections(1)
+                .connections(2),
+        )
+        .await
+        .expect("connect");
         s.migrate().await.expect("migrate");
         (s, admin, schema)
     }
@@ -295,8 +300,123 @@ mod nul_and_cycle {
             .await
             .expect("an acceptable change set cycles");
         assert!(s.load(&new, t).await.expect("load").is_some());
+        drop_schema(&admin, &schema).await;
+    }
+
+    /// A table made by the previous version (index on `expires_at`, no
+    /// bucket, default fillfactor) is brought up to date by `migrate`, its
+    /// rows kept.
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL at DATABASE_URL"]
+    async fn migrate_upgrades_a_table_of_the_previous_version() {
+        let (s, admin, schema) = private_store().await;
+        let t = now();
+        let kept = id();
+        sqlx::raw_sql(&format!(
+            "DROP TABLE {schema}.websession_sessions;
+             CREATE TABLE {schema}.websession_sessions (
+                 id BYTEA PRIMARY KEY, data JSONB NOT NULL DEFAULT '{{}}'::jsonb,
+                 created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, user_id TEXT);
+             CREATE INDEX websession_sessions_expires_idx ON {schema}.websession_sessions (expires_at);
+             CREATE INDEX websession_sessions_user_idx ON {schema}.websession_sessions (user_id)
+                 WHERE user_id IS NOT NULL;"
+        ))
+        .execute(&admin)
+        .await
+        .expect("old schema");
+        sqlx::query(&format!(
+            "INSERT INTO {schema}.websession_sessions VALUES ($1, '{{\"a\": \"1\"}}', $2, $3, 'alice')"
+        ))
+        .bind(kept.as_bytes())
+        .bind(i64::try_from(t).expect("time"))
+        .bind(i64::try_from(t + 600).expect("time"))
+        .execute(&admin)
+        .await
+        .expect("an old row");
+        s.migrate().await.expect("migrate");
+        s.migrate().await.expect("and again");
+        let expected =
+            Record::new(data(&[("a", Value::Int(1))]), t, t + 600).with_user(Some("alice".into()));
+        let s = PostgresStore::connect(&private_url(&schema))
+            .await
+            .expect("connect");
+        assert_eq!(s.load(&kept, t).await.expect("load"), Some(expected));
+        let indexes: Vec<String> = sqlx::query_scalar(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1 ORDER BY 1",
+        )
+        .bind(&schema)
+        .fetch_all(&admin)
+        .await
+        .expect("indexes");
+        assert_eq!(
+            indexes,
+            [
+                "websession_sessions_bucket_idx",
+                "websession_sessions_pkey",
+                "websession_sessions_user_idx"
+            ]
+        );
+        let options: Vec<String> = sqlx::query_scalar(
+            "SELECT unnest(c.reloptions) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relname = 'websession_sessions'",
+        )
+        .bind(&schema)
+        .fetch_all(&admin)
+        .await
+        .expect("options");
+        assert_eq!(options, ["fillfactor=70"]);
+        s.delete_expired(t + 601).await.expect("cleanup");
+        assert_eq!(
+            s.load(&kept, t).await.expect("load"),
+            None,
+            "via the bucket"
+        );
+        drop_schema(&admin, &schema).await;
+    }
+
+    /// Updates that keep the user id and the expiry's hour are in place
+    /// (HOT): PostgreSQL's own statistics count them.
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL at DATABASE_URL"]
+    async fn updates_within_the_hour_are_hot() {
+        let (s, admin, schema) = private_store().await;
+        // An expiry early in its hour, so that the moves below stay in it.
+        let t = now() / 3600 * 3600 + 3600 * 24;
+        let sid = id();
+        s.create(&sid, &plain(t - 10), t - 10)
+            .await
+            .expect("create");
+        let n = 50;
+        for i in 0..n {
+            let changes = ChangeSet::touch(t + 60 + i)
+                .with_set("c", Value::Int(i64::try_from(i).expect("small")));
+            s.update(&sid, &changes, t - 10).await.expect("update");
+        }
+        // The statistics reach the shared counters when the backends go idle
+        // (PostgreSQL 15: at most about 10 s later).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let (upd, hot) = loop {
+            let (upd, hot): (i64, i64) = sqlx::query_as(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+                 WHERE schemaname = $1 AND relname = 'websession_sessions'",
+            )
+            .bind(&schema)
+            .fetch_one(&admin)
+            .await
+            .expect("stats");
+            if upd >= i64::try_from(n).expect("small") || std::time::Instant::now() > deadline {
+                break (upd, hot);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        assert_eq!(upd, 50, "the updates are counted");
+        assert!(hot >= 45, "{hot} of {upd} updates were HOT");
+        drop_schema(&admin, &schema).await;
+    }
+
+    async fn drop_schema(admin: &PgPool, schema: &str) {
         sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
-            .execute(&admin)
+            .execute(admin)
             .await
             .expect("drop schema");
     }
