@@ -83,6 +83,7 @@ const FLAG_COMPRESSED: u8 = 1;
 /// A secret too short to seal with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a sealing key must be at least {MIN_SEALING_KEY_LEN} bytes of random data; key {index} has {len}")]
+#[non_exhaustive]
 pub struct SealingKeyError {
     /// Position in [`KeyRing::verification_order`].
     pub index: usize,

@@ -88,6 +88,7 @@ enum Slot {
 /// A value of a [`LazyMap`], borrowed: a string still in the payload's text,
 /// or a parsed [`Value`].
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum ValueRef<'a> {
     /// A string, as a slice of the payload.
     Str(&'a str),
