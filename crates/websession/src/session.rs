@@ -221,12 +221,30 @@ impl Session {
     /// # Errors
     ///
     /// [`SessionError::Value`] when the stored value does not fit `T`.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) -> Result<(), websession::SessionError> {
+    /// let user: Option<String> = session.get("user")?;
+    /// let visits: u64 = session.get("visits")?.unwrap_or(0);
+    /// # let _ = (user, visits);
+    /// # Ok(()) }
+    /// ```
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         self.with(|s| s.data.get(key).map(ValueRef::deserialize_into).transpose())
             .map_err(SessionError::from)
     }
 
     /// The raw value under `key`, with every Python type Flask can store.
+    ///
+    /// ```
+    /// use websession::Value;
+    /// # fn f(session: &websession::Session) {
+    /// // Every Python type Flask stores, e.g. a tuple or bytes:
+    /// if let Some(Value::Tuple(items)) = session.get_value("pair") {
+    ///     println!("{} items", items.len());
+    /// }
+    /// # }
+    /// ```
     #[must_use]
     pub fn get_value(&self, key: &str) -> Option<Value> {
         self.with(|s| s.data.get(key).map(ValueRef::to_value))
@@ -237,6 +255,13 @@ impl Session {
     /// # Errors
     ///
     /// [`SessionError::Value`] when serde can't represent the value.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) -> Result<(), websession::SessionError> {
+    /// session.insert("user", "alice")?;
+    /// session.insert("cart", vec!["tea", "scones"])?;
+    /// # Ok(()) }
+    /// ```
     pub fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<(), SessionError> {
         let value = Value::from_serialize(&value)?;
         self.insert_value(key, value);
@@ -244,6 +269,14 @@ impl Session {
     }
 
     /// Stores a raw value under `key`.
+    ///
+    /// ```
+    /// use websession::Value;
+    /// # fn f(session: &websession::Session) {
+    /// // A Python tuple, as Flask tags it (`{" t": [...]}`):
+    /// session.insert_value("pair", Value::Tuple(vec![Value::Int(1), Value::Int(2)]));
+    /// # }
+    /// ```
     pub fn insert_value(&self, key: &str, value: Value) {
         self.with(|s| s.set(key, value));
     }
@@ -269,6 +302,12 @@ impl Session {
     }
 
     /// Removes `key`, returning its raw value if it was present.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) {
+    /// let raw = session.remove_value("legacy"); // whatever Flask put there
+    /// # let _ = raw; }
+    /// ```
     pub fn remove_value(&self, key: &str) -> Option<Value> {
         self.with(|s| s.remove(key))
     }
@@ -328,36 +367,76 @@ impl Session {
     /// when it is first saved); after [`cycle_id`](Self::cycle_id) it stays
     /// the old id until the end of the request. Its `Debug` shows only a
     /// prefix, so logging it doesn't leak a usable id.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) {
+    /// if let Some(id) = session.id() {
+    ///     tracing::info!(session = ?id, "loaded"); // Debug shows a prefix only
+    /// }
+    /// # }
+    /// ```
     #[must_use]
     pub fn id(&self) -> Option<websession_core::store::SessionId> {
         self.with(|s| s.stored.as_ref().map(|r| r.id.clone()))
     }
 
     /// Whether `key` is present.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) -> bool {
+    /// session.contains("user")
+    /// # }
+    /// ```
     #[must_use]
     pub fn contains(&self, key: &str) -> bool {
         self.with(|s| s.data.contains_key(key))
     }
 
     /// Every key, sorted. Includes Flask's `_permanent` when it was set.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) {
+    /// for key in session.keys() {
+    ///     println!("{key}");
+    /// }
+    /// # }
+    /// ```
     #[must_use]
     pub fn keys(&self) -> Vec<String> {
         self.with(|s| s.data.keys().map(str::to_owned).collect())
     }
 
     /// Number of keys.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) {
+    /// println!("{} keys", session.len());
+    /// # }
+    /// ```
     #[must_use]
     pub fn len(&self) -> usize {
         self.with(|s| s.data.len())
     }
 
     /// Whether the session holds nothing.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) -> bool {
+    /// session.is_empty() // no cookie is sent for an empty new session
+    /// # }
+    /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.with(|s| s.data.is_empty())
     }
 
     /// A copy of all the data.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) {
+    /// let copy: websession::Map = session.to_map();
+    /// # let _ = copy; }
+    /// ```
     #[must_use]
     pub fn to_map(&self) -> Map {
         self.with(|s| s.data.to_map())
@@ -365,6 +444,12 @@ impl Session {
 
     /// Drops all the data (Flask's `session.clear()`). An emptied session's
     /// cookie is deleted at the end of the request.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) {
+    /// session.clear(); // the cookie is deleted at the end of the request
+    /// # }
+    /// ```
     pub fn clear(&self) {
         self.with(SessionState::clear);
     }
@@ -378,6 +463,15 @@ impl Session {
     /// In store mode the record is deleted at the end of the request, so the
     /// old cookie is worthless from then on, and a concurrent request can't
     /// write it back.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) -> Result<(), websession::SessionError> {
+    /// // Logout: the data goes (in store mode the old id dies too), and the
+    /// // flash message goes into a brand-new session.
+    /// session.purge();
+    /// session.insert("flash", "You were logged out")?;
+    /// # Ok(()) }
+    /// ```
     pub fn purge(&self) {
         self.with(SessionState::purge);
     }
@@ -385,6 +479,12 @@ impl Session {
     /// Records which user this session belongs to (store mode), so
     /// `SessionStore::delete_all_for(user)` can log them out everywhere.
     /// Cookie modes ignore it.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) {
+    /// session.set_user(Some("alice")); // store mode: delete_all_for("alice") reaches it
+    /// # }
+    /// ```
     pub fn set_user(&self, user: Option<&str>) {
         self.with(|s| {
             s.user = UserChange::Set(user.map(str::to_owned));
@@ -403,6 +503,14 @@ impl Session {
     ///
     /// In store mode the record moves to a new random id atomically and the
     /// old id stops working at once.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) -> Result<(), websession::SessionError> {
+    /// // After login, against session fixation:
+    /// session.insert("user", "alice")?;
+    /// session.cycle_id();
+    /// # Ok(()) }
+    /// ```
     pub fn cycle_id(&self) {
         self.with(|s| s.cycled = true);
     }
@@ -410,11 +518,23 @@ impl Session {
     /// Makes the session permanent (`Expires` set to now plus the permanent
     /// lifetime, refreshed on use) or a browser-session cookie. Stored as
     /// Flask's `_permanent` key, so Flask agrees.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) {
+    /// session.set_permanent(true); // "remember me": Expires = now + the permanent lifetime
+    /// # }
+    /// ```
     pub fn set_permanent(&self, permanent: bool) {
         self.insert_value(PERMANENT_KEY, Value::Bool(permanent));
     }
 
     /// Whether the session is permanent (Flask: `session.get("_permanent", False)`).
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) -> bool {
+    /// session.is_permanent()
+    /// # }
+    /// ```
     #[must_use]
     pub fn is_permanent(&self) -> bool {
         self.with(|s| is_permanent(&s.data))
