@@ -218,6 +218,14 @@ impl Default for SessionConfig {
 impl SessionConfig {
     /// Flask's defaults: `HttpOnly`, `Path=/`, no `Secure`, no `SameSite`, 31
     /// days, refresh each request, and no `Cache-Control` added.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// // Flask's exact headers and bytes: refresh on every request, zlib as Flask tries it.
+    /// let config = SessionConfig::flask();
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn flask() -> Self {
         Self {
@@ -231,6 +239,14 @@ impl SessionConfig {
     }
 
     /// The cookie's name. Default `session`.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// let config = SessionConfig::default().with_cookie_name("__Host-session");
+    /// assert_eq!(config.cookie_name(), "__Host-session");
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
         self.cookie_name = name.into();
@@ -239,6 +255,14 @@ impl SessionConfig {
 
     /// The cookie's `Domain`. Default none (the cookie goes to this host only,
     /// the safe choice). A leading `.` and a `:port` are dropped, as Werkzeug does.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// // Shared by app.example.com and api.example.com:
+    /// let config = SessionConfig::default().with_domain("example.com");
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
         let domain = domain.into();
@@ -249,6 +273,13 @@ impl SessionConfig {
     }
 
     /// The cookie's `Path`. Default `/`.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// let config = SessionConfig::default().with_path("/app");
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_path(mut self, path: impl Into<String>) -> Self {
         self.path = path.into();
@@ -260,6 +291,13 @@ impl SessionConfig {
     /// # Security
     ///
     /// Any XSS hole then leaks the session.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// let config = SessionConfig::default().with_javascript_access();
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_javascript_access(mut self) -> Self {
         self.http_only = false;
@@ -286,6 +324,13 @@ impl SessionConfig {
     /// Sets `HttpOnly` (`true`, the default): scripts can't read the cookie.
     /// `false` is [`with_javascript_access`](Self::with_javascript_access).
     /// Flask's `SESSION_COOKIE_HTTPONLY`.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// let config = SessionConfig::default().with_http_only(true);
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_http_only(mut self, http_only: bool) -> Self {
         self.http_only = http_only;
@@ -298,6 +343,15 @@ impl SessionConfig {
     ///
     /// Anyone on the network path can then copy the session. Use it only for
     /// local development or behind a proxy that never serves plain HTTP.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// // Local development over plain http only:
+    /// let config = SessionConfig::default().with_insecure_cookie();
+    /// assert!(!config.is_secure());
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_insecure_cookie(mut self) -> Self {
         self.secure = false;
@@ -305,6 +359,13 @@ impl SessionConfig {
     }
 
     /// The `SameSite` attribute; `None` (the Rust value) sends no attribute.
+    ///
+    /// ```
+    /// use websession::{SameSite, SessionConfig};
+    /// let config = SessionConfig::default().with_same_site(Some(SameSite::Strict));
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_same_site(mut self, same_site: Option<SameSite>) -> Self {
         self.same_site = same_site;
@@ -312,6 +373,16 @@ impl SessionConfig {
     }
 
     /// Adds `Partitioned` (CHIPS), which also forces `Secure`, as in Flask.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// // A session for an embedded third-party iframe (CHIPS):
+    /// let config = SessionConfig::default()
+    ///     .with_same_site(Some(websession::SameSite::None))
+    ///     .with_partitioned();
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_partitioned(mut self) -> Self {
         self.partitioned = true;
@@ -320,6 +391,14 @@ impl SessionConfig {
 
     /// Flask's `SESSION_REFRESH_EACH_REQUEST`: `true` is
     /// [`Refresh::EveryRequest`], `false` is [`Refresh::OnChange`].
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// // Flask's SESSION_REFRESH_EACH_REQUEST = False:
+    /// let config = SessionConfig::default().with_refresh_each_request(false);
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_refresh_each_request(mut self, refresh: bool) -> Self {
         self.refresh = if refresh {
@@ -353,6 +432,15 @@ impl SessionConfig {
     /// Flask's `PERMANENT_SESSION_LIFETIME`: the `Expires` of permanent
     /// cookies, and the maximum age the server accepts for **every** cookie.
     /// Default 31 days.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// // Flask's PERMANENT_SESSION_LIFETIME = timedelta(days=7):
+    /// let config = SessionConfig::default().with_permanent_lifetime(time::Duration::days(7));
+    /// assert_eq!(config.permanent_lifetime(), time::Duration::days(7));
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_permanent_lifetime(mut self, lifetime: Duration) -> Self {
         self.permanent_lifetime = lifetime;
@@ -362,6 +450,14 @@ impl SessionConfig {
     /// Ends a session after this long without a request that uses it. Every
     /// such request extends it (the cookie is re-issued each time). Default:
     /// none, as in Flask.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// // Logged out after 30 minutes without a request:
+    /// let config = SessionConfig::default().with_idle_timeout(time::Duration::minutes(30));
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = Some(timeout);
@@ -374,6 +470,14 @@ impl SessionConfig {
     ///
     /// In signed mode the creation time travels in the cookie as the hidden
     /// key `_ws_created`, which a Flask app sharing the cookie sees and keeps.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// // Never longer than 12 hours since login, however active:
+    /// let config = SessionConfig::default().with_absolute_timeout(time::Duration::hours(12));
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_absolute_timeout(mut self, timeout: Duration) -> Self {
         self.absolute_timeout = Some(timeout);
@@ -388,6 +492,14 @@ impl SessionConfig {
     ///
     /// A handler may then treat a logged-in user as anonymous, or act on a
     /// request without the session's CSRF token or permissions.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// // A store outage serves anonymous, unsaved sessions instead of 503s:
+    /// let config = SessionConfig::default().with_store_fail_open();
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_store_fail_open(mut self) -> Self {
         self.store_fail_open = true;
@@ -408,6 +520,13 @@ impl SessionConfig {
     ///
     /// Without one, a session lives at least the lifetime minus this interval
     /// after its last use. Default (and maximum): half the lifetime.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// let config = SessionConfig::default().with_touch_interval(time::Duration::minutes(5));
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_touch_interval(mut self, interval: Duration) -> Self {
         self.touch_interval = Some(interval);
@@ -417,6 +536,13 @@ impl SessionConfig {
     /// The longest `Set-Cookie` value (name, value and attributes) to send.
     /// A longer cookie is an error when the response is written (the response
     /// becomes a 500), never a cookie the browser silently drops. Default 4093.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// let config = SessionConfig::default().with_max_cookie_size(3000);
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_max_cookie_size(mut self, bytes: usize) -> Self {
         self.max_cookie_size = bytes;
@@ -427,6 +553,13 @@ impl SessionConfig {
     /// when the handler set no `Cache-Control` itself. Default `true`
     /// (`false` in [`SessionConfig::flask`]), so no shared cache keeps a
     /// response that carries someone's session.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// let config = SessionConfig::default().with_no_store_on_write(false);
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_no_store_on_write(mut self, no_store: bool) -> Self {
         self.no_store_on_write = no_store;
@@ -442,6 +575,13 @@ impl SessionConfig {
     /// 2 bytes, which is what makes the cookie byte-identical to Flask's;
     /// the default skips that for small sessions, whose cookies may then be
     /// a few bytes longer than Flask's.
+    ///
+    /// ```
+    /// use websession::{Compression, SessionConfig};
+    /// let config = SessionConfig::default().with_signed_compression(Compression::Never);
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_signed_compression(mut self, compression: Compression) -> Self {
         self.signed_compression = compression;
@@ -454,6 +594,15 @@ impl SessionConfig {
     /// version 1 cookie becomes version 2 the next time it is written, so a
     /// cut-off one permanent lifetime after the upgrade refuses only cookies
     /// nobody has used since.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// // Version 1 sealed cookies stop opening after this date:
+    /// let cutoff = time::macros::datetime!(2027-01-01 0:00 UTC);
+    /// let config = SessionConfig::default().with_sealed_v1_cutoff(cutoff);
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_sealed_v1_cutoff(mut self, cutoff: time::OffsetDateTime) -> Self {
         self.sealed_v1_cutoff = Some(cutoff);
@@ -473,6 +622,13 @@ impl SessionConfig {
     /// under the 4 KB cookie limit; pick it only for sessions that never mix
     /// attacker-chosen text with secrets. Either way, cookies written with the
     /// other setting still open.
+    ///
+    /// ```
+    /// use websession::{Compression, SessionConfig};
+    /// let config = SessionConfig::default().with_sealed_compression(Compression::Above(1024));
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_sealed_compression(mut self, compression: Compression) -> Self {
         self.sealed_compression = compression;
@@ -482,6 +638,15 @@ impl SessionConfig {
     /// Refuses short or well-known secret keys when the layer is built,
     /// instead of only warning. Applies to every mode that takes keys
     /// (signed and sealed), current key and fallbacks alike.
+    ///
+    /// ```
+    /// use websession::{Key, KeyRing, SessionConfig, Sessions};
+    /// let strict = SessionConfig::default().with_strict_keys();
+    /// // A published example key is refused, not just logged:
+    /// let weak = KeyRing::new(Key::from_utf8("dev")?);
+    /// assert!(Sessions::signed(weak, strict).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn with_strict_keys(mut self) -> Self {
         self.strict_keys = true;
@@ -489,6 +654,15 @@ impl SessionConfig {
     }
 
     /// The clock used for signing times, expiry and `Expires`. Tests inject one.
+    ///
+    /// ```
+    /// use websession::{Clock, SessionConfig};
+    /// // A fixed time, for tests:
+    /// let t = time::macros::datetime!(2026-01-01 0:00 UTC);
+    /// let config = SessionConfig::default().with_clock(Clock::from_fn(move || t));
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -496,18 +670,33 @@ impl SessionConfig {
     }
 
     /// The cookie's name.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// assert_eq!(SessionConfig::default().cookie_name(), "session");
+    /// ```
     #[must_use]
     pub fn cookie_name(&self) -> &str {
         &self.cookie_name
     }
 
     /// The permanent lifetime, which is also the maximum age of any cookie.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// assert_eq!(SessionConfig::default().permanent_lifetime(), time::Duration::days(31));
+    /// ```
     #[must_use]
     pub fn permanent_lifetime(&self) -> Duration {
         self.permanent_lifetime
     }
 
     /// Whether `Secure` is sent (`Partitioned` forces it).
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// assert!(SessionConfig::default().is_secure());
+    /// ```
     #[must_use]
     pub fn is_secure(&self) -> bool {
         self.secure || self.partitioned
@@ -518,6 +707,12 @@ impl SessionConfig {
     /// # Errors
     ///
     /// The first [`ConfigError`] found.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// let bad = SessionConfig::default().with_cookie_name("a b");
+    /// assert!(bad.validate().is_err());
+    /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
         let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
         if self.cookie_name.is_empty() || !self.cookie_name.chars().all(token) {
