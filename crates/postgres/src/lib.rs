@@ -263,6 +263,12 @@ impl PostgresOptions {
     /// How many connections carry loads (at least 1; 2 by default).
     /// Concurrent loads share them, pipelined, so a few suffice: more
     /// connections mean more PostgreSQL backends competing for the CPU.
+    ///
+    /// ```
+    /// use websession_postgres::PostgresOptions;
+    /// let options = PostgresOptions::default().read_connections(4);
+    /// # let _ = options;
+    /// ```
     #[must_use]
     pub fn read_connections(mut self, n: usize) -> Self {
         self.read_connections = n.max(1);
@@ -273,6 +279,12 @@ impl PostgresOptions {
     /// write is its own transaction, and a connection commits one at a time
     /// (waiting for the WAL flush), so concurrent writes need connections of
     /// their own to be flushed together.
+    ///
+    /// ```
+    /// use websession_postgres::PostgresOptions;
+    /// let options = PostgresOptions::default().connections(32);
+    /// # let _ = options;
+    /// ```
     #[must_use]
     pub fn connections(mut self, n: usize) -> Self {
         self.connections = n.max(1);
@@ -282,6 +294,13 @@ impl PostgresOptions {
     /// The longest a store call may take, reconnecting included (5 seconds
     /// by default); past it the call fails with
     /// [`StoreErrorKind::Unavailable`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use websession_postgres::PostgresOptions;
+    /// let options = PostgresOptions::default().timeout(Duration::from_secs(2));
+    /// # let _ = options;
+    /// ```
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -509,6 +528,14 @@ impl PostgresStore {
     ///
     /// [`StoreErrorKind::Backend`] when the URL is invalid,
     /// [`StoreErrorKind::Unavailable`] when the database can't be reached.
+    ///
+    /// ```no_run
+    /// use websession_postgres::PostgresStore;
+    /// # async fn f() -> Result<(), websession_core::store::StoreError> {
+    /// let store = PostgresStore::connect("postgres://app@db.internal/app").await?;
+    /// store.migrate().await?; // once, at deploy time or start-up
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         Self::connect_with(url, PostgresOptions::default()).await
     }
@@ -521,6 +548,16 @@ impl PostgresStore {
     ///
     /// [`StoreErrorKind::Backend`] when the URL is invalid,
     /// [`StoreErrorKind::Unavailable`] when the database can't be reached.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use websession_postgres::{PostgresOptions, PostgresStore};
+    /// # async fn f() -> Result<(), websession_core::store::StoreError> {
+    /// let options = PostgresOptions::default().connections(8).timeout(Duration::from_secs(2));
+    /// let store = PostgresStore::connect_with("postgres://app@db.internal/app", options).await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
         let mut config: tokio_postgres::Config = url
             .parse()
@@ -564,6 +601,12 @@ impl PostgresStore {
     /// # Errors
     ///
     /// When the database refuses the schema.
+    ///
+    /// ```no_run
+    /// # async fn f(store: websession_postgres::PostgresStore) -> Result<(), websession_core::store::StoreError> {
+    /// store.migrate().await?; // safe to run again: each step checks first
+    /// # Ok(()) }
+    /// ```
     pub async fn migrate(&self) -> Result<(), StoreError> {
         // Its own connection: the schema must not wait behind (nor hold up)
         // the pipelined session traffic, and a long table rewrite must not

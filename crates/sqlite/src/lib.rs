@@ -175,6 +175,13 @@ impl Default for SqliteOptions {
 
 impl SqliteOptions {
     /// Sets [`SqliteOptions::busy_timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use websession_sqlite::SqliteOptions;
+    /// let options = SqliteOptions::default().with_busy_timeout(Duration::from_secs(2));
+    /// # let _ = options;
+    /// ```
     #[must_use]
     pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
@@ -182,6 +189,12 @@ impl SqliteOptions {
     }
 
     /// Sets [`SqliteOptions::readers`] (at least 1).
+    ///
+    /// ```
+    /// use websession_sqlite::SqliteOptions;
+    /// let options = SqliteOptions::default().with_readers(2);
+    /// # let _ = options;
+    /// ```
     #[must_use]
     pub fn with_readers(mut self, readers: usize) -> Self {
         self.readers = readers.max(1);
@@ -189,6 +202,13 @@ impl SqliteOptions {
     }
 
     /// Sets [`SqliteOptions::max_size`].
+    ///
+    /// ```
+    /// use websession_sqlite::SqliteOptions;
+    /// // At most about 1 GiB of sessions; writes past it fail (503), reads go on.
+    /// let options = SqliteOptions::default().with_max_size(Some(1 << 30));
+    /// # let _ = options;
+    /// ```
     #[must_use]
     pub fn with_max_size(mut self, bytes: Option<u64>) -> Self {
         self.max_size = bytes;
@@ -196,6 +216,13 @@ impl SqliteOptions {
     }
 
     /// Sets [`SqliteOptions::synchronous`].
+    ///
+    /// ```
+    /// use websession_sqlite::{SqliteOptions, Synchronous};
+    /// // An fsync per commit batch: nothing answered is lost, even on power loss.
+    /// let options = SqliteOptions::default().with_synchronous(Synchronous::Full);
+    /// # let _ = options;
+    /// ```
     #[must_use]
     pub fn with_synchronous(mut self, synchronous: Synchronous) -> Self {
         self.synchronous = synchronous;
@@ -410,6 +437,18 @@ impl SqliteStore {
     /// # Errors
     ///
     /// When the file can't be opened or the schema can't be created.
+    ///
+    /// ```
+    /// use websession_sqlite::SqliteStore;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let file = std::env::temp_dir().join(format!("websession-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&format!("sqlite://{}", file.display())).await?;
+    /// assert_eq!(store.path(), file.as_path());
+    /// # drop(store); let _ = std::fs::remove_file(&file);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?; Ok(()) }
+    /// ```
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         Self::open_with(url, SqliteOptions::default()).await
     }
@@ -419,6 +458,18 @@ impl SqliteStore {
     /// # Errors
     ///
     /// When the file can't be opened or the schema can't be created.
+    ///
+    /// ```
+    /// use websession_sqlite::{SqliteOptions, SqliteStore};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let file = std::env::temp_dir().join(format!("websession-doc-{}.db", std::process::id()));
+    /// let options = SqliteOptions::default().with_readers(1);
+    /// let store = SqliteStore::open_with(&file.display().to_string(), options).await?;
+    /// # drop(store); let _ = std::fs::remove_file(&file);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?; Ok(()) }
+    /// ```
     pub async fn open_with(url: &str, options: SqliteOptions) -> Result<Self, StoreError> {
         let path = path_of(url)?;
         tokio::task::spawn_blocking(move || Self::start(path, &options))
@@ -470,11 +521,30 @@ impl SqliteStore {
     /// # Errors
     ///
     /// When the writer thread can't be reached or SQLite refuses.
+    ///
+    /// ```
+    /// use websession_sqlite::SqliteStore;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let file = std::env::temp_dir().join(format!("websession-doc-{}.db", std::process::id()));
+    /// let store = SqliteStore::open(&file.display().to_string()).await?;
+    /// let pages = store.set_max_size(Some(64 << 20)).await?;
+    /// assert!(pages > 0);
+    /// # drop(store); let _ = std::fs::remove_file(&file);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?; Ok(()) }
+    /// ```
     pub async fn set_max_size(&self, bytes: Option<u64>) -> Result<u64, StoreError> {
         self.write(Write::MaxSize(bytes)).await
     }
 
     /// The database file.
+    ///
+    /// ```
+    /// # async fn f(store: websession_sqlite::SqliteStore) {
+    /// println!("sessions in {}", store.path().display());
+    /// # }
+    /// ```
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.inner.path

@@ -43,6 +43,12 @@ impl std::fmt::Debug for MemoryStore {
 
 impl MemoryStore {
     /// An empty store.
+    ///
+    /// ```
+    /// use websession_core::store::MemoryStore;
+    /// let store = MemoryStore::new();
+    /// assert!(store.is_empty());
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self::default()
@@ -55,12 +61,22 @@ impl MemoryStore {
     }
 
     /// Number of records, live or expired (for tests).
+    ///
+    /// ```
+    /// use websession_core::store::MemoryStore;
+    /// assert_eq!(MemoryStore::new().len(), 0);
+    /// ```
     #[must_use]
     pub fn len(&self) -> usize {
         self.map().len()
     }
 
     /// Whether the store holds no record.
+    ///
+    /// ```
+    /// use websession_core::store::MemoryStore;
+    /// assert!(MemoryStore::new().is_empty());
+    /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.map().is_empty()
