@@ -184,6 +184,10 @@ const REVOKE_SNAPSHOT_MAX_AGE: std::time::Duration =
 /// session cycled this many times during one revocation is an error.
 const REVOKE_MAX_HOPS: usize = 16;
 
+/// The longest `WAIT` [`RedisStore::with_replica_ack`] allows, in
+/// milliseconds: well under the response timeout (2 s).
+const REPLICA_ACK_MAX_TIMEOUT_MS: u64 = 1000;
+
 /// Tries of a cluster `update` whose user keeps changing, and of a cluster
 /// `cycle_id` whose old record keeps changing.
 const ATTEMPTS: usize = 4;
@@ -194,6 +198,14 @@ pub struct RedisStore {
     conn: Conn,
     prefix: String,
     scripts: Arc<Scripts>,
+    replica_ack: Option<ReplicaAck>,
+}
+
+/// The opt-in `WAIT` after each write (see "Replica acknowledgement").
+#[derive(Clone, Copy, Debug)]
+struct ReplicaAck {
+    replicas: u32,
+    timeout_ms: u64,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -205,6 +217,7 @@ impl std::fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("mode", &mode)
             .field("prefix", &self.prefix)
+            .field("replica_ack", &self.replica_ack)
             .finish()
     }
 }
@@ -295,7 +308,40 @@ impl RedisStore {
             conn,
             prefix: "websession:".into(),
             scripts: Arc::new(Scripts::new()),
+            replica_ack: None,
         }
+    }
+
+    /// Makes every write wait until at least `replicas` replicas of the
+    /// node that took it have acknowledged it (Redis' `WAIT`), for at most
+    /// `timeout`; a write that fewer replicas acknowledged in time fails
+    /// with [`StoreErrorKind::Unavailable`]. Off by default. This narrows
+    /// the window in which a failover loses an acknowledged write; it
+    /// doesn't close it, and a failed write may still have been applied
+    /// (see "Replica acknowledgement" in the crate docs).
+    ///
+    /// `timeout` is capped at one second (the store's response timeout is
+    /// two) and at least one millisecond (`WAIT 0` would wait forever).
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use websession_redis::RedisStore;
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = RedisStore::connect_cluster(&["redis://10.0.0.1:7000"])
+    ///     .await?
+    ///     .with_replica_ack(1, Duration::from_millis(500));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_replica_ack(mut self, replicas: u32, timeout: std::time::Duration) -> Self {
+        let timeout_ms = u64::try_from(timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .clamp(1, REPLICA_ACK_MAX_TIMEOUT_MS);
+        self.replica_ack = (replicas > 0).then_some(ReplicaAck {
+            replicas,
+            timeout_ms,
+        });
+        self
     }
 
     /// Uses `prefix` (default `websession:`) for every key, to share a Redis.
@@ -363,7 +409,58 @@ impl RedisStore {
             reply => reply,
         }
         .map_err(err)?;
+        if let Some(ack) = self.replica_ack {
+            if keys > 0 {
+                self.wait_for_replicas(ack, &make()).await?;
+            }
+        }
         T::from_owned_redis_value(reply).map_err(err)
+    }
+
+    /// `WAIT`s for `ack` after the script `invocation` (`EVALSHA sha n key
+    /// …`) succeeded, on the connection that sent it: a single Redis' one
+    /// connection, or the cluster connection to the primary of its first
+    /// key's slot. `WAIT` counts the replicas that have everything this
+    /// connection wrote so far, this script included.
+    async fn wait_for_replicas(&self, ack: ReplicaAck, invocation: &Cmd) -> Result<(), StoreError> {
+        let mut wait = redis::cmd("WAIT");
+        wait.arg(ack.replicas).arg(ack.timeout_ms);
+        let reply = match &self.conn {
+            Conn::Single(batcher) => batcher.send(wait).await,
+            Conn::Cluster(c) => {
+                use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+                let key = match invocation.args_iter().nth(3) {
+                    Some(redis::Arg::Simple(key)) => key,
+                    _ => {
+                        return Err(StoreError::new(
+                            StoreErrorKind::Backend,
+                            "a script invocation without its key",
+                        ))
+                    }
+                };
+                let route = Route::new(redis::cluster_routing::get_slot(key), SlotAddr::Master);
+                c.clone()
+                    .route_command(
+                        &wait,
+                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route)),
+                    )
+                    .await
+            }
+        }
+        .and_then(redis::Value::extract_error)
+        .map_err(err)?;
+        let acked = u32::from_owned_redis_value(reply).map_err(err)?;
+        if acked < ack.replicas {
+            return Err(StoreError::new(
+                StoreErrorKind::Unavailable,
+                format!(
+                    "the write was acknowledged by {acked} of {} replicas within {} ms; \
+                     it is applied on the primary and may or may not survive a failover",
+                    ack.replicas, ack.timeout_ms
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The stored record, live or not, and its update counter (`m:ver`). A
