@@ -49,11 +49,16 @@ impl ConnectionLike for Conn {
     }
 }
 
-/// A command waiting for the next batch, and where its reply goes.
+/// A command waiting for the next batch, the command that must follow it
+/// in the same write (a `WAIT` after a script), and where the replies go.
 struct Waiting {
     cmd: Cmd,
-    reply: oneshot::Sender<RedisResult<RValue>>,
+    then: Option<Cmd>,
+    reply: oneshot::Sender<RedisResult<Replies>>,
 }
+
+/// The replies of one [`Waiting`]: its command's, and its follower's.
+type Replies = (RValue, Option<RValue>);
 
 /// Sends the commands of a single Redis in batches: the first command
 /// queued spawns a flush task that first yields, so every task the
@@ -76,10 +81,32 @@ impl Batcher {
     }
 
     pub(crate) async fn send(self: &Arc<Self>, cmd: Cmd) -> RedisResult<RValue> {
+        Ok(self.queue_up(cmd, None).await?.0)
+    }
+
+    /// Sends `cmd` and then `then` in the same batch, one after the other
+    /// on the same connection in the same write: a `WAIT` sent this way
+    /// counts the replicas that have `cmd`, even if the connection manager
+    /// replaces its connection between two batches.
+    pub(crate) async fn send_pair(
+        self: &Arc<Self>,
+        cmd: Cmd,
+        then: Cmd,
+    ) -> RedisResult<(RValue, RValue)> {
+        match self.queue_up(cmd, Some(then)).await? {
+            (first, Some(second)) => Ok((first, second)),
+            (_, None) => Err(RedisError::from((
+                redis::ErrorKind::ResponseError,
+                "a Redis batch lost the reply of a command",
+            ))),
+        }
+    }
+
+    async fn queue_up(self: &Arc<Self>, cmd: Cmd, then: Option<Cmd>) -> RedisResult<Replies> {
         let (reply, receive) = oneshot::channel();
         let first = {
             let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-            queue.push(Waiting { cmd, reply });
+            queue.push(Waiting { cmd, then, reply });
             queue.len() == 1
         };
         if first {
@@ -105,33 +132,44 @@ impl Batcher {
         }
         let mut pipe = Pipeline::with_capacity(batch.len());
         let mut replies = Vec::with_capacity(batch.len());
-        for Waiting { cmd, reply } in batch {
+        let mut commands = 0;
+        for Waiting { cmd, then, reply } in batch {
             // A caller that is gone (a dropped request) sends nothing.
             if !reply.is_closed() {
                 pipe.add_command(cmd);
-                replies.push(reply);
+                commands += 1;
+                let paired = then.is_some();
+                if let Some(then) = then {
+                    pipe.add_command(then);
+                    commands += 1;
+                }
+                replies.push((reply, paired));
             }
         }
         if replies.is_empty() {
             return;
         }
         let mut conn = self.conn.clone();
-        match conn.req_packed_commands(&pipe, 0, replies.len()).await {
+        match conn.req_packed_commands(&pipe, 0, commands).await {
             Ok(values) => {
                 let mut values = values.into_iter();
-                for reply in replies {
-                    let value = values.next().ok_or_else(|| {
+                let mut next = || {
+                    values.next().ok_or_else(|| {
                         RedisError::from((
                             redis::ErrorKind::ResponseError,
                             "a Redis batch got fewer replies than commands",
                         ))
-                    });
+                    })
+                };
+                for (reply, paired) in replies {
+                    let value = next()
+                        .and_then(|first| Ok((first, if paired { Some(next()?) } else { None })));
                     // The caller may have gone (a dropped request): fine.
                     let _ = reply.send(value);
                 }
             }
             Err(e) => {
-                for reply in replies {
+                for (reply, _) in replies {
                     let _ = reply.send(Err(copy_error(&e)));
                 }
             }

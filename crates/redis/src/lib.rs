@@ -128,6 +128,31 @@
 //! connection sends each command as it comes (redis-rs multiplexes per
 //! node).
 //!
+//! # Replica acknowledgement
+//!
+//! Redis replicates asynchronously: a primary answers a write before its
+//! replicas have it, so a failover can lose writes the store already
+//! reported as done. [`RedisStore::with_replica_ack`] (off by default)
+//! sends Redis' `WAIT replicas timeout` right behind every write script, in
+//! the same pipeline: one write on one connection (a single Redis' batch,
+//! or the connection to the primary of the key's slot), so the count that
+//! `WAIT` returns always covers the script, even when the connection
+//! manager reconnects between two requests. A write that fewer replicas
+//! acknowledged in time fails with [`StoreErrorKind::Unavailable`] (503).
+//!
+//! What it does and doesn't promise:
+//! - It narrows the loss window; it doesn't close it. `WAIT` is not
+//!   consensus: a failover can still promote a replica that hadn't
+//!   acknowledged, and a write can be lost between the primary and its
+//!   replicas if both fail.
+//! - A write that fails this way **was applied on the primary**, and may or
+//!   may not survive a failover: the caller can't tell which.
+//! - While a shard has fewer healthy replicas than asked for, its writes
+//!   fail (reads go on). Ask for fewer replicas than each shard has.
+//! - It costs about one replica round trip per write, and the `WAIT` holds
+//!   the node's connection until the replica answers (figures in
+//!   BENCHMARKS.md, "Redis Cluster failover").
+//!
 //! # Memory limits
 //!
 //! Run the sessions' Redis with `maxmemory-policy noeviction` (a full Redis
@@ -269,6 +294,23 @@ fn claim(expires: u64, now: u64) -> u64 {
     expires.saturating_add(expires.saturating_sub(now).min(CLAIM_SLACK_MAX))
 }
 
+/// Fails a write that fewer replicas than `ack` asks for acknowledged
+/// (`acked`, `WAIT`'s reply).
+fn check_ack(ack: ReplicaAck, acked: redis::Value) -> Result<(), StoreError> {
+    let acked = u32::from_owned_redis_value(acked).map_err(err)?;
+    if acked < ack.replicas {
+        return Err(StoreError::new(
+            StoreErrorKind::Unavailable,
+            format!(
+                "the write was acknowledged by {acked} of {} replicas within {} ms; \
+                 it is applied on the primary and may or may not survive a failover",
+                ack.replicas, ack.timeout_ms
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl RedisStore {
     /// Connects to one Redis server (`redis://HOST:PORT`). The connection
     /// reconnects by itself after an outage.
@@ -396,7 +438,10 @@ impl RedisStore {
             build(&mut cmd);
             cmd
         };
-        let reply = match self.send(make()).await {
+        // A write's `WAIT` goes right after it, in the same write on the
+        // same connection: the count it returns covers the script.
+        let ack = self.replica_ack.filter(|_| keys > 0);
+        let (reply, acked) = match self.send_acked(make(), ack).await {
             Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
                 let mut conn = self.conn.clone();
                 script
@@ -404,63 +449,60 @@ impl RedisStore {
                     .load_async(&mut conn)
                     .await
                     .map_err(err)?;
-                self.send(make()).await
+                self.send_acked(make(), ack).await
             }
             reply => reply,
         }
         .map_err(err)?;
-        if let Some(ack) = self.replica_ack {
-            if keys > 0 {
-                self.wait_for_replicas(ack, &make()).await?;
-            }
+        if let (Some(ack), Some(acked)) = (ack, acked) {
+            check_ack(ack, acked)?;
         }
         T::from_owned_redis_value(reply).map_err(err)
     }
 
-    /// `WAIT`s for `ack` after the script `invocation` (`EVALSHA sha n key
-    /// …`) succeeded, on the connection that sent it: a single Redis' one
-    /// connection, or the cluster connection to the primary of its first
-    /// key's slot. `WAIT` counts the replicas that have everything this
-    /// connection wrote so far, this script included.
-    async fn wait_for_replicas(&self, ack: ReplicaAck, invocation: &Cmd) -> Result<(), StoreError> {
+    /// Sends the script invocation `cmd` (`EVALSHA sha n key …`), and with
+    /// `ack` a `WAIT` right after it as one pipeline: on a single Redis in
+    /// the same batch, on a cluster to the primary of the key's slot. Both
+    /// travel in one write on one connection, so `WAIT` counts the replicas
+    /// that have everything up to the script, whatever the connection
+    /// manager does between two writes. Returns the script's reply (an
+    /// error reply as an error) and `WAIT`'s.
+    async fn send_acked(
+        &self,
+        cmd: Cmd,
+        ack: Option<ReplicaAck>,
+    ) -> redis::RedisResult<(redis::Value, Option<redis::Value>)> {
+        let Some(ack) = ack else {
+            return Ok((self.send(cmd).await?, None));
+        };
         let mut wait = redis::cmd("WAIT");
         wait.arg(ack.replicas).arg(ack.timeout_ms);
-        let reply = match &self.conn {
-            Conn::Single(batcher) => batcher.send(wait).await,
+        let (reply, acked) = match &self.conn {
+            Conn::Single(batcher) => batcher.send_pair(cmd, wait).await?,
             Conn::Cluster(c) => {
-                use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
-                let key = match invocation.args_iter().nth(3) {
-                    Some(redis::Arg::Simple(key)) => key,
+                use redis::aio::ConnectionLike;
+                // The pipeline goes where its one keyed command goes
+                // (`WAIT` has no key), and fails as a whole on an error
+                // reply, `NOSCRIPT` included.
+                let mut pipe = redis::Pipeline::with_capacity(2);
+                pipe.add_command(cmd).add_command(wait);
+                let mut replies = c
+                    .clone()
+                    .req_packed_commands(&pipe, 0, 2)
+                    .await?
+                    .into_iter();
+                match (replies.next(), replies.next()) {
+                    (Some(reply), Some(acked)) => (reply, acked),
                     _ => {
-                        return Err(StoreError::new(
-                            StoreErrorKind::Backend,
-                            "a script invocation without its key",
-                        ))
+                        return Err(redis::RedisError::from((
+                            redis::ErrorKind::ResponseError,
+                            "a script and its WAIT got fewer than two replies",
+                        )))
                     }
-                };
-                let route = Route::new(redis::cluster_routing::get_slot(key), SlotAddr::Master);
-                c.clone()
-                    .route_command(
-                        &wait,
-                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route)),
-                    )
-                    .await
+                }
             }
-        }
-        .and_then(redis::Value::extract_error)
-        .map_err(err)?;
-        let acked = u32::from_owned_redis_value(reply).map_err(err)?;
-        if acked < ack.replicas {
-            return Err(StoreError::new(
-                StoreErrorKind::Unavailable,
-                format!(
-                    "the write was acknowledged by {acked} of {} replicas within {} ms; \
-                     it is applied on the primary and may or may not survive a failover",
-                    ack.replicas, ack.timeout_ms
-                ),
-            ));
-        }
-        Ok(())
+        };
+        Ok((reply.extract_error()?, Some(acked.extract_error()?)))
     }
 
     /// The stored record, live or not, and its update counter (`m:ver`). A
