@@ -33,21 +33,14 @@ const RECOVERY_BOUND: Duration = Duration::from_secs(10);
 /// The `WAIT` timeout of the opt-in.
 const ACK_TIMEOUT: Duration = Duration::from_millis(500);
 
+mod common;
+
 fn urls() -> Vec<String> {
-    let name = "REDIS_CLUSTER_REPLICA_URLS";
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} must be set for this test (see .ci/run)"))
-        .split(',')
-        .map(str::to_owned)
-        .collect()
+    common::urls("REDIS_CLUSTER_REPLICA_URLS")
 }
 
 async fn store() -> RedisStore {
-    let urls = urls();
-    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-    RedisStore::connect_cluster(&urls)
-        .await
-        .expect("connect cluster")
+    common::cluster_store("REDIS_CLUSTER_REPLICA_URLS").await
 }
 
 async fn node(url: &str) -> Option<redis::aio::MultiplexedConnection> {
@@ -435,8 +428,7 @@ async fn cluster_failover_loses_no_acknowledged_write_with_replica_ack() {
 async fn replica_ack_without_replicas_fails_the_write_as_unavailable() {
     // A lone Redis has no replica: every write fails as Unavailable, and
     // (as documented) it was applied all the same.
-    let url = std::env::var("REDIS_URL")
-        .unwrap_or_else(|_| panic!("REDIS_URL must be set for this test (see .ci/run)"));
+    let url = common::env("REDIS_URL");
     let store = RedisStore::connect(&url)
         .await
         .expect("connect")

@@ -21,9 +21,8 @@ use websession_core::testing::now;
 use websession_core::{Map, Value};
 use websession_redis::RedisStore;
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set for this test (see .ci/run)"))
-}
+mod common;
+use common::env;
 
 #[tokio::test]
 #[ignore = "needs Redis at REDIS_URL"]
@@ -295,18 +294,11 @@ async fn single() -> RedisStore {
 }
 
 fn cluster_urls() -> Vec<String> {
-    env("REDIS_CLUSTER_URLS")
-        .split(',')
-        .map(str::to_owned)
-        .collect()
+    common::urls("REDIS_CLUSTER_URLS")
 }
 
 async fn cluster() -> RedisStore {
-    let urls = cluster_urls();
-    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-    RedisStore::connect_cluster(&urls)
-        .await
-        .expect("connect cluster")
+    common::cluster_store("REDIS_CLUSTER_URLS").await
 }
 
 async fn raw_single() -> redis::aio::MultiplexedConnection {
@@ -1184,8 +1176,9 @@ async fn batched_calls_get_their_own_replies_and_errors() {
 
 /// A server's counters: the requests it got from clients that a session
 /// store sends (`HGETALL`, `EVALSHA`, `EVAL`, `SCRIPT LOAD`; not the
-/// commands a script runs inside the server) and its read events.
-async fn processed(raw: &mut redis::aio::MultiplexedConnection) -> (u64, u64) {
+/// commands a script runs inside the server), its read events, and the
+/// `WAIT`s it got.
+async fn processed(raw: &mut redis::aio::MultiplexedConnection) -> (u64, u64, u64) {
     let info: String = redis::cmd("INFO")
         .arg("all")
         .query_async(raw)
@@ -1202,19 +1195,26 @@ async fn processed(raw: &mut redis::aio::MultiplexedConnection) -> (u64, u64) {
         .iter()
         .map(|c| field(&format!("cmdstat_{c}:calls=")))
         .sum();
-    (requests, field("total_reads_processed:"))
+    (
+        requests,
+        field("total_reads_processed:"),
+        field("cmdstat_wait:calls="),
+    )
 }
 
-/// One command (one round trip) per load and per update, counted by a
-/// private server; and calls made together share a write: 64 concurrent
-/// loads reach the server in a few reads, not 64.
-#[tokio::test]
-#[ignore = "starts its own redis-server"]
-async fn one_round_trip_per_load_and_update_and_concurrent_calls_share_writes() {
+/// A private server, a store on it, a raw connection to read its counters,
+/// and a session created there whose update script is loaded.
+async fn private_session() -> (
+    Server,
+    RedisStore,
+    redis::aio::MultiplexedConnection,
+    IdHash,
+    u64,
+) {
     let server = Server::new().await;
     let url = format!("redis://127.0.0.1:{}", server.port);
     let store = RedisStore::connect(&url).await.expect("connect");
-    let mut raw = redis::Client::open(url.as_str())
+    let raw = redis::Client::open(url.as_str())
         .expect("client")
         .get_multiplexed_async_connection()
         .await
@@ -1226,23 +1226,36 @@ async fn one_round_trip_per_load_and_update_and_concurrent_calls_share_writes() 
         .await
         .expect("create");
     // The first update loads its script (NOSCRIPT, SCRIPT LOAD, EVALSHA).
+    store
+        .update(&id, &ChangeSet::touch(t + 600), t)
+        .await
+        .expect("update");
+    (server, store, raw, id, t)
+}
+
+/// One command (one round trip) per load and per update, counted by a
+/// private server; and calls made together share a write: 64 concurrent
+/// loads reach the server in a few reads, not 64.
+#[tokio::test]
+#[ignore = "starts its own redis-server"]
+async fn one_round_trip_per_load_and_update_and_concurrent_calls_share_writes() {
+    let (_server, store, mut raw, id, t) = private_session().await;
     let touch = |i: i64| ChangeSet::touch(t + 600).with_set("n", Value::Int(i));
-    store.update(&id, &touch(0), t).await.expect("update");
 
     let n = 100;
-    let (c0, _) = processed(&mut raw).await;
+    let (c0, _, _) = processed(&mut raw).await;
     for _ in 0..n {
         store.load(&id, t).await.expect("load").expect("live");
     }
-    let (c1, _) = processed(&mut raw).await;
+    let (c1, _, _) = processed(&mut raw).await;
     for i in 0..n {
         store.update(&id, &touch(i), t).await.expect("update");
     }
-    let (c2, _) = processed(&mut raw).await;
+    let (c2, _, _) = processed(&mut raw).await;
     assert_eq!(c1 - c0, n as u64, "requests per load");
     assert_eq!(c2 - c1, n as u64, "requests per update");
 
-    let (c3, r3) = processed(&mut raw).await;
+    let (c3, r3, _) = processed(&mut raw).await;
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..64 {
         let store = store.clone();
@@ -1251,7 +1264,7 @@ async fn one_round_trip_per_load_and_update_and_concurrent_calls_share_writes() 
     while let Some(done) = tasks.join_next().await {
         done.expect("task");
     }
-    let (c4, r4) = processed(&mut raw).await;
+    let (c4, r4, _) = processed(&mut raw).await;
     assert_eq!(c4 - c3, 64, "one request per load");
     // Each INFO is a read event of its own.
     assert!(
@@ -1259,4 +1272,36 @@ async fn one_round_trip_per_load_and_update_and_concurrent_calls_share_writes() 
         "64 concurrent loads took {} reads",
         r4 - r3 - 1
     );
+}
+
+/// With [`RedisStore::with_replica_ack`], a write and its `WAIT` travel
+/// together: one read event on the server per write (the script and the
+/// `WAIT` in one write on one connection), so the `WAIT` covers the script
+/// whatever happens to the connection between two calls. The private
+/// server has no replica, so every write is refused after `WAIT` answers 0,
+/// and is applied all the same.
+#[tokio::test]
+#[ignore = "starts its own redis-server"]
+async fn a_write_and_its_wait_reach_the_server_in_one_read() {
+    let (server, plain, mut raw, id, t) = private_session().await;
+    let store = plain.clone().with_replica_ack(1, Duration::from_millis(1));
+    let touch = |i: i64| ChangeSet::touch(t + 600).with_set("n", Value::Int(i));
+    let n = 40;
+    let (c0, r0, w0) = processed(&mut raw).await;
+    for i in 1..=n {
+        let e = store
+            .update(&id, &touch(i), t)
+            .await
+            .expect_err("no replica");
+        assert_eq!(e.kind(), StoreErrorKind::Unavailable);
+    }
+    let (c1, r1, w1) = processed(&mut raw).await;
+    assert_eq!(c1 - c0, n as u64, "one script per update");
+    assert_eq!(w1 - w0, n as u64, "one WAIT per update");
+    // The second INFO is a read event of its own.
+    assert_eq!(r1 - r0 - 1, n as u64, "reads per update and its WAIT");
+    // Refused, yet applied: the last value is there.
+    let record = plain.load(&id, t).await.expect("load").expect("live");
+    assert_eq!(record.data.get("n"), Some(&Value::Int(n)));
+    drop(server);
 }
