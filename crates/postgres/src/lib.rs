@@ -519,6 +519,26 @@ fn change_params(changes: &ChangeSet) -> ChangeParams<'_> {
     }
 }
 
+impl ChangeParams<'_> {
+    /// The parameters of `update` and `cycle_id`, in their statements'
+    /// order: the record's id (`$1`), the change set (`$2`..`$9`) and the
+    /// time (`$10`).
+    fn with<'a>(&'a self, id: &'a &'a [u8], now: &'a i64) -> [&'a (dyn ToSql + Sync); 10] {
+        [
+            id,
+            &self.changes_data,
+            &self.cleared,
+            &self.removed,
+            &self.keys,
+            &self.texts,
+            &self.expires_at,
+            &self.set_user,
+            &self.user,
+            now,
+        ]
+    }
+}
+
 impl PostgresStore {
     /// Connects to `url` (`postgres://user@host/db`, any form
     /// `tokio_postgres::Config` parses) with the default
@@ -817,18 +837,8 @@ impl SessionStore for PostgresStore {
         check_changes(changes)?;
         let p = change_params(changes);
         let now = secs(now);
-        let params: [&(dyn ToSql + Sync); 10] = [
-            &id.as_bytes(),
-            &p.changes_data,
-            &p.cleared,
-            &p.removed,
-            &p.keys,
-            &p.texts,
-            &p.expires_at,
-            &p.set_user,
-            &p.user,
-            &now,
-        ];
+        let id = id.as_bytes();
+        let params = p.with(&id, &now);
         let done = self
             .inner
             .call(&self.inner.writers, |c| async move {
@@ -851,19 +861,9 @@ impl SessionStore for PostgresStore {
         check_changes(changes)?;
         let p = change_params(changes);
         let now = secs(now);
-        let params: [&(dyn ToSql + Sync); 11] = [
-            &old.as_bytes(),
-            &p.changes_data,
-            &p.cleared,
-            &p.removed,
-            &p.keys,
-            &p.texts,
-            &p.expires_at,
-            &p.set_user,
-            &p.user,
-            &now,
-            &new.as_bytes(),
-        ];
+        let (old_id, new_id) = (old.as_bytes(), new.as_bytes());
+        let [a, b, c, d, e, f, g, h, i, j] = p.with(&old_id, &now);
+        let params: [&(dyn ToSql + Sync); 11] = [a, b, c, d, e, f, g, h, i, j, &new_id];
         // The move and the change set in one statement, with `update`'s SET
         // list: atomic without a transaction. A live `new` is a unique
         // violation (Collision) and changes nothing; a racing `delete(old)`

@@ -421,3 +421,194 @@ mod nul_and_cycle {
             .expect("drop schema");
     }
 }
+
+mod round_trips {
+    //! Round trips counted on the wire: a proxy between the store and the
+    //! server reads the frontend protocol and counts, per call, the
+    //! client's writes and its `Sync` messages (each `Sync` ends one
+    //! request the client waits on).
+
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    use websession_core::store::{ChangeSet, Record, SessionStore};
+    use websession_core::testing::{id, map as data, now};
+    use websession_core::Value;
+    use websession_postgres::{PostgresOptions, PostgresStore};
+
+    use super::url;
+
+    #[derive(Default)]
+    struct Counts {
+        /// Reads of client data at the proxy: the client's writes.
+        writes: AtomicU64,
+        /// Frontend `Sync` messages.
+        syncs: AtomicU64,
+    }
+
+    impl Counts {
+        fn get(&self) -> (u64, u64) {
+            (
+                self.writes.load(Ordering::SeqCst),
+                self.syncs.load(Ordering::SeqCst),
+            )
+        }
+    }
+
+    /// Counts the `Sync` messages in a stream of frontend messages, fed in
+    /// chunks. The first messages (SSL request, startup) have no type byte.
+    struct Frontend {
+        buf: Vec<u8>,
+        started: bool,
+    }
+
+    impl Frontend {
+        fn feed(&mut self, chunk: &[u8]) -> u64 {
+            self.buf.extend_from_slice(chunk);
+            let mut syncs = 0;
+            loop {
+                if !self.started {
+                    let Some(len) = self.buf.get(..4) else { break };
+                    let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
+                    if self.buf.len() < len {
+                        break;
+                    }
+                    let code = self
+                        .buf
+                        .get(4..8)
+                        .map(|c| u32::from_be_bytes(c.try_into().expect("4 bytes")));
+                    // 80877103: SSLRequest, 80877104: GSSENCRequest; the
+                    // startup message comes after them.
+                    self.started = !matches!(code, Some(80_877_103 | 80_877_104));
+                    self.buf.drain(..len);
+                } else {
+                    let Some(header) = self.buf.get(..5) else {
+                        break;
+                    };
+                    let len =
+                        u32::from_be_bytes(header[1..5].try_into().expect("4 bytes")) as usize;
+                    if self.buf.len() < len + 1 {
+                        break;
+                    }
+                    if header[0] == b'S' {
+                        syncs += 1;
+                    }
+                    self.buf.drain(..=len);
+                }
+            }
+            syncs
+        }
+    }
+
+    /// A proxy to the server of `DATABASE_URL`; returns its URL.
+    async fn proxy(counts: Arc<Counts>) -> String {
+        let config: tokio_postgres::Config = url().parse().expect("DATABASE_URL");
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        let host = match config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+            _ => "127.0.0.1".to_string(),
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = TcpStream::connect((host.as_str(), port))
+                    .await
+                    .expect("server");
+                let counts = Arc::clone(&counts);
+                tokio::spawn(async move {
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let up = async {
+                        let mut frontend = Frontend {
+                            buf: Vec::new(),
+                            started: false,
+                        };
+                        let mut buf = vec![0u8; 64 * 1024];
+                        while let Ok(n @ 1..) = cr.read(&mut buf).await {
+                            counts.writes.fetch_add(1, Ordering::SeqCst);
+                            counts
+                                .syncs
+                                .fetch_add(frontend.feed(&buf[..n]), Ordering::SeqCst);
+                            if sw.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    };
+                    let down = tokio::io::copy(&mut sr, &mut cw);
+                    let _ = tokio::join!(up, down);
+                });
+            }
+        });
+        let user = config.get_user().unwrap_or("postgres");
+        let db = config.get_dbname().unwrap_or("test");
+        format!("postgres://{user}@{addr}/{db}")
+    }
+
+    /// One round trip per load and per update (each one write and one
+    /// `Sync`), counted between the store and a real server; `create`,
+    /// `cycle_id` and `delete` too. Sequential calls, so nothing is shared.
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL at DATABASE_URL"]
+    async fn one_round_trip_per_call_counted_on_the_wire() {
+        super::store().await; // migrated through a direct connection
+        let counts = Arc::new(Counts::default());
+        let s = PostgresStore::connect_with(
+            &proxy(Arc::clone(&counts)).await,
+            PostgresOptions::default()
+                .read_connections(1)
+                .connections(1),
+        )
+        .await
+        .expect("connect through the proxy");
+        let t = now();
+        let ids: Vec<_> = (0..20).map(|_| id()).collect();
+        let record = Record::new(data(&[("a", Value::Int(1))]), t, t + 600);
+
+        let mut per_call = Vec::new();
+        let mut measure = |name: &str, before: (u64, u64), after: (u64, u64), n: u64| {
+            per_call.push(format!(
+                "{name}: {} writes, {} syncs for {n} calls",
+                after.0 - before.0,
+                after.1 - before.1
+            ));
+            assert_eq!(after.0 - before.0, n, "client writes per {name}");
+            assert_eq!(after.1 - before.1, n, "requests (Sync) per {name}");
+        };
+        let c0 = counts.get();
+        for id in &ids {
+            s.create(id, &record, t).await.expect("create");
+        }
+        let c1 = counts.get();
+        measure("create", c0, c1, 20);
+        for id in &ids {
+            s.load(id, t).await.expect("load").expect("live");
+        }
+        let c2 = counts.get();
+        measure("load", c1, c2, 20);
+        for (i, id) in ids.iter().enumerate() {
+            let changes = ChangeSet::touch(t + 600).with_set("a", Value::Int(i as i64));
+            s.update(id, &changes, t).await.expect("update");
+        }
+        let c3 = counts.get();
+        measure("update", c2, c3, 20);
+        let mut moved = Vec::new();
+        for old in &ids {
+            let to = id();
+            s.cycle_id(old, &to, &ChangeSet::touch(t + 600), t)
+                .await
+                .expect("cycle");
+            moved.push(to);
+        }
+        let c4 = counts.get();
+        measure("cycle_id", c3, c4, 20);
+        for id in &moved {
+            s.delete(id).await.expect("delete");
+        }
+        let c5 = counts.get();
+        measure("delete", c4, c5, 20);
+        eprintln!("{}", per_call.join("\n"));
+    }
+}
