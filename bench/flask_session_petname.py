@@ -16,11 +16,11 @@ write the session back too.
 
 import os
 
-from flask import Flask, redirect, request, session
 from flask_session import Session
 
-app = Flask(__name__)
-app.secret_key = "a benchmark secret key, 32 bytes or more"
+from flask_petname import make_app
+
+app = make_app()
 app.config["SESSION_REFRESH_EACH_REQUEST"] = False
 
 store = os.environ.get("BENCH_FLASK_STORE", "redis")
@@ -43,16 +43,3 @@ elif store == "postgres":
 else:
     raise SystemExit(f"unknown BENCH_FLASK_STORE {store!r}")
 Session(app)
-
-
-@app.get("/")
-def home():
-    name = session.get("pet_name")
-    return f"Your pet's name is {name}." if name else "I do not know your pet's name."
-
-
-@app.post("/petname")
-def set_pet():
-    session["pet_name"] = request.form["pet"]
-    session.permanent = True
-    return redirect("/")
