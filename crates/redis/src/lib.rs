@@ -26,7 +26,7 @@
 //! | [`RedisStore::from_client`], [`RedisStore::from_manager`] | a `redis::Client` or `ConnectionManager` you built |
 //! | [`RedisStore::from_cluster_client`], [`RedisStore::from_cluster_connection`] | a `ClusterClient` or its connection |
 //!
-//! The `redis` crate is re-exported ([`redis`](crate::redis)), so your
+//! The `redis` crate is re-exported ([`redis`]), so your
 //! client is of the version the store takes. [`RedisOptions`] holds the
 //! timeouts, with these defaults: connect 2 s, response 2 s (a store
 //! built from your own manager or cluster client uses its settings
