@@ -2,8 +2,9 @@
 //!
 //! # Setup
 //!
-//! Run [`PostgresStore::migrate`] at start-up (or apply [`SCHEMA`] with your
-//! own migration tool), then serve:
+//! Run [`PostgresStore::migrate`] at start-up (or apply [`SCHEMA`], or
+//! [`PostgresStore::migration_sql`] for another table name, with your own
+//! migration tool), then serve:
 //!
 //! ```no_run
 //! use websession::{SessionConfig, SessionManagerLayer, Sessions};
@@ -42,9 +43,76 @@
 //! replaced by the next call that picks it; meanwhile, and while PostgreSQL
 //! is down, calls fail with [`StoreErrorKind::Unavailable`] (the adapters
 //! answer 503) within [`PostgresOptions::timeout`] (5 seconds by default),
-//! and the same store recovers by itself once PostgreSQL is back. A
-//! connection is made without TLS: use it on a trusted network or through a
-//! local proxy.
+//! and the same store recovers by itself once PostgreSQL is back.
+//!
+//! [`PostgresStore::connect`] takes a URL (or libpq's `key=value` form);
+//! [`PostgresStore::from_config`] a `tokio_postgres::Config` you built, and
+//! [`PostgresStore::from_config_with_tls`] that plus your own TLS connector.
+//! The store takes no pool (sqlx's `PgPool`, `deadpool`, `bb8`): its own
+//! pipelined connections with their prepared statements are the point of
+//! this design. Timeouts ([`PostgresOptions`]): a call 5 s, reconnecting
+//! included; a connection attempt the URL's `connect_timeout`, else the
+//! call timeout.
+//!
+//! # TLS
+//!
+//! With the `rustls` feature (the default: rustls with the *ring*
+//! provider) or `native-tls` (the platform's library, OpenSSL on Linux;
+//! with both, rustls is used), the store's connections honour libpq's
+//! `sslmode`, from the URL or [`PostgresOptions::ssl_mode`]:
+//!
+//! | `sslmode` | TLS | the server's certificate |
+//! |---|---|---|
+//! | `disable` | never | — |
+//! | `prefer` (default) | if the server offers it, else plaintext | not checked |
+//! | `require` | always; a server without TLS is refused | not checked, unless you give a root CA: then as `verify-ca` |
+//! | `verify-ca` | always | must chain to a trusted root |
+//! | `verify-full` | always | must chain to a trusted root and name the host |
+//!
+//! Only `verify-full` keeps a machine on the network path from posing as
+//! the database; use it whenever the network isn't yours. The trusted roots
+//! are the system's, or only the CA you give: `sslrootcert=/path/ca.pem` in
+//! the URL, or [`PostgresOptions::root_certificates_pem`]. (libpq reads
+//! `~/.postgresql/root.crt` by default; this store doesn't.) Without either
+//! feature only `disable` and `prefer` (then plaintext) connect.
+//!
+//! A refused certificate (untrusted CA, wrong host name) fails the
+//! connection with [`StoreErrorKind::Unavailable`], the error's source
+//! saying why (e.g. `invalid peer certificate: UnknownIssuer`): at
+//! [`PostgresStore::connect`], or on calls if a running server's
+//! certificate changes (adapters answer 503). A refused password is
+//! [`StoreErrorKind::Backend`]; the password never appears in the store's
+//! `Debug` or its errors.
+//!
+//! ```no_run
+//! use websession_postgres::{PostgresOptions, PostgresStore};
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = PostgresStore::connect(
+//!     "postgres://app:s3cret@db.internal/app?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem",
+//! )
+//! .await?;
+//! // or: PostgresOptions::default().ssl_mode(SslMode::VerifyFull).root_certificates_pem(pem)
+//! # let _ = store;
+//! # Ok(()) }
+//! ```
+//!
+//! # The table
+//!
+//! `websession_sessions` in the `search_path` by default;
+//! [`PostgresOptions::table`] takes another name and schema ([`TableName`],
+//! checked once and always quoted). [`PostgresStore::migrate`] creates the
+//! table in an existing schema; people who run migrations themselves apply
+//! [`PostgresStore::migration_sql`] (for the default name, [`SCHEMA`]):
+//!
+//! ```
+//! use websession_postgres::{PostgresOptions, PostgresStore, TableName};
+//! let options = PostgresOptions::default().table(TableName::new("sessions")?.in_schema("auth")?);
+//! std::fs::write(
+//!     std::env::temp_dir().join("V7__websession.sql"),
+//!     PostgresStore::migration_sql(&options),
+//! )?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Layout
 //!
@@ -133,6 +201,20 @@
 
 pub use websession_core::store::ExpiredDeletion;
 
+mod options;
+mod table;
+mod tls;
+
+pub use options::PostgresOptions;
+
+pub use table::{InvalidTableName, TableName};
+pub use tls::SslMode;
+/// The tokio-postgres version this store is built on, for
+/// [`PostgresStore::from_config`].
+pub use tokio_postgres;
+
+use table::Statements;
+
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -140,14 +222,15 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres::{Client, Row, Statement};
 use websession_core::store::{
     decode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
 };
 use websession_core::Map;
 
 /// The table, its indexes, and the migration of a table created by the
-/// previous version; idempotent. [`PostgresStore::migrate`] runs it.
+/// previous version; idempotent. [`PostgresStore::migrate`] runs it for the
+/// default table name; for another, see [`PostgresStore::migration_sql`].
 pub const SCHEMA: &str = "
 SELECT pg_advisory_xact_lock(7305463015744167236);
 CREATE TABLE IF NOT EXISTS websession_sessions (
@@ -187,139 +270,44 @@ BEGIN
 END $$;
 ";
 
-/// Reads a live session: its times, user, and the keys and value texts of
-/// its data as two arrays (NULL when the data is empty).
-const LOAD: &str = "
-SELECT s.created_at, s.expires_at, s.user_id, d.keys, d.vals
-FROM websession_sessions s
-CROSS JOIN LATERAL (SELECT array_agg(e.key) AS keys, array_agg(e.value) AS vals
-                    FROM jsonb_each_text(s.data) e) d
-WHERE s.id = $1 AND s.expires_at > $2";
-
-/// Inserts a session, replacing an expired row with the same id and refusing
-/// a live one (no row affected).
-const CREATE: &str = "
-INSERT INTO websession_sessions (id, data, created_at, expires_at, user_id)
-VALUES ($1, jsonb_object($2::text[], $3::text[]), $4, $5, $6)
-ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, created_at = EXCLUDED.created_at,
-    expires_at = EXCLUDED.expires_at, user_id = EXCLUDED.user_id
-WHERE websession_sessions.expires_at <= $7";
-
-/// The SET list that applies a [`ChangeSet`], shared by `update` and
-/// `cycle_id` (a macro so that `concat!` builds each statement at compile
-/// time). Parameters as bound by [`change_params`]: `$2` the data changes,
-/// `$3` cleared, `$4` removed keys, `$5`/`$6` the keys and value texts set,
-/// `$7` the expiry, `$8`/`$9` the user change; `$1` and `$10` (id and now)
-/// belong to the WHERE clause. An unchanged user id and expiry bucket keep
-/// the update in place (HOT).
-macro_rules! apply_changes {
-    () => {
-        "data = CASE WHEN $2 THEN ((CASE WHEN $3 THEN '{}'::jsonb ELSE data END) - $4::text[])
-                              || jsonb_object($5::text[], $6::text[])
-                     ELSE data END,
-         expires_at = $7,
-         user_id = CASE WHEN $8 THEN $9 ELSE user_id END"
-    };
-}
-
-const UPDATE: &str = concat!(
-    "UPDATE websession_sessions SET ",
-    apply_changes!(),
-    " WHERE id = $1 AND expires_at > $10"
-);
-
-const CYCLE: &str = concat!(
-    "UPDATE websession_sessions SET id = $11, ",
-    apply_changes!(),
-    " WHERE id = $1 AND expires_at > $10"
-);
-
-const DELETE_IF_EXPIRED: &str =
-    "DELETE FROM websession_sessions WHERE id = $1 AND expires_at <= $2";
-const DELETE: &str = "DELETE FROM websession_sessions WHERE id = $1";
-const DELETE_USER: &str = "DELETE FROM websession_sessions WHERE user_id = $1";
-const DELETE_EXPIRED: &str =
-    "DELETE FROM websession_sessions WHERE expires_bucket <= $1::bigint / 3600 AND expires_at <= $1::bigint";
-
-/// How the store connects and how long a call may take.
-#[derive(Clone, Debug)]
-pub struct PostgresOptions {
-    read_connections: usize,
-    connections: usize,
-    timeout: Duration,
-}
-
-impl Default for PostgresOptions {
-    fn default() -> Self {
-        Self {
-            read_connections: 2,
-            connections: 16,
-            timeout: Duration::from_secs(5),
-        }
-    }
-}
-
-impl PostgresOptions {
-    /// How many connections carry loads (at least 1; 2 by default).
-    /// Concurrent loads share them, pipelined, so a few suffice: more
-    /// connections mean more PostgreSQL backends competing for the CPU.
-    ///
-    /// ```
-    /// use websession_postgres::PostgresOptions;
-    /// let options = PostgresOptions::default().read_connections(4);
-    /// # let _ = options;
-    /// ```
-    #[must_use]
-    pub fn read_connections(mut self, n: usize) -> Self {
-        self.read_connections = n.max(1);
-        self
-    }
-
-    /// How many connections carry writes (at least 1; 16 by default). Each
-    /// write is its own transaction, and a connection commits one at a time
-    /// (waiting for the WAL flush), so concurrent writes need connections of
-    /// their own to be flushed together.
-    ///
-    /// ```
-    /// use websession_postgres::PostgresOptions;
-    /// let options = PostgresOptions::default().connections(32);
-    /// # let _ = options;
-    /// ```
-    #[must_use]
-    pub fn connections(mut self, n: usize) -> Self {
-        self.connections = n.max(1);
-        self
-    }
-
-    /// The longest a store call may take, reconnecting included (5 seconds
-    /// by default); past it the call fails with
-    /// [`StoreErrorKind::Unavailable`].
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use websession_postgres::PostgresOptions;
-    /// let options = PostgresOptions::default().timeout(Duration::from_secs(2));
-    /// # let _ = options;
-    /// ```
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-}
-
 /// Sessions in a PostgreSQL table.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PostgresStore {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
 struct Inner {
+    /// Secrets stay out of its `Debug` (tokio-postgres redacts the
+    /// password).
     config: tokio_postgres::Config,
+    connect: tls::Connect,
+    /// How the connector checks the server, for `Debug` (`None`: the
+    /// caller's connector).
+    ssl_mode: Option<SslMode>,
+    statements: Statements,
+    table: TableName,
     readers: Pool,
     writers: Pool,
     timeout: Duration,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("config", &self.config)
+            .field("ssl_mode", &self.ssl_mode)
+            .field("table", &self.table)
+            .field("read_connections", &self.readers.slots.len())
+            .field("connections", &self.writers.slots.len())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Connections used in turn.
@@ -415,9 +403,12 @@ fn err(e: tokio_postgres::Error) -> StoreError {
             StoreErrorKind::Unavailable
         }
         Some(_) => StoreErrorKind::Backend,
-        // The connection closed, or it could not be made (refused, timed out).
+        // The connection closed, or it could not be made (refused, timed
+        // out, the server's certificate refused: rustls reports it as an
+        // I/O error, native-tls as its own).
         None if e.is_closed()
-            || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) =>
+            || std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<std::io::Error>() || tls::is_tls_error(s)) =>
         {
             StoreErrorKind::Unavailable
         }
@@ -540,14 +531,18 @@ impl ChangeParams<'_> {
 }
 
 impl PostgresStore {
-    /// Connects to `url` (`postgres://user@host/db`, any form
-    /// `tokio_postgres::Config` parses) with the default
-    /// [`PostgresOptions`].
+    /// Connects to `url` (`postgres://user:password@host/db?sslmode=…`, or
+    /// any form `tokio_postgres::Config` parses, plus libpq's
+    /// `sslmode=verify-ca`/`verify-full` and `sslrootcert=FILE`: see "TLS"
+    /// in the crate docs) with the default [`PostgresOptions`].
     ///
     /// # Errors
     ///
-    /// [`StoreErrorKind::Backend`] when the URL is invalid,
-    /// [`StoreErrorKind::Unavailable`] when the database can't be reached.
+    /// [`StoreErrorKind::Backend`] when the URL is invalid, the
+    /// `sslrootcert` file can't be read or holds no certificate, or the
+    /// server refuses the user or password;
+    /// [`StoreErrorKind::Unavailable`] when the database can't be reached
+    /// in time or its TLS certificate is refused.
     ///
     /// ```no_run
     /// use websession_postgres::PostgresStore;
@@ -560,14 +555,13 @@ impl PostgresStore {
         Self::connect_with(url, PostgresOptions::default()).await
     }
 
-    /// Connects to `url` with these options. One read and one write
-    /// connection are made before this returns; the others when calls first
-    /// need them.
+    /// Connects to `url` with these options (which override the URL's
+    /// `sslmode` and `sslrootcert`). One read and one write connection are
+    /// made before this returns; the others when calls first need them.
     ///
     /// # Errors
     ///
-    /// [`StoreErrorKind::Backend`] when the URL is invalid,
-    /// [`StoreErrorKind::Unavailable`] when the database can't be reached.
+    /// As [`connect`](Self::connect).
     ///
     /// ```no_run
     /// use std::time::Duration;
@@ -579,22 +573,138 @@ impl PostgresStore {
     /// # Ok(()) }
     /// ```
     pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
-        let mut config: tokio_postgres::Config = url
+        let params = tls::take_tls_params(url)?;
+        let config: tokio_postgres::Config = params
+            .rest
             .parse()
             .map_err(|e| StoreError::new(StoreErrorKind::Backend, e))?;
-        if config.get_connect_timeout().is_none() {
+        let mut options = options;
+        if options.root_certificates.is_none() {
+            if let Some(path) = &params.root_cert_file {
+                let pem = std::fs::read(path).map_err(|e| {
+                    StoreError::new(
+                        StoreErrorKind::Backend,
+                        format!("could not read sslrootcert {path:?}: {e}"),
+                    )
+                })?;
+                options.root_certificates = Some(pem);
+            }
+        }
+        let mode = options
+            .ssl_mode
+            .or(params.mode)
+            .unwrap_or_else(|| SslMode::from_wire(config.get_ssl_mode()));
+        Self::with_own_tls(config, mode, options).await
+    }
+
+    /// Connects with a `tokio_postgres::Config` you built, through the
+    /// store's own TLS connector: the mode is [`PostgresOptions::ssl_mode`]
+    /// if set, else the config's (`Disable`, `Prefer` or `Require`).
+    ///
+    /// The store takes a config, not a pool (`deadpool`, `bb8`, sqlx's
+    /// `PgPool`): it keeps its own small sets of pipelined connections with
+    /// every statement prepared on each (see "The client" in the crate
+    /// docs), which a pool's checkout-per-call model would undo.
+    ///
+    /// ```no_run
+    /// use websession_postgres::{tokio_postgres, PostgresOptions, PostgresStore, SslMode};
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut config = tokio_postgres::Config::new();
+    /// config.host("db.internal").user("app").dbname("app").password(std::env::var("PGPASSWORD")?);
+    /// let options = PostgresOptions::default().ssl_mode(SslMode::VerifyFull);
+    /// let store = PostgresStore::from_config(config, options).await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`connect_with`](Self::connect_with).
+    pub async fn from_config(
+        config: tokio_postgres::Config,
+        options: PostgresOptions,
+    ) -> Result<Self, StoreError> {
+        let mode = options
+            .ssl_mode
+            .unwrap_or_else(|| SslMode::from_wire(config.get_ssl_mode()));
+        Self::with_own_tls(config, mode, options).await
+    }
+
+    /// Connects with a `tokio_postgres::Config` and a TLS connector you
+    /// built (`postgres_native_tls::MakeTlsConnector`,
+    /// `tokio_postgres_rustls::MakeRustlsConnect`, `NoTls`, …): the config's
+    /// `ssl_mode` says when TLS is used and the connector how the server
+    /// is checked. [`PostgresOptions::ssl_mode`] and
+    /// [`PostgresOptions::root_certificates_pem`] are not used.
+    ///
+    /// ```no_run
+    /// use websession_postgres::{tokio_postgres, PostgresOptions, PostgresStore};
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config: tokio_postgres::Config = "host=/run/postgresql user=app dbname=app".parse()?;
+    /// let store =
+    ///     PostgresStore::from_config_with_tls(config, tokio_postgres::NoTls, PostgresOptions::default())
+    ///         .await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`connect_with`](Self::connect_with).
+    pub async fn from_config_with_tls<T>(
+        config: tokio_postgres::Config,
+        tls: T,
+        options: PostgresOptions,
+    ) -> Result<Self, StoreError>
+    where
+        T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        T::Stream: Send + 'static,
+        T::TlsConnect: Send,
+        <T::TlsConnect as tokio_postgres::tls::TlsConnect<tokio_postgres::Socket>>::Future: Send,
+    {
+        Self::start(config, tls::connector(tls), None, options).await
+    }
+
+    async fn with_own_tls(
+        mut config: tokio_postgres::Config,
+        mode: SslMode,
+        options: PostgresOptions,
+    ) -> Result<Self, StoreError> {
+        config.ssl_mode(mode.wire());
+        let connect = tls::own_connector(mode, options.root_certificates.as_deref())?;
+        Self::start(config, connect, Some(mode), options).await
+    }
+
+    async fn start(
+        mut config: tokio_postgres::Config,
+        connect: tls::Connect,
+        ssl_mode: Option<SslMode>,
+        options: PostgresOptions,
+    ) -> Result<Self, StoreError> {
+        if let Some(timeout) = options.connect_timeout {
+            config.connect_timeout(timeout);
+        } else if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.timeout);
         }
         let store = Self {
             inner: Arc::new(Inner {
                 config,
+                connect,
+                ssl_mode,
+                statements: Statements::new(&options.table),
+                table: options.table,
                 readers: Pool::new(options.read_connections),
                 writers: Pool::new(options.connections),
                 timeout: options.timeout,
             }),
         };
-        // One connection of each kind now, to report an unreachable server
-        // at once; the others when calls first need them.
+        // One connection of each kind now, to report an unreachable server,
+        // a refused password or certificate at once; the others when calls
+        // first need them.
         let (readers, writers) = (&store.inner.readers, &store.inner.writers);
         for slot in readers
             .slots
@@ -603,16 +713,33 @@ impl PostgresStore {
             .chain(writers.slots.iter().take(1))
         {
             match store.inner.with_deadline(store.inner.conn(slot)).await {
-                // Reachable but the statements don't prepare: the table is
-                // not there yet (`migrate` comes next). The first call after
-                // it connects again.
-                Err(e) if e.kind() != StoreErrorKind::Unavailable => break,
+                // Connected, but the statements don't prepare: the table
+                // is not there yet (`migrate` comes next). The first call
+                // after it connects again.
+                Err(e) if no_table(&e) => break,
                 done => {
                     done?;
                 }
             }
         }
         Ok(store)
+    }
+
+    /// The SQL that [`migrate`](Self::migrate) runs for these options'
+    /// table, for people who run migrations themselves: idempotent, so it
+    /// can be applied as it is at every deploy. For the default table it
+    /// is [`SCHEMA`] (with the names quoted).
+    ///
+    /// ```
+    /// use websession_postgres::{PostgresOptions, PostgresStore, TableName};
+    /// let options = PostgresOptions::default().table(TableName::new("sessions")?.in_schema("auth")?);
+    /// let sql = PostgresStore::migration_sql(&options);
+    /// assert!(sql.contains(r#"CREATE TABLE IF NOT EXISTS "auth"."sessions" ("#));
+    /// # Ok::<(), websession_postgres::InvalidTableName>(())
+    /// ```
+    #[must_use]
+    pub fn migration_sql(options: &PostgresOptions) -> String {
+        options.table.migration_sql()
     }
 
     /// Creates the table and indexes, or brings a table made by the previous
@@ -631,9 +758,13 @@ impl PostgresStore {
         // Its own connection: the schema must not wait behind (nor hold up)
         // the pipelined session traffic, and a long table rewrite must not
         // trip the per-call timeout.
-        let (client, connection) = self.inner.config.connect(NoTls).await.map_err(err)?;
-        let task = tokio::spawn(connection);
-        let done = client.batch_execute(SCHEMA).await.map_err(err);
+        let (client, task) = (self.inner.connect)(self.inner.config.clone())
+            .await
+            .map_err(err)?;
+        let done = client
+            .batch_execute(&self.inner.table.migration_sql())
+            .await
+            .map_err(err);
         drop(client);
         let _ = task.await;
         done
@@ -688,22 +819,22 @@ impl Inner {
 
     /// A new connection, its task spawned, its statements prepared.
     async fn open(&self) -> Result<Conn, StoreError> {
-        let (client, connection) = self.config.connect(NoTls).await.map_err(err)?;
         // The task ends when the connection closes; `Client::is_closed` then
         // tells the next call to reconnect.
-        tokio::spawn(connection);
+        let (client, _task) = (self.connect)(self.config.clone()).await.map_err(err)?;
+        let sql = &self.statements;
         let (load, create, update, cycle) = tokio::try_join!(
-            client.prepare(LOAD),
-            client.prepare(CREATE),
-            client.prepare(UPDATE),
-            client.prepare(CYCLE),
+            client.prepare(&sql.load),
+            client.prepare(&sql.create),
+            client.prepare(&sql.update),
+            client.prepare(&sql.cycle),
         )
         .map_err(err)?;
         let (delete_if_expired, delete, delete_user, delete_expired) = tokio::try_join!(
-            client.prepare(DELETE_IF_EXPIRED),
-            client.prepare(DELETE),
-            client.prepare(DELETE_USER),
-            client.prepare(DELETE_EXPIRED),
+            client.prepare(&sql.delete_if_expired),
+            client.prepare(&sql.delete),
+            client.prepare(&sql.delete_user),
+            client.prepare(&sql.delete_expired),
         )
         .map_err(err)?;
         Ok(Conn {
@@ -766,7 +897,16 @@ fn forget(slot: &Slot, conn: &Arc<Conn>) {
     }
 }
 
-/// The record in a row of [`LOAD`].
+/// Whether a connection attempt failed only because the table (or its
+/// schema) is missing: the server is reachable and took the login.
+fn no_table(e: &StoreError) -> bool {
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<tokio_postgres::Error>())
+        .and_then(tokio_postgres::Error::code)
+        .is_some_and(|c| *c == SqlState::UNDEFINED_TABLE || *c == SqlState::INVALID_SCHEMA_NAME)
+}
+
+/// The record in a row of the load statement.
 fn record(row: &Row) -> Result<Record, StoreError> {
     let keys: Option<Vec<&str>> = column(row, 3)?;
     let texts: Option<Vec<&str>> = column(row, 4)?;

@@ -17,6 +17,74 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Connecting
+//!
+//! | constructor | for |
+//! |---|---|
+//! | [`RedisStore::connect`], [`RedisStore::connect_with`] | a single Redis, from a URL |
+//! | [`RedisStore::connect_cluster`], [`RedisStore::connect_cluster_with`] | a Cluster, from the URL of any one node (or several) |
+//! | [`RedisStore::from_client`], [`RedisStore::from_manager`] | a `redis::Client` or `ConnectionManager` you built |
+//! | [`RedisStore::from_cluster_client`], [`RedisStore::from_cluster_connection`] | a `ClusterClient` or its connection |
+//!
+//! The `redis` crate is re-exported ([`redis`]), so your
+//! client is of the version the store takes. [`RedisOptions`] holds the
+//! timeouts, with these defaults: connect 2 s, response 2 s (a store
+//! built from your own manager or cluster client uses its settings
+//! instead).
+//!
+//! ## TLS
+//!
+//! `rediss://` URLs connect over TLS, with one of two features: `rustls`
+//! (the default: rustls with the *ring* provider) or `native-tls` (the
+//! platform's library, OpenSSL on Linux; with both features, rustls is
+//! used). The server's certificate must chain to a trusted root and name
+//! the URL's host; by default the system's root certificates are trusted.
+//! For a private certificate authority (most managed Redis services,
+//! self-hosted ones), give its certificate with
+//! [`RedisOptions::root_ca_pem`] (feature `rustls`; it replaces the system
+//! roots). With `native-tls` alone, add the CA to the system's store or
+//! point `SSL_CERT_FILE` at it.
+//!
+//! A server whose certificate is not trusted is refused: the constructor
+//! fails with [`StoreErrorKind::Unavailable`] (the store can't reach a
+//! server it can trust; the error's source says why, e.g. `UnknownIssuer`),
+//! as does every call if a running server's certificate changes to an
+//! untrusted one (adapters answer 503).
+//!
+//! ```no_run
+//! use websession_redis::{RedisOptions, RedisStore};
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let options = RedisOptions::default().root_ca_pem(std::fs::read("ca.pem")?);
+//! let store = RedisStore::connect_with("rediss://sessions:s3cret@cache.internal:6380", &options).await?;
+//! // A Cluster: the certificate of every node must chain to the same CA.
+//! let cluster = RedisStore::connect_cluster_with(&["rediss://10.0.0.1:7000"], &options).await?;
+//! # let _ = (store, cluster);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Access control
+//!
+//! `redis://USER:PASSWORD@HOST` logs in as a Redis 6+ ACL user
+//! (`redis://:PASSWORD@HOST` as the default user, for `requirepass`). A
+//! refused user or password is [`StoreErrorKind::Backend`] (retrying won't
+//! help). The store needs these commands and only its own keys; with the
+//! default prefix:
+//!
+//! ```text
+//! ACL SETUSER sessions on >PASSWORD resetkeys ~websession:* resetchannels -@all
+//!     +hgetall +evalsha +script|load +wait +zrange
+//!     +hmget +hget +hset +hdel +hexists +hincrby +hkeys +del +rename +expire +expireat
+//!     +zadd +zrem +zscore +zremrangebyscore +time
+//!     +cluster|slots +asking +readonly
+//! ```
+//!
+//! The second and third lines are what the store's Lua scripts call (Redis
+//! checks them too); `+wait` only matters with
+//! [`RedisStore::with_replica_ack`], the last line only on a Cluster (slot
+//! discovery and redirects). (redis-rs also sends `CLIENT SETINFO` on
+//! Redis 7.2+ and ignores its refusal.) With another prefix, use
+//! `~<prefix>*`.
+//!
 //! # Layout
 //!
 //! A session is one hash, `websession:{<sha256 of the id, hex>}`: fields
@@ -120,7 +188,8 @@
 //! spawns a task that yields once (so every task that is ready queues its
 //! command too), then sends the queue. Each call still gets its own reply,
 //! and an error reply (a script error, a key of the wrong type) fails only
-//! its call; a lost connection or a response timeout (2 s, one timer per
+//! its call; a lost connection or a response timeout
+//! ([`RedisOptions::response_timeout`], 2 s by default; one timer per
 //! batch) fails every call of the batch with
 //! [`StoreErrorKind::Unavailable`]. Batching changes no semantics: each
 //! command is still atomic on its own, and nothing orders two requests'
@@ -174,7 +243,13 @@ use websession_core::Map;
 
 mod cluster;
 mod conn;
+mod options;
 mod scripts;
+
+pub use options::RedisOptions;
+/// The redis-rs version this store is built on, for
+/// [`RedisStore::from_client`] and the other `from_*` constructors.
+pub use redis;
 
 use conn::Conn;
 use scripts::Scripts;
@@ -210,7 +285,7 @@ const REVOKE_SNAPSHOT_MAX_AGE: std::time::Duration =
 const REVOKE_MAX_HOPS: usize = 16;
 
 /// The longest `WAIT` [`RedisStore::with_replica_ack`] allows, in
-/// milliseconds: well under the response timeout (2 s).
+/// milliseconds: well under the default response timeout (2 s).
 const REPLICA_ACK_MAX_TIMEOUT_MS: u64 = 1000;
 
 /// Tries of a cluster `update` whose user keeps changing, and of a cluster
@@ -312,37 +387,203 @@ fn check_ack(ack: ReplicaAck, acked: redis::Value) -> Result<(), StoreError> {
 }
 
 impl RedisStore {
-    /// Connects to one Redis server (`redis://HOST:PORT`). The connection
-    /// reconnects by itself after an outage.
+    /// Connects to one Redis server with the default [`RedisOptions`]
+    /// (2-second connect and response timeouts, the system's root
+    /// certificates). The connection reconnects by itself after an outage.
+    ///
+    /// `url` is redis-rs' form: `redis://[USER][:PASSWORD@]HOST[:PORT][/DB]`,
+    /// `rediss://…` for TLS (feature `rustls`, the default, or
+    /// `native-tls`), `redis+unix:///path`. A user and password are sent
+    /// with `AUTH` (Redis 6 ACL users: see "Access control" in the crate
+    /// docs); neither appears in the store's `Debug` or in its errors.
+    ///
+    /// ```no_run
+    /// use websession_redis::RedisStore;
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = RedisStore::connect("rediss://sessions:s3cret@cache.internal:6380").await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
-    /// When the URL is invalid or the server can't be reached.
+    /// [`StoreErrorKind::Backend`] when the URL is invalid or the server
+    /// refuses the user or password; [`StoreErrorKind::Unavailable`] when
+    /// the server can't be reached in time, or its TLS certificate doesn't
+    /// chain to a trusted root or doesn't name the host.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(err)?;
+        Self::connect_with(url, &RedisOptions::default()).await
+    }
+
+    /// Connects to one Redis server with these options (timeouts, a
+    /// custom root CA for `rediss://`).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use websession_redis::{RedisOptions, RedisStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let options = RedisOptions::default().response_timeout(Duration::from_millis(500));
+    /// let store = RedisStore::connect_with("redis://127.0.0.1:6379", &options).await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect); also [`StoreErrorKind::Backend`] when
+    /// the root CA PEM holds no certificate.
+    pub async fn connect_with(url: &str, options: &RedisOptions) -> Result<Self, StoreError> {
+        #[cfg(feature = "rustls")]
+        let client = match options.certificates()? {
+            Some(certs) => redis::Client::build_with_tls(url, certs),
+            None => redis::Client::open(url),
+        };
+        #[cfg(not(feature = "rustls"))]
+        let client = redis::Client::open(url);
+        Self::from_client(client.map_err(err)?, options).await
+    }
+
+    /// Uses a `redis::Client` you built (with your own TLS certificates,
+    /// say), with the timeouts of `options` (its root CA is not used: the
+    /// client's own TLS settings apply). The store makes its own
+    /// `ConnectionManager` from it.
+    ///
+    /// ```no_run
+    /// use websession_redis::{redis, RedisOptions, RedisStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+    /// let store = RedisStore::from_client(client, &RedisOptions::default()).await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect), for the first connection.
+    pub async fn from_client(
+        client: redis::Client,
+        options: &RedisOptions,
+    ) -> Result<Self, StoreError> {
         let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(std::time::Duration::from_secs(2))
-            .set_response_timeout(std::time::Duration::from_secs(2))
+            .set_connection_timeout(options.connect_timeout)
+            .set_response_timeout(options.response_timeout)
             .set_number_of_retries(1);
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(err)?;
-        Ok(Self::with_conn(Conn::Single(conn::Batcher::new(conn))))
+        Ok(Self::from_manager(conn))
     }
 
-    /// Connects to a Redis Cluster through any of its nodes.
+    /// Uses a `ConnectionManager` you already have (it may be shared with
+    /// the rest of your app: the store clones it). Its timeouts and
+    /// reconnection settings are yours; the store's calls still go out in
+    /// batches (see "Round trips").
+    ///
+    /// ```no_run
+    /// use websession_redis::{redis, RedisStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+    /// let manager = redis::aio::ConnectionManager::new(client).await?;
+    /// let store = RedisStore::from_manager(manager.clone());
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn from_manager(manager: ConnectionManager) -> Self {
+        Self::with_conn(Conn::Single(conn::Batcher::new(manager)))
+    }
+
+    /// Connects to a Redis Cluster through any of its nodes, with the
+    /// default [`RedisOptions`]: one reachable node's URL is enough, the
+    /// others are discovered from it (`CLUSTER SLOTS`). The URLs' user,
+    /// password and scheme (`rediss://` for TLS) apply to every node.
+    ///
+    /// ```no_run
+    /// use websession_redis::RedisStore;
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = RedisStore::connect_cluster(&["redis://10.0.0.1:7000"]).await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
-    /// When no node can be reached.
+    /// [`StoreErrorKind::Unavailable`] when no node can be reached;
+    /// [`StoreErrorKind::Backend`] when a URL is invalid or a node refuses
+    /// the user or password.
     pub async fn connect_cluster(urls: &[&str]) -> Result<Self, StoreError> {
-        let client = redis::cluster::ClusterClient::builder(urls.iter().copied())
-            .connection_timeout(std::time::Duration::from_secs(2))
-            .response_timeout(std::time::Duration::from_secs(2))
-            .build()
-            .map_err(err)?;
+        Self::connect_cluster_with(urls, &RedisOptions::default()).await
+    }
+
+    /// Connects to a Redis Cluster through any of its nodes, with these
+    /// options.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use websession_redis::{RedisOptions, RedisStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let options = RedisOptions::default().connect_timeout(Duration::from_secs(5));
+    /// let store = RedisStore::connect_cluster_with(&["redis://10.0.0.1:7000"], &options).await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`connect_cluster`](Self::connect_cluster); also
+    /// [`StoreErrorKind::Backend`] when the root CA PEM holds no
+    /// certificate.
+    pub async fn connect_cluster_with(
+        urls: &[&str],
+        options: &RedisOptions,
+    ) -> Result<Self, StoreError> {
+        let builder = redis::cluster::ClusterClient::builder(urls.iter().copied())
+            .connection_timeout(options.connect_timeout)
+            .response_timeout(options.response_timeout);
+        #[cfg(feature = "rustls")]
+        let builder = match options.certificates()? {
+            Some(certs) => builder.certs(certs),
+            None => builder,
+        };
+        Self::from_cluster_client(builder.build().map_err(err)?).await
+    }
+
+    /// Uses a `redis::cluster::ClusterClient` you built (its timeouts,
+    /// TLS and credentials apply).
+    ///
+    /// ```no_run
+    /// use websession_redis::{redis, RedisStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = redis::cluster::ClusterClient::new(vec!["redis://10.0.0.1:7000"])?;
+    /// let store = RedisStore::from_cluster_client(client).await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`connect_cluster`](Self::connect_cluster).
+    pub async fn from_cluster_client(
+        client: redis::cluster::ClusterClient,
+    ) -> Result<Self, StoreError> {
         let conn = client.get_async_connection().await.map_err(err)?;
-        Ok(Self::with_conn(Conn::Cluster(conn)))
+        Ok(Self::from_cluster_connection(conn))
+    }
+
+    /// Uses a Cluster connection you already have (the store clones it).
+    ///
+    /// ```no_run
+    /// use websession_redis::{redis, RedisStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = redis::cluster::ClusterClient::new(vec!["redis://10.0.0.1:7000"])?;
+    /// let conn = client.get_async_connection().await?;
+    /// let store = RedisStore::from_cluster_connection(conn);
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn from_cluster_connection(conn: redis::cluster_async::ClusterConnection) -> Self {
+        Self::with_conn(Conn::Cluster(conn))
     }
 
     fn with_conn(conn: Conn) -> Self {
@@ -362,7 +603,7 @@ impl RedisStore {
     /// doesn't close it, and a failed write may still have been applied
     /// (see "Replica acknowledgement" in the crate docs).
     ///
-    /// `timeout` is capped at one second (the store's response timeout is
+    /// `timeout` is capped at one second (the store's default response timeout is
     /// two) and at least one millisecond (`WAIT 0` would wait forever).
     ///
     /// ```no_run
@@ -386,7 +627,26 @@ impl RedisStore {
         self
     }
 
-    /// Uses `prefix` (default `websession:`) for every key, to share a Redis.
+    /// Uses `prefix` (default `websession:`) for every key, to share a Redis
+    /// (or a Cluster) with other apps or other session sets. A session is
+    /// `<prefix>{<id hash>}` and a user's index `<prefix>user-sessions:{<user>}`;
+    /// give a restricted ACL user the key pattern `~<prefix>*` (see "Access
+    /// control").
+    ///
+    /// On a Cluster the braces are the hash tag that spreads sessions over
+    /// the slots, and Redis hashes only the *first* `{…}` of a key: a prefix
+    /// holding `{` would put every session in one slot, on one node. Keep
+    /// `{` and `}` out of the prefix.
+    ///
+    /// ```no_run
+    /// use websession_redis::RedisStore;
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = RedisStore::connect("redis://127.0.0.1:6379")
+    ///     .await?
+    ///     .with_prefix("shop:sessions:");
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();

@@ -24,6 +24,10 @@ use websession_redis::RedisStore;
 mod common;
 use common::env;
 
+/// TLS, ACL users, discovery from one node, key prefixes (issue 18).
+#[path = "redis/production.rs"]
+mod production;
+
 #[tokio::test]
 #[ignore = "needs Redis at REDIS_URL"]
 async fn redis_store_conforms() {
@@ -87,11 +91,13 @@ async fn ttl_matches_the_deadline_and_keys_are_hashed() {
 struct Server {
     port: u16,
     dir: std::path::PathBuf,
+    /// More arguments for redis-server (TLS, ACL users); later ones win.
+    extra: Vec<String>,
     child: Option<Child>,
 }
 
 impl Server {
-    fn start(port: u16, dir: &std::path::Path) -> Child {
+    fn start(port: u16, dir: &std::path::Path, extra: &[String]) -> Child {
         Command::new("redis-server")
             .args([
                 "--port",
@@ -109,12 +115,19 @@ impl Server {
                 "--dir",
                 dir.to_str().expect("utf8"),
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server on PATH")
     }
 
     async fn new() -> Self {
+        Self::with_args(|_, _| Vec::new()).await
+    }
+
+    /// A server started with more arguments, made from its port and its
+    /// directory.
+    async fn with_args(extra: impl FnOnce(u16, &std::path::Path) -> Vec<String>) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("port")
             .local_addr()
@@ -124,10 +137,12 @@ impl Server {
             std::env::temp_dir().join(format!("websession-redis-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("dir");
+        let extra = extra(port, &dir);
         let server = Self {
             port,
-            child: Some(Self::start(port, &dir)),
+            child: Some(Self::start(port, &dir, &extra)),
             dir,
+            extra,
         };
         server.wait_up().await;
         server
@@ -151,7 +166,7 @@ impl Server {
     }
 
     async fn restart(&mut self) {
-        self.child = Some(Self::start(self.port, &self.dir));
+        self.child = Some(Self::start(self.port, &self.dir, &self.extra));
         self.wait_up().await;
     }
 }
@@ -159,6 +174,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -1,0 +1,292 @@
+//! [`TableName`] and the statements and schema for a table of that name.
+
+use std::fmt;
+
+/// The (optionally schema-qualified) name of the sessions table:
+/// `websession_sessions` by default. Both parts are checked once, here, and
+/// always written quoted, so a name can't change the statements it goes
+/// into.
+///
+/// A part is an ASCII letter or `_`, then letters, digits and `_`: at most
+/// 63 bytes for the schema and 48 for the table (its index names add up to
+/// 11 bytes, and PostgreSQL cuts names at 63). Being quoted, names are
+/// case-sensitive: `Sessions` and `sessions` are two tables.
+///
+/// ```
+/// use websession_postgres::TableName;
+/// let table = TableName::new("sessions")?.in_schema("auth")?;
+/// assert_eq!(table.to_string(), r#""auth"."sessions""#);
+/// assert!(TableName::new("sessions; DROP TABLE users").is_err());
+/// # Ok::<(), websession_postgres::InvalidTableName>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableName {
+    schema: Option<String>,
+    name: String,
+}
+
+/// A table or schema name [`TableName`] refuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidTableName {
+    /// The part refused: `"table"` or `"schema"`.
+    pub part: &'static str,
+    /// Its length in bytes (the name itself is not kept: it may come from
+    /// configuration that holds more).
+    pub len: usize,
+}
+
+impl fmt::Display for InvalidTableName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid {} name ({} bytes): use an ASCII letter or `_`, then letters, digits and `_`, \
+             at most {} bytes",
+            self.part,
+            self.len,
+            if self.part == "table" {
+                MAX_TABLE
+            } else {
+                MAX_SCHEMA
+            }
+        )
+    }
+}
+
+impl std::error::Error for InvalidTableName {}
+
+const MAX_TABLE: usize = 48;
+const MAX_SCHEMA: usize = 63;
+
+fn check(part: &'static str, s: &str, max: usize) -> Result<String, InvalidTableName> {
+    let mut chars = s.chars();
+    let ok = s.len() <= max
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(InvalidTableName { part, len: s.len() })
+    }
+}
+
+impl Default for TableName {
+    fn default() -> Self {
+        Self {
+            schema: None,
+            name: "websession_sessions".into(),
+        }
+    }
+}
+
+impl fmt::Display for TableName {
+    /// The quoted, qualified name as it appears in the SQL.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(schema) = &self.schema {
+            write!(f, "\"{schema}\".")?;
+        }
+        write!(f, "\"{}\"", self.name)
+    }
+}
+
+impl TableName {
+    /// A table in the connection's `search_path` (usually `public`).
+    ///
+    /// ```
+    /// let table = websession_postgres::TableName::new("app_sessions")?;
+    /// # let _ = table;
+    /// # Ok::<(), websession_postgres::InvalidTableName>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `name` is not a valid name (see the type's docs).
+    pub fn new(name: &str) -> Result<Self, InvalidTableName> {
+        Ok(Self {
+            schema: None,
+            name: check("table", name, MAX_TABLE)?,
+        })
+    }
+
+    /// The same table in `schema` (which must exist: `migrate` creates the
+    /// table, not the schema).
+    ///
+    /// ```
+    /// let table = websession_postgres::TableName::new("sessions")?.in_schema("auth")?;
+    /// # let _ = table;
+    /// # Ok::<(), websession_postgres::InvalidTableName>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `schema` is not a valid name (see the type's docs).
+    pub fn in_schema(mut self, schema: &str) -> Result<Self, InvalidTableName> {
+        self.schema = Some(check("schema", schema, MAX_SCHEMA)?);
+        Ok(self)
+    }
+
+    /// The schema, idempotent: the table, its indexes, and the migration
+    /// of a table made by websession-postgres 0.1. For the default name it
+    /// is [`SCHEMA`](crate::SCHEMA) with the names quoted.
+    pub(crate) fn migration_sql(&self) -> String {
+        let t = self.to_string();
+        let n = &self.name;
+        let s = self
+            .schema
+            .as_ref()
+            .map_or(String::new(), |s| format!("\"{s}\"."));
+        format!(
+            "
+SELECT pg_advisory_xact_lock(7305463015744167236);
+CREATE TABLE IF NOT EXISTS {t} (
+    id             BYTEA PRIMARY KEY,
+    data           JSONB NOT NULL DEFAULT '{{}}'::jsonb,
+    created_at     BIGINT NOT NULL,
+    expires_at     BIGINT NOT NULL,
+    user_id        TEXT,
+    expires_bucket BIGINT GENERATED ALWAYS AS (expires_at / 3600) STORED
+) WITH (fillfactor = 70);
+DO $$
+DECLARE
+    t regclass := '{t}'::regclass;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class
+                   WHERE oid = t AND 'fillfactor=70' = ANY (coalesce(reloptions, '{{}}'))) THEN
+        ALTER TABLE {t} SET (fillfactor = 70);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute
+                   WHERE attrelid = t AND attname = 'expires_bucket' AND NOT attisdropped) THEN
+        ALTER TABLE {t}
+            ADD COLUMN expires_bucket BIGINT GENERATED ALWAYS AS (expires_at / 3600) STORED;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+               WHERE x.indrelid = t AND i.relname = '{n}_expires_idx') THEN
+        DROP INDEX {s}\"{n}_expires_idx\";
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                   WHERE x.indrelid = t AND i.relname = '{n}_bucket_idx') THEN
+        CREATE INDEX \"{n}_bucket_idx\" ON {t} (expires_bucket);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                   WHERE x.indrelid = t AND i.relname = '{n}_user_idx') THEN
+        CREATE INDEX \"{n}_user_idx\" ON {t} (user_id)
+            WHERE user_id IS NOT NULL;
+    END IF;
+END $$;
+"
+        )
+    }
+}
+
+/// The SET list that applies a `ChangeSet`, shared by `update` and
+/// `cycle_id`. Parameters as bound by `change_params`: `$2` the data
+/// changes, `$3` cleared, `$4` removed keys, `$5`/`$6` the keys and value
+/// texts set, `$7` the expiry, `$8`/`$9` the user change; `$1` and `$10`
+/// (id and now) belong to the WHERE clause. An unchanged user id and
+/// expiry bucket keep the update in place (HOT).
+const APPLY_CHANGES: &str =
+    "data = CASE WHEN $2 THEN ((CASE WHEN $3 THEN '{}'::jsonb ELSE data END) - $4::text[])
+                          || jsonb_object($5::text[], $6::text[])
+                 ELSE data END,
+     expires_at = $7,
+     user_id = CASE WHEN $8 THEN $9 ELSE user_id END";
+
+/// The statements of one table, prepared on every connection.
+#[derive(Debug)]
+pub(crate) struct Statements {
+    /// A live session: its times, user, and the keys and value texts of
+    /// its data as two arrays (NULL when the data is empty).
+    pub(crate) load: String,
+    /// Inserts a session, replacing an expired row with the same id and
+    /// refusing a live one (no row affected).
+    pub(crate) create: String,
+    pub(crate) update: String,
+    pub(crate) cycle: String,
+    pub(crate) delete_if_expired: String,
+    pub(crate) delete: String,
+    pub(crate) delete_user: String,
+    pub(crate) delete_expired: String,
+}
+
+impl Statements {
+    pub(crate) fn new(table: &TableName) -> Self {
+        let t = table.to_string();
+        Self {
+            load: format!(
+                "
+SELECT s.created_at, s.expires_at, s.user_id, d.keys, d.vals
+FROM {t} s
+CROSS JOIN LATERAL (SELECT array_agg(e.key) AS keys, array_agg(e.value) AS vals
+                    FROM jsonb_each_text(s.data) e) d
+WHERE s.id = $1 AND s.expires_at > $2"
+            ),
+            create: format!(
+                "
+INSERT INTO {t} AS s (id, data, created_at, expires_at, user_id)
+VALUES ($1, jsonb_object($2::text[], $3::text[]), $4, $5, $6)
+ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, created_at = EXCLUDED.created_at,
+    expires_at = EXCLUDED.expires_at, user_id = EXCLUDED.user_id
+WHERE s.expires_at <= $7"
+            ),
+            update: format!(
+                "UPDATE {t} SET {APPLY_CHANGES} WHERE id = $1 AND expires_at > $10"
+            ),
+            cycle: format!(
+                "UPDATE {t} SET id = $11, {APPLY_CHANGES} WHERE id = $1 AND expires_at > $10"
+            ),
+            delete_if_expired: format!("DELETE FROM {t} WHERE id = $1 AND expires_at <= $2"),
+            delete: format!("DELETE FROM {t} WHERE id = $1"),
+            delete_user: format!("DELETE FROM {t} WHERE user_id = $1"),
+            delete_expired: format!(
+                "DELETE FROM {t} WHERE expires_bucket <= $1::bigint / 3600 AND expires_at <= $1::bigint"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_table_migrates_with_the_published_schema() {
+        assert_eq!(
+            TableName::default().migration_sql().replace('"', ""),
+            crate::SCHEMA
+        );
+    }
+
+    #[test]
+    fn names_are_checked_and_quoted() {
+        for bad in [
+            "",
+            "1abc",
+            "a-b",
+            "a b",
+            "a\"b",
+            "sessions;drop",
+            "é",
+            &"x".repeat(49),
+        ] {
+            let e = TableName::new(bad).expect_err(bad);
+            assert_eq!((e.part, e.len), ("table", bad.len()));
+        }
+        let e = TableName::new("ok")
+            .and_then(|t| t.in_schema("no\"pe"))
+            .expect_err("schema");
+        assert_eq!(e.part, "schema");
+        let t = TableName::new("Web_Sessions2")
+            .and_then(|t| t.in_schema("_auth"))
+            .expect("valid");
+        assert_eq!(t.to_string(), "\"_auth\".\"Web_Sessions2\"");
+        let sql = t.migration_sql();
+        assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"_auth\".\"Web_Sessions2\" ("));
+        assert!(sql.contains("DROP INDEX \"_auth\".\"Web_Sessions2_expires_idx\";"));
+        assert!(sql
+            .contains("CREATE INDEX \"Web_Sessions2_bucket_idx\" ON \"_auth\".\"Web_Sessions2\""));
+        assert!(Statements::new(&t)
+            .load
+            .contains("FROM \"_auth\".\"Web_Sessions2\" s"));
+    }
+}

@@ -1,0 +1,138 @@
+//! [`RedisOptions`]: the timeouts and the TLS trust the store connects with.
+
+use std::time::Duration;
+
+/// How [`RedisStore`](crate::RedisStore) connects: timeouts and, with the
+/// `rustls` feature, the certificate authority a `rediss://` server must
+/// chain to.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`connect_timeout`](Self::connect_timeout) | 2 s |
+/// | [`response_timeout`](Self::response_timeout) | 2 s |
+/// | [`root_ca_pem`](Self::root_ca_pem) (feature `rustls`) | none: the system's root certificates |
+///
+/// ```
+/// use std::time::Duration;
+/// use websession_redis::RedisOptions;
+///
+/// let options = RedisOptions::default()
+///     .connect_timeout(Duration::from_secs(5))
+///     .response_timeout(Duration::from_millis(500));
+/// # let _ = options;
+/// ```
+#[derive(Clone)]
+pub struct RedisOptions {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) response_timeout: Duration,
+    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+    pub(crate) root_ca_pem: Option<Vec<u8>>,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(2),
+            root_ca_pem: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for RedisOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisOptions")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("root_ca_pem", &self.root_ca_pem.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+impl RedisOptions {
+    /// How long making a connection (TCP, TLS, `AUTH`) may take: 2 seconds
+    /// by default. Past it, the connection attempt fails with
+    /// [`StoreErrorKind::Unavailable`](websession_core::store::StoreErrorKind::Unavailable).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = websession_redis::RedisOptions::default().connect_timeout(Duration::from_secs(5));
+    /// # let _ = options;
+    /// ```
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a reply may take: 2 seconds by default. On a single Redis
+    /// one timer covers a whole batch (see "Round trips" in the crate
+    /// docs); past it, every call of the batch fails with
+    /// [`StoreErrorKind::Unavailable`](websession_core::store::StoreErrorKind::Unavailable).
+    /// Keep it above the `WAIT` timeout of
+    /// [`RedisStore::with_replica_ack`](crate::RedisStore::with_replica_ack).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = websession_redis::RedisOptions::default().response_timeout(Duration::from_secs(1));
+    /// # let _ = options;
+    /// ```
+    #[must_use]
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// Trusts only the certificate authorities in `pem` (one or more PEM
+    /// `CERTIFICATE` blocks) for `rediss://` servers, instead of the
+    /// system's root certificates. The server's certificate must chain to
+    /// one of them and name the host of the URL. (A URL ending in
+    /// `#insecure` turns every check off: don't.)
+    ///
+    /// Only with the `rustls` feature: with `native-tls` alone, Redis
+    /// servers are checked against the system's store (OpenSSL reads
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR`).
+    ///
+    /// A PEM that holds no certificate fails the connection with
+    /// [`StoreErrorKind::Backend`](websession_core::store::StoreErrorKind::Backend).
+    ///
+    /// ```no_run
+    /// use websession_redis::{RedisOptions, RedisStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let ca = std::fs::read("/etc/redis/ca.pem")?;
+    /// let options = RedisOptions::default().root_ca_pem(ca);
+    /// let store = RedisStore::connect_with("rediss://cache.internal:6380", &options).await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+    #[must_use]
+    pub fn root_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_ca_pem = Some(pem.into());
+        self
+    }
+
+    /// The certificates for redis-rs, after checking the PEM holds one.
+    #[cfg(feature = "rustls")]
+    pub(crate) fn certificates(
+        &self,
+    ) -> Result<Option<redis::TlsCertificates>, websession_core::store::StoreError> {
+        let Some(pem) = &self.root_ca_pem else {
+            return Ok(None);
+        };
+        if !pem
+            .windows(b"-----BEGIN CERTIFICATE-----".len())
+            .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+        {
+            return Err(websession_core::store::StoreError::new(
+                websession_core::store::StoreErrorKind::Backend,
+                "the root CA PEM holds no CERTIFICATE block",
+            ));
+        }
+        Ok(Some(redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem.clone()),
+        }))
+    }
+}
