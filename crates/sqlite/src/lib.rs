@@ -21,23 +21,36 @@
 //!
 //! # How it runs
 //!
-//! SQLite calls block, so none of them runs on the async runtime's threads.
-//! The store owns its threads, each with its own connection (rusqlite, with
-//! SQLite compiled in):
+//! SQLite calls block, so the ones that can wait (for a lock, for a write's
+//! commit) never run on the async runtime's threads. The store owns its
+//! threads and connections (rusqlite, with SQLite compiled in):
 //!
 //! - **one writer thread**. Every write (`create`, `update`, `cycle_id`,
 //!   `delete`, ...) is queued to it; it takes whatever is queued (up to
 //!   [`MAX_BATCH`] writes) and commits it in **one transaction** (group
 //!   commit), each write inside its own savepoint, so one write's failure
 //!   (a collision, a session that no longer exists) rolls back that write
-//!   only. A caller is answered after the commit. If the transaction as a
+//!   only. A caller is answered after the commit. Woken by a write, the
+//!   writer first yields its core once, so that on a busy core the tasks
+//!   about to write queue their writes into the same batch. If the transaction as a
 //!   whole fails (the disk is full, say), each write of it is run again in a
 //!   transaction of its own, so every caller gets its own answer. One writer
 //!   means the store's writes never wait for each other's locks.
-//! - **reader threads** ([`SqliteOptions::readers`]): loads go straight to
-//!   them and run in parallel with the writer (WAL readers don't block and
-//!   aren't blocked by the writer). A load queued after a write was
-//!   answered sees that write.
+//! - **loads on the caller's thread** ([`SqliteOptions::direct_reads`], on
+//!   by default): a load takes one of the store's read connections and runs
+//!   its query right where it is called, with no thread hop (a few
+//!   microseconds from the page cache). In WAL mode a reader never waits
+//!   for the writer; should SQLite still answer "busy" (another process in
+//!   exclusive locking mode, a log being recovered), the load doesn't wait
+//!   on the async thread but goes to a reader thread, which waits up to the
+//!   busy timeout. A page that isn't in the operating system's cache is
+//!   read from disk on the caller's thread: on a slow disk, turn direct
+//!   reads off.
+//! - **reader threads** ([`SqliteOptions::readers`]): the loads that don't
+//!   run directly (all of them with direct reads off) go to them, and run
+//!   in parallel with the writer (WAL readers don't block and aren't
+//!   blocked by the writer). A load made after a write was answered sees
+//!   that write, either way.
 //! - **a checkpoint thread**, which copies the write-ahead log into the
 //!   database file (`wal_checkpoint(PASSIVE)`, at most every 100 ms while
 //!   writes come in), so the writer's commits don't pay for it; the writer
@@ -82,7 +95,7 @@ pub use websession_core::store::ExpiredDeletion;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags};
@@ -158,6 +171,11 @@ pub struct SqliteOptions {
     /// `max_page_count`); a write that needs more fails as a full disk does.
     /// Default: no limit but SQLite's own. See [`SqliteStore::set_max_size`].
     pub max_size: Option<u64>,
+    /// Whether loads run on the caller's thread (see "How it runs" in the
+    /// crate docs). Default: on. There are as many direct read connections
+    /// as reader threads; a load that finds them all in use goes to a
+    /// reader thread.
+    pub direct_reads: bool,
 }
 
 impl Default for SqliteOptions {
@@ -169,6 +187,7 @@ impl Default for SqliteOptions {
                 .clamp(1, 4),
             synchronous: Synchronous::Normal,
             max_size: None,
+            direct_reads: true,
         }
     }
 }
@@ -215,6 +234,20 @@ impl SqliteOptions {
         self
     }
 
+    /// Sets [`SqliteOptions::direct_reads`].
+    ///
+    /// ```
+    /// use websession_sqlite::SqliteOptions;
+    /// // Every load on a reader thread: the async threads never touch the disk.
+    /// let options = SqliteOptions::default().with_direct_reads(false);
+    /// assert!(!options.direct_reads);
+    /// ```
+    #[must_use]
+    pub fn with_direct_reads(mut self, on: bool) -> Self {
+        self.direct_reads = on;
+        self
+    }
+
     /// Sets [`SqliteOptions::synchronous`].
     ///
     /// ```
@@ -242,6 +275,9 @@ struct Inner {
     busy_timeout: Duration,
     writes: flume::Sender<WriteJob>,
     reads: flume::Sender<ReadJob>,
+    /// The read connections loads use on the caller's thread; empty when
+    /// direct reads are off.
+    direct: Mutex<Vec<Connection>>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -429,6 +465,14 @@ fn connect_reader(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Conn
     Ok(conn)
 }
 
+/// A read connection for loads on the caller's thread: one that never
+/// waits for a lock (busy: the load goes to a reader thread instead).
+fn connect_direct(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection> {
+    let conn = connect_reader(path, options)?;
+    conn.busy_timeout(Duration::ZERO)?;
+    Ok(conn)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://PATH`,
     /// `sqlite:PATH` or a plain path) with the default [`SqliteOptions`], in
@@ -484,6 +528,12 @@ impl SqliteStore {
         for _ in 0..options.readers.max(1) {
             readers.push(connect_reader(&path, options).map_err(err)?);
         }
+        let mut direct = Vec::new();
+        if options.direct_reads {
+            for _ in 0..options.readers.max(1) {
+                direct.push(connect_direct(&path, options).map_err(err)?);
+            }
+        }
         let checkpointer = connect(&path, options).map_err(err)?;
         let (committed, commits) = flume::bounded(1);
         let (writes, write_queue) = flume::unbounded();
@@ -510,6 +560,7 @@ impl SqliteStore {
                 busy_timeout: options.busy_timeout,
                 writes,
                 reads,
+                direct: Mutex::new(direct),
             }),
         })
     }
@@ -548,6 +599,26 @@ impl SqliteStore {
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// A load on the caller's thread, if a direct connection is free and
+    /// SQLite answers without waiting; `None` sends it to a reader thread.
+    fn load_direct(&self, id: &IdHash, now: u64) -> Option<Result<Option<Record>, StoreError>> {
+        let direct = || {
+            self.inner
+                .direct
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
+        let conn = direct().pop()?;
+        let loaded = load(&conn, id, secs(now));
+        direct().push(conn);
+        match loaded {
+            // Busy, or any other refusal a reader thread might get past
+            // by waiting: let one decide.
+            Err(e) if e.kind() == StoreErrorKind::Unavailable => None,
+            loaded => Some(loaded),
+        }
     }
 
     fn deadline(&self) -> Instant {
@@ -648,6 +719,11 @@ fn writer_loop(
     let mut batch: Vec<WriteJob> = Vec::with_capacity(MAX_BATCH);
     let mut busy_timeout = None;
     while let Ok(first) = queue.recv() {
+        // Let the threads that are ready to run (on a busy core: the async
+        // workers, with more writes to queue) go first, so this batch takes
+        // them too: without it, on one core, each write woke the writer
+        // and was committed alone. Free when the writer has a core of its own.
+        std::thread::yield_now();
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
@@ -939,6 +1015,9 @@ fn apply(conn: &Connection, id: &IdHash, changes: &ChangeSet, now: i64) -> Resul
 #[async_trait::async_trait]
 impl SessionStore for SqliteStore {
     async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
+        if let Some(loaded) = self.load_direct(id, now) {
+            return loaded;
+        }
         let (reply, answer) = oneshot::channel();
         let job = ReadJob {
             id: *id,

@@ -11,7 +11,7 @@ use websession_core::store::{
 };
 use websession_core::testing::{map as data, now};
 use websession_core::{Map, Value};
-use websession_sqlite::SqliteStore;
+use websession_sqlite::{SqliteOptions, SqliteStore};
 
 fn temp_db(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("websession-sqlite-{}-{name}", std::process::id()));
@@ -36,6 +36,24 @@ async fn sqlite_store_conforms() {
         .await
         .expect("open");
     conformance::run_expired_deletion(&store).await;
+}
+
+/// The same suite with every load on a reader thread (direct reads off).
+#[tokio::test]
+async fn sqlite_store_conforms_with_reader_threads_only() {
+    let path = temp_db("conformance-readers");
+    conformance::run(|| {
+        let path = path.clone();
+        async move {
+            SqliteStore::open_with(
+                path.to_str().expect("utf8"),
+                SqliteOptions::default().with_direct_reads(false),
+            )
+            .await
+            .expect("open")
+        }
+    })
+    .await;
 }
 
 #[tokio::test]
