@@ -88,8 +88,16 @@ async fn websession_sessions(mode: &str) -> anyhow::Result<Sessions> {
         "sqlite" => {
             let path =
                 std::env::temp_dir().join(format!("websession-bench-{}.db", std::process::id()));
+            // BENCH_SQLITE_DIRECT_READS=0: every load on a reader thread
+            // (for comparisons; the store's default is on).
+            let direct = std::env::var("BENCH_SQLITE_DIRECT_READS").map_or(true, |v| v != "0");
+            let options = websession_sqlite::SqliteOptions::default().with_direct_reads(direct);
             Sessions::with_store(
-                websession_sqlite::SqliteStore::open(path.to_str().unwrap_or("bench.db")).await?,
+                websession_sqlite::SqliteStore::open_with(
+                    path.to_str().unwrap_or("bench.db"),
+                    options,
+                )
+                .await?,
                 config,
             )
         }
