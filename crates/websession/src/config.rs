@@ -138,7 +138,7 @@ fn key_role(index: usize) -> &'static str {
 /// | `SESSION_COOKIE_SAMESITE` | [`with_same_site`](Self::with_same_site) |
 /// | `SESSION_COOKIE_PARTITIONED` | [`with_partitioned`](Self::with_partitioned) |
 /// | `SESSION_REFRESH_EACH_REQUEST` | [`with_refresh_each_request`](Self::with_refresh_each_request), or [`with_refresh`](Self::with_refresh) for an interval (the default) |
-/// | `PERMANENT_SESSION_LIFETIME` | [`with_permanent_lifetime`](Self::with_permanent_lifetime) |
+/// | `PERMANENT_SESSION_LIFETIME` | [`with_permanent_lifetime`](Self::with_permanent_lifetime); one session's own: [`Session::set_lifetime`](crate::Session::set_lifetime), up to [`with_max_session_lifetime`](Self::with_max_session_lifetime) |
 /// | `MAX_COOKIE_SIZE` | [`with_max_cookie_size`](Self::with_max_cookie_size) (an error, not a warning) |
 ///
 /// # Examples
@@ -165,6 +165,7 @@ pub struct SessionConfig {
     pub(crate) partitioned: bool,
     pub(crate) refresh: Refresh,
     pub(crate) permanent_lifetime: Duration,
+    pub(crate) max_session_lifetime: Option<Duration>,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) absolute_timeout: Option<Duration>,
     pub(crate) max_cookie_size: usize,
@@ -200,6 +201,7 @@ impl Default for SessionConfig {
             partitioned: false,
             refresh: Refresh::Interval(DEFAULT_REFRESH_INTERVAL),
             permanent_lifetime: Duration::days(31),
+            max_session_lifetime: None,
             idle_timeout: None,
             absolute_timeout: None,
             max_cookie_size: MAX_COOKIE_SIZE,
@@ -447,6 +449,34 @@ impl SessionConfig {
         self
     }
 
+    /// The longest lifetime one session may be given with
+    /// [`Session::set_lifetime`](crate::Session::set_lifetime) ("remember me
+    /// for 90 days" on one session, without changing
+    /// [`with_permanent_lifetime`](Self::with_permanent_lifetime)). Default:
+    /// the permanent lifetime, so sessions may only be given shorter ones.
+    /// Longer requests are cut to this. Cookies are accepted up to this age
+    /// when they carry a lifetime that long; every other cookie still ages
+    /// out at the permanent lifetime.
+    ///
+    /// A Flask app sharing the cookie doesn't know per-session lifetimes: it
+    /// drops cookies older than its own `PERMANENT_SESSION_LIFETIME`.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// use time::Duration;
+    /// let config = SessionConfig::default()
+    ///     .with_permanent_lifetime(Duration::days(1))
+    ///     .with_max_session_lifetime(Duration::days(90));
+    /// assert_eq!(config.max_session_lifetime(), Duration::days(90));
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn with_max_session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_session_lifetime = Some(lifetime);
+        self
+    }
+
     /// Ends a session after this long without a request that uses it. Every
     /// such request extends it (the cookie is re-issued each time). Default:
     /// none, as in Flask.
@@ -691,6 +721,20 @@ impl SessionConfig {
         self.permanent_lifetime
     }
 
+    /// The longest lifetime one session may have: see
+    /// [`with_max_session_lifetime`](Self::with_max_session_lifetime). Never
+    /// shorter than the permanent lifetime.
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// assert_eq!(SessionConfig::default().max_session_lifetime(), time::Duration::days(31));
+    /// ```
+    #[must_use]
+    pub fn max_session_lifetime(&self) -> Duration {
+        self.max_session_lifetime
+            .map_or(self.permanent_lifetime, |m| m.max(self.permanent_lifetime))
+    }
+
     /// Whether `Secure` is sent (`Partitioned` forces it).
     ///
     /// ```
@@ -748,7 +792,7 @@ impl SessionConfig {
         // Whole seconds are what cookies and stores keep: under a second would
         // be zero, a session that ends at once.
         let in_range = |t: Duration| t >= Duration::SECOND && t <= MAX_LIFETIME;
-        if !in_range(self.permanent_lifetime) {
+        if !in_range(self.permanent_lifetime) || !in_range(self.max_session_lifetime()) {
             return Err(ConfigError::Lifetime);
         }
         let out_of_range = |t: Option<Duration>| t.is_some_and(|t| !in_range(t));
@@ -762,11 +806,33 @@ impl SessionConfig {
         secs(self.permanent_lifetime)
     }
 
+    /// The oldest cookie the codecs accept: the longest lifetime a session
+    /// may have.
+    pub(crate) fn max_session_lifetime_secs(&self) -> u64 {
+        secs(self.max_session_lifetime())
+    }
+
+    /// The lifetime of a session with this data: its own
+    /// ([`crate::Session::set_lifetime`], at most the maximum), else the
+    /// permanent lifetime.
+    pub(crate) fn lifetime_secs(&self, data: &websession_core::json::LazyMap) -> u64 {
+        match data.get(crate::session::LIFETIME_KEY) {
+            Some(websession_core::json::ValueRef::Value(websession_core::Value::Int(n)))
+                if *n > 0 =>
+            {
+                u64::try_from(*n).map_or(self.max_age_secs(), |n| {
+                    n.min(self.max_session_lifetime_secs())
+                })
+            }
+            _ => self.max_age_secs(),
+        }
+    }
+
     /// Cookie modes: how old an unchanged cookie must be before it is issued
-    /// again, for a permanent session (`permanent`) or one under an idle
-    /// timeout; `None` when it never is.
-    pub(crate) fn refresh_after_secs(&self, permanent: bool) -> Option<u64> {
-        let half_lifetime = permanent.then(|| self.max_age_secs() / 2);
+    /// again, for a permanent session (`permanent`) with this `lifetime`, or
+    /// one under an idle timeout; `None` when it never is.
+    pub(crate) fn refresh_after_secs(&self, permanent: bool, lifetime: u64) -> Option<u64> {
+        let half_lifetime = permanent.then_some(lifetime / 2);
         let half_idle = self.idle_timeout_secs().map(|i| i / 2);
         // Never later than half the lifetime or half the idle timeout.
         let cap = half_lifetime.into_iter().chain(half_idle).min()?;

@@ -61,7 +61,9 @@ impl Engine {
     /// Validates `config` (and the keys) and builds the mode's codec.
     pub(crate) fn new(config: SessionConfig, mode: Mode) -> Result<Self, ConfigError> {
         config.validate()?;
-        let max_age = config.max_age_secs();
+        // The codecs accept cookies up to the longest lifetime a session may
+        // have; a session's own lifetime is checked once its data is open.
+        let max_age = config.max_session_lifetime_secs();
         let codec = match mode {
             Mode::Signed(keys) => {
                 check_keys(&keys, config.strict_keys)?;
@@ -114,6 +116,10 @@ impl Engine {
             }),
         };
         let checked = opened.and_then(|(data, issued_at, created_at, origin)| {
+            let lifetime = self.config.lifetime_secs(&data);
+            if lifetime < self.config.max_session_lifetime_secs() {
+                check_age(issued_at, now, lifetime)?;
+            }
             self.check_timeouts(now, issued_at, created_at)?;
             Ok((data, issued_at, created_at, origin))
         });
@@ -227,10 +233,17 @@ impl Engine {
     }
 
     /// The expiry policy of every mode: when a session used at `now` ends.
-    /// The lifetime, the idle timeout (plus `slack`, which only store mode
-    /// uses) and the absolute timeout from `created_at`, whichever is first.
-    pub(crate) fn expiry(&self, now: u64, created_at: Option<u64>, slack: u64) -> u64 {
-        let mut expires = now.saturating_add(self.config.max_age_secs());
+    /// The session's `lifetime` ([`SessionConfig::lifetime_secs`]), the idle
+    /// timeout (plus `slack`, which only store mode uses) and the absolute
+    /// timeout from `created_at`, whichever is first.
+    pub(crate) fn expiry(
+        &self,
+        now: u64,
+        lifetime: u64,
+        created_at: Option<u64>,
+        slack: u64,
+    ) -> u64 {
+        let mut expires = now.saturating_add(lifetime);
         if let Some(idle) = self.config.idle_timeout_secs() {
             expires = expires.min(now.saturating_add(idle).saturating_add(slack));
         }
@@ -310,11 +323,12 @@ impl Engine {
             return Ok(state.modified.then(|| self.cookie.removal()));
         }
         let permanent = crate::session::is_permanent(&state.data);
+        let lifetime = config.lifetime_secs(&state.data);
         // An unchanged permanent or idle-timed cookie is issued again once it
         // is old enough for the refresh policy.
         let refresh =
             config
-                .refresh_after_secs(permanent)
+                .refresh_after_secs(permanent, lifetime)
                 .is_some_and(|after| match state.issued_at {
                     Some(issued) => now.saturating_sub(issued) >= after,
                     None => true,
@@ -355,7 +369,7 @@ impl Engine {
                 c.seal(state.data.map_mut(), now, created_at.unwrap_or(now))
             }
         };
-        let expires = permanent.then(|| self.expiry(now, created_at, 0));
+        let expires = permanent.then(|| self.expiry(now, lifetime, created_at, 0));
         let header = self.cookie.header(&value, expires);
         if header.len() > config.max_cookie_size {
             return Err(SessionError::CookieTooLarge {

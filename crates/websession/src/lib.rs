@@ -91,7 +91,7 @@ pub use error::SessionError;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use service::{ResponseFuture, SessionManager, SessionManagerLayer};
-pub use session::{PendingSession, Session, PERMANENT_KEY};
+pub use session::{PendingSession, Session, LIFETIME_KEY, PERMANENT_KEY};
 pub use sessions::Sessions;
 pub use websession_core::{Clock, Compression, Key, KeyError, KeyRing, Map, Value, ValueError};
 

@@ -17,6 +17,11 @@ use crate::state::{Opened, Opener, SessionState, UserChange};
 /// The key Flask stores `session.permanent` under.
 pub const PERMANENT_KEY: &str = "_permanent";
 
+/// The key a session's own lifetime is kept under (whole seconds), by
+/// [`Session::set_lifetime`]. A Flask app sharing the cookie sees it and
+/// keeps it, but doesn't act on it.
+pub const LIFETIME_KEY: &str = "_ws_lifetime";
+
 /// The session of the current request: a map of string keys to values.
 ///
 /// Extract it in a handler (axum: `session: Session`). It is cheap to clone;
@@ -526,6 +531,60 @@ impl Session {
     /// ```
     pub fn set_permanent(&self, permanent: bool) {
         self.insert_value(PERMANENT_KEY, Value::Bool(permanent));
+    }
+
+    /// Gives this session a lifetime of its own, and makes it permanent: its
+    /// cookie's `Expires` (and, in store mode, its record) is now plus
+    /// `lifetime` on every write and refresh, instead of now plus the
+    /// config's permanent lifetime. "Remember me for 90 days" on one login,
+    /// without changing everyone's lifetime. `None` goes back to the config's
+    /// (the session stays permanent; see [`set_permanent`](Self::set_permanent)).
+    ///
+    /// The lifetime is cut to
+    /// [`SessionConfig::max_session_lifetime`](crate::SessionConfig::max_session_lifetime)
+    /// (by default the permanent lifetime, so only shorter ones take effect
+    /// unless the config allows longer), and to whole seconds (at least
+    /// one). Idle and absolute timeouts still apply. It is kept in the
+    /// session under [`LIFETIME_KEY`], so it lasts until changed.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) -> Result<(), websession::SessionError> {
+    /// // The "remember me" box was ticked:
+    /// session.insert("user", "alice")?;
+    /// session.set_lifetime(Some(time::Duration::days(90)));
+    /// assert_eq!(session.lifetime(), Some(time::Duration::days(90)));
+    /// # Ok(()) }
+    /// ```
+    pub fn set_lifetime(&self, lifetime: Option<time::Duration>) {
+        match lifetime {
+            Some(lifetime) => {
+                let secs = lifetime.whole_seconds().max(1);
+                self.insert_value(LIFETIME_KEY, Value::Int(secs));
+                self.set_permanent(true);
+            }
+            None => {
+                self.remove_value(LIFETIME_KEY);
+            }
+        }
+    }
+
+    /// The lifetime given by [`set_lifetime`](Self::set_lifetime), as asked
+    /// (before the config's cap), or `None` when the session follows the
+    /// config's permanent lifetime.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) {
+    /// if session.lifetime().is_none() {
+    ///     // the config's permanent lifetime applies
+    /// }
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn lifetime(&self) -> Option<time::Duration> {
+        self.with(|s| match s.data.get(LIFETIME_KEY) {
+            Some(ValueRef::Value(Value::Int(n))) if *n > 0 => Some(time::Duration::seconds(*n)),
+            _ => None,
+        })
     }
 
     /// Whether the session is permanent (Flask: `session.get("_permanent", False)`).

@@ -55,9 +55,8 @@ pub(crate) enum Plan {
 /// written at most once per `slack`, and a session used at least once per
 /// `guaranteed` seconds never expires. [`Engine::expiry`] caps both by the
 /// lifetime and the absolute timeout.
-fn deadlines(engine: &Engine, now: u64, created_at: u64) -> (u64, u64) {
+fn deadlines(engine: &Engine, now: u64, lifetime: u64, created_at: u64) -> (u64, u64) {
     let config = &engine.config;
-    let lifetime = config.max_age_secs();
     let touch = config.touch_interval_secs();
     let (guaranteed, slack) = match config.idle_timeout_secs() {
         // At least a second of slack: a record must outlive `now + idle`,
@@ -71,7 +70,7 @@ fn deadlines(engine: &Engine, now: u64, created_at: u64) -> (u64, u64) {
             (lifetime - slack, slack)
         }
     };
-    let expires = engine.expiry(now, Some(created_at), slack);
+    let expires = engine.expiry(now, lifetime, Some(created_at), slack);
     (expires, now.saturating_add(guaranteed).min(expires))
 }
 
@@ -92,7 +91,8 @@ pub(crate) fn plan(engine: &Engine, state: &SessionState, now: u64) -> Plan {
     }
     let permanent = is_permanent(&state.data);
     let created = state.created_at.unwrap_or(now);
-    let (expires_at, must_reach) = deadlines(engine, now, created);
+    let lifetime = engine.config.lifetime_secs(&state.data);
+    let (expires_at, must_reach) = deadlines(engine, now, lifetime, created);
     let Some(stored) = stored else {
         let user = state.user.to_change().flatten();
         return Plan::Create {

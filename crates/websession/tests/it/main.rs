@@ -8,6 +8,7 @@ mod api;
 mod catalogue;
 mod defects;
 mod flask_http;
+mod lifetime;
 mod metrics;
 mod modes;
 mod refresh;
