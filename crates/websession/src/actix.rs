@@ -41,7 +41,7 @@ use actix_web::http::StatusCode;
 use actix_web::{error, Error, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::error::SessionError;
-use crate::outcome::{varies_on_cookie, Header, ResponseHeaders};
+use crate::outcome::{varies_on, Header, ResponseHeaders};
 use crate::raw::RawCookie;
 use crate::session::{PendingSession, Session};
 use crate::sessions::{outcome, Sessions};
@@ -113,10 +113,13 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let sessions = self.sessions.clone();
-        let raw = RawCookie::find(
-            req.headers().get_all(COOKIE),
-            HeaderValue::as_bytes,
+        let headers = req.headers();
+        let raw = RawCookie::from_request(
+            sessions.config().transport(),
             sessions.cookie_name(),
+            headers.get_all(COOKIE),
+            |name| headers.get(name),
+            HeaderValue::as_bytes,
             |h, range| RawCookie::Actix(h.clone(), range),
         );
         let session = sessions.begin(raw);
@@ -144,29 +147,33 @@ where
 struct Headers<'a>(&'a mut HeaderMap);
 
 impl ResponseHeaders for Headers<'_> {
-    fn varies_on_cookie(&self) -> bool {
-        varies_on_cookie(self.0.get_all(VARY).map(HeaderValue::as_bytes))
+    fn varies_on(&self, name: &str) -> bool {
+        varies_on(self.0.get_all(VARY).map(HeaderValue::as_bytes), name)
     }
 
-    fn contains(&self, name: Header) -> bool {
-        self.0.contains_key(header_name(name))
+    fn contains(&self, name: Header<'_>) -> bool {
+        header_name(name).is_some_and(|name| self.0.contains_key(name))
     }
 
-    fn append(&mut self, name: Header, value: &str) {
-        match HeaderValue::try_from(value) {
-            Ok(v) => self.0.append(header_name(name), v),
-            // The engine only builds visible ASCII; this can't happen.
-            Err(_) => tracing::error!("a session header was not a valid header value"),
+    fn append(&mut self, name: Header<'_>, value: &str) {
+        match (header_name(name), HeaderValue::try_from(value)) {
+            (Some(name), Ok(v)) => self.0.append(name, v),
+            // The engine only builds visible ASCII, and the config checked
+            // token header names; this can't happen.
+            _ => tracing::error!("a session header was not a valid header"),
         }
     }
 }
 
-fn header_name(name: Header) -> actix_web::http::header::HeaderName {
-    match name {
+fn header_name(name: Header<'_>) -> Option<actix_web::http::header::HeaderName> {
+    Some(match name {
         Header::Vary => VARY,
         Header::SetCookie => SET_COOKIE,
         Header::CacheControl => CACHE_CONTROL,
-    }
+        Header::Named(name) => {
+            actix_web::http::header::HeaderName::from_bytes(name.as_bytes()).ok()?
+        }
+    })
 }
 
 /// Extracts the loaded [`Session`]. A route without [`SessionMiddleware`]

@@ -65,6 +65,110 @@ pub const DEFAULT_COMPRESSION_THRESHOLD: usize = 256;
 /// The default refresh interval.
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::minutes(1);
 
+/// How the session travels between client and server: a cookie (the
+/// default, what browsers and Flask use) or a token in a request header, for
+/// API and mobile clients that keep the token themselves. The engine, the
+/// modes, expiry and rotation are the same; only where the value is read and
+/// written changes.
+///
+/// With a header, the response carries the session's value (the signed or
+/// sealed cookie value, or the store id) in a response header whenever a
+/// cookie would have been set: the client must send that value from then on.
+/// An **empty** value in that header means the session ended (where a cookie
+/// would have been deleted): the client drops its token. There is no
+/// `Expires`; the server enforces the lifetime and timeouts. Browsers don't
+/// send these headers by themselves, so header tokens need no CSRF defence,
+/// and the cookie attributes (`Domain`, `Path`, `Secure`, `SameSite`…) don't
+/// apply. The `Cookie` header is ignored.
+///
+/// ```
+/// use websession::{SessionConfig, Transport};
+/// // Requests send `Authorization: Bearer <token>`; new tokens come back in
+/// // `x-session-token`.
+/// let config = SessionConfig::default().with_transport(Transport::bearer("x-session-token"));
+/// config.validate()?;
+/// # Ok::<(), websession::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Transport {
+    /// The session cookie ([`SessionConfig::with_cookie_name`]).
+    #[default]
+    Cookie,
+    /// The token in this header on requests and on responses (lowercase,
+    /// e.g. `x-session-token`).
+    Header(String),
+    /// `Authorization: Bearer <token>` on requests; new tokens in the
+    /// response header `response` (lowercase).
+    Bearer {
+        /// The response header that carries a new token.
+        response: String,
+    },
+}
+
+impl Transport {
+    /// The token in the header `name`, both ways.
+    ///
+    /// ```
+    /// let t = websession::Transport::header("x-session-token");
+    /// assert_eq!(t, websession::Transport::Header("x-session-token".into()));
+    /// ```
+    #[must_use]
+    pub fn header(name: &str) -> Self {
+        Self::Header(name.to_ascii_lowercase())
+    }
+
+    /// `Authorization: Bearer` on requests, new tokens in the response
+    /// header `response`.
+    ///
+    /// ```
+    /// let t = websession::Transport::bearer("x-session-token");
+    /// assert!(matches!(t, websession::Transport::Bearer { .. }));
+    /// ```
+    #[must_use]
+    pub fn bearer(response: &str) -> Self {
+        Self::Bearer {
+            response: response.to_ascii_lowercase(),
+        }
+    }
+
+    /// The header a request's token is read from (`None`: the cookie).
+    pub(crate) fn request_header(&self) -> Option<&str> {
+        match self {
+            Self::Cookie => None,
+            Self::Header(name) => Some(name),
+            Self::Bearer { .. } => Some("authorization"),
+        }
+    }
+
+    /// The header a new token is written to (`None`: `Set-Cookie`).
+    pub(crate) fn response_header(&self) -> Option<&str> {
+        match self {
+            Self::Cookie => None,
+            Self::Header(name) | Self::Bearer { response: name } => Some(name),
+        }
+    }
+}
+
+/// Whether `name` is a header name a token may travel in: an HTTP token,
+/// lowercase, and none of the headers with a meaning of their own.
+fn valid_token_header(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$%&'*+-.^_`|~".contains(&b)
+        })
+        && !matches!(
+            name,
+            "cookie"
+                | "set-cookie"
+                | "authorization"
+                | "vary"
+                | "cache-control"
+                | "content-length"
+                | "host"
+        )
+}
+
 /// A configuration that can't work, found when the session layer is built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -106,6 +210,10 @@ pub enum ConfigError {
     /// An idle or absolute timeout is under a second, or longer than [`MAX_LIFETIME`].
     #[error("session timeouts must be at least a second and at most 100 years")]
     Timeout,
+    /// A token header name that isn't a lowercase HTTP token, or is one of
+    /// the headers with a meaning of their own (`cookie`, `authorization`…).
+    #[error("invalid session token header {0:?}: use a lowercase header name of your own, such as x-session-token")]
+    TokenHeader(String),
 }
 
 /// Whole seconds of a duration; negative ones are 0 (`validate` refuses them).
@@ -177,6 +285,7 @@ pub struct SessionConfig {
     pub(crate) signed_compression: Compression,
     pub(crate) sealed_v1_cutoff: Option<time::OffsetDateTime>,
     pub(crate) clock: Clock,
+    pub(crate) transport: Transport,
 }
 
 /// The longest lifetime or timeout a configuration may have: 100 years.
@@ -213,6 +322,7 @@ impl Default for SessionConfig {
             signed_compression: Compression::Above(DEFAULT_COMPRESSION_THRESHOLD),
             sealed_v1_cutoff: None,
             clock: Clock::system(),
+            transport: Transport::Cookie,
         }
     }
 }
@@ -447,6 +557,30 @@ impl SessionConfig {
     pub fn with_permanent_lifetime(mut self, lifetime: Duration) -> Self {
         self.permanent_lifetime = lifetime;
         self
+    }
+
+    /// Where the session travels: the cookie (the default) or a header
+    /// token for API clients; see [`Transport`].
+    ///
+    /// ```
+    /// use websession::{SessionConfig, Transport};
+    /// let config = SessionConfig::default().with_transport(Transport::header("x-session-token"));
+    /// assert_eq!(config.transport(), &Transport::header("x-session-token"));
+    /// ```
+    #[must_use]
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// Where the session travels; see [`with_transport`](Self::with_transport).
+    ///
+    /// ```
+    /// assert_eq!(websession::SessionConfig::default().transport(), &websession::Transport::Cookie);
+    /// ```
+    #[must_use]
+    pub fn transport(&self) -> &Transport {
+        &self.transport
     }
 
     /// The longest lifetime one session may be given with
@@ -798,6 +932,11 @@ impl SessionConfig {
         let out_of_range = |t: Option<Duration>| t.is_some_and(|t| !in_range(t));
         if out_of_range(self.idle_timeout) || out_of_range(self.absolute_timeout) {
             return Err(ConfigError::Timeout);
+        }
+        if let Some(name) = self.transport.response_header() {
+            if !valid_token_header(name) {
+                return Err(ConfigError::TokenHeader(name.to_owned()));
+            }
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use websession_core::{DecodeError, FlaskCodec, KeyRing, SealedCodec, Value};
 
 use crate::config::{ConfigError, SessionConfig};
 use crate::error::SessionError;
-use crate::outcome::{CookieTemplate, Finish, Outcome};
+use crate::outcome::{CookieTemplate, Finish, Outcome, Via};
 use crate::raw::RawCookie;
 use crate::state::{Opened, Opener, Origin, SessionState, StoredRecord};
 use crate::store_save;
@@ -54,6 +54,8 @@ pub(crate) struct Engine {
     pub(crate) config: SessionConfig,
     /// The `Set-Cookie` header's fixed parts.
     pub(crate) cookie: CookieTemplate,
+    /// Where the session's value goes on responses.
+    via: Via,
     codec: Codec,
 }
 
@@ -90,6 +92,7 @@ impl Engine {
         };
         Ok(Self {
             cookie: CookieTemplate::new(&config),
+            via: Via::new(&config),
             config,
             codec,
         })
@@ -271,6 +274,7 @@ impl Engine {
         };
         let outcome = Outcome {
             vary: true,
+            via: self.via.clone(),
             ..Outcome::default()
         };
         if status >= 500 || state.unsaved {

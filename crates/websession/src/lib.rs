@@ -84,7 +84,7 @@ pub mod axum;
 pub mod actix;
 
 pub use config::{
-    ConfigError, Refresh, SameSite, SessionConfig, DEFAULT_COMPRESSION_THRESHOLD,
+    ConfigError, Refresh, SameSite, SessionConfig, Transport, DEFAULT_COMPRESSION_THRESHOLD,
     DEFAULT_REFRESH_INTERVAL, MAX_COOKIE_SIZE, MAX_LIFETIME,
 };
 pub use error::SessionError;

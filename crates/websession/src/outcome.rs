@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 use time::OffsetDateTime;
 use websession_core::date::http_date;
 
+use std::sync::Arc;
+
 use crate::config::SessionConfig;
 use crate::state::BoxFuture;
 
@@ -20,11 +22,38 @@ pub(crate) enum Finish {
     Save(BoxFuture<'static, Outcome>),
 }
 
+/// Where the session's value goes on the response.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// `Set-Cookie`, with `Vary: Cookie`.
+    #[default]
+    Cookie,
+    /// A token header (see [`crate::Transport`]): the value alone in the
+    /// header `set`, with `Vary` on the request's header `vary`.
+    Header { set: Arc<str>, vary: Arc<str> },
+}
+
+impl Via {
+    pub(crate) fn new(config: &SessionConfig) -> Self {
+        let transport = config.transport();
+        match (transport.response_header(), transport.request_header()) {
+            (Some(set), Some(vary)) => Self::Header {
+                set: set.into(),
+                vary: vary.into(),
+            },
+            _ => Self::Cookie,
+        }
+    }
+}
+
 /// What to do to the response.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Outcome {
-    /// A `Set-Cookie` header value.
+    /// A `Set-Cookie` header value (or, with a token header, the token; empty
+    /// to end the session).
     pub(crate) set_cookie: Option<String>,
+    /// Where `set_cookie` goes.
+    pub(crate) via: Via,
     /// Add `Vary: Cookie` (unless the response already varies on it).
     pub(crate) vary: bool,
     /// Add `Cache-Control: no-store` with the cookie, unless the handler set
@@ -37,30 +66,36 @@ pub(crate) struct Outcome {
 
 /// The headers the session touches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Header {
+pub(crate) enum Header<'a> {
     Vary,
     SetCookie,
     CacheControl,
+    /// A token header, by its (validated, lowercase) name.
+    Named(&'a str),
 }
 
 /// A framework's response header map, as the engine needs it.
 pub(crate) trait ResponseHeaders {
-    /// Whether any `Vary` value already covers `Cookie` (or is `*`).
-    fn varies_on_cookie(&self) -> bool;
+    /// Whether any `Vary` value already covers `name` (or is `*`).
+    fn varies_on(&self, name: &str) -> bool;
     /// Whether the header is present.
-    fn contains(&self, name: Header) -> bool;
+    fn contains(&self, name: Header<'_>) -> bool;
     /// Appends a header whose value is visible ASCII.
-    fn append(&mut self, name: Header, value: &str);
+    fn append(&mut self, name: Header<'_>, value: &str);
 }
 
 impl Outcome {
     /// Applies the outcome to a response that is kept (`failed` is `None`).
     pub(crate) fn apply(self, headers: &mut impl ResponseHeaders) {
-        if self.vary && !headers.varies_on_cookie() {
-            headers.append(Header::Vary, "Cookie");
+        let (vary, set) = match &self.via {
+            Via::Cookie => ("Cookie", Header::SetCookie),
+            Via::Header { set, vary } => (&**vary, Header::Named(set)),
+        };
+        if self.vary && !headers.varies_on(vary) {
+            headers.append(Header::Vary, vary);
         }
         if let Some(cookie) = self.set_cookie {
-            headers.append(Header::SetCookie, &cookie);
+            headers.append(set, &cookie);
             if self.no_store && !headers.contains(Header::CacheControl) {
                 headers.append(Header::CacheControl, "no-store");
             }
@@ -68,12 +103,12 @@ impl Outcome {
     }
 }
 
-/// Whether `Vary` header values already cover `Cookie` (or `*`).
-pub(crate) fn varies_on_cookie<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> bool {
+/// Whether `Vary` header values already cover `name` (or `*`).
+pub(crate) fn varies_on<'a>(values: impl IntoIterator<Item = &'a [u8]>, name: &str) -> bool {
     values.into_iter().any(|v| {
         std::str::from_utf8(v).is_ok_and(|v| {
             v.split(',')
-                .any(|t| t.trim().eq_ignore_ascii_case("cookie") || t.trim() == "*")
+                .any(|t| t.trim().eq_ignore_ascii_case(name) || t.trim() == "*")
         })
     })
 }
@@ -91,6 +126,8 @@ pub(crate) struct CookieTemplate {
     tail: String,
     /// The whole header that deletes the cookie.
     removal: String,
+    /// A token header: the value alone, and an empty one to end a session.
+    token: bool,
 }
 
 impl CookieTemplate {
@@ -118,11 +155,13 @@ impl CookieTemplate {
             "{name_eq}{domain}; Expires={}; Max-Age=0{tail}",
             http_date(OffsetDateTime::UNIX_EPOCH)
         );
+        let token = c.transport().response_header().is_some();
         Self {
             name_eq,
             domain,
             tail,
-            removal,
+            removal: if token { String::new() } else { removal },
+            token,
         }
     }
 
@@ -135,6 +174,9 @@ impl CookieTemplate {
     /// A `Set-Cookie` value carrying `value`, with `Expires` at `expires`
     /// (Unix seconds) for a permanent session.
     pub(crate) fn header(&self, value: &str, expires: Option<u64>) -> String {
+        if self.token {
+            return value.to_owned();
+        }
         let mut h = String::with_capacity(
             self.name_eq.len() + value.len() + self.domain.len() + self.tail.len() + 38,
         );

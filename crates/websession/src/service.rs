@@ -12,10 +12,11 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::outcome::{varies_on_cookie, Finish, Header, Outcome, ResponseHeaders};
+use crate::outcome::{varies_on, Finish, Header, Outcome, ResponseHeaders};
 use crate::raw::RawCookie;
 use crate::session::PendingSession;
 use crate::sessions::Sessions;
+use crate::Transport;
 
 /// A tower [`Layer`] that gives every request a session.
 ///
@@ -104,12 +105,22 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let raw = RawCookie::find(
-            req.headers().get_all(COOKIE),
-            HeaderValue::as_bytes,
-            self.sessions.cookie_name(),
-            |h, range| RawCookie::Http(h.clone(), range),
-        );
+        let raw = match self.sessions.config().transport() {
+            Transport::Cookie => RawCookie::find(
+                req.headers().get_all(COOKIE),
+                HeaderValue::as_bytes,
+                self.sessions.cookie_name(),
+                |h, range| RawCookie::Http(h.clone(), range),
+            ),
+            transport => RawCookie::token(
+                transport
+                    .request_header()
+                    .and_then(|name| req.headers().get(name)),
+                HeaderValue::as_bytes,
+                matches!(transport, Transport::Bearer { .. }),
+                |h, range| RawCookie::Http(h.clone(), range),
+            ),
+        };
         let session = self.sessions.begin(raw);
         req.extensions_mut().insert(session.clone());
         ResponseFuture {
@@ -183,29 +194,31 @@ fn respond<B: Default>(mut res: Response<B>, outcome: Outcome) -> Response<B> {
 struct Headers<'a>(&'a mut HeaderMap);
 
 impl ResponseHeaders for Headers<'_> {
-    fn varies_on_cookie(&self) -> bool {
-        varies_on_cookie(self.0.get_all(VARY).iter().map(HeaderValue::as_bytes))
+    fn varies_on(&self, name: &str) -> bool {
+        varies_on(self.0.get_all(VARY).iter().map(HeaderValue::as_bytes), name)
     }
 
-    fn contains(&self, name: Header) -> bool {
-        self.0.contains_key(header_name(name))
+    fn contains(&self, name: Header<'_>) -> bool {
+        header_name(name).is_some_and(|name| self.0.contains_key(name))
     }
 
-    fn append(&mut self, name: Header, value: &str) {
-        match HeaderValue::try_from(value) {
-            Ok(v) => {
-                self.0.append(header_name(name), v);
+    fn append(&mut self, name: Header<'_>, value: &str) {
+        match (header_name(name), HeaderValue::try_from(value)) {
+            (Some(name), Ok(v)) => {
+                self.0.append(name, v);
             }
-            // The engine only builds visible ASCII; this can't happen.
-            Err(_) => tracing::error!("a session header was not a valid header value"),
+            // The engine only builds visible ASCII, and the config checked
+            // token header names; this can't happen.
+            _ => tracing::error!("a session header was not a valid header"),
         }
     }
 }
 
-fn header_name(name: Header) -> http::HeaderName {
-    match name {
+fn header_name(name: Header<'_>) -> Option<http::HeaderName> {
+    Some(match name {
         Header::Vary => VARY,
         Header::SetCookie => SET_COOKIE,
         Header::CacheControl => CACHE_CONTROL,
-    }
+        Header::Named(name) => http::HeaderName::from_bytes(name.as_bytes()).ok()?,
+    })
 }

@@ -428,3 +428,73 @@ async fn two_session_extractors_in_one_actix_handler_share_the_load() {
         r#"Some("alice") Some("alice")"#
     );
 }
+
+/// A bearer token made by the tower adapter is read by actix-web and back,
+/// in every mode; actix-web sends new tokens in the response header, ends a
+/// session with an empty one, and varies on `Authorization`.
+#[actix_web::test]
+async fn actix_reads_and_writes_header_tokens() {
+    for mode in [Mode::Signed, Mode::Sealed, Mode::Memory] {
+        let store = Arc::new(MemoryStore::new());
+        let config = || {
+            SessionConfig::default()
+                .with_transport(websession::Transport::bearer("x-session-token"))
+        };
+        let tower = app(layer(mode, &store, config()));
+        let actix = atest::init_service(
+            App::new()
+                .wrap(SessionMiddleware::new(
+                    layer(mode, &store, config()).expect("valid"),
+                ))
+                .configure(routes),
+        )
+        .await;
+        let call = |path: &'static str, auth: Option<String>| {
+            let mut req = atest::TestRequest::get().uri(path);
+            if let Some(auth) = auth {
+                req = req.insert_header(("authorization", auth));
+            }
+            req.to_request()
+        };
+        let res = atest::call_service(&actix, call("/set/pet/Tom", None)).await;
+        assert!(res.headers().get("set-cookie").is_none(), "{mode:?}");
+        assert_eq!(
+            res.headers()
+                .get("vary")
+                .map(|v| v.to_str().expect("ascii")),
+            Some("authorization"),
+            "{mode:?}"
+        );
+        let token = res
+            .headers()
+            .get("x-session-token")
+            .expect("a token")
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        // Tower reads actix-web's token.
+        let req = axum::http::Request::get("/read")
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let res = tower::ServiceExt::oneshot(tower.clone(), req)
+            .await
+            .expect("infallible");
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .expect("body")
+            .to_bytes();
+        assert_eq!(&body[..], br#"{"pet":"Tom"}"#, "{mode:?}");
+        // actix-web reads it too, and ends the session with an empty token.
+        let body =
+            atest::call_and_read_body(&actix, call("/read", Some(format!("Bearer {token}")))).await;
+        assert_eq!(&body[..], br#"{"pet":"Tom"}"#, "{mode:?}");
+        let res =
+            atest::call_service(&actix, call("/clear", Some(format!("Bearer {token}")))).await;
+        assert_eq!(
+            res.headers().get("x-session-token").map(|v| v.as_bytes()),
+            Some(&b""[..]),
+            "{mode:?}"
+        );
+    }
+}

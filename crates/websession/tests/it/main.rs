@@ -15,3 +15,4 @@ mod refresh;
 mod rules;
 mod store_mode;
 mod support;
+mod token;
