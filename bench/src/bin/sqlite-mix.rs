@@ -37,7 +37,10 @@ fn args() -> anyhow::Result<Args> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value"));
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
+        };
         match flag.as_str() {
             "--sessions" => args.sessions = value()?.parse::<usize>()?.max(1),
             "--tasks" => args.tasks = value()?.parse::<usize>()?.max(1),
@@ -60,7 +63,8 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let path = std::env::temp_dir().join(format!("websession-sqlite-mix-{}.db", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("websession-sqlite-mix-{}.db", std::process::id()));
     let options = SqliteOptions::default().with_direct_reads(args.direct_reads);
     let store = SqliteStore::open_with(&path.display().to_string(), options).await?;
     let t = websession_core::unix_seconds(time::OffsetDateTime::now_utc());
@@ -69,7 +73,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let id = SessionId::generate().hash();
         let mut data = Map::new();
         data.insert("pet_name".into(), Value::from("Rex"));
-        store.create(&id, &Record::new(data, t, t + 3600), t).await?;
+        store
+            .create(&id, &Record::new(data, t, t + 3600), t)
+            .await?;
         ids.push(id);
     }
     let ids = Arc::new(ids);
