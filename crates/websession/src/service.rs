@@ -16,7 +16,6 @@ use crate::outcome::{varies_on, Finish, Header, Outcome, ResponseHeaders};
 use crate::raw::RawCookie;
 use crate::session::PendingSession;
 use crate::sessions::Sessions;
-use crate::Transport;
 
 /// A tower [`Layer`] that gives every request a session.
 ///
@@ -105,22 +104,15 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let raw = match self.sessions.config().transport() {
-            Transport::Cookie => RawCookie::find(
-                req.headers().get_all(COOKIE),
-                HeaderValue::as_bytes,
-                self.sessions.cookie_name(),
-                |h, range| RawCookie::Http(h.clone(), range),
-            ),
-            transport => RawCookie::token(
-                transport
-                    .request_header()
-                    .and_then(|name| req.headers().get(name)),
-                HeaderValue::as_bytes,
-                matches!(transport, Transport::Bearer { .. }),
-                |h, range| RawCookie::Http(h.clone(), range),
-            ),
-        };
+        let headers = req.headers();
+        let raw = RawCookie::from_request(
+            self.sessions.config().transport(),
+            self.sessions.cookie_name(),
+            headers.get_all(COOKIE),
+            |name| headers.get(name),
+            HeaderValue::as_bytes,
+            |h, range| RawCookie::Http(h.clone(), range),
+        );
         let session = self.sessions.begin(raw);
         req.extensions_mut().insert(session.clone());
         ResponseFuture {
