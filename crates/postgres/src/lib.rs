@@ -1064,6 +1064,29 @@ impl SessionStore for PostgresStore {
             })
             .await
     }
+
+    async fn sessions_of(&self, user: &str, now: u64) -> Result<Vec<(IdHash, Record)>, StoreError> {
+        if user.contains('\0') {
+            return Ok(Vec::new()); // no stored session can have this user id
+        }
+        let now = secs(now);
+        let sql = &self.inner.statements.sessions_of;
+        let rows = self
+            .inner
+            .call(&self.inner.readers, |c| async move {
+                c.client.query(sql.as_str(), &[&user, &now]).await
+            })
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let id: Vec<u8> = column(row, 5)?;
+                let id = IdHash::from_bytes(&id).ok_or_else(|| {
+                    StoreError::new(StoreErrorKind::Corrupt, "a session id that isn't 32 bytes")
+                })?;
+                Ok((id, record(row)?))
+            })
+            .collect()
+    }
 }
 
 #[async_trait::async_trait]

@@ -207,6 +207,9 @@ pub(crate) struct Statements {
     pub(crate) delete: String,
     pub(crate) delete_user: String,
     pub(crate) delete_expired: String,
+    /// A user's live sessions, as `load` reads each, with their ids (not
+    /// prepared: it runs rarely).
+    pub(crate) sessions_of: String,
 }
 
 impl Statements {
@@ -240,6 +243,14 @@ WHERE s.expires_at <= $7"
             delete_user: format!("DELETE FROM {t} WHERE user_id = $1"),
             delete_expired: format!(
                 "DELETE FROM {t} WHERE expires_bucket <= $1::bigint / 3600 AND expires_at <= $1::bigint"
+            ),
+            sessions_of: format!(
+                "
+SELECT s.created_at, s.expires_at, s.user_id, d.keys, d.vals, s.id
+FROM {t} s
+CROSS JOIN LATERAL (SELECT array_agg(e.key) AS keys, array_agg(e.value) AS vals
+                    FROM jsonb_each_text(s.data) e) d
+WHERE s.user_id = $1 AND s.expires_at > $2"
             ),
         }
     }

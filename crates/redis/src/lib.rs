@@ -957,4 +957,28 @@ impl SessionStore for RedisStore {
         }
         Ok(deleted)
     }
+
+    /// Reads the user's index (`ZRANGE`), then loads each member: on a
+    /// single Redis the loads go out together, in one batch. Members that
+    /// expired, moved (a Cluster's tombstone) or changed user are left out.
+    async fn sessions_of(&self, user: &str, now: u64) -> Result<Vec<(IdHash, Record)>, StoreError> {
+        let mut range = redis::cmd("ZRANGE");
+        range.arg(self.user_key(user)).arg(0).arg(-1);
+        let members = self.send(range).await.map_err(err)?;
+        let members = Vec::<String>::from_owned_redis_value(members).map_err(err)?;
+        let mut loads = tokio::task::JoinSet::new();
+        for id in members.iter().filter_map(|hex| IdHash::from_hex(hex)) {
+            let store = self.clone();
+            loads.spawn(async move { store.load(&id, now).await.map(|r| (id, r)) });
+        }
+        let mut found = Vec::with_capacity(members.len());
+        while let Some(loaded) = loads.join_next().await {
+            let (id, record) =
+                loaded.map_err(|e| StoreError::new(StoreErrorKind::Backend, e))??;
+            if let Some(record) = record.filter(|r| r.user.as_deref() == Some(user)) {
+                found.push((id, record));
+            }
+        }
+        Ok(found)
+    }
 }

@@ -326,10 +326,20 @@ struct WriteJob {
 }
 
 struct ReadJob {
-    id: IdHash,
+    op: ReadOp,
     now: i64,
     deadline: Instant,
-    reply: Reply<Option<Record>>,
+}
+
+enum ReadOp {
+    Load {
+        id: IdHash,
+        reply: Reply<Option<Record>>,
+    },
+    SessionsOf {
+        user: String,
+        reply: Reply<Vec<(IdHash, Record)>>,
+    },
 }
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -621,6 +631,16 @@ impl SqliteStore {
         }
     }
 
+    /// Queues a read for the reader threads.
+    fn read(&self, op: ReadOp, now: u64) -> Result<(), StoreError> {
+        let job = ReadJob {
+            op,
+            now: secs(now),
+            deadline: self.deadline(),
+        };
+        self.inner.reads.send(job).map_err(|_| unavailable(STOPPED))
+    }
+
     fn deadline(&self) -> Instant {
         Instant::now() + self.inner.busy_timeout
     }
@@ -640,19 +660,58 @@ impl SqliteStore {
     }
 }
 
-/// Runs queued loads until every store handle is gone.
+/// Runs queued reads until every store handle is gone.
 fn reader_loop(conn: &Connection, queue: &flume::Receiver<ReadJob>) {
-    while let Ok(job) = queue.recv() {
-        if job.reply.is_closed() {
-            continue; // the caller gave up
+    while let Ok(ReadJob { op, now, deadline }) = queue.recv() {
+        match op {
+            ReadOp::Load { id, reply } => answer(reply, deadline, || load(conn, &id, now)),
+            ReadOp::SessionsOf { user, reply } => {
+                answer(reply, deadline, || sessions_of(conn, &user, now));
+            }
         }
-        let result = if Instant::now() >= job.deadline {
-            Err(unavailable(QUEUED_TOO_LONG))
-        } else {
-            load(conn, &job.id, job.now)
-        };
-        let _ = job.reply.send(result);
     }
+}
+
+/// Sends `read()`'s result, unless the caller gave up or waited too long.
+fn answer<T>(reply: Reply<T>, deadline: Instant, read: impl FnOnce() -> Result<T, StoreError>) {
+    if reply.is_closed() {
+        return; // the caller gave up
+    }
+    let result = if Instant::now() >= deadline {
+        Err(unavailable(QUEUED_TOO_LONG))
+    } else {
+        read()
+    };
+    let _ = reply.send(result);
+}
+
+/// The live sessions of `user`, each as `load` reads it.
+fn sessions_of(
+    conn: &Connection,
+    user: &str,
+    now: i64,
+) -> Result<Vec<(IdHash, Record)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id FROM websession_sessions WHERE user_id = ?1 AND expires_at > ?2")
+        .map_err(err)?;
+    let ids = stmt
+        .query_map(params![user, now], |row| row.get::<_, Vec<u8>>(0))
+        .map_err(err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(err)?;
+    let mut found = Vec::with_capacity(ids.len());
+    for bytes in ids {
+        let id = IdHash::from_bytes(&bytes).ok_or_else(|| {
+            StoreError::new(StoreErrorKind::Corrupt, "a session id that isn't 32 bytes")
+        })?;
+        // Gone or changed hands since the first query: not listed.
+        if let Some(record) = load(conn, &id, now)? {
+            if record.user.as_deref() == Some(user) {
+                found.push((id, record));
+            }
+        }
+    }
+    Ok(found)
 }
 
 const LOAD: &str = "SELECT s.created_at, s.expires_at, s.user_id, v.key, v.value
@@ -1019,16 +1078,14 @@ impl SessionStore for SqliteStore {
             return loaded;
         }
         let (reply, answer) = oneshot::channel();
-        let job = ReadJob {
-            id: *id,
-            now: secs(now),
-            deadline: self.deadline(),
-            reply,
-        };
-        self.inner
-            .reads
-            .send(job)
-            .map_err(|_| unavailable(STOPPED))?;
+        self.read(ReadOp::Load { id: *id, reply }, now)?;
+        answer.await.map_err(|_| unavailable(STOPPED))?
+    }
+
+    async fn sessions_of(&self, user: &str, now: u64) -> Result<Vec<(IdHash, Record)>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let user = user.to_owned();
+        self.read(ReadOp::SessionsOf { user, reply }, now)?;
         answer.await.map_err(|_| unavailable(STOPPED))?
     }
 

@@ -14,7 +14,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::{ChangeSet, ExpiredDeletion, Record, SessionId, SessionStore, StoreErrorKind};
+use super::{ChangeSet, ExpiredDeletion, IdHash, Record, SessionId, SessionStore, StoreErrorKind};
 use crate::testing::{id, map as data, now};
 use crate::value::{Map, Value};
 
@@ -38,6 +38,7 @@ where
     cycle_onto_a_taken_id_changes_nothing(&make().await).await;
     no_resurrection(&make().await).await;
     users(&make().await).await;
+    listing(&make().await).await;
     every_value_kind(&make().await).await;
     let store = Arc::new(make().await);
     concurrent_updates(store.clone()).await;
@@ -486,6 +487,104 @@ async fn users<S: SessionStore>(store: &S) {
         store.load(&other, t).await.expect("load").is_some(),
         "other users keep their sessions"
     );
+}
+
+/// `sessions_of` lists a user's live sessions (not expired ones, not other
+/// users'), follows `cycle_id`, `set_user` and `delete`; `delete_others_of`
+/// keeps the one asked for.
+async fn listing<S: SessionStore>(store: &S) {
+    let t = now();
+    let user = format!("user-{}", &SessionId::generate().as_str()[..12]);
+    let mine = |k: &str| {
+        Record::new(data(&[("ua", Value::from(k))]), t, t + 600).with_user(Some(user.clone()))
+    };
+    let (a, b, c, expired, other) = (id(), id(), id(), id(), id());
+    for (id, ua) in [(&a, "phone"), (&b, "laptop"), (&c, "tablet")] {
+        store.create(id, &mine(ua), t).await.expect("create");
+    }
+    let mut old = mine("old");
+    old.expires_at = t + 1;
+    store.create(&expired, &old, t).await.expect("create");
+    store
+        .create(
+            &other,
+            &Record::new(Map::new(), t, t + 600).with_user(Some(format!("{user}-2"))),
+            t,
+        )
+        .await
+        .expect("create");
+    let sorted = |mut v: Vec<(IdHash, String)>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        listed(store, &user, t).await,
+        sorted(vec![
+            (a, "phone".into()),
+            (b, "laptop".into()),
+            (c, "tablet".into()),
+            (expired, "old".into())
+        ]),
+        "every live session of the user, nobody else's"
+    );
+    assert_eq!(
+        listed(store, &user, t + 2).await,
+        sorted(vec![
+            (a, "phone".into()),
+            (b, "laptop".into()),
+            (c, "tablet".into())
+        ]),
+        "expired sessions are not listed"
+    );
+    let moved = id();
+    store
+        .cycle_id(&c, &moved, &ChangeSet::touch(t + 600), t + 2)
+        .await
+        .expect("cycle");
+    store
+        .update(&b, &ChangeSet::touch(t + 600).with_user(None), t + 2)
+        .await
+        .expect("log out");
+    assert_eq!(
+        listed(store, &user, t + 2).await,
+        sorted(vec![(a, "phone".into()), (moved, "tablet".into())]),
+        "a cycled id is listed under its new id; a session without the user is gone"
+    );
+    assert_eq!(
+        store
+            .delete_others_of(&user, &a, t + 2)
+            .await
+            .expect("delete_others_of"),
+        1
+    );
+    assert_eq!(listed(store, &user, t + 2).await, vec![(a, "phone".into())]);
+    assert!(store.load(&moved, t + 2).await.expect("load").is_none());
+    assert!(store.load(&other, t + 2).await.expect("load").is_some());
+    assert!(store
+        .sessions_of("nobody-at-all", t)
+        .await
+        .expect("empty")
+        .is_empty());
+}
+
+/// `user`'s sessions at `at` as (id, the `ua` value), sorted.
+async fn listed<S: SessionStore>(store: &S, user: &str, at: u64) -> Vec<(IdHash, String)> {
+    let mut found: Vec<(IdHash, String)> = store
+        .sessions_of(user, at)
+        .await
+        .expect("sessions_of")
+        .into_iter()
+        .map(|(id, r)| {
+            assert_eq!(r.user.as_deref(), Some(user));
+            let ua = match r.data.get("ua") {
+                Some(Value::Str(s)) => s.clone(),
+                v => panic!("the data comes along: {v:?}"),
+            };
+            (id, ua)
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 async fn every_value_kind<S: SessionStore>(store: &S) {

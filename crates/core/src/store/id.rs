@@ -85,6 +85,37 @@ impl IdHash {
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }
+
+    /// The hash from its 32 bytes, as [`as_bytes`](Self::as_bytes) gave
+    /// them (a store reading its key column back); `None` for any other
+    /// length.
+    ///
+    /// ```
+    /// use websession_core::store::{IdHash, SessionId};
+    /// let hash = SessionId::generate().hash();
+    /// assert_eq!(IdHash::from_bytes(hash.as_bytes()), Some(hash));
+    /// assert_eq!(IdHash::from_bytes(b"short"), None);
+    /// ```
+    #[must_use]
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        Some(Self(bytes.try_into().ok()?))
+    }
+
+    /// The hash from its hex form, as [`to_hex`](Self::to_hex) gave it;
+    /// `None` for anything else.
+    ///
+    /// ```
+    /// use websession_core::store::{IdHash, SessionId};
+    /// let hash = SessionId::generate().hash();
+    /// assert_eq!(IdHash::from_hex(&hash.to_hex()), Some(hash));
+    /// assert_eq!(IdHash::from_hex("zz"), None);
+    /// ```
+    #[must_use]
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        let mut bytes = [0_u8; 32];
+        hex::decode_to_slice(hex, &mut bytes).ok()?;
+        Some(Self(bytes))
+    }
 }
 
 impl fmt::Debug for IdHash {

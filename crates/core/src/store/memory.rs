@@ -141,6 +141,17 @@ impl SessionStore for MemoryStore {
         map.retain(|_, r| r.user.as_deref() != Some(user));
         Ok((before - map.len()) as u64)
     }
+
+    /// Scans every record: fine for the tests and single-process apps this
+    /// store is for.
+    async fn sessions_of(&self, user: &str, now: u64) -> Result<Vec<(IdHash, Record)>, StoreError> {
+        Ok(self
+            .map()
+            .iter()
+            .filter(|(_, r)| r.expires_at > now && r.user.as_deref() == Some(user))
+            .map(|(id, r)| (*id, r.clone()))
+            .collect())
+    }
 }
 
 #[async_trait::async_trait]

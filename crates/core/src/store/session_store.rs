@@ -53,6 +53,66 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Deletes every session of `user` ("log out everywhere"); returns how many.
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError>;
+
+    /// The live sessions of `user`, for a "where you're logged in" page: each
+    /// record's id hash (never the id itself, which the store doesn't have),
+    /// creation time, expiry and data (whatever the app records there, such
+    /// as a user agent or a last-seen time). In no particular order. A
+    /// session created while this runs may be missing.
+    ///
+    /// The default implementation returns [`StoreErrorKind::Unsupported`];
+    /// every store in this workspace implements it.
+    ///
+    /// ```
+    /// use websession_core::store::{MemoryStore, Record, SessionId, SessionStore};
+    /// # block_on(async {
+    /// let store = MemoryStore::new();
+    /// let (phone, laptop) = (SessionId::generate().hash(), SessionId::generate().hash());
+    /// for id in [&phone, &laptop] {
+    ///     let record = Record::new(Default::default(), 100, 200).with_user(Some("alice".into()));
+    ///     store.create(id, &record, 100).await?;
+    /// }
+    /// assert_eq!(store.sessions_of("alice", 150).await?.len(), 2);
+    /// // "Log out my other sessions", from the laptop:
+    /// assert_eq!(store.delete_others_of("alice", &laptop, 150).await?, 1);
+    /// assert_eq!(store.sessions_of("alice", 150).await?[0].0, laptop);
+    /// # Ok::<(), websession_core::store::StoreError>(()) });
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let waker = std::task::Waker::noop();
+    /// #     let mut cx = std::task::Context::from_waker(&waker);
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// ```
+    async fn sessions_of(&self, user: &str, now: u64) -> Result<Vec<(IdHash, Record)>, StoreError> {
+        let _ = (user, now);
+        Err(StoreError::new(
+            super::StoreErrorKind::Unsupported,
+            "this session store can't list a user's sessions",
+        ))
+    }
+
+    /// Deletes every live session of `user` except `keep` ("log out my
+    /// other sessions"); returns how many. Built on
+    /// [`sessions_of`](Self::sessions_of) and [`delete`](Self::delete): a
+    /// session the user opens while it runs may survive it (use
+    /// [`delete_all_for`](Self::delete_all_for), then a new login, when that
+    /// matters).
+    async fn delete_others_of(
+        &self,
+        user: &str,
+        keep: &IdHash,
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        for (id, _) in self.sessions_of(user, now).await? {
+            if id != *keep {
+                self.delete(&id).await?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
 }
 
 #[async_trait::async_trait]
@@ -80,6 +140,17 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
     }
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
         (**self).delete_all_for(user).await
+    }
+    async fn sessions_of(&self, user: &str, now: u64) -> Result<Vec<(IdHash, Record)>, StoreError> {
+        (**self).sessions_of(user, now).await
+    }
+    async fn delete_others_of(
+        &self,
+        user: &str,
+        keep: &IdHash,
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        (**self).delete_others_of(user, keep, now).await
     }
 }
 

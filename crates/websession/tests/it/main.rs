@@ -7,6 +7,7 @@ mod api;
 #[cfg(feature = "actix")]
 mod catalogue;
 mod defects;
+mod devices;
 mod flask_http;
 mod lifetime;
 mod metrics;
