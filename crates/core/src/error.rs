@@ -97,6 +97,10 @@ pub enum PayloadError {
         /// The nesting limit.
         limit: usize,
     },
+    /// The JSON is valid but does not have the shape the caller asked for
+    /// (a typed [`crate::itsdangerous::UrlSafeTimedSerializer::loads`]).
+    #[error("the JSON does not have the expected shape")]
+    Shape,
     /// The JSON is valid but its top level is not an object.
     #[error("the session is not a JSON object")]
     NotAnObject,

@@ -2,7 +2,8 @@
 //!
 //! The format is itsdangerous' `URLSafeTimedSerializer` as Flask configures it
 //! (salt `cookie-session`, HMAC key derivation, HMAC-SHA1) over Flask's tagged
-//! JSON:
+//! JSON; [`FlaskCodec`] is that configuration of
+//! [`UrlSafeTimedSerializer`](crate::itsdangerous::UrlSafeTimedSerializer):
 //!
 //! ```text
 //! cookie  = [ "." ] b64u(json or zlib(json)) "." b64u(timestamp) "." b64u(HMAC-SHA1(derived_key, everything before the last "."))
@@ -24,24 +25,18 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use sha1::Sha1;
-
-use crate::codec::{check_age, inflate, CodecLimits, Compression};
-use crate::error::{DecodeError, PayloadError};
+use crate::codec::{CodecLimits, Compression};
+use crate::error::DecodeError;
+use crate::itsdangerous::{
+    decode_payload, decode_timestamp, derive, Digest, KeyDerivation, Signer, TimestampSigner,
+    UrlSafeTimedSerializer,
+};
 use crate::json::{self, LazyMap};
-use crate::key::{Key, KeyRing};
+use crate::key::KeyRing;
 use crate::value::Map;
-
-type HmacSha1 = Hmac<Sha1>;
 
 /// Flask's salt for the session cookie signer.
 pub(crate) const SALT: &[u8] = b"cookie-session";
-
-/// Length of an encoded HMAC-SHA1 signature.
-const SIG_LEN: usize = 27;
 
 /// A decoded, verified Flask session cookie.
 ///
@@ -163,8 +158,8 @@ impl fmt::Debug for SignedPayload {
 /// ```
 #[derive(Clone)]
 pub struct FlaskCodec {
-    /// One keyed HMAC per key, in verification order; index 0 signs.
-    signers: Vec<HmacSha1>,
+    /// Flask's serializer: keys derived once, limits and compression inside.
+    serializer: UrlSafeTimedSerializer,
     limits: CodecLimits,
     compression: Compression,
 }
@@ -172,7 +167,7 @@ pub struct FlaskCodec {
 impl fmt::Debug for FlaskCodec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FlaskCodec")
-            .field("keys", &format_args!("<{} redacted>", self.signers.len()))
+            .field("signer", self.serializer.signer().signer())
             .field("limits", &self.limits)
             .field("compression", &self.compression)
             .finish()
@@ -182,53 +177,51 @@ impl fmt::Debug for FlaskCodec {
 /// `HMAC-SHA1(key, "cookie-session")`: the key that actually signs Flask cookies.
 #[must_use]
 pub fn derive_key(secret: &[u8]) -> [u8; 20] {
-    let mut mac = new_hmac(secret);
-    mac.update(SALT);
-    mac.finalize().into_bytes().into()
-}
-
-fn new_hmac(key: &[u8]) -> HmacSha1 {
-    // HMAC takes keys of any length; this can't fail.
-    match <HmacSha1 as Mac>::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC accepts keys of any length"),
-    }
+    let derived = derive(Digest::Sha1, KeyDerivation::Hmac, SALT, secret);
+    let mut out = [0u8; 20];
+    out.copy_from_slice(&derived[..20]);
+    out
 }
 
 impl FlaskCodec {
     /// A codec that signs with the ring's current key and verifies with every key.
     #[must_use]
     pub fn new(keys: &KeyRing) -> Self {
+        let signer = Signer::new(keys)
+            .with_salt(SALT)
+            .with_key_derivation(KeyDerivation::Hmac)
+            .with_digest(Digest::Sha1);
+        let limits = CodecLimits::default();
         Self {
-            signers: keys.verification_order().map(Self::signer).collect(),
-            limits: CodecLimits::default(),
+            serializer: UrlSafeTimedSerializer::from_signer(TimestampSigner::new(signer))
+                .with_limits(limits)
+                .with_compression(Compression::Flask),
+            limits,
             compression: Compression::Flask,
         }
-    }
-
-    fn signer(key: &Key) -> HmacSha1 {
-        new_hmac(&derive_key(key.expose_bytes()))
     }
 
     /// All the limits at once. Default [`CodecLimits::default`].
     #[must_use]
     pub fn with_limits(mut self, limits: CodecLimits) -> Self {
         self.limits = limits;
+        self.serializer = self.serializer.with_limits(limits);
         self
     }
 
     /// The maximum age of a cookie in seconds, checked on the server (Flask's
     /// `PERMANENT_SESSION_LIFETIME`, used for every session). Default 31 days.
     #[must_use]
-    pub fn with_max_age(mut self, seconds: u64) -> Self {
-        self.limits.max_age = seconds;
-        self
+    pub fn with_max_age(self, seconds: u64) -> Self {
+        let limits = self.limits.with_max_age(seconds);
+        self.with_limits(limits)
     }
 
     /// When to compress. Default [`Compression::Flask`].
     #[must_use]
     pub fn with_compression(mut self, compression: Compression) -> Self {
         self.compression = compression;
+        self.serializer = self.serializer.with_compression(compression);
         self
     }
 
@@ -250,16 +243,7 @@ impl FlaskCodec {
     /// bytes), without looking at them. `encode` is this plus Flask's JSON.
     #[must_use]
     pub fn sign_json(&self, json: &[u8], timestamp: u64) -> String {
-        let compressed = self.compression.apply(json);
-        let mut out = String::with_capacity(json.len() * 4 / 3 + 48);
-        match &compressed {
-            Some(z) => {
-                out.push('.');
-                URL_SAFE_NO_PAD.encode_string(z, &mut out);
-            }
-            None => URL_SAFE_NO_PAD.encode_string(json, &mut out),
-        }
-        self.finish_signing(out, timestamp)
+        self.serializer.dumps_json(json, timestamp)
     }
 
     /// Re-signs the payload of a cookie that verified, with the current key
@@ -289,21 +273,7 @@ impl FlaskCodec {
     /// ```
     #[must_use]
     pub fn resign(&self, payload: &SignedPayload, timestamp: u64) -> String {
-        let mut out = String::with_capacity(payload.segment.len() + 40);
-        out.push_str(&payload.segment);
-        self.finish_signing(out, timestamp)
-    }
-
-    /// Appends `.TIMESTAMP.SIGNATURE` to a payload segment.
-    fn finish_signing(&self, mut out: String, timestamp: u64) -> String {
-        out.push('.');
-        encode_timestamp(timestamp, &mut out);
-        let mut mac = self.signers[0].clone();
-        mac.update(out.as_bytes());
-        let sig = mac.finalize().into_bytes();
-        out.push('.');
-        URL_SAFE_NO_PAD.encode_string(sig, &mut out);
-        out
+        self.serializer.resign(&payload.segment, timestamp)
     }
 
     /// Verifies and decodes a cookie at time `now` (Unix seconds).
@@ -340,38 +310,13 @@ impl FlaskCodec {
 
     /// Verifies a cookie and returns its JSON text without parsing it.
     pub(crate) fn verify(&self, cookie: &str, now: u64) -> Result<Verified, DecodeError> {
-        self.limits.check_len(cookie)?;
-        let (signing_input, sig) = cookie.rsplit_once('.').ok_or(DecodeError::BadSignature)?;
-        if sig.len() != SIG_LEN {
-            return Err(DecodeError::BadSignature);
-        }
-        let mut sig_bytes = [0u8; 21];
-        let n = URL_SAFE_NO_PAD
-            .decode_slice(sig, &mut sig_bytes)
-            .map_err(|_| DecodeError::BadSignature)?;
-        let sig_bytes = &sig_bytes[..n];
-        let key_index = self
-            .signers
-            .iter()
-            .position(|signer| {
-                let mut mac = signer.clone();
-                mac.update(signing_input.as_bytes());
-                mac.verify_slice(sig_bytes).is_ok() // constant time
-            })
-            .ok_or(DecodeError::BadSignature)?;
-
-        let (payload, ts) = signing_input
-            .rsplit_once('.')
-            .ok_or(DecodeError::BadTimestamp)?;
-        let timestamp = decode_timestamp(ts).ok_or(DecodeError::BadTimestamp)?;
-        check_age(timestamp, now, self.limits.max_age)?;
-        let json = decode_payload(payload, self.limits.max_decompressed)?;
+        let opened = self.serializer.open(cookie, now)?;
         Ok(Verified {
-            json,
-            timestamp,
-            key_index,
+            json: opened.json,
+            timestamp: opened.timestamp,
+            key_index: opened.key_index,
             payload: SignedPayload {
-                segment: payload.to_owned(),
+                segment: opened.segment.to_owned(),
             },
         })
     }
@@ -396,61 +341,9 @@ pub fn peek(cookie: &str, max_decompressed: usize) -> Result<(Vec<u8>, u64), Dec
     Ok((decode_payload(payload, max_decompressed)?, timestamp))
 }
 
-/// Flask's timestamp segment: big-endian, leading zero bytes stripped, b64u.
-fn encode_timestamp(ts: u64, out: &mut String) {
-    let bytes = ts.to_be_bytes();
-    let skip = bytes.iter().take_while(|&&b| b == 0).count();
-    URL_SAFE_NO_PAD.encode_string(&bytes[skip..], out);
-}
-
-fn decode_timestamp(ts: &str) -> Option<u64> {
-    if ts.len() > 11 {
-        return None; // more than 8 bytes
-    }
-    let mut buf = [0u8; 9];
-    let n = URL_SAFE_NO_PAD.decode_slice(ts, &mut buf).ok()?;
-    if n > 8 {
-        return None;
-    }
-    let mut be = [0u8; 8];
-    be[8 - n..].copy_from_slice(&buf[..n]);
-    Some(u64::from_be_bytes(be))
-}
-
-fn decode_payload(payload: &str, max_decompressed: usize) -> Result<Vec<u8>, PayloadError> {
-    let (compressed, b64) = match payload.strip_prefix('.') {
-        Some(rest) => (true, rest),
-        None => (false, payload),
-    };
-    let raw = URL_SAFE_NO_PAD
-        .decode(b64)
-        .map_err(|_| PayloadError::Base64)?;
-    if compressed {
-        inflate(&raw, max_decompressed)
-    } else {
-        Ok(raw)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_encode_like_itsdangerous() {
-        for (ts, text) in [
-            (1_700_000_000u64, "ZVPxAA"),
-            (1000, "A-g"),
-            ((1 << 32) + 1000, "AQAAA-g"),
-            (0, ""),
-        ] {
-            let mut out = String::new();
-            encode_timestamp(ts, &mut out);
-            assert_eq!(out, text);
-            assert_eq!(decode_timestamp(text), Some(ts));
-        }
-        assert_eq!(decode_timestamp("AQIDBAUGBwgJ"), None); // 9 bytes
-    }
 
     #[test]
     fn derived_key_matches_the_spec() {
@@ -462,6 +355,7 @@ mod tests {
 
     #[test]
     fn debug_redacts_keys() {
+        use crate::Key;
         let codec = FlaskCodec::new(&KeyRing::new(Key::from_utf8("very-secret-value").unwrap()));
         let shown = format!("{codec:?}");
         assert!(

@@ -6,6 +6,8 @@
 //! - [`SealedCodec`]: an encrypted (AES-256-GCM-SIV) session cookie.
 //! - [`Value`] and [`Map`]: what a Flask session holds, every tagged type included.
 //! - [`DecodeError`]: why a cookie was refused, named as in itsdangerous.
+//! - [`itsdangerous`]: itsdangerous' signer, timestamp signer and URL-safe
+//!   timed serializer, of which [`FlaskCodec`] is one configuration.
 //!
 //! App authors depend on the `websession` crate, which re-exports what they
 //! need from here. Stores and tools depend on this crate alone.
@@ -19,6 +21,7 @@ pub mod date;
 mod de;
 mod error;
 pub mod flask;
+pub mod itsdangerous;
 pub mod json;
 mod key;
 pub mod sealed;
