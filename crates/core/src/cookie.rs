@@ -1,4 +1,7 @@
-//! Reading the session cookie out of `Cookie` request headers.
+//! Reading the session cookie out of `Cookie` request headers, and
+//! Werkzeug's quoting of cookie values.
+
+use std::borrow::Cow;
 
 /// The value of the first cookie called `name` in the `Cookie` headers, as
 /// Werkzeug picks it (first wins; surrounding double quotes dropped).
@@ -49,9 +52,118 @@ pub fn locate_cookie(header: &[u8], name: &str) -> Option<std::ops::Range<usize>
     None
 }
 
+/// The first cookie called `name`, unquoted as Werkzeug's `parse_cookie`
+/// does: a value in double quotes loses them and its backslash escapes
+/// (`\"`, `\\`, octal `\ooo`) are decoded, then read as UTF-8 (invalid
+/// bytes replaced). For cookies whose values may need quoting, such as
+/// Flask-Login's remember cookie.
+///
+/// ```
+/// use websession_core::cookie::find_cookie_unquoted;
+/// let headers: [&[u8]; 1] = [br#"a=1; remember_token="Ann Lee|\303\251""#];
+/// assert_eq!(find_cookie_unquoted(headers, "remember_token").as_deref(), Some("Ann Lee|é"));
+/// ```
+pub fn find_cookie_unquoted<'a>(
+    headers: impl IntoIterator<Item = &'a [u8]>,
+    name: &str,
+) -> Option<Cow<'a, str>> {
+    headers.into_iter().find_map(|header| {
+        let text = std::str::from_utf8(header).ok()?;
+        text.split(';').find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            if k.trim() != name {
+                return None;
+            }
+            let v = v.trim();
+            match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+                Some(inner) if inner.contains('\\') => Some(Cow::Owned(unslash(inner))),
+                Some(inner) => Some(Cow::Borrowed(inner)),
+                None => Some(Cow::Borrowed(v)),
+            }
+        })
+    })
+}
+
+/// Werkzeug's `_cookie_unslash_re` replacement: `\ooo` (octal, first
+/// digit 0-3) is a byte, `\x` is `x`.
+fn unslash(inner: &str) -> String {
+    let b = inner.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            let oct = |c: u8| (b'0'..=b'7').contains(&c);
+            if i + 3 < b.len()
+                && (b'0'..=b'3').contains(&b[i + 1])
+                && oct(b[i + 2])
+                && oct(b[i + 3])
+            {
+                out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+                i += 4;
+            } else {
+                out.push(b[i + 1]);
+                i += 2;
+            }
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A cookie value as Werkzeug's `dump_cookie` writes it: as it is when it
+/// only has characters Werkzeug leaves alone (letters, digits, `_` and
+/// ``!#$%&'()*+-./:<=>?@[]^`{|}~``), else in double quotes with `"`, `\`,
+/// `,`, `;`, bytes 0x00-0x19 and 0x7F-0xFF (UTF-8) backslash-escaped
+/// (octal for bytes).
+///
+/// ```
+/// use websession_core::cookie::quote_cookie_value;
+/// assert_eq!(quote_cookie_value("42|ab"), "42|ab");
+/// assert_eq!(quote_cookie_value("Ann Lee|é"), r#""Ann Lee|\303\251""#);
+/// ```
+#[must_use]
+pub fn quote_cookie_value(value: &str) -> Cow<'_, str> {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"_!#$%&'()*+-./:<=>?@[]^`{|}~".contains(&b);
+    if value.bytes().all(plain) {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    out.push('"');
+    for b in value.bytes() {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            0x00..=0x19 | b',' | b';' | 0x7f..=0xff => {
+                out.push('\\');
+                out.push(char::from(b'0' + (b >> 6)));
+                out.push(char::from(b'0' + ((b >> 3) & 7)));
+                out.push(char::from(b'0' + (b & 7)));
+            }
+            _ => out.push(char::from(b)),
+        }
+    }
+    out.push('"');
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{find_cookie, locate_cookie};
+    use super::{find_cookie, find_cookie_unquoted, locate_cookie, quote_cookie_value};
+
+    #[test]
+    fn quoting_round_trips_like_werkzeug() {
+        for v in ["plain|1", "with space", "q\"uo\\te;,", "\u{1}\u{7f}é😀", ""] {
+            let quoted = quote_cookie_value(v);
+            let header = format!("x=1; r={quoted}");
+            assert_eq!(
+                find_cookie_unquoted([header.as_bytes()], "r").as_deref(),
+                Some(v),
+                "{quoted}"
+            );
+        }
+    }
 
     #[test]
     fn finds_the_first_cookie_of_a_name() {

@@ -110,6 +110,10 @@ pub enum KeyError {
     /// The text is not an even number of hexadecimal digits.
     #[error("the secret key is not valid hexadecimal")]
     BadHex,
+    /// The text has a character above U+00FF, which Latin-1 can't encode
+    /// (Python raises `UnicodeEncodeError` for the same key).
+    #[error("the secret key has a character that Latin-1 can't encode")]
+    NotLatin1,
 }
 
 /// A secret key: Flask's `SECRET_KEY` or one of its fallbacks.
@@ -151,6 +155,30 @@ impl Key {
     /// [`KeyError::Empty`] when `text` is empty.
     pub fn from_utf8(text: &str) -> Result<Self, KeyError> {
         Self::from_bytes(text.as_bytes())
+    }
+
+    /// A key from text, as its Latin-1 bytes: what Flask-Login signs the
+    /// remember cookie with when `SECRET_KEY` is a `str`
+    /// (`key.encode("latin1")`). Equal to [`Key::from_utf8`] for ASCII.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::NotLatin1`] for a character above U+00FF,
+    /// [`KeyError::Empty`] for "".
+    ///
+    /// ```
+    /// use websession_core::Key;
+    /// assert_eq!(Key::from_latin1("clé")?.expose_bytes(), b"cl\xe9");
+    /// assert_eq!(Key::from_utf8("clé")?.expose_bytes(), "clé".as_bytes());
+    /// # Ok::<(), websession_core::KeyError>(())
+    /// ```
+    pub fn from_latin1(text: &str) -> Result<Self, KeyError> {
+        let bytes: Zeroizing<Vec<u8>> = Zeroizing::new(
+            text.chars()
+                .map(|c| u8::try_from(u32::from(c)).map_err(|_| KeyError::NotLatin1))
+                .collect::<Result<_, _>>()?,
+        );
+        Self::from_bytes(bytes.to_vec())
     }
 
     /// A key from hexadecimal text (either case).

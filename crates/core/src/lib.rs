@@ -8,6 +8,8 @@
 //! - [`DecodeError`]: why a cookie was refused, named as in itsdangerous.
 //! - [`itsdangerous`]: itsdangerous' signer, timestamp signer and URL-safe
 //!   timed serializer, of which [`FlaskCodec`] is one configuration.
+//! - [`flask_login`] and [`flask_wtf`]: the wire formats of Flask-Login
+//!   (client identifier, remember cookie) and Flask-WTF (CSRF tokens).
 //!
 //! App authors depend on the `websession` crate, which re-exports what they
 //! need from here. Stores and tools depend on this crate alone.
@@ -21,6 +23,8 @@ pub mod date;
 mod de;
 mod error;
 pub mod flask;
+pub mod flask_login;
+pub mod flask_wtf;
 pub mod itsdangerous;
 pub mod json;
 mod key;

@@ -138,3 +138,44 @@ proptest! {
         let _ = c.open(&text, 1_700_000_000);
     }
 }
+
+proptest! {
+    #[test]
+    fn flask_extension_parsers_never_panic(text in any::<String>(), bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        use websession_core::cookie::find_cookie_unquoted;
+        use websession_core::flask_login::{session_identifier, RememberSigner};
+        use websession_core::flask_wtf::{check_referrer, CsrfSigner};
+        use websession_core::itsdangerous::{Signer, TimestampSigner, UrlSafeTimedSerializer};
+        let key = Key::from_utf8("property test key, 32 bytes long").expect("key");
+        let _ = RememberSigner::new(&key).verify(&text);
+        let _ = CsrfSigner::new(&key).validate(Some(&text), Some("raw"), 1_700_000_000);
+        let _ = check_referrer(Some(&text), &text);
+        let ring = KeyRing::new(key);
+        let _ = TimestampSigner::new(Signer::new(&ring)).unsign(&text, 1_700_000_000, Some(60));
+        let _ = UrlSafeTimedSerializer::new(&ring, "s").loads_json(&text, 1_700_000_000);
+        let _ = session_identifier(Some(&text), Some(&bytes), Some(&bytes));
+        let _ = find_cookie_unquoted([bytes.as_slice()], "remember_token");
+    }
+
+    #[test]
+    fn signing_round_trips(value in any::<String>(), ts in 0u64..4_000_000_000) {
+        use websession_core::cookie::{find_cookie_unquoted, quote_cookie_value};
+        use websession_core::flask_login::RememberSigner;
+        use websession_core::itsdangerous::{Signer, TimestampSigner, UrlSafeTimedSerializer};
+        let key = Key::from_utf8("property test key, 32 bytes long").expect("key");
+        let ring = KeyRing::new(key.clone());
+        let timed = TimestampSigner::new(Signer::new(&ring));
+        let signed = timed.sign(&value, ts);
+        prop_assert_eq!(timed.unsign(&signed, ts, Some(0)).expect("opens").value, value.as_str());
+        let ser = UrlSafeTimedSerializer::new(&ring, "s");
+        prop_assert_eq!(ser.loads::<String>(&ser.dumps(&value, ts).expect("dumps"), ts).expect("loads").value, value.clone());
+        let remember = RememberSigner::new(&key);
+        let token = remember.sign(&value);
+        prop_assert_eq!(remember.verify(&token), Ok(value.as_str()));
+        // Werkzeug's quoting round-trips through the cookie reader (no ';' or
+        // ',' survive unescaped, so the value stays one cookie).
+        let header = format!("a=1; remember_token={}; b=2", quote_cookie_value(&token));
+        let found = find_cookie_unquoted([header.as_bytes()], "remember_token");
+        prop_assert_eq!(found.as_deref(), Some(token.as_str()));
+    }
+}
