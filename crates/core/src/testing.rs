@@ -158,6 +158,18 @@ pub fn flask_vector_cases() -> Vec<serde_json::Value> {
     }
 }
 
+/// `testdata/flask_ext_vectors.json`, made by the real itsdangerous, Flask,
+/// Flask-Login and Flask-WTF (`interop/make_flask_ext_vectors.py`).
+///
+/// # Panics
+///
+/// When the file is missing or not JSON.
+#[must_use]
+pub fn flask_ext_vectors() -> serde_json::Value {
+    serde_json::from_str(&testdata_text("flask_ext_vectors.json"))
+        .unwrap_or_else(|e| panic!("flask_ext_vectors.json: {e}"))
+}
+
 /// The key ring of a vector case: `secret_key` current, then
 /// `secret_key_fallbacks` in Flask's (oldest first) order.
 ///

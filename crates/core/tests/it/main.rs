@@ -1,6 +1,7 @@
 //! Integration tests of websession-core.
 
 mod dates;
+mod flask_ext;
 mod props;
 mod sealed;
 mod store;
