@@ -222,3 +222,143 @@ pub mod wire_format {}
 /// operation and duration at `trace`, and rejected cookies are logged under
 /// the `websession::security` target with the reason, never the cookie.
 pub mod metrics {}
+
+/// # Sharing a Flask-Login session
+///
+/// Real Flask apps log users in with Flask-Login, talk to them with
+/// `flash()` and protect forms with Flask-WTF. A Rust service beside such an
+/// app shares all three through [`crate::flask`], byte for byte with Flask
+/// 3.1, Flask-Login 0.6.3 and Flask-WTF 1.3.0 (pinned in
+/// `interop/requirements.txt`).
+///
+/// ## Set-up
+///
+/// One `SECRET_KEY` for everything, Flask's cookie settings, Flask-Login's
+/// middleware **inside** the session middleware (it runs after the handler,
+/// before the session is saved), and the client's address for Flask-Login's
+/// identifier:
+///
+/// ```no_run
+/// use axum::Router;
+/// use websession::flask::{FlaskCsrf, FlaskLogin, FlaskLoginConfig, SessionProtection};
+/// use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer, Sessions};
+///
+/// # async fn run(routes: Router<FlaskCsrf>) -> Result<(), Box<dyn std::error::Error>> {
+/// let secret = Key::from_utf8(&std::env::var("SECRET_KEY")?)?; // Flask's app.secret_key
+/// let sessions = Sessions::signed(KeyRing::new(secret.clone()), SessionConfig::flask())?;
+/// let login = FlaskLogin::new(
+///     &secret,
+///     FlaskLoginConfig::default().with_session_protection(SessionProtection::Strong),
+/// )?;
+/// let app = routes
+///     .with_state(FlaskCsrf::new(&secret))
+///     .layer(login.layer())
+///     .layer(SessionManagerLayer::new(sessions));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:5002").await?;
+/// axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+/// # Ok(()) }
+/// ```
+///
+/// On actix-web: `.wrap(login.middleware())` then
+/// `.wrap(SessionMiddleware::new(sessions))` (the last `wrap` runs first).
+///
+/// ## What each side keeps in the session
+///
+/// | key | written by | meaning |
+/// |---|---|---|
+/// | `_user_id` | `login_user` / [`crate::flask::Login::login_user`] | the user's id (`get_id()`) |
+/// | `_fresh` | login (`True`), restore from the remember cookie and basic protection (`False`) | a fresh login |
+/// | `_id` | login, `confirm_login` | the client identifier: SHA-512 of `repr(addr)|repr(user_agent)` |
+/// | `_remember`, `_remember_seconds` | login with remember (`"set"`), logout and strong protection (`"clear"`) | read and removed after the request, which then writes or deletes `remember_token` |
+/// | `_flashes` | `flash()` / [`crate::flask::FlashExt::flash`] | a list of `(category, message)` tuples |
+/// | `csrf_token` | `generate_csrf()` / [`crate::flask::FlaskCsrf::generate`] | the raw CSRF token; forms carry it signed |
+///
+/// ## Handlers
+///
+/// ```
+/// use websession::flask::{CsrfRejected, CsrfRequest, FlashExt, FlaskCsrf, Login, LoginOptions};
+///
+/// // POST /login, after checking the password yourself:
+/// fn logged_in(login: &Login, csrf: &FlaskCsrf, token: Option<&str>, user_id: &str, remember: bool) -> Result<(), CsrfRejected> {
+///     csrf.protect(login.session(), &CsrfRequest::new("POST").with_token(token))?;
+///     login.login_user_with(user_id, LoginOptions::default().with_remember(remember));
+///     login.session().flash("message", "Logged in successfully.");
+///     Ok(())
+/// }
+///
+/// // Any page: the user, fresh or restored, and the messages, shown once.
+/// fn page(login: &Login) -> String {
+///     let who = login.user_id().unwrap_or_else(|| "anonymous".into());
+///     let fresh = login.is_fresh();
+///     let messages = login.session().take_flashes();
+///     format!("{who} (fresh: {fresh}), {} messages", messages.len())
+/// }
+/// ```
+///
+/// ## The rules, as Flask-Login has them
+///
+/// - **Loading the user** ([`crate::flask::Login::user_id`]) runs session
+///   protection first, then reads `_user_id`, then (with no `_user_id`) the
+///   `remember_token` cookie, unless the session asked to clear it. A valid
+///   remember cookie logs the user in again with `_fresh = False`.
+/// - **Session protection** compares `_id` with the client's identifier
+///   (the first `X-Forwarded-For` item if that header is present, else the
+///   peer address, and the `User-Agent`). On a mismatch in a non-empty
+///   session, `"basic"` (and any permanent session) marks the login stale;
+///   `"strong"` removes every Flask-Login key, logs the user out and
+///   deletes the remember cookie. Flask-Login doesn't set `_id` when it
+///   restores a login from the remember cookie, so under `"strong"` the
+///   request after a restore logs the user out; websession does the same,
+///   so both sides agree.
+/// - **Login** sets `_user_id`, `_fresh`, `_id` (and `_remember`,
+///   `_remember_seconds`); websession also rotates the session (a new id in
+///   store mode) and records the user for `delete_all_for`.
+/// - **Logout** removes `_user_id`, `_fresh`, `_id`, and when the request
+///   has a remember cookie, deletes it. Other keys stay (Flask-Login doesn't
+///   clear the session), so a flash after logout survives.
+/// - **The remember cookie** is `user_id|hex(HMAC-SHA512(SECRET_KEY,
+///   user_id))`, with Werkzeug's quoting when the id needs it, `Expires` at
+///   the duration (365 days, or `login_user`'s), no `Max-Age`; deleted with
+///   only `Domain` and `Path`. It carries no time: a copied one works until
+///   the key changes. Flask-Login signs it with `SECRET_KEY` alone (no
+///   fallbacks), as the **Latin-1** bytes of a text key: for a key with
+///   characters beyond ASCII use [`crate::Key::from_latin1`] for
+///   [`crate::flask::FlaskLogin::new`].
+/// - **Flashes**: the first take in a request removes every message from
+///   the session (even with a category filter); later takes in the same
+///   request see the same messages.
+/// - **CSRF**: the form token is itsdangerous' `URLSafeTimedSerializer` of
+///   the raw token (salt `wtf-csrf-token`), valid for `WTF_CSRF_TIME_LIMIT`
+///   (3600 s). The reasons are Flask-WTF's: "The CSRF token is missing.",
+///   "The CSRF session token is missing.", "The CSRF token has expired.",
+///   "The CSRF token is invalid.", "The CSRF tokens do not match.", and for
+///   HTTPS with `WTF_CSRF_SSL_STRICT`, "The referrer header is missing." and
+///   "The referrer does not match the host.".
+///
+/// The configuration names are mapped in [`crate::flask`].
+///
+/// ## Differences from Flask-Login
+///
+/// - No `user_loader`: [`crate::flask::Login::user_id`] gives the id; look
+///   the user up yourself. Flask-Login tries the remember cookie when the
+///   loader refuses a `_user_id`; here a `_user_id` is taken as it is.
+/// - The remember cookie is written on responses below 500 only, as the
+///   session is.
+/// - Flask-Login and Flask-WTF answer 500 on a few malformed values (a
+///   non-text token in the session, a referrer with a bad port); websession
+///   refuses them with the nearest reason instead.
+/// - Under tower without axum, the peer address is unknown (hashed as
+///   `None`, as Flask would without `REMOTE_ADDR`); use axum's
+///   `ConnectInfo`, or `X-Forwarded-For` behind a proxy.
+///
+/// ## Proof against the real thing
+///
+/// `testdata/flask_ext_vectors.json` (made by `interop/make_flask_ext_vectors.py`
+/// with the pinned packages) holds itsdangerous signatures for every key
+/// derivation and digest, Flask-Login identifiers and remember cookies,
+/// Flask-WTF tokens and reasons, and whole request flows through a Flask
+/// app; `cargo test` replays them. `interop/tests/live/flask_login.rs` runs
+/// `examples/flask_login_bridge` (Flask) beside its Rust twin: logins,
+/// flashes, CSRF tokens, remember cookies, strong protection and logouts
+/// cross over, with the same bytes where the clocks are frozen.
+pub mod flask_login {}

@@ -55,6 +55,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Beside a Flask app that uses Flask's extensions, [`flask`] shares more
+//! than the cookie: flashed messages, the Flask-Login login (with its
+//! remember-me cookie and session protection) and Flask-WTF's CSRF tokens.
+//!
 //! The long-form guides live in [`docs`].
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
@@ -65,6 +69,7 @@ mod config;
 pub mod docs;
 mod engine;
 mod error;
+pub mod flask;
 mod metrics;
 mod outcome;
 mod raw;

@@ -89,6 +89,9 @@ struct Inner {
     state: Option<SessionState>,
     /// The state was handed to the engine at the end of the request.
     finished: bool,
+    /// The flashed messages this request took from the session (Flask's
+    /// `request_ctx.flashes`): every later take in the request sees them.
+    flashes: Option<Vec<Value>>,
 }
 
 impl Shared {
@@ -131,6 +134,7 @@ impl PendingSession {
                     raw,
                     state: None,
                     finished: false,
+                    flashes: None,
                 }),
                 load: tokio::sync::OnceCell::new(),
             }),
@@ -192,6 +196,14 @@ impl PendingSession {
         }
     }
 
+    /// The session, if a handler loaded it in this request.
+    pub(crate) fn loaded(&self) -> Option<Session> {
+        let loaded = self.shared.lock().state.is_some();
+        loaded.then(|| Session {
+            shared: self.shared.clone(),
+        })
+    }
+
     /// The session's state, for the engine at the end of the request; `None`
     /// if no handler loaded it. Later use of the session saves nothing.
     pub(crate) fn finish(&self) -> Option<SessionState> {
@@ -202,6 +214,31 @@ impl PendingSession {
 }
 
 impl Session {
+    /// When the session was opened (Unix seconds): the request's time.
+    pub(crate) fn opened_at(&self) -> u64 {
+        self.with(|s| s.opened_at)
+    }
+
+    /// Flask's `get_flashed_messages` storage: the first call in a request
+    /// removes `key` from the session and keeps its list for the rest of the
+    /// request; every call gives that list.
+    pub(crate) fn take_cached_list(&self, key: &str) -> Vec<Value> {
+        if let Some(cached) = &self.shared.lock().flashes {
+            return cached.clone();
+        }
+        let list = match self.remove_value(key) {
+            Some(Value::List(items) | Value::Tuple(items)) => items,
+            _ => Vec::new(),
+        };
+        self.shared.lock().flashes = Some(list.clone());
+        list
+    }
+
+    /// The list `take_cached_list` took in this request, if it ran.
+    pub(crate) fn cached_list(&self) -> Option<Vec<Value>> {
+        self.shared.lock().flashes.clone()
+    }
+
     /// Runs `f` on the session's state.
     fn with<R>(&self, f: impl FnOnce(&mut SessionState) -> R) -> R {
         let mut inner = self.shared.lock();

@@ -8,6 +8,7 @@ mod api;
 mod catalogue;
 mod defects;
 mod devices;
+mod flask_ext;
 mod flask_http;
 mod lifetime;
 mod metrics;

@@ -1,0 +1,319 @@
+//! [`FlaskLogin`] and [`FlaskLoginConfig`]: Flask-Login's `LoginManager`,
+//! its settings (the remember cookie, session protection) checked once, and
+//! its after-request step that writes or deletes the remember cookie.
+
+use std::fmt;
+use std::sync::Arc;
+
+use time::Duration;
+use websession_core::cookie::quote_cookie_value;
+use websession_core::flask_login::{RememberSigner, REMEMBER_COOKIE_NAME};
+use websession_core::{Key, Value};
+
+use super::login::{ClientInfo, Login, LoginContext, REMEMBER, REMEMBER_SECONDS, USER_ID};
+use crate::config::{ConfigError, SameSite, SessionConfig};
+use crate::outcome::CookieTemplate;
+use crate::session::Session;
+
+/// Flask-Login's `SESSION_PROTECTION`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SessionProtection {
+    /// `None`: the client identifier is not checked.
+    Off,
+    /// `"basic"` (Flask-Login's default): a session used from another
+    /// client (address or `User-Agent`) stays logged in but is no longer
+    /// fresh.
+    #[default]
+    Basic,
+    /// `"strong"`: a session used from another client loses every
+    /// Flask-Login key (the user is logged out) and the remember cookie is
+    /// deleted. A permanent session is treated as under `Basic`, as
+    /// Flask-Login does.
+    Strong,
+}
+
+/// Flask-Login's settings: the remember cookie's attributes, its refresh,
+/// and session protection. Plain data; [`FlaskLogin::new`] checks it.
+///
+/// The defaults are Flask-Login's.
+///
+/// | Flask config key | here | default |
+/// |---|---|---|
+/// | `REMEMBER_COOKIE_NAME` | [`with_cookie_name`](Self::with_cookie_name) | `remember_token` |
+/// | `REMEMBER_COOKIE_DURATION` | [`with_duration`](Self::with_duration) | 365 days |
+/// | `REMEMBER_COOKIE_DOMAIN` | [`with_domain`](Self::with_domain) | none |
+/// | `REMEMBER_COOKIE_PATH` | [`with_path`](Self::with_path) | `/` |
+/// | `REMEMBER_COOKIE_SECURE` | [`with_secure`](Self::with_secure) | off |
+/// | `REMEMBER_COOKIE_HTTPONLY = False` | [`with_javascript_access`](Self::with_javascript_access) | `HttpOnly` |
+/// | `REMEMBER_COOKIE_SAMESITE` | [`with_same_site`](Self::with_same_site) | none |
+/// | `REMEMBER_COOKIE_REFRESH_EACH_REQUEST` | [`with_refresh_each_request`](Self::with_refresh_each_request) | off |
+/// | `SESSION_PROTECTION` | [`with_session_protection`](Self::with_session_protection) | `"basic"` |
+///
+/// # Examples
+///
+/// ```
+/// use websession::flask::{FlaskLoginConfig, SessionProtection};
+///
+/// let config = FlaskLoginConfig::default()
+///     .with_session_protection(SessionProtection::Strong)
+///     .with_duration(time::Duration::days(30))
+///     .with_secure();
+/// # let _ = config;
+/// ```
+#[derive(Clone, Debug)]
+pub struct FlaskLoginConfig {
+    /// The remember cookie's attributes, as a session cookie's (its lifetime
+    /// is the remember duration).
+    cookie: SessionConfig,
+    refresh_each_request: bool,
+    protection: SessionProtection,
+}
+
+impl Default for FlaskLoginConfig {
+    fn default() -> Self {
+        Self {
+            cookie: SessionConfig::flask()
+                .with_cookie_name(REMEMBER_COOKIE_NAME)
+                .with_permanent_lifetime(Duration::days(365)),
+            refresh_each_request: false,
+            protection: SessionProtection::Basic,
+        }
+    }
+}
+
+impl FlaskLoginConfig {
+    /// `REMEMBER_COOKIE_NAME`.
+    #[must_use]
+    pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie = self.cookie.with_cookie_name(name);
+        self
+    }
+
+    /// `REMEMBER_COOKIE_DURATION`: how long the browser keeps the cookie
+    /// (its `Expires`), unless `login_user` gave its own duration.
+    #[must_use]
+    pub fn with_duration(mut self, duration: Duration) -> Self {
+        self.cookie = self.cookie.with_permanent_lifetime(duration);
+        self
+    }
+
+    /// `REMEMBER_COOKIE_DOMAIN`.
+    #[must_use]
+    pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
+        self.cookie = self.cookie.with_domain(domain);
+        self
+    }
+
+    /// `REMEMBER_COOKIE_PATH`.
+    #[must_use]
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.cookie = self.cookie.with_path(path);
+        self
+    }
+
+    /// `REMEMBER_COOKIE_SECURE = True`: send the cookie over HTTPS only
+    /// (Flask-Login's default is off; turn it on in production).
+    #[must_use]
+    pub fn with_secure(mut self) -> Self {
+        self.cookie = self.cookie.with_secure(true);
+        self
+    }
+
+    /// `REMEMBER_COOKIE_HTTPONLY = False`: let scripts read the cookie.
+    #[must_use]
+    pub fn with_javascript_access(mut self) -> Self {
+        self.cookie = self.cookie.with_javascript_access();
+        self
+    }
+
+    /// `REMEMBER_COOKIE_SAMESITE`.
+    #[must_use]
+    pub fn with_same_site(mut self, same_site: Option<SameSite>) -> Self {
+        self.cookie = self.cookie.with_same_site(same_site);
+        self
+    }
+
+    /// `REMEMBER_COOKIE_REFRESH_EACH_REQUEST`: re-issue the remember cookie
+    /// (with a new `Expires`) on every request of a logged-in user.
+    #[must_use]
+    pub fn with_refresh_each_request(mut self, refresh: bool) -> Self {
+        self.refresh_each_request = refresh;
+        self
+    }
+
+    /// `SESSION_PROTECTION`. Default [`SessionProtection::Basic`].
+    #[must_use]
+    pub fn with_session_protection(mut self, protection: SessionProtection) -> Self {
+        self.protection = protection;
+        self
+    }
+}
+
+/// Flask-Login for an app: its settings with `SECRET_KEY`, checked once.
+///
+/// Cheap to clone. Install it with its middleware, inside the session
+/// middleware (so it runs after the handler and before the session is
+/// saved): [`FlaskLogin::layer`] for tower and axum,
+/// [`FlaskLogin::middleware`] for actix-web. Handlers then take a [`Login`].
+///
+/// # Examples
+///
+/// ```no_run
+/// use axum::{routing::get, Router};
+/// use websession::flask::{FlaskLogin, FlaskLoginConfig, Login};
+/// use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer, Sessions};
+///
+/// async fn home(login: Login) -> String {
+///     match login.user_id() {
+///         Some(id) => format!("Hello, user {id}"),
+///         None => "Hello, stranger".into(),
+///     }
+/// }
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let secret = Key::from_utf8(&std::env::var("SECRET_KEY")?)?;
+/// let sessions = Sessions::signed(KeyRing::new(secret.clone()), SessionConfig::flask())?;
+/// let login = FlaskLogin::new(&secret, FlaskLoginConfig::default())?;
+/// let app = Router::new()
+///     .route("/", get(home))
+///     .layer(login.layer())                       // inner: runs before the session is saved
+///     .layer(SessionManagerLayer::new(sessions)); // outer
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
+/// axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct FlaskLogin {
+    pub(crate) inner: Arc<Settings>,
+}
+
+/// What [`FlaskLogin::new`] derived from the config, shared by every request.
+pub(crate) struct Settings {
+    pub(crate) signer: RememberSigner,
+    cookie: CookieTemplate,
+    cookie_name: String,
+    removal: String,
+    duration_secs: u64,
+    pub(crate) refresh_each_request: bool,
+    pub(crate) protection: SessionProtection,
+}
+
+impl fmt::Debug for FlaskLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FlaskLogin")
+            .field("cookie_name", &self.inner.cookie_name)
+            .field("protection", &self.inner.protection)
+            .field("refresh_each_request", &self.inner.refresh_each_request)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FlaskLogin {
+    /// Flask-Login with this `SECRET_KEY` (Flask-Login signs the remember
+    /// cookie with the current key only; for a non-ASCII text key, see
+    /// [`Key::from_latin1`]).
+    ///
+    /// # Errors
+    ///
+    /// A remember cookie name, path or domain a cookie can't have, a
+    /// browser rule it breaks (`SameSite=None` without `Secure`), or a
+    /// duration under a second or over 100 years.
+    pub fn new(secret_key: &Key, config: FlaskLoginConfig) -> Result<Self, ConfigError> {
+        config.cookie.validate()?;
+        let c = &config.cookie;
+        // Werkzeug's delete_cookie as Flask-Login calls it: domain and path only.
+        let domain = c
+            .domain
+            .as_ref()
+            .map_or_else(String::new, |d| format!("; Domain={d}"));
+        let removal = format!(
+            "{}={domain}; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path={}",
+            c.cookie_name, c.path
+        );
+        Ok(Self {
+            inner: Arc::new(Settings {
+                signer: RememberSigner::new(secret_key),
+                cookie: CookieTemplate::new(c),
+                cookie_name: c.cookie_name.clone(),
+                removal,
+                duration_secs: c.max_age_secs(),
+                refresh_each_request: config.refresh_each_request,
+                protection: config.protection,
+            }),
+        })
+    }
+
+    /// The remember cookie's name.
+    #[must_use]
+    pub fn cookie_name(&self) -> &str {
+        &self.inner.cookie_name
+    }
+
+    /// The remember cookie value Flask-Login writes for `user_id`
+    /// (`encode_cookie`), before Werkzeug's quoting.
+    #[must_use]
+    pub fn remember_token(&self, user_id: &str) -> String {
+        self.inner.signer.sign(user_id)
+    }
+
+    /// One request's login, for frameworks without an adapter here: the
+    /// request's loaded session and what the request says about its client.
+    /// Call [`FlaskLogin::finish`] with the same [`Login`] before the
+    /// session is saved.
+    #[must_use]
+    pub fn request(&self, session: Session, client: ClientInfo) -> Login {
+        Login::from_parts(LoginContext::new(self.clone(), client), session)
+    }
+
+    /// Flask-Login's after-request step (`_update_remember_cookie`): the
+    /// remember cookie's `Set-Cookie` value, if the request set or cleared
+    /// it (or, with refresh each request, for any logged-in user). Nothing
+    /// for a 5xx response, whose session is not saved either.
+    #[must_use]
+    pub fn finish(&self, login: &Login, status: u16) -> Option<String> {
+        self.update_remember_cookie(login.session(), status)
+    }
+
+    pub(crate) fn update_remember_cookie(&self, session: &Session, status: u16) -> Option<String> {
+        if status >= 500 {
+            return None;
+        }
+        let s = &self.inner;
+        let operation = if session.contains(REMEMBER) {
+            session.remove_value(REMEMBER)
+        } else if s.refresh_each_request {
+            // Flask-Login sets "_remember" and pops it again: the session is
+            // modified, and re-saved, as in Flask.
+            session.insert_value(REMEMBER, Value::from("set"));
+            session.remove_value(REMEMBER)
+        } else {
+            None
+        };
+        match operation {
+            Some(Value::Str(op)) if op == "set" => {
+                let user_id = user_id_text(&session.get_value(USER_ID)?)?;
+                let duration = match session.get_value(REMEMBER_SECONDS) {
+                    Some(Value::Float(secs)) if secs.is_finite() && secs >= 0.0 => secs as u64,
+                    Some(Value::Int(secs)) => u64::try_from(secs).unwrap_or(0),
+                    _ => s.duration_secs,
+                };
+                let token = s.signer.sign(&user_id);
+                let expires = session.opened_at().saturating_add(duration);
+                Some(s.cookie.header(&quote_cookie_value(&token), Some(expires)))
+            }
+            Some(Value::Str(op)) if op == "clear" => Some(s.removal.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// `str(session["_user_id"])` for the ids Flask-Login apps store.
+pub(crate) fn user_id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Str(s) => Some(s.clone()),
+        Value::Int(n) => Some(n.to_string()),
+        Value::BigInt(n) => Some(n.clone()),
+        _ => None,
+    }
+}
