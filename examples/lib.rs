@@ -1,6 +1,8 @@
 //! Pieces shared by the websession examples: the pet-name app itself, so the
 //! example binaries, the tests and the benchmarks serve the same pages.
 
+pub mod login_bridge;
+
 use axum::response::{Html, Redirect};
 use axum::routing::get;
 use axum::{Form, Router};

@@ -49,8 +49,22 @@ impl Flask {
     /// When Python or Flask is missing or the app does not come up.
     pub async fn start() -> Self {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("flask_app.py");
+        Self::start_script(script, &[], &[]).await
+    }
+
+    /// Starts a Flask script that takes the port as its first argument and
+    /// prints the port it bound (`0` is passed: a free port), with more
+    /// arguments and environment variables, and waits until it answers.
+    ///
+    /// # Panics
+    ///
+    /// When Python or Flask is missing or the app does not come up.
+    pub async fn start_script(script: PathBuf, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(python())
             .arg(script)
+            .arg("0")
+            .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -125,15 +139,40 @@ pub fn encode(text: &str) -> String {
 ///
 /// On I/O errors or a response that is not HTTP.
 pub async fn get_http(port: u16, path: &str, cookie: Option<&str>) -> Reply {
+    let cookie = cookie.map(|c| format!("session={c}"));
+    let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("Cookie", c.as_str())).collect();
+    request(port, "GET", path, &headers, None).await
+}
+
+/// A one-shot HTTP/1.1 request with `Connection: close`, these headers, and
+/// a form body (`application/x-www-form-urlencoded`) when `form` is given.
+///
+/// # Panics
+///
+/// On I/O errors or a response that is not HTTP.
+pub async fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    form: Option<&str>,
+) -> Reply {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("connect");
-    let cookie = cookie
-        .map(|c| format!("Cookie: session={c}\r\n"))
-        .unwrap_or_default();
-    let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{cookie}\r\n"
-    );
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        req.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(body) = form {
+        req.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+    } else {
+        req.push_str("\r\n");
+    }
     stream.write_all(req.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.expect("read");
@@ -155,6 +194,21 @@ pub async fn get_http(port: u16, path: &str, cookie: Option<&str>) -> Reply {
         set_cookie,
         body: body.to_owned(),
     }
+}
+
+/// A clock the tests set by hand: it reads the Unix seconds in the returned
+/// cell, or the system clock while the cell holds 0.
+#[must_use]
+pub fn frozen_clock() -> (Clock, Arc<AtomicI64>) {
+    let now = Arc::new(AtomicI64::new(0));
+    let frozen = now.clone();
+    let clock = Clock::from_fn(move || match frozen.load(Ordering::SeqCst) {
+        0 => time::OffsetDateTime::now_utc(),
+        t => {
+            time::OffsetDateTime::from_unix_timestamp(t).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        }
+    });
+    (clock, now)
 }
 
 /// The Rust side: an axum server with websession's Flask-compatible cookie.
@@ -181,13 +235,7 @@ impl Rust {
     ///
     /// When websession refuses the configuration or the port can't be bound.
     pub async fn start(keys: KeyRing, lifetime_secs: i64) -> Self {
-        let now = Arc::new(AtomicI64::new(0));
-        let frozen = now.clone();
-        let clock = Clock::from_fn(move || match frozen.load(Ordering::SeqCst) {
-            0 => time::OffsetDateTime::now_utc(),
-            t => time::OffsetDateTime::from_unix_timestamp(t)
-                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
-        });
+        let (clock, now) = frozen_clock();
         let config = SessionConfig::flask()
             .with_clock(clock)
             .with_permanent_lifetime(time::Duration::seconds(lifetime_secs));

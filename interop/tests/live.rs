@@ -5,6 +5,10 @@
 
 use std::sync::atomic::Ordering;
 
+/// Flask-Login, flash and Flask-WTF against a real Flask app using them.
+#[path = "live/flask_login.rs"]
+mod flask_login;
+
 use websession::{Key, KeyRing};
 use websession_interop::{encode, Flask, Rust};
 
