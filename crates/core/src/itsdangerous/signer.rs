@@ -176,6 +176,13 @@ impl KeyedMac {
     }
 }
 
+/// `s.rsplit_once(sep)` for an ASCII separator, as a byte scan (a runtime
+/// `char` pattern costs a UTF-8 searcher set-up on every call).
+pub(crate) fn rsplit_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let at = s.as_bytes().iter().rposition(|&b| b == sep)?;
+    Some((s.get(..at)?, s.get(at + 1..)?))
+}
+
 /// The key itsdangerous signs with: `secret` and `salt` through `derivation`.
 pub(crate) fn derive(
     digest: Digest,
@@ -328,6 +335,11 @@ impl Signer {
         char::from(self.sep)
     }
 
+    /// The separator's byte (ASCII).
+    pub(crate) fn separator_byte(&self) -> u8 {
+        self.sep
+    }
+
     /// The digest.
     #[must_use]
     pub fn digest(&self) -> Digest {
@@ -367,12 +379,22 @@ impl Signer {
     /// As [`unsign`](Self::unsign), with the index of the key that verified
     /// (0 is the current key).
     pub(crate) fn verify<'a>(&self, signed: &'a str) -> Result<(&'a str, usize), DecodeError> {
-        let (value, sig) = signed
-            .rsplit_once(char::from(self.sep))
+        // itsdangerous splits at the last separator and then needs a
+        // signature of the digest's length: the separator must stand exactly
+        // that far from the end (a separator inside the signature fails its
+        // base64 below, as it fails itsdangerous' length check).
+        let sig_len = self.digest.encoded_len();
+        let at = signed
+            .len()
+            .checked_sub(sig_len + 1)
             .ok_or(DecodeError::BadSignature)?;
-        if sig.len() != self.digest.encoded_len() {
+        if signed.as_bytes().get(at) != Some(&self.sep) {
             return Err(DecodeError::BadSignature);
         }
+        let (value, sig) = (
+            signed.get(..at).ok_or(DecodeError::BadSignature)?,
+            signed.get(at + 1..).ok_or(DecodeError::BadSignature)?,
+        );
         let mut buf = [0u8; 72];
         let n = URL_SAFE_NO_PAD
             .decode_slice(sig, &mut buf)

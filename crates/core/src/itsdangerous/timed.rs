@@ -5,6 +5,7 @@ use std::fmt;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
+use super::signer::rsplit_byte;
 use super::Signer;
 use crate::codec::check_age;
 use crate::error::DecodeError;
@@ -111,8 +112,7 @@ impl TimestampSigner {
         max_age: Option<u64>,
     ) -> Result<Timed<'a>, DecodeError> {
         let (signing_input, key_index) = self.signer.verify(signed)?;
-        let (value, ts) = signing_input
-            .rsplit_once(self.signer.separator())
+        let (value, ts) = rsplit_byte(signing_input, self.signer.separator_byte())
             .ok_or(DecodeError::BadTimestamp)?;
         let timestamp = decode_timestamp(ts).ok_or(DecodeError::BadTimestamp)?;
         if let Some(max_age) = max_age {
