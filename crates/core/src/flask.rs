@@ -3,7 +3,7 @@
 //! The format is itsdangerous' `URLSafeTimedSerializer` as Flask configures it
 //! (salt `cookie-session`, HMAC key derivation, HMAC-SHA1) over Flask's tagged
 //! JSON; [`FlaskCodec`] is that configuration of
-//! [`UrlSafeTimedSerializer`](crate::itsdangerous::UrlSafeTimedSerializer):
+//! [`itsdangerous::UrlSafeTimedSerializer`](crate::itsdangerous::UrlSafeTimedSerializer):
 //!
 //! ```text
 //! cookie  = [ "." ] b64u(json or zlib(json)) "." b64u(timestamp) "." b64u(HMAC-SHA1(derived_key, everything before the last "."))
