@@ -257,6 +257,55 @@ async fn flask_login_flash_and_csrf_flows_match_flask_byte_for_byte() {
     }
 }
 
+/// `GET path` with a session cookie and a fixed client; the new
+/// `session` cookie value, if any, and the body.
+async fn get_with(app: &Router, path: &str, session: Option<&str>) -> (Option<String>, String) {
+    let mut req = Request::builder()
+        .uri(path)
+        .header("user-agent", "test agent");
+    if let Some(id) = session {
+        req = req.header("cookie", format!("session={id}"));
+    }
+    let mut req = req.body(Body::empty()).expect("request");
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 4000))));
+    let res = app.clone().oneshot(req).await.expect("infallible");
+    let cookie = res.headers().get_all("set-cookie").iter().find_map(|v| {
+        let v = v.to_str().ok()?.strip_prefix("session=")?;
+        Some(v.split(';').next().unwrap_or("").to_owned())
+    });
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    (cookie, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn login_moves_a_store_session_to_a_new_id() {
+    let key = flow_key();
+    let store = websession::core::store::MemoryStore::new();
+    let sessions = Sessions::with_store(store, SessionConfig::flask()).expect("sessions");
+    let manager = FlaskLogin::new(&key, FlaskLoginConfig::default()).expect("config");
+    let app = Router::new()
+        .route("/login", get(login))
+        .route("/whoami", get(whoami))
+        .route("/flash", get(do_flash))
+        .layer(manager.layer())
+        .layer(SessionManagerLayer::new(sessions));
+    let (before, _) = get_with(&app, "/flash?m=hello", None).await;
+    let before = before.expect("a new session");
+    let (after, _) = get_with(&app, "/login?user=42", Some(&before)).await;
+    let after = after.expect("the login rotates the session");
+    assert_ne!(after, before);
+    // The old id is dead; the new one carries the login and the flashes.
+    assert_eq!(
+        get_with(&app, "/whoami", Some(&before)).await.1,
+        "anonymous"
+    );
+    assert_eq!(
+        get_with(&app, "/whoami", Some(&after)).await.1,
+        "42 fresh=True"
+    );
+}
+
 #[test]
 fn debug_output_hides_secrets() {
     let key = Key::from_utf8("a very secret key value for debug").expect("key");
