@@ -97,10 +97,6 @@ pub enum PayloadError {
         /// The nesting limit.
         limit: usize,
     },
-    /// The JSON is valid but does not have the shape the caller asked for
-    /// (a typed [`crate::itsdangerous::UrlSafeTimedSerializer::loads`]).
-    #[error("the JSON does not have the expected shape")]
-    Shape,
     /// The JSON is valid but its top level is not an object.
     #[error("the session is not a JSON object")]
     NotAnObject,
@@ -110,4 +106,8 @@ pub enum PayloadError {
         /// The tag key, e.g. `" u"`.
         tag: &'static str,
     },
+    /// The JSON is valid but does not have the shape the caller asked for
+    /// (a typed [`crate::itsdangerous::UrlSafeTimedSerializer::loads`]).
+    #[error("the JSON does not have the expected shape")]
+    Shape,
 }
