@@ -87,6 +87,22 @@
 //! [`SessionStore::cycle_id`] moves the session to its new id and applies the
 //! request's change set in one transaction too: both happen or neither does.
 //!
+//! [`SqliteOptions::table_prefix`] names the tables (`{prefix}sessions`,
+//! `{prefix}values`; default `websession_`), so the store can share a file
+//! with an app's own tables, or two stores one file.
+//! [`SqliteStore::schema_sql`] gives the SQL for a prefix (for the default
+//! one, [`SCHEMA`]), for those who create tables with their own migrations;
+//! it is idempotent, and the store runs it when it opens.
+//!
+//! ```no_run
+//! use websession_sqlite::{SqliteOptions, SqliteStore, TablePrefix};
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let options = SqliteOptions::default().with_table_prefix(TablePrefix::new("auth_")?);
+//! println!("{}", SqliteStore::schema_sql(&options)); // for your migrations
+//! let store = SqliteStore::open_with("sqlite://app.db", options).await?;
+//! # drop(store); Ok(()) }
+//! ```
+//!
 //! SQLite stores text with its length, so keys, values and user ids may hold
 //! the NUL character (U+0000) and round-trip unchanged.
 #![warn(missing_docs)]
@@ -105,7 +121,13 @@ use websession_core::store::{
 };
 use websession_core::Map;
 
-/// The tables and indexes, created by [`SqliteStore::open`].
+mod tables;
+use tables::Statements;
+pub use tables::{InvalidTablePrefix, TablePrefix};
+
+/// The tables and indexes, created by [`SqliteStore::open`], for the
+/// default [`TablePrefix`]; [`SqliteStore::schema_sql`] gives them for
+/// another.
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS websession_sessions (
     id         BLOB PRIMARY KEY,
@@ -176,6 +198,8 @@ pub struct SqliteOptions {
     /// as reader threads; a load that finds them all in use goes to a
     /// reader thread.
     pub direct_reads: bool,
+    /// The prefix of the table and index names (default `websession_`).
+    pub table_prefix: TablePrefix,
 }
 
 impl Default for SqliteOptions {
@@ -188,6 +212,7 @@ impl Default for SqliteOptions {
             synchronous: Synchronous::Normal,
             max_size: None,
             direct_reads: true,
+            table_prefix: TablePrefix::default(),
         }
     }
 }
@@ -248,6 +273,23 @@ impl SqliteOptions {
         self
     }
 
+    /// Sets [`SqliteOptions::table_prefix`]: the store keeps its sessions in
+    /// `{prefix}sessions` and `{prefix}values`, created by
+    /// [`SqliteStore::open_with`] (or by you, from
+    /// [`SqliteStore::schema_sql`]).
+    ///
+    /// ```
+    /// use websession_sqlite::{SqliteOptions, TablePrefix};
+    /// let options = SqliteOptions::default().with_table_prefix(TablePrefix::new("auth_")?);
+    /// assert_eq!(options.table_prefix.to_string(), "auth_");
+    /// # Ok::<(), websession_sqlite::InvalidTablePrefix>(())
+    /// ```
+    #[must_use]
+    pub fn with_table_prefix(mut self, prefix: TablePrefix) -> Self {
+        self.table_prefix = prefix;
+        self
+    }
+
     /// Sets [`SqliteOptions::synchronous`].
     ///
     /// ```
@@ -278,6 +320,8 @@ struct Inner {
     /// The read connections loads use on the caller's thread; empty when
     /// direct reads are off.
     direct: Mutex<Vec<Connection>>,
+    /// The SQL of the configured tables.
+    sql: Arc<Statements>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -435,7 +479,7 @@ fn connect_writer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Conn
     // the writer only does when the log grows past this.
     conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
     conn.pragma_update(None, "journal_size_limit", 64_i64 << 20)?;
-    conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(&options.table_prefix.schema_sql())?;
     set_max_size(&conn, options.max_size)?;
     Ok(conn)
 }
@@ -533,6 +577,7 @@ impl SqliteStore {
 
     /// Opens the connections and starts the threads (blocking).
     fn start(path: PathBuf, options: &SqliteOptions) -> Result<Self, StoreError> {
+        let sql = Arc::new(Statements::new(&options.table_prefix));
         let writer = connect_writer(&path, options).map_err(err)?;
         let mut readers = Vec::with_capacity(options.readers);
         for _ in 0..options.readers.max(1) {
@@ -551,7 +596,10 @@ impl SqliteStore {
         let spawn_error = |e| StoreError::new(StoreErrorKind::Unavailable, e);
         std::thread::Builder::new()
             .name("websession-sqlite-writer".into())
-            .spawn(move || writer_loop(writer, &write_queue, &committed))
+            .spawn({
+                let sql = sql.clone();
+                move || writer_loop(writer, &sql, &write_queue, &committed)
+            })
             .map_err(spawn_error)?;
         std::thread::Builder::new()
             .name("websession-sqlite-checkpoint".into())
@@ -559,9 +607,10 @@ impl SqliteStore {
             .map_err(spawn_error)?;
         for conn in readers {
             let queue = read_queue.clone();
+            let sql = sql.clone();
             std::thread::Builder::new()
                 .name("websession-sqlite-reader".into())
-                .spawn(move || reader_loop(&conn, &queue))
+                .spawn(move || reader_loop(&conn, &sql, &queue))
                 .map_err(spawn_error)?;
         }
         Ok(Self {
@@ -571,6 +620,7 @@ impl SqliteStore {
                 writes,
                 reads,
                 direct: Mutex::new(direct),
+                sql,
             }),
         })
     }
@@ -599,6 +649,23 @@ impl SqliteStore {
         self.write(Write::MaxSize(bytes)).await
     }
 
+    /// The SQL that creates the store's tables and indexes for these options'
+    /// [`TablePrefix`], for those who run their migrations themselves. It is
+    /// idempotent, and [`SqliteStore::open_with`] runs it too; for the
+    /// default prefix it is [`SCHEMA`].
+    ///
+    /// ```
+    /// use websession_sqlite::{SqliteOptions, SqliteStore, TablePrefix};
+    /// let options = SqliteOptions::default().with_table_prefix(TablePrefix::new("app_")?);
+    /// let sql = SqliteStore::schema_sql(&options);
+    /// assert!(sql.contains(r#"CREATE TABLE IF NOT EXISTS "app_values""#));
+    /// # Ok::<(), websession_sqlite::InvalidTablePrefix>(())
+    /// ```
+    #[must_use]
+    pub fn schema_sql(options: &SqliteOptions) -> String {
+        options.table_prefix.schema_sql()
+    }
+
     /// The database file.
     ///
     /// ```
@@ -621,7 +688,7 @@ impl SqliteStore {
                 .unwrap_or_else(PoisonError::into_inner)
         };
         let conn = direct().pop()?;
-        let loaded = load(&conn, id, secs(now));
+        let loaded = load(&conn, &self.inner.sql, id, secs(now));
         direct().push(conn);
         match loaded {
             // Busy, or any other refusal a reader thread might get past
@@ -661,12 +728,12 @@ impl SqliteStore {
 }
 
 /// Runs queued reads until every store handle is gone.
-fn reader_loop(conn: &Connection, queue: &flume::Receiver<ReadJob>) {
+fn reader_loop(conn: &Connection, sql: &Statements, queue: &flume::Receiver<ReadJob>) {
     while let Ok(ReadJob { op, now, deadline }) = queue.recv() {
         match op {
-            ReadOp::Load { id, reply } => answer(reply, deadline, || load(conn, &id, now)),
+            ReadOp::Load { id, reply } => answer(reply, deadline, || load(conn, sql, &id, now)),
             ReadOp::SessionsOf { user, reply } => {
-                answer(reply, deadline, || sessions_of(conn, &user, now));
+                answer(reply, deadline, || sessions_of(conn, sql, &user, now));
             }
         }
     }
@@ -688,12 +755,11 @@ fn answer<T>(reply: Reply<T>, deadline: Instant, read: impl FnOnce() -> Result<T
 /// The live sessions of `user`, each as `load` reads it.
 fn sessions_of(
     conn: &Connection,
+    sql: &Statements,
     user: &str,
     now: i64,
 ) -> Result<Vec<(IdHash, Record)>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT id FROM websession_sessions WHERE user_id = ?1 AND expires_at > ?2")
-        .map_err(err)?;
+    let mut stmt = conn.prepare_cached(&sql.ids_of).map_err(err)?;
     let ids = stmt
         .query_map(params![user, now], |row| row.get::<_, Vec<u8>>(0))
         .map_err(err)?
@@ -705,7 +771,7 @@ fn sessions_of(
             StoreError::new(StoreErrorKind::Corrupt, "a session id that isn't 32 bytes")
         })?;
         // Gone or changed hands since the first query: not listed.
-        if let Some(record) = load(conn, &id, now)? {
+        if let Some(record) = load(conn, sql, &id, now)? {
             if record.user.as_deref() == Some(user) {
                 found.push((id, record));
             }
@@ -713,10 +779,6 @@ fn sessions_of(
     }
     Ok(found)
 }
-
-const LOAD: &str = "SELECT s.created_at, s.expires_at, s.user_id, v.key, v.value
-     FROM websession_sessions s LEFT JOIN websession_values v ON v.id = s.id
-     WHERE s.id = ?1 AND s.expires_at > ?2";
 
 /// A text column (or NULL); anything else is a corrupt record.
 fn text<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> Result<Option<&'r str>, StoreError> {
@@ -730,8 +792,13 @@ fn text<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> Result<Option<&'r str>,
     })
 }
 
-fn load(conn: &Connection, id: &IdHash, now: i64) -> Result<Option<Record>, StoreError> {
-    let mut stmt = conn.prepare_cached(LOAD).map_err(err)?;
+fn load(
+    conn: &Connection,
+    sql: &Statements,
+    id: &IdHash,
+    now: i64,
+) -> Result<Option<Record>, StoreError> {
+    let mut stmt = conn.prepare_cached(&sql.load).map_err(err)?;
     let mut rows = stmt.query(params![id.as_bytes(), now]).map_err(err)?;
     let mut record: Option<Record> = None;
     while let Some(row) = rows.next().map_err(err)? {
@@ -772,6 +839,7 @@ fn checkpoint_loop(conn: &Connection, commits: &flume::Receiver<()>) {
 /// Runs queued writes, in batches, until every store handle is gone.
 fn writer_loop(
     mut conn: Connection,
+    sql: &Statements,
     queue: &flume::Receiver<WriteJob>,
     committed: &flume::Sender<()>,
 ) {
@@ -815,7 +883,7 @@ fn writer_loop(
         if busy_timeout != Some(wait) && conn.busy_timeout(wait).is_ok() {
             busy_timeout = Some(wait);
         }
-        let results = run(&mut conn, &jobs);
+        let results = run(&mut conn, sql, &jobs);
         for (job, result) in jobs.into_iter().zip(results) {
             let _ = job.reply.send(result);
         }
@@ -833,8 +901,8 @@ enum TxError {
 
 /// The batch in one transaction; if that fails after `BEGIN`, each write in
 /// a transaction of its own, so each caller gets its own answer.
-fn run(conn: &mut Connection, jobs: &[WriteJob]) -> Vec<Result<u64, StoreError>> {
-    match transaction(conn, jobs) {
+fn run(conn: &mut Connection, sql: &Statements, jobs: &[WriteJob]) -> Vec<Result<u64, StoreError>> {
+    match transaction(conn, sql, jobs) {
         Ok(results) => results,
         Err(TxError::Begin(e) | TxError::Later(e)) if jobs.len() == 1 => vec![Err(e)],
         Err(TxError::Begin(e)) => {
@@ -851,7 +919,7 @@ fn run(conn: &mut Connection, jobs: &[WriteJob]) -> Vec<Result<u64, StoreError>>
         Err(TxError::Later(_)) => {
             let mut results = Vec::with_capacity(jobs.len());
             for job in jobs {
-                let result = match transaction(conn, std::slice::from_ref(job)) {
+                let result = match transaction(conn, sql, std::slice::from_ref(job)) {
                     Ok(mut one) => one.pop().unwrap_or_else(|| Err(unavailable(STOPPED))),
                     Err(TxError::Begin(e) | TxError::Later(e)) => Err(e),
                 };
@@ -895,6 +963,7 @@ fn rollback(conn: &Connection) {
 
 fn transaction(
     conn: &mut Connection,
+    sql: &Statements,
     jobs: &[WriteJob],
 ) -> Result<Vec<Result<u64, StoreError>>, TxError> {
     exec(conn, "BEGIN IMMEDIATE").map_err(|e| TxError::Begin(err(e)))?;
@@ -907,7 +976,7 @@ fn transaction(
                 return Err(TxError::Later(err(e)));
             }
         }
-        match apply_write(conn, &job.op) {
+        match apply_write(conn, sql, &job.op) {
             Ok(n) => {
                 if !single {
                     if let Err(e) = exec(conn, "RELEASE job") {
@@ -947,28 +1016,23 @@ fn transaction(
     Ok(results)
 }
 
-fn apply_write(conn: &Connection, op: &Write) -> Result<u64, OpError> {
+fn apply_write(conn: &Connection, sql: &Statements, op: &Write) -> Result<u64, OpError> {
     match op {
         Write::Create { id, record, now } => {
             // An expired record with this id is dead: it may be replaced.
-            conn.prepare_cached(
-                "DELETE FROM websession_sessions WHERE id = ?1 AND expires_at <= ?2",
-            )?
-            .execute(params![id.as_bytes(), now])?;
-            conn.prepare_cached(
-                "INSERT INTO websession_sessions (id, created_at, expires_at, user_id) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![
+            conn.prepare_cached(&sql.delete_if_expired)?
+                .execute(params![id.as_bytes(), now])?;
+            conn.prepare_cached(&sql.insert)?.execute(params![
                 id.as_bytes(),
                 secs(record.created_at),
                 secs(record.expires_at),
                 record.user.as_deref()
             ])?;
-            insert_values(conn, id, &record.data)?;
+            insert_values(conn, sql, id, &record.data)?;
             Ok(1)
         }
         Write::Update { id, changes, now } => {
-            apply(conn, id, changes, *now)?;
+            apply(conn, sql, id, changes, *now)?;
             Ok(1)
         }
         Write::Cycle {
@@ -977,54 +1041,55 @@ fn apply_write(conn: &Connection, op: &Write) -> Result<u64, OpError> {
             changes,
             now,
         } => {
-            conn.prepare_cached(
-                "DELETE FROM websession_sessions WHERE id = ?1 AND expires_at <= ?2",
-            )?
-            .execute(params![new.as_bytes(), now])?;
+            conn.prepare_cached(&sql.delete_if_expired)?
+                .execute(params![new.as_bytes(), now])?;
             // Values follow through ON UPDATE CASCADE; a live `new` is a
             // unique violation (a collision, this write's own failure).
-            let moved = conn
-                .prepare_cached(
-                    "UPDATE websession_sessions SET id = ?1 WHERE id = ?2 AND expires_at > ?3",
-                )?
-                .execute(params![new.as_bytes(), old.as_bytes(), now])?;
+            let moved = conn.prepare_cached(&sql.move_id)?.execute(params![
+                new.as_bytes(),
+                old.as_bytes(),
+                now
+            ])?;
             if moved == 0 {
                 return Err(OpError::Own(StoreError::from_kind(
                     StoreErrorKind::NotFound,
                 )));
             }
-            apply(conn, new, changes, *now)?;
+            apply(conn, sql, new, changes, *now)?;
             Ok(1)
         }
         Write::Delete { id } => {
             let n = conn
-                .prepare_cached("DELETE FROM websession_sessions WHERE id = ?1")?
+                .prepare_cached(&sql.delete)?
                 .execute(params![id.as_bytes()])?;
             Ok(n as u64)
         }
         Write::DeleteAllFor { user } => {
             let n = conn
-                .prepare_cached("DELETE FROM websession_sessions WHERE user_id = ?1")?
+                .prepare_cached(&sql.delete_user)?
                 .execute(params![user])?;
             Ok(n as u64)
         }
         Write::MaxSize(bytes) => Ok(set_max_size(conn, *bytes)?),
         Write::DeleteExpired { now } => {
             let n = conn
-                .prepare_cached("DELETE FROM websession_sessions WHERE expires_at <= ?1")?
+                .prepare_cached(&sql.delete_expired)?
                 .execute(params![now])?;
             Ok(n as u64)
         }
     }
 }
 
-fn insert_values(conn: &Connection, id: &IdHash, data: &Map) -> Result<(), OpError> {
+fn insert_values(
+    conn: &Connection,
+    sql: &Statements,
+    id: &IdHash,
+    data: &Map,
+) -> Result<(), OpError> {
     if data.is_empty() {
         return Ok(());
     }
-    let mut stmt = conn.prepare_cached(
-        "INSERT OR REPLACE INTO websession_values (id, key, value) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut stmt = conn.prepare_cached(&sql.set_value)?;
     for (key, value) in data {
         stmt.execute(params![id.as_bytes(), key, value.to_tagged_json()])?;
     }
@@ -1034,23 +1099,24 @@ fn insert_values(conn: &Connection, id: &IdHash, data: &Map) -> Result<(), OpErr
 /// Applies `changes` to the live record `id`: the expiry and user, then
 /// `cleared`, `removed` and `set`, in that order. What `update` does, and
 /// what `cycle_id` does after the move.
-fn apply(conn: &Connection, id: &IdHash, changes: &ChangeSet, now: i64) -> Result<(), OpError> {
+fn apply(
+    conn: &Connection,
+    sql: &Statements,
+    id: &IdHash,
+    changes: &ChangeSet,
+    now: i64,
+) -> Result<(), OpError> {
     let (set_user, user) = match &changes.user {
         Some(u) => (true, u.as_deref()),
         None => (false, None),
     };
-    let updated = conn
-        .prepare_cached(
-            "UPDATE websession_sessions SET expires_at = ?1, user_id = CASE WHEN ?2 THEN ?3 ELSE user_id END
-             WHERE id = ?4 AND expires_at > ?5",
-        )?
-        .execute(params![
-            secs(changes.expires_at),
-            set_user,
-            user,
-            id.as_bytes(),
-            now
-        ])?;
+    let updated = conn.prepare_cached(&sql.touch)?.execute(params![
+        secs(changes.expires_at),
+        set_user,
+        user,
+        id.as_bytes(),
+        now
+    ])?;
     if updated == 0 {
         // Deleted or expired: never recreated.
         return Err(OpError::Own(StoreError::from_kind(
@@ -1058,17 +1124,16 @@ fn apply(conn: &Connection, id: &IdHash, changes: &ChangeSet, now: i64) -> Resul
         )));
     }
     if changes.cleared {
-        conn.prepare_cached("DELETE FROM websession_values WHERE id = ?1")?
+        conn.prepare_cached(&sql.clear_values)?
             .execute(params![id.as_bytes()])?;
     }
     if !changes.removed.is_empty() {
-        let mut stmt =
-            conn.prepare_cached("DELETE FROM websession_values WHERE id = ?1 AND key = ?2")?;
+        let mut stmt = conn.prepare_cached(&sql.remove_value)?;
         for key in &changes.removed {
             stmt.execute(params![id.as_bytes(), key])?;
         }
     }
-    insert_values(conn, id, &changes.set)
+    insert_values(conn, sql, id, &changes.set)
 }
 
 #[async_trait::async_trait]

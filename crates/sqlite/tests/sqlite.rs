@@ -11,7 +11,7 @@ use websession_core::store::{
 };
 use websession_core::testing::{map as data, now};
 use websession_core::{Map, Value};
-use websession_sqlite::{SqliteOptions, SqliteStore};
+use websession_sqlite::{SqliteOptions, SqliteStore, TablePrefix};
 
 fn temp_db(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("websession-sqlite-{}-{name}", std::process::id()));
@@ -54,6 +54,88 @@ async fn sqlite_store_conforms_with_reader_threads_only() {
         }
     })
     .await;
+}
+
+/// The same suite on tables with another prefix.
+#[tokio::test]
+async fn sqlite_store_conforms_with_a_table_prefix() {
+    let path = temp_db("conformance-prefix");
+    let options = || {
+        SqliteOptions::default().with_table_prefix(TablePrefix::new("Auth_").expect("valid prefix"))
+    };
+    conformance::run(|| {
+        let path = path.clone();
+        async move {
+            SqliteStore::open_with(path.to_str().expect("utf8"), options())
+                .await
+                .expect("open")
+        }
+    })
+    .await;
+    let store = SqliteStore::open_with(path.to_str().expect("utf8"), options())
+        .await
+        .expect("open");
+    conformance::run_expired_deletion(&store).await;
+}
+
+/// Two stores with different prefixes share one file without seeing each
+/// other's sessions, and the tables are the ones `schema_sql` names.
+#[tokio::test]
+async fn two_prefixes_share_a_file_and_keep_apart() {
+    let path = temp_db("two-prefixes");
+    let url = path.to_str().expect("utf8");
+    let auth = SqliteOptions::default().with_table_prefix(TablePrefix::new("auth_").expect("ok"));
+    let a = SqliteStore::open_with(url, auth.clone())
+        .await
+        .expect("open auth_");
+    let b = SqliteStore::open(url).await.expect("open default");
+    let id = SessionId::generate().hash();
+    let record = Record::new(data(&[("who", Value::from("a"))]), now(), now() + 3600);
+    a.create(&id, &record, now())
+        .await
+        .expect("create in auth_");
+    assert_eq!(
+        a.load(&id, now()).await.expect("load"),
+        Some(record.clone())
+    );
+    assert_eq!(b.load(&id, now()).await.expect("load"), None);
+    // The same id is free in the other tables.
+    b.create(&id, &record, now())
+        .await
+        .expect("create in websession_");
+    a.delete(&id).await.expect("delete");
+    assert_eq!(a.load(&id, now()).await.expect("load"), None);
+    assert_eq!(b.load(&id, now()).await.expect("load"), Some(record));
+
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("raw pool");
+    let mut tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+            .fetch_all(&pool)
+            .await
+            .expect("tables");
+    tables.sort();
+    assert_eq!(
+        tables,
+        [
+            "auth_sessions",
+            "auth_values",
+            "websession_sessions",
+            "websession_values"
+        ]
+    );
+    // What schema_sql gives is what the store created: running it again
+    // changes nothing (idempotent), on a fresh file it makes the same tables.
+    sqlx::raw_sql(&SqliteStore::schema_sql(&auth))
+        .execute(&pool)
+        .await
+        .expect("idempotent");
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_sessions")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(sessions, 0);
 }
 
 #[tokio::test]
