@@ -11,6 +11,9 @@
 //! non-empty database. Times are injected: `now` is the real clock plus
 //! offsets, so stores with native expiry (Redis) see sensible deadlines.
 
+mod revocations;
+pub use revocations::run_revocations;
+
 use std::future::Future;
 use std::sync::Arc;
 

@@ -20,6 +20,7 @@ mod error;
 mod id;
 mod memory;
 mod record;
+mod revocation;
 mod session_store;
 
 #[cfg(feature = "test-util")]
@@ -30,6 +31,7 @@ pub use error::{StoreError, StoreErrorKind};
 pub use id::{IdHash, SessionId, SESSION_ID_LEN};
 pub use memory::MemoryStore;
 pub use record::{ChangeSet, Record};
+pub use revocation::{MemoryRevocations, RevocationStore, Verdict};
 pub use session_store::{ExpiredDeletion, SessionStore};
 
 /// Reads a stored value. Every store keeps a value as
