@@ -286,6 +286,7 @@ pub struct SessionConfig {
     pub(crate) sealed_v1_cutoff: Option<time::OffsetDateTime>,
     pub(crate) clock: Clock,
     pub(crate) transport: Transport,
+    pub(crate) revocation: Option<crate::Revocation>,
 }
 
 /// The longest lifetime or timeout a configuration may have: 100 years.
@@ -323,6 +324,7 @@ impl Default for SessionConfig {
             sealed_v1_cutoff: None,
             clock: Clock::system(),
             transport: Transport::Cookie,
+            revocation: None,
         }
     }
 }
@@ -646,6 +648,37 @@ impl SessionConfig {
     pub fn with_absolute_timeout(mut self, timeout: Duration) -> Self {
         self.absolute_timeout = Some(timeout);
         self
+    }
+
+    /// Cookie modes: revocation ("log out everywhere", and logouts that stop
+    /// copies of the cookie), kept in a
+    /// [`RevocationStore`](websession_core::store::RevocationStore) behind a
+    /// per-process cache: see [`Revocation`](crate::Revocation) and
+    /// [`docs::revocation`](crate::docs::revocation). Store mode revokes by
+    /// deleting records, and ignores it.
+    ///
+    /// ```
+    /// use websession::{Revocation, SessionConfig};
+    /// let revocation = Revocation::new(websession::core::store::MemoryRevocations::new());
+    /// let config = SessionConfig::default().with_revocation(revocation);
+    /// assert!(config.revocation().is_some());
+    /// ```
+    #[must_use]
+    pub fn with_revocation(mut self, revocation: crate::Revocation) -> Self {
+        self.revocation = Some(revocation);
+        self
+    }
+
+    /// The revocation configured with
+    /// [`with_revocation`](Self::with_revocation), if any: clone it into the
+    /// app's state to call [`Revocation::revoke_all_for`](crate::Revocation::revoke_all_for).
+    ///
+    /// ```
+    /// assert!(websession::SessionConfig::default().revocation().is_none());
+    /// ```
+    #[must_use]
+    pub fn revocation(&self) -> Option<&crate::Revocation> {
+        self.revocation.as_ref()
     }
 
     /// Store mode: when the store can't be reached, serve the request with an

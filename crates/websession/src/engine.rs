@@ -15,7 +15,8 @@ use crate::config::{ConfigError, SessionConfig};
 use crate::error::SessionError;
 use crate::outcome::{CookieTemplate, Finish, Outcome, Via};
 use crate::raw::RawCookie;
-use crate::state::{Opened, Opener, Origin, SessionState, StoredRecord};
+use crate::revocation::{CookieIds, Revocation};
+use crate::state::{Opened, Opener, Origin, SessionState, StoredRecord, UserChange};
 use crate::store_save;
 
 /// How sessions are kept.
@@ -127,7 +128,8 @@ impl Engine {
             Ok((data, issued_at, created_at, origin))
         });
         match checked {
-            Ok((data, issued_at, created_at, origin)) => SessionState {
+            Ok((mut data, issued_at, created_at, origin)) => SessionState {
+                ids: CookieIds::take(&mut data),
                 data,
                 origin: Some(origin),
                 created_at,
@@ -269,7 +271,7 @@ impl Engine {
         status: u16,
         now: u64,
     ) -> Finish {
-        let Some(state) = state else {
+        let Some(mut state) = state else {
             return Finish::Ready(Outcome::default()); // never used: no Vary, no cookie
         };
         let outcome = Outcome {
@@ -284,7 +286,20 @@ impl Engine {
             crate::metrics::session_event("purged", self.mode_name());
         }
         let written = match &self.codec {
-            Codec::Cookie(codec) => self.write_cookie(codec, state, now),
+            Codec::Cookie(codec) => {
+                if let Some(revocation) = &self.config.revocation {
+                    if let Some(login) = revocation_work(&mut state) {
+                        return Finish::Save(self.revocation_save(
+                            revocation.clone(),
+                            state,
+                            login,
+                            outcome,
+                            now,
+                        ));
+                    }
+                }
+                self.write_cookie(codec, state, now)
+            }
             Codec::Store(store) => {
                 return match store_save::plan(self, &state, now) {
                     store_save::Plan::Nothing => Finish::Ready(outcome),
@@ -345,9 +360,18 @@ impl Engine {
             (None, Some(_)) => Some(now),
             (None, None) => None,
         };
+        // With revocation, every cookie session carries an id: a session
+        // without one gets it now.
+        let new_sid = self.config.revocation.is_some() && state.ids.sid.is_none();
+        if new_sid {
+            state.ids.sid = Some(SessionId::generate());
+        }
         // Unchanged data is refreshed from the incoming cookie's payload,
         // without encoding it again.
-        let unchanged = !state.modified && created_at == state.created_at;
+        let unchanged = !state.modified && !new_sid && created_at == state.created_at;
+        if !unchanged && self.config.revocation.is_some() {
+            state.ids.write(state.data.map_mut());
+        }
         let origin = if unchanged {
             state.origin.as_ref()
         } else {
@@ -390,6 +414,111 @@ impl Engine {
         Ok(Some(header))
     }
 
+    /// Cookie modes with revocation: refuses a revoked cookie (an empty
+    /// session), from the cache when it knows, else after one round trip.
+    fn check_revocation<'a>(
+        &'a self,
+        revocation: &'a Revocation,
+        state: SessionState,
+        now: u64,
+    ) -> Opened<'a> {
+        if let Some(verdict) = revocation.cached(&state.ids, now) {
+            return Opened::Ready(judge(state, verdict));
+        }
+        let mode = self.mode_name();
+        Opened::Pending(Box::pin(
+            async move {
+                let started = std::time::Instant::now();
+                let checked = crate::metrics::store_op("revocation_check", revocation.check(&state.ids, now)).await;
+                let span = tracing::Span::current();
+                span.record("elapsed_us", elapsed_us(started));
+                match checked {
+                    Ok(verdict) => {
+                        span.record("outcome", "checked");
+                        Ok(judge(state, verdict))
+                    }
+                    Err(e) if revocation.fails_open() => {
+                        span.record("outcome", "failed_open");
+                        tracing::error!(error = %chain(&e), "revocation store unavailable; failing open: the cookie is accepted unchecked");
+                        Ok(state)
+                    }
+                    Err(e) => {
+                        span.record("outcome", "unavailable");
+                        tracing::error!(error = %chain(&e), "revocation store unavailable; answering 503");
+                        Err(SessionError::Store(e))
+                    }
+                }
+            }
+            .instrument(tracing::debug_span!(
+                "websession.load",
+                mode,
+                outcome = tracing::field::Empty,
+                elapsed_us = tracing::field::Empty,
+            )),
+        ))
+    }
+
+    /// Cookie modes with revocation: a save that needs the store first
+    /// (denying a retired session id; reading the generation a login
+    /// records), then the cookie.
+    fn revocation_save(
+        self: &Arc<Self>,
+        revocation: Revocation,
+        mut state: SessionState,
+        login: Option<String>,
+        mut outcome: Outcome,
+        now: u64,
+    ) -> crate::state::BoxFuture<'static, Outcome> {
+        let engine = self.clone();
+        Box::pin(async move {
+            let mut failed = None;
+            if let Some(sid) = state.retired_sid.take() {
+                // Until any copy of the cookie has expired: issued by now (or
+                // by another process, a little later: its staleness and clock
+                // skew), it lives at most the longest session lifetime.
+                let until = now
+                    .saturating_add(engine.config.max_session_lifetime_secs())
+                    .saturating_add(revocation.staleness().as_secs())
+                    .saturating_add(MAX_CLOCK_SKEW_SECS);
+                match crate::metrics::store_op("revocation_deny", revocation.deny(&sid, until, now))
+                    .await
+                {
+                    Ok(()) => crate::metrics::session_event("revoked", engine.mode_name()),
+                    Err(e) => failed = Some(e),
+                }
+            }
+            if let Some(user) = login {
+                let generation = match crate::metrics::store_op(
+                    "revocation_generation",
+                    revocation.generation(&user),
+                )
+                .await
+                {
+                    Ok(g) => g,
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                        0
+                    }
+                };
+                state.ids.user = Some(user);
+                state.ids.generation = generation;
+            }
+            if let Some(e) = failed {
+                if !revocation.fails_open() {
+                    tracing::error!(error = %chain(&e), "revocation store unavailable; answering 503");
+                    outcome.failed = Some(503);
+                    return outcome;
+                }
+                tracing::error!(error = %chain(&e), "revocation store unavailable; failing open: the session is saved without it");
+            }
+            let Codec::Cookie(codec) = &engine.codec else {
+                return outcome;
+            };
+            let written = engine.write_cookie(codec, state, now);
+            engine.conclude(outcome, written)
+        })
+    }
+
     /// The mode's name in metrics labels.
     fn mode_name(&self) -> &'static str {
         match &self.codec {
@@ -426,10 +555,18 @@ impl Opener for Engine {
     fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {
         let now = self.config.clock.unix_seconds();
         match &self.codec {
-            Codec::Cookie(codec) => Opened::Ready(SessionState {
-                opened_at: now,
-                ..self.open_cookie(codec, raw.as_ref().map(RawCookie::as_str), now)
-            }),
+            Codec::Cookie(codec) => {
+                let state = SessionState {
+                    opened_at: now,
+                    ..self.open_cookie(codec, raw.as_ref().map(RawCookie::as_str), now)
+                };
+                match &self.config.revocation {
+                    Some(revocation) if !state.ids.is_empty() => {
+                        self.check_revocation(revocation, state, now)
+                    }
+                    _ => Opened::Ready(state),
+                }
+            }
             Codec::Store(store) => Opened::Pending(Box::pin(
                 async move {
                     let started = std::time::Instant::now();
@@ -456,6 +593,46 @@ impl Opener for Engine {
                     elapsed_us = tracing::field::Empty,
                 )),
             )),
+        }
+    }
+}
+
+/// What a cookie-mode save with revocation must do in the store first:
+/// `Some(login)` when there is work (a retired id to deny, and the user
+/// whose generation a login records, if one logged in); `None` when the
+/// cookie can be written at once. A logout (the user set to nobody) retires
+/// the session id.
+fn revocation_work(state: &mut SessionState) -> Option<Option<String>> {
+    let login = match &state.user {
+        UserChange::Set(Some(user)) => Some(user.clone()),
+        UserChange::Set(None) => {
+            if state.ids.user.take().is_some() {
+                state.ids.generation = 0;
+                state.retire_sid();
+            }
+            None
+        }
+        UserChange::Keep => None,
+    };
+    (login.is_some() || state.retired_sid.is_some()).then_some(login)
+}
+
+/// The revocation verdict on an opened cookie: the state, or an empty
+/// session if the cookie was revoked.
+fn judge(state: SessionState, verdict: websession_core::store::Verdict) -> SessionState {
+    match state.ids.refusal(verdict) {
+        None => state,
+        Some(why) => {
+            crate::metrics::cookie_rejected("Revoked");
+            tracing::warn!(
+                target: "websession::security",
+                reason = why,
+                "session cookie revoked; starting an empty session"
+            );
+            SessionState {
+                opened_at: state.opened_at,
+                ..SessionState::empty()
+            }
         }
     }
 }

@@ -73,6 +73,7 @@ pub mod flask;
 mod metrics;
 mod outcome;
 mod raw;
+mod revocation;
 #[cfg(feature = "tower")]
 mod service;
 mod session;
@@ -93,6 +94,7 @@ pub use config::{
     DEFAULT_REFRESH_INTERVAL, MAX_COOKIE_SIZE, MAX_LIFETIME,
 };
 pub use error::SessionError;
+pub use revocation::{Revocation, DEFAULT_STALENESS};
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use service::{ResponseFuture, SessionManager, SessionManagerLayer};

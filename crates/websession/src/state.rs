@@ -14,6 +14,7 @@ use websession_core::sealed::Unsealed;
 use websession_core::store::SessionId;
 
 use crate::error::SessionError;
+use crate::revocation::CookieIds;
 
 /// The incoming cookie that opened, kept so an unchanged session is
 /// refreshed without encoding it again.
@@ -90,6 +91,12 @@ pub(crate) struct SessionState {
     pub(crate) unsaved: bool,
     /// `purge` was called in this request.
     pub(crate) purged: bool,
+    /// Cookie modes: the session id, user and generation the cookie carried
+    /// (what revocation checks), as they are to be written.
+    pub(crate) ids: CookieIds,
+    /// Cookie modes with revocation: a session id to deny at the end of the
+    /// request (the session was purged or logged out).
+    pub(crate) retired_sid: Option<SessionId>,
 }
 
 impl SessionState {
@@ -120,6 +127,8 @@ impl SessionState {
             stored: None,
             unsaved: false,
             purged: false,
+            ids: CookieIds::default(),
+            retired_sid: None,
         }
     }
 
@@ -166,6 +175,17 @@ impl SessionState {
         self.user = UserChange::Keep;
         if let Some(stored) = self.stored.take() {
             self.purged_record = Some(stored.id);
+        }
+        self.retire_sid();
+        self.ids = CookieIds::default();
+    }
+
+    /// Cookie modes: the session id is to be denied at the end of the
+    /// request (with revocation on), and a new one given if the session goes
+    /// on.
+    pub(crate) fn retire_sid(&mut self) {
+        if let Some(sid) = self.ids.sid.take() {
+            self.retired_sid = Some(sid);
         }
     }
 }

@@ -1,41 +1,19 @@
 //! One behaviour suite, run against the tower/axum adapter and the actix-web
 //! adapter in every mode, so the two can't drift apart.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{test as atest, web, App, HttpResponse};
 use axum::http::StatusCode;
-use axum::Router;
 use time::Duration;
 use websession::actix::SessionMiddleware;
 use websession::core::store::MemoryStore;
 use websession::{Session, SessionConfig, Sessions};
 
-use crate::support::{app, noise, send_bytes, tagged, Mode, Reply, TestClock};
+use crate::support::{app, noise, tagged, BoxFut, Client, Mode, Reply, TestClock, Tower};
 
 const T0: i64 = 1_700_000_000;
-
-type BoxFut<'a> = Pin<Box<dyn Future<Output = Reply> + 'a>>;
-
-/// "An app built with adapter X": GET a path with an optional Cookie header.
-pub(crate) trait Client {
-    fn get_bytes<'a>(&'a self, path: &'a str, cookie: Option<&'a [u8]>) -> BoxFut<'a>;
-
-    fn get<'a>(&'a self, path: &'a str, cookie: Option<&'a str>) -> BoxFut<'a> {
-        self.get_bytes(path, cookie.map(str::as_bytes))
-    }
-}
-
-pub(crate) struct Tower(pub(crate) Router);
-
-impl Client for Tower {
-    fn get_bytes<'a>(&'a self, path: &'a str, cookie: Option<&'a [u8]>) -> BoxFut<'a> {
-        Box::pin(send_bytes(&self.0, path, cookie))
-    }
-}
 
 pub(crate) struct Actix<S>(pub(crate) S);
 

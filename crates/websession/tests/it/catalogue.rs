@@ -11,10 +11,11 @@ use websession::core::store::SessionId;
 use websession::core::FlaskCodec;
 use websession::SessionConfig;
 
-use crate::adapters::{layer, routes, Actix, Client, Tower};
+use crate::adapters::{layer, routes, Actix};
 use crate::store_mode::Probe;
 use crate::support::app;
 use crate::support::Mode;
+use crate::support::{Client, Tower};
 use websession_core::testing::test_keys;
 
 const CATALOGUE: &str = include_str!("../../../../testdata/bad_inputs.txt");

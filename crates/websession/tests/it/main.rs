@@ -14,6 +14,7 @@ mod lifetime;
 mod metrics;
 mod modes;
 mod refresh;
+mod revocation;
 mod rules;
 mod store_mode;
 mod support;

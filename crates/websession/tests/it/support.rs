@@ -1,5 +1,7 @@
 //! An app with one route per session operation, a frozen clock and helpers.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -258,4 +260,23 @@ pub(crate) fn noise() -> String {
             )
         })
         .collect()
+}
+
+pub(crate) type BoxFut<'a> = Pin<Box<dyn Future<Output = Reply> + 'a>>;
+
+/// "An app built with adapter X": GET a path with an optional Cookie header.
+pub(crate) trait Client {
+    fn get_bytes<'a>(&'a self, path: &'a str, cookie: Option<&'a [u8]>) -> BoxFut<'a>;
+
+    fn get<'a>(&'a self, path: &'a str, cookie: Option<&'a str>) -> BoxFut<'a> {
+        self.get_bytes(path, cookie.map(str::as_bytes))
+    }
+}
+
+pub(crate) struct Tower(pub(crate) Router);
+
+impl Client for Tower {
+    fn get_bytes<'a>(&'a self, path: &'a str, cookie: Option<&'a [u8]>) -> BoxFut<'a> {
+        Box::pin(send_bytes(&self.0, path, cookie))
+    }
 }
