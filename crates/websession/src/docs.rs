@@ -192,9 +192,9 @@ pub mod wire_format {}
 ///
 /// | name | kind | labels | what |
 /// |---|---|---|---|
-/// | `websession_cookies_rejected_total` | counter | `reason`: itsdangerous' name (`BadSignature`, `SignatureExpired`, `BadTimeSignature`, `BadPayload`, ...), or `BadSessionId` / `UnknownSessionId` in store mode | a request's cookie that didn't open; the request goes on with an empty session |
-/// | `websession_sessions_total` | counter | `event`: `created`, `rotated`, `purged`; `mode`: `signed`, `sealed`, `store` | a session first written, moved to a new id or cookie ([`Session::cycle_id`](crate::Session::cycle_id)), or destroyed ([`Session::purge`](crate::Session::purge)) |
-/// | `websession_store_operation_seconds` | histogram | `op`: `load`, `create`, `update`, `cycle_id`, `delete` | each store call's latency, successful or not |
+/// | `websession_cookies_rejected_total` | counter | `reason`: itsdangerous' name (`BadSignature`, `SignatureExpired`, `BadTimeSignature`, `BadPayload`, ...), or `BadSessionId` / `UnknownSessionId` in store mode, or `Revoked` (see [`revocation`]) | a request's cookie that didn't open; the request goes on with an empty session |
+/// | `websession_sessions_total` | counter | `event`: `created`, `rotated`, `purged`, `revoked` (a cookie session's id denied), `revoked_all` (a user's generation bumped; `mode` `cookie`); `mode`: `signed`, `sealed`, `store` | a session first written, moved to a new id or cookie ([`Session::cycle_id`](crate::Session::cycle_id)), or destroyed ([`Session::purge`](crate::Session::purge)) |
+/// | `websession_store_operation_seconds` | histogram | `op`: `load`, `create`, `update`, `cycle_id`, `delete`; with revocation `revocation_check`, `revocation_deny`, `revocation_generation` | each store call's latency, successful or not |
 /// | `websession_store_errors_total` | counter | `op`, `kind`: `unavailable`, `corrupt`, `collision`, `not_found`, `unsupported`, `backend` | failed store calls (`not_found` on update is the normal "deleted meanwhile") |
 ///
 /// ```toml
@@ -362,3 +362,109 @@ pub mod metrics {}
 /// flashes, CSRF tokens, remember cookies, strong protection and logouts
 /// cross over, with the same bytes where the clocks are frozen.
 pub mod flask_login {}
+
+/// # Revoking cookie sessions
+///
+/// A signed or sealed cookie lives in the browser: the server can't delete
+/// it, and until it expires, whoever holds a copy holds the session. Flask,
+/// tower-sessions, actix-session and axum_session leave it there. With a
+/// [`Revocation`](crate::Revocation) in the config, websession refuses
+/// revoked cookies while keeping the cookie modes' speed:
+///
+/// | you call | what stops working | how |
+/// |---|---|---|
+/// | [`Session::purge`](crate::Session::purge), or [`Session::set_user(None)`](crate::Session::set_user) on a logged-in session (Flask-Login's `logout_user` does it) | every copy of this session's cookie | the session's random id goes on a deny-list; a session that goes on (a flash message after logout) gets a new id |
+/// | [`Revocation::revoke_all_for(user)`](crate::Revocation::revoke_all_for) | every cookie `user` logged in with before the call, on every device | the user's generation goes up; a cookie records the generation at login |
+///
+/// A refused cookie opens as an empty session (as an expired one does),
+/// logged under the `websession::security` target and counted as
+/// `websession_cookies_rejected_total{reason="Revoked"}`.
+///
+/// ```
+/// use websession::core::store::MemoryRevocations;
+/// use websession::{Key, KeyRing, Revocation, Session, SessionConfig, Sessions};
+///
+/// # fn main() -> Result<(), websession::ConfigError> {
+/// let revocation = Revocation::new(MemoryRevocations::new()); // or a store's: see below
+/// let config = SessionConfig::default().with_revocation(revocation.clone());
+/// let sessions = Sessions::sealed(KeyRing::new(Key::generate()), config)?;
+/// # let _ = sessions; Ok(()) }
+///
+/// async fn login(session: Session, user: &str) -> Result<(), websession::SessionError> {
+///     session.insert("user", user)?;
+///     session.set_user(Some(user)); // records the user and their generation
+///     Ok(())
+/// }
+///
+/// async fn logout_everywhere(revocation: Revocation, user: &str) -> Result<(), websession::core::store::StoreError> {
+///     revocation.revoke_all_for(user).await?;
+///     Ok(())
+/// }
+/// ```
+///
+/// ## Where revocations live
+///
+/// A [`RevocationStore`](websession_core::store::RevocationStore): per-user
+/// generations and the deny-list of session-id hashes (never an id, never
+/// session data). [`MemoryRevocations`](websession_core::store::MemoryRevocations)
+/// serves one process; the SQLite, Redis and PostgreSQL stores each give
+/// one on their own connections (`store.revocations()`), so every process
+/// of an app shares them. The deny-list holds an id only until any copy of
+/// its cookie would have expired anyway: the longest session lifetime
+/// ([`SessionConfig::with_max_session_lifetime`](crate::SessionConfig::with_max_session_lifetime)),
+/// plus the staleness below and 60 seconds of clock skew. It stays as small
+/// as the logouts of one lifetime.
+///
+/// ## How long a revoked cookie can still pass
+///
+/// Each process caches what the store said about a user's generation and
+/// a session id for [`Revocation::with_staleness`](crate::Revocation::with_staleness)
+/// (default 5 seconds, whole seconds). So:
+///
+/// - on the process that revoked (the logout's, or the one that called
+///   `revoke_all_for`): **never**; it updates its own cache at once;
+/// - on another process: for **less than the staleness** after the
+///   revocation was written to the store (it may have asked the store just
+///   before). `tests/it/revocation.rs` checks this bound on the injected
+///   clock: one second short of it the copy opens, at it, never again;
+/// - with a staleness of 0: never, and every request that carries a
+///   revocable cookie asks the store.
+///
+/// Within the staleness, a request pays no round trip: the cost of a
+/// revocable cookie with a warm cache is a hash-map lookup or two (see
+/// BENCHMARKS.md for the measured cold and warm costs). A login and a logout
+/// always ask the store (the login's generation is read fresh, so a stale
+/// cache can't write a cookie that the next request would refuse).
+///
+/// ## When the store can't be reached
+///
+/// Fail closed, by default: a request whose cookie must be checked, and a
+/// login or logout, answers 503, as an unreachable session store does. With
+/// [`Revocation::with_fail_open(true)`](crate::Revocation::with_fail_open)
+/// cookies open unchecked and logins and logouts are saved without the
+/// store (logged as errors): during the outage revoked cookies work again
+/// and a logout doesn't stop copies of the cookie. A session that nobody
+/// logged into and that isn't being logged out needs no store to be written.
+///
+/// ## What the cookie carries
+///
+/// Three keys, hidden from handlers like the creation time: `_ws_sid` (the
+/// session's random id, 43 characters), and after a login `_ws_user` (the
+/// user id given to `set_user`) and `_ws_gen` (the generation). In a sealed
+/// cookie they are encrypted with the rest; in a signed cookie the client
+/// can read them, as it reads all the data.
+///
+/// ## Beside a Flask app
+///
+/// The signed cookie stays Flask's: Flask reads it, and sees the three keys
+/// as ordinary session keys. **Flask itself doesn't check generations or
+/// the deny-list**, so in a shared deployment a revoked cookie is refused
+/// only by the Rust side; the Flask side keeps accepting it until it
+/// expires. A cookie Flask writes (without an id) opens on the Rust side,
+/// and gets an id the next time the Rust side writes it.
+///
+/// Store mode doesn't need any of this: a server-side session is revoked by
+/// deleting its record ([`Session::purge`](crate::Session::purge),
+/// [`SessionStore::delete_all_for`](websession_core::store::SessionStore::delete_all_for)),
+/// and ignores a configured `Revocation`.
+pub mod revocation {}

@@ -504,7 +504,9 @@ impl Session {
     ///
     /// In store mode the record is deleted at the end of the request, so the
     /// old cookie is worthless from then on, and a concurrent request can't
-    /// write it back.
+    /// write it back. In the cookie modes with a
+    /// [`Revocation`](crate::Revocation), the session's id is denied, so
+    /// copies of the old cookie stop working too.
     ///
     /// ```
     /// # fn f(session: &websession::Session) -> Result<(), websession::SessionError> {
@@ -518,9 +520,15 @@ impl Session {
         self.with(SessionState::purge);
     }
 
-    /// Records which user this session belongs to (store mode), so
-    /// `SessionStore::delete_all_for(user)` can log them out everywhere.
-    /// Cookie modes ignore it.
+    /// Records which user this session belongs to, so they can be logged
+    /// out everywhere: in store mode by
+    /// `SessionStore::delete_all_for(user)`, in the cookie modes with a
+    /// [`Revocation`](crate::Revocation) by
+    /// [`Revocation::revoke_all_for`](crate::Revocation::revoke_all_for)
+    /// (the cookie records the user's generation). Cookie modes without one
+    /// ignore it. With revocation, `set_user(None)` on a logged-in session
+    /// is a logout: copies of its cookie stop working (see
+    /// [`docs::revocation`](crate::docs::revocation)).
     ///
     /// ```
     /// # fn f(session: &websession::Session) {
