@@ -214,6 +214,15 @@ pub enum ConfigError {
     /// the headers with a meaning of their own (`cookie`, `authorization`…).
     #[error("invalid session token header {0:?}: use a lowercase header name of your own, such as x-session-token")]
     TokenHeader(String),
+    /// An [`Overflow`](crate::Overflow) whose return threshold is not below
+    /// the cookie limit: a session would move back and out again at once.
+    #[error("the overflow's return threshold ({return_below} bytes) must be below the cookie limit ({max_cookie_size} bytes)")]
+    OverflowThreshold {
+        /// [`Overflow::with_return_below`](crate::Overflow::with_return_below).
+        return_below: usize,
+        /// [`SessionConfig::with_max_cookie_size`].
+        max_cookie_size: usize,
+    },
 }
 
 /// Whole seconds of a duration; negative ones are 0 (`validate` refuses them).
@@ -287,6 +296,7 @@ pub struct SessionConfig {
     pub(crate) clock: Clock,
     pub(crate) transport: Transport,
     pub(crate) revocation: Option<crate::Revocation>,
+    pub(crate) overflow: Option<crate::Overflow>,
 }
 
 /// The longest lifetime or timeout a configuration may have: 100 years.
@@ -325,6 +335,7 @@ impl Default for SessionConfig {
             clock: Clock::system(),
             transport: Transport::Cookie,
             revocation: None,
+            overflow: None,
         }
     }
 }
@@ -669,6 +680,34 @@ impl SessionConfig {
         self
     }
 
+    /// Cookie modes: a store the session moves to when it outgrows the
+    /// cookie limit, and leaves when it shrinks again (see
+    /// [`Overflow`](crate::Overflow) and
+    /// [`docs::overflow`](crate::docs::overflow)). Store mode ignores it.
+    ///
+    /// ```
+    /// use websession::{Overflow, SessionConfig};
+    /// let config = SessionConfig::default()
+    ///     .with_overflow(Overflow::new(websession::core::store::MemoryStore::new()));
+    /// assert!(config.overflow().is_some());
+    /// ```
+    #[must_use]
+    pub fn with_overflow(mut self, overflow: crate::Overflow) -> Self {
+        self.overflow = Some(overflow);
+        self
+    }
+
+    /// The overflow configured with [`with_overflow`](Self::with_overflow),
+    /// if any.
+    ///
+    /// ```
+    /// assert!(websession::SessionConfig::default().overflow().is_none());
+    /// ```
+    #[must_use]
+    pub fn overflow(&self) -> Option<&crate::Overflow> {
+        self.overflow.as_ref()
+    }
+
     /// The revocation configured with
     /// [`with_revocation`](Self::with_revocation), if any: clone it into the
     /// app's state to call [`Revocation::revoke_all_for`](crate::Revocation::revoke_all_for).
@@ -969,6 +1008,15 @@ impl SessionConfig {
         if let Some(name) = self.transport.response_header() {
             if !valid_token_header(name) {
                 return Err(ConfigError::TokenHeader(name.to_owned()));
+            }
+        }
+        if let Some(overflow) = &self.overflow {
+            let return_below = overflow.return_below(self.max_cookie_size);
+            if return_below >= self.max_cookie_size {
+                return Err(ConfigError::OverflowThreshold {
+                    return_below,
+                    max_cookie_size: self.max_cookie_size,
+                });
             }
         }
         Ok(())

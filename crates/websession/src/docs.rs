@@ -468,3 +468,73 @@ pub mod flask_login {}
 /// [`SessionStore::delete_all_for`](websession_core::store::SessionStore::delete_all_for)),
 /// and ignores a configured `Revocation`.
 pub mod revocation {}
+
+/// # Sessions bigger than a cookie: overflow
+///
+/// A cookie holds about 4 KB. Without overflow, a save past
+/// [`SessionConfig::with_max_cookie_size`](crate::SessionConfig::with_max_cookie_size)
+/// is a 500 ([`SessionError::CookieTooLarge`](crate::SessionError::CookieTooLarge)):
+/// you either keep sessions small or move everything to a server store.
+/// With an [`Overflow`](crate::Overflow), a signed or sealed session lives
+/// in the cookie while it fits and in a store when it doesn't, and handlers
+/// see no difference:
+///
+/// | the save | where the session goes |
+/// |---|---|
+/// | in the cookie, fits | stays in the cookie (no store call at all) |
+/// | in the cookie, the `Set-Cookie` would pass the limit | a new store record under a new random id; the cookie carries only the id |
+/// | in the store, changed, and its cookie would be at most [`return_below`](crate::Overflow::with_return_below) bytes (default: half the limit) | the record is deleted, **then** the cookie carries the data again |
+/// | in the store otherwise | stays: per-key change sets, expiry extended as store mode does |
+///
+/// The gap between the two thresholds is hysteresis: a session near the
+/// limit doesn't move at every request.
+///
+/// ```
+/// use websession::core::store::MemoryStore; // or SQLite, Redis, PostgreSQL
+/// use websession::{Key, KeyRing, Overflow, SessionConfig, Sessions};
+///
+/// let overflow = Overflow::new(MemoryStore::new()).with_return_below(1024);
+/// let config = SessionConfig::default().with_overflow(overflow);
+/// let sessions = Sessions::sealed(KeyRing::new(Key::generate()), config)?;
+/// # let _ = sessions;
+/// # Ok::<(), websession::ConfigError>(())
+/// ```
+///
+/// ## What holds while the session is in the store
+///
+/// Everything store mode promises: the store sees only the id's SHA-256;
+/// writes carry only the keys a request changed, so concurrent requests
+/// don't lose each other's keys; a record deleted during a request (a
+/// purge, `delete_all_for`) is never written back; an unknown or expired id
+/// opens an empty session. An unreachable store answers **503** on the
+/// load, on the move out and on the move back, and no `Set-Cookie` is sent,
+/// so the browser keeps the cookie it had: nothing it holds is lost (the
+/// failed request's own changes are not saved, and it says so with the
+/// 503). [`SessionConfig::with_store_fail_open`](crate::SessionConfig::with_store_fail_open)
+/// applies to the load, as in store mode.
+///
+/// A moved session is never readable through both paths: moving back
+/// deletes the record before the cookie with the data is sent, and the old
+/// id opens nothing from then on. Moving out can't recall the copies of
+/// the cookie already sent (no cookie can be recalled): they open as the
+/// older session they hold, until they expire, unless a
+/// [`Revocation`](crate::Revocation) is configured; then the moved
+/// session's record keeps the cookie's id, user and generation, and is
+/// checked as the cookie would be.
+///
+/// Requests that overlap the moment of a move behave as overlapping
+/// cookie requests do: the browser keeps the cookie of the last response.
+/// A request that loaded the session from the store before another moved it
+/// back finds the record gone when it saves, and its changes are dropped
+/// (the rule for a session deleted during a request).
+///
+/// ## Beside a Flask app
+///
+/// While the session is in a signed cookie, Flask reads it as always. Once
+/// it has moved, the cookie holds a bare id, which Flask can't verify:
+/// Flask sees an **empty session**, and if Flask then writes the session,
+/// its cookie replaces the id (the stored record is left to expire). Keep
+/// what Flask must read small, or don't overflow a session Flask shares.
+///
+/// Store mode has no cookie limit and ignores a configured `Overflow`.
+pub mod overflow {}

@@ -14,8 +14,9 @@ use websession_core::{DecodeError, FlaskCodec, KeyRing, SealedCodec, Value};
 use crate::config::{ConfigError, SessionConfig};
 use crate::error::SessionError;
 use crate::outcome::{CookieTemplate, Finish, Outcome, Via};
+use crate::overflow::Overflow;
 use crate::raw::RawCookie;
-use crate::revocation::{CookieIds, Revocation};
+use crate::revocation::{CookieIds, Revocation, GENERATION_KEY, SID_KEY, USER_KEY};
 use crate::state::{Opened, Opener, Origin, SessionState, StoredRecord, UserChange};
 use crate::store_save;
 
@@ -298,7 +299,31 @@ impl Engine {
                         ));
                     }
                 }
-                self.write_cookie(codec, state, now)
+                match &self.config.overflow {
+                    Some(overflow) => {
+                        let in_store = state.stored.is_some() || state.purged_record.is_some();
+                        let written = if in_store {
+                            None
+                        } else {
+                            match self.write_cookie(codec, &mut state, now) {
+                                Err(SessionError::CookieTooLarge { .. }) => None,
+                                written => Some(written),
+                            }
+                        };
+                        match written {
+                            Some(written) => written,
+                            None => {
+                                let (engine, overflow) = (self.clone(), overflow.clone());
+                                return Finish::Save(Box::pin(async move {
+                                    let saved =
+                                        engine.save_overflowing(&overflow, state, now).await;
+                                    engine.conclude_overflow(outcome, saved)
+                                }));
+                            }
+                        }
+                    }
+                    None => self.write_cookie(codec, &mut state, now),
+                }
             }
             Codec::Store(store) => {
                 return match store_save::plan(self, &state, now) {
@@ -334,7 +359,7 @@ impl Engine {
     fn write_cookie(
         &self,
         codec: &CookieCodec,
-        mut state: SessionState,
+        state: &mut SessionState,
         now: u64,
     ) -> Result<Option<String>, SessionError> {
         let config = &self.config;
@@ -397,6 +422,14 @@ impl Engine {
                 c.seal(state.data.map_mut(), now, created_at.unwrap_or(now))
             }
         };
+        if !unchanged && config.overflow.is_some() {
+            // The state may yet go to the overflow store: without the
+            // cookie's bookkeeping keys.
+            let map = state.data.map_mut();
+            for key in [CREATED_KEY, SID_KEY, USER_KEY, GENERATION_KEY] {
+                map.remove(key);
+            }
+        }
         let expires = permanent.then(|| self.expiry(now, lifetime, created_at, 0));
         let header = self.cookie.header(&value, expires);
         if header.len() > config.max_cookie_size {
@@ -425,33 +458,91 @@ impl Engine {
         if let Some(verdict) = revocation.cached(&state.ids, now) {
             return Opened::Ready(judge(state, verdict));
         }
-        let mode = self.mode_name();
+        Opened::Pending(Box::pin(
+            self.ask_revocation(revocation, state, now)
+                .instrument(tracing::debug_span!(
+                    "websession.load",
+                    mode = self.mode_name(),
+                    outcome = tracing::field::Empty,
+                    elapsed_us = tracing::field::Empty,
+                )),
+        ))
+    }
+
+    /// The revocation store's verdict on an opened session (cached when
+    /// the cache knows), or the outage's answer.
+    async fn ask_revocation(
+        &self,
+        revocation: &Revocation,
+        state: SessionState,
+        now: u64,
+    ) -> Result<SessionState, SessionError> {
+        if let Some(verdict) = revocation.cached(&state.ids, now) {
+            return Ok(judge(state, verdict));
+        }
+        let started = std::time::Instant::now();
+        let checked =
+            crate::metrics::store_op("revocation_check", revocation.check(&state.ids, now)).await;
+        let span = tracing::Span::current();
+        span.record("elapsed_us", elapsed_us(started));
+        match checked {
+            Ok(verdict) => {
+                span.record("outcome", "checked");
+                Ok(judge(state, verdict))
+            }
+            Err(e) if revocation.fails_open() => {
+                span.record("outcome", "failed_open");
+                tracing::error!(error = %chain(&e), "revocation store unavailable; failing open: the cookie is accepted unchecked");
+                Ok(state)
+            }
+            Err(e) => {
+                span.record("outcome", "unavailable");
+                tracing::error!(error = %chain(&e), "revocation store unavailable; answering 503");
+                Err(SessionError::Store(e))
+            }
+        }
+    }
+
+    /// Cookie modes with overflow: a cookie that carries a store id (the
+    /// session moved to the store). Loaded as store mode loads, then its
+    /// revocation keys are checked as a cookie's.
+    fn open_overflowed<'a>(
+        &'a self,
+        overflow: &'a Overflow,
+        raw: RawCookie,
+        now: u64,
+    ) -> Opened<'a> {
         Opened::Pending(Box::pin(
             async move {
                 let started = std::time::Instant::now();
-                let checked = crate::metrics::store_op("revocation_check", revocation.check(&state.ids, now)).await;
+                let loaded = self
+                    .load_store(&*overflow.store, Some(raw.as_str()), now)
+                    .await;
                 let span = tracing::Span::current();
+                span.record(
+                    "outcome",
+                    if loaded.is_ok() {
+                        "found"
+                    } else {
+                        "unavailable"
+                    },
+                );
                 span.record("elapsed_us", elapsed_us(started));
-                match checked {
-                    Ok(verdict) => {
-                        span.record("outcome", "checked");
-                        Ok(judge(state, verdict))
+                let mut state = SessionState {
+                    opened_at: now,
+                    ..loaded?
+                };
+                state.ids = CookieIds::take(&mut state.data);
+                match &self.config.revocation {
+                    Some(revocation) if !state.ids.is_empty() => {
+                        self.ask_revocation(revocation, state, now).await
                     }
-                    Err(e) if revocation.fails_open() => {
-                        span.record("outcome", "failed_open");
-                        tracing::error!(error = %chain(&e), "revocation store unavailable; failing open: the cookie is accepted unchecked");
-                        Ok(state)
-                    }
-                    Err(e) => {
-                        span.record("outcome", "unavailable");
-                        tracing::error!(error = %chain(&e), "revocation store unavailable; answering 503");
-                        Err(SessionError::Store(e))
-                    }
+                    _ => Ok(state),
                 }
             }
             .instrument(tracing::debug_span!(
                 "websession.load",
-                mode,
+                mode = "overflow",
                 outcome = tracing::field::Empty,
                 elapsed_us = tracing::field::Empty,
             )),
@@ -511,12 +602,87 @@ impl Engine {
                 }
                 tracing::error!(error = %chain(&e), "revocation store unavailable; failing open: the session is saved without it");
             }
-            let Codec::Cookie(codec) = &engine.codec else {
-                return outcome;
+            let written = match (&engine.codec, &engine.config.overflow) {
+                (_, Some(overflow)) => {
+                    let saved = engine.save_overflowing(overflow, state, now).await;
+                    return engine.conclude_overflow(outcome, saved);
+                }
+                (Codec::Cookie(codec), None) => engine.write_cookie(codec, &mut state, now),
+                (Codec::Store(_), None) => return outcome,
             };
-            let written = engine.write_cookie(codec, state, now);
             engine.conclude(outcome, written)
         })
+    }
+
+    /// Cookie modes with overflow: the save of a session that is in the
+    /// store, or no longer fits in the cookie.
+    ///
+    /// - In the cookie and too large: it moves to the store (a new record).
+    /// - In the store, changed, and small enough again: the record goes,
+    ///   then the cookie carries the data.
+    /// - Otherwise in the store: saved as store mode saves.
+    async fn save_overflowing(
+        &self,
+        overflow: &Overflow,
+        mut state: SessionState,
+        now: u64,
+    ) -> Result<Option<String>, SessionError> {
+        let Codec::Cookie(codec) = &self.codec else {
+            return Ok(None);
+        };
+        let store = &*overflow.store;
+        let in_store = state.stored.is_some() || state.purged_record.is_some();
+        if !in_store {
+            match self.write_cookie(codec, &mut state, now) {
+                Err(SessionError::CookieTooLarge { .. }) => {}
+                written => return written,
+            }
+            crate::metrics::session_event("overflowed", self.mode_name());
+        } else if state.modified && !state.data.is_empty() {
+            let limit = overflow.return_below(self.config.max_cookie_size);
+            if let Ok(Some(cookie)) = self.write_cookie(codec, &mut state, now) {
+                if cookie.len() <= limit {
+                    // Never readable both ways: the record goes first.
+                    let ids = [
+                        state.stored.take().map(|s| s.id),
+                        state.purged_record.take(),
+                    ];
+                    for id in ids.into_iter().flatten() {
+                        crate::metrics::store_op("delete", store.delete(&id.hash())).await?;
+                    }
+                    crate::metrics::session_event("returned", self.mode_name());
+                    return Ok(Some(cookie));
+                }
+            }
+        }
+        if self.config.revocation.is_some()
+            && !state.data.is_empty()
+            && (state.modified || !in_store)
+        {
+            // The record keeps the cookie's revocation keys, which its load
+            // takes out and checks as a cookie's.
+            if state.ids.sid.is_none() {
+                state.ids.sid = Some(SessionId::generate());
+            }
+            let mut ids = websession_core::Map::new();
+            state.ids.write(&mut ids);
+            if state.ids.user.is_none() {
+                state.removed.insert(USER_KEY.to_owned());
+                state.removed.insert(GENERATION_KEY.to_owned());
+            }
+            for (key, value) in ids {
+                state.set(&key, value);
+            }
+        }
+        if let (UserChange::Keep, Some(user)) = (&state.user, &state.ids.user) {
+            // A logged-in session keeps its user in the store too
+            // (`delete_all_for` reaches it).
+            if state.stored.is_none() {
+                state.user = UserChange::Set(Some(user.clone()));
+            }
+        }
+        let plan = store_save::plan(self, &state, now);
+        store_save::run(self, store, plan, now).await
     }
 
     /// The mode's name in metrics labels.
@@ -525,6 +691,24 @@ impl Engine {
             Codec::Cookie(CookieCodec::Signed(_)) => "signed",
             Codec::Cookie(CookieCodec::Sealed(_)) => "sealed",
             Codec::Store(_) => "store",
+        }
+    }
+
+    /// As [`Engine::conclude`], but an unreachable overflow store answers
+    /// 503 (the cookie is left as it was: nothing the browser holds is
+    /// lost).
+    fn conclude_overflow(
+        &self,
+        mut outcome: Outcome,
+        saved: Result<Option<String>, SessionError>,
+    ) -> Outcome {
+        match saved {
+            Err(SessionError::Store(e)) if e.kind() == StoreErrorKind::Unavailable => {
+                tracing::error!(error = %chain(&e), "overflow store unavailable; answering 503");
+                outcome.failed = Some(503);
+                outcome
+            }
+            saved => self.conclude(outcome, saved),
         }
     }
 
@@ -556,6 +740,11 @@ impl Opener for Engine {
         let now = self.config.clock.unix_seconds();
         match &self.codec {
             Codec::Cookie(codec) => {
+                if let (Some(overflow), Some(raw)) = (&self.config.overflow, &raw) {
+                    if SessionId::parse(raw.as_str()).is_some() {
+                        return self.open_overflowed(overflow, raw.clone(), now);
+                    }
+                }
                 let state = SessionState {
                     opened_at: now,
                     ..self.open_cookie(codec, raw.as_ref().map(RawCookie::as_str), now)

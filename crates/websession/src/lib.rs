@@ -72,6 +72,7 @@ mod error;
 pub mod flask;
 mod metrics;
 mod outcome;
+mod overflow;
 mod raw;
 mod revocation;
 #[cfg(feature = "tower")]
@@ -94,6 +95,7 @@ pub use config::{
     DEFAULT_REFRESH_INTERVAL, MAX_COOKIE_SIZE, MAX_LIFETIME,
 };
 pub use error::SessionError;
+pub use overflow::Overflow;
 pub use revocation::{Revocation, DEFAULT_STALENESS};
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]

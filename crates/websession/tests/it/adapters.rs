@@ -134,6 +134,21 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
 
 pub(crate) use crate::support::sessions_for as layer;
 
+/// An actix-web client for `sessions` with `routes`.
+pub(crate) async fn actix_client(
+    sessions: Sessions,
+    routes: impl FnOnce(&mut web::ServiceConfig),
+) -> impl Client {
+    Actix(
+        atest::init_service(
+            App::new()
+                .wrap(SessionMiddleware::new(sessions))
+                .configure(routes),
+        )
+        .await,
+    )
+}
+
 /// Every engine rule, against one client.
 async fn suite(client: &dyn Client, clock: &TestClock, label: &str) {
     let r = client.get("/set/user/alice", None).await;

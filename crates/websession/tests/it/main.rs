@@ -13,6 +13,7 @@ mod flask_http;
 mod lifetime;
 mod metrics;
 mod modes;
+mod overflow;
 mod refresh;
 mod revocation;
 mod rules;

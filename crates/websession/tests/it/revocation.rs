@@ -131,54 +131,43 @@ fn tower(sessions: Sessions) -> Tower {
 }
 
 #[cfg(feature = "actix")]
-async fn actix(
-    sessions: Sessions,
-) -> impl actix_web::dev::Service<
-    actix_http::Request,
-    Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-    Error = actix_web::Error,
-> {
-    use actix_web::{web, App};
-    actix_web::test::init_service(
-        App::new()
-            .wrap(websession::actix::SessionMiddleware::new(sessions))
-            .route(
-                "/login/{user}",
-                web::get().to(|s: Session, user: web::Path<String>| async move {
-                    s.insert("user", user.as_str()).expect("insert");
-                    s.set_user(Some(&user));
-                    "in"
-                }),
-            )
-            .route(
-                "/logout",
-                web::get().to(|s: Session| async move {
-                    let _ = s.remove::<String>("user");
-                    s.set_user(None);
-                    s.insert("flash", "bye").expect("insert");
-                    "out"
-                }),
-            )
-            .route(
-                "/purge",
-                web::get().to(|s: Session| async move {
-                    s.purge();
-                    "purged"
-                }),
-            )
-            .route(
-                "/write/{v}",
-                web::get().to(|s: Session, v: web::Path<String>| async move {
-                    s.insert("v", v.into_inner()).expect("insert");
-                    "ok"
-                }),
-            )
-            .route(
-                "/read",
-                web::get().to(|s: Session| async move { tagged(&s) }),
-            ),
+fn actix_routes(cfg: &mut actix_web::web::ServiceConfig) {
+    use actix_web::web;
+    cfg.route(
+        "/login/{user}",
+        web::get().to(|s: Session, user: web::Path<String>| async move {
+            s.insert("user", user.as_str()).expect("insert");
+            s.set_user(Some(&user));
+            "in"
+        }),
     )
-    .await
+    .route(
+        "/logout",
+        web::get().to(|s: Session| async move {
+            let _ = s.remove::<String>("user");
+            s.set_user(None);
+            s.insert("flash", "bye").expect("insert");
+            "out"
+        }),
+    )
+    .route(
+        "/purge",
+        web::get().to(|s: Session| async move {
+            s.purge();
+            "purged"
+        }),
+    )
+    .route(
+        "/write/{v}",
+        web::get().to(|s: Session, v: web::Path<String>| async move {
+            s.insert("v", v.into_inner()).expect("insert");
+            "ok"
+        }),
+    )
+    .route(
+        "/read",
+        web::get().to(|s: Session| async move { tagged(&s) }),
+    );
 }
 
 fn cookie(reply: &Reply) -> String {
@@ -372,8 +361,8 @@ async fn world_run(mode: Mode) {
     {
         let w = World::new();
         let label = format!("{mode:?} actix");
-        let a = crate::adapters::Actix(actix(sessions(mode, &w.clock, &w.a)).await);
-        let b = crate::adapters::Actix(actix(sessions(mode, &w.clock, &w.b)).await);
+        let a = crate::adapters::actix_client(sessions(mode, &w.clock, &w.a), actix_routes).await;
+        let b = crate::adapters::actix_client(sessions(mode, &w.clock, &w.b), actix_routes).await;
         suite(&w, &a, &b, &label).await;
     }
 }

@@ -1,0 +1,87 @@
+//! [`Overflow`]: a cookie session that outgrows the browser's limit moves
+//! to a store, and comes back when it shrinks.
+
+use std::fmt;
+use std::sync::Arc;
+
+use websession_core::store::SessionStore;
+
+/// Where a cookie session (signed or sealed) goes when it no longer fits in
+/// a cookie: give it to
+/// [`SessionConfig::with_overflow`](crate::SessionConfig::with_overflow).
+///
+/// - While the session fits, it lives in the cookie, as without overflow.
+/// - When a save would make the `Set-Cookie` longer than
+///   [`SessionConfig::max_cookie_size`](crate::SessionConfig::with_max_cookie_size)
+///   (4093 bytes by default), the data goes to the store under a new random
+///   id, and the cookie carries only that id, as in store mode: hashed ids,
+///   per-key change sets, no resurrection, 503 when the store is down.
+/// - When a change brings it back to at most
+///   [`return_below`](Self::with_return_below) bytes (half the cookie limit
+///   by default, so a session near the limit doesn't move at every
+///   request), it returns to the cookie, and the store record is deleted
+///   first: the session is never readable through both at once.
+///
+/// Handlers see none of it. See [`docs::overflow`](crate::docs::overflow).
+///
+/// ```
+/// use websession::{Key, KeyRing, Overflow, SessionConfig, Sessions};
+/// use websession::core::store::MemoryStore;
+///
+/// let config = SessionConfig::default().with_overflow(Overflow::new(MemoryStore::new()));
+/// let sessions = Sessions::signed(KeyRing::new(Key::generate()), config)?;
+/// # let _ = sessions;
+/// # Ok::<(), websession::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct Overflow {
+    pub(crate) store: Arc<dyn SessionStore>,
+    return_below: Option<usize>,
+}
+
+impl fmt::Debug for Overflow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Overflow")
+            .field("return_below", &self.return_below)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Overflow {
+    /// Overflow into `store` (any [`SessionStore`]: memory, SQLite, Redis,
+    /// PostgreSQL).
+    ///
+    /// ```
+    /// let overflow = websession::Overflow::new(websession::core::store::MemoryStore::new());
+    /// assert_eq!(overflow.return_below(4093), 2046);
+    /// ```
+    pub fn new(store: impl SessionStore) -> Self {
+        Self {
+            store: Arc::new(store),
+            return_below: None,
+        }
+    }
+
+    /// The size, in bytes of the `Set-Cookie` value, at or below which a
+    /// session in the store returns to the cookie (default: half the
+    /// cookie limit). It must be below the cookie limit:
+    /// [`Sessions`](crate::Sessions) refuses it otherwise
+    /// ([`ConfigError::OverflowThreshold`](crate::ConfigError::OverflowThreshold)).
+    ///
+    /// ```
+    /// let overflow = websession::Overflow::new(websession::core::store::MemoryStore::new())
+    ///     .with_return_below(1024);
+    /// assert_eq!(overflow.return_below(4093), 1024);
+    /// ```
+    #[must_use]
+    pub fn with_return_below(mut self, bytes: usize) -> Self {
+        self.return_below = Some(bytes);
+        self
+    }
+
+    /// The return threshold for a cookie limit of `max_cookie_size`.
+    #[must_use]
+    pub fn return_below(&self, max_cookie_size: usize) -> usize {
+        self.return_below.unwrap_or(max_cookie_size / 2)
+    }
+}

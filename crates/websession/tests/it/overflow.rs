@@ -1,0 +1,338 @@
+//! Overflow (issue 19): a cookie session that outgrows the cookie limit
+//! moves to a store and comes back when it shrinks, with hysteresis; the
+//! store's promises hold while it is there; an outage answers 503 and loses
+//! nothing the browser holds. Both cookie modes, and (with `actix`) both
+//! adapters.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use websession::core::store::{SessionId, SessionStore};
+use websession::{
+    ConfigError, Overflow, Revocation, Session, SessionConfig, SessionManagerLayer, Sessions,
+};
+
+use crate::store_mode::Probe;
+use crate::support::{sessions_for, tagged, Client, Mode, Reply, TestClock, Tower, COOKIE_MODES};
+
+const T0: i64 = 1_700_000_000;
+/// The return threshold the tests use (the limit is the default 4093).
+const RETURN_BELOW: usize = 1500;
+
+fn config(clock: &TestClock, store: &Arc<Probe>) -> SessionConfig {
+    SessionConfig::default()
+        .with_clock(clock.clock())
+        .with_overflow(Overflow::new(store.clone()).with_return_below(RETURN_BELOW))
+}
+
+fn sessions(mode: Mode, clock: &TestClock, store: &Arc<Probe>) -> Sessions {
+    sessions_for(mode, store, config(clock, store)).expect("valid")
+}
+
+/// `n` pseudo-random characters, different for each key, that zlib can't
+/// shrink much (nor share between keys).
+fn text(key: &str, n: usize) -> String {
+    let mut x = key.bytes().fold(0x9e37_79b9_7f4a_7c15_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                    [(x % 62) as usize],
+            )
+        })
+        .collect()
+}
+
+fn tower(sessions: Sessions) -> Tower {
+    Tower(
+        Router::new()
+            .route(
+                "/put/{key}/{len}",
+                get(
+                    |s: Session, Path((key, len)): Path<(String, usize)>| async move {
+                        s.insert(&key, text(&key, len)).expect("insert");
+                        "ok"
+                    },
+                ),
+            )
+            .route(
+                "/drop/{key}",
+                get(|s: Session, Path(key): Path<String>| async move {
+                    let _ = s.remove::<String>(&key);
+                    "ok"
+                }),
+            )
+            .route(
+                "/login/{user}",
+                get(|s: Session, Path(user): Path<String>| async move {
+                    s.insert("who", &user).expect("insert");
+                    s.set_user(Some(&user));
+                    "in"
+                }),
+            )
+            .route(
+                "/purge",
+                get(|s: Session| async move {
+                    s.purge();
+                    "purged"
+                }),
+            )
+            .route("/keys", get(|s: Session| async move { s.keys().join(",") }))
+            .route("/read", get(|s: Session| async move { tagged(&s) }))
+            .layer(SessionManagerLayer::new(sessions)),
+    )
+}
+
+#[cfg(feature = "actix")]
+fn actix_routes(cfg: &mut actix_web::web::ServiceConfig) {
+    use actix_web::web;
+    cfg.route(
+        "/put/{key}/{len}",
+        web::get().to(|s: Session, p: web::Path<(String, usize)>| async move {
+            let (key, len) = p.into_inner();
+            s.insert(&key, text(&key, len)).expect("insert");
+            "ok"
+        }),
+    )
+    .route(
+        "/drop/{key}",
+        web::get().to(|s: Session, key: web::Path<String>| async move {
+            let _ = s.remove::<String>(&key);
+            "ok"
+        }),
+    )
+    .route(
+        "/keys",
+        web::get().to(|s: Session| async move { s.keys().join(",") }),
+    );
+}
+
+/// The cookie a reply set (or `sent`, if it set none).
+fn next(reply: &Reply, sent: &str) -> String {
+    reply
+        .cookie_value("session")
+        .map_or_else(|| sent.to_owned(), |v| format!("session={v}"))
+}
+
+fn in_store(cookie: &str) -> bool {
+    SessionId::parse(cookie.trim_start_matches("session=")).is_some()
+}
+
+/// Out at the limit, in the store while between the thresholds, back at
+/// or below the return threshold; the record goes when it comes back.
+async fn moves(client: &dyn Client, store: &Probe, label: &str) {
+    let r = client.get("/put/a/500", None).await;
+    let c = next(&r, "");
+    assert!(!in_store(&c), "{label}: small: in the cookie");
+    let r = client.get("/put/b/4500", Some(&c)).await;
+    assert_eq!(r.status, StatusCode::OK, "{label}");
+    let c = next(&r, &c);
+    assert!(
+        in_store(&c),
+        "{label}: past the limit: the cookie holds an id"
+    );
+    assert_eq!(store.inner.len(), 1, "{label}");
+    assert_eq!(client.get("/keys", Some(&c)).await.body, "a,b", "{label}");
+    // Shrinks, but not to the return threshold: stays (no flapping).
+    let r = client.get("/put/b/1200", Some(&c)).await;
+    let c = next(&r, &c);
+    assert!(
+        in_store(&c),
+        "{label}: between the thresholds: stays in the store"
+    );
+    // Grows inside the store: no size limit there.
+    let r = client.get("/put/c/9000", Some(&c)).await;
+    assert_eq!(r.status, StatusCode::OK, "{label}");
+    let c2 = next(&r, &c);
+    assert_eq!(c2, c, "{label}: an update keeps the id");
+    assert_eq!(client.get("/keys", Some(&c)).await.body, "a,b,c", "{label}");
+    // Back under the return threshold: the data returns to the cookie,
+    // and the record is gone before the cookie is sent.
+    client.get("/drop/c", Some(&c)).await;
+    let r = client.get("/drop/b", Some(&c)).await;
+    let back = next(&r, &c);
+    assert!(!in_store(&back), "{label}: back in the cookie");
+    assert!(back.len() <= RETURN_BELOW, "{label}");
+    assert_eq!(client.get("/keys", Some(&back)).await.body, "a", "{label}");
+    assert_eq!(store.inner.len(), 0, "{label}: the record is deleted");
+    assert_eq!(
+        client.get("/keys", Some(&c)).await.body,
+        "",
+        "{label}: the old id no longer opens: never readable both ways"
+    );
+}
+
+#[tokio::test]
+async fn a_session_moves_out_and_back_at_the_thresholds() {
+    for mode in COOKIE_MODES {
+        let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
+        let label = format!("{mode:?} tower");
+        moves(&tower(sessions(mode, &clock, &store)), &store, &label).await;
+        #[cfg(feature = "actix")]
+        {
+            let store = Arc::new(Probe::default());
+            let label = format!("{mode:?} actix");
+            let app =
+                crate::adapters::actix_client(sessions(mode, &clock, &store), actix_routes).await;
+            moves(&app, &store, &label).await;
+        }
+    }
+}
+
+/// Requests that run at once on a session in the store each apply their
+/// own keys: none is lost.
+#[tokio::test]
+async fn concurrent_requests_in_the_store_lose_no_key() {
+    for mode in COOKIE_MODES {
+        let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
+        let app = tower(sessions(mode, &clock, &store));
+        let c = next(&app.get("/put/big/5000", None).await, "");
+        assert!(in_store(&c));
+        let mut requests = tokio::task::JoinSet::new();
+        for i in 0..20 {
+            let (router, c) = (app.0.clone(), c.clone());
+            requests.spawn(async move {
+                let r = crate::support::send(&router, &format!("/put/k{i:02}/10"), Some(&c)).await;
+                assert_eq!(r.status, StatusCode::OK);
+                // An update keeps the id: no cookie, or the same one.
+                assert!(r.cookie_value("session").is_none_or(|v| c.ends_with(&v)));
+            });
+        }
+        while let Some(done) = requests.join_next().await {
+            done.expect("request");
+        }
+        let keys = app.get("/keys", Some(&c)).await.body;
+        assert_eq!(keys.split(',').count(), 21, "{mode:?}: {keys}");
+    }
+}
+
+/// The store down: the move out, a load and the move back answer 503, and
+/// the browser keeps the cookie it had (no Set-Cookie): nothing is lost.
+#[tokio::test]
+async fn a_store_outage_during_a_move_is_a_503_and_loses_nothing() {
+    for mode in COOKIE_MODES {
+        let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
+        let app = tower(sessions(mode, &clock, &store));
+        let small = next(&app.get("/put/a/100", None).await, "");
+        store.down.store(true, Ordering::SeqCst);
+        let r = app.get("/put/b/5000", Some(&small)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{mode:?}: move out"
+        );
+        assert!(r.set_cookie.is_empty(), "{mode:?}");
+        assert_eq!(
+            app.get("/keys", Some(&small)).await.body,
+            "a",
+            "{mode:?}: still there"
+        );
+        store.down.store(false, Ordering::SeqCst);
+        let big = next(&app.get("/put/b/5000", Some(&small)).await, &small);
+        assert!(in_store(&big));
+        store.down.store(true, Ordering::SeqCst);
+        let r = app.get("/keys", Some(&big)).await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{mode:?}: load");
+        let r = app.get("/drop/b", Some(&big)).await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{mode:?}");
+        store.down.store(false, Ordering::SeqCst);
+        assert_eq!(
+            app.get("/keys", Some(&big)).await.body,
+            "a,b",
+            "{mode:?}: nothing lost"
+        );
+        let r = app.get("/drop/b", Some(&big)).await;
+        assert!(
+            !in_store(&next(&r, &big)),
+            "{mode:?}: and moves back once it is up"
+        );
+    }
+}
+
+/// While in a signed cookie, a Flask app reads the session; once it has
+/// moved, the cookie holds an id Flask can't verify: an empty session there.
+#[tokio::test]
+async fn flask_reads_the_cookie_until_the_session_moves() {
+    let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
+    let app = tower(sessions(Mode::Signed, &clock, &store));
+    let codec = websession::core::FlaskCodec::new(&crate::support::keys());
+    let now = u64::try_from(T0).expect("positive");
+    let c = next(&app.get("/put/a/100", None).await, "");
+    let decoded = codec
+        .decode(c.trim_start_matches("session="), now)
+        .expect("Flask's");
+    assert!(decoded.data.contains_key("a"));
+    let c = next(&app.get("/put/b/5000", Some(&c)).await, &c);
+    assert!(codec.decode(c.trim_start_matches("session="), now).is_err());
+}
+
+/// A logged-in session that moved keeps its user (the store's
+/// `delete_all_for` reaches it) and, with revocation, is refused after
+/// `revoke_all_for` and after a purge, like a cookie.
+#[tokio::test]
+async fn moved_sessions_stay_revocable() {
+    for mode in COOKIE_MODES {
+        let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
+        let revocation = Revocation::new(websession::core::store::MemoryRevocations::new())
+            .with_staleness(std::time::Duration::ZERO);
+        let config = config(&clock, &store).with_revocation(revocation.clone());
+        let app = tower(sessions_for(mode, &store, config).expect("valid"));
+        let c = next(&app.get("/login/alice", None).await, "");
+        let c = next(&app.get("/put/big/5000", Some(&c)).await, &c);
+        assert!(in_store(&c), "{mode:?}");
+        assert_eq!(
+            app.get("/keys", Some(&c)).await.body,
+            "big,who",
+            "{mode:?}: keys hidden"
+        );
+        let listed = store
+            .inner
+            .sessions_of("alice", u64::try_from(T0).expect("positive"))
+            .await
+            .expect("listing");
+        assert_eq!(listed.len(), 1, "{mode:?}: the record has the user");
+        revocation.revoke_all_for("alice").await.expect("revoke");
+        assert_eq!(
+            app.get("/keys", Some(&c)).await.body,
+            "",
+            "{mode:?}: revoked"
+        );
+
+        let c = next(&app.get("/login/bob", None).await, "");
+        let c = next(&app.get("/put/big/5000", Some(&c)).await, &c);
+        let t = u64::try_from(T0).expect("positive");
+        let bobs = store.inner.sessions_of("bob", t).await.expect("listing");
+        assert_eq!(bobs.len(), 1, "{mode:?}");
+        let r = app.get("/purge", Some(&c)).await;
+        assert!(r.set_cookie[0].starts_with("session=;"), "{mode:?}: {r:?}");
+        let bobs = store
+            .inner
+            .sessions_of("bob", u64::try_from(T0).expect("positive"))
+            .await
+            .expect("listing");
+        assert!(bobs.is_empty(), "{mode:?}: the purge deletes the record");
+    }
+}
+
+#[test]
+fn a_return_threshold_at_the_limit_is_refused() {
+    let store = Arc::new(Probe::default());
+    let config =
+        SessionConfig::default().with_overflow(Overflow::new(store).with_return_below(4093));
+    assert_eq!(
+        Sessions::signed(crate::support::keys(), config).err(),
+        Some(ConfigError::OverflowThreshold {
+            return_below: 4093,
+            max_cookie_size: 4093
+        })
+    );
+}
