@@ -9,8 +9,12 @@ use axum::{Form, Router};
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use websession::core::store::{ExpiredDeletion as _, MemoryStore};
-use websession::{Key, KeyRing, Session, SessionConfig, SessionError, Sessions};
+use websession::core::store::{
+    ExpiredDeletion as _, MemoryRevocations, MemoryStore, SessionStore,
+};
+use websession::{
+    Key, KeyRing, Overflow, Revocation, Session, SessionConfig, SessionError, Sessions,
+};
 use websession_postgres::PostgresStore;
 use websession_redis::RedisStore;
 use websession_sqlite::SqliteStore;
@@ -46,7 +50,8 @@ pub fn home_page(session: &Session) -> String {
         Ok(Some(name)) => format!("<p>Your pet's name is {}.</p>", escape_html(&name)),
         _ => "<p>I do not know your pet's name.</p>".to_owned(),
     };
-    format!("<!doctype html><title>Pet name</title>{body}<p><a href=\"/petname\">Set your pet's name</a></p>")
+    format!("<!doctype html><title>Pet name</title>{body}<p><a href=\"/petname\">Set your pet's name</a> \
+             <a href=\"/forget\">Forget me</a></p>")
 }
 
 /// The form page.
@@ -69,6 +74,13 @@ pub fn store_pet(session: &Session, pet: &str) -> Result<(), SessionError> {
 /// `GET /`: the pet's name, or that we don't know it.
 pub async fn home(session: Session) -> Html<String> {
     Html(home_page(&session))
+}
+
+/// `GET /forget`: ends the session (with `WEBSESSION_REVOCATION`, copies of
+/// its cookie stop working too), then home.
+pub async fn forget(session: Session) -> Redirect {
+    session.purge();
+    Redirect::to("/")
 }
 
 /// `GET /petname`: the form.
@@ -106,6 +118,13 @@ pub mod actix_pages {
         html(home_page(&session))
     }
 
+    async fn forget(session: Session) -> HttpResponse {
+        session.purge();
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/"))
+            .finish()
+    }
+
     async fn form() -> HttpResponse {
         html(FORM_PAGE.to_owned())
     }
@@ -124,7 +143,8 @@ pub mod actix_pages {
     pub fn routes(cfg: &mut web::ServiceConfig) {
         cfg.route("/", web::get().to(home))
             .route("/petname", web::get().to(form))
-            .route("/petname", web::post().to(set_pet));
+            .route("/petname", web::post().to(set_pet))
+            .route("/forget", web::get().to(forget));
     }
 }
 
@@ -133,6 +153,7 @@ pub fn petname_routes() -> Router {
     Router::new()
         .route("/", get(home))
         .route("/petname", get(form).post(set_pet))
+        .route("/forget", get(forget))
 }
 
 /// A Prometheus scrape endpoint for the demo: installs the process's
@@ -202,6 +223,14 @@ pub async fn settings_from_env() -> anyhow::Result<(SocketAddr, Sessions)> {
         tracing::warn!("serving plain HTTP on {addr}: the session cookie is sent without Secure");
         config = config.with_insecure_cookie();
     }
+    if let Ok(spec) = std::env::var("WEBSESSION_REVOCATION") {
+        config = config.with_revocation(revocation(&spec).await?);
+        tracing::info!("cookie sessions are revocable ({spec})");
+    }
+    if let Ok(spec) = std::env::var("WEBSESSION_OVERFLOW") {
+        config = config.with_overflow(Overflow::new(overflow_store(&spec).await?));
+        tracing::info!("cookie sessions past 4 KB move to {spec}");
+    }
     let keys = KeyRing::new(key);
     let sessions = match std::env::var("WEBSESSION_STORE") {
         Ok(store) => store_sessions(&store, config).await?,
@@ -215,6 +244,38 @@ pub async fn settings_from_env() -> anyhow::Result<(SocketAddr, Sessions)> {
         .context("session configuration")?,
     };
     Ok((addr, sessions))
+}
+
+/// The revocation store for a `WEBSESSION_REVOCATION` value: `memory`.
+///
+/// # Errors
+///
+/// An unknown value.
+pub async fn revocation(spec: &str) -> anyhow::Result<Revocation> {
+    match spec {
+        "memory" => Ok(Revocation::new(MemoryRevocations::new())),
+        _ => anyhow::bail!("WEBSESSION_REVOCATION must be memory, not {spec:?}"),
+    }
+}
+
+/// The overflow store for a `WEBSESSION_OVERFLOW` value: `memory` or
+/// `sqlite://PATH`.
+///
+/// # Errors
+///
+/// An unknown value, or a store that can't be opened.
+pub async fn overflow_store(spec: &str) -> anyhow::Result<std::sync::Arc<dyn SessionStore>> {
+    if spec == "memory" {
+        return Ok(std::sync::Arc::new(MemoryStore::new()));
+    }
+    if spec.starts_with("sqlite:") {
+        let store = SqliteStore::open(spec)
+            .await
+            .context("opening the SQLite overflow store")?;
+        let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
+        return Ok(std::sync::Arc::new(store));
+    }
+    anyhow::bail!("WEBSESSION_OVERFLOW must be memory or sqlite://PATH, not {spec:?}")
 }
 
 /// Store-mode sessions for a `WEBSESSION_STORE` value.
