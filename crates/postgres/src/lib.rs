@@ -891,26 +891,37 @@ impl Inner {
         // tells the next call to reconnect.
         let (client, _task) = (self.connect)(self.config.clone()).await.map_err(err)?;
         let sql = &self.statements;
-        let (load, create, update, cycle) = tokio::try_join!(
-            client.prepare(&sql.load),
-            client.prepare(&sql.create),
-            client.prepare(&sql.update),
-            client.prepare(&sql.cycle),
-        )
-        .map_err(err)?;
-        let (delete_if_expired, delete, delete_user, delete_expired) = tokio::try_join!(
-            client.prepare(&sql.delete_if_expired),
-            client.prepare(&sql.delete),
-            client.prepare(&sql.delete_user),
-            client.prepare(&sql.delete_expired),
-        )
-        .map_err(err)?;
-        let (check, generation, bump, deny, delete_expired_denials) = tokio::try_join!(
-            client.prepare(&sql.check),
-            client.prepare(&sql.generation),
-            client.prepare(&sql.bump),
-            client.prepare(&sql.deny),
-            client.prepare(&sql.delete_expired_denials),
+        // All written at once: a connection is ready after one round trip
+        // of prepares, however many statements there are. (Boxed: side by
+        // side, the futures would outgrow a test thread's stack.)
+        let (
+            load,
+            create,
+            update,
+            cycle,
+            delete_if_expired,
+            delete,
+            delete_user,
+            delete_expired,
+            check,
+            generation,
+            bump,
+            deny,
+            delete_expired_denials,
+        ) = tokio::try_join!(
+            Box::pin(client.prepare(&sql.load)),
+            Box::pin(client.prepare(&sql.create)),
+            Box::pin(client.prepare(&sql.update)),
+            Box::pin(client.prepare(&sql.cycle)),
+            Box::pin(client.prepare(&sql.delete_if_expired)),
+            Box::pin(client.prepare(&sql.delete)),
+            Box::pin(client.prepare(&sql.delete_user)),
+            Box::pin(client.prepare(&sql.delete_expired)),
+            Box::pin(client.prepare(&sql.check)),
+            Box::pin(client.prepare(&sql.generation)),
+            Box::pin(client.prepare(&sql.bump)),
+            Box::pin(client.prepare(&sql.deny)),
+            Box::pin(client.prepare(&sql.delete_expired_denials)),
         )
         .map_err(err)?;
         Ok(Conn {
