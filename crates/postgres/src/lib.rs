@@ -894,7 +894,14 @@ impl Inner {
         // All written at once: a connection is ready after one round trip
         // of prepares, however many statements there are. (Boxed: side by
         // side, the futures would outgrow a test thread's stack.)
-        let (
+        macro_rules! prepared {
+            ($($name:ident),*) => {{
+                let ($($name,)*) =
+                    tokio::try_join!($(Box::pin(client.prepare(&sql.$name)),)*).map_err(err)?;
+                Conn { client, $($name,)* }
+            }};
+        }
+        Ok(prepared!(
             load,
             create,
             update,
@@ -907,39 +914,8 @@ impl Inner {
             generation,
             bump,
             deny,
-            delete_expired_denials,
-        ) = tokio::try_join!(
-            Box::pin(client.prepare(&sql.load)),
-            Box::pin(client.prepare(&sql.create)),
-            Box::pin(client.prepare(&sql.update)),
-            Box::pin(client.prepare(&sql.cycle)),
-            Box::pin(client.prepare(&sql.delete_if_expired)),
-            Box::pin(client.prepare(&sql.delete)),
-            Box::pin(client.prepare(&sql.delete_user)),
-            Box::pin(client.prepare(&sql.delete_expired)),
-            Box::pin(client.prepare(&sql.check)),
-            Box::pin(client.prepare(&sql.generation)),
-            Box::pin(client.prepare(&sql.bump)),
-            Box::pin(client.prepare(&sql.deny)),
-            Box::pin(client.prepare(&sql.delete_expired_denials)),
-        )
-        .map_err(err)?;
-        Ok(Conn {
-            client,
-            check,
-            generation,
-            bump,
-            deny,
-            delete_expired_denials,
-            load,
-            create,
-            update,
-            cycle,
-            delete_if_expired,
-            delete,
-            delete_user,
-            delete_expired,
-        })
+            delete_expired_denials
+        ))
     }
 
     /// Runs `f` on the next connection, within the call timeout. A
