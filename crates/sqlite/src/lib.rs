@@ -88,7 +88,8 @@
 //! request's change set in one transaction too: both happen or neither does.
 //!
 //! [`SqliteOptions::table_prefix`] names the tables (`{prefix}sessions`,
-//! `{prefix}values`; default `websession_`), so the store can share a file
+//! `{prefix}values`, and for revocations `{prefix}generations` and
+//! `{prefix}denied`; default `websession_`), so the store can share a file
 //! with an app's own tables, or two stores one file.
 //! [`SqliteStore::schema_sql`] gives the SQL for a prefix (for the default
 //! one, [`SCHEMA`]), for those who create tables with their own migrations;
@@ -328,7 +329,8 @@ impl SqliteOptions {
     }
 
     /// Sets [`SqliteOptions::table_prefix`]: the store keeps its sessions in
-    /// `{prefix}sessions` and `{prefix}values`, created by
+    /// `{prefix}sessions` and `{prefix}values` (its revocations in
+    /// `{prefix}generations` and `{prefix}denied`), created by
     /// [`SqliteStore::open_with`] (or by you, from
     /// [`SqliteStore::schema_sql`]).
     ///

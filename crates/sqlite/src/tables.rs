@@ -4,7 +4,8 @@ use std::fmt;
 
 /// The prefix of the store's table and index names: `websession_` by
 /// default, giving the tables `websession_sessions` and
-/// `websession_values`. Checked once, here, and always written quoted, so a
+/// `websession_values` (and for revocations `websession_generations` and
+/// `websession_denied`). Checked once, here, and always written quoted, so a
 /// prefix can't change the statements it goes into.
 ///
 /// A prefix is an ASCII letter or `_`, then letters, digits and `_`, at
@@ -61,8 +62,8 @@ impl fmt::Display for TablePrefix {
 }
 
 impl TablePrefix {
-    /// A prefix for the tables (`{prefix}sessions`, `{prefix}values`) and
-    /// their indexes.
+    /// A prefix for the tables (`{prefix}sessions`, `{prefix}values`,
+    /// `{prefix}generations`, `{prefix}denied`) and their indexes.
     ///
     /// ```
     /// let prefix = websession_sqlite::TablePrefix::new("app_")?;
