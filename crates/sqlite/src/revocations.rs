@@ -123,7 +123,7 @@ impl RevocationStore for SqliteRevocations {
     async fn generation(&self, user: &str) -> Result<u64, StoreError> {
         self.store
             .read_any(
-                0,
+                0, // no time: a generation doesn't expire
                 |conn, sql| generation(conn, sql, user),
                 |reply| ReadOp::Generation {
                     user: user.to_owned(),
