@@ -197,15 +197,68 @@
 //! dicts included) round-trip. Removing a key that holds NUL is a no-op (it
 //! can't have been stored), and so is [`SessionStore::delete_all_for`] of a
 //! user id that holds NUL.
+//!
+//! # Revocations
+//!
+//! [`PostgresStore::revocations`] gives the store's
+//! [`RevocationStore`](websession_core::store::RevocationStore),
+//! [`PostgresRevocations`], for revoking cookie sessions: a generation per
+//! user ("log out everywhere") and a deny-list of session id hashes ("log
+//! out this session"). It uses the store's connections and prepared
+//! statements, one statement (one round trip) per call: `check` over the
+//! read connections, the writes over the write connections.
+//!
+//! ```no_run
+//! use websession_core::store::RevocationStore as _;
+//! use websession_postgres::PostgresStore;
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = PostgresStore::connect("postgres://postgres@127.0.0.1/app").await?;
+//! store.migrate().await?;
+//! let revocations = store.revocations();
+//! revocations.bump_generation("alice").await?; // every cookie of alice's is refused
+//! // Now and then, with the sessions' cleanup (Unix seconds):
+//! let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+//! revocations.delete_expired_denials(now).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Two tables next to the sessions table, named after it
+//! (`{table}_generations` and `{table}_denied`, in its schema), hold user
+//! ids and counters, and id hashes with the time until which they are
+//! denied, never session data. [`PostgresStore::migrate`] (and [`SCHEMA`],
+//! [`PostgresStore::migration_sql`]) creates them; every connection
+//! prepares their statements, so **run `migrate` before a version with
+//! revocations serves** (its calls fail until the tables exist).
+//! `bump_generation` is one `INSERT ... ON CONFLICT DO UPDATE SET
+//! generation = generation + 1 RETURNING generation` (atomic under
+//! concurrent bumps); `check` one `SELECT` of two scalar subqueries; `deny`
+//! an upsert that keeps the later time. Entries whose time has passed no
+//! longer count; `delete_expired_denials` deletes them. A user id holding
+//! NUL can't be stored: it is at generation 0, and bumping it fails with
+//! [`StoreErrorKind::Unsupported`].
+//!
+//! ```sql
+//! CREATE TABLE websession_sessions_generations (
+//!     user_id    TEXT PRIMARY KEY,
+//!     generation BIGINT NOT NULL
+//! );
+//! CREATE TABLE websession_sessions_denied (
+//!     id    BYTEA PRIMARY KEY,
+//!     until BIGINT NOT NULL
+//! );
+//! CREATE INDEX websession_sessions_denied_idx ON websession_sessions_denied (until);
+//! ```
 #![warn(missing_docs)]
 
 pub use websession_core::store::ExpiredDeletion;
 
 mod options;
+mod revocations;
 mod table;
 mod tls;
 
 pub use options::PostgresOptions;
+pub use revocations::PostgresRevocations;
 
 pub use table::{InvalidTableName, TableName};
 pub use tls::SslMode;
@@ -228,8 +281,9 @@ use websession_core::store::{
 };
 use websession_core::Map;
 
-/// The table, its indexes, and the migration of a table created by the
-/// previous version; idempotent. [`PostgresStore::migrate`] runs it for the
+/// The table, its indexes, the migration of a table created by the
+/// previous version, and the revocation tables (see "Revocations" in the
+/// crate docs); idempotent. [`PostgresStore::migrate`] runs it for the
 /// default table name; for another, see [`PostgresStore::migration_sql`].
 pub const SCHEMA: &str = "
 SELECT pg_advisory_xact_lock(7305463015744167236);
@@ -268,6 +322,15 @@ BEGIN
             WHERE user_id IS NOT NULL;
     END IF;
 END $$;
+CREATE TABLE IF NOT EXISTS websession_sessions_generations (
+    user_id    TEXT PRIMARY KEY,
+    generation BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS websession_sessions_denied (
+    id    BYTEA PRIMARY KEY,
+    until BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS websession_sessions_denied_idx ON websession_sessions_denied (until);
 ";
 
 /// Sessions in a PostgreSQL table.
@@ -383,6 +446,11 @@ struct Conn {
     delete: Statement,
     delete_user: Statement,
     delete_expired: Statement,
+    check: Statement,
+    generation: Statement,
+    bump: Statement,
+    deny: Statement,
+    delete_expired_denials: Statement,
 }
 
 fn unavailable(why: impl Into<String>) -> StoreError {
@@ -823,22 +891,17 @@ impl Inner {
         // tells the next call to reconnect.
         let (client, _task) = (self.connect)(self.config.clone()).await.map_err(err)?;
         let sql = &self.statements;
-        let (load, create, update, cycle) = tokio::try_join!(
-            client.prepare(&sql.load),
-            client.prepare(&sql.create),
-            client.prepare(&sql.update),
-            client.prepare(&sql.cycle),
-        )
-        .map_err(err)?;
-        let (delete_if_expired, delete, delete_user, delete_expired) = tokio::try_join!(
-            client.prepare(&sql.delete_if_expired),
-            client.prepare(&sql.delete),
-            client.prepare(&sql.delete_user),
-            client.prepare(&sql.delete_expired),
-        )
-        .map_err(err)?;
-        Ok(Conn {
-            client,
+        // All written at once: a connection is ready after one round trip
+        // of prepares, however many statements there are. (Boxed: side by
+        // side, the futures would outgrow a test thread's stack.)
+        macro_rules! prepared {
+            ($($name:ident),*) => {{
+                let ($($name,)*) =
+                    tokio::try_join!($(Box::pin(client.prepare(&sql.$name)),)*).map_err(err)?;
+                Conn { client, $($name,)* }
+            }};
+        }
+        Ok(prepared!(
             load,
             create,
             update,
@@ -847,7 +910,12 @@ impl Inner {
             delete,
             delete_user,
             delete_expired,
-        })
+            check,
+            generation,
+            bump,
+            deny,
+            delete_expired_denials
+        ))
     }
 
     /// Runs `f` on the next connection, within the call timeout. A

@@ -175,8 +175,10 @@ impl PostgresOptions {
         self
     }
 
-    /// The table the sessions live in (`websession_sessions` by default).
-    /// [`PostgresStore::migrate`] creates it, and every statement uses it;
+    /// The table the sessions live in (`websession_sessions` by default);
+    /// the revocation tables are named after it (`{table}_generations`,
+    /// `{table}_denied`, in its schema). [`PostgresStore::migrate`] creates
+    /// them, and every statement uses them;
     /// [`PostgresStore::migration_sql`] gives its schema for your own
     /// migrations.
     ///

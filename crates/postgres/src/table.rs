@@ -8,8 +8,9 @@ use std::fmt;
 /// into.
 ///
 /// A part is an ASCII letter or `_`, then letters, digits and `_`: at most
-/// 63 bytes for the schema and 48 for the table (its index names add up to
-/// 11 bytes, and PostgreSQL cuts names at 63). Being quoted, names are
+/// 63 bytes for the schema and 48 for the table (the names made from it,
+/// its indexes' and the revocation tables' `{name}_generations` and
+/// `{name}_denied`, add up to 12 bytes, and PostgreSQL cuts names at 63). Being quoted, names are
 /// case-sensitive: `Sessions` and `sessions` are two tables.
 ///
 /// ```
@@ -126,11 +127,23 @@ impl TableName {
         Ok(self)
     }
 
-    /// The schema, idempotent: the table, its indexes, and the migration
-    /// of a table made by websession-postgres 0.1. For the default name it
-    /// is [`SCHEMA`](crate::SCHEMA) with the names quoted.
+    /// The quoted, qualified name of another table of this store, in the
+    /// same schema: `{name}_{suffix}` (at most 48 + 12 bytes).
+    fn sibling(&self, suffix: &str) -> String {
+        TableName {
+            schema: self.schema.clone(),
+            name: format!("{}_{suffix}", self.name),
+        }
+        .to_string()
+    }
+
+    /// The schema, idempotent: the table, its indexes, the migration of a
+    /// table made by websession-postgres 0.1, and the revocation tables.
+    /// For the default name it is [`SCHEMA`](crate::SCHEMA) with the names
+    /// quoted.
     pub(crate) fn migration_sql(&self) -> String {
         let t = self.to_string();
+        let (g, d) = (self.sibling("generations"), self.sibling("denied"));
         let n = &self.name;
         let s = self
             .schema
@@ -174,6 +187,15 @@ BEGIN
             WHERE user_id IS NOT NULL;
     END IF;
 END $$;
+CREATE TABLE IF NOT EXISTS {g} (
+    user_id    TEXT PRIMARY KEY,
+    generation BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {d} (
+    id    BYTEA PRIMARY KEY,
+    until BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS \"{n}_denied_idx\" ON {d} (until);
 "
         )
     }
@@ -210,11 +232,22 @@ pub(crate) struct Statements {
     /// A user's live sessions, as `load` reads each, with their ids (not
     /// prepared: it runs rarely).
     pub(crate) sessions_of: String,
+    /// The generation of the user `$1` (0: none asked, or never bumped)
+    /// and whether the id `$2` is denied at `$3`, in one row.
+    pub(crate) check: String,
+    /// The generation of the user `$1` (0: never bumped).
+    pub(crate) generation: String,
+    /// Adds one to the generation of `$1` (from 0), returning the new one.
+    pub(crate) bump: String,
+    /// Denies the id `$1` until `$2`, keeping a later time already there.
+    pub(crate) deny: String,
+    pub(crate) delete_expired_denials: String,
 }
 
 impl Statements {
     pub(crate) fn new(table: &TableName) -> Self {
         let t = table.to_string();
+        let (g, d) = (table.sibling("generations"), table.sibling("denied"));
         Self {
             load: format!(
                 "
@@ -252,6 +285,25 @@ CROSS JOIN LATERAL (SELECT array_agg(e.key) AS keys, array_agg(e.value) AS vals
                     FROM jsonb_each_text(s.data) e) d
 WHERE s.user_id = $1 AND s.expires_at > $2"
             ),
+            check: format!(
+                "SELECT coalesce((SELECT generation FROM {g} WHERE user_id = $1), 0),
+        EXISTS (SELECT 1 FROM {d} WHERE id = $2 AND until > $3)"
+            ),
+            generation: format!(
+                "SELECT coalesce((SELECT generation FROM {g} WHERE user_id = $1), 0)"
+            ),
+            bump: format!(
+                "
+INSERT INTO {g} AS g (user_id, generation) VALUES ($1, 1)
+ON CONFLICT (user_id) DO UPDATE SET generation = g.generation + 1
+RETURNING generation"
+            ),
+            deny: format!(
+                "
+INSERT INTO {d} AS d (id, until) VALUES ($1, $2)
+ON CONFLICT (id) DO UPDATE SET until = EXCLUDED.until WHERE d.until < EXCLUDED.until"
+            ),
+            delete_expired_denials: format!("DELETE FROM {d} WHERE until <= $1"),
         }
     }
 }
@@ -296,8 +348,32 @@ mod tests {
         assert!(sql.contains("DROP INDEX \"_auth\".\"Web_Sessions2_expires_idx\";"));
         assert!(sql
             .contains("CREATE INDEX \"Web_Sessions2_bucket_idx\" ON \"_auth\".\"Web_Sessions2\""));
-        assert!(Statements::new(&t)
+        assert!(
+            sql.contains("CREATE TABLE IF NOT EXISTS \"_auth\".\"Web_Sessions2_generations\" (")
+        );
+        assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"_auth\".\"Web_Sessions2_denied\" ("));
+        assert!(sql.contains(
+            "CREATE INDEX IF NOT EXISTS \"Web_Sessions2_denied_idx\" ON \"_auth\".\"Web_Sessions2_denied\""
+        ));
+        let statements = Statements::new(&t);
+        assert!(statements
             .load
             .contains("FROM \"_auth\".\"Web_Sessions2\" s"));
+        assert!(statements
+            .check
+            .contains("FROM \"_auth\".\"Web_Sessions2_generations\" WHERE"));
+        for sql in [
+            &statements.check,
+            &statements.deny,
+            &statements.delete_expired_denials,
+        ] {
+            assert!(sql.contains("\"_auth\".\"Web_Sessions2_denied\""), "{sql}");
+        }
+        for sql in [&statements.generation, &statements.bump] {
+            assert!(
+                sql.contains("\"_auth\".\"Web_Sessions2_generations\""),
+                "{sql}"
+            );
+        }
     }
 }

@@ -61,6 +61,12 @@ async fn migrate_is_idempotent_and_cleanup_deletes_expired_rows() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL at DATABASE_URL"]
+async fn postgres_revocations_conform() {
+    conformance::run_revocations(store().await.revocations()).await;
+}
+
+#[tokio::test]
 async fn an_unreachable_server_is_unavailable_not_a_hang() {
     let started = std::time::Instant::now();
     let err = PostgresStore::connect("postgres://postgres@127.0.0.1:1/test")
@@ -237,7 +243,7 @@ mod nul_and_cycle {
 
     /// `DATABASE_URL` with `options` that give every connection of a store
     /// (and its migration) this search_path.
-    fn private_url(schema: &str) -> String {
+    pub(super) fn private_url(schema: &str) -> String {
         let sep = if url().contains('?') { '&' } else { '?' };
         format!("{}{sep}options=-c%20search_path%3D{schema}", url())
     }
@@ -356,6 +362,9 @@ mod nul_and_cycle {
             indexes,
             [
                 "websession_sessions_bucket_idx",
+                "websession_sessions_denied_idx",
+                "websession_sessions_denied_pkey",
+                "websession_sessions_generations_pkey",
                 "websession_sessions_pkey",
                 "websession_sessions_user_idx"
             ]
@@ -418,11 +427,95 @@ mod nul_and_cycle {
         drop_schema(&admin, &schema).await;
     }
 
-    async fn drop_schema(admin: &PgPool, schema: &str) {
+    pub(super) async fn drop_schema(admin: &PgPool, schema: &str) {
         sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
             .execute(admin)
             .await
             .expect("drop schema");
+    }
+}
+
+mod revocations {
+    //! Revocations through two stores on one database, in the tables named
+    //! after the store's table, and user ids PostgreSQL can't store.
+
+    use sqlx::postgres::PgPool;
+    use websession_core::store::{RevocationStore, StoreErrorKind};
+    use websession_core::testing::{id, now};
+    use websession_postgres::{PostgresOptions, PostgresStore, TableName};
+
+    use super::nul_and_cycle::{drop_schema, private_url};
+    use super::url;
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL at DATABASE_URL"]
+    async fn revocations_are_shared_between_stores_in_the_tables_named_after_theirs() {
+        let schema = format!("websession_rev_{}_{}", std::process::id(), id().to_hex());
+        let schema = &schema[..40];
+        let admin = PgPool::connect(&url()).await.expect("connect");
+        sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+            .execute(&admin)
+            .await
+            .expect("schema");
+        let options =
+            PostgresOptions::default().table(TableName::new("auth_sessions").expect("name"));
+        let connect = || async {
+            let store = PostgresStore::connect_with(&private_url(schema), options.clone())
+                .await
+                .expect("connect");
+            store.migrate().await.expect("migrate");
+            store
+        };
+        let (a, b) = (connect().await, connect().await);
+        let (ra, rb) = (a.revocations(), b.revocations());
+        let (t, session) = (now(), id());
+        assert_eq!(ra.bump_generation("alice").await.expect("bump"), 1);
+        ra.deny(&session, t + 60).await.expect("deny");
+        let seen = rb.check(Some("alice"), &session, t).await.expect("check");
+        assert_eq!((seen.generation, seen.denied), (Some(1), true));
+        assert_eq!(rb.bump_generation("alice").await.expect("bump"), 2);
+        assert_eq!(ra.generation("alice").await.expect("generation"), 2);
+
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = $1 ORDER BY tablename",
+        )
+        .bind(schema)
+        .fetch_all(&admin)
+        .await
+        .expect("catalog");
+        assert_eq!(
+            tables,
+            [
+                "auth_sessions",
+                "auth_sessions_denied",
+                "auth_sessions_generations"
+            ]
+        );
+        let generation: i64 = sqlx::query_scalar(&format!(
+            "SELECT generation FROM {schema}.auth_sessions_generations WHERE user_id = 'alice'"
+        ))
+        .fetch_one(&admin)
+        .await
+        .expect("generation row");
+        assert_eq!(generation, 2);
+        let until: i64 = sqlx::query_scalar(&format!(
+            "SELECT until FROM {schema}.auth_sessions_denied WHERE id = $1"
+        ))
+        .bind(session.as_bytes())
+        .fetch_one(&admin)
+        .await
+        .expect("denied row");
+        assert_eq!(until, i64::try_from(t + 60).expect("fits"));
+        assert_eq!(rb.delete_expired_denials(t + 60).await.expect("delete"), 1);
+        assert!(!ra.check(None, &session, t).await.expect("check").denied);
+
+        // A user id holding NUL can't be stored: never bumped, refused.
+        let err = ra.bump_generation("a\0b").await.expect_err("NUL");
+        assert_eq!(err.kind(), StoreErrorKind::Unsupported, "{err:?}");
+        assert_eq!(ra.generation("a\0b").await.expect("generation"), 0);
+        let nul = ra.check(Some("a\0b"), &session, t).await.expect("check");
+        assert_eq!(nul.generation, Some(0));
+        drop_schema(&admin, schema).await;
     }
 }
 
@@ -437,7 +530,7 @@ mod round_trips {
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
-    use websession_core::store::{ChangeSet, Record, SessionStore};
+    use websession_core::store::{ChangeSet, Record, RevocationStore, SessionStore};
     use websession_core::testing::{id, map as data, now};
     use websession_core::Value;
     use websession_postgres::{PostgresOptions, PostgresStore};
@@ -615,6 +708,19 @@ mod round_trips {
         }
         let c5 = counts.get();
         measure("delete", c4, c5, 20);
+        let revocations = s.revocations();
+        let user = format!("round-trips-{}", id().to_hex());
+        for id in &moved {
+            revocations.check(Some(&user), id, t).await.expect("check");
+        }
+        let c6 = counts.get();
+        measure("check", c5, c6, 20);
+        for id in &moved {
+            revocations.deny(id, t + 600).await.expect("deny");
+            revocations.bump_generation(&user).await.expect("bump");
+        }
+        let c7 = counts.get();
+        measure("deny and bump_generation", c6, c7, 40);
         eprintln!("{}", per_call.join("\n"));
     }
 }

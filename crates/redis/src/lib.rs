@@ -72,7 +72,7 @@
 //!
 //! ```text
 //! ACL SETUSER sessions on >PASSWORD resetkeys ~websession:* resetchannels -@all
-//!     +hgetall +evalsha +script|load +wait +zrange
+//!     +hgetall +evalsha +script|load +wait +zrange +get +incr
 //!     +hmget +hget +hset +hdel +hexists +hincrby +hkeys +del +rename +expire +expireat
 //!     +zadd +zrem +zscore +zremrangebyscore +time
 //!     +cluster|slots +asking +readonly
@@ -222,14 +222,60 @@
 //!   the node's connection until the replica answers (figures in
 //!   BENCHMARKS.md, "Redis Cluster failover").
 //!
+//! # Revocations
+//!
+//! [`RedisStore::revocations`] gives the store's
+//! [`RevocationStore`](websession_core::store::RevocationStore),
+//! [`RedisRevocations`], for revoking cookie sessions: a generation per
+//! user ("log out everywhere") and a deny-list of session id hashes ("log
+//! out this session"). It uses the store's connection (and its
+//! [`with_replica_ack`](RedisStore::with_replica_ack), for its writes).
+//!
+//! ```no_run
+//! use websession_core::store::RevocationStore as _;
+//! use websession_redis::RedisStore;
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
+//! let revocations = store.revocations();
+//! revocations.bump_generation("alice").await?; // every cookie of alice's is refused
+//! // Now and then, with the sessions' cleanup (Unix seconds):
+//! let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+//! revocations.delete_expired_denials(now).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Keys, with the default prefix:
+//!
+//! - `websession:gen:{<user>}`, a string: the user's generation (absent:
+//!   0). `bump_generation` is one `INCR` (atomic). It has **no TTL**: a
+//!   generation must outlive every cookie that recorded an older one.
+//! - `websession:denied:{<h>}`, 16 sorted sets, `<h>` a hex digit (so they
+//!   spread over a Cluster's slots): the id hashes (hex) whose first digit
+//!   is `<h>`, scored by the time until which each is denied. `deny` is one
+//!   script (`ZSCORE`, then `ZADD` unless the id is there with a later
+//!   time); `delete_expired_denials` one `ZREMRANGEBYSCORE` per set, all
+//!   sent at once (one batch on a single Redis), and returns how many
+//!   entries it removed. Entries whose time has passed no longer count, but
+//!   stay until then: Redis can't expire the members of a set, so call
+//!   `delete_expired_denials` now and then (the sets have no TTL either; an
+//!   emptied set is gone).
+//!
+//! `check` sends a `GET` of the generation and a `ZSCORE` of the id
+//! together: on a single Redis in one batch (one round trip); on a Cluster
+//! the two keys are in different slots (and usually on different nodes),
+//! so they go side by side to their nodes, each read atomic on its own.
+//! `generation` is one `GET`.
+//!
 //! # Memory limits
 //!
 //! Run the sessions' Redis with `maxmemory-policy noeviction` (a full Redis
 //! then refuses writes: requests that write answer 500, and nothing is
-//! lost). Every key this store writes has a TTL, so every other policy,
-//! `volatile-*` included, may evict a user's index before its sessions, and
-//! sessions whose index is gone can't be found by
-//! [`SessionStore::delete_all_for`].
+//! lost). Every key this store writes for sessions has a TTL, so every
+//! other policy, `volatile-*` included, may evict a user's index before its
+//! sessions, and sessions whose index is gone can't be found by
+//! [`SessionStore::delete_all_for`]. The revocation keys have none (an
+//! `allkeys-*` policy could evict a generation or a deny-list, and with it
+//! revocations).
 #![warn(missing_docs)]
 
 use std::sync::Arc;
@@ -244,12 +290,14 @@ use websession_core::Map;
 mod cluster;
 mod conn;
 mod options;
+mod revocations;
 mod scripts;
 
 pub use options::RedisOptions;
 /// The redis-rs version this store is built on, for
 /// [`RedisStore::from_client`] and the other `from_*` constructors.
 pub use redis;
+pub use revocations::RedisRevocations;
 
 use conn::Conn;
 use scripts::Scripts;
@@ -629,7 +677,8 @@ impl RedisStore {
 
     /// Uses `prefix` (default `websession:`) for every key, to share a Redis
     /// (or a Cluster) with other apps or other session sets. A session is
-    /// `<prefix>{<id hash>}` and a user's index `<prefix>user-sessions:{<user>}`;
+    /// `<prefix>{<id hash>}` and a user's index `<prefix>user-sessions:{<user>}`
+    /// (revocations: `<prefix>gen:{<user>}`, `<prefix>denied:{<h>}`);
     /// give a restricted ACL user the key pattern `~<prefix>*` (see "Access
     /// control").
     ///

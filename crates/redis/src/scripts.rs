@@ -79,6 +79,16 @@ local function unindex(user, member)
 end
 ";
 
+// KEYS: a deny-list bucket. ARGV: id hex, until. Puts the id in the bucket
+// with `until` as its score, unless it is there with a later one (what
+// `ZADD GT` does, on Redis before 6.2 too).
+const DENY: &str = r"
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if s and tonumber(s) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+";
+
 // KEYS: record. ARGV: prefix, now, id hex, expires, created, user ('' or
 // 'u:<user>'), then key/value pairs.
 const SINGLE_CREATE: &str = r"
@@ -248,6 +258,7 @@ return {0, redis.call('HGET', KEYS[1], 'm:moved') or ''}
 
 /// Every script the store runs, loaded once.
 pub(crate) struct Scripts {
+    pub(crate) deny: Script,
     pub(crate) single_create: Script,
     pub(crate) single_update: Script,
     pub(crate) single_cycle: Script,
@@ -267,6 +278,7 @@ impl Scripts {
             |body: &str| Script::new(&format!("{EFFECTS}{APPLY}{SETTLE}{SINGLE_INDEX}{body}"));
         let cluster = |body: &str| Script::new(&format!("{EFFECTS}{APPLY}{SETTLE}{body}"));
         Self {
+            deny: Script::new(DENY),
             single_create: single(SINGLE_CREATE),
             single_update: Script::new(&format!(
                 "{EFFECTS}{SINGLE_UPDATE_HEAD}{APPLY}{SINGLE_UPDATE_MID}{SETTLE}{SINGLE_INDEX}{SINGLE_UPDATE_TAIL}"

@@ -15,7 +15,8 @@ use axum::Router;
 use tower::ServiceExt;
 use websession::{Session, SessionConfig, SessionManagerLayer, Sessions};
 use websession_core::store::{
-    conformance, ChangeSet, IdHash, Record, SessionId, SessionStore, StoreErrorKind,
+    conformance, ChangeSet, IdHash, Record, RevocationStore, SessionId, SessionStore,
+    StoreErrorKind,
 };
 use websession_core::testing::now;
 use websession_core::{Map, Value};
@@ -53,6 +54,90 @@ async fn redis_cluster_store_conforms() {
         }
     })
     .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Redis at REDIS_URL"]
+async fn redis_revocations_conform() {
+    conformance::run_revocations(single().await.revocations()).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn redis_cluster_revocations_conform() {
+    conformance::run_revocations(cluster().await.revocations()).await;
+}
+
+/// What one store revokes, another store (another process) on the same
+/// Redis sees, in the documented keys; a store with another prefix keeps
+/// its own revocations.
+async fn revocations_are_shared<C: redis::aio::ConnectionLike + Send>(
+    a: RedisStore,
+    b: RedisStore,
+    raw: &mut C,
+) {
+    let prefix = format!("rev-test-{}:", &SessionId::generate().as_str()[..8]);
+    let other = b.clone().with_prefix(prefix.as_str());
+    let (ra, rb, rother) = (a.revocations(), b.revocations(), other.revocations());
+    let (user, session, t) = (new_user("rev"), new_id(), now());
+    assert_eq!(ra.bump_generation(&user).await.expect("bump"), 1);
+    ra.deny(&session, t + 60).await.expect("deny");
+    let seen = rb.check(Some(&user), &session, t).await.expect("check");
+    assert_eq!((seen.generation, seen.denied), (Some(1), true));
+    assert_eq!(rb.bump_generation(&user).await.expect("bump"), 2);
+    assert_eq!(ra.generation(&user).await.expect("generation"), 2);
+    let apart = rother.check(Some(&user), &session, t).await.expect("check");
+    assert_eq!((apart.generation, apart.denied), (Some(0), false));
+
+    let hex = session.to_hex();
+    let generation: u64 = redis::cmd("GET")
+        .arg(format!("websession:gen:{{{user}}}"))
+        .query_async(raw)
+        .await
+        .expect("generation key");
+    assert_eq!(generation, 2);
+    let bucket = format!("websession:denied:{{{}}}", &hex[..1]);
+    let until: u64 = redis::cmd("ZSCORE")
+        .arg(&bucket)
+        .arg(&hex)
+        .query_async(raw)
+        .await
+        .expect("denied member");
+    assert_eq!(until, t + 60);
+    rother.bump_generation(&user).await.expect("bump");
+    let prefixed: u64 = redis::cmd("GET")
+        .arg(format!("{prefix}gen:{{{user}}}"))
+        .query_async(raw)
+        .await
+        .expect("prefixed generation key");
+    assert_eq!(prefixed, 1);
+    let () = redis::cmd("DEL")
+        .arg(format!("{prefix}gen:{{{user}}}"))
+        .query_async(raw)
+        .await
+        .expect("clean up");
+    // Removed from its bucket, whichever of the 16 it is.
+    assert!(rb.delete_expired_denials(t + 60).await.expect("delete") >= 1);
+    assert!(!ra.check(None, &session, t).await.expect("check").denied);
+    let gone: Option<u64> = redis::cmd("ZSCORE")
+        .arg(&bucket)
+        .arg(&hex)
+        .query_async(raw)
+        .await
+        .expect("zscore");
+    assert_eq!(gone, None);
+}
+
+#[tokio::test]
+#[ignore = "needs Redis at REDIS_URL"]
+async fn revocations_are_shared_between_stores() {
+    revocations_are_shared(single().await, single().await, &mut raw_single().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_revocations_are_shared_between_stores() {
+    revocations_are_shared(cluster().await, cluster().await, &mut raw_cluster().await).await;
 }
 
 #[tokio::test]
@@ -1288,6 +1373,28 @@ async fn one_round_trip_per_load_and_update_and_concurrent_calls_share_writes() 
         "64 concurrent loads took {} reads",
         r4 - r3 - 1
     );
+}
+
+/// A revocation check sends the user's generation and the id's denial
+/// together: one read event on the server per check.
+#[tokio::test]
+#[ignore = "starts its own redis-server"]
+async fn a_check_is_one_round_trip() {
+    let (_server, store, mut raw, id, t) = private_session().await;
+    let revocations = store.revocations();
+    revocations.deny(&id, t + 60).await.expect("deny");
+    let n = 50;
+    let (_, r0, _) = processed(&mut raw).await;
+    for _ in 0..n {
+        let verdict = revocations
+            .check(Some("alice"), &id, t)
+            .await
+            .expect("check");
+        assert_eq!((verdict.generation, verdict.denied), (Some(0), true));
+    }
+    let (_, r1, _) = processed(&mut raw).await;
+    // Each INFO is a read event of its own.
+    assert_eq!(r1 - r0 - 1, n, "read events for {n} checks");
 }
 
 /// With [`RedisStore::with_replica_ack`], a write and its `WAIT` travel

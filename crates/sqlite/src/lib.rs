@@ -88,7 +88,8 @@
 //! request's change set in one transaction too: both happen or neither does.
 //!
 //! [`SqliteOptions::table_prefix`] names the tables (`{prefix}sessions`,
-//! `{prefix}values`; default `websession_`), so the store can share a file
+//! `{prefix}values`, and for revocations `{prefix}generations` and
+//! `{prefix}denied`; default `websession_`), so the store can share a file
 //! with an app's own tables, or two stores one file.
 //! [`SqliteStore::schema_sql`] gives the SQL for a prefix (for the default
 //! one, [`SCHEMA`]), for those who create tables with their own migrations;
@@ -105,6 +106,49 @@
 //!
 //! SQLite stores text with its length, so keys, values and user ids may hold
 //! the NUL character (U+0000) and round-trip unchanged.
+//!
+//! # Revocations
+//!
+//! [`SqliteStore::revocations`] gives the store's
+//! [`RevocationStore`](websession_core::store::RevocationStore),
+//! [`SqliteRevocations`], for revoking cookie sessions: a generation per
+//! user ("log out everywhere") and a deny-list of session id hashes ("log
+//! out this session"). It uses the store's connections and threads: writes
+//! go to the writer thread, reads the way `load` goes, each call one
+//! statement.
+//!
+//! ```no_run
+//! use websession_core::store::RevocationStore as _;
+//! use websession_sqlite::SqliteStore;
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = SqliteStore::open("sqlite://sessions.db").await?;
+//! let revocations = store.revocations();
+//! revocations.bump_generation("alice").await?; // every cookie of alice's is refused
+//! // Now and then, with the sessions' cleanup (Unix seconds):
+//! let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+//! revocations.delete_expired_denials(now).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Two more tables of the store's prefix hold them (in [`SCHEMA`] and
+//! [`SqliteStore::schema_sql`], created when the store opens): user ids and
+//! counters, and id hashes with the time until which they are denied, never
+//! session data. `bump_generation` is one upsert (`INSERT ... ON CONFLICT DO
+//! UPDATE SET generation = generation + 1 RETURNING generation`); `check`
+//! reads the generation and the denial in one `SELECT`. Entries whose time
+//! has passed no longer count; `delete_expired_denials` deletes them.
+//!
+//! ```sql
+//! CREATE TABLE websession_generations (
+//!     user_id    TEXT PRIMARY KEY,
+//!     generation INTEGER NOT NULL
+//! ) WITHOUT ROWID;
+//! CREATE TABLE websession_denied (
+//!     id    BLOB PRIMARY KEY,
+//!     until INTEGER NOT NULL
+//! ) WITHOUT ROWID;
+//! CREATE INDEX websession_denied_until ON websession_denied (until);
+//! ```
 #![warn(missing_docs)]
 
 pub use websession_core::store::ExpiredDeletion;
@@ -117,11 +161,13 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags};
 use tokio::sync::oneshot;
 use websession_core::store::{
-    decode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
+    decode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind, Verdict,
 };
 use websession_core::Map;
 
+mod revocations;
 mod tables;
+pub use revocations::SqliteRevocations;
 use tables::Statements;
 pub use tables::{InvalidTablePrefix, TablePrefix};
 
@@ -143,6 +189,15 @@ CREATE TABLE IF NOT EXISTS websession_values (
     value TEXT NOT NULL,
     PRIMARY KEY (id, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS websession_generations (
+    user_id    TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS websession_denied (
+    id    BLOB PRIMARY KEY,
+    until INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS websession_denied_until ON websession_denied (until);
 ";
 
 /// How long a write waits for the database's write lock (held by another
@@ -274,7 +329,8 @@ impl SqliteOptions {
     }
 
     /// Sets [`SqliteOptions::table_prefix`]: the store keeps its sessions in
-    /// `{prefix}sessions` and `{prefix}values`, created by
+    /// `{prefix}sessions` and `{prefix}values` (its revocations in
+    /// `{prefix}generations` and `{prefix}denied`), created by
     /// [`SqliteStore::open_with`] (or by you, from
     /// [`SqliteStore::schema_sql`]).
     ///
@@ -361,6 +417,17 @@ enum Write {
         now: i64,
     },
     MaxSize(Option<u64>),
+    /// Adds one to a user's generation; answers the new one.
+    Bump {
+        user: String,
+    },
+    Deny {
+        id: IdHash,
+        until: i64,
+    },
+    DeleteExpiredDenials {
+        now: i64,
+    },
 }
 
 struct WriteJob {
@@ -383,6 +450,15 @@ enum ReadOp {
     SessionsOf {
         user: String,
         reply: Reply<Vec<(IdHash, Record)>>,
+    },
+    Check {
+        user: Option<String>,
+        id: IdHash,
+        reply: Reply<Verdict>,
+    },
+    Generation {
+        user: String,
+        reply: Reply<u64>,
     },
 }
 
@@ -678,9 +754,12 @@ impl SqliteStore {
         &self.inner.path
     }
 
-    /// A load on the caller's thread, if a direct connection is free and
+    /// A read on the caller's thread, if a direct connection is free and
     /// SQLite answers without waiting; `None` sends it to a reader thread.
-    fn load_direct(&self, id: &IdHash, now: u64) -> Option<Result<Option<Record>, StoreError>> {
+    fn read_direct<T>(
+        &self,
+        read: impl FnOnce(&Connection, &Statements) -> Result<T, StoreError>,
+    ) -> Option<Result<T, StoreError>> {
         let direct = || {
             self.inner
                 .direct
@@ -688,14 +767,31 @@ impl SqliteStore {
                 .unwrap_or_else(PoisonError::into_inner)
         };
         let conn = direct().pop()?;
-        let loaded = load(&conn, &self.inner.sql, id, secs(now));
+        let result = read(&conn, &self.inner.sql);
         direct().push(conn);
-        match loaded {
+        match result {
             // Busy, or any other refusal a reader thread might get past
             // by waiting: let one decide.
             Err(e) if e.kind() == StoreErrorKind::Unavailable => None,
-            loaded => Some(loaded),
+            result => Some(result),
         }
+    }
+
+    /// A read the way `load` goes: `read` on the caller's thread when it
+    /// can (see [`SqliteStore::read_direct`]), else the job `op` makes for
+    /// a reader thread.
+    async fn read_any<T>(
+        &self,
+        now: u64,
+        read: impl FnOnce(&Connection, &Statements) -> Result<T, StoreError>,
+        op: impl FnOnce(Reply<T>) -> ReadOp,
+    ) -> Result<T, StoreError> {
+        if let Some(result) = self.read_direct(read) {
+            return result;
+        }
+        let (reply, answer) = oneshot::channel();
+        self.read(op(reply), now)?;
+        answer.await.map_err(|_| unavailable(STOPPED))?
     }
 
     /// Queues a read for the reader threads.
@@ -734,6 +830,16 @@ fn reader_loop(conn: &Connection, sql: &Statements, queue: &flume::Receiver<Read
             ReadOp::Load { id, reply } => answer(reply, deadline, || load(conn, sql, &id, now)),
             ReadOp::SessionsOf { user, reply } => {
                 answer(reply, deadline, || sessions_of(conn, sql, &user, now));
+            }
+            ReadOp::Check { user, id, reply } => {
+                answer(reply, deadline, || {
+                    revocations::check(conn, sql, user.as_deref(), &id, now)
+                });
+            }
+            ReadOp::Generation { user, reply } => {
+                answer(reply, deadline, || {
+                    revocations::generation(conn, sql, &user)
+                });
             }
         }
     }
@@ -1077,6 +1183,24 @@ fn apply_write(conn: &Connection, sql: &Statements, op: &Write) -> Result<u64, O
                 .execute(params![now])?;
             Ok(n as u64)
         }
+        Write::Bump { user } => {
+            let generation: i64 = conn
+                .prepare_cached(&sql.bump)?
+                .query_row(params![user], |row| row.get(0))?;
+            u64::try_from(generation)
+                .map_err(|e| OpError::Own(StoreError::new(StoreErrorKind::Corrupt, e)))
+        }
+        Write::Deny { id, until } => {
+            conn.prepare_cached(&sql.deny)?
+                .execute(params![id.as_bytes(), until])?;
+            Ok(1)
+        }
+        Write::DeleteExpiredDenials { now } => {
+            let n = conn
+                .prepare_cached(&sql.delete_expired_denials)?
+                .execute(params![now])?;
+            Ok(n as u64)
+        }
     }
 }
 
@@ -1139,12 +1263,12 @@ fn apply(
 #[async_trait::async_trait]
 impl SessionStore for SqliteStore {
     async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
-        if let Some(loaded) = self.load_direct(id, now) {
-            return loaded;
-        }
-        let (reply, answer) = oneshot::channel();
-        self.read(ReadOp::Load { id: *id, reply }, now)?;
-        answer.await.map_err(|_| unavailable(STOPPED))?
+        self.read_any(
+            now,
+            |conn, sql| load(conn, sql, id, secs(now)),
+            |reply| ReadOp::Load { id: *id, reply },
+        )
+        .await
     }
 
     async fn sessions_of(&self, user: &str, now: u64) -> Result<Vec<(IdHash, Record)>, StoreError> {

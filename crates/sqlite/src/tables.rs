@@ -4,7 +4,8 @@ use std::fmt;
 
 /// The prefix of the store's table and index names: `websession_` by
 /// default, giving the tables `websession_sessions` and
-/// `websession_values`. Checked once, here, and always written quoted, so a
+/// `websession_values` (and for revocations `websession_generations` and
+/// `websession_denied`). Checked once, here, and always written quoted, so a
 /// prefix can't change the statements it goes into.
 ///
 /// A prefix is an ASCII letter or `_`, then letters, digits and `_`, at
@@ -61,8 +62,8 @@ impl fmt::Display for TablePrefix {
 }
 
 impl TablePrefix {
-    /// A prefix for the tables (`{prefix}sessions`, `{prefix}values`) and
-    /// their indexes.
+    /// A prefix for the tables (`{prefix}sessions`, `{prefix}values`,
+    /// `{prefix}generations`, `{prefix}denied`) and their indexes.
     ///
     /// ```
     /// let prefix = websession_sqlite::TablePrefix::new("app_")?;
@@ -108,6 +109,15 @@ CREATE TABLE IF NOT EXISTS \"{p}values\" (
     value TEXT NOT NULL,
     PRIMARY KEY (id, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS \"{p}generations\" (
+    user_id    TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS \"{p}denied\" (
+    id    BLOB PRIMARY KEY,
+    until INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS \"{p}denied_until\" ON \"{p}denied\" (until);
 "
         )
     }
@@ -135,12 +145,24 @@ pub(crate) struct Statements {
     pub(crate) set_value: String,
     pub(crate) clear_values: String,
     pub(crate) remove_value: String,
+    /// The generation of the user `?1` (NULL: none asked, or never bumped)
+    /// and whether the id `?2` is denied at `?3`, in one row.
+    pub(crate) check: String,
+    /// The generation of the user `?1` (no row: never bumped).
+    pub(crate) generation: String,
+    /// Adds one to the generation of `?1` (from 0), returning the new one.
+    pub(crate) bump: String,
+    /// Denies the id `?1` until `?2`, keeping a later time already there.
+    pub(crate) deny: String,
+    pub(crate) delete_expired_denials: String,
 }
 
 impl Statements {
     pub(crate) fn new(prefix: &TablePrefix) -> Self {
         let s = format!("\"{prefix}sessions\"");
         let v = format!("\"{prefix}values\"");
+        let g = format!("\"{prefix}generations\"");
+        let d = format!("\"{prefix}denied\"");
         Self {
             load: format!(
                 "SELECT s.created_at, s.expires_at, s.user_id, v.key, v.value
@@ -163,6 +185,21 @@ impl Statements {
             set_value: format!("INSERT OR REPLACE INTO {v} (id, key, value) VALUES (?1, ?2, ?3)"),
             clear_values: format!("DELETE FROM {v} WHERE id = ?1"),
             remove_value: format!("DELETE FROM {v} WHERE id = ?1 AND key = ?2"),
+            check: format!(
+                "SELECT (SELECT generation FROM {g} WHERE user_id = ?1),
+        EXISTS (SELECT 1 FROM {d} WHERE id = ?2 AND until > ?3)"
+            ),
+            generation: format!("SELECT generation FROM {g} WHERE user_id = ?1"),
+            bump: format!(
+                "INSERT INTO {g} (user_id, generation) VALUES (?1, 1)
+     ON CONFLICT (user_id) DO UPDATE SET generation = generation + 1
+     RETURNING generation"
+            ),
+            deny: format!(
+                "INSERT INTO {d} (id, until) VALUES (?1, ?2)
+     ON CONFLICT (id) DO UPDATE SET until = max(until, excluded.until)"
+            ),
+            delete_expired_denials: format!("DELETE FROM {d} WHERE until <= ?1"),
         }
     }
 }
@@ -202,7 +239,18 @@ mod tests {
         assert!(statements
             .load
             .contains("FROM \"Auth_2_sessions\" s LEFT JOIN \"Auth_2_values\" v"));
-        for sql in [&statements.delete, &statements.set_value, &statements.touch] {
+        assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"Auth_2_generations\" ("));
+        assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"Auth_2_denied\" ("));
+        for sql in [
+            &statements.delete,
+            &statements.set_value,
+            &statements.touch,
+            &statements.check,
+            &statements.generation,
+            &statements.bump,
+            &statements.deny,
+            &statements.delete_expired_denials,
+        ] {
             assert!(sql.contains("\"Auth_2_"), "{sql}");
             assert!(!sql.contains("websession_"), "{sql}");
         }

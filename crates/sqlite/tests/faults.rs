@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use websession_core::store::{ChangeSet, Record, SessionId, SessionStore, StoreErrorKind};
+use websession_core::store::{
+    ChangeSet, Record, RevocationStore, SessionId, SessionStore, StoreErrorKind,
+};
 use websession_core::testing::{map as data, now};
 use websession_core::Value;
 use websession_sqlite::{SqliteOptions, SqliteStore};
@@ -89,11 +91,22 @@ async fn a_write_lock_held_elsewhere_is_unavailable_in_bounded_time_then_recover
         waited < timeout * 4,
         "failed in bounded time ({waited:?} for a {timeout:?} busy timeout)"
     );
+    let revocations = store.revocations();
+    let err = revocations
+        .bump_generation("alice")
+        .await
+        .expect_err("the write lock is held");
+    assert_eq!(err.kind(), StoreErrorKind::Unavailable, "{err:?}");
     // WAL: reads go on while another connection writes.
     assert_eq!(
         store.load(&id, t).await.expect("load while locked"),
         Some(record.clone())
     );
+    let verdict = revocations
+        .check(Some("alice"), &id, t)
+        .await
+        .expect("check while locked");
+    assert_eq!((verdict.generation, verdict.denied), (Some(0), false));
 
     other.execute_batch("ROLLBACK").expect("release");
     drop(other);
@@ -108,6 +121,14 @@ async fn a_write_lock_held_elsewhere_is_unavailable_in_bounded_time_then_recover
         "the failed writes left nothing behind; the later one is there"
     );
     assert_eq!(store.load(&created, t).await.expect("load"), Some(record));
+    assert_eq!(
+        revocations
+            .bump_generation("alice")
+            .await
+            .expect("recovered"),
+        1,
+        "the failed bump left nothing behind"
+    );
     integrity_ok(&path);
 }
 

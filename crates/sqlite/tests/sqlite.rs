@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use websession_core::store::{
-    conformance, ChangeSet, ExpiredDeletion, IdHash, Record, SessionId, SessionStore,
-    StoreErrorKind,
+    conformance, ChangeSet, ExpiredDeletion, IdHash, Record, RevocationStore, SessionId,
+    SessionStore, StoreErrorKind,
 };
 use websession_core::testing::{map as data, now};
 use websession_core::{Map, Value};
@@ -54,6 +54,76 @@ async fn sqlite_store_conforms_with_reader_threads_only() {
         }
     })
     .await;
+}
+
+#[tokio::test]
+async fn sqlite_revocations_conform() {
+    let path = temp_db("revocations");
+    let store = SqliteStore::open(path.to_str().expect("utf8"))
+        .await
+        .expect("open");
+    conformance::run_revocations(store.revocations()).await;
+    // Reads on reader threads only.
+    let threads = SqliteStore::open_with(
+        path.to_str().expect("utf8"),
+        SqliteOptions::default().with_direct_reads(false),
+    )
+    .await
+    .expect("open");
+    conformance::run_revocations(threads.revocations()).await;
+}
+
+/// What one process revokes, another process on the same file sees; a
+/// store with another prefix keeps its own revocations.
+#[tokio::test]
+async fn revocations_are_shared_through_the_file_and_kept_per_prefix() {
+    let path = temp_db("revocations-shared");
+    let url = path.to_str().expect("utf8");
+    let (a, b) = (
+        SqliteStore::open(url).await.expect("open a"),
+        SqliteStore::open(url).await.expect("open b"),
+    );
+    let auth = SqliteStore::open_with(
+        url,
+        SqliteOptions::default().with_table_prefix(TablePrefix::new("auth_").expect("ok")),
+    )
+    .await
+    .expect("open auth_");
+    let (ra, rb, rauth) = (a.revocations(), b.revocations(), auth.revocations());
+    let id = SessionId::generate().hash();
+    let t = now();
+    assert_eq!(ra.bump_generation("alice").await.expect("bump"), 1);
+    ra.deny(&id, t + 60).await.expect("deny");
+    let seen = rb.check(Some("alice"), &id, t).await.expect("check");
+    assert_eq!((seen.generation, seen.denied), (Some(1), true));
+    assert_eq!(rb.bump_generation("alice").await.expect("bump"), 2);
+    assert_eq!(ra.generation("alice").await.expect("generation"), 2);
+    let other = rauth.check(Some("alice"), &id, t).await.expect("check");
+    assert_eq!((other.generation, other.denied), (Some(0), false));
+
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("raw pool");
+    let generation: i64 =
+        sqlx::query_scalar("SELECT generation FROM websession_generations WHERE user_id = 'alice'")
+            .fetch_one(&pool)
+            .await
+            .expect("generation row");
+    assert_eq!(generation, 2);
+    let until: i64 = sqlx::query_scalar("SELECT until FROM websession_denied WHERE id = ?")
+        .bind(id.as_bytes())
+        .fetch_one(&pool)
+        .await
+        .expect("denied row");
+    assert_eq!(until, i64::try_from(t + 60).expect("fits"));
+    rauth.bump_generation("bob").await.expect("bump");
+    let prefixed: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_generations")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(prefixed, 1);
+    assert_eq!(ra.delete_expired_denials(t + 60).await.expect("delete"), 1);
+    assert!(!rb.check(None, &id, t).await.expect("check").denied);
 }
 
 /// The same suite on tables with another prefix.
@@ -119,8 +189,12 @@ async fn two_prefixes_share_a_file_and_keep_apart() {
     assert_eq!(
         tables,
         [
+            "auth_denied",
+            "auth_generations",
             "auth_sessions",
             "auth_values",
+            "websession_denied",
+            "websession_generations",
             "websession_sessions",
             "websession_values"
         ]

@@ -377,6 +377,7 @@ async fn a_table_in_its_own_schema_by_migrate_or_by_the_published_sql() {
     })
     .await;
     conformance::run_expired_deletion(&store).await;
+    conformance::run_revocations(store.revocations()).await;
     let in_place: i64 = admin
         .query_one(
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'auth' AND tablename = 'Sessions'",

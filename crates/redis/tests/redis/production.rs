@@ -176,6 +176,7 @@ async fn an_acl_user_with_the_documented_rights_is_enough_and_a_wrong_password_i
     .await;
     let store = RedisStore::connect(&url).await.expect("connect");
     round_trip(&store).await;
+    conformance::run_revocations(store.revocations()).await;
     assert!(
         !format!("{store:?}").contains(password),
         "no password in Debug: {store:?}"
