@@ -227,8 +227,10 @@
 //! ids and counters, and id hashes with the time until which they are
 //! denied, never session data. [`PostgresStore::migrate`] (and [`SCHEMA`],
 //! [`PostgresStore::migration_sql`]) creates them; every connection
-//! prepares their statements, so **run `migrate` before a version with
-//! revocations serves** (its calls fail until the tables exist).
+//! prepares their statements on its first revocation call, so an app that
+//! doesn't use revocations needs no new tables; one that does must run
+//! `migrate` (or the new SQL) first: revocation calls fail until the
+//! tables exist.
 //! `bump_generation` is one `INSERT ... ON CONFLICT DO UPDATE SET
 //! generation = generation + 1 RETURNING generation` (atomic under
 //! concurrent bumps); `check` one `SELECT` of two scalar subqueries; `deny`
@@ -446,11 +448,48 @@ struct Conn {
     delete: Statement,
     delete_user: Statement,
     delete_expired: Statement,
+    /// The revocation statements, prepared by the connection's first
+    /// revocation call: a deployment that doesn't use revocations needs
+    /// no revocation tables.
+    revocations: tokio::sync::OnceCell<RevocationStatements>,
+}
+
+/// The prepared statements of [`PostgresRevocations`].
+#[derive(Debug)]
+struct RevocationStatements {
     check: Statement,
     generation: Statement,
     bump: Statement,
     deny: Statement,
     delete_expired_denials: Statement,
+}
+
+impl Conn {
+    /// The revocation statements, prepared on first use (all in one round
+    /// trip).
+    async fn revocations(
+        &self,
+        sql: &Statements,
+    ) -> Result<&RevocationStatements, tokio_postgres::Error> {
+        self.revocations
+            .get_or_try_init(|| async {
+                let (check, generation, bump, deny, delete_expired_denials) = tokio::try_join!(
+                    self.client.prepare(&sql.check),
+                    self.client.prepare(&sql.generation),
+                    self.client.prepare(&sql.bump),
+                    self.client.prepare(&sql.deny),
+                    self.client.prepare(&sql.delete_expired_denials),
+                )?;
+                Ok(RevocationStatements {
+                    check,
+                    generation,
+                    bump,
+                    deny,
+                    delete_expired_denials,
+                })
+            })
+            .await
+    }
 }
 
 fn unavailable(why: impl Into<String>) -> StoreError {
@@ -898,7 +937,7 @@ impl Inner {
             ($($name:ident),*) => {{
                 let ($($name,)*) =
                     tokio::try_join!($(Box::pin(client.prepare(&sql.$name)),)*).map_err(err)?;
-                Conn { client, $($name,)* }
+                Conn { client, $($name,)* revocations: tokio::sync::OnceCell::new() }
             }};
         }
         Ok(prepared!(
@@ -909,12 +948,7 @@ impl Inner {
             delete_if_expired,
             delete,
             delete_user,
-            delete_expired,
-            check,
-            generation,
-            bump,
-            deny,
-            delete_expired_denials
+            delete_expired
         ))
     }
 

@@ -71,10 +71,14 @@ impl RevocationStore for PostgresRevocations {
         let asked = user.filter(|u| !u.contains('\0'));
         let now = secs(now);
         let inner = &self.store.inner;
+        let sql = &inner.statements;
         let row = inner
             .call(&inner.readers, |c| async move {
                 c.client
-                    .query_one(&c.check, &[&asked, &session.as_bytes(), &now])
+                    .query_one(
+                        &c.revocations(sql).await?.check,
+                        &[&asked, &session.as_bytes(), &now],
+                    )
                     .await
             })
             .await?;
@@ -87,9 +91,12 @@ impl RevocationStore for PostgresRevocations {
             return Ok(0); // never stored (see `check`)
         }
         let inner = &self.store.inner;
+        let sql = &inner.statements;
         let row = inner
             .call(&inner.readers, |c| async move {
-                c.client.query_one(&c.generation, &[&user]).await
+                c.client
+                    .query_one(&c.revocations(sql).await?.generation, &[&user])
+                    .await
             })
             .await?;
         generation_in(&row)
@@ -98,9 +105,12 @@ impl RevocationStore for PostgresRevocations {
     async fn bump_generation(&self, user: &str) -> Result<u64, StoreError> {
         check(&Map::new(), Some(user))?;
         let inner = &self.store.inner;
+        let sql = &inner.statements;
         let row = inner
             .call(&inner.writers, |c| async move {
-                c.client.query_one(&c.bump, &[&user]).await
+                c.client
+                    .query_one(&c.revocations(sql).await?.bump, &[&user])
+                    .await
             })
             .await?;
         generation_in(&row)
@@ -109,10 +119,14 @@ impl RevocationStore for PostgresRevocations {
     async fn deny(&self, session: &IdHash, until: u64) -> Result<(), StoreError> {
         let until = secs(until);
         let inner = &self.store.inner;
+        let sql = &inner.statements;
         inner
             .call(&inner.writers, |c| async move {
                 c.client
-                    .execute(&c.deny, &[&session.as_bytes(), &until])
+                    .execute(
+                        &c.revocations(sql).await?.deny,
+                        &[&session.as_bytes(), &until],
+                    )
                     .await
             })
             .await?;
@@ -122,9 +136,12 @@ impl RevocationStore for PostgresRevocations {
     async fn delete_expired_denials(&self, now: u64) -> Result<u64, StoreError> {
         let now = secs(now);
         let inner = &self.store.inner;
+        let sql = &inner.statements;
         inner
             .call(&inner.writers, |c| async move {
-                c.client.execute(&c.delete_expired_denials, &[&now]).await
+                c.client
+                    .execute(&c.revocations(sql).await?.delete_expired_denials, &[&now])
+                    .await
             })
             .await
     }

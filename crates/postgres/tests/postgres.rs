@@ -440,8 +440,9 @@ mod revocations {
     //! after the store's table, and user ids PostgreSQL can't store.
 
     use sqlx::postgres::PgPool;
-    use websession_core::store::{RevocationStore, StoreErrorKind};
-    use websession_core::testing::{id, now};
+    use websession_core::store::{Record, RevocationStore, SessionStore, StoreErrorKind};
+    use websession_core::testing::{id, map as data, now};
+    use websession_core::Value;
     use websession_postgres::{PostgresOptions, PostgresStore, TableName};
 
     use super::nul_and_cycle::{drop_schema, private_url};
@@ -515,6 +516,43 @@ mod revocations {
         assert_eq!(ra.generation("a\0b").await.expect("generation"), 0);
         let nul = ra.check(Some("a\0b"), &session, t).await.expect("check");
         assert_eq!(nul.generation, Some(0));
+        drop_schema(&admin, schema).await;
+    }
+
+    /// An app that upgrades without creating the revocation tables (it
+    /// doesn't use revocations) keeps its sessions: only revocation calls
+    /// fail.
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL at DATABASE_URL"]
+    async fn sessions_work_without_the_revocation_tables() {
+        let schema = format!("websession_norev_{}_{}", std::process::id(), id().to_hex());
+        let schema = &schema[..40];
+        let admin = PgPool::connect(&url()).await.expect("connect");
+        sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+            .execute(&admin)
+            .await
+            .expect("schema");
+        let store = PostgresStore::connect(&private_url(schema))
+            .await
+            .expect("connect");
+        store.migrate().await.expect("migrate");
+        sqlx::raw_sql(&format!(
+            "DROP TABLE {schema}.websession_sessions_generations, {schema}.websession_sessions_denied"
+        ))
+        .execute(&admin)
+        .await
+        .expect("drop the revocation tables");
+        let store = PostgresStore::connect(&private_url(schema))
+            .await
+            .expect("reconnect");
+        let (t, session) = (now(), id());
+        let record = Record::new(data(&[("a", Value::Int(1))]), t, t + 600);
+        store.create(&session, &record, t).await.expect("create");
+        assert_eq!(store.load(&session, t).await.expect("load"), Some(record));
+        let revocations = store.revocations();
+        assert!(revocations.check(None, &session, t).await.is_err());
+        assert!(revocations.bump_generation("alice").await.is_err());
+        assert!(store.load(&session, t).await.expect("load after").is_some());
         drop_schema(&admin, schema).await;
     }
 }
@@ -710,6 +748,14 @@ mod round_trips {
         measure("delete", c4, c5, 20);
         let revocations = s.revocations();
         let user = format!("round-trips-{}", id().to_hex());
+        // Revocation statements are prepared by each connection's first
+        // revocation call (one round trip more, once).
+        revocations
+            .check(None, &id(), t)
+            .await
+            .expect("warm the reader");
+        revocations.deny(&id(), t).await.expect("warm the writer");
+        let c5 = counts.get();
         for id in &moved {
             revocations.check(Some(&user), id, t).await.expect("check");
         }
