@@ -9,9 +9,7 @@ use axum::{Form, Router};
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use websession::core::store::{
-    ExpiredDeletion as _, MemoryRevocations, MemoryStore, SessionStore,
-};
+use websession::core::store::{ExpiredDeletion as _, MemoryRevocations, MemoryStore, SessionStore};
 use websession::{
     Key, KeyRing, Overflow, Revocation, Session, SessionConfig, SessionError, Sessions,
 };
@@ -246,16 +244,37 @@ pub async fn settings_from_env() -> anyhow::Result<(SocketAddr, Sessions)> {
     Ok((addr, sessions))
 }
 
-/// The revocation store for a `WEBSESSION_REVOCATION` value: `memory`.
+/// The revocation store for a `WEBSESSION_REVOCATION` value: `memory`,
+/// `sqlite://PATH`, `redis://HOST:PORT` or `postgres://...` (the store
+/// crates' revocations, on their own connections).
 ///
 /// # Errors
 ///
-/// An unknown value.
+/// An unknown value, or a store that can't be reached.
 pub async fn revocation(spec: &str) -> anyhow::Result<Revocation> {
-    match spec {
-        "memory" => Ok(Revocation::new(MemoryRevocations::new())),
-        _ => anyhow::bail!("WEBSESSION_REVOCATION must be memory, not {spec:?}"),
-    }
+    Ok(if spec == "memory" {
+        Revocation::new(MemoryRevocations::new())
+    } else if spec.starts_with("sqlite:") {
+        let store = SqliteStore::open(spec)
+            .await
+            .context("opening the SQLite revocation store")?;
+        Revocation::new(store.revocations())
+    } else if spec.starts_with("redis://") {
+        let store = RedisStore::connect(spec)
+            .await
+            .context("connecting to Redis")?;
+        Revocation::new(store.revocations())
+    } else if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        let store = PostgresStore::connect(spec)
+            .await
+            .context("connecting to PostgreSQL")?;
+        store.migrate().await.context("creating the tables")?;
+        Revocation::new(store.revocations())
+    } else {
+        anyhow::bail!(
+            "WEBSESSION_REVOCATION must be memory, sqlite://PATH, redis://HOST:PORT or postgres://..., not {spec:?}"
+        );
+    })
 }
 
 /// The overflow store for a `WEBSESSION_OVERFLOW` value: `memory` or

@@ -17,8 +17,9 @@
 //! - `WEBSESSION_STORE`: keep sessions on the server instead: `memory`,
 //!   `sqlite://PATH`, `redis://HOST:PORT`, `redis+cluster://HOST:PORT,HOST:PORT,...`
 //!   or `postgres://USER@HOST/DB`. Without it, the cookie holds the session.
-//! - `WEBSESSION_REVOCATION=memory`: cookie sessions become revocable
-//!   ("Forget me" stops every copy of the cookie; see `docs::revocation`).
+//! - `WEBSESSION_REVOCATION`: `memory`, `sqlite://PATH`, `redis://HOST:PORT`
+//!   or `postgres://USER@HOST/DB`: cookie sessions become revocable ("Forget
+//!   me" stops every copy of the cookie; see `docs::revocation`).
 //! - `WEBSESSION_OVERFLOW`: `memory` or `sqlite://PATH`: a cookie session
 //!   that outgrows the cookie limit (a very long pet name) moves there, and
 //!   back when it shrinks (see `docs::overflow`).

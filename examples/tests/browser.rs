@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
-use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer, Sessions};
+use websession::core::store::MemoryStore;
+use websession::{Key, KeyRing, Overflow, SessionConfig, SessionManagerLayer, Sessions};
 use websession_examples::petname_routes;
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -98,9 +99,12 @@ async fn start_driver() -> Driver {
     panic!("chromedriver did not start");
 }
 
-/// The demo on `port` with this key and a 4-second permanent lifetime.
+/// The demo on `port` with this key and a 4-second permanent lifetime;
+/// sessions past the cookie limit overflow to a memory store.
 async fn serve(port: u16, key: &str) -> JoinHandle<()> {
-    let config = SessionConfig::default().with_permanent_lifetime(time::Duration::seconds(4));
+    let config = SessionConfig::default()
+        .with_permanent_lifetime(time::Duration::seconds(4))
+        .with_overflow(Overflow::new(MemoryStore::new()));
     let sessions =
         Sessions::signed(KeyRing::new(Key::from_utf8(key).expect("key")), config).expect("valid");
     let app = petname_routes().layer(SessionManagerLayer::new(sessions));
@@ -172,6 +176,26 @@ impl Browser {
     }
 }
 
+/// Fills and submits the pet-name form.
+async fn set_pet(b: &Browser, base: &str, name: &str) {
+    b.cmd(
+        "POST",
+        "/url",
+        Some(json!({"url": format!("{base}/petname")})),
+    )
+    .await;
+    let input = b.find("input[name=pet]").await;
+    b.cmd(
+        "POST",
+        &format!("/element/{input}/value"),
+        Some(json!({"text": name})),
+    )
+    .await;
+    let button = b.find("button[type=submit]").await;
+    b.cmd("POST", &format!("/element/{button}/click"), Some(json!({})))
+        .await;
+}
+
 #[tokio::test]
 #[ignore = "needs Debian's chromium and chromium-driver (.ci/run installs them)"]
 async fn petname_in_headless_chromium() {
@@ -204,22 +228,7 @@ async fn petname_in_headless_chromium() {
     b.cmd("POST", "/url", Some(json!({"url": format!("{base}/")})))
         .await;
     b.wait_for("I do not know your pet's name.").await;
-    b.cmd(
-        "POST",
-        "/url",
-        Some(json!({"url": format!("{base}/petname")})),
-    )
-    .await;
-    let input = b.find("input[name=pet]").await;
-    b.cmd(
-        "POST",
-        &format!("/element/{input}/value"),
-        Some(json!({"text": "Rex"})),
-    )
-    .await;
-    let button = b.find("button[type=submit]").await;
-    b.cmd("POST", &format!("/element/{button}/click"), Some(json!({})))
-        .await;
+    set_pet(&b, &base, "Rex").await;
     b.wait_for("Your pet's name is Rex.").await;
 
     // After a reload the name is still there.
@@ -252,6 +261,33 @@ async fn petname_in_headless_chromium() {
     tokio::time::sleep(Duration::from_secs(6)).await;
     b.cmd("POST", "/refresh", Some(json!({}))).await;
     b.wait_for("I do not know your pet's name.").await;
+
+    // A name longer than a cookie (6,000 random letters): the session moves
+    // to the store, the browser keeps a short cookie, and the name stays
+    // across reloads; a short name brings it back into the cookie.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let long: String = (0..6000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'a' + (x % 26) as u8)
+        })
+        .collect();
+    set_pet(&b, &base, &long).await;
+    b.wait_for(&long[..200]).await;
+    let cookie = b.cmd("GET", "/cookie/session", None).await;
+    let value = cookie["value"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(value.len(), 43, "the cookie holds a store id: {cookie}");
+    b.cmd("POST", "/refresh", Some(json!({}))).await;
+    b.wait_for(&long[..200]).await;
+    set_pet(&b, &base, "Rex").await;
+    b.wait_for("Your pet's name is Rex.").await;
+    let cookie = b.cmd("GET", "/cookie/session", None).await;
+    assert!(
+        cookie["value"].as_str().is_some_and(|v| v.contains('.')),
+        "back in a signed cookie: {cookie}"
+    );
 
     b.cmd("DELETE", "", None).await;
     server.abort();
