@@ -94,5 +94,70 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Revocation's cost on a signed `GET /`: the plain cookie; a revocable
+/// cookie (session id, user, generation) with a warm cache (no store call);
+/// and cold (staleness 0: the store is asked on every request; here an
+/// in-process `MemoryRevocations`, so a network store adds its round trip).
+fn revocation(c: &mut Criterion) {
+    use websession::core::store::{MemoryRevocations, SessionId};
+    use websession::Revocation;
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let keys = KeyRing::new(Key::from_utf8("a benchmark secret key of 32 b!!").expect("key"));
+    let codec = websession::core::FlaskCodec::new(&keys);
+    let now = websession::core::unix_seconds(time::OffsetDateTime::now_utc());
+    let mut data = Map::new();
+    data.insert("pet_name".into(), Value::from("Rex"));
+    let plain_cookie = format!("session={}", codec.encode(&data, now));
+    data.insert(
+        "_ws_sid".into(),
+        Value::from(SessionId::generate().as_str()),
+    );
+    data.insert("_ws_user".into(), Value::from("alice"));
+    data.insert("_ws_gen".into(), Value::Int(0));
+    let revocable_cookie = format!("session={}", codec.encode(&data, now));
+
+    let app = |config: SessionConfig| {
+        Router::new()
+            .route("/", get(with_session))
+            .layer(SessionManagerLayer::new(
+                Sessions::signed(keys.clone(), config).expect("valid"),
+            ))
+    };
+    let warm = Revocation::new(MemoryRevocations::new());
+    let cold = Revocation::new(MemoryRevocations::new()).with_staleness(std::time::Duration::ZERO);
+    let mut group = c.benchmark_group("revocation");
+    for (name, app, cookie) in [
+        ("signed_read", app(SessionConfig::flask()), plain_cookie),
+        (
+            "signed_read_revocable_warm",
+            app(SessionConfig::flask().with_revocation(warm)),
+            revocable_cookie.clone(),
+        ),
+        (
+            "signed_read_revocable_cold",
+            app(SessionConfig::flask().with_revocation(cold)),
+            revocable_cookie,
+        ),
+    ] {
+        let mut svc = app.into_service::<Body>();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let req = Request::get("/")
+                        .header("cookie", &cookie)
+                        .body(Body::empty())
+                        .expect("req");
+                    let svc = svc.ready().await.expect("ready");
+                    svc.call(req).await.expect("infallible")
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, revocation);
 criterion_main!(benches);
