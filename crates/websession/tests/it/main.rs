@@ -13,6 +13,7 @@ mod flask_http;
 mod lifetime;
 mod metrics;
 mod modes;
+mod python_modes;
 mod refresh;
 mod rules;
 mod store_mode;
