@@ -9,6 +9,10 @@ use std::sync::atomic::Ordering;
 #[path = "live/flask_login.rs"]
 mod flask_login;
 
+/// examples/fastapi_bridge: FastAPI and Rust sharing a cart.
+#[path = "live/fastapi_bridge.rs"]
+mod fastapi_bridge;
+
 /// Starlette and Django against real apps of each.
 #[path = "live/python_frameworks.rs"]
 mod python_frameworks;
