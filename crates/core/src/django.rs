@@ -5,7 +5,7 @@
 //! `signing.dumps(session, compress=True, salt=SESSION_SALT,
 //! serializer=JSONSerializer)`, read back with `signing.loads(cookie,
 //! salt=SESSION_SALT, max_age=SESSION_COOKIE_AGE)`. [`DjangoCodec`] is that
-//! configuration of [`DjangoSigner`](crate::django_signing::DjangoSigner):
+//! configuration of [`DjangoSigner`]:
 //! plain JSON with `separators=(",", ":")`, ASCII only, zlib (and a leading
 //! `.`) when it saves at least 2 bytes, HMAC-SHA256 keyed by
 //! `SHA256(SESSION_SALT + "signer" + SECRET_KEY)`, base62 timestamps.

@@ -425,7 +425,7 @@ pub mod flask_login {}
 ///
 /// `testdata/starlette_vectors.json` is made by the real Starlette
 /// (`interop/make_starlette_django_vectors.py`) and checked byte for byte by
-/// `crates/core/tests/it/starlette_django.rs`. `interop/tests/live/starlette.rs`
+/// `crates/core/tests/it/starlette_django.rs`. `interop/tests/live/python_frameworks.rs`
 /// serves `interop/starlette_app.py` with uvicorn beside a Rust app with the
 /// same key and crosses every JSON kind, expiry at a frozen time, key
 /// rotation and tampering over real HTTP.
@@ -509,7 +509,7 @@ pub mod starlette {}
 /// `testdata/django_vectors.json` is made by the real Django
 /// (`interop/make_starlette_django_vectors.py`), compressed cookies and
 /// fallback keys included, and checked byte for byte by
-/// `crates/core/tests/it/starlette_django.rs`. `interop/tests/live/django.rs`
+/// `crates/core/tests/it/starlette_django.rs`. `interop/tests/live/python_frameworks.rs`
 /// serves `interop/django_app.py` (Django under uvicorn, ASGI) beside a Rust
 /// app with the same keys over real HTTP.
 pub mod django {}
