@@ -395,7 +395,8 @@ pub mod flask_login {}
 ///
 /// | | Starlette | websession ([`crate::SessionConfig::starlette`]) |
 /// |---|---|---|
-/// | cookie | `session`, `path=/`, `Max-Age=1209600`, `httponly`, `samesite=lax` | the same attributes (plus `Expires`) |
+/// | cookie | `session`, `path=/`, `Max-Age=1209600`, `httponly`, `samesite=lax` | `session`, `Path=/`, `HttpOnly`, `SameSite=Lax`, and the same lifetime as `Expires` (Werkzeug's form, which every browser reads the same) |
+/// | `max_age=None` (a browser-session cookie, no age check) | | [`with_expire_at_browser_close`](crate::SessionConfig::with_expire_at_browser_close): no `Expires`, but the server still checks the lifetime |
 /// | `https_only=True` | `; secure` | [`with_secure(true)`](crate::SessionConfig::with_secure) |
 /// | bad signature, expired, signed in the future | empty session | empty session |
 /// | signed payload that is not a JSON object | 500 | empty session |
@@ -467,7 +468,8 @@ pub mod starlette {}
 ///
 /// | | Django | websession ([`crate::SessionConfig::django`]) |
 /// |---|---|---|
-/// | cookie | `sessionid`, `expires=…`, `Max-Age=1209600`, `HttpOnly`, `Path=/`, `SameSite=Lax` | the same |
+/// | cookie | `sessionid`, `expires=…`, `Max-Age=1209600`, `HttpOnly`, `Path=/`, `SameSite=Lax` | the same, without the `Max-Age` that repeats `Expires` |
+/// | a request with a bad cookie and an unused session | deletes the cookie | sends nothing (the cookie is refused again next time) |
 /// | oldest cookie accepted | `SESSION_COOKIE_AGE` | the lifetime (`SESSION_COOKIE_AGE`) |
 /// | signed in the future | accepted | accepted (Django's rule) |
 /// | bad signature, expired, bad base64/zlib/JSON | empty session | empty session |
