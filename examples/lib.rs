@@ -1,6 +1,7 @@
 //! Pieces shared by the websession examples: the pet-name app itself, so the
 //! example binaries, the tests and the benchmarks serve the same pages.
 
+pub mod fastapi_bridge;
 pub mod login_bridge;
 
 use axum::response::{Html, Redirect};

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-20}
 mkdir -p target
-for target in signed_decode sealed_decode tagged_json session_id cookie_header flask_ext; do
+for target in signed_decode sealed_decode tagged_json session_id cookie_header flask_ext python_decode; do
   corpus=target/fuzz-corpus/$target
   mkdir -p "$corpus"
   echo "=== $target: ${seconds}s ==="

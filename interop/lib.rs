@@ -89,6 +89,13 @@ impl Flask {
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
         get_http(self.port, path, cookie).await
     }
+
+    /// GET a path with the cookie `name` (any Python app started with
+    /// [`start_script`](Self::start_script): Starlette's `session`, Django's
+    /// `sessionid`).
+    pub async fn get_named(&self, path: &str, name: &str, cookie: Option<&str>) -> Reply {
+        get_named(self.port, path, name, cookie).await
+    }
 }
 
 impl Drop for Flask {
@@ -113,8 +120,14 @@ impl Reply {
     /// The `session` cookie's value, if one was set.
     #[must_use]
     pub fn session(&self) -> Option<String> {
+        self.cookie("session")
+    }
+
+    /// The value of the cookie `name`, if one was set.
+    #[must_use]
+    pub fn cookie(&self, name: &str) -> Option<String> {
         self.set_cookie.iter().find_map(|c| {
-            let v = c.strip_prefix("session=")?;
+            let v = c.strip_prefix(name)?.strip_prefix('=')?;
             Some(v.split(';').next().unwrap_or("").to_owned())
         })
     }
@@ -139,7 +152,16 @@ pub fn encode(text: &str) -> String {
 ///
 /// On I/O errors or a response that is not HTTP.
 pub async fn get_http(port: u16, path: &str, cookie: Option<&str>) -> Reply {
-    let cookie = cookie.map(|c| format!("session={c}"));
+    get_named(port, path, "session", cookie).await
+}
+
+/// As [`get_http`], with the cookie named `name`.
+///
+/// # Panics
+///
+/// On I/O errors or a response that is not HTTP.
+pub async fn get_named(port: u16, path: &str, name: &str, cookie: Option<&str>) -> Reply {
+    let cookie = cookie.map(|c| format!("{name}={c}"));
     let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("Cookie", c.as_str())).collect();
     request(port, "GET", path, &headers, None).await
 }
@@ -211,12 +233,46 @@ pub fn frozen_clock() -> (Clock, Arc<AtomicI64>) {
     (clock, now)
 }
 
-/// The Rust side: an axum server with websession's Flask-compatible cookie.
+/// The Rust side: an axum server with websession's Flask-compatible cookie
+/// (or Starlette's or Django's: [`Rust::start_format`]).
 pub struct Rust {
     /// Its port on 127.0.0.1.
     pub port: u16,
     /// Its clock (Unix seconds); 0 means the system clock.
     pub now: Arc<AtomicI64>,
+    /// Its session cookie's name.
+    pub cookie_name: &'static str,
+}
+
+/// The session format the Rust server speaks, each with its framework's
+/// defaults ([`SessionConfig::flask`], [`SessionConfig::starlette`],
+/// [`SessionConfig::django`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Flask's signed cookie.
+    Flask,
+    /// Starlette's `SessionMiddleware` cookie.
+    Starlette,
+    /// Django's `signed_cookies` session cookie.
+    Django,
+}
+
+#[derive(serde::Deserialize)]
+struct PlainArg {
+    json: String,
+}
+
+/// The whole session as compact plain JSON (keys sorted), or an error text.
+fn plain(s: &Session) -> String {
+    let mut out = String::new();
+    match websession::core::json::write_plain_map(
+        &mut out,
+        &s.to_map(),
+        websession::core::json::PlainJson::Compact,
+    ) {
+        Ok(()) => out,
+        Err(e) => format!("error: {e}"),
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -235,11 +291,73 @@ impl Rust {
     ///
     /// When websession refuses the configuration or the port can't be bound.
     pub async fn start(keys: KeyRing, lifetime_secs: i64) -> Self {
+        Self::start_format(Format::Flask, keys, lifetime_secs).await
+    }
+
+    /// Starts a server speaking `format` with these keys and lifetime (the
+    /// maximum age for Starlette and Django).
+    ///
+    /// Besides the Flask routes it has `/dump` (the session as compact plain
+    /// JSON, keys sorted), `/set_plain?json=JSON` (`v` = the plain JSON
+    /// value) and `/clear`.
+    ///
+    /// # Panics
+    ///
+    /// When websession refuses the configuration or the port can't be bound.
+    pub async fn start_format(format: Format, keys: KeyRing, lifetime_secs: i64) -> Self {
         let (clock, now) = frozen_clock();
-        let config = SessionConfig::flask()
-            .with_clock(clock)
-            .with_permanent_lifetime(time::Duration::seconds(lifetime_secs));
+        let lifetime = time::Duration::seconds(lifetime_secs);
+        let (sessions, cookie_name) = match format {
+            Format::Flask => (
+                Sessions::signed(
+                    keys,
+                    SessionConfig::flask()
+                        .with_clock(clock)
+                        .with_permanent_lifetime(lifetime),
+                ),
+                "session",
+            ),
+            Format::Starlette => (
+                Sessions::starlette(
+                    keys,
+                    SessionConfig::starlette()
+                        .with_clock(clock)
+                        .with_permanent_lifetime(lifetime),
+                ),
+                "session",
+            ),
+            Format::Django => (
+                Sessions::django(
+                    keys,
+                    SessionConfig::django()
+                        .with_clock(clock)
+                        .with_permanent_lifetime(lifetime),
+                ),
+                "sessionid",
+            ),
+        };
         let app = Router::new()
+            .route("/dump", get(|s: Session| async move { plain(&s) }))
+            .route(
+                "/set_plain",
+                get(|s: Session, Query(q): Query<PlainArg>| async move {
+                    let wrapped = format!("{{\"v\":{}}}", q.json);
+                    match websession::core::json::parse_plain_map(wrapped.as_bytes()) {
+                        Ok(mut m) => {
+                            s.insert_value("v", m.remove("v").unwrap_or(Value::Null));
+                            "ok".to_owned()
+                        }
+                        Err(e) => format!("bad json: {e}"),
+                    }
+                }),
+            )
+            .route(
+                "/clear",
+                get(|s: Session| async move {
+                    s.clear();
+                    "cleared"
+                }),
+            )
             .route(
                 "/get/v",
                 get(|s: Session| async move {
@@ -291,7 +409,7 @@ impl Rust {
                 }),
             )
             .layer(SessionManagerLayer::new(
-                Sessions::signed(keys, config).expect("a valid session configuration"),
+                sessions.expect("a valid session configuration"),
             ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -300,11 +418,15 @@ impl Rust {
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { port, now }
+        Self {
+            port,
+            now,
+            cookie_name,
+        }
     }
 
-    /// GET a path on the Rust server.
+    /// GET a path on the Rust server (with its session cookie).
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
-        get_http(self.port, path, cookie).await
+        get_named(self.port, path, self.cookie_name, cookie).await
     }
 }

@@ -9,6 +9,14 @@ use std::sync::atomic::Ordering;
 #[path = "live/flask_login.rs"]
 mod flask_login;
 
+/// examples/fastapi_bridge: FastAPI and Rust sharing a cart.
+#[path = "live/fastapi_bridge.rs"]
+mod fastapi_bridge;
+
+/// Starlette and Django against real apps of each.
+#[path = "live/python_frameworks.rs"]
+mod python_frameworks;
+
 use websession::{Key, KeyRing};
 use websession_interop::{encode, Flask, Rust};
 
@@ -329,3 +337,35 @@ async fn both_sides_reject_the_same_expired_and_tampered_cookies() {
     assert_ne!(flask.get("/check/str", Some(&tampered)).await.body, "ok");
     assert_eq!(rust.get("/get/v", Some(&tampered)).await.body, "missing");
 }
+
+macro_rules! python_framework_tests {
+    ($($name:ident),* $(,)?) => {
+        /// The Starlette (uvicorn) side of `python_frameworks`.
+        mod starlette {
+            $(
+                #[tokio::test]
+                #[ignore = "needs Python with the pinned Starlette and uvicorn (WEBSESSION_PYTHON; .ci/run sets it)"]
+                async fn $name() {
+                    super::python_frameworks::$name(websession_interop::Format::Starlette).await;
+                }
+            )*
+        }
+        /// The Django (ASGI under uvicorn) side of `python_frameworks`.
+        mod django {
+            $(
+                #[tokio::test]
+                #[ignore = "needs Python with the pinned Django and uvicorn (WEBSESSION_PYTHON; .ci/run sets it)"]
+                async fn $name() {
+                    super::python_frameworks::$name(websession_interop::Format::Django).await;
+                }
+            )*
+        }
+    };
+}
+
+python_framework_tests!(
+    every_value_kind_round_trips_both_ways,
+    expiry_agrees_at_the_same_frozen_time,
+    key_rotation_works_both_ways,
+    tampering_is_refused_on_both_sides,
+);

@@ -2,10 +2,18 @@
 //!
 //! Per cookie, the signing input and the decoded signature are computed
 //! once. Per candidate key the work is the minimum the format allows: the
-//! derived key (one HMAC-SHA1 over `cookie-session`) and one HMAC-SHA1 over
-//! the signing input, compared in constant time. No payload is decoded, no
-//! allocation happens per candidate, and the list is split across threads
-//! in chunks taken from a shared counter, so slow and fast threads balance.
+//! derived key, then one HMAC over the signing input, compared in constant
+//! time. The derived key is, per format:
+//!
+//! - Flask: `HMAC-SHA1(key, "cookie-session")` (the key is HMAC's key: no
+//!   part of it can be computed before the key is known);
+//! - Starlette: `SHA1("itsdangerous.Signer" "signer" key)`, from a SHA-1
+//!   state that has taken the salt already (made once per run);
+//! - Django: `SHA256(salt "signer" key)` likewise, then HMAC-SHA256.
+//!
+//! No payload is decoded, no allocation happens per candidate, and the list
+//! is split across threads in chunks taken from a shared counter, so slow
+//! and fast threads balance.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,39 +21,88 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use sha1::Sha1;
+use sha1::{Digest as _, Sha1};
+use sha2::Sha256;
 use websession_core::flask::derive_key;
 use websession_core::WELL_KNOWN_SECRETS;
 
+use crate::Format;
+
 type HmacSha1 = Hmac<Sha1>;
+type HmacSha256 = Hmac<Sha256>;
 
 /// Candidates handed to a thread at a time.
 const CHUNK_BYTES: usize = 64 * 1024;
 
+/// How a candidate key becomes the HMAC key, with what can be done before
+/// the candidate is known done once.
+enum Derivation {
+    /// Flask: HMAC-SHA1(key, "cookie-session").
+    Flask,
+    /// Starlette (itsdangerous' django-concat): SHA1(salt "signer" key),
+    /// the salt already absorbed.
+    Sha1Concat(Sha1),
+    /// Django's `salted_hmac`: SHA256(salt "signer" key), the salt already
+    /// absorbed.
+    Sha256Concat(Sha256),
+}
+
 /// What every candidate is checked against.
 pub(crate) struct Target {
     signing_input: Vec<u8>,
-    signature: [u8; 20],
+    signature: Vec<u8>,
+    derivation: Derivation,
 }
 
 impl Target {
-    /// Splits a cookie into its signing input and 20-byte signature.
-    pub(crate) fn parse(cookie: &str) -> Option<Self> {
-        let (signing_input, sig) = cookie.rsplit_once('.')?;
-        signing_input.rsplit_once('.')?;
-        let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-        Some(Self {
+    /// Splits a cookie of `format` into its signing input and signature.
+    pub(crate) fn parse(format: Format, cookie: &str) -> Option<Self> {
+        let (sep, sig_len, derivation) = match format {
+            Format::Flask => ('.', 20, Derivation::Flask),
+            Format::Starlette => (
+                '.',
+                20,
+                Derivation::Sha1Concat(Sha1::new_with_prefix(b"itsdangerous.Signersigner")),
+            ),
+            Format::Django => (
+                ':',
+                32,
+                Derivation::Sha256Concat(Sha256::new_with_prefix(
+                    format!("{}signer", websession_core::django::SESSION_SALT).as_bytes(),
+                )),
+            ),
+        };
+        let (signing_input, sig) = cookie.rsplit_once(sep)?;
+        signing_input.rsplit_once(sep)?;
+        let signature = URL_SAFE_NO_PAD.decode(sig).ok()?;
+        (signature.len() == sig_len).then(|| Self {
             signing_input: signing_input.as_bytes().to_vec(),
-            signature: sig.try_into().ok()?,
+            signature,
+            derivation,
         })
     }
 
     /// Whether `key` signed the cookie.
     pub(crate) fn matches(&self, key: &[u8]) -> bool {
         if key.is_empty() {
-            return false; // Flask disables sessions without a key
+            return false; // Flask disables sessions without a key; Django refuses it
         }
-        let Ok(mut mac) = <HmacSha1 as Mac>::new_from_slice(&derive_key(key)) else {
+        match &self.derivation {
+            Derivation::Flask => self.check::<HmacSha1>(&derive_key(key)),
+            Derivation::Sha1Concat(salted) => {
+                let derived = salted.clone().chain_update(key).finalize();
+                self.check::<HmacSha1>(&derived)
+            }
+            Derivation::Sha256Concat(salted) => {
+                let derived = salted.clone().chain_update(key).finalize();
+                self.check::<HmacSha256>(&derived)
+            }
+        }
+    }
+
+    /// HMAC(derived, signing input) == signature, in constant time.
+    fn check<M: Mac + hmac::digest::KeyInit>(&self, derived: &[u8]) -> bool {
+        let Ok(mut mac) = <M as Mac>::new_from_slice(derived) else {
             return false;
         };
         mac.update(&self.signing_input);
@@ -147,6 +204,8 @@ pub(crate) fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use websession_core::django::DjangoCodec;
+    use websession_core::starlette::StarletteCodec;
     use websession_core::{FlaskCodec, Key, KeyRing, Map};
 
     #[test]
@@ -168,7 +227,7 @@ mod tests {
     fn finds_the_key_and_only_the_key() {
         let cookie = FlaskCodec::new(&KeyRing::new(Key::from_utf8("needle").unwrap()))
             .encode(&Map::new(), 5);
-        let target = Target::parse(&cookie).unwrap();
+        let target = Target::parse(Format::Flask, &cookie).unwrap();
         assert!(target.matches(b"needle"));
         assert!(!target.matches(b"needles"));
         assert!(!target.matches(b""));
@@ -178,5 +237,37 @@ mod tests {
             Some(&b"needle"[..])
         );
         assert_eq!(search(&target, b"hay\n", 2, false), None);
+    }
+
+    #[test]
+    fn finds_starlette_and_django_keys() {
+        let ring = KeyRing::new(Key::from_utf8("needle").unwrap());
+        let mut data = Map::new();
+        data.insert("user".into(), "alice".into());
+        for (format, cookie) in [
+            (
+                Format::Starlette,
+                StarletteCodec::new(&ring).encode(&data, 5).unwrap(),
+            ),
+            (
+                Format::Django,
+                DjangoCodec::new(&ring).encode(&data, 5).unwrap(),
+            ),
+        ] {
+            let target = Target::parse(format, &cookie).unwrap();
+            assert!(target.matches(b"needle"), "{format:?}");
+            assert!(!target.matches(b"needles"), "{format:?}");
+            assert_eq!(
+                search(&target, b"hay\nneedle\n", 2, false).as_deref(),
+                Some(&b"needle"[..])
+            );
+            // A cookie of another format is not taken for this one.
+            let other = if format == Format::Django {
+                Format::Flask
+            } else {
+                Format::Django
+            };
+            assert!(Target::parse(other, &cookie).is_none(), "{format:?}");
+        }
     }
 }

@@ -8,8 +8,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
-use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
-use websession_core::{flask, json, unix_seconds, DecodeError, FlaskCodec, Key, KeyRing};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use websession_core::django::DjangoCodec;
+use websession_core::json::PlainJson;
+use websession_core::starlette::StarletteCodec;
+use websession_core::{
+    django_signing, flask, json, starlette, unix_seconds, DecodeError, FlaskCodec, Key, KeyRing,
+    Map, PayloadError,
+};
 
 mod audit;
 mod keys;
@@ -42,7 +48,9 @@ macro_rules! key_sources {
     version,
     about = "Decode, verify, sign and audit Flask session cookies",
     long_about = "Decode, verify, sign and audit Flask session cookies (Flask's default \
-                  signed cookie: itsdangerous, HMAC-SHA1, salt `cookie-session`).\n\n\
+                  signed cookie: itsdangerous, HMAC-SHA1, salt `cookie-session`), and with \
+                  --format the session cookies of Starlette/FastAPI (SessionMiddleware) and \
+                  Django (the signed_cookies backend).\n\n\
                   Exit codes: 0 valid or found, 1 invalid or not found, 2 usage error."
 )]
 struct Cli {
@@ -58,6 +66,9 @@ enum Command {
                             prints {\"user\":\"alice\"} on stdout and the signing time on stderr."
     )]
     Decode {
+        /// The cookie's format; detected from its shape when not given.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
         /// The cookie value (without `session=`).
         cookie: String,
     },
@@ -87,9 +98,13 @@ enum Command {
         key: KeyArgs,
         #[command(flatten)]
         fallbacks: FallbackArgs,
-        /// Maximum age in seconds (Flask's PERMANENT_SESSION_LIFETIME).
-        #[arg(long, value_name = "SECS", default_value_t = websession_core::codec::DEFAULT_MAX_AGE)]
-        max_age: u64,
+        /// The cookie's format.
+        #[arg(long, value_enum, default_value_t = Format::Flask)]
+        format: Format,
+        /// Maximum age in seconds (Flask's PERMANENT_SESSION_LIFETIME, 31 days; Starlette's
+        /// max_age and Django's SESSION_COOKIE_AGE, 14 days).
+        #[arg(long, value_name = "SECS")]
+        max_age: Option<u64>,
         /// Verify as if the time were this (Unix seconds) instead of the clock.
         #[arg(long, value_name = "UNIX")]
         now: Option<u64>,
@@ -111,6 +126,9 @@ enum Command {
     Sign {
         #[command(flatten)]
         key: KeyArgs,
+        /// The cookie's format (Starlette and Django take plain JSON).
+        #[arg(long, value_enum, default_value_t = Format::Flask)]
+        format: Format,
         /// Signing time in Unix seconds (default: now).
         #[arg(long, value_name = "UNIX")]
         timestamp: Option<u64>,
@@ -139,12 +157,142 @@ enum Command {
         /// The word list: one candidate key per line.
         #[arg(long, value_name = "FILE")]
         wordlist: PathBuf,
+        /// The cookie's format.
+        #[arg(long, value_enum, default_value_t = Format::Flask)]
+        format: Format,
         /// Worker threads (default: every core).
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
         /// The cookie value.
         cookie: String,
     },
+}
+
+/// A session cookie format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Flask's signed cookie (itsdangerous, HMAC-SHA1, salt `cookie-session`, tagged JSON).
+    Flask,
+    /// Starlette's / FastAPI's SessionMiddleware (itsdangerous' TimestampSigner, standard base64 of JSON).
+    Starlette,
+    /// Django's signed_cookies session backend (django.core.signing, HMAC-SHA256, `:`).
+    Django,
+}
+
+impl Format {
+    /// The framework's default maximum age, in seconds.
+    fn default_max_age(self) -> u64 {
+        match self {
+            Self::Flask => websession_core::codec::DEFAULT_MAX_AGE,
+            Self::Starlette => starlette::STARLETTE_MAX_AGE,
+            Self::Django => websession_core::django::SESSION_COOKIE_AGE,
+        }
+    }
+
+    /// The framework's name, for messages.
+    fn framework(self) -> &'static str {
+        match self {
+            Self::Flask => "Flask",
+            Self::Starlette => "Starlette",
+            Self::Django => "Django",
+        }
+    }
+
+    /// The format of a cookie, from its shape: Django's separators are `:`;
+    /// Starlette's payload is standard base64 (`+`, `/`, `=`) of JSON
+    /// written with spaces; anything else is Flask's.
+    fn detect(cookie: &str) -> Self {
+        if cookie.contains(':') {
+            return Self::Django;
+        }
+        let payload = cookie
+            .rsplit_once('.')
+            .and_then(|(rest, _)| rest.rsplit_once('.'))
+            .map_or("", |(payload, _)| payload);
+        if payload.contains(['+', '/', '=']) {
+            return Self::Starlette;
+        }
+        // Both alphabets agree here: Starlette's JSON is spaced, Flask's compact.
+        match starlette::peek(cookie) {
+            Ok((json, _)) if spaced_json(&json) => Self::Starlette,
+            _ => Self::Flask,
+        }
+    }
+}
+
+/// Whether a payload is a JSON object that Starlette's `json.dumps` wrote
+/// (`", "` and `": "` between items), not Flask's compact JSON.
+fn spaced_json(json: &[u8]) -> bool {
+    let Ok(map) = json::parse_plain_map(json) else {
+        return false;
+    };
+    let mut out = String::new();
+    !map.is_empty()
+        && json::write_plain_map(&mut out, &map, PlainJson::Spaced).is_ok()
+        && out.as_bytes() == json
+}
+
+/// A codec of each format over one key ring.
+enum Codec {
+    Flask(FlaskCodec),
+    Starlette(StarletteCodec),
+    Django(DjangoCodec),
+}
+
+impl Codec {
+    fn new(format: Format, keys: &KeyRing, max_age: u64) -> Self {
+        match format {
+            Format::Flask => Self::Flask(FlaskCodec::new(keys).with_max_age(max_age)),
+            Format::Starlette => Self::Starlette(StarletteCodec::new(keys).with_max_age(max_age)),
+            Format::Django => Self::Django(DjangoCodec::new(keys).with_max_age(max_age)),
+        }
+    }
+
+    /// Verifies at `now`: the session as the framework holds it (JSON text)
+    /// and the index of the key that verified.
+    fn verify(&self, cookie: &str, now: u64) -> Result<(String, usize), DecodeError> {
+        let mut out = String::new();
+        let index = match self {
+            Self::Flask(c) => {
+                let d = c.decode(cookie, now)?;
+                // What Flask holds after loading (a date it can't read is None).
+                json::write_map_as_loaded(&mut out, &d.data);
+                d.key_index
+            }
+            Self::Starlette(c) => write_plain(&mut out, c.decode(cookie, now)?)?,
+            Self::Django(c) => write_plain(&mut out, c.decode(cookie, now)?)?,
+        };
+        Ok((out, index))
+    }
+
+    /// Parses the session text as the format's JSON and signs it.
+    fn sign(&self, text: &str, timestamp: u64) -> Result<String, String> {
+        let plain = |text: &str| {
+            json::parse_plain_map(text.as_bytes())
+                .map_err(|e| format!("BadPayload: the session is not a JSON object: {e}"))
+        };
+        match self {
+            Self::Flask(c) => json::parse_map(text.as_bytes())
+                .map(|data| c.encode(&data, timestamp))
+                .map_err(|e| format!("BadPayload: the session is not tagged JSON: {e}")),
+            Self::Starlette(c) => c
+                .encode(&plain(text)?, timestamp)
+                .map_err(|e| e.to_string()),
+            Self::Django(c) => c
+                .encode(&plain(text)?, timestamp)
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Writes a plain-JSON session compactly; gives the key index.
+fn write_plain(
+    out: &mut String,
+    loaded: websession_core::itsdangerous::Loaded<Map>,
+) -> Result<usize, DecodeError> {
+    json::write_plain_map(out, &loaded.value, PlainJson::Compact)
+        .map_err(|_| PayloadError::Shape)?;
+    Ok(loaded.key_index)
 }
 
 /// How a command ended, for the exit code.
@@ -174,10 +322,14 @@ fn now() -> u64 {
 /// Runs a command; `matches` are those of the whole command line.
 fn run(command: Command, matches: &ArgMatches) -> anyhow::Result<Outcome> {
     match command {
-        Command::Decode { cookie } => decode(cookie.trim()),
+        Command::Decode { format, cookie } => {
+            let cookie = cookie.trim();
+            decode(format.unwrap_or_else(|| Format::detect(cookie)), cookie)
+        }
         Command::Verify {
             key,
             fallbacks,
+            format,
             max_age,
             now: at,
             cookie,
@@ -190,24 +342,23 @@ fn run(command: Command, matches: &ArgMatches) -> anyhow::Result<Outcome> {
             let fallbacks = fallbacks.keys(sub)?;
             let keys =
                 KeyRing::new(current).with_fallbacks(fallbacks.iter().map(|f| f.key.clone()));
-            let codec = FlaskCodec::new(&keys).with_max_age(max_age);
-            match codec.decode(cookie.trim(), at.unwrap_or_else(now)) {
-                Ok(decoded) => {
-                    let mut out = String::new();
-                    // What Flask holds after loading (a date it can't read is None).
-                    json::write_map_as_loaded(&mut out, &decoded.data);
+            let codec = Codec::new(
+                format,
+                &keys,
+                max_age.unwrap_or_else(|| format.default_max_age()),
+            );
+            match codec.verify(cookie.trim(), at.unwrap_or_else(now)) {
+                Ok((out, key_index)) => {
                     println!("{out}");
                     // key_index counts fallbacks newest first; people give them oldest first.
                     let n = fallbacks.len();
-                    if let Some(i) = n
-                        .checked_sub(decoded.key_index)
-                        .filter(|_| decoded.key_index > 0)
-                    {
+                    if let Some(i) = n.checked_sub(key_index).filter(|_| key_index > 0) {
                         eprintln!(
                             "note: verified with fallback key {} of {n} ({}); \
-                             Flask re-signs it with SECRET_KEY on the next write",
+                             {} re-signs it with SECRET_KEY on the next write",
                             i + 1,
-                            fallbacks[i].source
+                            fallbacks[i].source,
+                            format.framework()
                         );
                     }
                     Ok(Outcome::Ok)
@@ -217,19 +368,21 @@ fn run(command: Command, matches: &ArgMatches) -> anyhow::Result<Outcome> {
         }
         Command::Sign {
             key,
+            format,
             timestamp,
             json: text,
         } => {
-            let codec = FlaskCodec::new(&KeyRing::new(key.key()?));
-            let data = match json::parse_map(text.as_bytes()) {
-                Ok(data) => data,
-                Err(e) => {
-                    eprintln!("BadPayload: the session is not tagged JSON: {e}");
-                    return Ok(Outcome::Invalid);
+            let codec = Codec::new(format, &KeyRing::new(key.key()?), format.default_max_age());
+            match codec.sign(&text, timestamp.unwrap_or_else(now)) {
+                Ok(cookie) => {
+                    println!("{cookie}");
+                    Ok(Outcome::Ok)
                 }
-            };
-            println!("{}", codec.encode(&data, timestamp.unwrap_or_else(now)));
-            Ok(Outcome::Ok)
+                Err(reason) => {
+                    eprintln!("{reason}");
+                    Ok(Outcome::Invalid)
+                }
+            }
         }
         Command::Keygen => {
             println!("{}", &*Key::generate().to_hex());
@@ -243,6 +396,7 @@ fn run(command: Command, matches: &ArgMatches) -> anyhow::Result<Outcome> {
         }
         Command::Audit {
             wordlist,
+            format,
             threads,
             cookie,
         } => {
@@ -253,8 +407,12 @@ fn run(command: Command, matches: &ArgMatches) -> anyhow::Result<Outcome> {
             };
             let words = std::fs::read(&wordlist)
                 .with_context(|| format!("reading {}", wordlist.display()))?;
-            let target = audit::Target::parse(cookie.trim()).ok_or_else(|| {
-                anyhow!("the cookie does not have the shape PAYLOAD.TIMESTAMP.SIGNATURE")
+            let target = audit::Target::parse(format, cookie.trim()).ok_or_else(|| {
+                let sep = if format == Format::Django { ':' } else { '.' };
+                anyhow!(
+                    "the cookie does not have the shape PAYLOAD{sep}TIMESTAMP{sep}SIGNATURE of a {} cookie",
+                    format.framework()
+                )
             })?;
             let progress = std::io::stderr().is_terminal();
             match audit::search(&target, &words, threads, progress) {
@@ -277,15 +435,28 @@ fn run(command: Command, matches: &ArgMatches) -> anyhow::Result<Outcome> {
     }
 }
 
-fn decode(cookie: &str) -> anyhow::Result<Outcome> {
-    match flask::peek(cookie, websession_core::codec::DEFAULT_MAX_DECOMPRESSED) {
+fn decode(format: Format, cookie: &str) -> anyhow::Result<Outcome> {
+    let limit = websession_core::codec::DEFAULT_MAX_DECOMPRESSED;
+    let peeked = match format {
+        Format::Flask => flask::peek(cookie, limit),
+        Format::Starlette => starlette::peek(cookie),
+        Format::Django => django_signing::peek(cookie, limit),
+    };
+    match peeked {
         Ok((payload, timestamp)) => {
-            let value = match json::parse_value(&payload) {
-                Ok(v) => v,
-                Err(e) => return Ok(report_invalid(&DecodeError::BadPayload(e))),
-            };
             let mut out = String::new();
-            json::write_value(&mut out, &value);
+            let written = match format {
+                Format::Flask => {
+                    json::parse_value(&payload).map(|v| json::write_value(&mut out, &v))
+                }
+                _ => json::parse_plain_map(&payload).map(|m| {
+                    // Plain JSON always has a plain form.
+                    let _ = json::write_plain_map(&mut out, &m, PlainJson::Compact);
+                }),
+            };
+            if let Err(e) = written {
+                return Ok(report_invalid(&DecodeError::BadPayload(e)));
+            }
             println!("{out}");
             let when = i64::try_from(timestamp)
                 .ok()
@@ -295,7 +466,11 @@ fn decode(cookie: &str) -> anyhow::Result<Outcome> {
                         .ok()
                 })
                 .unwrap_or_else(|| "out of range".into());
-            eprintln!("signed at {timestamp} ({when}); the signature was NOT checked");
+            let which = match format {
+                Format::Flask => String::new(),
+                other => format!(" ({} cookie)", other.framework()),
+            };
+            eprintln!("signed at {timestamp} ({when}){which}; the signature was NOT checked");
             let _ = std::io::stderr().flush();
             Ok(Outcome::Ok)
         }

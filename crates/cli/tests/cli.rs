@@ -932,3 +932,151 @@ fn decode_survives_dates_at_the_calendar_edge() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("9999"), "{}", text(&out.stdout));
 }
+
+/// The Starlette and Django vectors (made by the real frameworks).
+fn python_vectors(format: &str) -> serde_json::Value {
+    serde_json::from_str(&websession_core::testing::testdata_text(&format!(
+        "{format}_vectors.json"
+    )))
+    .expect("vectors")
+}
+
+#[test]
+fn sign_verify_and_decode_starlette_and_django_vectors() {
+    for format in ["starlette", "django"] {
+        let v = python_vectors(format);
+        let key = v["meta"]["key"].as_str().expect("key");
+        for case in v["encode"].as_array().expect("encode") {
+            let name = case["name"].as_str().expect("name");
+            let payload = case["payload"].as_str().expect("payload");
+            let cookie = case["cookie"].as_str().expect("cookie");
+            let ts = case["timestamp"].to_string();
+            // sign: the framework's cookie, byte for byte.
+            let out = run_env(
+                &["sign", "--format", format, "--timestamp", &ts, payload],
+                key,
+            );
+            assert_eq!(text(&out.stdout), format!("{cookie}\n"), "{format} {name}");
+            assert_eq!(out.status.code(), Some(0));
+            // verify: the session, compact.
+            let out = run_env(&["verify", "--format", format, "--now", &ts, cookie], key);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{format} {name}: {}",
+                text(&out.stderr)
+            );
+            let shown = text(&out.stdout);
+            let parsed = websession_core::json::parse_plain_map(shown.trim().as_bytes());
+            let expected = websession_core::json::parse_plain_map(payload.as_bytes());
+            assert_eq!(parsed, expected, "{format} {name}");
+            // decode, with the format detected from the cookie's shape.
+            let out = run(&["decode", cookie]);
+            assert_eq!(text(&out.stdout), shown, "{format} {name}: detected");
+            let stderr = text(&out.stderr);
+            assert!(
+                stderr.contains(&ts) && stderr.to_lowercase().contains(format),
+                "{stderr}"
+            );
+            // A Flask verify of a Python cookie fails cleanly.
+            assert_eq!(
+                run_env(&["verify", "--now", &ts, cookie], key)
+                    .status
+                    .code(),
+                Some(1)
+            );
+        }
+        // Expiry at the framework's default age, and fallbacks.
+        let base = v["encode"][0]["cookie"].as_str().expect("cookie");
+        let now = v["meta"]["now"].as_u64().expect("now");
+        let at = |t: u64| {
+            run_env(
+                &["verify", "--format", format, "--now", &t.to_string(), base],
+                key,
+            )
+        };
+        assert_eq!(at(now + 1_209_600).status.code(), Some(0), "{format}");
+        let late = at(now + 1_209_601);
+        assert_eq!(late.status.code(), Some(1), "{format}");
+        assert!(
+            text(&late.stderr).starts_with("SignatureExpired"),
+            "{}",
+            text(&late.stderr)
+        );
+        let wrong = run_env(
+            &["verify", "--format", format, base],
+            "another key entirely",
+        );
+        assert_eq!(wrong.status.code(), Some(1));
+        assert!(text(&wrong.stderr).starts_with("BadSignature"));
+    }
+    let v = python_vectors("django");
+    let case = v["decode"]
+        .as_array()
+        .expect("decode")
+        .iter()
+        .find(|c| c["name"] == "old key as fallback")
+        .expect("case");
+    let out = run_with(
+        &[
+            "verify",
+            "--format",
+            "django",
+            "--now",
+            &case["now"].to_string(),
+            "--fallback-key-hex",
+            &hex(v["meta"]["old_key"].as_str().expect("old").as_bytes()),
+            case["cookie"].as_str().expect("cookie"),
+        ],
+        &[(
+            "WEBSESSION_SECRET_KEY",
+            v["meta"]["key"].as_str().expect("key"),
+        )],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Django re-signs it"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn audit_finds_starlette_and_django_keys() {
+    let key = "the-python-app-secret";
+    let list = wordlist("python", 20_000, key.as_bytes());
+    for format in ["starlette", "django"] {
+        let cookie =
+            text(&run_env(&["sign", "--format", format, r#"{"user":"alice"}"#], key).stdout)
+                .trim()
+                .to_owned();
+        let out = run(&[
+            "audit",
+            "--format",
+            format,
+            "--wordlist",
+            list.to_str().expect("u"),
+            &cookie,
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stdout), format!("{key}\n"));
+        // Audited as Flask's, the cookie has the wrong shape or no key matches.
+        let out = run(&["audit", "--wordlist", list.to_str().expect("u"), &cookie]);
+        assert_ne!(out.status.code(), Some(0), "{format}");
+    }
+    let out = run(&["sign", "--format", "django", "[1,2]"]);
+    assert_eq!(out.status.code(), Some(2), "no key: usage error");
+    let out = run_env(&["sign", "--format", "django", "[1,2]"], key);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("BadPayload"),
+        "{}",
+        text(&out.stderr)
+    );
+}

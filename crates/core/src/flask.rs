@@ -28,8 +28,8 @@ use std::fmt;
 use crate::codec::{CodecLimits, Compression};
 use crate::error::DecodeError;
 use crate::itsdangerous::{
-    decode_payload, decode_timestamp, derive, Digest, KeyDerivation, Signer, TimestampSigner,
-    UrlSafeTimedSerializer,
+    decode_payload, decode_timestamp, derive, split_unchecked, Digest, KeyDerivation, Signer,
+    TimestampSigner, UrlSafeTimedSerializer,
 };
 use crate::json::{self, LazyMap};
 use crate::key::KeyRing;
@@ -333,11 +333,7 @@ impl FlaskCodec {
 ///
 /// Nothing returned here can be trusted. Never use it to make decisions.
 pub fn peek(cookie: &str, max_decompressed: usize) -> Result<(Vec<u8>, u64), DecodeError> {
-    let (signing_input, _sig) = cookie.rsplit_once('.').ok_or(DecodeError::BadSignature)?;
-    let (payload, ts) = signing_input
-        .rsplit_once('.')
-        .ok_or(DecodeError::BadTimestamp)?;
-    let timestamp = decode_timestamp(ts).ok_or(DecodeError::BadTimestamp)?;
+    let (payload, timestamp) = split_unchecked(cookie, b'.', decode_timestamp)?;
     Ok((decode_payload(payload, max_decompressed)?, timestamp))
 }
 

@@ -8,6 +8,10 @@
 //! - [`DecodeError`]: why a cookie was refused, named as in itsdangerous.
 //! - [`itsdangerous`]: itsdangerous' signer, timestamp signer and URL-safe
 //!   timed serializer, of which [`FlaskCodec`] is one configuration.
+//! - [`starlette::StarletteCodec`] and [`django::DjangoCodec`]: the default
+//!   cookie sessions of Starlette/FastAPI and Django, byte for byte, on the
+//!   same signer ([`itsdangerous::Signer`]); [`django_signing`] is
+//!   `django.core.signing`.
 //! - [`flask_login`] and [`flask_wtf`]: the wire formats of Flask-Login
 //!   (client identifier, remember cookie) and Flask-WTF (CSRF tokens).
 //!
@@ -21,6 +25,8 @@ pub mod codec;
 pub mod cookie;
 pub mod date;
 mod de;
+pub mod django;
+pub mod django_signing;
 mod error;
 pub mod flask;
 pub mod flask_login;
@@ -29,6 +35,7 @@ pub mod itsdangerous;
 pub mod json;
 mod key;
 pub mod sealed;
+pub mod starlette;
 pub mod store;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]

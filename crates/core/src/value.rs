@@ -346,6 +346,11 @@ pub enum ValueError {
         "the session value is {0}, which typed access can't represent; read it as a raw Value"
     )]
     NotRepresentable(&'static str),
+    /// The session holds a value that plain JSON (Starlette's and Django's
+    /// session formats) has no form for: bytes, a UUID or a datetime.
+    /// Python's `json.dumps` refuses them too.
+    #[error("the session value is {0}, which plain JSON can't hold; store it as a string")]
+    NotPlainJson(&'static str),
 }
 
 #[cfg(test)]

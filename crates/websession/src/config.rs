@@ -223,6 +223,10 @@ pub enum ConfigError {
         /// [`SessionConfig::with_max_cookie_size`].
         max_cookie_size: usize,
     },
+    /// The mode can't do what the configuration asks (an absolute timeout
+    /// in the Starlette and Django modes).
+    #[error("not supported in this mode: {0}")]
+    Unsupported(&'static str),
 }
 
 /// Whole seconds of a duration; negative ones are 0 (`validate` refuses them).
@@ -297,6 +301,7 @@ pub struct SessionConfig {
     pub(crate) transport: Transport,
     pub(crate) revocation: Option<crate::Revocation>,
     pub(crate) overflow: Option<crate::Overflow>,
+    pub(crate) expire_at_browser_close: bool,
 }
 
 /// The longest lifetime or timeout a configuration may have: 100 years.
@@ -336,6 +341,7 @@ impl Default for SessionConfig {
             transport: Transport::Cookie,
             revocation: None,
             overflow: None,
+            expire_at_browser_close: false,
         }
     }
 }
@@ -361,6 +367,95 @@ impl SessionConfig {
             signed_compression: Compression::Flask,
             ..Self::default()
         }
+    }
+
+    /// Starlette's (and FastAPI's) `SessionMiddleware` defaults, for
+    /// [`Sessions::starlette`](crate::Sessions::starlette): cookie
+    /// `session`, `Path=/`, `HttpOnly`, `SameSite=Lax`, no `Secure`
+    /// (`https_only=False`), `max_age` 14 days on every cookie, written only
+    /// when the session changed (Starlette 1.10 sets no cookie for an
+    /// unchanged session), no `Cache-Control` added.
+    ///
+    /// | `SessionMiddleware` argument | here |
+    /// |---|---|
+    /// | `session_cookie` | [`with_cookie_name`](Self::with_cookie_name) |
+    /// | `max_age` | [`with_permanent_lifetime`](Self::with_permanent_lifetime) |
+    /// | `path` | [`with_path`](Self::with_path) |
+    /// | `same_site` | [`with_same_site`](Self::with_same_site) |
+    /// | `https_only=True` | [`with_secure(true)`](Self::with_secure) |
+    /// | `domain` | [`with_domain`](Self::with_domain) |
+    /// | `partitioned` | [`with_partitioned`](Self::with_partitioned) |
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// let config = SessionConfig::starlette();
+    /// assert_eq!(config.cookie_name(), "session");
+    /// assert_eq!(config.permanent_lifetime(), time::Duration::days(14));
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn starlette() -> Self {
+        Self {
+            secure: false,
+            no_store_on_write: false,
+            refresh: Refresh::OnChange,
+            permanent_lifetime: Duration::days(14),
+            ..Self::default()
+        }
+    }
+
+    /// Django's session defaults, for [`Sessions::django`](crate::Sessions::django):
+    /// `SESSION_COOKIE_NAME = "sessionid"`, `SESSION_COOKIE_AGE` two weeks
+    /// (`Max-Age` and `Expires` on every cookie, and the oldest cookie
+    /// accepted), `HttpOnly`, `SameSite=Lax`, `Path=/`, no `Secure`, written
+    /// only when the session changed (`SESSION_SAVE_EVERY_REQUEST = False`),
+    /// no `Cache-Control` added.
+    ///
+    /// | Django setting | here |
+    /// |---|---|
+    /// | `SESSION_COOKIE_NAME` | [`with_cookie_name`](Self::with_cookie_name) |
+    /// | `SESSION_COOKIE_AGE` | [`with_permanent_lifetime`](Self::with_permanent_lifetime) |
+    /// | `SESSION_COOKIE_DOMAIN` / `_PATH` | [`with_domain`](Self::with_domain) / [`with_path`](Self::with_path) |
+    /// | `SESSION_COOKIE_SECURE` | [`with_secure`](Self::with_secure) |
+    /// | `SESSION_COOKIE_HTTPONLY = False` | [`with_javascript_access`](Self::with_javascript_access) |
+    /// | `SESSION_COOKIE_SAMESITE` | [`with_same_site`](Self::with_same_site) |
+    /// | `SESSION_SAVE_EVERY_REQUEST = True` | [`with_refresh_each_request(true)`](Self::with_refresh_each_request) |
+    /// | `SESSION_EXPIRE_AT_BROWSER_CLOSE = True` | [`with_expire_at_browser_close`](Self::with_expire_at_browser_close) |
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// let config = SessionConfig::django();
+    /// assert_eq!(config.cookie_name(), "sessionid");
+    /// assert_eq!(config.permanent_lifetime(), time::Duration::seconds(1_209_600));
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn django() -> Self {
+        Self {
+            cookie_name: "sessionid".into(),
+            ..Self::starlette()
+        }
+    }
+
+    /// Starlette and Django modes: the cookie has no `Max-Age`/`Expires`,
+    /// so the browser drops it when it closes (Django's
+    /// `SESSION_EXPIRE_AT_BROWSER_CLOSE = True`). The server still refuses
+    /// cookies older than the lifetime. Flask mode ignores it: there a
+    /// session is permanent or not by its `_permanent` key
+    /// ([`Session::set_permanent`](crate::Session::set_permanent)).
+    ///
+    /// ```
+    /// use websession::SessionConfig;
+    /// let config = SessionConfig::django().with_expire_at_browser_close();
+    /// # config.validate()?;
+    /// # Ok::<(), websession::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn with_expire_at_browser_close(mut self) -> Self {
+        self.expire_at_browser_close = true;
+        self
     }
 
     /// The cookie's name. Default `session`.

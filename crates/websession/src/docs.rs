@@ -538,3 +538,155 @@ pub mod revocation {}
 ///
 /// Store mode has no cookie limit and ignores a configured `Overflow`.
 pub mod overflow {}
+/// # Sharing sessions with Starlette and FastAPI
+///
+/// A Rust app behind the same domain as a Starlette or FastAPI app reads
+/// and writes the Python app's session when both use the same secret key:
+///
+/// ```no_run
+/// use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer, Sessions};
+///
+/// // app.add_middleware(SessionMiddleware, secret_key=os.environ["SECRET_KEY"])
+/// let keys = KeyRing::new(Key::from_utf8(&std::env::var("SECRET_KEY")?)?);
+/// let layer = SessionManagerLayer::new(Sessions::starlette(keys, SessionConfig::starlette())?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// `examples/fastapi_bridge` runs one beside a FastAPI app.
+///
+/// ## The format (Starlette 1.10, `starlette/middleware/sessions.py`)
+///
+/// ```text
+/// cookie    = b64(json) "." b64u(timestamp) "." b64u(HMAC-SHA1(SHA1("itsdangerous.Signer" "signer" secret_key), everything before))
+/// json      = json.dumps(session)          (", " and ": ", ASCII only, no tags)
+/// ```
+///
+/// `b64` is standard base64 with padding, `b64u` URL-safe without. It is
+/// itsdangerous' `TimestampSigner(str(secret_key))` with every default;
+/// [`websession_core::starlette::StarletteCodec`] is that configuration of
+/// the one itsdangerous implementation. There is no compression.
+///
+/// ## Behaviour, side by side
+///
+/// | | Starlette | websession ([`crate::SessionConfig::starlette`]) |
+/// |---|---|---|
+/// | cookie | `session`, `path=/`, `Max-Age=1209600`, `httponly`, `samesite=lax` | `session`, `Path=/`, `HttpOnly`, `SameSite=Lax`, and the same lifetime as `Expires` (Werkzeug's form, which every browser reads the same) |
+/// | `max_age=None` (a browser-session cookie, no age check) | | [`with_expire_at_browser_close`](crate::SessionConfig::with_expire_at_browser_close): no `Expires`, but the server still checks the lifetime |
+/// | `https_only=True` | `; secure` | [`with_secure(true)`](crate::SessionConfig::with_secure) |
+/// | bad signature, expired, signed in the future | empty session | empty session |
+/// | signed payload that is not a JSON object | 500 | empty session |
+/// | unchanged session | no `Set-Cookie` | no `Set-Cookie` |
+/// | changed session | cookie written | cookie written |
+/// | emptied session | cookie deleted (`null`, 1970) | cookie deleted |
+/// | key rotation | one key | the ring's current key signs; every key verifies |
+///
+/// ## Values
+///
+/// Plain JSON: strings, numbers (any size of integer; floats written as
+/// Python's `repr`), booleans, `null`, lists, dicts. A Python tuple arrives
+/// as a list. Bytes, UUIDs and datetimes have no JSON form: Starlette's
+/// `json.dumps` raises, and websession's save fails with a logged 500 (store
+/// them as strings). Keys are written in code-point order; Starlette writes
+/// insertion order. Each side reads the other's either way, but a cookie's
+/// bytes match Starlette's only for a dict built in sorted order.
+///
+/// No hidden bookkeeping key is added (the Python app would see it), so an
+/// absolute timeout ([`crate::SessionConfig::with_absolute_timeout`]) is
+/// refused at build time, and the Flask keys written by
+/// [`Session::set_permanent`](crate::Session::set_permanent) and
+/// [`Session::set_lifetime`](crate::Session::set_lifetime) should not be
+/// used. The idle timeout works (from the cookie's signing time).
+///
+/// ## Proof
+///
+/// `testdata/starlette_vectors.json` is made by the real Starlette
+/// (`interop/make_starlette_django_vectors.py`) and checked byte for byte by
+/// `crates/core/tests/it/starlette_django.rs`. `interop/tests/live/python_frameworks.rs`
+/// serves `interop/starlette_app.py` with uvicorn beside a Rust app with the
+/// same key and crosses every JSON kind, expiry at a frozen time, key
+/// rotation and tampering over real HTTP.
+pub mod starlette {}
+
+/// # Sharing sessions with Django
+///
+/// With `SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"`
+/// Django keeps the whole session in the `sessionid` cookie, signed with
+/// `SECRET_KEY`. A Rust app with the same keys reads and writes it:
+///
+/// ```no_run
+/// use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer, Sessions};
+///
+/// // settings.SECRET_KEY and settings.SECRET_KEY_FALLBACKS (oldest first there)
+/// let keys = KeyRing::new(Key::from_utf8(&std::env::var("DJANGO_SECRET_KEY")?)?)
+///     .with_fallback(Key::from_utf8(&std::env::var("DJANGO_OLD_SECRET_KEY")?)?);
+/// let layer = SessionManagerLayer::new(Sessions::django(keys, SessionConfig::django())?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// ## The format (Django 5.2, `django/core/signing.py`)
+///
+/// ```text
+/// cookie    = [ "." ] b64u(json or zlib(json)) ":" base62(timestamp) ":" b64u(HMAC-SHA256(key, everything before the last ":"))
+/// key       = SHA256("django.contrib.sessions.backends.signed_cookies" "signer" SECRET_KEY)   (salted_hmac)
+/// json      = json.dumps(session, separators=(",", ":"))    (ASCII only, no tags)
+/// ```
+///
+/// zlib (level 6) is used, with the leading `.`, only when it saves at
+/// least 2 bytes (`compress=True`). `SECRET_KEY` signs; it and each of
+/// `SECRET_KEY_FALLBACKS` verify. [`websession_core::django_signing::DjangoSigner`]
+/// is `django.core.signing`'s `TimestampSigner`, built on the same signer as
+/// itsdangerous (django-concat derivation, SHA-256, `:`);
+/// [`websession_core::django::DjangoCodec`] is the session backend's
+/// configuration of it.
+///
+/// ## Behaviour, side by side
+///
+/// | | Django | websession ([`crate::SessionConfig::django`]) |
+/// |---|---|---|
+/// | cookie | `sessionid`, `expires=…`, `Max-Age=1209600`, `HttpOnly`, `Path=/`, `SameSite=Lax` | the same, without the `Max-Age` that repeats `Expires` |
+/// | a request with a bad cookie and an unused session | deletes the cookie | sends nothing (the cookie is refused again next time) |
+/// | oldest cookie accepted | `SESSION_COOKIE_AGE` | the lifetime (`SESSION_COOKIE_AGE`) |
+/// | signed in the future | accepted | accepted (Django's rule) |
+/// | bad signature, expired, bad base64/zlib/JSON | empty session | empty session |
+/// | signed payload that is JSON but not an object | 500 | empty session |
+/// | compressed payload | inflated without a limit | inflated up to 256 KiB, else empty session |
+/// | `SESSION_SAVE_EVERY_REQUEST` (default off) | | [`with_refresh_each_request`](crate::SessionConfig::with_refresh_each_request) |
+/// | `SESSION_EXPIRE_AT_BROWSER_CLOSE` | no `Max-Age`/`expires` | [`with_expire_at_browser_close`](crate::SessionConfig::with_expire_at_browser_close) |
+/// | emptied session | cookie deleted | cookie deleted |
+///
+/// Django's per-session `set_expiry` (the `_session_expiry` key) is not
+/// read: the signed-cookie backend ignores it on load too ("doesn't handle
+/// non-default expiry dates, see #19201").
+///
+/// ## Values
+///
+/// As for Starlette ([`crate::docs::starlette`]): plain JSON only, keys
+/// written in code-point order, no hidden keys (so no absolute timeout).
+/// Django reads the JSON as Latin-1; so does websession.
+///
+/// ## Django's login, read-only
+///
+/// `django.contrib.auth.login` stores:
+///
+/// | key | holds |
+/// |---|---|
+/// | `_auth_user_id` | the user's primary key, as a string (`"1"`) |
+/// | `_auth_user_backend` | the backend's dotted path (`django.contrib.auth.backends.ModelBackend`) |
+/// | `_auth_user_hash` | `salted_hmac("django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash", password, algorithm="sha256").hexdigest()` |
+///
+/// A Rust handler can read them to know who is logged in (the cookie's
+/// signature proves Django wrote them). It can't log a user in for Django:
+/// the hash needs the user's password hash from Django's database, which the
+/// Rust side doesn't have, and Django logs out a session whose hash doesn't
+/// match. Log users in and out on the Django side; removing the keys (or
+/// clearing the session) on the Rust side does log the user out.
+///
+/// ## Proof
+///
+/// `testdata/django_vectors.json` is made by the real Django
+/// (`interop/make_starlette_django_vectors.py`), compressed cookies and
+/// fallback keys included, and checked byte for byte by
+/// `crates/core/tests/it/starlette_django.rs`. `interop/tests/live/python_frameworks.rs`
+/// serves `interop/django_app.py` (Django under uvicorn, ASGI) beside a Rust
+/// app with the same keys over real HTTP.
+pub mod django {}

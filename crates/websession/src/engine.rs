@@ -8,6 +8,8 @@ use std::sync::Arc;
 use tracing::Instrument as _;
 
 use websession_core::codec::check_age;
+use websession_core::django::DjangoCodec;
+use websession_core::starlette::StarletteCodec;
 use websession_core::store::{SessionId, SessionStore, StoreErrorKind};
 use websession_core::{DecodeError, FlaskCodec, KeyRing, SealedCodec, Value};
 
@@ -29,6 +31,10 @@ pub(crate) enum Mode {
     Sealed(KeyRing),
     /// A server-side store; the cookie holds the id.
     Store(Arc<dyn SessionStore>),
+    /// Starlette's (FastAPI's) `SessionMiddleware` cookie.
+    Starlette(KeyRing),
+    /// Django's `signed_cookies` session cookie.
+    Django(KeyRing),
 }
 
 /// The codec of a mode, built once.
@@ -41,6 +47,18 @@ enum Codec {
 enum CookieCodec {
     Signed(FlaskCodec),
     Sealed(SealedCodec),
+    Starlette(StarletteCodec),
+    Django(DjangoCodec),
+}
+
+impl CookieCodec {
+    /// Whether the cookie holds a Python framework's plain-JSON session,
+    /// which the framework reads as it is: no hidden keys go in it, and
+    /// every session lasts the configured lifetime (see
+    /// [`SessionConfig::starlette`]).
+    fn is_plain(&self) -> bool {
+        matches!(self, Self::Starlette(_) | Self::Django(_))
+    }
 }
 
 /// In signed cookies the creation time (for the absolute timeout) travels
@@ -91,6 +109,18 @@ impl Engine {
                 ))
             }
             Mode::Store(store) => Codec::Store(store),
+            Mode::Starlette(keys) => {
+                check_plain(&keys, &config)?;
+                Codec::Cookie(CookieCodec::Starlette(
+                    StarletteCodec::new(&keys).with_max_age(max_age),
+                ))
+            }
+            Mode::Django(keys) => {
+                check_plain(&keys, &config)?;
+                Codec::Cookie(CookieCodec::Django(
+                    DjangoCodec::new(&keys).with_max_age(max_age),
+                ))
+            }
         };
         Ok(Self {
             cookie: CookieTemplate::new(&config),
@@ -119,6 +149,12 @@ impl Engine {
                 let created = Some(u.created_at);
                 (data, u.issued_at, created, Origin::Sealed(Box::new(u)))
             }),
+            CookieCodec::Starlette(codec) => codec
+                .decode_lazy(raw, now)
+                .map(|d| (d.value, d.timestamp, None, Origin::Plain)),
+            CookieCodec::Django(codec) => codec
+                .decode_lazy(raw, now)
+                .map(|d| (d.value, d.timestamp, None, Origin::Plain)),
         };
         let checked = opened.and_then(|(data, issued_at, created_at, origin)| {
             let lifetime = self.config.lifetime_secs(&data);
@@ -130,7 +166,12 @@ impl Engine {
         });
         match checked {
             Ok((mut data, issued_at, created_at, origin)) => SessionState {
-                ids: CookieIds::take(&mut data),
+                // A Python framework's session has no keys of ours.
+                ids: if matches!(origin, Origin::Plain) {
+                    CookieIds::default()
+                } else {
+                    CookieIds::take(&mut data)
+                },
                 data,
                 origin: Some(origin),
                 created_at,
@@ -366,7 +407,13 @@ impl Engine {
         if state.data.is_empty() {
             return Ok(state.modified.then(|| self.cookie.removal()));
         }
-        let permanent = crate::session::is_permanent(&state.data);
+        // Starlette's and Django's cookies always carry the lifetime (Django's
+        // SESSION_EXPIRE_AT_BROWSER_CLOSE: never).
+        let permanent = if codec.is_plain() {
+            !config.expire_at_browser_close
+        } else {
+            crate::session::is_permanent(&state.data)
+        };
         let lifetime = config.lifetime_secs(&state.data);
         // An unchanged permanent or idle-timed cookie is issued again once it
         // is old enough for the refresh policy.
@@ -421,6 +468,9 @@ impl Engine {
             (CookieCodec::Sealed(c), _) => {
                 c.seal(state.data.map_mut(), now, created_at.unwrap_or(now))
             }
+            // Encoded again: Python writes the same bytes for the same data.
+            (CookieCodec::Starlette(c), _) => c.encode(state.data.map_mut(), now)?,
+            (CookieCodec::Django(c), _) => c.encode(state.data.map_mut(), now)?,
         };
         if !unchanged && config.overflow.is_some() {
             // The state may yet go to the overflow store: without the
@@ -690,6 +740,8 @@ impl Engine {
         match &self.codec {
             Codec::Cookie(CookieCodec::Signed(_)) => "signed",
             Codec::Cookie(CookieCodec::Sealed(_)) => "sealed",
+            Codec::Cookie(CookieCodec::Starlette(_)) => "starlette",
+            Codec::Cookie(CookieCodec::Django(_)) => "django",
             Codec::Store(_) => "store",
         }
     }
@@ -857,6 +909,23 @@ fn log_rejection(e: &DecodeError) {
             "session cookie rejected; starting an empty session"
         ),
     }
+}
+
+/// The Starlette and Django modes: the keys, and no absolute timeout or
+/// revocation (they would need keys in the cookie that the Python app would
+/// see).
+fn check_plain(keys: &KeyRing, config: &SessionConfig) -> Result<(), ConfigError> {
+    if config.absolute_timeout.is_some() {
+        return Err(ConfigError::Unsupported(
+            "an absolute timeout needs a creation time in the session, which Starlette and Django cookies don't carry",
+        ));
+    }
+    if config.revocation.is_some() {
+        return Err(ConfigError::Unsupported(
+            "revocation needs a session id, user and generation in the session, which Starlette and Django cookies don't carry",
+        ));
+    }
+    check_keys(keys, config.strict_keys)
 }
 
 /// Warns about (or, strict, refuses) short and published keys.

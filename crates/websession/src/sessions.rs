@@ -91,6 +91,64 @@ impl Sessions {
         Self::new(config, Mode::Store(Arc::new(store)))
     }
 
+    /// Sessions in Starlette's (and FastAPI's) `SessionMiddleware` cookie, so
+    /// a Rust app and a Starlette app with the same `secret_key` share them:
+    /// see [`crate::docs::starlette`]. Use [`SessionConfig::starlette`] for
+    /// Starlette's defaults. Only the ring's current key signs; every key
+    /// verifies (Starlette itself has one key).
+    ///
+    /// The cookie holds the session as the Python app sees it: no hidden
+    /// keys are added, so an absolute timeout can't be kept, and
+    /// [`Session::set_permanent`](crate::Session::set_permanent) and
+    /// [`Session::set_lifetime`](crate::Session::set_lifetime) (Flask's
+    /// keys) should not be used. Values must be plain JSON: bytes, UUIDs
+    /// and datetimes make the save fail with a logged 500, as `json.dumps`
+    /// fails in Starlette.
+    ///
+    /// # Errors
+    ///
+    /// As [`Sessions::signed`], and [`ConfigError::Unsupported`] with an
+    /// absolute timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use websession::{Key, KeyRing, SessionConfig, Sessions};
+    /// let keys = KeyRing::new(Key::from_utf8("the FastAPI app's secret_key")?);
+    /// let sessions = Sessions::starlette(keys, SessionConfig::starlette())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn starlette(keys: KeyRing, config: SessionConfig) -> Result<Self, ConfigError> {
+        Self::new(config, Mode::Starlette(keys))
+    }
+
+    /// Sessions in Django's `signed_cookies` session cookie
+    /// (`SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"`),
+    /// so a Rust app and a Django app with the same `SECRET_KEY` share
+    /// them: see [`crate::docs::django`]. Use [`SessionConfig::django`] for
+    /// Django's defaults. The ring's current key is `SECRET_KEY`, its
+    /// fallbacks `SECRET_KEY_FALLBACKS`.
+    ///
+    /// As for [`Sessions::starlette`], the cookie holds exactly the Python
+    /// app's session (no hidden keys, plain JSON values only).
+    ///
+    /// # Errors
+    ///
+    /// As [`Sessions::starlette`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use websession::{Key, KeyRing, SessionConfig, Sessions};
+    /// let keys = KeyRing::new(Key::from_utf8("django-insecure-the-settings-SECRET_KEY")?)
+    ///     .with_fallback(Key::from_utf8("the SECRET_KEY before the rotation")?);
+    /// let sessions = Sessions::django(keys, SessionConfig::django())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn django(keys: KeyRing, config: SessionConfig) -> Result<Self, ConfigError> {
+        Self::new(config, Mode::Django(keys))
+    }
+
     fn new(config: SessionConfig, mode: Mode) -> Result<Self, ConfigError> {
         Ok(Self {
             engine: Arc::new(Engine::new(config, mode)?),

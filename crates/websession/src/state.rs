@@ -23,6 +23,8 @@ pub(crate) enum Origin {
     Signed(SignedPayload),
     /// The opened sealed cookie (its payload is sealed again).
     Sealed(Box<Unsealed<LazyMap>>),
+    /// A Starlette or Django cookie (its data is encoded again).
+    Plain,
 }
 
 /// The live store record a session was loaded from.

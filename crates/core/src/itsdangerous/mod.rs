@@ -7,6 +7,8 @@
 //! |---|---|---|---|---|
 //! | Flask's session cookie ([`crate::FlaskCodec`]) | `cookie-session` | [`KeyDerivation::Hmac`] | [`Digest::Sha1`] | Flask's tagged JSON |
 //! | Flask-WTF's CSRF token ([`crate::flask_wtf`]) | `wtf-csrf-token` | [`KeyDerivation::DjangoConcat`] | [`Digest::Sha1`] | a JSON string |
+//! | Starlette's session cookie ([`crate::starlette::StarletteCodec`]) | `itsdangerous.Signer` | [`KeyDerivation::DjangoConcat`] | [`Digest::Sha1`] | standard base64 of plain JSON |
+//! | Django's `django.core.signing` ([`crate::django_signing::DjangoSigner`], separator `:`, base62 timestamps) | e.g. `django.contrib.sessions.backends.signed_cookies` | [`KeyDerivation::DjangoConcat`] | [`Digest::Sha256`] | plain compact JSON |
 //! | itsdangerous' defaults | `itsdangerous` (serializer), `itsdangerous.Signer` | [`KeyDerivation::DjangoConcat`] | [`Digest::Sha1`] | |
 //!
 //! (Flask-Login's remember cookie is not an itsdangerous format; see
@@ -56,5 +58,5 @@ pub(crate) use serializer::decode_payload;
 pub use serializer::{Loaded, UrlSafeTimedSerializer, DEFAULT_SERIALIZER_SALT};
 pub(crate) use signer::derive;
 pub use signer::{Digest, KeyDerivation, Signer, SignerError, DEFAULT_SIGNER_SALT};
-pub(crate) use timed::decode_timestamp;
+pub(crate) use timed::{decode_timestamp, split_unchecked, unsign_timed};
 pub use timed::{Timed, TimestampSigner};

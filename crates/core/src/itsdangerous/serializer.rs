@@ -43,6 +43,26 @@ impl<T> fmt::Debug for Loaded<T> {
     }
 }
 
+impl<T> Loaded<T> {
+    /// The same token's facts with the value turned into another.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Loaded<U> {
+        Loaded {
+            value: f(self.value),
+            timestamp: self.timestamp,
+            key_index: self.key_index,
+        }
+    }
+
+    /// As [`map`](Self::map), for a conversion that can fail.
+    pub(crate) fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Loaded<U>, E> {
+        Ok(Loaded {
+            value: f(self.value)?,
+            timestamp: self.timestamp,
+            key_index: self.key_index,
+        })
+    }
+}
+
 /// A verified token before its JSON is parsed (for the session codec).
 pub(crate) struct Opened<'a> {
     /// The (decompressed) JSON bytes.

@@ -111,19 +111,45 @@ impl TimestampSigner {
         now: u64,
         max_age: Option<u64>,
     ) -> Result<Timed<'a>, DecodeError> {
-        let (signing_input, key_index) = self.signer.verify(signed)?;
-        let (value, ts) = rsplit_byte(signing_input, self.signer.separator_byte())
-            .ok_or(DecodeError::BadTimestamp)?;
-        let timestamp = decode_timestamp(ts).ok_or(DecodeError::BadTimestamp)?;
+        let timed = unsign_timed(&self.signer, signed, decode_timestamp)?;
         if let Some(max_age) = max_age {
-            check_age(timestamp, now, max_age)?;
+            check_age(timed.timestamp, now, max_age)?;
         }
-        Ok(Timed {
-            value,
-            timestamp,
-            key_index,
-        })
+        Ok(timed)
     }
+}
+
+/// A timestamp signer's checks before the age: the signature, then the
+/// timestamp segment (read by `decode_ts`) under it. Shared by itsdangerous'
+/// and Django's timestamp signers, which differ in the timestamp's spelling
+/// and the age rule.
+pub(crate) fn unsign_timed<'a>(
+    signer: &Signer,
+    signed: &'a str,
+    decode_ts: fn(&str) -> Option<u64>,
+) -> Result<Timed<'a>, DecodeError> {
+    let (signing_input, key_index) = signer.verify(signed)?;
+    let (value, ts) =
+        rsplit_byte(signing_input, signer.separator_byte()).ok_or(DecodeError::BadTimestamp)?;
+    let timestamp = decode_ts(ts).ok_or(DecodeError::BadTimestamp)?;
+    Ok(Timed {
+        value,
+        timestamp,
+        key_index,
+    })
+}
+
+/// Splits `payload sep timestamp sep signature` **without checking the
+/// signature**, reading the timestamp with `decode_ts` (for the `peek`s).
+pub(crate) fn split_unchecked(
+    token: &str,
+    sep: u8,
+    decode_ts: fn(&str) -> Option<u64>,
+) -> Result<(&str, u64), DecodeError> {
+    let (signing_input, _sig) = rsplit_byte(token, sep).ok_or(DecodeError::BadSignature)?;
+    let (payload, ts) = rsplit_byte(signing_input, sep).ok_or(DecodeError::BadTimestamp)?;
+    let timestamp = decode_ts(ts).ok_or(DecodeError::BadTimestamp)?;
+    Ok((payload, timestamp))
 }
 
 /// itsdangerous' timestamp segment: big-endian, leading zero bytes

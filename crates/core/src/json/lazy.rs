@@ -362,6 +362,7 @@ fn index(s: &str) -> Result<Option<Vec<Entry>>, PayloadError> {
         s: s.as_bytes(),
         pos: 0,
         depth: 1, // inside the top-level object, as the full parser counts
+        tagged: true,
     };
     p.skip_ws();
     if p.peek() != Some(b'{') {

@@ -13,8 +13,8 @@ mod read;
 mod write;
 
 pub use lazy::{LazyMap, ValueRef};
-pub use read::{parse_map, parse_value};
-pub use write::{write_map, write_map_as_loaded, write_value};
+pub use read::{parse_map, parse_plain_map, parse_value};
+pub use write::{write_map, write_map_as_loaded, write_plain_map, write_value, PlainJson};
 
 /// Deepest nesting of lists/dicts accepted when parsing. Python's own limit is
 /// about 1000; no real session comes near this one, and it bounds the stack.

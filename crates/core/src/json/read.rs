@@ -29,11 +29,44 @@ pub fn parse_map(bytes: &[u8]) -> Result<Map, PayloadError> {
 ///
 /// [`PayloadError`] for invalid UTF-8, invalid JSON, too deep nesting or bad tag content.
 pub fn parse_value(bytes: &[u8]) -> Result<Value, PayloadError> {
+    parse_with(bytes, true)
+}
+
+/// Parses a session payload of plain JSON (Python's dialect, no Flask tags:
+/// Starlette's and Django's sessions). The top level must be an object;
+/// `null` gives an empty session.
+///
+/// An object with one tag key (`{" t": [1]}`) stays a dict here: only
+/// Flask's format gives those keys a meaning.
+///
+/// # Errors
+///
+/// As [`parse_map`] (never [`PayloadError::Tag`]).
+///
+/// ```
+/// use websession_core::json::parse_plain_map;
+/// use websession_core::Value;
+///
+/// let map = parse_plain_map(br#"{"t": {" t": [1]}}"#)?;
+/// assert!(matches!(&map["t"], Value::Dict(d) if d.contains_key(" t")));
+/// # Ok::<(), websession_core::PayloadError>(())
+/// ```
+pub fn parse_plain_map(bytes: &[u8]) -> Result<Map, PayloadError> {
+    match parse_with(bytes, false)? {
+        Value::Dict(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        _ => Err(PayloadError::NotAnObject),
+    }
+}
+
+/// Parses one value, untagging objects as Flask does when `tagged`.
+fn parse_with(bytes: &[u8], tagged: bool) -> Result<Value, PayloadError> {
     let text = std::str::from_utf8(bytes).map_err(|_| PayloadError::Utf8)?;
     let mut p = Parser {
         s: text.as_bytes(),
         pos: 0,
         depth: 0,
+        tagged,
     };
     p.skip_ws();
     let v = p.value()?;
@@ -48,6 +81,8 @@ pub(super) struct Parser<'a> {
     pub(super) s: &'a [u8],
     pub(super) pos: usize,
     pub(super) depth: usize,
+    /// Flask's tagged JSON (objects are untagged) or plain JSON.
+    pub(super) tagged: bool,
 }
 
 impl Parser<'_> {
@@ -159,7 +194,11 @@ impl Parser<'_> {
                 return Err(self.err("expected ',' or '}'"));
             }
         }
-        untag(map)
+        if self.tagged {
+            untag(map)
+        } else {
+            Ok(Value::Dict(map))
+        }
     }
 
     pub(super) fn string(&mut self) -> Result<Value, PayloadError> {

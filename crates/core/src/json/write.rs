@@ -6,7 +6,7 @@ use base64::Engine as _;
 
 use super::{python_float_repr, TAG_KEYS};
 use crate::date::http_date;
-use crate::value::{Map, Value};
+use crate::value::{Map, Value, ValueError};
 
 /// Writes a session as Flask does: tagged, compact, keys sorted, ASCII only.
 pub fn write_map(out: &mut String, map: &Map) {
@@ -15,49 +15,174 @@ pub fn write_map(out: &mut String, map: &Map) {
 
 /// Writes one value as Flask's tagged JSON.
 pub fn write_value(out: &mut String, v: &Value) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
+    // Tagged JSON has a form for every value: this never fails.
+    let _ = Style::FLASK.value(out, v);
+}
+
+/// The separators of plain JSON, as Python's `json.dumps` takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PlainJson {
+    /// `separators=(",", ":")`: Django's `JSONSerializer`.
+    Compact,
+    /// `json.dumps`' default `(", ", ": ")`: Starlette's session.
+    Spaced,
+}
+
+/// Writes a session as plain JSON, as Python's `json.dumps(session,
+/// separators=...)` writes a dict built in this map's (sorted) key order:
+/// ASCII only (`ensure_ascii`), floats as `repr`, `NaN` and `Infinity` as
+/// Python spells them, no Flask tags.
+///
+/// A tuple is written as a list and [`Value::Markup`] as a string, as
+/// `json.dumps` writes them.
+///
+/// # Errors
+///
+/// [`ValueError::NotPlainJson`] for the values plain JSON has no form
+/// for, which `json.dumps` refuses too (`TypeError`): bytes, UUIDs and
+/// datetimes.
+///
+/// ```
+/// use websession_core::json::{write_plain_map, PlainJson};
+/// use websession_core::{Map, Value};
+///
+/// let mut map = Map::new();
+/// map.insert("name".into(), Value::from("Zoë"));
+/// map.insert("n".into(), Value::from(1));
+/// let mut out = String::new();
+/// write_plain_map(&mut out, &map, PlainJson::Spaced)?;
+/// assert_eq!(out, r#"{"n": 1, "name": "Zo\u00eb"}"#);
+/// # Ok::<(), websession_core::ValueError>(())
+/// ```
+pub fn write_plain_map(out: &mut String, map: &Map, spacing: PlainJson) -> Result<(), ValueError> {
+    let style = match spacing {
+        PlainJson::Compact => Style::COMPACT,
+        PlainJson::Spaced => Style::SPACED,
+    };
+    style.dict(out, map)
+}
+
+/// One way of writing JSON: Flask's tags or plain, and the separators.
+#[derive(Clone, Copy)]
+struct Style {
+    tagged: bool,
+    item_sep: &'static str,
+    key_sep: &'static str,
+}
+
+impl Style {
+    const FLASK: Self = Self {
+        tagged: true,
+        item_sep: ",",
+        key_sep: ":",
+    };
+    const COMPACT: Self = Self {
+        tagged: false,
+        ..Self::FLASK
+    };
+    const SPACED: Self = Self {
+        tagged: false,
+        item_sep: ", ",
+        key_sep: ": ",
+    };
+
+    fn value(self, out: &mut String, v: &Value) -> Result<(), ValueError> {
+        match v {
+            Value::Null => out.push_str("null"),
+            Value::Bool(true) => out.push_str("true"),
+            Value::Bool(false) => out.push_str("false"),
+            Value::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Value::BigInt(s) => out.push_str(s),
+            Value::Float(x) => out.push_str(&python_float_repr(*x)),
+            Value::Str(s) => write_str(out, s),
+            Value::Utf16(units) => write_utf16(out, units),
+            Value::List(items) => self.list(out, items)?,
+            Value::Dict(m) => self.dict(out, m)?,
+            Value::Tuple(items) if !self.tagged => self.list(out, items)?,
+            Value::Markup(s) if !self.tagged => write_str(out, s),
+            Value::Bytes(_) if !self.tagged => return Err(ValueError::NotPlainJson("bytes")),
+            Value::Uuid(_) if !self.tagged => return Err(ValueError::NotPlainJson("a UUID")),
+            Value::DateTime(_) | Value::RawDateTime { .. } if !self.tagged => {
+                return Err(ValueError::NotPlainJson("a datetime"))
+            }
+            Value::Tuple(items) => {
+                out.push_str(r#"{" t":"#);
+                self.list(out, items)?;
+                out.push('}');
+            }
+            Value::Bytes(b) => {
+                out.push_str(r#"{" b":""#);
+                base64::engine::general_purpose::STANDARD.encode_string(b, out);
+                out.push_str("\"}");
+            }
+            Value::Markup(s) => {
+                out.push_str(r#"{" m":"#);
+                write_str(out, s);
+                out.push('}');
+            }
+            Value::Uuid(u) => {
+                out.push_str(r#"{" u":""#);
+                let _ = write!(out, "{}", u.simple());
+                out.push_str("\"}");
+            }
+            Value::DateTime(d) => {
+                out.push_str(r#"{" d":""#);
+                out.push_str(&http_date(*d));
+                out.push_str("\"}");
+            }
+            Value::RawDateTime { content, .. } => {
+                out.push_str(r#"{" d":"#);
+                self.value(out, content)?;
+                out.push('}');
+            }
         }
-        Value::BigInt(s) => out.push_str(s),
-        Value::Float(x) => out.push_str(&python_float_repr(*x)),
-        Value::Str(s) => write_str(out, s),
-        Value::Utf16(units) => write_utf16(out, units),
-        Value::List(items) => write_list(out, items),
-        Value::Dict(m) => write_dict(out, m),
-        Value::Tuple(items) => {
-            out.push_str(r#"{" t":"#);
-            write_list(out, items);
-            out.push('}');
+        Ok(())
+    }
+
+    fn list(self, out: &mut String, items: &[Value]) -> Result<(), ValueError> {
+        out.push('[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(self.item_sep);
+            }
+            self.value(out, item)?;
         }
-        Value::Bytes(b) => {
-            out.push_str(r#"{" b":""#);
-            base64::engine::general_purpose::STANDARD.encode_string(b, out);
-            out.push_str("\"}");
+        out.push(']');
+        Ok(())
+    }
+
+    fn dict(self, out: &mut String, m: &Map) -> Result<(), ValueError> {
+        // TagDict: a one-key dict whose key is a tag key is wrapped so that it is
+        // not mistaken for a tagged value when read back.
+        if self.tagged && m.len() == 1 {
+            if let Some((k, v)) = m.iter().next() {
+                if TAG_KEYS.contains(&k.as_str()) {
+                    out.push_str(r#"{" di":{"#);
+                    let mut key = String::with_capacity(k.len() + 2);
+                    key.push_str(k);
+                    key.push_str("__");
+                    write_str(out, &key);
+                    out.push(':');
+                    self.value(out, v)?;
+                    out.push_str("}}");
+                    return Ok(());
+                }
+            }
         }
-        Value::Markup(s) => {
-            out.push_str(r#"{" m":"#);
-            write_str(out, s);
-            out.push('}');
+        out.push('{');
+        for (i, (k, v)) in m.iter().enumerate() {
+            if i > 0 {
+                out.push_str(self.item_sep);
+            }
+            write_str(out, k);
+            out.push_str(self.key_sep);
+            self.value(out, v)?;
         }
-        Value::Uuid(u) => {
-            out.push_str(r#"{" u":""#);
-            let _ = write!(out, "{}", u.simple());
-            out.push_str("\"}");
-        }
-        Value::DateTime(d) => {
-            out.push_str(r#"{" d":""#);
-            out.push_str(&http_date(*d));
-            out.push_str("\"}");
-        }
-        Value::RawDateTime { content, .. } => {
-            out.push_str(r#"{" d":"#);
-            write_value(out, content);
-            out.push('}');
-        }
+        out.push('}');
+        Ok(())
     }
 }
 
@@ -75,45 +200,9 @@ pub fn write_map_as_loaded(out: &mut String, map: &Map) {
     write_dict(out, &loaded);
 }
 
-fn write_list(out: &mut String, items: &[Value]) {
-    out.push('[');
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_value(out, item);
-    }
-    out.push(']');
-}
-
 fn write_dict(out: &mut String, m: &Map) {
-    // TagDict: a one-key dict whose key is a tag key is wrapped so that it is
-    // not mistaken for a tagged value when read back.
-    if m.len() == 1 {
-        if let Some((k, v)) = m.iter().next() {
-            if TAG_KEYS.contains(&k.as_str()) {
-                out.push_str(r#"{" di":{"#);
-                let mut key = String::with_capacity(k.len() + 2);
-                key.push_str(k);
-                key.push_str("__");
-                write_str(out, &key);
-                out.push(':');
-                write_value(out, v);
-                out.push_str("}}");
-                return;
-            }
-        }
-    }
-    out.push('{');
-    for (i, (k, v)) in m.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_str(out, k);
-        out.push(':');
-        write_value(out, v);
-    }
-    out.push('}');
+    // Tagged JSON has a form for every value: this never fails.
+    let _ = Style::FLASK.dict(out, m);
 }
 
 pub(super) fn write_str(out: &mut String, s: &str) {

@@ -4,6 +4,7 @@ mod dates;
 mod flask_ext;
 mod props;
 mod sealed;
+mod starlette_django;
 mod store;
 mod tamper;
 mod vectors;

@@ -179,3 +179,53 @@ proptest! {
         prop_assert_eq!(found.as_deref(), Some(token.as_str()));
     }
 }
+
+/// Values plain JSON (Starlette, Django) holds: no bytes, UUIDs, dates,
+/// tuples or Markup, which have no plain form of their own.
+fn plain_value() -> impl Strategy<Value = Value> {
+    value().prop_filter("plain JSON only", is_plain)
+}
+
+fn is_plain(v: &Value) -> bool {
+    match v {
+        Value::List(items) => items.iter().all(is_plain),
+        Value::Dict(m) => m.values().all(is_plain),
+        Value::Tuple(_)
+        | Value::Bytes(_)
+        | Value::Markup(_)
+        | Value::Uuid(_)
+        | Value::DateTime(_)
+        | Value::RawDateTime { .. } => false,
+        _ => true,
+    }
+}
+
+proptest! {
+    #[test]
+    fn python_codecs_decode_of_encode_is_identity(
+        data in proptest::collection::btree_map(key(), plain_value(), 0..8),
+        ts in 0u64..4_000_000_000,
+    ) {
+        let keys = KeyRing::new(Key::from_utf8("property test key, 32 bytes long").expect("key"));
+        let limits = websession_core::CodecLimits::default()
+            .with_max_age(u64::MAX)
+            .with_max_cookie_len(1 << 20);
+        let starlette = websession_core::starlette::StarletteCodec::new(&keys).with_limits(limits);
+        let cookie = starlette.encode(&data, ts).expect("plain");
+        let decoded = starlette.decode(&cookie, ts).expect("own cookie decodes");
+        prop_assert_eq!((&decoded.value, decoded.timestamp), (&data, ts));
+        let django = websession_core::django::DjangoCodec::new(&keys).with_limits(limits);
+        let cookie = django.encode(&data, ts).expect("plain");
+        let decoded = django.decode(&cookie, ts).expect("own cookie decodes");
+        prop_assert_eq!((&decoded.value, decoded.timestamp), (&data, ts));
+    }
+
+    #[test]
+    fn python_codecs_never_panic(text in ".{0,200}") {
+        let keys = KeyRing::new(Key::from_utf8("property test key, 32 bytes long").expect("key"));
+        let _ = websession_core::starlette::StarletteCodec::new(&keys).decode(&text, 0);
+        let _ = websession_core::django::DjangoCodec::new(&keys).decode(&text, 0);
+        let _ = websession_core::starlette::peek(&text);
+        let _ = websession_core::django_signing::peek(&text, 1 << 16);
+    }
+}

@@ -14,6 +14,7 @@ mod lifetime;
 mod metrics;
 mod modes;
 mod overflow;
+mod python_modes;
 mod refresh;
 mod revocation;
 mod rules;
