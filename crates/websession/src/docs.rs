@@ -376,6 +376,14 @@ pub mod flask_login {}
 /// | [`Session::purge`](crate::Session::purge), or [`Session::set_user(None)`](crate::Session::set_user) on a logged-in session (Flask-Login's `logout_user` does it) | every copy of this session's cookie | the session's random id goes on a deny-list; a session that goes on (a flash message after logout) gets a new id |
 /// | [`Revocation::revoke_all_for(user)`](crate::Revocation::revoke_all_for) | every cookie `user` logged in with before the call, on every device | the user's generation goes up; a cookie records the generation at login |
 ///
+/// A logout is `set_user(None)`, or a login as another user, on a session
+/// whose cookie recorded a user; a login or logout of a session that has
+/// overflowed to a store also moves its record to a new id. A cookie with
+/// no session id (written by Flask, or before revocation was turned on)
+/// opens as before and gets an id the next time it is written: until then
+/// its copies can be revoked only by `revoke_all_for` of a user it
+/// records, or not at all.
+///
 /// A refused cookie opens as an empty session (as an expired one does),
 /// logged under the `websession::security` target and counted as
 /// `websession_cookies_rejected_total{reason="Revoked"}`.
@@ -412,8 +420,9 @@ pub mod flask_login {}
 /// of an app shares them. The deny-list holds an id only until any copy of
 /// its cookie would have expired anyway: the longest session lifetime
 /// ([`SessionConfig::with_max_session_lifetime`](crate::SessionConfig::with_max_session_lifetime)),
-/// plus the staleness below and 60 seconds of clock skew. It stays as small
-/// as the logouts of one lifetime.
+/// plus the staleness below and 60 seconds of clock skew. Every 256th
+/// denial a process makes also deletes the entries whose time has passed,
+/// so the list stays about as small as the logouts of one lifetime.
 ///
 /// ## How long a revoked cookie can still pass
 ///
@@ -443,8 +452,14 @@ pub mod flask_login {}
 /// [`Revocation::with_fail_open(true)`](crate::Revocation::with_fail_open)
 /// cookies open unchecked and logins and logouts are saved without the
 /// store (logged as errors): during the outage revoked cookies work again
-/// and a logout doesn't stop copies of the cookie. A session that nobody
-/// logged into and that isn't being logged out needs no store to be written.
+/// and a logout doesn't stop copies of the cookie; a login is saved without
+/// its user (that session can't be revoked with `revoke_all_for`, and isn't
+/// logged out when the store is back). A session that nobody logged into
+/// and that isn't being logged out needs no store to be written.
+///
+/// The deny-list entry of a logout is written before the cookie is saved:
+/// if the save then fails (an overflow store down, a 503), the browser's
+/// old cookie is already refused, and the user is logged out.
 ///
 /// ## What the cookie carries
 ///

@@ -629,20 +629,23 @@ impl Engine {
                 }
             }
             if let Some(user) = login {
-                let generation = match crate::metrics::store_op(
+                match crate::metrics::store_op(
                     "revocation_generation",
                     revocation.generation(&user),
                 )
                 .await
                 {
-                    Ok(g) => g,
+                    Ok(generation) => {
+                        state.ids.user = Some(user);
+                        state.ids.generation = generation;
+                    }
+                    // Failing open, the login is saved without a user: it
+                    // can't be revoked with `revoke_all_for`, but isn't
+                    // logged out when the store is back either.
                     Err(e) => {
                         failed.get_or_insert(e);
-                        0
                     }
-                };
-                state.ids.user = Some(user);
-                state.ids.generation = generation;
+                }
             }
             if let Some(e) = failed {
                 if !revocation.fails_open() {
@@ -682,6 +685,11 @@ impl Engine {
         };
         let store = &*overflow.store;
         let in_store = state.stored.is_some() || state.purged_record.is_some();
+        if state.stored.is_some() && matches!(state.user, UserChange::Set(_)) {
+            // A login or logout of a session in the store moves its record
+            // to a new id (against fixation; the old id's copies die).
+            state.cycled = true;
+        }
         if !in_store {
             match self.write_cookie(codec, &mut state, now) {
                 Err(SessionError::CookieTooLarge { .. }) => {}
@@ -844,14 +852,17 @@ impl Opener for Engine {
 /// cookie can be written at once. A logout (the user set to nobody) retires
 /// the session id.
 fn revocation_work(state: &mut SessionState) -> Option<Option<String>> {
-    let login = match &state.user {
-        UserChange::Set(Some(user)) => Some(user.clone()),
-        UserChange::Set(None) => {
-            if state.ids.user.take().is_some() {
+    let login = match state.user.clone() {
+        UserChange::Set(user) => {
+            // The session's user changes (a logout, or a login as someone
+            // else, perhaps both in this request): the old user's copies of
+            // the cookie must stop working.
+            if state.ids.user.is_some() && state.ids.user != user {
+                state.ids.user = None;
                 state.ids.generation = 0;
                 state.retire_sid();
             }
-            None
+            user
         }
         UserChange::Keep => None,
     };
@@ -923,6 +934,11 @@ fn check_plain(keys: &KeyRing, config: &SessionConfig) -> Result<(), ConfigError
     if config.revocation.is_some() {
         return Err(ConfigError::Unsupported(
             "revocation needs a session id, user and generation in the session, which Starlette and Django cookies don't carry",
+        ));
+    }
+    if config.overflow.is_some() {
+        return Err(ConfigError::Unsupported(
+            "overflow would replace the session with a store id that Starlette and Django read as an empty session",
         ));
     }
     check_keys(keys, config.strict_keys)

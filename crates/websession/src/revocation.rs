@@ -22,6 +22,13 @@ pub(crate) const GENERATION_KEY: &str = "_ws_gen";
 /// The default of [`Revocation::with_staleness`]: 5 seconds.
 pub const DEFAULT_STALENESS: Duration = Duration::from_secs(5);
 
+/// The time of a cache entry that is never fresh, but keeps its
+/// generation as a floor (`fresh` needs `now >= at`).
+const FLOOR: u64 = u64::MAX;
+
+/// How many denials a process makes between two sweeps of the expired ones.
+const SWEEP_EVERY: u64 = 256;
+
 /// Entries each of the cache's two maps keeps at most; past it, the stale
 /// ones go (and if that is not enough, all of them).
 const MAX_CACHED: usize = 100_000;
@@ -169,7 +176,9 @@ impl Revocation {
     /// ```
     pub async fn revoke_all_for(&self, user: &str) -> Result<u64, StoreError> {
         let generation = self.store.bump_generation(user).await?;
-        self.cache.forget_user(user);
+        // Not fresh (the next request asks the store), but a floor: a check
+        // that was in flight can't bring the old generation back.
+        self.cache.put_generation(user, generation, FLOOR);
         crate::metrics::session_event("revoked_all", "cookie");
         Ok(generation)
     }
@@ -217,7 +226,9 @@ impl Revocation {
         self.store.generation(user).await
     }
 
-    /// Denies `sid` until `until`, and remembers it here at once.
+    /// Denies `sid` until `until`, and remembers it here at once. Every
+    /// [`SWEEP_EVERY`]th denial also deletes the entries whose time has
+    /// passed, so the list holds only what could still be presented.
     pub(crate) async fn deny(
         &self,
         sid: &SessionId,
@@ -227,6 +238,16 @@ impl Revocation {
         let hash = sid.hash();
         self.store.deny(&hash, until).await?;
         self.cache.put_denied(hash, true, now);
+        let denials = self
+            .cache
+            .denials
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if denials % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            match self.store.delete_expired_denials(now).await {
+                Ok(n) => tracing::debug!(deleted = n, "expired session denials deleted"),
+                Err(e) => tracing::warn!(error = %e, "could not delete expired session denials"),
+            }
+        }
         Ok(())
     }
 }
@@ -270,8 +291,12 @@ impl CookieIds {
         self.sid.is_none() && self.user.is_none()
     }
 
-    /// Puts the hidden keys into data about to be encoded.
+    /// Puts the hidden keys into data about to be encoded, replacing any a
+    /// handler wrote.
     pub(crate) fn write(&self, data: &mut Map) {
+        for key in [SID_KEY, USER_KEY, GENERATION_KEY] {
+            data.remove(key);
+        }
         if let Some(sid) = &self.sid {
             data.insert(SID_KEY.to_owned(), Value::Str(sid.to_string()));
         }
@@ -301,6 +326,8 @@ impl CookieIds {
 struct Cache {
     generations: Mutex<HashMap<String, (u64, u64)>>,
     denied: Mutex<HashMap<IdHash, (bool, u64)>>,
+    /// Denials made by this process (for the sweep).
+    denials: std::sync::atomic::AtomicU64,
 }
 
 fn fresh(at: u64, now: u64, staleness: u64) -> bool {
@@ -334,13 +361,18 @@ impl Cache {
             .map(|(d, _)| *d)
     }
 
+    /// Generations only grow: an answer older than what is known never
+    /// lowers it.
     fn put_generation(&self, user: &str, generation: u64, now: u64) {
         let mut map = self
             .generations
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        bounded(&mut map, now);
-        map.insert(user.to_owned(), (generation, now));
+        if now != FLOOR {
+            bounded(&mut map, now);
+        }
+        let entry = map.entry(user.to_owned()).or_insert((generation, now));
+        *entry = (entry.0.max(generation), now);
     }
 
     fn put_denied(&self, sid: IdHash, denied: bool, now: u64) {
@@ -350,11 +382,27 @@ impl Cache {
         let entry = map.entry(sid).or_insert((denied, now));
         *entry = (entry.0 || denied, now);
     }
+}
 
-    fn forget_user(&self, user: &str) {
-        self.generations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(user);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A check that was in flight when `revoke_all_for` bumped the
+    /// generation can't bring the old one back.
+    #[test]
+    fn an_older_answer_never_lowers_a_generation() {
+        let cache = Cache::default();
+        cache.put_generation("dave", 3, FLOOR); // revoke_all_for's floor
+        assert_eq!(
+            cache.generation("dave", 100, 5),
+            None,
+            "a floor is not fresh"
+        );
+        cache.put_generation("dave", 2, 100); // the late answer
+        assert_eq!(cache.generation("dave", 100, 5), Some(3));
+        cache.put_generation("dave", 4, 101);
+        assert_eq!(cache.generation("dave", 101, 5), Some(4));
+        assert_eq!(cache.generation("dave", 106, 5), None, "stale");
     }
 }

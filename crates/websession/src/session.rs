@@ -405,7 +405,8 @@ impl Session {
 
     /// The id of the store record this session was loaded from (store mode),
     /// for an app's own bookkeeping ("where you're logged in"). `None` in
-    /// cookie modes and for a session that has no record yet (its id is made
+    /// cookie modes (except for a session that has overflowed to a store:
+    /// see [`Overflow`](crate::Overflow)) and for a session that has no record yet (its id is made
     /// when it is first saved); after [`cycle_id`](Self::cycle_id) it stays
     /// the old id until the end of the request. Its `Debug` shows only a
     /// prefix, so logging it doesn't leak a usable id.

@@ -99,7 +99,8 @@ pub trait RevocationStore: Send + Sync + 'static {
 
     /// Deletes the deny-list entries whose time has passed by `now`; returns
     /// how many. (Expired entries already don't count; this frees their
-    /// space. Redis expires them by itself.)
+    /// space. websession's `Revocation` calls it every 256 denials a
+    /// process makes.)
     ///
     /// # Errors
     ///

@@ -80,6 +80,13 @@ fn tower(sessions: Sessions) -> Tower {
                 }),
             )
             .route(
+                "/logout",
+                get(|s: Session| async move {
+                    s.set_user(None);
+                    "out"
+                }),
+            )
+            .route(
                 "/purge",
                 get(|s: Session| async move {
                     s.purge();
@@ -335,4 +342,69 @@ fn a_return_threshold_at_the_limit_is_refused() {
             max_cookie_size: 4093
         })
     );
+}
+
+/// A login or logout of a session in the store moves its record to a new
+/// id: a copy of the old cookie (or an id an attacker planted) opens nothing.
+#[tokio::test]
+async fn logins_and_logouts_in_the_store_move_to_a_new_id() {
+    for mode in COOKIE_MODES {
+        for revocable in [false, true] {
+            let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
+            let mut config = config(&clock, &store);
+            if revocable {
+                config = config.with_revocation(Revocation::new(
+                    websession::core::store::MemoryRevocations::new(),
+                ));
+            }
+            let app = tower(sessions_for(mode, &store, config).expect("valid"));
+            let label = format!("{mode:?}, revocation {revocable}");
+            // Fixation: the attacker's overflowed session, then the victim logs in on it.
+            let planted = next(&app.get("/put/junk/5000", None).await, "");
+            assert!(in_store(&planted), "{label}");
+            let r = app.get("/login/alice", Some(&planted)).await;
+            let victim = next(&r, &planted);
+            assert_ne!(victim, planted, "{label}: a new id at login");
+            assert_eq!(
+                app.get("/keys", Some(&planted)).await.body,
+                "",
+                "{label}: planted id dead"
+            );
+            assert_eq!(
+                app.get("/keys", Some(&victim)).await.body,
+                "junk,who",
+                "{label}"
+            );
+            // Logout: the copy of the logged-in cookie dies.
+            let r = app.get("/logout", Some(&victim)).await;
+            let after = next(&r, &victim);
+            assert_ne!(after, victim, "{label}: a new id at logout");
+            assert_eq!(
+                app.get("/keys", Some(&victim)).await.body,
+                "",
+                "{label}: copy dead"
+            );
+            assert_eq!(
+                app.get("/keys", Some(&after)).await.body,
+                "junk,who",
+                "{label}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_python_modes_refuse_overflow() {
+    let store = Arc::new(Probe::default());
+    let overflow = || Overflow::new(store.clone());
+    let starlette = SessionConfig::starlette().with_overflow(overflow());
+    assert!(matches!(
+        Sessions::starlette(crate::support::keys(), starlette),
+        Err(ConfigError::Unsupported(_))
+    ));
+    let django = SessionConfig::django().with_overflow(overflow());
+    assert!(matches!(
+        Sessions::django(crate::support::keys(), django),
+        Err(ConfigError::Unsupported(_))
+    ));
 }

@@ -126,6 +126,25 @@ fn tower(sessions: Sessions) -> Tower {
                 }),
             )
             .route("/read", get(|s: Session| async move { tagged(&s) }))
+            .route(
+                "/switch/{user}",
+                get(|s: Session, Path(user): Path<String>| async move {
+                    // Flask-Login's logout_user then login_user, in one request.
+                    s.set_user(None);
+                    s.insert("user", &user).expect("insert");
+                    s.set_user(Some(&user));
+                    "switched"
+                }),
+            )
+            .route(
+                "/forge",
+                get(|s: Session| async move {
+                    s.insert("x", 1).expect("insert");
+                    s.insert("_ws_user", "mallory").expect("insert");
+                    s.insert("_ws_gen", i64::MAX).expect("insert");
+                    "forged"
+                }),
+            )
             .layer(SessionManagerLayer::new(sessions)),
     )
 }
@@ -479,5 +498,73 @@ async fn a_denial_lasts_as_long_as_the_cookie_could() {
             .await
             .expect("ok"),
         1
+    );
+}
+
+/// A logout and a login as someone else in one request: the first user's
+/// copies of the cookie stop working.
+#[tokio::test]
+async fn switching_users_in_one_request_retires_the_old_cookie() {
+    for mode in COOKIE_MODES {
+        let clock = TestClock::at(T0);
+        let revocation = Revocation::new(MemoryRevocations::new());
+        let app = tower(sessions(mode, &clock, &revocation));
+        let alice = cookie(&app.get("/login/alice", None).await);
+        let bob = cookie(&app.get("/switch/bob", Some(&alice)).await);
+        assert_eq!(read(&app, &bob).await.body, r#"{"user":"bob"}"#, "{mode:?}");
+        assert_eq!(
+            read(&app, &alice).await.body,
+            "{}",
+            "{mode:?}: alice's copy is dead"
+        );
+    }
+}
+
+/// A handler can't write the hidden keys: they are the engine's.
+#[tokio::test]
+async fn handlers_cannot_forge_the_hidden_keys() {
+    let clock = TestClock::at(T0);
+    let revocation = Revocation::new(MemoryRevocations::new());
+    let app = tower(sessions(Mode::Signed, &clock, &revocation));
+    let value = app
+        .get("/forge", None)
+        .await
+        .cookie_value("session")
+        .expect("cookie");
+    let codec = websession::core::FlaskCodec::new(&crate::support::keys());
+    let decoded = codec
+        .decode(&value, clock.now().try_into().expect("positive"))
+        .expect("Flask's format");
+    let keys: Vec<&str> = decoded.data.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["_ws_sid", "x"],
+        "no user, no generation: nobody logged in"
+    );
+}
+
+/// Every 256th denial of a process deletes the expired ones.
+#[tokio::test]
+async fn expired_denials_are_swept() {
+    let backend = Arc::new(Backend::default());
+    let clock = TestClock::at(T0);
+    let revocation = Revocation::new(backend.clone());
+    let app = tower(sessions(Mode::Signed, &clock, &revocation));
+    for _ in 0..255 {
+        let c = cookie(&app.get("/write/x", None).await);
+        app.get("/purge", Some(&c)).await;
+    }
+    clock.advance(3 * 86_400); // every denial so far has run out
+    let c = cookie(&app.get("/write/x", None).await);
+    app.get("/purge", Some(&c)).await; // the 256th: sweeps
+    let now = u64::try_from(clock.now()).expect("positive");
+    assert_eq!(
+        backend
+            .inner
+            .delete_expired_denials(now + 10 * 86_400)
+            .await
+            .expect("ok"),
+        1,
+        "only the last denial is left"
     );
 }
