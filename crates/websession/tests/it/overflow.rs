@@ -408,3 +408,37 @@ fn the_python_modes_refuse_overflow() {
         Err(ConfigError::Unsupported(_))
     ));
 }
+
+/// Requests that only read, running while another moves the session out,
+/// send no cookie, so the browser ends with the moved session's id: no key
+/// is lost to a reader's response.
+#[tokio::test]
+async fn readers_during_a_move_out_clobber_nothing() {
+    for mode in COOKIE_MODES {
+        let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
+        let app = tower(sessions(mode, &clock, &store));
+        let small = next(&app.get("/put/a/100", None).await, "");
+        store.load_delay_ms.store(0, Ordering::SeqCst);
+        let mut requests = tokio::task::JoinSet::new();
+        for i in 0..10 {
+            let (router, c) = (app.0.clone(), small.clone());
+            requests.spawn(async move {
+                let path = if i == 5 { "/put/b/5000" } else { "/keys" };
+                (i, crate::support::send(&router, path, Some(&c)).await)
+            });
+        }
+        let mut moved = None;
+        while let Some(done) = requests.join_next().await {
+            let (i, r) = done.expect("request");
+            assert_eq!(r.status, StatusCode::OK, "{mode:?}");
+            if i == 5 {
+                moved = Some(next(&r, &small));
+            } else {
+                assert!(r.set_cookie.is_empty(), "{mode:?}: a reader writes nothing");
+            }
+        }
+        let moved = moved.expect("the mover answered");
+        assert!(in_store(&moved), "{mode:?}");
+        assert_eq!(app.get("/keys", Some(&moved)).await.body, "a,b", "{mode:?}");
+    }
+}
