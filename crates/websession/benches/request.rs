@@ -25,6 +25,32 @@ async fn with_session(session: Session) -> String {
     }
 }
 
+/// Benchmarks `GET /` with each case's cookie, one function per case.
+fn get_root<const N: usize>(
+    c: &mut Criterion,
+    group: &str,
+    rt: &tokio::runtime::Runtime,
+    cases: [(&str, Router, String); N],
+) {
+    let mut group = c.benchmark_group(group);
+    for (name, app, cookie) in cases {
+        let mut svc = app.into_service::<Body>();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let req = Request::get("/")
+                        .header("cookie", &cookie)
+                        .body(Body::empty())
+                        .expect("req");
+                    let svc = svc.ready().await.expect("ready");
+                    svc.call(req).await.expect("infallible")
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -60,8 +86,7 @@ fn bench(c: &mut Criterion) {
                 Sessions::signed(keys.clone(), SessionConfig::default()).expect("valid"),
             ));
 
-    let mut group = c.benchmark_group("get_root");
-    for (name, app, cookie) in [
+    let cases = [
         ("bare_axum", bare_app, cookie.clone()),
         ("signed_read", non_permanent.clone(), cookie.clone()),
         (
@@ -76,22 +101,8 @@ fn bench(c: &mut Criterion) {
             permanent_cookie,
         ),
         ("sealed_read", sealed, sealed_cookie),
-    ] {
-        let mut svc = app.into_service::<Body>();
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    let req = Request::get("/")
-                        .header("cookie", &cookie)
-                        .body(Body::empty())
-                        .expect("req");
-                    let svc = svc.ready().await.expect("ready");
-                    svc.call(req).await.expect("infallible")
-                })
-            })
-        });
-    }
-    group.finish();
+    ];
+    get_root(c, "get_root", &rt, cases);
 }
 
 /// Revocation's cost on a signed `GET /`: the plain cookie; a revocable
@@ -128,8 +139,7 @@ fn revocation(c: &mut Criterion) {
     };
     let warm = Revocation::new(MemoryRevocations::new());
     let cold = Revocation::new(MemoryRevocations::new()).with_staleness(std::time::Duration::ZERO);
-    let mut group = c.benchmark_group("revocation");
-    for (name, app, cookie) in [
+    let cases = [
         ("signed_read", app(SessionConfig::flask()), plain_cookie),
         (
             "signed_read_revocable_warm",
@@ -141,22 +151,8 @@ fn revocation(c: &mut Criterion) {
             app(SessionConfig::flask().with_revocation(cold)),
             revocable_cookie,
         ),
-    ] {
-        let mut svc = app.into_service::<Body>();
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    let req = Request::get("/")
-                        .header("cookie", &cookie)
-                        .body(Body::empty())
-                        .expect("req");
-                    let svc = svc.ready().await.expect("ready");
-                    svc.call(req).await.expect("infallible")
-                })
-            })
-        });
-    }
-    group.finish();
+    ];
+    get_root(c, "revocation", &rt, cases);
 }
 
 criterion_group!(benches, bench, revocation);
