@@ -356,8 +356,11 @@ impl Engine {
                             None => {
                                 let (engine, overflow) = (self.clone(), overflow.clone());
                                 return Finish::Save(Box::pin(async move {
-                                    let saved =
-                                        engine.save_overflowing(&overflow, state, now).await;
+                                    // Out of the store, the cookie was just
+                                    // found too large: not encoded again.
+                                    let saved = engine
+                                        .save_overflowing(&overflow, state, now, !in_store)
+                                        .await;
                                     engine.conclude_overflow(outcome, saved)
                                 }));
                             }
@@ -657,7 +660,7 @@ impl Engine {
             }
             let written = match (&engine.codec, &engine.config.overflow) {
                 (_, Some(overflow)) => {
-                    let saved = engine.save_overflowing(overflow, state, now).await;
+                    let saved = engine.save_overflowing(overflow, state, now, false).await;
                     return engine.conclude_overflow(outcome, saved);
                 }
                 (Codec::Cookie(codec), None) => engine.write_cookie(codec, &mut state, now),
@@ -674,11 +677,15 @@ impl Engine {
     /// - In the store, changed, and small enough again: the record goes,
     ///   then the cookie carries the data.
     /// - Otherwise in the store: saved as store mode saves.
+    ///
+    /// `too_large`: the caller already encoded this cookie-held session and
+    /// found it past the limit.
     async fn save_overflowing(
         &self,
         overflow: &Overflow,
         mut state: SessionState,
         now: u64,
+        too_large: bool,
     ) -> Result<Option<String>, SessionError> {
         let Codec::Cookie(codec) = &self.codec else {
             return Ok(None);
@@ -691,9 +698,11 @@ impl Engine {
             state.cycled = true;
         }
         if !in_store {
-            match self.write_cookie(codec, &mut state, now) {
-                Err(SessionError::CookieTooLarge { .. }) => {}
-                written => return written,
+            if !too_large {
+                match self.write_cookie(codec, &mut state, now) {
+                    Err(SessionError::CookieTooLarge { .. }) => {}
+                    written => return written,
+                }
             }
             crate::metrics::session_event("overflowed", self.mode_name());
         } else if state.modified && !state.data.is_empty() {
