@@ -2,7 +2,9 @@
 //! another connection, and a full disk (a small `max_page_count`). Each gives
 //! a typed error (Unavailable: the adapters answer 503) in bounded time,
 //! leaves the file intact, and the store recovers without a restart once the
-//! cause is gone.
+//! cause is gone. And (issue 25, module `crash`) a writing process killed
+//! with SIGKILL, again and again: the file stays intact and no answered
+//! write is lost.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,6 +15,9 @@ use websession_core::store::{
 use websession_core::testing::{map as data, now};
 use websession_core::Value;
 use websession_sqlite::{SqliteOptions, SqliteStore};
+
+#[path = "faults/crash.rs"]
+mod crash;
 
 fn temp_db(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
