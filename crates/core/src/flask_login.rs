@@ -29,6 +29,23 @@
 //! `SECRET_KEY_FALLBACKS`); a `str` key is used as its **Latin-1** bytes
 //! (Flask's session uses UTF-8), so a non-ASCII text key needs
 //! [`Key::from_latin1`](crate::Key::from_latin1) here.
+//!
+//! ## Bound to a generation (websession's extension)
+//!
+//! Flask-Login's cookie can't be revoked: it is valid for as long as the
+//! key. When the app revokes logins by a per-user *generation* (websession's
+//! `Revocation`), a remember cookie issued at generation `g > 0` carries it:
+//!
+//! ```text
+//! remember_token = user_id "|g" g "." hex(HMAC-SHA512(SECRET_KEY,
+//!                      "websession-remember\0" g "\0" user_id))
+//! ```
+//!
+//! At generation 0 (a user never logged out everywhere) the token is
+//! exactly Flask-Login's, so a Flask app sharing the key reads it. A token
+//! with a generation fails Flask-Login's check (its digest is not the one
+//! Flask-Login computes), so Flask treats it as no cookie at all: it never
+//! loads a user from it, and never restores one that was revoked.
 
 use std::fmt;
 use std::fmt::Write as _;
@@ -213,13 +230,47 @@ impl RememberSigner {
     /// `f"{user_id}|{hexdigest}"`: Flask-Login's `encode_cookie(user_id)`.
     #[must_use]
     pub fn sign(&self, user_id: &str) -> String {
-        let mut mac = self.mac.clone();
-        mac.update(user_id.as_bytes());
-        let mut out = String::with_capacity(user_id.len() + 129);
+        self.sign_at(user_id, 0)
+    }
+
+    /// A token bound to `user_id`'s revocation `generation` (see the module
+    /// docs): Flask-Login's own token at generation 0.
+    ///
+    /// ```
+    /// use websession_core::flask_login::RememberSigner;
+    /// use websession_core::Key;
+    ///
+    /// let signer = RememberSigner::new(&Key::from_utf8("correct horse battery staple")?);
+    /// assert_eq!(signer.sign_at("42", 0), signer.sign("42"));
+    /// let token = signer.sign_at("42", 3);
+    /// assert!(token.starts_with("42|g3."));
+    /// assert_eq!(signer.verify_at(&token)?, ("42", 3));
+    /// assert!(signer.verify(&token).is_err(), "Flask-Login's check refuses it");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn sign_at(&self, user_id: &str, generation: u64) -> String {
+        let mut out = String::with_capacity(user_id.len() + 152);
         out.push_str(user_id);
         out.push('|');
-        out.push_str(&hex::encode(mac.finalize().into_bytes()));
+        if generation > 0 {
+            let _ = write!(out, "g{generation}.");
+        }
+        let digest = self.mac(user_id, generation).finalize();
+        out.push_str(&hex::encode(digest.into_bytes()));
         out
+    }
+
+    /// The MAC over `user_id` at `generation`, not yet finalized.
+    fn mac(&self, user_id: &str, generation: u64) -> Hmac<Sha512> {
+        let mut mac = self.mac.clone();
+        if generation > 0 {
+            mac.update(b"websession-remember\0");
+            mac.update(generation.to_string().as_bytes());
+            mac.update(b"\0");
+        }
+        mac.update(user_id.as_bytes());
+        mac
     }
 
     /// The user id of a cookie whose digest matches (Flask-Login's
@@ -232,6 +283,40 @@ impl RememberSigner {
     /// is not 128 lowercase hex digits, or one that does not match.
     pub fn verify<'a>(&self, cookie: &'a str) -> Result<&'a str, DecodeError> {
         let (payload, digest) = cookie.rsplit_once('|').ok_or(DecodeError::BadSignature)?;
+        self.check(payload, 0, digest)?;
+        Ok(payload)
+    }
+
+    /// The user id and generation of a token made by [`sign_at`](Self::sign_at)
+    /// (or by Flask-Login: generation 0) whose digest matches.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError::BadSignature`] as for [`verify`](Self::verify), and for
+    /// a generation that is not a decimal number above 0.
+    pub fn verify_at<'a>(&self, cookie: &'a str) -> Result<(&'a str, u64), DecodeError> {
+        let (payload, tail) = cookie.rsplit_once('|').ok_or(DecodeError::BadSignature)?;
+        let (generation, digest) = match tail.strip_prefix('g') {
+            Some(rest) => {
+                let (g, digest) = rest.split_once('.').ok_or(DecodeError::BadSignature)?;
+                // Canonical decimal only: one token per (user, generation).
+                if g.is_empty() || g.starts_with('0') || !g.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(DecodeError::BadSignature);
+                }
+                (
+                    g.parse::<u64>().map_err(|_| DecodeError::BadSignature)?,
+                    digest,
+                )
+            }
+            None => (0, tail),
+        };
+        self.check(payload, generation, digest)?;
+        Ok((payload, generation))
+    }
+
+    /// Compares `digest` (hex text) with the digest of `payload` at
+    /// `generation`, in constant time.
+    fn check(&self, payload: &str, generation: u64, digest: &str) -> Result<(), DecodeError> {
         // Python compares the hex text: only lowercase hex can match.
         if digest.len() != 128
             || !digest
@@ -242,11 +327,9 @@ impl RememberSigner {
         }
         let mut expected = [0u8; 64];
         hex::decode_to_slice(digest, &mut expected).map_err(|_| DecodeError::BadSignature)?;
-        let mut mac = self.mac.clone();
-        mac.update(payload.as_bytes());
-        mac.verify_slice(&expected)
-            .map_err(|_| DecodeError::BadSignature)?;
-        Ok(payload)
+        self.mac(payload, generation)
+            .verify_slice(&expected)
+            .map_err(|_| DecodeError::BadSignature)
     }
 }
 
@@ -296,5 +379,34 @@ mod tests {
         assert_eq!(s.verify("no-bar"), Err(DecodeError::BadSignature));
         assert_eq!(s.verify("1|zz"), Err(DecodeError::BadSignature));
         assert_eq!(format!("{s:?}"), "RememberSigner(<key redacted>)");
+    }
+
+    #[test]
+    fn generations_bind_the_token() {
+        let s = RememberSigner::new(&Key::from_utf8("k").unwrap());
+        let g2 = s.sign_at("a|b", 2);
+        assert_eq!(s.verify_at(&g2), Ok(("a|b", 2)));
+        assert_eq!(s.verify_at(&s.sign("a|b")), Ok(("a|b", 0)));
+        // The generation is signed: changing it breaks the digest.
+        assert_eq!(
+            s.verify_at(&g2.replacen("|g2.", "|g3.", 1)),
+            Err(DecodeError::BadSignature)
+        );
+        // Another user's digest at that generation doesn't fit.
+        assert_eq!(
+            s.verify_at(&g2.replacen("a|b", "a|c", 1)),
+            Err(DecodeError::BadSignature)
+        );
+        for bad in ["|g0.", "|g02.", "|g.", "|gx."] {
+            let forged = g2.replacen("|g2.", bad, 1);
+            assert_eq!(
+                s.verify_at(&forged),
+                Err(DecodeError::BadSignature),
+                "{bad}"
+            );
+        }
+        assert_eq!(s.verify_at("a|g2"), Err(DecodeError::BadSignature));
+        // Flask-Login's check refuses a token with a generation.
+        assert_eq!(s.verify(&g2), Err(DecodeError::BadSignature));
     }
 }

@@ -79,7 +79,11 @@ pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::minutes(1);
 /// `Expires`; the server enforces the lifetime and timeouts. Browsers don't
 /// send these headers by themselves, so header tokens need no CSRF defence,
 /// and the cookie attributes (`Domain`, `Path`, `Secure`, `SameSite`…) don't
-/// apply. The `Cookie` header is ignored.
+/// apply. The `Cookie` header is ignored, by the session and by
+/// [`FlaskLogin`](crate::flask::FlaskLogin) alike: with a header transport
+/// no remember cookie is read or written, so no cookie a browser sends by
+/// itself can log anyone in. (A route that reads a cookie of its own
+/// to authenticate brings the CSRF question back; don't.)
 ///
 /// ```
 /// use websession::{SessionConfig, Transport};

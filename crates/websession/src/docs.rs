@@ -312,18 +312,55 @@ pub mod metrics {}
 ///   so both sides agree.
 /// - **Login** sets `_user_id`, `_fresh`, `_id` (and `_remember`,
 ///   `_remember_seconds`); websession also rotates the session (a new id in
-///   store mode) and records the user for `delete_all_for`.
+///   store mode) and records the user for `delete_all_for` and
+///   `revoke_all_for` ([`crate::Session::set_user`]). **A login restored
+///   from the remember cookie is a login too**: it records the user (and,
+///   with revocation, the generation the cookie was checked against) and
+///   rotates the session, so logout, `delete_all_for` and `revoke_all_for`
+///   reach it as they reach any other.
 /// - **Logout** removes `_user_id`, `_fresh`, `_id`, and when the request
 ///   has a remember cookie, deletes it. Other keys stay (Flask-Login doesn't
 ///   clear the session), so a flash after logout survives.
 /// - **The remember cookie** is `user_id|hex(HMAC-SHA512(SECRET_KEY,
 ///   user_id))`, with Werkzeug's quoting when the id needs it, `Expires` at
 ///   the duration (365 days, or `login_user`'s), no `Max-Age`; deleted with
-///   only `Domain` and `Path`. It carries no time: a copied one works until
-///   the key changes. Flask-Login signs it with `SECRET_KEY` alone (no
-///   fallbacks), as the **Latin-1** bytes of a text key: for a key with
-///   characters beyond ASCII use [`crate::Key::from_latin1`] for
-///   [`crate::flask::FlaskLogin::new`].
+///   only `Domain` and `Path`. It carries no time. Flask-Login signs it
+///   with `SECRET_KEY` alone (no fallbacks), as the **Latin-1** bytes of a
+///   text key: for a key with characters beyond ASCII use
+///   [`crate::Key::from_latin1`] for [`crate::flask::FlaskLogin::new`].
+///
+/// ## Revoking remember cookies
+///
+/// **Without a [`Revocation`](crate::Revocation)** a remember cookie can't
+/// be revoked, in any mode, as in Flask-Login: a copied one logs its user in
+/// until the key changes, even after `logout_user` elsewhere or
+/// `delete_all_for` (which ends the sessions, not the cookie). Flask-Login's
+/// answer is the *alternative id*: log users in with an id you change on
+/// password change (`login_user_with(&alternative_id, ..)`), so old
+/// cookies name nobody.
+///
+/// **With a `Revocation` configured** (in the cookie modes, and in store
+/// mode, where it serves the remember cookie only), the remember cookie is
+/// bound to its user's generation:
+/// [`Revocation::revoke_all_for(user)`](crate::Revocation::revoke_all_for)
+/// ends every remember cookie issued before it, on every device (another
+/// process sees it within its staleness, as for session cookies). A user
+/// never revoked (generation 0) gets exactly Flask-Login's cookie; after a
+/// revocation the cookie is `user_id|g<generation>.<digest>` (see
+/// `websession_core::flask_login`), which Flask-Login refuses as it refuses
+/// any bad digest: a Flask app sharing the key treats it as no cookie. The
+/// check is an async step the [`crate::flask::Login`] extractors run
+/// ([`crate::flask::Login::check_remember_cookie`]); a forged cookie costs
+/// no round trip. When the revocation store can't be reached, a remember
+/// cookie doesn't restore the login (fail closed; nothing is deleted) and
+/// none is issued, unless the revocation fails open. In store mode "log out
+/// everywhere" is then both calls: `delete_all_for(user)` for the sessions
+/// and `revoke_all_for(user)` for the remember cookies.
+///
+/// **With a header [`Transport`](crate::Transport)** (bearer tokens), the
+/// remember cookie is neither read nor written: a cookie the browser sends
+/// by itself must not log an API client in (it would need a CSRF defence
+/// that header tokens don't). `remember=true` is ignored, with a warning.
 /// - **Flashes**: the first take in a request removes every message from
 ///   the session (even with a category filter); later takes in the same
 ///   request see the same messages.
@@ -373,16 +410,17 @@ pub mod flask_login {}
 ///
 /// | you call | what stops working | how |
 /// |---|---|---|
-/// | [`Session::purge`](crate::Session::purge), or [`Session::set_user(None)`](crate::Session::set_user) on a logged-in session (Flask-Login's `logout_user` does it) | every copy of this session's cookie | the session's random id goes on a deny-list; a session that goes on (a flash message after logout) gets a new id |
-/// | [`Revocation::revoke_all_for(user)`](crate::Revocation::revoke_all_for) | every cookie `user` logged in with before the call, on every device | the user's generation goes up; a cookie records the generation at login |
+/// | [`Session::purge`](crate::Session::purge), [`Session::clear`](crate::Session::clear) (Flask's usual logout), removing the session's last key, or any [`Session::set_user`](crate::Session::set_user) (a login, Flask-Login's `login_user` and `logout_user`, and a login restored from the remember cookie) | every copy of this session's cookie taken before | the session's random id goes on a deny-list; a session that goes on (a flash message after logout, the new login) gets a new id |
+/// | [`Revocation::revoke_all_for(user)`](crate::Revocation::revoke_all_for) | every cookie `user` logged in with before the call, on every device, and Flask-Login remember cookies issued before it | the user's generation goes up; a cookie records the generation at login, a remember cookie carries it |
 ///
-/// A logout is `set_user(None)`, or a login as another user, on a session
-/// whose cookie recorded a user; a login or logout of a session that has
-/// overflowed to a store also moves its record to a new id. A cookie with
-/// no session id (written by Flask, or before revocation was turned on)
+/// Because a login retires the id the session had before it, a copy of
+/// the anonymous session (a planted cookie, say) neither learns the login
+/// nor can log the new session out by purging its copy. A cookie with no
+/// session id (written by Flask, or before revocation was turned on)
 /// opens as before and gets an id the next time it is written: until then
 /// its copies can be revoked only by `revoke_all_for` of a user it
-/// records, or not at all.
+/// records, or not at all. A change that keeps the session's user and
+/// data (a refresh, [`Session::cycle_id`]) keeps its id.
 ///
 /// A refused cookie opens as an empty session (as an expired one does),
 /// logged under the `websession::security` target and counted as
@@ -431,7 +469,11 @@ pub mod flask_login {}
 /// (default 5 seconds, whole seconds). So:
 ///
 /// - on the process that revoked (the logout's, or the one that called
-///   `revoke_all_for`): **never**; it updates its own cache at once;
+///   `revoke_all_for`): **never** for a request that starts after the
+///   revocation returned; it updates its own cache at once, and a store
+///   answer that was already in flight (it may predate the revocation)
+///   decides only its own, concurrent request and is never cached, so no
+///   eviction of the cache can bring the old answer back;
 /// - on another process: for **less than the staleness** after the
 ///   revocation was written to the store (it may have asked the store just
 ///   before). `tests/it/revocation.rs` checks this bound on the injected
@@ -478,10 +520,22 @@ pub mod flask_login {}
 /// expires. A cookie Flask writes (without an id) opens on the Rust side,
 /// and gets an id the next time the Rust side writes it.
 ///
-/// Store mode doesn't need any of this: a server-side session is revoked by
-/// deleting its record ([`Session::purge`](crate::Session::purge),
-/// [`SessionStore::delete_all_for`](websession_core::store::SessionStore::delete_all_for)),
-/// and ignores a configured `Revocation`.
+/// Store mode doesn't need any of this for its sessions: a server-side
+/// session is revoked by deleting its record
+/// ([`Session::purge`](crate::Session::purge),
+/// [`SessionStore::delete_all_for`](websession_core::store::SessionStore::delete_all_for)).
+/// A `Revocation` configured in store mode serves only Flask-Login's
+/// remember cookie (see [`flask_login`](crate::docs::flask_login)).
+///
+/// ## Where the store can lose revocations
+///
+/// A revocation is as durable as the store that keeps it. In SQLite and
+/// PostgreSQL it is a committed row. In Redis, generations and denials are
+/// keys without a TTL beside the sessions: a flush (`FLUSHDB`,
+/// `FLUSHALL`), or an eviction policy that may evict keys without a TTL
+/// (`allkeys-*`), takes them and silently undoes "log out everywhere";
+/// `websession-redis` checks the policy when it connects (see its docs).
+/// Give revocations a Redis that doesn't evict, and never flush it.
 pub mod revocation {}
 
 /// # Sessions bigger than a cookie: overflow
@@ -499,7 +553,9 @@ pub mod revocation {}
 /// | in the cookie, fits | stays in the cookie (no store call at all) |
 /// | in the cookie, the `Set-Cookie` would pass the limit | a new store record under a new random id; the cookie carries only the id |
 /// | in the store, changed, and its cookie would be at most [`return_below`](crate::Overflow::with_return_below) bytes (default: half the limit) | the record is deleted, **then** the cookie carries the data again |
-/// | in the store otherwise | stays: per-key change sets, expiry extended as store mode does |
+/// | in the store, logged in or out ([`Session::set_user`](crate::Session::set_user)) | moves to a new id in one atomic step; the old id opens nothing |
+/// | in the store, otherwise changed | a new record under a new id; the old record becomes a read-only snapshot for 60 seconds (what a request still carrying the old id reads), then ends |
+/// | in the store, unchanged | stays; its expiry is extended as store mode does |
 ///
 /// The gap between the two thresholds is hysteresis: a session near the
 /// limit doesn't move at every request.
@@ -517,11 +573,23 @@ pub mod revocation {}
 ///
 /// ## What holds while the session is in the store
 ///
-/// Everything store mode promises: the store sees only the id's SHA-256;
-/// writes carry only the keys a request changed, so concurrent requests
-/// don't lose each other's keys; a record deleted during a request (a
-/// purge, `delete_all_for`) is never written back; an unknown or expired id
-/// opens an empty session. An unreachable store answers **503** on the
+/// What store mode promises about the store: it sees only the id's
+/// SHA-256; a record deleted during a request (a purge, `delete_all_for`)
+/// is never written back, **nor moved back into a cookie** (the move back
+/// takes the record atomically, and sends the data only if the record was
+/// still there); an unknown or expired id opens an empty session.
+///
+/// Unlike store mode, **every change moves the session to a new id**, as
+/// every change to a cookie session issues a new cookie. So an id planted
+/// in a victim's browser (or copied from it) learns nothing written after
+/// it was taken, even a login that only inserts a key, as in Flask; and a
+/// login or logout kills the old id's copies at once. The old id of any
+/// other change lives on for 60 seconds as a snapshot of what it held, so
+/// requests the browser sent before the response arrived still find their
+/// session; reading a snapshot never extends it. Two requests that change
+/// one overflowed session at the same time behave as two cookie requests
+/// do: each response carries the old data plus its own change, and the
+/// browser keeps the last (store mode would merge their keys). An unreachable store answers **503** on the
 /// load, on the move out and on the move back, and no `Set-Cookie` is sent,
 /// so the browser keeps the cookie it had: nothing it holds is lost (the
 /// failed request's own changes are not saved, and it says so with the
@@ -539,9 +607,9 @@ pub mod revocation {}
 ///
 /// Requests that overlap the moment of a move behave as overlapping
 /// cookie requests do: the browser keeps the cookie of the last response.
-/// A request that loaded the session from the store before another moved it
-/// back finds the record gone when it saves, and its changes are dropped
-/// (the rule for a session deleted during a request).
+/// A request that loaded the session from the store before another moved
+/// it (back to the cookie, or to a new id) finds the record gone when it
+/// saves, and its changes are dropped.
 ///
 /// ## Beside a Flask app
 ///

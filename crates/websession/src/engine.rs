@@ -214,6 +214,8 @@ impl Engine {
                     stored: Some(StoredRecord {
                         id,
                         expires_at: record.expires_at,
+                        user: record.user,
+                        superseded: false,
                     }),
                     ..SessionState::tracked()
                 })
@@ -586,6 +588,11 @@ impl Engine {
                     ..loaded?
                 };
                 state.ids = CookieIds::take(&mut state.data);
+                if state.data.remove(SUPERSEDED_KEY).is_some() {
+                    if let Some(stored) = &mut state.stored {
+                        stored.superseded = true;
+                    }
+                }
                 match &self.config.revocation {
                     Some(revocation) if !state.ids.is_empty() => {
                         self.ask_revocation(revocation, state, now).await
@@ -632,12 +639,18 @@ impl Engine {
                 }
             }
             if let Some(user) = login {
-                match crate::metrics::store_op(
-                    "revocation_generation",
-                    revocation.generation(&user),
-                )
-                .await
-                {
+                let generation = match state.login_generation {
+                    // Learnt in this request (a remember cookie's check).
+                    Some(known) => Ok(known),
+                    None => {
+                        crate::metrics::store_op(
+                            "revocation_generation",
+                            revocation.generation(&user),
+                        )
+                        .await
+                    }
+                };
+                match generation {
                     Ok(generation) => {
                         state.ids.user = Some(user);
                         state.ids.generation = generation;
@@ -694,7 +707,7 @@ impl Engine {
         let in_store = state.stored.is_some() || state.purged_record.is_some();
         if state.stored.is_some() && matches!(state.user, UserChange::Set(_)) {
             // A login or logout of a session in the store moves its record
-            // to a new id (against fixation; the old id's copies die).
+            // to a new id at once (the old id's copies die).
             state.cycled = true;
         }
         if !in_store {
@@ -709,13 +722,19 @@ impl Engine {
             let limit = overflow.return_below(self.config.max_cookie_size);
             if let Ok(Some(cookie)) = self.write_cookie(codec, &mut state, now) {
                 if cookie.len() <= limit {
-                    // Never readable both ways: the record goes first.
-                    let ids = [
-                        state.stored.take().map(|s| s.id),
-                        state.purged_record.take(),
-                    ];
-                    for id in ids.into_iter().flatten() {
-                        crate::metrics::store_op("delete", store.delete(&id.hash())).await?;
+                    // Never readable both ways: the record goes first, and
+                    // only if it was still there (a concurrent purge or
+                    // `delete_all_for` ended the session: nothing is sent).
+                    if let Some(purged) = state.purged_record.take() {
+                        crate::metrics::store_op("delete", store.delete(&purged.hash())).await?;
+                    }
+                    if let Some(stored) = state.stored.take() {
+                        if !take_record(store, &stored.id, now).await? {
+                            tracing::debug!(
+                                "the session was deleted during the request; not writing it back"
+                            );
+                            return Ok(None);
+                        }
                     }
                     crate::metrics::session_event("returned", self.mode_name());
                     return Ok(Some(cookie));
@@ -746,6 +765,35 @@ impl Engine {
             // (`delete_all_for` reaches it).
             if state.stored.is_none() {
                 state.user = UserChange::Set(Some(user.clone()));
+            }
+        }
+        if !state.modified && state.stored.as_ref().is_some_and(|s| s.superseded) {
+            // An old snapshot read again: it ends at its grace period.
+            return Ok(None);
+        }
+        if state.data.contains_key(SUPERSEDED_KEY) {
+            state.remove(SUPERSEDED_KEY); // the engine's, never a handler's
+        }
+        if state.modified && !state.cycled && !state.data.is_empty() {
+            if let Some(old) = state.stored.take() {
+                // Every other change moves the session to a new record, as
+                // every change to a cookie session issues a new cookie, and
+                // the old record becomes what an old cookie is: a snapshot
+                // that lives on briefly. So an id planted in a victim's
+                // browser (or copied from it) never learns what is written
+                // later, such as a login that only inserts a key; and a
+                // request that still carries the old id (sent before this
+                // response arrived) finds the old data, not an empty
+                // session.
+                if !supersede(store, &old, now).await? {
+                    tracing::debug!(
+                        "the session was deleted during the request; not writing it back"
+                    );
+                    return Ok(None);
+                }
+                if let UserChange::Keep = state.user {
+                    state.user = UserChange::Set(old.user);
+                }
             }
         }
         let plan = store_save::plan(self, &state, now);
@@ -805,6 +853,14 @@ impl Engine {
 }
 
 impl Opener for Engine {
+    fn revocation(&self) -> Option<&Revocation> {
+        self.config.revocation.as_ref()
+    }
+
+    fn cookie_transport(&self) -> bool {
+        self.config.transport.request_header().is_none()
+    }
+
     fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {
         let now = self.config.clock.unix_seconds();
         match &self.codec {
@@ -855,22 +911,86 @@ impl Opener for Engine {
     }
 }
 
+/// How long a record superseded by a change to an overflowed session keeps
+/// opening (with the data it had) for requests that still carry its id.
+pub(crate) const SUPERSEDED_GRACE_SECS: u64 = 60;
+
+/// The hidden key that marks a superseded overflow record.
+const SUPERSEDED_KEY: &str = "_ws_superseded";
+
+/// Cuts the live record `old` to [`SUPERSEDED_GRACE_SECS`] from now (or its
+/// own expiry, if sooner) and says whether it was live: `false` when a
+/// concurrent logout or `delete_all_for` ended it, and the session must not
+/// be written back.
+async fn supersede(
+    store: &dyn SessionStore,
+    old: &StoredRecord,
+    now: u64,
+) -> Result<bool, SessionError> {
+    let until = old
+        .expires_at
+        .min(now.saturating_add(SUPERSEDED_GRACE_SECS));
+    // Marked, so that reading it never extends it again.
+    let touch =
+        websession_core::store::ChangeSet::touch(until).with_set(SUPERSEDED_KEY, Value::Bool(true));
+    match crate::metrics::store_op("update", store.update(&old.id.hash(), &touch, now)).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == StoreErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes the live record `id` and says whether it was live: it moves
+/// (atomically, with `cycle_id`) to a throwaway id holding nothing, which is
+/// then deleted. `false` when the record was already gone: a concurrent
+/// logout or `delete_all_for` won, and the caller must not write it back.
+async fn take_record(
+    store: &dyn SessionStore,
+    id: &SessionId,
+    now: u64,
+) -> Result<bool, SessionError> {
+    let scratch = SessionId::generate().hash();
+    let emptied = websession_core::store::ChangeSet::touch(now.saturating_add(1))
+        .with_cleared()
+        .with_user(None);
+    match crate::metrics::store_op(
+        "cycle_id",
+        store.cycle_id(&id.hash(), &scratch, &emptied, now),
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(e) if e.kind() == StoreErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    if let Err(e) = crate::metrics::store_op("delete", store.delete(&scratch)).await {
+        // It holds nothing, and expires within a second.
+        tracing::debug!(error = %chain(&e), "could not delete an emptied session record");
+    }
+    Ok(true)
+}
+
 /// What a cookie-mode save with revocation must do in the store first:
 /// `Some(login)` when there is work (a retired id to deny, and the user
 /// whose generation a login records, if one logged in); `None` when the
-/// cookie can be written at once. A logout (the user set to nobody) retires
-/// the session id.
+/// cookie can be written at once.
+///
+/// - Any `set_user` is a change of privilege: a login (`Some`, even as the
+///   same user again) or a logout (`None`) retires the session's id, so a
+///   copy taken before (a planted cookie, or the victim's old one) neither
+///   learns the login nor can log the new session out.
+/// - A session emptied in this request (its last key removed) retires its
+///   id as `clear` and `purge` do: copies of the cookie stop working.
 fn revocation_work(state: &mut SessionState) -> Option<Option<String>> {
+    if state.modified && state.data.is_empty() {
+        state.retire_sid();
+        state.ids = CookieIds::default();
+    }
     let login = match state.user.clone() {
         UserChange::Set(user) => {
-            // The session's user changes (a logout, or a login as someone
-            // else, perhaps both in this request): the old user's copies of
-            // the cookie must stop working.
-            if state.ids.user.is_some() && state.ids.user != user {
-                state.ids.user = None;
-                state.ids.generation = 0;
-                state.retire_sid();
-            }
+            state.retire_sid();
+            state.ids.user = None;
+            state.ids.generation = 0;
             user
         }
         UserChange::Keep => None,

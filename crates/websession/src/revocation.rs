@@ -22,15 +22,13 @@ pub(crate) const GENERATION_KEY: &str = "_ws_gen";
 /// The default of [`Revocation::with_staleness`]: 5 seconds.
 pub const DEFAULT_STALENESS: Duration = Duration::from_secs(5);
 
-/// The time of a cache entry that is never fresh, but keeps its
-/// generation as a floor (`fresh` needs `now >= at`).
-const FLOOR: u64 = u64::MAX;
-
 /// How many denials a process makes between two sweeps of the expired ones.
 const SWEEP_EVERY: u64 = 256;
 
 /// Entries each of the cache's two maps keeps at most; past it, the stale
-/// ones go (and if that is not enough, all of them).
+/// ones go (and if that is not enough, all of them: an answer that was in
+/// flight during a revocation is never cached, so nothing a revocation
+/// decided is lost with them).
 const MAX_CACHED: usize = 100_000;
 
 /// Revocation for the cookie modes (signed and sealed): "log out
@@ -176,10 +174,30 @@ impl Revocation {
     /// ```
     pub async fn revoke_all_for(&self, user: &str) -> Result<u64, StoreError> {
         let generation = self.store.bump_generation(user).await?;
-        // Not fresh (the next request asks the store), but a floor: a check
-        // that was in flight can't bring the old generation back.
-        self.cache.put_generation(user, generation, FLOOR);
+        // After the store has it: a check in flight (which may have read
+        // the old generation) sees the epoch move and caches nothing.
+        self.cache.revoked();
+        // Known but not fresh (time 0): the next request asks the store,
+        // and no older answer lowers it meanwhile.
+        self.cache.put_generation(user, generation, 0);
         crate::metrics::session_event("revoked_all", "cookie");
+        Ok(generation)
+    }
+
+    /// `user`'s current generation: from the cache while fresh, else from
+    /// the store (and then cached). What a remember cookie is checked
+    /// against.
+    pub(crate) async fn user_generation(&self, user: &str, now: u64) -> Result<u64, StoreError> {
+        if self.staleness > 0 {
+            if let Some(generation) = self.cache.generation(user, now, self.staleness) {
+                return Ok(generation);
+            }
+        }
+        let epoch = self.cache.epoch();
+        let generation = self.store.generation(user).await?;
+        if self.staleness > 0 && self.cache.epoch() == epoch {
+            self.cache.put_generation(user, generation, now);
+        }
         Ok(generation)
     }
 
@@ -208,8 +226,12 @@ impl Revocation {
             .sid
             .as_ref()
             .map_or_else(|| SessionId::generate().hash(), SessionId::hash);
+        let epoch = self.cache.epoch();
         let verdict = self.store.check(ids.user.as_deref(), &hash, now).await?;
-        if self.staleness > 0 {
+        // An answer that overlapped a revocation made here may predate it:
+        // it decides this request (which ran concurrently with the
+        // revocation) but is not remembered for later ones.
+        if self.staleness > 0 && self.cache.epoch() == epoch {
             if let Some(sid) = &ids.sid {
                 self.cache.put_denied(sid.hash(), verdict.denied, now);
             }
@@ -237,6 +259,7 @@ impl Revocation {
     ) -> Result<(), StoreError> {
         let hash = sid.hash();
         self.store.deny(&hash, until).await?;
+        self.cache.revoked();
         self.cache.put_denied(hash, true, now);
         let denials = self
             .cache
@@ -322,28 +345,55 @@ impl CookieIds {
 }
 
 /// The per-process cache: what the store said, and when.
-#[derive(Default)]
 struct Cache {
     generations: Mutex<HashMap<String, (u64, u64)>>,
     denied: Mutex<HashMap<IdHash, (bool, u64)>>,
     /// Denials made by this process (for the sweep).
     denials: std::sync::atomic::AtomicU64,
+    /// Moves after every revocation this process writes (a denial or a
+    /// generation bump), once the store has it. A store answer is cached
+    /// only if the epoch didn't move while it was asked, so an answer read
+    /// before a revocation can't outlive it here, whatever the maps drop.
+    epoch: std::sync::atomic::AtomicU64,
+    /// Entries each map keeps at most ([`MAX_CACHED`]; tests lower it).
+    limit: usize,
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Self {
+            generations: Mutex::default(),
+            denied: Mutex::default(),
+            denials: std::sync::atomic::AtomicU64::new(0),
+            epoch: std::sync::atomic::AtomicU64::new(0),
+            limit: MAX_CACHED,
+        }
+    }
 }
 
 fn fresh(at: u64, now: u64, staleness: u64) -> bool {
     now >= at && now - at < staleness
 }
 
-fn bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, (V, u64)>, now: u64) {
-    if map.len() >= MAX_CACHED {
+fn bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, (V, u64)>, now: u64, limit: usize) {
+    if map.len() >= limit {
         map.retain(|_, (_, at)| *at >= now);
-        if map.len() >= MAX_CACHED {
+        if map.len() >= limit {
             map.clear();
         }
     }
 }
 
 impl Cache {
+    fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A revocation was written to the store.
+    fn revoked(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
     fn generation(&self, user: &str, now: u64, staleness: u64) -> Option<u64> {
         let map = self
             .generations
@@ -368,16 +418,14 @@ impl Cache {
             .generations
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if now != FLOOR {
-            bounded(&mut map, now);
-        }
+        bounded(&mut map, now, self.limit);
         let entry = map.entry(user.to_owned()).or_insert((generation, now));
         *entry = (entry.0.max(generation), now);
     }
 
     fn put_denied(&self, sid: IdHash, denied: bool, now: u64) {
         let mut map = self.denied.lock().unwrap_or_else(PoisonError::into_inner);
-        bounded(&mut map, now);
+        bounded(&mut map, now, self.limit);
         // A denial is final: never replace it with an older "not denied".
         let entry = map.entry(sid).or_insert((denied, now));
         *entry = (entry.0 || denied, now);
@@ -387,22 +435,97 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use websession_core::store::MemoryRevocations;
 
-    /// A check that was in flight when `revoke_all_for` bumped the
-    /// generation can't bring the old one back.
+    /// Generations only grow: an older answer never lowers one.
     #[test]
     fn an_older_answer_never_lowers_a_generation() {
         let cache = Cache::default();
-        cache.put_generation("dave", 3, FLOOR); // revoke_all_for's floor
-        assert_eq!(
-            cache.generation("dave", 100, 5),
-            None,
-            "a floor is not fresh"
-        );
-        cache.put_generation("dave", 2, 100); // the late answer
+        cache.put_generation("dave", 3, 0); // revoke_all_for's entry
+        assert_eq!(cache.generation("dave", 100, 5), None, "not fresh");
+        cache.put_generation("dave", 2, 100); // a late answer
         assert_eq!(cache.generation("dave", 100, 5), Some(3));
         cache.put_generation("dave", 4, 101);
         assert_eq!(cache.generation("dave", 101, 5), Some(4));
         assert_eq!(cache.generation("dave", 106, 5), None, "stale");
+    }
+
+    /// A store whose `check` reads the generation, then waits until the
+    /// test lets it answer: a check in flight while `revoke_all_for` runs.
+    struct Gated {
+        inner: MemoryRevocations,
+        open: tokio::sync::Semaphore,
+        reading: AtomicBool,
+    }
+
+    #[async_trait::async_trait]
+    impl RevocationStore for Gated {
+        async fn check(
+            &self,
+            user: Option<&str>,
+            id: &IdHash,
+            now: u64,
+        ) -> Result<Verdict, StoreError> {
+            let verdict = self.inner.check(user, id, now).await;
+            self.reading.store(true, Ordering::SeqCst);
+            let _ = self.open.acquire().await;
+            verdict
+        }
+        async fn generation(&self, user: &str) -> Result<u64, StoreError> {
+            self.inner.generation(user).await
+        }
+        async fn bump_generation(&self, user: &str) -> Result<u64, StoreError> {
+            self.inner.bump_generation(user).await
+        }
+        async fn deny(&self, id: &IdHash, until: u64) -> Result<(), StoreError> {
+            self.inner.deny(id, until).await
+        }
+        async fn delete_expired_denials(&self, now: u64) -> Result<u64, StoreError> {
+            self.inner.delete_expired_denials(now).await
+        }
+    }
+
+    /// Issue 25 (suspected): the cache cleared at its size limit while a
+    /// check that read the old generation was in flight must not let that
+    /// answer bring a revoked cookie back on this process.
+    #[tokio::test]
+    async fn an_answer_in_flight_during_a_revocation_is_not_cached() {
+        let gated = Arc::new(Gated {
+            inner: MemoryRevocations::new(),
+            open: tokio::sync::Semaphore::new(0),
+            reading: AtomicBool::new(false),
+        });
+        let mut revocation = Revocation::new(gated.clone()).with_staleness(Duration::from_secs(5));
+        revocation.cache = Arc::new(Cache {
+            limit: 4,
+            ..Cache::default()
+        });
+        let ids = CookieIds {
+            sid: Some(SessionId::generate()),
+            user: Some("dave".into()),
+            generation: 0,
+        };
+        let now = 1_000;
+        let check = tokio::spawn({
+            let (revocation, ids) = (revocation.clone(), ids.clone());
+            async move { revocation.check(&ids, now).await }
+        });
+        while !gated.reading.load(Ordering::SeqCst) {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(revocation.revoke_all_for("dave").await.ok(), Some(1));
+        // Other users fill the cache: past its limit it drops everything.
+        for user in ["a", "b", "c", "d", "e"] {
+            revocation.cache.put_generation(user, 0, now);
+        }
+        gated.open.add_permits(1);
+        let late = check.await.expect("joined").expect("answered");
+        assert_eq!(late.generation, Some(0), "it read before the revocation");
+        let cached = revocation.cached(&ids, now);
+        assert!(
+            cached.is_none_or(|v| ids.refusal(v).is_some()),
+            "the late answer was cached: {cached:?}"
+        );
     }
 }

@@ -196,6 +196,11 @@ impl PendingSession {
         }
     }
 
+    /// Whether the session travels in a cookie (see [`Opener::cookie_transport`]).
+    pub(crate) fn cookie_transport(&self) -> bool {
+        self.shared.opener.cookie_transport()
+    }
+
     /// The session, if a handler loaded it in this request.
     pub(crate) fn loaded(&self) -> Option<Session> {
         let loaded = self.shared.lock().state.is_some();
@@ -217,6 +222,45 @@ impl Session {
     /// When the session was opened (Unix seconds): the request's time.
     pub(crate) fn opened_at(&self) -> u64 {
         self.with(|s| s.opened_at)
+    }
+
+    /// The revocation these sessions are configured with, if any.
+    pub(crate) fn revocation(&self) -> Option<crate::Revocation> {
+        self.shared.opener.revocation().cloned()
+    }
+
+    /// Whether the session travels in a cookie (see [`Opener::cookie_transport`]).
+    pub(crate) fn cookie_transport(&self) -> bool {
+        self.shared.opener.cookie_transport()
+    }
+
+    /// `set_user(Some(user))`, when the request already knows `user`'s
+    /// revocation generation: the save records it without asking again.
+    pub(crate) fn log_in_at(&self, user: &str, generation: Option<u64>) {
+        self.with(|s| {
+            s.user = UserChange::Set(Some(user.to_owned()));
+            s.login_generation = generation;
+            s.modified = true;
+        });
+    }
+
+    /// The user `set_user` logged in during this request, if any.
+    pub(crate) fn logged_in_now(&self) -> Option<String> {
+        self.with(|s| match &s.user {
+            UserChange::Set(user) => user.clone(),
+            UserChange::Keep => None,
+        })
+    }
+
+    /// Notes `user`'s generation for a login made in this request (the
+    /// remember cookie was just issued with it), so the session records
+    /// the same one.
+    pub(crate) fn note_login_generation(&self, user: &str, generation: u64) {
+        self.with(|s| {
+            if matches!(&s.user, UserChange::Set(Some(u)) if u == user) {
+                s.login_generation = Some(generation);
+            }
+        });
     }
 
     /// Flask's `get_flashed_messages` storage: the first call in a request
@@ -539,6 +583,7 @@ impl Session {
     pub fn set_user(&self, user: Option<&str>) {
         self.with(|s| {
             s.user = UserChange::Set(user.map(str::to_owned));
+            s.login_generation = None;
             s.modified = true;
         });
     }

@@ -33,6 +33,11 @@ pub(crate) struct StoredRecord {
     pub(crate) id: SessionId,
     /// Its expiry when loaded, Unix seconds.
     pub(crate) expires_at: u64,
+    /// The user it belongs to (what `delete_all_for` finds).
+    pub(crate) user: Option<String>,
+    /// Overflow: a record a later change superseded (a snapshot an old
+    /// cookie still points to, for a grace period): never extended.
+    pub(crate) superseded: bool,
 }
 
 /// What `Session::set_user` asked for in this request.
@@ -97,8 +102,13 @@ pub(crate) struct SessionState {
     /// (what revocation checks), as they are to be written.
     pub(crate) ids: CookieIds,
     /// Cookie modes with revocation: a session id to deny at the end of the
-    /// request (the session was purged or logged out).
+    /// request (the session was purged, emptied or logged out, or a user
+    /// logged in).
     pub(crate) retired_sid: Option<SessionId>,
+    /// The generation of the user `set_user` logged in, when the request
+    /// already learnt it (a remember cookie checked against it, or issued
+    /// with it): the save records it instead of asking the store again.
+    pub(crate) login_generation: Option<u64>,
 }
 
 impl SessionState {
@@ -131,6 +141,7 @@ impl SessionState {
             purged: false,
             ids: CookieIds::default(),
             retired_sid: None,
+            login_generation: None,
         }
     }
 
@@ -157,13 +168,17 @@ impl SessionState {
         old
     }
 
-    /// Drops every key (Flask's `session.clear()`).
+    /// Drops every key (Flask's `session.clear()`, its usual logout). With
+    /// revocation, the session's id is retired as by `purge` (copies of the
+    /// cookie stop working) and the cookie no longer records a user.
     pub(crate) fn clear(&mut self) {
         self.data = LazyMap::new();
         self.modified = true;
         self.cleared = true;
         self.touched.clear();
         self.removed.clear();
+        self.retire_sid();
+        self.ids = CookieIds::default();
     }
 
     /// Destroys the session; what is inserted afterwards is a new session.
@@ -175,11 +190,10 @@ impl SessionState {
         self.issued_at = None;
         self.cycled = false;
         self.user = UserChange::Keep;
+        self.login_generation = None;
         if let Some(stored) = self.stored.take() {
             self.purged_record = Some(stored.id);
         }
-        self.retire_sid();
-        self.ids = CookieIds::default();
     }
 
     /// Cookie modes: the session id is to be denied at the end of the
@@ -207,4 +221,12 @@ pub(crate) enum Opened<'a> {
 pub(crate) trait Opener: Send + Sync {
     /// Opens the session of a request whose cookie value is `raw`.
     fn open(&self, raw: Option<crate::raw::RawCookie>) -> Opened<'_>;
+
+    /// The revocation configured for these sessions, if any (Flask-Login's
+    /// remember cookie is bound to it too).
+    fn revocation(&self) -> Option<&crate::Revocation>;
+
+    /// Whether the session travels in a cookie (not a header token): only
+    /// then may other cookies (Flask-Login's remember cookie) log a user in.
+    fn cookie_transport(&self) -> bool;
 }

@@ -117,9 +117,13 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let context = LoginContext::new(self.login.clone(), client_info(&self.login, &req));
-        req.extensions_mut().insert(context.clone());
         let pending = req.extensions().get::<PendingSession>().cloned();
+        let context = LoginContext::for_request(
+            self.login.clone(),
+            client_info(&self.login, &req),
+            pending.as_ref(),
+        );
+        req.extensions_mut().insert(context.clone());
         if pending.is_none() {
             tracing::error!("FlaskLoginMiddleware runs outside SessionMiddleware; wrap it first");
         }
@@ -158,7 +162,9 @@ impl FromRequest for Login {
                     error::InternalError::new("", StatusCode::INTERNAL_SERVER_ERROR).into(),
                 );
             };
-            Ok(Login::from_parts(context, session.await?))
+            let login = Login::from_parts(context, session.await?);
+            login.check_remember_cookie().await;
+            Ok(login)
         })
     }
 }

@@ -24,7 +24,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Login {
             .cloned()
             .ok_or(SessionRejection::MissingLayer)?;
         let session = Session::from_request_parts(parts, state).await?;
-        Ok(Login::from_parts(context, session))
+        let login = Login::from_parts(context, session);
+        login.check_remember_cookie().await;
+        Ok(login)
     }
 }
 

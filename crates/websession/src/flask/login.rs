@@ -120,6 +120,11 @@ impl ClientInfo {
     }
 }
 
+/// A remember cookie that verified: its user, and (with revocation) the
+/// user's current generation, which the cookie's is not below (`None` when
+/// the revocation store failed open and nothing was checked).
+type Remembered = Option<(String, Option<u64>)>;
+
 /// What the middleware puts in the request for [`Login`]: the settings, the
 /// client, and the user loaded in this request (Flask's `g._login_user`).
 #[derive(Clone)]
@@ -128,15 +133,87 @@ pub(crate) struct LoginContext {
     client: Arc<ClientInfo>,
     /// `None` until loaded; then the user id, or `None` for anonymous.
     user: Arc<Mutex<Option<Option<String>>>>,
+    /// With revocation: `None` until the remember cookie was checked
+    /// against its user's generation (an async step the extractors run).
+    remembered: Arc<Mutex<Option<Remembered>>>,
+    /// The session travels in a cookie: only then is the remember cookie
+    /// read or written (a header token must not come with an ambient
+    /// cookie that logs in).
+    remember_enabled: bool,
 }
 
 impl LoginContext {
-    pub(crate) fn new(login: FlaskLogin, client: ClientInfo) -> Self {
+    /// The context of one request; `cookie_transport` as the session's
+    /// (see [`Opener::cookie_transport`](crate::state::Opener::cookie_transport)).
+    pub(crate) fn new(login: FlaskLogin, mut client: ClientInfo, cookie_transport: bool) -> Self {
+        if !cookie_transport {
+            client.remember_cookie = None;
+        }
         Self {
             login,
             client: Arc::new(client),
             user: Arc::new(Mutex::new(None)),
+            remembered: Arc::new(Mutex::new(None)),
+            remember_enabled: cookie_transport,
         }
+    }
+
+    /// The context the middleware makes for a request with this session
+    /// (`None`: the session middleware is missing, an error it logs).
+    pub(crate) fn for_request(
+        login: FlaskLogin,
+        client: ClientInfo,
+        pending: Option<&PendingSession>,
+    ) -> Self {
+        let cookie_transport = pending.is_none_or(PendingSession::cookie_transport);
+        Self::new(login, client, cookie_transport)
+    }
+
+    fn remembered(&self) -> std::sync::MutexGuard<'_, Option<Remembered>> {
+        self.remembered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// With revocation configured: checks the request's remember cookie
+    /// against its user's generation, once per request. A forged cookie
+    /// costs no round trip (its digest is checked first); a known
+    /// generation is answered from the revocation cache.
+    pub(crate) async fn check_remember(&self, session: &Session) {
+        let Some(revocation) = session.revocation() else {
+            return;
+        };
+        let Some(cookie) = self.client.remember_cookie.as_deref() else {
+            return;
+        };
+        if self.remembered().is_some() {
+            return;
+        }
+        let verdict = match self.login.inner.signer.verify_at(cookie) {
+            Err(_) => None,
+            Ok((user, generation)) => {
+                match revocation.user_generation(user, session.opened_at()).await {
+                    Ok(current) if generation >= current => Some((user.to_owned(), Some(current))),
+                    Ok(_) => {
+                        crate::metrics::cookie_rejected("RememberRevoked");
+                        tracing::warn!(
+                            target: "websession::security",
+                            "remember cookie revoked (its user was logged out everywhere); not restoring the login"
+                        );
+                        None
+                    }
+                    Err(e) if revocation.fails_open() => {
+                        tracing::error!(error = %e, "revocation store unavailable; failing open: the remember cookie is accepted unchecked");
+                        Some((user.to_owned(), None))
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "revocation store unavailable; the remember cookie can't be checked and doesn't restore the login");
+                        None
+                    }
+                }
+            }
+        };
+        self.remembered().get_or_insert(verdict);
     }
 
     /// The after-request step for the request's session: run on a loaded
@@ -149,7 +226,48 @@ impl LoginContext {
             }
             None => return None,
         };
-        self.login.update_remember_cookie(&session, status)
+        let generation = match session.revocation() {
+            Some(revocation) if self.remember_enabled => {
+                self.issuing_generation(&revocation, &session, status).await
+            }
+            _ => None,
+        };
+        self.login
+            .update_remember_cookie(&session, status, self.remember_enabled, generation)
+    }
+
+    /// With revocation: the generation a remember cookie issued now is bound
+    /// to, if one is to be issued. A login in this request asks the store
+    /// (and the session records the same generation); a refresh may use the
+    /// cache. `None` (and no cookie) when the store can't be reached.
+    async fn issuing_generation(
+        &self,
+        revocation: &crate::Revocation,
+        session: &Session,
+        status: u16,
+    ) -> Option<u64> {
+        if status >= 500 {
+            return None;
+        }
+        let setting = matches!(session.get_value(REMEMBER), Some(Value::Str(op)) if op == "set");
+        if !setting && !self.login.inner.refresh_each_request {
+            return None;
+        }
+        let user = user_id_text(&session.get_value(USER_ID)?)?;
+        let answer = match session.logged_in_now() {
+            Some(login) if login == user => revocation.generation(&user).await,
+            _ => revocation.user_generation(&user, session.opened_at()).await,
+        };
+        match answer {
+            Ok(generation) => {
+                session.note_login_generation(&user, generation);
+                Some(generation)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "revocation store unavailable; no remember cookie is issued");
+                None
+            }
+        }
     }
 }
 
@@ -283,6 +401,22 @@ impl Login {
         user
     }
 
+    /// With a [`Revocation`](crate::Revocation) configured, checks the
+    /// request's remember cookie against its user's generation, so a cookie
+    /// issued before [`Revocation::revoke_all_for`](crate::Revocation::revoke_all_for)
+    /// no longer logs the user in. The axum and actix-web extractors call
+    /// it; call it yourself after [`FlaskLogin::request`], before the first
+    /// [`user_id`](Self::user_id). Without the check, a remember cookie
+    /// doesn't restore a login when revocation is configured (it fails
+    /// closed). Without revocation it does nothing.
+    ///
+    /// When the revocation store can't be reached, the cookie doesn't
+    /// restore the login (the user is anonymous for this request; nothing is
+    /// deleted), unless the revocation fails open.
+    pub async fn check_remember_cookie(&self) {
+        self.context.check_remember(&self.session).await;
+    }
+
     /// Whether a user is logged in (`current_user.is_authenticated`).
     #[must_use]
     pub fn is_authenticated(&self) -> bool {
@@ -374,24 +508,54 @@ impl Login {
         {
             return Some(id);
         }
-        let id = self.remember_cookie_user()?;
+        let (id, generation) = self.remember_cookie_user()?;
         self.session.insert_value(USER_ID, Value::from(id.as_str()));
         self.session.insert_value(FRESH, Value::Bool(false));
+        // A restored login is a login: the session records its user (and
+        // the generation the cookie was checked against), so "log out
+        // everywhere" and logout reach it, and it gets a new id.
+        self.session.log_in_at(&id, generation);
+        self.session.cycle_id();
         Some(id)
     }
 
-    /// The remember cookie's user, if it verifies and `_remember` isn't
-    /// "clear".
-    fn remember_cookie_user(&self) -> Option<String> {
+    /// The remember cookie's user, if it verifies, `_remember` isn't
+    /// "clear" and (with revocation) its generation is current; and the
+    /// generation it was checked against.
+    fn remember_cookie_user(&self) -> Option<(String, Option<u64>)> {
         let cookie = self.context.client.remember_cookie.as_deref()?;
         if matches!(self.session.get_value(REMEMBER), Some(Value::Str(op)) if op == "clear") {
             return None;
         }
-        self.settings()
-            .signer
-            .verify(cookie)
-            .ok()
-            .map(str::to_owned)
+        if self.session.revocation().is_none() {
+            let (user, _) = self.settings().signer.verify_at(cookie).ok()?;
+            return Some((user.to_owned(), None));
+        }
+        match &*self.context.remembered() {
+            Some(remembered) => remembered.clone(),
+            None => {
+                tracing::warn!(
+                    target: "websession::security",
+                    "the remember cookie was not checked against revocation (call Login::check_remember_cookie); not restoring the login"
+                );
+                None
+            }
+        }
+    }
+
+    /// The generation the remember cookie was checked against, if it was
+    /// and it is `user`'s.
+    pub(crate) fn checked_generation(&self, user: &str) -> Option<u64> {
+        match &*self.context.remembered() {
+            Some(Some((u, generation))) if u == user => *generation,
+            _ => None,
+        }
+    }
+
+    /// Whether the remember cookie may be read and written (the session
+    /// travels in a cookie).
+    pub(crate) fn remember_enabled(&self) -> bool {
+        self.context.remember_enabled
     }
 
     /// `_session_protection_failed`: `true` when "strong" protection just

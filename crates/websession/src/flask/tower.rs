@@ -97,9 +97,13 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let context = LoginContext::new(self.login.clone(), client_info(&self.login, &req));
-        req.extensions_mut().insert(context.clone());
         let pending = req.extensions().get::<PendingSession>().cloned();
+        let context = LoginContext::for_request(
+            self.login.clone(),
+            client_info(&self.login, &req),
+            pending.as_ref(),
+        );
+        req.extensions_mut().insert(context.clone());
         if pending.is_none() {
             tracing::error!("FlaskLoginLayer runs outside SessionManagerLayer; put it inside (an earlier .layer call)");
         }

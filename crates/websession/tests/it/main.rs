@@ -4,6 +4,7 @@
 #[cfg(feature = "actix")]
 mod adapters;
 mod api;
+mod back_doors;
 #[cfg(feature = "actix")]
 mod catalogue;
 mod defects;
