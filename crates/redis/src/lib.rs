@@ -72,7 +72,7 @@
 //!
 //! ```text
 //! ACL SETUSER sessions on >PASSWORD resetkeys ~websession:* resetchannels -@all
-//!     +hgetall +evalsha +script|load +wait +zrange +get +incr
+//!     +hgetall +evalsha +script|load +wait +zrange +get +incr +info
 //!     +hmget +hget +hset +hdel +hexists +hincrby +hkeys +del +rename +expire +expireat
 //!     +zadd +zrem +zscore +zremrangebyscore +time
 //!     +cluster|slots +asking +readonly
@@ -81,9 +81,13 @@
 //! The second and third lines are what the store's Lua scripts call (Redis
 //! checks them too); `+wait` only matters with
 //! [`RedisStore::with_replica_ack`], the last line only on a Cluster (slot
-//! discovery and redirects). (redis-rs also sends `CLIENT SETINFO` on
-//! Redis 7.2+ and ignores its refusal.) With another prefix, use
-//! `~<prefix>*`.
+//! discovery and redirects). `+info` lets the first revocation call read
+//! the eviction policy (`INFO memory`, see "Memory limits"): without it,
+//! the store logs that it could not check, and goes on. The store tries
+//! `CONFIG GET maxmemory-policy` first (one refusal, once per store); don't
+//! grant `+config|get` for it: that reads every setting, `requirepass` and
+//! `masterauth` included. (redis-rs also sends `CLIENT SETINFO` on Redis
+//! 7.2+ and ignores its refusal.) With another prefix, use `~<prefix>*`.
 //!
 //! # Layout
 //!
@@ -208,6 +212,12 @@
 //! `WAIT` returns always covers the script, even when the connection
 //! manager reconnects between two requests. A write that fewer replicas
 //! acknowledged in time fails with [`StoreErrorKind::Unavailable`] (503).
+//! The revocation writes ([`RedisStore::revocations`]) are writes like
+//! any other: `bump_generation` (an `INCR`) and `deny` (a script) each
+//! travel with their `WAIT` and fail the same way, so a "log out
+//! everywhere" or a logout that returned `Ok` is on the replicas asked
+//! for. (`delete_expired_denials` sends no `WAIT`: losing it only brings
+//! back entries that no longer count.)
 //!
 //! What it does and doesn't promise:
 //! - It narrows the loss window; it doesn't close it. `WAIT` is not
@@ -229,7 +239,10 @@
 //! [`RedisRevocations`], for revoking cookie sessions: a generation per
 //! user ("log out everywhere") and a deny-list of session id hashes ("log
 //! out this session"). It uses the store's connection (and its
-//! [`with_replica_ack`](RedisStore::with_replica_ack), for its writes).
+//! [`with_replica_ack`](RedisStore::with_replica_ack), for its writes: see
+//! "Replica acknowledgement"). Its first call checks that the server's
+//! `maxmemory-policy` can't evict the revocation keys (see "Memory
+//! limits").
 //!
 //! ```no_run
 //! use websession_core::store::RevocationStore as _;
@@ -266,16 +279,77 @@
 //! so they go side by side to their nodes, each read atomic on its own.
 //! `generation` is one `GET`.
 //!
+//! **What undoes revocations.** The revocation keys are the only record
+//! that a cookie was revoked: whatever removes them accepts the cookie
+//! again, silently. `FLUSHALL`, a `FLUSHDB` of the store's database, a
+//! `DEL` of the keys, an eviction (see "Memory limits"), a restart of a
+//! Redis that doesn't persist, and a failover that lost the write (see
+//! "Replica acknowledgement") all do: an absent generation reads as 0, an
+//! absent deny-list as empty, so every revoked cookie that hasn't expired
+//! is accepted again ("log out everywhere" undone). Worse, a later
+//! `bump_generation` counts from 1 again, so it doesn't revoke the cookies
+//! that recorded a higher generation before the loss. (A websession
+//! process that cached the higher generation keeps refusing until it
+//! restarts; don't count on it.) So:
+//!
+//! - keep sessions and revocations in a Redis of their own, or at least a
+//!   database of their own (`redis://host/2`; a Cluster has only database
+//!   0), not in the cache that gets flushed or runs an evicting policy
+//!   (websession's `Revocation` can take the revocations of another store
+//!   than the sessions': `Revocation::new(other.revocations())`);
+//! - run it with `maxmemory-policy noeviction`, persistence (AOF) and, on
+//!   a Cluster or with replicas, [`RedisStore::with_replica_ack`];
+//! - deny `FLUSHALL`, `FLUSHDB` and `DEL` on its keys to everyone else
+//!   (the ACL above grants the store no flush);
+//! - if it happens anyway, replace the cookies' signing key without
+//!   keeping the old one as a fallback: every cookie session ends, revoked
+//!   or not, and the guarantee is back.
+//!
 //! # Memory limits
 //!
 //! Run the sessions' Redis with `maxmemory-policy noeviction` (a full Redis
 //! then refuses writes: requests that write answer 500, and nothing is
-//! lost). Every key this store writes for sessions has a TTL, so every
-//! other policy, `volatile-*` included, may evict a user's index before its
-//! sessions, and sessions whose index is gone can't be found by
-//! [`SessionStore::delete_all_for`]. The revocation keys have none (an
-//! `allkeys-*` policy could evict a generation or a deny-list, and with it
-//! revocations).
+//! lost). Which keys have a TTL decides what the other policies can evict:
+//!
+//! | keys | TTL |
+//! |---|---|
+//! | sessions `{<hash>}`, user indexes `user-sessions:{<user>}`, cluster tombstones | yes |
+//! | generations `gen:{<user>}`, deny-lists `denied:{<h>}` | **none** |
+//!
+//! - `allkeys-lru`, `allkeys-lfu`, `allkeys-random` may evict any key:
+//!   a generation or a deny-list too, which undoes revocations (see
+//!   "What undoes revocations" above), and a user's index (below).
+//! - `volatile-lru`, `volatile-lfu`, `volatile-random`, `volatile-ttl`
+//!   evict only keys with a TTL: never a revocation key, but a user's
+//!   index may go before its sessions, and sessions whose index is gone
+//!   can't be found by [`SessionStore::delete_all_for`] (an evicted
+//!   session itself is just logged out).
+//! - Whatever `maxmemory` is: 0 (no limit) can be changed at run time, and
+//!   managed Redis services always set one.
+//!
+//! **The check.** At its first revocation call (any
+//! [`RedisRevocations`] method; [`RedisRevocations::check_eviction_policy`]
+//! runs it earlier), a store reads the policy with `CONFIG GET
+//! maxmemory-policy`, or with `INFO memory` when `CONFIG` is refused: on a
+//! single Redis from the server it is connected to (not from its replicas
+//! behind Sentinel), on a Cluster from every node its connection knows,
+//! replicas included (a promoted replica evicts by its own policy). A
+//! policy that can evict a key without a TTL (every one but `noeviction`
+//! and `volatile-*`) is logged as a warning (target
+//! `websession::security`); with [`RedisOptions::require_safe_eviction`]
+//! (or [`RedisStore::require_safe_eviction`]) every revocation call then
+//! fails with [`StoreErrorKind::Backend`] whose source is an
+//! [`UnsafeEvictionPolicy`] (a websession app answers 503). What the check
+//! does not do:
+//!
+//! - It runs once per store (its clones and its revocations share it): a
+//!   policy changed later isn't seen. A server it can't reach leaves the
+//!   check for a later call.
+//! - When both commands are refused (an ACL without `+info`, a managed
+//!   Redis), it logs that it could not check and goes on, with the
+//!   requirement too.
+//! - It guards the revocation keys only: it says nothing about the user
+//!   indexes under `volatile-*`, and nothing about flushes.
 #![warn(missing_docs)]
 
 use std::sync::Arc;
@@ -289,10 +363,12 @@ use websession_core::Map;
 
 mod cluster;
 mod conn;
+mod eviction;
 mod options;
 mod revocations;
 mod scripts;
 
+pub use eviction::UnsafeEvictionPolicy;
 pub use options::RedisOptions;
 /// The redis-rs version this store is built on, for
 /// [`RedisStore::from_client`] and the other `from_*` constructors.
@@ -347,6 +423,12 @@ pub struct RedisStore {
     prefix: String,
     scripts: Arc<Scripts>,
     replica_ack: Option<ReplicaAck>,
+    /// The `maxmemory-policy` check, run once, at the first revocation
+    /// call (see "Memory limits").
+    eviction: Arc<eviction::EvictionCheck>,
+    /// Whether revocation calls fail when the check finds an evicting
+    /// policy.
+    require_safe_eviction: bool,
 }
 
 /// The opt-in `WAIT` after each write (see "Replica acknowledgement").
@@ -366,16 +448,20 @@ impl std::fmt::Debug for RedisStore {
             .field("mode", &mode)
             .field("prefix", &self.prefix)
             .field("replica_ack", &self.replica_ack)
+            .field("require_safe_eviction", &self.require_safe_eviction)
+            .field("eviction_policy", &self.eviction.finding())
             .finish()
     }
 }
 
+/// Whether `e` says the server wasn't reached (or didn't answer in time),
+/// rather than what it answered.
+fn unreachable(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped()
+}
+
 fn err(e: redis::RedisError) -> StoreError {
-    let kind = if e.is_io_error()
-        || e.is_connection_refusal()
-        || e.is_timeout()
-        || e.is_connection_dropped()
-    {
+    let kind = if unreachable(&e) {
         StoreErrorKind::Unavailable
     } else {
         StoreErrorKind::Backend
@@ -519,7 +605,7 @@ impl RedisStore {
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(err)?;
-        Ok(Self::from_manager(conn))
+        Ok(Self::from_manager(conn).require_safe_eviction(options.require_safe_eviction))
     }
 
     /// Uses a `ConnectionManager` you already have (it may be shared with
@@ -593,7 +679,9 @@ impl RedisStore {
             Some(certs) => builder.certs(certs),
             None => builder,
         };
-        Self::from_cluster_client(builder.build().map_err(err)?).await
+        Ok(Self::from_cluster_client(builder.build().map_err(err)?)
+            .await?
+            .require_safe_eviction(options.require_safe_eviction))
     }
 
     /// Uses a `redis::cluster::ClusterClient` you built (its timeouts,
@@ -640,6 +728,8 @@ impl RedisStore {
             prefix: "websession:".into(),
             scripts: Arc::new(Scripts::new()),
             replica_ack: None,
+            eviction: Arc::default(),
+            require_safe_eviction: false,
         }
     }
 
@@ -672,6 +762,29 @@ impl RedisStore {
             replicas,
             timeout_ms,
         });
+        self
+    }
+
+    /// Whether every revocation call fails while a Redis node's
+    /// `maxmemory-policy` can evict the revocation keys: what
+    /// [`RedisOptions::require_safe_eviction`] sets, for a store made from
+    /// your own manager, client or connection (the `from_*` constructors
+    /// other than [`from_client`](Self::from_client)). Off by default: the
+    /// store then only logs a warning. See "Memory limits" in the crate
+    /// docs.
+    ///
+    /// ```no_run
+    /// use websession_redis::{redis, RedisStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+    /// let manager = redis::aio::ConnectionManager::new(client).await?;
+    /// let store = RedisStore::from_manager(manager).require_safe_eviction(true);
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn require_safe_eviction(mut self, require: bool) -> Self {
+        self.require_safe_eviction = require;
         self
     }
 

@@ -1,16 +1,18 @@
-//! [`RedisOptions`]: the timeouts and the TLS trust the store connects with.
+//! [`RedisOptions`]: the timeouts and the TLS trust the store connects
+//! with, and whether it requires a safe eviction policy.
 
 use std::time::Duration;
 
-/// How [`RedisStore`](crate::RedisStore) connects: timeouts and, with the
-/// `rustls` feature, the certificate authority a `rediss://` server must
-/// chain to.
+/// How [`RedisStore`](crate::RedisStore) connects: timeouts, with the
+/// `rustls` feature the certificate authority a `rediss://` server must
+/// chain to, and whether revocations require a safe eviction policy.
 ///
 /// | setting | default |
 /// |---|---|
 /// | [`connect_timeout`](Self::connect_timeout) | 2 s |
 /// | [`response_timeout`](Self::response_timeout) | 2 s |
 /// | [`root_ca_pem`](Self::root_ca_pem) (feature `rustls`) | none: the system's root certificates |
+/// | [`require_safe_eviction`](Self::require_safe_eviction) | off: an evicting `maxmemory-policy` is only logged |
 ///
 /// ```
 /// use std::time::Duration;
@@ -27,6 +29,7 @@ pub struct RedisOptions {
     pub(crate) response_timeout: Duration,
     #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
     pub(crate) root_ca_pem: Option<Vec<u8>>,
+    pub(crate) require_safe_eviction: bool,
 }
 
 impl Default for RedisOptions {
@@ -35,6 +38,7 @@ impl Default for RedisOptions {
             connect_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(2),
             root_ca_pem: None,
+            require_safe_eviction: false,
         }
     }
 }
@@ -45,6 +49,7 @@ impl std::fmt::Debug for RedisOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
             .field("root_ca_pem", &self.root_ca_pem.as_ref().map(|_| "custom"))
+            .field("require_safe_eviction", &self.require_safe_eviction)
             .finish()
     }
 }
@@ -80,6 +85,39 @@ impl RedisOptions {
     #[must_use]
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
         self.response_timeout = timeout;
+        self
+    }
+
+    /// Refuses revocations while a Redis node's `maxmemory-policy` can
+    /// evict the revocation keys (off by default).
+    ///
+    /// At its first revocation call, a store reads the policy of its Redis
+    /// (of every node its Cluster connection knows, replicas included):
+    /// `CONFIG GET maxmemory-policy`, or `INFO memory` when `CONFIG` is
+    /// refused. The generations and deny-lists have no TTL, so every policy
+    /// but `noeviction` and the `volatile-*` ones can evict them, which
+    /// silently undoes revocations (see "Memory limits" in the crate docs).
+    /// Such a policy is always logged (`tracing::warn!`, target
+    /// `websession::security`); with this option, every revocation call of
+    /// the store then fails with [`StoreErrorKind::Backend`], whose source
+    /// is an [`UnsafeEvictionPolicy`](crate::UnsafeEvictionPolicy) (a
+    /// websession app answers 503, unless its `Revocation` fails open).
+    ///
+    /// It is checked once per store: a policy changed afterwards isn't
+    /// seen. When neither command is allowed (an ACL, a managed Redis), the
+    /// store logs that it could not check and goes on, even with this
+    /// option. For a store made from your own manager or connection, use
+    /// [`RedisStore::require_safe_eviction`](crate::RedisStore::require_safe_eviction).
+    ///
+    /// ```
+    /// let options = websession_redis::RedisOptions::default().require_safe_eviction(true);
+    /// # let _ = options;
+    /// ```
+    ///
+    /// [`StoreErrorKind::Backend`]: websession_core::store::StoreErrorKind::Backend
+    #[must_use]
+    pub fn require_safe_eviction(mut self, require: bool) -> Self {
+        self.require_safe_eviction = require;
         self
     }
 

@@ -19,8 +19,17 @@ const MAX_UNTIL: u64 = (1 << 53) - 1;
 /// [`RedisStore::revocations`].
 ///
 /// It uses the store's connection (on a single Redis its calls join the
-/// store's batches) and its replica acknowledgement, if set. Cloning is
-/// cheap.
+/// store's batches) and its replica acknowledgement, if set
+/// ([`RedisStore::with_replica_ack`]): `bump_generation` and `deny` each
+/// send their `WAIT` in the same write, as a session write does, and fail
+/// with [`StoreErrorKind::Unavailable`] when fewer replicas acknowledged in
+/// time (the revocation is then applied on the primary, and may or may not
+/// survive a failover: retry it). `delete_expired_denials` waits for none
+/// (losing it only brings back entries that no longer count).
+///
+/// Its first call checks the servers' `maxmemory-policy` (once per store;
+/// see [`RedisOptions::require_safe_eviction`](crate::RedisOptions::require_safe_eviction)
+/// and "Memory limits" in the crate docs). Cloning is cheap.
 #[derive(Clone)]
 pub struct RedisRevocations {
     store: RedisStore,
@@ -77,6 +86,31 @@ fn corrupt(e: redis::RedisError) -> StoreError {
 }
 
 impl RedisRevocations {
+    /// Runs the store's `maxmemory-policy` check now, instead of at the
+    /// first revocation call (so an app can refuse to start); once it has
+    /// run, this answers from what it found. See
+    /// [`RedisOptions::require_safe_eviction`](crate::RedisOptions::require_safe_eviction).
+    ///
+    /// ```no_run
+    /// use websession_redis::{RedisOptions, RedisStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let options = RedisOptions::default().require_safe_eviction(true);
+    /// let store = RedisStore::connect_with("redis://127.0.0.1:6379", &options).await?;
+    /// store.revocations().check_eviction_policy().await?; // fails on allkeys-lru
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Only with the requirement: [`StoreErrorKind::Backend`] (source:
+    /// [`UnsafeEvictionPolicy`](crate::UnsafeEvictionPolicy)) when a node's
+    /// policy can evict the revocation keys;
+    /// [`StoreErrorKind::Unavailable`] when the server can't be reached.
+    /// Without it, always `Ok` (an evicting policy is logged).
+    pub async fn check_eviction_policy(&self) -> Result<(), StoreError> {
+        self.store.guard_eviction().await
+    }
+
     /// The bucket of `id` and its member.
     fn denial(&self, id: &IdHash) -> (String, String) {
         let hex = id.to_hex();
@@ -85,7 +119,9 @@ impl RedisRevocations {
     }
 
     /// Sends a write (not a script), with the store's `WAIT` if it asks for
-    /// one; returns its reply.
+    /// one, in the same write ([`RedisStore::send_acked`]); returns its
+    /// reply, or [`StoreErrorKind::Unavailable`] when fewer replicas
+    /// acknowledged it in time.
     async fn write(&self, cmd: Cmd) -> Result<redis::Value, StoreError> {
         let ack = self.store.replica_ack;
         let (reply, acked) = self.store.send_acked(cmd, ack).await.map_err(err)?;
@@ -117,6 +153,7 @@ impl RevocationStore for RedisRevocations {
         session: &IdHash,
         now: u64,
     ) -> Result<Verdict, StoreError> {
+        self.store.guard_eviction().await?;
         let (bucket, member) = self.denial(session);
         let mut score = redis::cmd("ZSCORE");
         score.arg(bucket).arg(member);
@@ -139,6 +176,7 @@ impl RevocationStore for RedisRevocations {
     }
 
     async fn generation(&self, user: &str) -> Result<u64, StoreError> {
+        self.store.guard_eviction().await?;
         let mut get = redis::cmd("GET");
         get.arg(self.store.generation_key(user));
         let reply = self.store.send(get).await.map_err(err)?;
@@ -148,12 +186,17 @@ impl RevocationStore for RedisRevocations {
     }
 
     async fn bump_generation(&self, user: &str) -> Result<u64, StoreError> {
+        self.store.guard_eviction().await?;
         let mut incr = redis::cmd("INCR");
         incr.arg(self.store.generation_key(user));
         u64::from_owned_redis_value(self.write(incr).await?).map_err(corrupt)
     }
 
+    /// One script; with the store's replica acknowledgement, its `WAIT`
+    /// goes in the same write, as a session write's does (see "Replica
+    /// acknowledgement" in the crate docs).
     async fn deny(&self, session: &IdHash, until: u64) -> Result<(), StoreError> {
+        self.store.guard_eviction().await?;
         let (bucket, member) = self.denial(session);
         self.store
             .eval::<i64>(&self.store.scripts.deny, 1, |cmd| {
@@ -166,6 +209,7 @@ impl RevocationStore for RedisRevocations {
     /// Removes the passed entries from each of the 16 buckets
     /// (`ZREMRANGEBYSCORE`), all sent at once: one batch on a single Redis.
     async fn delete_expired_denials(&self, now: u64) -> Result<u64, StoreError> {
+        self.store.guard_eviction().await?;
         let mut removals = tokio::task::JoinSet::new();
         for digit in DENY_BUCKETS.chars() {
             let store = self.store.clone();

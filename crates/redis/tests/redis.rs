@@ -29,6 +29,10 @@ use common::env;
 #[path = "redis/production.rs"]
 mod production;
 
+/// The `maxmemory-policy` check of the revocation keys (issue 25).
+#[path = "redis/eviction.rs"]
+mod eviction;
+
 #[tokio::test]
 #[ignore = "needs Redis at REDIS_URL"]
 async fn redis_store_conforms() {

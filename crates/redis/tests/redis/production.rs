@@ -131,7 +131,7 @@ async fn rediss_with_a_private_ca_works_and_another_ca_is_refused() {
 }
 
 /// The `ACL SETUSER` line of the crate docs, as documented.
-fn documented_acl() -> Vec<String> {
+pub(super) fn documented_acl() -> Vec<String> {
     let docs = include_str!("../../src/lib.rs");
     let start = docs
         .find("//! ACL SETUSER sessions")
