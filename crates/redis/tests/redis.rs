@@ -1432,3 +1432,53 @@ async fn a_write_and_its_wait_reach_the_server_in_one_read() {
     assert_eq!(record.data.get("n"), Some(&Value::Int(n)));
     drop(server);
 }
+
+/// The revocation writes wait for replicas as a session write does (issue
+/// 25): with [`RedisStore::with_replica_ack`], `bump_generation` and `deny`
+/// each send one `WAIT`, in the same read event as the write, and fail as
+/// [`StoreErrorKind::Unavailable`] when fewer replicas acknowledged (the
+/// private server has none), applied all the same. `delete_expired_denials`
+/// waits for none.
+#[tokio::test]
+#[ignore = "starts its own redis-server"]
+async fn revocation_writes_and_their_wait_reach_the_server_in_one_read() {
+    let (server, plain, mut raw, _, t) = private_session().await;
+    let store = plain.clone().with_replica_ack(1, Duration::from_millis(1));
+    let (plain, acked) = (plain.revocations(), store.revocations());
+    // Loads the deny script and runs the eviction check, outside the count.
+    plain.deny(&new_id(), t + 60).await.expect("deny");
+    let user = new_user("acked");
+    let ids: Vec<IdHash> = (0..20).map(|_| new_id()).collect();
+
+    let (_, r0, w0) = processed(&mut raw).await;
+    for (i, id) in ids.iter().enumerate() {
+        let e = acked.deny(id, t + 60).await.expect_err("no replica");
+        assert_eq!(e.kind(), StoreErrorKind::Unavailable, "{e:?}");
+        assert!(
+            format!("{e:?}").contains("acknowledged by 0 of 1 replicas"),
+            "{e:?}"
+        );
+        let e = acked.bump_generation(&user).await.expect_err("no replica");
+        assert_eq!(e.kind(), StoreErrorKind::Unavailable, "{e:?}");
+        // Refused, yet applied on the primary.
+        let verdict = plain.check(Some(&user), id, t).await.expect("check");
+        assert_eq!(
+            (verdict.generation, verdict.denied),
+            (Some(i as u64 + 1), true)
+        );
+    }
+    let (_, r1, w1) = processed(&mut raw).await;
+    let writes = 2 * ids.len() as u64;
+    assert_eq!(w1 - w0, writes, "one WAIT per deny and per bump");
+    // One read event per write and its WAIT, one per check, one for INFO.
+    assert_eq!(r1 - r0 - 1, writes + ids.len() as u64, "reads");
+
+    let (_, _, w2) = processed(&mut raw).await;
+    acked
+        .delete_expired_denials(t + 61)
+        .await
+        .expect("no WAIT, so no refusal");
+    let (_, _, w3) = processed(&mut raw).await;
+    assert_eq!(w3 - w2, 0, "delete_expired_denials sends no WAIT");
+    drop(server);
+}
