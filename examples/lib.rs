@@ -1,6 +1,7 @@
 //! Pieces shared by the websession examples: the pet-name app itself, so the
 //! example binaries, the tests and the benchmarks serve the same pages.
 
+pub mod accounts;
 pub mod fastapi_bridge;
 pub mod login_bridge;
 
@@ -17,6 +18,8 @@ use websession::{
 use websession_postgres::PostgresStore;
 use websession_redis::RedisStore;
 use websession_sqlite::SqliteStore;
+
+pub use accounts::Accounts;
 
 /// The form posted to `/petname`.
 #[derive(serde::Deserialize)]
@@ -42,15 +45,17 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-/// The home page for a session: the pet's name, or that we don't know it.
+/// The home page for a session: the pet's name, or that we don't know it,
+/// and who is signed in.
 #[must_use]
 pub fn home_page(session: &Session) -> String {
     let body = match session.get::<String>("pet_name") {
         Ok(Some(name)) => format!("<p>Your pet's name is {}.</p>", escape_html(&name)),
         _ => "<p>I do not know your pet's name.</p>".to_owned(),
     };
+    let account = accounts::account_bar(session);
     format!("<!doctype html><title>Pet name</title>{body}<p><a href=\"/petname\">Set your pet's name</a> \
-             <a href=\"/forget\">Forget me</a></p>")
+             <a href=\"/forget\">Forget me</a></p>{account}")
 }
 
 /// The form page.
@@ -138,21 +143,51 @@ pub mod actix_pages {
             .finish())
     }
 
-    /// The pet-name routes, to `configure` an actix `App` with.
+    /// The pet-name routes, to `configure` an actix `App` with; the
+    /// account pages need theirs too (see [`demo_routes`]).
     pub fn routes(cfg: &mut web::ServiceConfig) {
         cfg.route("/", web::get().to(home))
             .route("/petname", web::get().to(form))
             .route("/petname", web::post().to(set_pet))
             .route("/forget", web::get().to(forget));
     }
+
+    /// The whole demo, to `configure` an actix `App` with: the pet-name
+    /// routes and the account pages.
+    pub fn demo_routes(accounts: super::Accounts) -> impl FnOnce(&mut web::ServiceConfig) {
+        move |cfg| {
+            routes(cfg);
+            crate::accounts::actix::routes(accounts)(cfg);
+        }
+    }
 }
 
-/// The pet-name routes, without the session layer.
+/// The pet-name routes, without the session layer or the account pages
+/// (see [`demo_routes`]).
 pub fn petname_routes() -> Router {
     Router::new()
         .route("/", get(home))
         .route("/petname", get(form).post(set_pet))
         .route("/forget", get(forget))
+}
+
+/// The whole demo, without the session layer: the pet-name routes and the
+/// account pages (sign-in, "where you're logged in"), which reach other
+/// sessions through `accounts`.
+pub fn demo_routes(accounts: Accounts) -> Router {
+    petname_routes().merge(accounts::routes(accounts))
+}
+
+/// The demo's settings (see [`settings_from_env`]).
+#[derive(Debug)]
+pub struct Settings {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The session layer's mode and configuration.
+    pub sessions: Sessions,
+    /// What the account pages can reach: the store in store mode, the
+    /// revocation in cookie modes.
+    pub accounts: Accounts,
 }
 
 /// A Prometheus scrape endpoint for the demo: installs the process's
@@ -183,14 +218,15 @@ pub fn init_tracing() {
         .init();
 }
 
-/// The demo's settings, read from the environment: where to listen and the
-/// session layer (mode, store, key, lifetime). Shared by the axum and the
-/// actix-web demos, so both read the same variables the same way.
+/// The demo's settings, read from the environment: where to listen, the
+/// session layer (mode, store, key, lifetime, revocation, overflow) and
+/// what the account pages reach. Shared by the axum and the actix-web
+/// demos, so both read the same variables the same way.
 ///
 /// # Errors
 ///
 /// A malformed variable, or a store that can't be reached.
-pub async fn settings_from_env() -> anyhow::Result<(SocketAddr, Sessions)> {
+pub async fn settings_from_env() -> anyhow::Result<Settings> {
     let addr: SocketAddr = std::env::var("WEBSESSION_ADDR")
         .unwrap_or_else(|_| "127.0.0.1:5000".into())
         .parse()
@@ -223,26 +259,50 @@ pub async fn settings_from_env() -> anyhow::Result<(SocketAddr, Sessions)> {
         config = config.with_insecure_cookie();
     }
     if let Ok(spec) = std::env::var("WEBSESSION_REVOCATION") {
-        config = config.with_revocation(revocation(&spec).await?);
-        tracing::info!("cookie sessions are revocable ({spec})");
+        let mut revocation = revocation(&spec).await?;
+        if let Ok(secs) = std::env::var("WEBSESSION_REVOCATION_STALENESS") {
+            let secs = secs
+                .parse()
+                .context("WEBSESSION_REVOCATION_STALENESS must be whole seconds")?;
+            revocation = revocation.with_staleness(std::time::Duration::from_secs(secs));
+        }
+        tracing::info!(
+            "cookie sessions are revocable ({}; other processes see a revocation within {} s)",
+            spec.split('@').next_back().unwrap_or(&spec),
+            revocation.staleness().as_secs()
+        );
+        config = config.with_revocation(revocation);
     }
     if let Ok(spec) = std::env::var("WEBSESSION_OVERFLOW") {
         config = config.with_overflow(Overflow::new(overflow_store(&spec).await?));
         tracing::info!("cookie sessions past 4 KB move to {spec}");
     }
     let keys = KeyRing::new(key);
-    let sessions = match std::env::var("WEBSESSION_STORE") {
-        Ok(store) => store_sessions(&store, config).await?,
-        Err(_) => match std::env::var("WEBSESSION_MODE").as_deref() {
-            Ok("signed") | Err(_) => Sessions::signed(keys, config),
-            Ok("sealed") => Sessions::sealed(keys, config),
-            Ok(other) => {
-                anyhow::bail!("WEBSESSION_MODE must be `signed` or `sealed`, not {other:?}")
-            }
+    let (sessions, accounts) = match std::env::var("WEBSESSION_STORE") {
+        Ok(spec) => {
+            let store = open_store(&spec).await?;
+            let sessions =
+                Sessions::with_store(store.clone(), config).context("session configuration")?;
+            (sessions, Accounts::with_store(store))
         }
-        .context("session configuration")?,
+        Err(_) => {
+            let sessions = match std::env::var("WEBSESSION_MODE").as_deref() {
+                Ok("signed") | Err(_) => Sessions::signed(keys, config),
+                Ok("sealed") => Sessions::sealed(keys, config),
+                Ok(other) => {
+                    anyhow::bail!("WEBSESSION_MODE must be `signed` or `sealed`, not {other:?}")
+                }
+            }
+            .context("session configuration")?;
+            let accounts = Accounts::for_cookies(&sessions);
+            (sessions, accounts)
+        }
     };
-    Ok((addr, sessions))
+    Ok(Settings {
+        addr,
+        sessions,
+        accounts,
+    })
 }
 
 /// The revocation store for a `WEBSESSION_REVOCATION` value: `memory`,
@@ -304,29 +364,39 @@ pub async fn overflow_store(spec: &str) -> anyhow::Result<std::sync::Arc<dyn Ses
 ///
 /// An unknown scheme, a store that can't be reached, or a bad configuration.
 pub async fn store_sessions(spec: &str, config: SessionConfig) -> anyhow::Result<Sessions> {
-    let sessions = if spec == "memory" {
-        Sessions::with_store(MemoryStore::new(), config)
+    Sessions::with_store(open_store(spec).await?, config).context("session configuration")
+}
+
+/// The session store for a `WEBSESSION_STORE` value: `memory`,
+/// `sqlite://PATH`, `redis://HOST:PORT`, `redis+cluster://HOST:PORT,...` or
+/// `postgres://...` (the SQL stores with their expired records swept every
+/// ten minutes).
+///
+/// # Errors
+///
+/// An unknown scheme, or a store that can't be reached.
+pub async fn open_store(spec: &str) -> anyhow::Result<std::sync::Arc<dyn SessionStore>> {
+    let store: std::sync::Arc<dyn SessionStore> = if spec == "memory" {
+        std::sync::Arc::new(MemoryStore::new())
     } else if spec.starts_with("sqlite:") {
         let store = SqliteStore::open(spec)
             .await
             .context("opening the SQLite store")?;
         let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
-        Sessions::with_store(store, config)
+        std::sync::Arc::new(store)
     } else if let Some(nodes) = spec.strip_prefix("redis+cluster://") {
         let urls: Vec<String> = nodes.split(',').map(|n| format!("redis://{n}")).collect();
         let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-        Sessions::with_store(
+        std::sync::Arc::new(
             RedisStore::connect_cluster(&urls)
                 .await
                 .context("connecting to the Redis Cluster")?,
-            config,
         )
     } else if spec.starts_with("redis://") {
-        Sessions::with_store(
+        std::sync::Arc::new(
             RedisStore::connect(spec)
                 .await
                 .context("connecting to Redis")?,
-            config,
         )
     } else if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
         let store = PostgresStore::connect(spec)
@@ -337,7 +407,7 @@ pub async fn store_sessions(spec: &str, config: SessionConfig) -> anyhow::Result
             .await
             .context("creating the session table")?;
         let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
-        Sessions::with_store(store, config)
+        std::sync::Arc::new(store)
     } else {
         anyhow::bail!(
             "WEBSESSION_STORE must be memory, sqlite://PATH, redis://HOST:PORT, redis+cluster://HOST:PORT,... or postgres://..., not {spec:?}"
@@ -347,5 +417,5 @@ pub async fn store_sessions(spec: &str, config: SessionConfig) -> anyhow::Result
         "sessions are kept in {}",
         spec.split('@').next_back().unwrap_or(spec)
     );
-    sessions.context("session configuration")
+    Ok(store)
 }

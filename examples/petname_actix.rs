@@ -16,12 +16,14 @@ use websession_examples::{actix_pages, init_tracing, settings_from_env};
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     init_tracing();
-    let (addr, sessions) = settings_from_env().await?;
-    let sessions = SessionMiddleware::new(sessions);
+    let settings = settings_from_env().await?;
+    let addr = settings.addr;
+    let sessions = SessionMiddleware::new(settings.sessions);
+    let accounts = settings.accounts;
     let server = HttpServer::new(move || {
         App::new()
             .wrap(sessions.clone())
-            .configure(actix_pages::routes)
+            .configure(actix_pages::demo_routes(accounts.clone()))
     })
     .bind(addr)
     .with_context(|| format!("binding {addr}"))?;
