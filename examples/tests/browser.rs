@@ -1,7 +1,12 @@
 //! The pet-name demo in a real browser: headless Chromium driven over
 //! WebDriver (chromedriver), from Rust. `.ci/run` installs Debian's
-//! `chromium` and `chromium-driver`; `cargo test` skips this test and says
-//! why (it is `#[ignore]`d with a reason).
+//! `chromium` and `chromium-driver`; `cargo test` skips these tests and says
+//! why (they are `#[ignore]`d with a reason).
+//!
+//! Two browsers (two WebDriver sessions, each with its own profile, so its
+//! own cookie jar) sign in as one user and log each other out from the
+//! devices page: in store mode on SQLite (the embedded store), and with
+//! revocable signed cookies.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -11,7 +16,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use websession::core::store::MemoryStore;
 use websession::{Key, KeyRing, Overflow, SessionConfig, SessionManagerLayer, Sessions};
-use websession_examples::petname_routes;
+use websession_examples::{demo_routes, open_store, petname_routes, revocation, Accounts};
+
+/// One browser test at a time: each starts Chromium, and the machine may
+/// have two cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -107,7 +116,15 @@ async fn serve(port: u16, key: &str) -> JoinHandle<()> {
         .with_overflow(Overflow::new(MemoryStore::new()));
     let sessions =
         Sessions::signed(KeyRing::new(Key::from_utf8(key).expect("key")), config).expect("valid");
-    let app = petname_routes().layer(SessionManagerLayer::new(sessions));
+    serve_app(
+        port,
+        petname_routes().layer(SessionManagerLayer::new(sessions)),
+    )
+    .await
+}
+
+/// Serves `app` on `port` (retrying while a previous server lets it go).
+async fn serve_app(port: u16, app: axum::Router) -> JoinHandle<()> {
     let mut listener = None;
     for _ in 0..50 {
         match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
@@ -127,9 +144,68 @@ async fn serve(port: u16, key: &str) -> JoinHandle<()> {
 struct Browser {
     driver: u16,
     session: String,
+    profile: std::path::PathBuf,
 }
 
 impl Browser {
+    /// A new WebDriver session: headless Chromium with a profile (cookie
+    /// jar) of its own.
+    async fn open(driver: &Driver, name: &str) -> Self {
+        let profile =
+            std::env::temp_dir().join(format!("websession-chromium-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&profile);
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                         "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                         format!("--user-data-dir={}", profile.display())]
+            }
+        }}});
+        let created = wd(driver.port, "POST", "/session", Some(caps)).await;
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {created}"))
+            .to_owned();
+        Self {
+            driver: driver.port,
+            session,
+            profile,
+        }
+    }
+
+    /// Ends the WebDriver session (Chromium quits) and removes the profile.
+    async fn close(self) {
+        self.cmd("DELETE", "", None).await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+
+    async fn go(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({ "url": url }))).await;
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.cmd(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.cmd(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
     async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         wd(
             self.driver,
@@ -178,50 +254,20 @@ impl Browser {
 
 /// Fills and submits the pet-name form.
 async fn set_pet(b: &Browser, base: &str, name: &str) {
-    b.cmd(
-        "POST",
-        "/url",
-        Some(json!({"url": format!("{base}/petname")})),
-    )
-    .await;
-    let input = b.find("input[name=pet]").await;
-    b.cmd(
-        "POST",
-        &format!("/element/{input}/value"),
-        Some(json!({"text": name})),
-    )
-    .await;
-    let button = b.find("button[type=submit]").await;
-    b.cmd("POST", &format!("/element/{button}/click"), Some(json!({})))
-        .await;
+    b.go(&format!("{base}/petname")).await;
+    b.type_into("input[name=pet]", name).await;
+    b.click("button[type=submit]").await;
 }
 
 #[tokio::test]
 #[ignore = "needs Debian's chromium and chromium-driver (.ci/run installs them)"]
 async fn petname_in_headless_chromium() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let key = "the browser test's secret key, long enough";
     let port = free_port();
     let server = serve(port, key).await;
     let driver = start_driver().await;
-    let profile = std::env::temp_dir().join(format!("websession-chromium-{}", std::process::id()));
-    let caps = json!({"capabilities": {"alwaysMatch": {
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--no-first-run",
-                     format!("--user-data-dir={}", profile.display())]
-        }
-    }}});
-    let created = wd(driver.port, "POST", "/session", Some(caps)).await;
-    let session = created["value"]["sessionId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no session: {created}"))
-        .to_owned();
-    let b = Browser {
-        driver: driver.port,
-        session,
-    };
+    let b = Browser::open(&driver, "petname").await;
     let base = format!("http://127.0.0.1:{port}");
 
     // Fill the form.
@@ -289,7 +335,116 @@ async fn petname_in_headless_chromium() {
         "back in a signed cookie: {cookie}"
     );
 
-    b.cmd("DELETE", "", None).await;
+    b.close().await;
     server.abort();
-    let _ = std::fs::remove_dir_all(profile);
+}
+
+/// Signs `b` in as `user` through the demo's form.
+async fn sign_in(b: &Browser, base: &str, user: &str) {
+    b.go(&format!("{base}/login")).await;
+    b.wait_for("This is a demo sign-in").await;
+    b.type_into("input[name=user]", user).await;
+    b.click("button[type=submit]").await;
+    b.wait_for(&format!("Signed in as <b>{user}</b>")).await;
+}
+
+/// Reloads `b`'s page and waits for `text`.
+async fn reload_until(b: &Browser, text: &str) -> String {
+    b.cmd("POST", "/refresh", Some(json!({}))).await;
+    b.wait_for(text).await
+}
+
+/// The devices story with two browsers signed in as one user on the demo
+/// at `base`: "log out my other sessions" from the first ends the second;
+/// the second signs in again, and "log out everywhere" from it ends both.
+/// `listed`: the mode lists the sessions (store mode).
+async fn two_browsers(driver: &Driver, base: &str, listed: bool) {
+    let first = Browser::open(driver, "first").await;
+    let second = Browser::open(driver, "second").await;
+    let user = "alice";
+    sign_in(&first, base, user).await;
+    sign_in(&second, base, user).await;
+
+    // The first sees both sessions (store mode), or that the mode can't list them.
+    first.go(&format!("{base}/devices")).await;
+    if listed {
+        let page = first.wait_for("2 sessions").await;
+        assert_eq!(page.matches("class=\"session\"").count(), 2, "{page}");
+        assert_eq!(page.matches("(this browser)").count(), 1, "{page}");
+        assert!(page.contains("HeadlessChrome"), "the User-Agent: {page}");
+    } else {
+        first
+            .wait_for("this mode can't show where you're logged in")
+            .await;
+    }
+
+    // "Log out my other sessions": the second is signed out at its next
+    // request; the first stays.
+    first.click("#logout-others").await;
+    if listed {
+        first.wait_for("Logged out 1 other session.").await;
+        first.wait_for("1 session:").await;
+    } else {
+        first.wait_for("Your other sessions are logged out.").await;
+    }
+    reload_until(&second, "You are not signed in.").await;
+    first.go(&format!("{base}/")).await;
+    first.wait_for(&format!("Signed in as <b>{user}</b>")).await;
+
+    // The second signs in again, and logs out everywhere: both end.
+    sign_in(&second, base, user).await;
+    second.go(&format!("{base}/devices")).await;
+    if listed {
+        second.wait_for("2 sessions").await;
+    }
+    second.click("#logout-everywhere").await;
+    second.wait_for("You are not signed in.").await;
+    let cookie = second.cmd("GET", "/cookie/session", None).await;
+    assert!(
+        cookie.get("value").is_none(),
+        "the second's cookie is deleted: {cookie}"
+    );
+    reload_until(&first, "You are not signed in.").await;
+    first.go(&format!("{base}/devices")).await;
+    first.wait_for("You are not signed in.").await;
+
+    first.close().await;
+    second.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Debian's chromium and chromium-driver (.ci/run installs them)"]
+async fn devices_page_in_two_chromiums_store_mode_on_sqlite() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let file = std::env::temp_dir().join(format!("websession-browser-{}.db", std::process::id()));
+    let store = open_store(&format!("sqlite://{}", file.display()))
+        .await
+        .expect("SQLite");
+    let sessions = Sessions::with_store(store.clone(), SessionConfig::default()).expect("valid");
+    let app = demo_routes(Accounts::with_store(store)).layer(SessionManagerLayer::new(sessions));
+    let port = free_port();
+    let server = serve_app(port, app).await;
+    let driver = start_driver().await;
+    two_browsers(&driver, &format!("http://127.0.0.1:{port}"), true).await;
+    server.abort();
+    let _ = server.await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Debian's chromium and chromium-driver (.ci/run installs them)"]
+async fn devices_page_in_two_chromiums_revocable_cookies() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let config =
+        SessionConfig::default().with_revocation(revocation("memory").await.expect("revocation"));
+    let sessions = Sessions::signed(KeyRing::new(Key::generate()), config).expect("valid");
+    let accounts = Accounts::for_cookies(&sessions);
+    let app = demo_routes(accounts).layer(SessionManagerLayer::new(sessions));
+    let port = free_port();
+    let server = serve_app(port, app).await;
+    let driver = start_driver().await;
+    two_browsers(&driver, &format!("http://127.0.0.1:{port}"), false).await;
+    server.abort();
 }
