@@ -12,7 +12,9 @@
 //! out refuses it at once in every mode.
 //!
 //! Needs `REDIS_URL` and `DATABASE_URL`; `#[ignore]`d in plain `cargo test`.
-//! `WEBSESSION_DEMO_BIN` runs an already-built demo instead of building it.
+//! `WEBSESSION_DEMO_BIN` (a path, relative to the workspace's root or
+//! absolute) runs an already-built demo instead of building it: after a
+//! `cargo test` that built the examples, `target/debug/examples/petname`.
 
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
@@ -41,7 +43,10 @@ fn demo_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Ok(bin) = std::env::var("WEBSESSION_DEMO_BIN") {
-            return PathBuf::from(bin);
+            // A relative path is taken from the workspace's root.
+            let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(bin);
+            assert!(bin.is_file(), "WEBSESSION_DEMO_BIN: no {}", bin.display());
+            return bin;
         }
         // This test runs from target/<profile>/deps/: the example goes to
         // target/<profile>/examples/, built by the same cargo into the same
