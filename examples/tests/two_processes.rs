@@ -334,8 +334,16 @@ async fn refused_within(
     refused
 }
 
-/// A user name no other test (or earlier run) shares.
-fn unique_user(tag: &str) -> String {
+/// The user a test signs in as. Store mode: a name no other run shares,
+/// so the devices page lists this run's sessions only (they expire after
+/// [`LIFETIME`]). Cookie modes: a fixed name, since the revocation stores
+/// keep a user's generation for good (a name per run would leave one
+/// behind every run); a login reads the current one, whatever earlier runs
+/// left.
+fn user_for(tag: &str, store_mode: bool) -> String {
+    if !store_mode {
+        return format!("two-processes-{tag}");
+    }
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
@@ -347,6 +355,9 @@ fn env_url(var: &str) -> String {
 }
 
 const KEY: &str = "the two-process test's secret key, long enough";
+/// Ten minutes: the sessions, and the deny-list entries of their logouts,
+/// don't outlive the test by long in the shared Redis and PostgreSQL.
+const LIFETIME: &str = "600";
 
 /// After a logout whose response arrived at `since`: `cookie` must stop
 /// opening `user`'s session on `demo` within `bound` (zero: at once) and
@@ -377,7 +388,7 @@ async fn logout_everywhere_story(env: &[(&str, &str)], bound: Option<Duration>, 
     let started = Instant::now();
     let a = start("A", env);
     let b = start("B", env);
-    let user = unique_user(tag);
+    let user = user_for(tag, bound.is_none());
     let bound = bound.map_or(Duration::ZERO, |b| b + MARGIN);
 
     // 1. Sign in on A; the copied cookie works on B. Sign out on A: A
@@ -444,6 +455,7 @@ async fn signed_cookies_revoked_across_processes_on_redis() {
     let staleness = STALENESS.as_secs().to_string();
     let env = [
         ("WEBSESSION_SECRET_KEY", KEY),
+        ("WEBSESSION_PERMANENT_LIFETIME", LIFETIME),
         ("WEBSESSION_MODE", "signed"),
         ("WEBSESSION_REVOCATION", url.as_str()),
         ("WEBSESSION_REVOCATION_STALENESS", staleness.as_str()),
@@ -458,6 +470,7 @@ async fn signed_cookies_revoked_across_processes_on_postgres() {
     let staleness = STALENESS.as_secs().to_string();
     let env = [
         ("WEBSESSION_SECRET_KEY", KEY),
+        ("WEBSESSION_PERMANENT_LIFETIME", LIFETIME),
         ("WEBSESSION_MODE", "signed"),
         ("WEBSESSION_REVOCATION", url.as_str()),
         ("WEBSESSION_REVOCATION_STALENESS", staleness.as_str()),
@@ -471,6 +484,7 @@ async fn store_sessions_end_across_processes_on_redis() {
     let url = env_url("REDIS_URL");
     let env = [
         ("WEBSESSION_SECRET_KEY", KEY),
+        ("WEBSESSION_PERMANENT_LIFETIME", LIFETIME),
         ("WEBSESSION_STORE", url.as_str()),
     ];
     logout_everywhere_story(&env, None, "redis-store").await;
@@ -482,6 +496,7 @@ async fn store_sessions_end_across_processes_on_postgres() {
     let url = env_url("DATABASE_URL");
     let env = [
         ("WEBSESSION_SECRET_KEY", KEY),
+        ("WEBSESSION_PERMANENT_LIFETIME", LIFETIME),
         ("WEBSESSION_STORE", url.as_str()),
     ];
     logout_everywhere_story(&env, None, "pg-store").await;
