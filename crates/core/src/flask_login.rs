@@ -37,9 +37,12 @@
 //! `Revocation`), a remember cookie issued at generation `g > 0` carries it:
 //!
 //! ```text
-//! remember_token = user_id "|g" g "." hex(HMAC-SHA512(SECRET_KEY,
-//!                      "websession-remember\0" g "\0" user_id))
+//! remember_token = user_id "|g" g "." hex(HMAC-SHA512(K, g "\0" user_id))
+//! K = HMAC-SHA512(SECRET_KEY, "websession-remember-generation")
 //! ```
+//!
+//! The derived key `K` keeps the two forms apart: no user id a Flask-Login
+//! token can be made for signs a token with a generation.
 //!
 //! At generation 0 (a user never logged out everywhere) the token is
 //! exactly Flask-Login's, so a Flask app sharing the key reads it. A token
@@ -208,6 +211,8 @@ pub(crate) fn push_bytes_repr(out: &mut String, bytes: &[u8]) {
 #[derive(Clone)]
 pub struct RememberSigner {
     mac: Hmac<Sha512>,
+    /// Keyed with the derived key of tokens that carry a generation.
+    generation_mac: Hmac<Sha512>,
 }
 
 impl fmt::Debug for RememberSigner {
@@ -220,11 +225,14 @@ impl RememberSigner {
     /// A signer for `SECRET_KEY` (its bytes; see the module docs for text keys).
     #[must_use]
     pub fn new(secret: &Key) -> Self {
-        let mac = match <Hmac<Sha512> as Mac>::new_from_slice(secret.expose_bytes()) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("HMAC accepts keys of any length"),
-        };
-        Self { mac }
+        let mac = keyed(secret.expose_bytes());
+        let mut derive = mac.clone();
+        derive.update(b"websession-remember-generation");
+        let generation_mac = keyed(&derive.finalize().into_bytes());
+        Self {
+            mac,
+            generation_mac,
+        }
     }
 
     /// `f"{user_id}|{hexdigest}"`: Flask-Login's `encode_cookie(user_id)`.
@@ -263,12 +271,14 @@ impl RememberSigner {
 
     /// The MAC over `user_id` at `generation`, not yet finalized.
     fn mac(&self, user_id: &str, generation: u64) -> Hmac<Sha512> {
-        let mut mac = self.mac.clone();
-        if generation > 0 {
-            mac.update(b"websession-remember\0");
-            mac.update(generation.to_string().as_bytes());
-            mac.update(b"\0");
+        if generation == 0 {
+            let mut mac = self.mac.clone();
+            mac.update(user_id.as_bytes());
+            return mac;
         }
+        let mut mac = self.generation_mac.clone();
+        mac.update(generation.to_string().as_bytes());
+        mac.update(b"\0");
         mac.update(user_id.as_bytes());
         mac
     }
@@ -330,6 +340,14 @@ impl RememberSigner {
         self.mac(payload, generation)
             .verify_slice(&expected)
             .map_err(|_| DecodeError::BadSignature)
+    }
+}
+
+/// An HMAC-SHA512 keyed with `key`.
+fn keyed(key: &[u8]) -> Hmac<Sha512> {
+    match <Hmac<Sha512> as Mac>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC accepts keys of any length"),
     }
 }
 
@@ -408,5 +426,18 @@ mod tests {
         assert_eq!(s.verify_at("a|g2"), Err(DecodeError::BadSignature));
         // Flask-Login's check refuses a token with a generation.
         assert_eq!(s.verify(&g2), Err(DecodeError::BadSignature));
+    }
+
+    /// A Flask-Login token for a chosen user id is never a token with a
+    /// generation for another user (issue 25 review: both were one HMAC).
+    #[test]
+    fn no_user_id_forges_a_generation_token() {
+        let s = RememberSigner::new(&Key::from_utf8("k").unwrap());
+        for forged_id in ["websession-remember\x00999\x00admin", "999\x00admin"] {
+            let flask = s.sign(forged_id);
+            let digest = flask.rsplit_once('|').unwrap().1;
+            let forged = format!("admin|g999.{digest}");
+            assert_eq!(s.verify_at(&forged), Err(DecodeError::BadSignature));
+        }
     }
 }

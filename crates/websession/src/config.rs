@@ -764,8 +764,10 @@ impl SessionConfig {
     /// copies of the cookie), kept in a
     /// [`RevocationStore`](websession_core::store::RevocationStore) behind a
     /// per-process cache: see [`Revocation`](crate::Revocation) and
-    /// [`docs::revocation`](crate::docs::revocation). Store mode revokes by
-    /// deleting records, and ignores it.
+    /// [`docs::revocation`](crate::docs::revocation). Store mode revokes
+    /// sessions by deleting records; there a revocation serves only
+    /// Flask-Login's remember cookie (see
+    /// [`docs::flask_login`](crate::docs::flask_login)).
     ///
     /// ```
     /// use websession::{Revocation, SessionConfig};

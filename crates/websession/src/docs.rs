@@ -343,8 +343,17 @@ pub mod metrics {}
 /// mode, where it serves the remember cookie only), the remember cookie is
 /// bound to its user's generation:
 /// [`Revocation::revoke_all_for(user)`](crate::Revocation::revoke_all_for)
-/// ends every remember cookie issued before it, on every device (another
-/// process sees it within its staleness, as for session cookies). A user
+/// ends every remember cookie websession issued before it, on every device
+/// (another process sees it within its staleness, as for session cookies).
+/// A cookie issued after a revocation is signed with a key derived from
+/// `SECRET_KEY` for the purpose, so no Flask-Login token (whatever user id
+/// it names) passes for one. `REMEMBER_COOKIE_REFRESH_EACH_REQUEST`
+/// re-issues the cookie bound to the generation the session recorded at
+/// its login, never a later one; a session that records no user (written
+/// by Flask, or in store mode) gets no refreshed cookie. Beside a Flask
+/// app sharing the key, Flask-Login itself checks no generation: it keeps
+/// accepting the tokens it issued, and the Flask session it then writes
+/// records no user for the Rust side to revoke. A user
 /// never revoked (generation 0) gets exactly Flask-Login's cookie; after a
 /// revocation the cookie is `user_id|g<generation>.<digest>` (see
 /// `websession_core::flask_login`), which Flask-Login refuses as it refuses
@@ -358,7 +367,8 @@ pub mod metrics {}
 /// and `revoke_all_for(user)` for the remember cookies.
 ///
 /// **With a header [`Transport`](crate::Transport)** (bearer tokens), the
-/// remember cookie is neither read nor written: a cookie the browser sends
+/// remember cookie is neither read nor written (nor when the login layer
+/// sits outside the session layer, a mistake it logs): a cookie the browser sends
 /// by itself must not log an API client in (it would need a CSRF defence
 /// that header tokens don't). `remember=true` is ignored, with a warning.
 /// - **Flashes**: the first take in a request removes every message from
@@ -410,17 +420,23 @@ pub mod flask_login {}
 ///
 /// | you call | what stops working | how |
 /// |---|---|---|
-/// | [`Session::purge`](crate::Session::purge), [`Session::clear`](crate::Session::clear) (Flask's usual logout), removing the session's last key, or any [`Session::set_user`](crate::Session::set_user) (a login, Flask-Login's `login_user` and `logout_user`, and a login restored from the remember cookie) | every copy of this session's cookie taken before | the session's random id goes on a deny-list; a session that goes on (a flash message after logout, the new login) gets a new id |
+/// | [`Session::purge`](crate::Session::purge), [`Session::clear`](crate::Session::clear) (Flask's usual logout), a save that leaves the session empty, [`Session::cycle_id`](crate::Session::cycle_id), or [`Session::set_user`](crate::Session::set_user) with a change of user (a login, a logout; Flask-Login's `login_user`, `logout_user` and a login restored from the remember cookie) | every copy of this session's cookie taken before | the session's random id goes on a deny-list; a session that goes on (a flash message after `clear`, the new login) gets a new id |
 /// | [`Revocation::revoke_all_for(user)`](crate::Revocation::revoke_all_for) | every cookie `user` logged in with before the call, on every device, and Flask-Login remember cookies issued before it | the user's generation goes up; a cookie records the generation at login, a remember cookie carries it |
 ///
-/// Because a login retires the id the session had before it, a copy of
-/// the anonymous session (a planted cookie, say) neither learns the login
-/// nor can log the new session out by purging its copy. A cookie with no
-/// session id (written by Flask, or before revocation was turned on)
-/// opens as before and gets an id the next time it is written: until then
-/// its copies can be revoked only by `revoke_all_for` of a user it
-/// records, or not at all. A change that keeps the session's user and
-/// data (a refresh, [`Session::cycle_id`]) keeps its id.
+/// Because a login retires the id the session had before it (through
+/// `set_user` or `cycle_id`), a copy of the anonymous session (a planted
+/// cookie, say) neither learns the login nor can log the new session out
+/// by purging its copy. `set_user` with the user the cookie already
+/// records changes nothing: it neither retires the id nor moves the cookie
+/// to the user's current generation (call it at login, not on every
+/// request). What the engine can't see is not a logout: removing the
+/// user's key and writing a flash (Flask's quickstart logout,
+/// `session.pop("username")`) leaves the session, and its copies, alive;
+/// log out with `purge`, `clear` or `set_user(None)`. A cookie with no
+/// session id (written by Flask, or before revocation was turned on) opens
+/// as before and gets an id the next time it is written: until then its
+/// copies can be revoked only by `revoke_all_for` of a user it records, or
+/// not at all.
 ///
 /// A refused cookie opens as an empty session (as an expired one does),
 /// logged under the `websession::security` target and counted as
@@ -485,7 +501,9 @@ pub mod flask_login {}
 /// revocable cookie with a warm cache is a hash-map lookup or two (see
 /// BENCHMARKS.md for the measured cold and warm costs). A login and a logout
 /// always ask the store (the login's generation is read fresh, so a stale
-/// cache can't write a cookie that the next request would refuse).
+/// cache can't write a cookie that the next request would refuse), except
+/// a login restored from a remember cookie, which records the generation
+/// that cookie was just checked against (from the cache while fresh).
 ///
 /// ## When the store can't be reached
 ///
@@ -525,7 +543,7 @@ pub mod flask_login {}
 /// ([`Session::purge`](crate::Session::purge),
 /// [`SessionStore::delete_all_for`](websession_core::store::SessionStore::delete_all_for)).
 /// A `Revocation` configured in store mode serves only Flask-Login's
-/// remember cookie (see [`flask_login`](crate::docs::flask_login)).
+/// remember cookie (see [`flask_login`]).
 ///
 /// ## Where the store can lose revocations
 ///
@@ -553,9 +571,8 @@ pub mod revocation {}
 /// | in the cookie, fits | stays in the cookie (no store call at all) |
 /// | in the cookie, the `Set-Cookie` would pass the limit | a new store record under a new random id; the cookie carries only the id |
 /// | in the store, changed, and its cookie would be at most [`return_below`](crate::Overflow::with_return_below) bytes (default: half the limit) | the record is deleted, **then** the cookie carries the data again |
-/// | in the store, logged in or out ([`Session::set_user`](crate::Session::set_user)) | moves to a new id in one atomic step; the old id opens nothing |
-/// | in the store, otherwise changed | a new record under a new id; the old record becomes a read-only snapshot for 60 seconds (what a request still carrying the old id reads), then ends |
-/// | in the store, unchanged | stays; its expiry is extended as store mode does |
+/// | in the store, changing hands: [`Session::set_user`](crate::Session::set_user), [`Session::cycle_id`](crate::Session::cycle_id), [`Session::clear`](crate::Session::clear), or Flask-Login's `_user_id` written or removed | moves to a new id in one atomic step, with the request's changes; the old id opens nothing |
+/// | in the store otherwise | stays: per-key change sets, expiry extended as store mode does |
 ///
 /// The gap between the two thresholds is hysteresis: a session near the
 /// limit doesn't move at every request.
@@ -573,23 +590,27 @@ pub mod revocation {}
 ///
 /// ## What holds while the session is in the store
 ///
-/// What store mode promises about the store: it sees only the id's
-/// SHA-256; a record deleted during a request (a purge, `delete_all_for`)
-/// is never written back, **nor moved back into a cookie** (the move back
-/// takes the record atomically, and sends the data only if the record was
-/// still there); an unknown or expired id opens an empty session.
+/// Everything store mode promises: the store sees only the id's SHA-256;
+/// writes carry only the keys a request changed, so concurrent requests
+/// don't lose each other's keys; a record deleted during a request (a
+/// purge, `delete_all_for`) is never written back, **nor moved back into a
+/// cookie** (the move back takes the record atomically, and sends the data
+/// only if the record was still there); an unknown or expired id opens an
+/// empty session.
 ///
-/// Unlike store mode, **every change moves the session to a new id**, as
-/// every change to a cookie session issues a new cookie. So an id planted
-/// in a victim's browser (or copied from it) learns nothing written after
-/// it was taken, even a login that only inserts a key, as in Flask; and a
-/// login or logout kills the old id's copies at once. The old id of any
-/// other change lives on for 60 seconds as a snapshot of what it held, so
-/// requests the browser sent before the response arrived still find their
-/// session; reading a snapshot never extends it. Two requests that change
-/// one overflowed session at the same time behave as two cookie requests
-/// do: each response carries the old data plus its own change, and the
-/// browser keeps the last (store mode would merge their keys). An unreachable store answers **503** on the
+/// **Fixation.** A cookie session can't be fixed: a planted cookie is a
+/// frozen copy that never sees what the victim writes later. A store id is
+/// a live pointer, so an id planted in a victim's browser (an attacker
+/// grows a session past the limit and plants its id) would see a later
+/// login written into it. The engine moves the record to a new id whenever
+/// the session changes hands in a way it can see (the table's first
+/// row). **A login that only inserts a key of its own must call
+/// [`Session::cycle_id`](crate::Session::cycle_id)** (as every login
+/// should: it is what `cycle_id` is for; Flask-Login's `login_user` does
+/// it). Moving the record on every change would close this for every
+/// login, but it trades away the store's guarantees: a response that never
+/// arrives leaves the browser a dead id, and concurrent requests of one
+/// browser would lose each other's changes or fork the session. An unreachable store answers **503** on the
 /// load, on the move out and on the move back, and no `Set-Cookie` is sent,
 /// so the browser keeps the cookie it had: nothing it holds is lost (the
 /// failed request's own changes are not saved, and it says so with the
@@ -607,9 +628,10 @@ pub mod revocation {}
 ///
 /// Requests that overlap the moment of a move behave as overlapping
 /// cookie requests do: the browser keeps the cookie of the last response.
-/// A request that loaded the session from the store before another moved
-/// it (back to the cookie, or to a new id) finds the record gone when it
-/// saves, and its changes are dropped.
+/// A request that loaded the session from the store before another moved it
+/// (back to the cookie, or to a new id) finds the record gone when it
+/// saves, and its changes are dropped (the rule for a session deleted
+/// during a request).
 ///
 /// ## Beside a Flask app
 ///

@@ -214,8 +214,6 @@ impl Engine {
                     stored: Some(StoredRecord {
                         id,
                         expires_at: record.expires_at,
-                        user: record.user,
-                        superseded: false,
                     }),
                     ..SessionState::tracked()
                 })
@@ -588,11 +586,6 @@ impl Engine {
                     ..loaded?
                 };
                 state.ids = CookieIds::take(&mut state.data);
-                if state.data.remove(SUPERSEDED_KEY).is_some() {
-                    if let Some(stored) = &mut state.stored {
-                        stored.superseded = true;
-                    }
-                }
                 match &self.config.revocation {
                     Some(revocation) if !state.ids.is_empty() => {
                         self.ask_revocation(revocation, state, now).await
@@ -705,9 +698,10 @@ impl Engine {
         };
         let store = &*overflow.store;
         let in_store = state.stored.is_some() || state.purged_record.is_some();
-        if state.stored.is_some() && matches!(state.user, UserChange::Set(_)) {
+        if state.stored.is_some() && changes_user(&state) {
             // A login or logout of a session in the store moves its record
-            // to a new id at once (the old id's copies die).
+            // to a new id at once (against fixation: a planted id learns
+            // nothing; the old id's copies die).
             state.cycled = true;
         }
         if !in_store {
@@ -765,35 +759,6 @@ impl Engine {
             // (`delete_all_for` reaches it).
             if state.stored.is_none() {
                 state.user = UserChange::Set(Some(user.clone()));
-            }
-        }
-        if !state.modified && state.stored.as_ref().is_some_and(|s| s.superseded) {
-            // An old snapshot read again: it ends at its grace period.
-            return Ok(None);
-        }
-        if state.data.contains_key(SUPERSEDED_KEY) {
-            state.remove(SUPERSEDED_KEY); // the engine's, never a handler's
-        }
-        if state.modified && !state.cycled && !state.data.is_empty() {
-            if let Some(old) = state.stored.take() {
-                // Every other change moves the session to a new record, as
-                // every change to a cookie session issues a new cookie, and
-                // the old record becomes what an old cookie is: a snapshot
-                // that lives on briefly. So an id planted in a victim's
-                // browser (or copied from it) never learns what is written
-                // later, such as a login that only inserts a key; and a
-                // request that still carries the old id (sent before this
-                // response arrived) finds the old data, not an empty
-                // session.
-                if !supersede(store, &old, now).await? {
-                    tracing::debug!(
-                        "the session was deleted during the request; not writing it back"
-                    );
-                    return Ok(None);
-                }
-                if let UserChange::Keep = state.user {
-                    state.user = UserChange::Set(old.user);
-                }
             }
         }
         let plan = store_save::plan(self, &state, now);
@@ -911,33 +876,19 @@ impl Opener for Engine {
     }
 }
 
-/// How long a record superseded by a change to an overflowed session keeps
-/// opening (with the data it had) for requests that still carry its id.
-pub(crate) const SUPERSEDED_GRACE_SECS: u64 = 60;
+/// Flask-Login's session key for the logged-in user: a Flask-style login
+/// or logout writes it (`login_user`, `logout_user`, or a Flask app that
+/// shares the session) without calling `set_user`.
+const FLASK_USER_KEY: &str = "_user_id";
 
-/// The hidden key that marks a superseded overflow record.
-const SUPERSEDED_KEY: &str = "_ws_superseded";
-
-/// Cuts the live record `old` to [`SUPERSEDED_GRACE_SECS`] from now (or its
-/// own expiry, if sooner) and says whether it was live: `false` when a
-/// concurrent logout or `delete_all_for` ended it, and the session must not
-/// be written back.
-async fn supersede(
-    store: &dyn SessionStore,
-    old: &StoredRecord,
-    now: u64,
-) -> Result<bool, SessionError> {
-    let until = old
-        .expires_at
-        .min(now.saturating_add(SUPERSEDED_GRACE_SECS));
-    // Marked, so that reading it never extends it again.
-    let touch =
-        websession_core::store::ChangeSet::touch(until).with_set(SUPERSEDED_KEY, Value::Bool(true));
-    match crate::metrics::store_op("update", store.update(&old.id.hash(), &touch, now)).await {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == StoreErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+/// Whether a session in the overflow store changes hands in this request:
+/// `set_user` was called, Flask-Login's `_user_id` was written or removed,
+/// or the session was cleared (Flask's usual logout).
+fn changes_user(state: &SessionState) -> bool {
+    matches!(state.user, UserChange::Set(_))
+        || state.cleared
+        || state.touched.contains(FLASK_USER_KEY)
+        || state.removed.contains(FLASK_USER_KEY)
 }
 
 /// Deletes the live record `id` and says whether it was live: it moves
@@ -973,20 +924,27 @@ async fn take_record(
 /// What a cookie-mode save with revocation must do in the store first:
 /// `Some(login)` when there is work (a retired id to deny, and the user
 /// whose generation a login records, if one logged in); `None` when the
-/// cookie can be written at once.
+/// cookie can be written at once. The session's id is retired (denied, and
+/// a new one given if the session goes on) when:
 ///
-/// - Any `set_user` is a change of privilege: a login (`Some`, even as the
-///   same user again) or a logout (`None`) retires the session's id, so a
-///   copy taken before (a planted cookie, or the victim's old one) neither
-///   learns the login nor can log the new session out.
-/// - A session emptied in this request (its last key removed) retires its
-///   id as `clear` and `purge` do: copies of the cookie stop working.
+/// - the session was emptied (`clear`, or its last key removed): copies of
+///   the cookie stop working, as after `purge`;
+/// - it was cycled (`cycle_id`, which every login should call): a copy
+///   taken before can't log the new session out, nor learn it;
+/// - its user changes (`set_user` with another user than the cookie
+///   records, or `None`: a login, a logout). A login records the user's
+///   generation; `set_user` with the user already recorded changes
+///   nothing (it must not lift a revoked cookie to the new generation).
 fn revocation_work(state: &mut SessionState) -> Option<Option<String>> {
     if state.modified && state.data.is_empty() {
         state.retire_sid();
         state.ids = CookieIds::default();
     }
+    if state.cycled {
+        state.retire_sid();
+    }
     let login = match state.user.clone() {
+        UserChange::Set(Some(user)) if state.ids.user.as_deref() == Some(user.as_str()) => None,
         UserChange::Set(user) => {
             state.retire_sid();
             state.ids.user = None;

@@ -35,10 +35,13 @@ const MAX_CACHED: usize = 100_000;
 /// everywhere" and "log out this session" for sessions that live in the
 /// browser. Give it to [`SessionConfig::with_revocation`](crate::SessionConfig::with_revocation).
 ///
-/// - Every cookie session carries a random id; [`Session::purge`](crate::Session::purge)
-///   and a logout (`set_user(None)` on a session that had a user) put it on
-///   the store's deny-list, so a copy of the old cookie stops working. The
-///   entry is kept only until any copy would have expired anyway.
+/// - Every cookie session carries a random id; [`Session::purge`](crate::Session::purge),
+///   [`Session::clear`](crate::Session::clear), a save that empties the
+///   session, [`Session::cycle_id`](crate::Session::cycle_id) and a change
+///   of user ([`Session::set_user`](crate::Session::set_user): a login or a
+///   logout) put it on the store's deny-list, so a copy of the old cookie
+///   stops working. The entry is kept only until any copy would have
+///   expired anyway.
 /// - A cookie that records a login ([`Session::set_user`](crate::Session::set_user))
 ///   records the user's generation too; [`Revocation::revoke_all_for`]
 ///   bumps it, and every older cookie of that user is refused.

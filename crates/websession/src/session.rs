@@ -244,12 +244,19 @@ impl Session {
         });
     }
 
-    /// The user `set_user` logged in during this request, if any.
-    pub(crate) fn logged_in_now(&self) -> Option<String> {
+    /// The user `set_user` logged in during this request, if any, and the
+    /// generation the request already knows for that login.
+    pub(crate) fn login_in_request(&self) -> Option<(String, Option<u64>)> {
         self.with(|s| match &s.user {
-            UserChange::Set(user) => user.clone(),
-            UserChange::Keep => None,
+            UserChange::Set(Some(user)) => Some((user.clone(), s.login_generation)),
+            _ => None,
         })
+    }
+
+    /// The generation the session's cookie recorded for `user` at login
+    /// (cookie modes with revocation), if it records that user.
+    pub(crate) fn recorded_generation(&self, user: &str) -> Option<u64> {
+        self.with(|s| (s.ids.user.as_deref() == Some(user)).then_some(s.ids.generation))
     }
 
     /// Notes `user`'s generation for a login made in this request (the
@@ -530,7 +537,10 @@ impl Session {
     }
 
     /// Drops all the data (Flask's `session.clear()`). An emptied session's
-    /// cookie is deleted at the end of the request.
+    /// cookie is deleted at the end of the request. With a
+    /// [`Revocation`](crate::Revocation), copies of the cookie stop working
+    /// too (its id is denied, as by [`purge`](Self::purge)), and what is
+    /// inserted afterwards gets a new id and no user.
     ///
     /// ```
     /// # fn f(session: &websession::Session) {
@@ -571,9 +581,11 @@ impl Session {
     /// [`Revocation`](crate::Revocation) by
     /// [`Revocation::revoke_all_for`](crate::Revocation::revoke_all_for)
     /// (the cookie records the user's generation). Cookie modes without one
-    /// ignore it. With revocation, `set_user(None)` on a logged-in session
-    /// is a logout: copies of its cookie stop working (see
-    /// [`docs::revocation`](crate::docs::revocation)).
+    /// ignore it. With revocation, a change of user is a login or a logout:
+    /// the session gets a new id and copies of its old cookie stop working
+    /// (see [`docs::revocation`](crate::docs::revocation)); `set_user` with
+    /// the user the cookie already records changes nothing, so call it at
+    /// login, not on every request.
     ///
     /// ```
     /// # fn f(session: &websession::Session) {
@@ -593,9 +605,11 @@ impl Session {
     /// cookie's bytes are never sent again). Call it after login, against
     /// session fixation.
     ///
-    /// Cookie modes can't make the old cookie invalid before it expires:
-    /// whoever copied it keeps a valid (older) session until then. Server-side
-    /// stores can, and do.
+    /// Without a [`Revocation`](crate::Revocation), cookie modes can't make
+    /// the old cookie invalid before it expires: whoever copied it keeps a
+    /// valid (older) session until then. With one, the old cookie's id is
+    /// denied and its copies stop working. Server-side stores always can,
+    /// and do.
     ///
     /// In store mode the record moves to a new random id atomically and the
     /// old id stops working at once.

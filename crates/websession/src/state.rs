@@ -33,11 +33,6 @@ pub(crate) struct StoredRecord {
     pub(crate) id: SessionId,
     /// Its expiry when loaded, Unix seconds.
     pub(crate) expires_at: u64,
-    /// The user it belongs to (what `delete_all_for` finds).
-    pub(crate) user: Option<String>,
-    /// Overflow: a record a later change superseded (a snapshot an old
-    /// cookie still points to, for a grace period): never extended.
-    pub(crate) superseded: bool,
 }
 
 /// What `Session::set_user` asked for in this request.

@@ -165,7 +165,10 @@ impl LoginContext {
         client: ClientInfo,
         pending: Option<&PendingSession>,
     ) -> Self {
-        let cookie_transport = pending.is_none_or(PendingSession::cookie_transport);
+        // Without the session middleware (a misordered stack, logged by the
+        // caller) nothing says the session travels in a cookie: no
+        // remember cookie then.
+        let cookie_transport = pending.is_some_and(PendingSession::cookie_transport);
         Self::new(login, client, cookie_transport)
     }
 
@@ -254,9 +257,20 @@ impl LoginContext {
             return None;
         }
         let user = user_id_text(&session.get_value(USER_ID)?)?;
-        let answer = match session.logged_in_now() {
-            Some(login) if login == user => revocation.generation(&user).await,
-            _ => revocation.user_generation(&user, session.opened_at()).await,
+        let answer = match session.login_in_request() {
+            // Restored in this request: the generation its cookie was
+            // checked against.
+            Some((login, Some(known))) if login == user => Ok(known),
+            // A login in this request: the user's generation now.
+            Some((login, None)) if login == user => revocation.generation(&user).await,
+            // A refresh: only the generation the session recorded at its
+            // login (never the current one: a session revoked elsewhere,
+            // still within this process's staleness, must not mint a
+            // cookie that outlives the revocation). A session that records
+            // no user (written by Flask, or in store mode) gets none.
+            _ => {
+                return session.recorded_generation(&user);
+            }
         };
         match answer {
             Ok(generation) => {
@@ -528,7 +542,9 @@ impl Login {
             return None;
         }
         if self.session.revocation().is_none() {
-            let (user, _) = self.settings().signer.verify_at(cookie).ok()?;
+            // Flask-Login's token only: without revocation websession never
+            // issues one with a generation.
+            let user = self.settings().signer.verify(cookie).ok()?;
             return Some((user.to_owned(), None));
         }
         match &*self.context.remembered() {

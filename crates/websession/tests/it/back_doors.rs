@@ -315,6 +315,25 @@ fn cookie_app(mode: Mode, overflow: bool, revocation: bool, gate: &Gate) -> Cook
             }),
         )
         .route(
+            // Flask-Login's way: its `_user_id` key (a Flask app sharing
+            // the session writes it so).
+            "/flask-login-key/{user}",
+            get(|s: Session, Path(user): Path<String>| async move {
+                s.insert("_user_id", &user).expect("insert");
+                s.insert("user", &user).expect("insert");
+                "in"
+            }),
+        )
+        .route(
+            // The documented way for any other login: a key, then cycle_id.
+            "/login-cycled/{user}",
+            get(|s: Session, Path(user): Path<String>| async move {
+                s.insert("user", &user).expect("insert");
+                s.cycle_id();
+                "in"
+            }),
+        )
+        .route(
             "/big",
             get(|s: Session| async move {
                 s.insert("noise", noise()).expect("insert");
@@ -425,18 +444,26 @@ async fn a_move_back_does_not_resurrect_an_ended_session() {
     }
 }
 
-/// 4: a store id planted in a victim's browser learns nothing the victim
-/// writes afterwards, even a Flask-style login (a key, no `set_user`).
+/// 4: a store id planted in a victim's browser doesn't learn the victim's
+/// later login: Flask-Login's (its `_user_id` key, as a Flask app sharing
+/// the session writes it, without `set_user`) or any login that calls
+/// `cycle_id`, as the docs ask.
 #[tokio::test]
 async fn a_planted_overflow_id_learns_no_later_login() {
-    for (mode, revocation) in COOKIE_MODES
+    for (mode, revocation, login) in COOKIE_MODES
         .into_iter()
         .flat_map(|m| [(m, false), (m, true)])
+        .flat_map(|(m, r)| {
+            [
+                (m, r, "/flask-login-key/victim"),
+                (m, r, "/login-cycled/victim"),
+            ]
+        })
     {
         let app = cookie_app(mode, true, revocation, &Gate::default());
         let planted = jar(&app.get("/big", None).await, "session");
         assert!(SessionId::parse(planted.trim_start_matches("session=")).is_some());
-        let r = app.get("/flask-login/victim", Some(&planted)).await;
+        let r = app.get(login, Some(&planted)).await;
         // The victim goes on with the new cookie, if one was sent.
         let victim = r
             .cookie_value("session")
@@ -445,7 +472,7 @@ async fn a_planted_overflow_id_learns_no_later_login() {
         assert_eq!(
             user_of(&app.read(&planted).await),
             None,
-            "{mode:?} revocation {revocation}: the attacker's copy reads the victim's login"
+            "{mode:?} revocation {revocation} {login}: the attacker's copy reads the victim's login"
         );
     }
 }

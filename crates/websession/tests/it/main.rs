@@ -17,6 +17,7 @@ mod modes;
 mod overflow;
 mod python_modes;
 mod refresh;
+mod review;
 mod revocation;
 mod rules;
 mod store_mode;

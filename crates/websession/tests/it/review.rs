@@ -1,0 +1,562 @@
+//! Issue 25, second round: the adversarial review of the first fix
+//! (06a1916) reproduced each of these; every test failed there and passes
+//! now (r5, the Flask quickstart's `pop` logout, is a documented limit,
+//! not a test).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::Router;
+use websession::core::store::{MemoryRevocations, MemoryStore, SessionId, SessionStore};
+use websession::flask::{FlaskLogin, FlaskLoginConfig, Login, LoginOptions};
+use websession::{
+    Key, Overflow, Revocation, Session, SessionConfig, SessionManagerLayer, Transport,
+};
+
+use crate::support::{noise, send, sessions_for, tagged, Mode, Reply, TestClock};
+
+const T0: i64 = 1_700_000_000;
+
+fn secret() -> Key {
+    Key::from_utf8("issue 25: a secret key that is long enough").expect("key")
+}
+
+fn jar(reply: &Reply, name: &str) -> String {
+    let value = reply
+        .cookie_value(name)
+        .unwrap_or_else(|| panic!("no {name} cookie in {:?}", reply.set_cookie));
+    format!("{name}={value}")
+}
+
+fn user_of(body: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    value.get("user")?.as_str().map(str::to_owned)
+}
+
+#[derive(Clone, Default)]
+struct Gate {
+    loaded: Arc<tokio::sync::Notify>,
+    go: Arc<tokio::sync::Notify>,
+}
+
+fn login_router(login: &FlaskLogin, gate: Gate) -> Router<()> {
+    Router::new()
+        .route(
+            "/login/{user}",
+            get(|login: Login, Path(user): Path<String>| async move {
+                login.login_user_with(&user, LoginOptions::default().with_remember(true));
+                "in"
+            }),
+        )
+        .route(
+            "/login-plain/{user}",
+            get(|login: Login, Path(user): Path<String>| async move {
+                login.login_user(&user);
+                "in"
+            }),
+        )
+        .route(
+            "/whoami",
+            get(|login: Login| async move {
+                match login.user_id() {
+                    Some(id) => format!("{id} fresh={}", login.is_fresh()),
+                    None => "anonymous".into(),
+                }
+            }),
+        )
+        .route(
+            "/whoami-slow",
+            get(|login: Login, State(gate): State<Gate>| async move {
+                let who = login.user_id();
+                gate.loaded.notify_one();
+                gate.go.notified().await;
+                match who {
+                    Some(id) => format!("{id} fresh={}", login.is_fresh()),
+                    None => "anonymous".into(),
+                }
+            }),
+        )
+        .with_state(gate)
+        .layer(login.layer())
+}
+
+// ---------------------------------------------------------------------------
+// R1: the generation-bound remember token has no domain separation from
+// Flask-Login's generation-0 token: a gen-0 token for the user id
+// "websession-remember\0<n>\0<victim>" IS a gen-n token for <victim>.
+
+#[tokio::test]
+async fn r1_gen0_token_of_a_crafted_user_id_is_a_gen_n_token_for_the_victim() {
+    for revocation in [false, true] {
+        let clock = TestClock::at(T0);
+        let store = Arc::new(MemoryStore::new());
+        let rev = revocation.then(|| Revocation::new(MemoryRevocations::new()));
+        let mut config = SessionConfig::flask().with_clock(clock.clock());
+        if let Some(r) = &rev {
+            config = config.with_revocation(r.clone());
+        }
+        let sessions = sessions_for(Mode::Signed, &store, config).expect("valid");
+        let login = FlaskLogin::new(&secret(), FlaskLoginConfig::default()).expect("valid");
+        let app = login_router(&login, Gate::default()).layer(SessionManagerLayer::new(sessions));
+        if let Some(r) = &rev {
+            // The victim was even "logged out everywhere" twice.
+            r.revoke_all_for("admin").await.expect("revoke");
+            r.revoke_all_for("admin").await.expect("revoke");
+        }
+        // The attacker registers (or is given) the user id below and logs
+        // in with "remember me": a plain Flask-Login generation-0 token.
+        let r = send(&app, "/login/websession-remember%00999%00admin", None).await;
+        let token = r.cookie_value("remember_token").expect("remember cookie");
+        // Werkzeug-quoted; the digest is the last 128 characters before the quote.
+        let digest = token.trim_end_matches('"');
+        let digest = &digest[digest.len() - 128..];
+        let forged = format!("remember_token=admin|g999.{digest}");
+        let who = send(&app, "/whoami", Some(&forged)).await.body;
+        assert_eq!(
+            who, "anonymous",
+            "revocation={revocation}: forged admin login"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// R2: with refresh_each_request, a session accepted on a stale cache (inside
+// the staleness window on another process) gets a remember cookie bound
+// to the *post-revocation* generation, if the cache learnt it mid-request.
+
+#[tokio::test]
+async fn r2_refresh_mints_a_post_revocation_remember_cookie() {
+    let clock = TestClock::at(T0);
+    let shared = Arc::new(MemoryRevocations::new());
+    let store = Arc::new(MemoryStore::new());
+    let cfg = FlaskLoginConfig::default().with_refresh_each_request(true);
+    let login = FlaskLogin::new(&secret(), cfg).expect("valid");
+    let make = |rev: &Revocation, gate: Gate| {
+        let config = SessionConfig::flask()
+            .with_clock(clock.clock())
+            .with_revocation(rev.clone());
+        let sessions = sessions_for(Mode::Signed, &store, config).expect("valid");
+        login_router(&login, gate).layer(SessionManagerLayer::new(sessions))
+    };
+    let rev_a = Revocation::new(shared.clone());
+    let rev_b = Revocation::new(shared.clone());
+    let gate = Gate::default();
+    let a = make(&rev_a, Gate::default());
+    let b = make(&rev_b, gate.clone());
+
+    // Two devices of user 42 (no "remember me" on either).
+    let stolen = jar(&send(&b, "/login-plain/42", None).await, "session");
+    let other = jar(&send(&a, "/login-plain/42", None).await, "session");
+    // B has the stolen session in its cache (a request a second ago).
+    assert_eq!(
+        send(&b, "/whoami", Some(&stolen)).await.body,
+        "42 fresh=true"
+    );
+
+    // Password change: log out everywhere, on A.
+    rev_a.revoke_all_for("42").await.expect("revoke");
+    clock.advance(1);
+
+    // The thief's request on B, inside B's staleness window.
+    let slow = tokio::spawn({
+        let (b, stolen) = (b.clone(), stolen.clone());
+        async move { send(&b, "/whoami-slow", Some(&stolen)).await }
+    });
+    gate.loaded.notified().await;
+    // Meanwhile another request of user 42 reaches B (their other device):
+    // B asks the store and caches generation 1.
+    assert_eq!(send(&b, "/whoami", Some(&other)).await.body, "anonymous");
+    gate.go.notify_one();
+    let r = slow.await.expect("joined");
+    assert_eq!(
+        r.body, "42 fresh=true",
+        "accepted inside the staleness window (documented)"
+    );
+    let minted = r.cookie_value("remember_token");
+
+    // Long after the staleness bound, on A.
+    clock.advance(3600);
+    if let Some(token) = minted {
+        let who = send(&a, "/whoami", Some(&format!("remember_token={token}")))
+            .await
+            .body;
+        assert_eq!(
+            who, "anonymous",
+            "the thief's remember cookie outlives revoke_all_for: {token}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// R3: FlaskLogin's layer outside the session layer (misordered): the header
+// transport's "no remember cookie" falls back to enabled.
+
+#[tokio::test]
+async fn r3_misordered_layers_bring_back_the_remember_cookie_with_bearer() {
+    let clock = TestClock::at(T0);
+    let store = Arc::new(MemoryStore::new());
+    let config = SessionConfig::flask()
+        .with_clock(clock.clock())
+        .with_transport(Transport::bearer("x-session-token"));
+    let sessions = sessions_for(Mode::Signed, &store, config).expect("valid");
+    let login = FlaskLogin::new(&secret(), FlaskLoginConfig::default()).expect("valid");
+    let app = Router::new()
+        .route(
+            "/whoami",
+            get(|login: Login| async move {
+                match login.user_id() {
+                    Some(id) => format!("{id} fresh={}", login.is_fresh()),
+                    None => "anonymous".into(),
+                }
+            }),
+        )
+        .layer(SessionManagerLayer::new(sessions))
+        .layer(login.layer()); // wrong order (an error is logged)
+    let planted = format!("remember_token={}", login.remember_token("42"));
+    let who = send(&app, "/whoami", Some(&planted)).await.body;
+    assert_eq!(who, "anonymous", "ambient cookie logged a bearer client in");
+}
+
+// ---------------------------------------------------------------------------
+// Cookie/overflow apps.
+
+struct App {
+    app: Router,
+    store: Arc<MemoryStore>,
+    clock: TestClock,
+}
+
+fn app(mode: Mode, overflow: bool, revocation: bool, idle: Option<i64>) -> App {
+    let clock = TestClock::at(T0);
+    let store = Arc::new(MemoryStore::new());
+    let mut config = SessionConfig::default().with_clock(clock.clock());
+    if let Some(idle) = idle {
+        config = config.with_idle_timeout(time::Duration::seconds(idle));
+    }
+    if revocation {
+        config = config.with_revocation(Revocation::new(MemoryRevocations::new()));
+    }
+    if overflow {
+        config = config.with_overflow(Overflow::new(store.clone()).with_return_below(1500));
+    }
+    let sessions = sessions_for(mode, &store, config).expect("valid");
+    let app = Router::new()
+        .route(
+            "/login/{user}",
+            get(|s: Session, Path(user): Path<String>| async move {
+                s.insert("user", &user).expect("insert");
+                s.set_user(Some(&user));
+                "in"
+            }),
+        )
+        .route(
+            "/flask-login/{user}",
+            get(|s: Session, Path(user): Path<String>| async move {
+                s.insert("user", &user).expect("insert");
+                "in"
+            }),
+        )
+        .route(
+            "/big",
+            get(|s: Session| async move {
+                s.insert("noise", noise()).expect("insert");
+                "big"
+            }),
+        )
+        .route(
+            "/write",
+            get(|s: Session| async move {
+                let n: i64 = s.get("v").ok().flatten().unwrap_or(0);
+                s.insert("v", n + 1).expect("insert");
+                "ok"
+            }),
+        )
+        .route(
+            // Flask quickstart-style logout, then a flash.
+            "/pop-user-then-flash",
+            get(|s: Session| async move {
+                let _ = s.remove::<String>("user");
+                s.insert("_flashes", "You were logged out").expect("insert");
+                "out"
+            }),
+        )
+        .route(
+            "/touch-user",
+            get(|s: Session| async move {
+                // "make sure the session is tagged", every request
+                if let Ok(Some(u)) = s.get::<String>("user") {
+                    s.set_user(Some(&u));
+                }
+                tagged(&s)
+            }),
+        )
+        .route(
+            "/purge",
+            get(|s: Session| async move {
+                s.purge();
+                "purged"
+            }),
+        )
+        .route(
+            // Session::cycle_id's own doc example: "After login, against session fixation".
+            "/cycle-login/{user}",
+            get(|s: Session, Path(user): Path<String>| async move {
+                s.insert("user", &user).expect("insert");
+                s.cycle_id();
+                "in"
+            }),
+        )
+        .route("/read", get(|s: Session| async move { tagged(&s) }))
+        .layer(SessionManagerLayer::new(sessions));
+    App { app, store, clock }
+}
+
+impl App {
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        send(&self.app, path, cookie).await
+    }
+    async fn read(&self, cookie: &str) -> String {
+        self.get("/read", Some(cookie)).await.body
+    }
+    fn now(&self) -> u64 {
+        u64::try_from(self.clock.now()).expect("positive")
+    }
+}
+
+fn id_of(cookie: &str) -> SessionId {
+    SessionId::parse(cookie.trim_start_matches("session=")).expect("a store id")
+}
+
+// R4: a login in a second tab, on an overflowed id another tab has just
+// changed, gives a live session that an active user keeps (the first fix
+// carried a hidden "snapshot" marker into it, and it died).
+#[tokio::test]
+async fn r4_a_login_on_a_snapshot_inherits_the_snapshot_marker() {
+    let a = app(Mode::Signed, true, false, Some(600));
+    let x = jar(&a.get("/big", None).await, "session");
+    id_of(&x);
+    // A change in one tab.
+    let _ = a.get("/write", Some(&x)).await;
+    // A second tab, still on X, logs in (Session::set_user: a cycle).
+    let n = jar(&a.get("/login/alice", Some(&x)).await, "session");
+    let record = a
+        .store
+        .load(&id_of(&n).hash(), a.now())
+        .await
+        .expect("load")
+        .expect("live");
+    let marked = record.data.contains_key("_ws_superseded");
+    // Behaviour: N is used (read) every 5 minutes, within the 10-minute
+    // idle timeout, yet dies.
+    let mut last = String::new();
+    for _ in 0..4 {
+        a.clock.advance(300);
+        last = a.read(&n).await;
+    }
+    assert!(
+        !marked && user_of(&last).as_deref() == Some("alice"),
+        "marked={marked}; an active session after 20 minutes reads {last}"
+    );
+}
+
+// R6: set_user with the same user on every request retires the id every
+// request: a concurrent request sent with the previous cookie is logged out.
+#[tokio::test]
+async fn r6_same_user_set_user_every_request_logs_out_parallel_requests() {
+    let a = app(Mode::Signed, false, true, None);
+    let c = jar(&a.get("/login/alice", None).await, "session");
+    let r1 = a.get("/touch-user", Some(&c)).await; // the page
+    assert_eq!(user_of(&r1.body).as_deref(), Some("alice"));
+    let r2 = a.get("/touch-user", Some(&c)).await; // an XHR sent at the same time
+    assert_eq!(
+        user_of(&r2.body).as_deref(),
+        Some("alice"),
+        "parallel request saw {}",
+        r2.body
+    );
+}
+
+// R7: overflow, a response that never reaches the browser (client abort):
+// the browser's id becomes a snapshot and dies 60 s later: the whole
+// session is lost (cookie mode loses only that request's change).
+#[tokio::test]
+async fn r7_a_lost_response_loses_the_whole_overflowed_session() {
+    for overflow in [false, true] {
+        let a = app(Mode::Signed, overflow, false, None);
+        let mut c = jar(&a.get("/login/alice", None).await, "session");
+        if overflow {
+            c = jar(&a.get("/big", Some(&c)).await, "session");
+        }
+        let _lost = a.get("/write", Some(&c)).await; // the response is lost
+        a.clock.advance(61);
+        assert_eq!(
+            user_of(&a.read(&c).await).as_deref(),
+            Some("alice"),
+            "overflow={overflow}: the browser's cookie after one lost response"
+        );
+    }
+}
+
+// R8: overflow without revocation: a thief who changes a stolen id forks an
+// independent live session that the victim's logout doesn't end (before
+// 06a1916 the change updated the one shared record, which logout deleted).
+#[tokio::test]
+async fn r8_a_forked_stolen_id_survives_the_victims_logout() {
+    for revocation in [false, true] {
+        let a = app(Mode::Signed, true, revocation, None);
+        let c = jar(&a.get("/login/alice", None).await, "session");
+        let x = jar(&a.get("/big", Some(&c)).await, "session");
+        // Thief copies X and makes any change.
+        let r = a.get("/write", Some(&x)).await;
+        let z = r
+            .cookie_value("session")
+            .map_or_else(|| x.clone(), |v| format!("session={v}"));
+        // Victim logs out with the cookie it holds.
+        assert_eq!(a.get("/purge", Some(&x)).await.body, "purged");
+        let who = user_of(&a.read(&z).await);
+        assert_eq!(
+            who, None,
+            "revocation={revocation}: fork survives the logout"
+        );
+    }
+}
+
+// R9: two concurrent changes leave orphan *live* records (full lifetime,
+// user recorded): phantom "devices" in sessions_of.
+#[tokio::test]
+async fn r9_concurrent_changes_leave_orphan_live_records() {
+    let a = app(Mode::Signed, true, false, None);
+    let x = jar(&a.get("/big", None).await, "session");
+    let n = jar(&a.get("/login/alice", Some(&x)).await, "session");
+    let _ = a.get("/write", Some(&n)).await; // page
+    let _ = a.get("/write", Some(&n)).await; // XHR, same cookie
+    a.clock.advance(61);
+    let devices = a.store.sessions_of("alice", a.now()).await.expect("list");
+    assert_eq!(
+        devices.len(),
+        1,
+        "one browser, {} live records",
+        devices.len()
+    );
+}
+
+// R8b: without revocation, logging out the live session leaves the snapshot
+// of the previous change, which its holder can fork into a new live session.
+#[tokio::test]
+async fn r8b_a_snapshot_is_forked_after_the_logout_of_its_successor() {
+    for revocation in [false, true] {
+        let a = app(Mode::Signed, true, revocation, None);
+        let c = jar(&a.get("/login/alice", None).await, "session");
+        let x = jar(&a.get("/big", Some(&c)).await, "session"); // copied by a thief
+        let r = a.get("/write", Some(&x)).await; // victim's next change
+        let y = r
+            .cookie_value("session")
+            .map_or_else(|| x.clone(), |v| format!("session={v}"));
+        assert_eq!(a.get("/purge", Some(&y)).await.body, "purged"); // victim logs out
+        a.clock.advance(30);
+        let r = a.get("/write", Some(&x)).await; // thief, within 60 s
+        let z = r.cookie_value("session").map(|v| format!("session={v}"));
+        a.clock.advance(3600);
+        let who = match &z {
+            Some(z) => user_of(&a.read(z).await),
+            None => None,
+        };
+        assert_eq!(
+            who, None,
+            "revocation={revocation}: the logged-out session lives on an hour later"
+        );
+    }
+}
+
+// Control for R4: the same login on the live id keeps the session alive.
+#[tokio::test]
+async fn r4_control_login_on_a_live_id() {
+    let a = app(Mode::Signed, true, false, Some(600));
+    let x = jar(&a.get("/big", None).await, "session");
+    let n = jar(&a.get("/login/alice", Some(&x)).await, "session");
+    let mut last = String::new();
+    for _ in 0..4 {
+        a.clock.advance(300);
+        last = a.read(&n).await;
+    }
+    assert_eq!(user_of(&last).as_deref(), Some("alice"));
+}
+
+#[tokio::test]
+async fn r2_control_without_the_concurrent_request() {
+    let clock = TestClock::at(T0);
+    let shared = Arc::new(MemoryRevocations::new());
+    let store = Arc::new(MemoryStore::new());
+    let cfg = FlaskLoginConfig::default().with_refresh_each_request(true);
+    let login = FlaskLogin::new(&secret(), cfg).expect("valid");
+    let make = |rev: &Revocation, gate: Gate| {
+        let config = SessionConfig::flask()
+            .with_clock(clock.clock())
+            .with_revocation(rev.clone());
+        let sessions = sessions_for(Mode::Signed, &store, config).expect("valid");
+        login_router(&login, gate).layer(SessionManagerLayer::new(sessions))
+    };
+    let rev_a = Revocation::new(shared.clone());
+    let rev_b = Revocation::new(shared.clone());
+    let gate = Gate::default();
+    let a = make(&rev_a, Gate::default());
+    let b = make(&rev_b, gate.clone());
+
+    // Two devices of user 42 (no "remember me" on either).
+    let stolen = jar(&send(&b, "/login-plain/42", None).await, "session");
+    let other = jar(&send(&a, "/login-plain/42", None).await, "session");
+    // B has the stolen session in its cache (a request a second ago).
+    assert_eq!(
+        send(&b, "/whoami", Some(&stolen)).await.body,
+        "42 fresh=true"
+    );
+
+    // Password change: log out everywhere, on A.
+    rev_a.revoke_all_for("42").await.expect("revoke");
+    clock.advance(1);
+
+    // The thief's request on B, inside B's staleness window.
+    let slow = tokio::spawn({
+        let (b, stolen) = (b.clone(), stolen.clone());
+        async move { send(&b, "/whoami-slow", Some(&stolen)).await }
+    });
+    gate.loaded.notified().await;
+    // Meanwhile another request of user 42 reaches B (their other device):
+    // B asks the store and caches generation 1.
+    let _ = &other;
+    gate.go.notify_one();
+    let r = slow.await.expect("joined");
+    assert_eq!(
+        r.body, "42 fresh=true",
+        "accepted inside the staleness window (documented)"
+    );
+    let minted = r.cookie_value("remember_token");
+
+    // Long after the staleness bound, on A.
+    clock.advance(3600);
+    if let Some(token) = minted {
+        let who = send(&a, "/whoami", Some(&format!("remember_token={token}")))
+            .await
+            .body;
+        assert_eq!(
+            who, "anonymous",
+            "the thief's remember cookie outlives revoke_all_for: {token}"
+        );
+    }
+}
+
+// R10: the documented anti-fixation recipe (insert + cycle_id) keeps the
+// revocation id: a pre-login copy can log the victim out (issue 25 item 5).
+#[tokio::test]
+async fn r10_cycle_id_login_keeps_the_pre_login_id() {
+    let a = app(Mode::Signed, false, true, None);
+    let pre = jar(&a.get("/write", None).await, "session");
+    let victim = jar(&a.get("/cycle-login/alice", Some(&pre)).await, "session");
+    assert_eq!(a.get("/purge", Some(&pre)).await.body, "purged");
+    assert_eq!(
+        user_of(&a.read(&victim).await).as_deref(),
+        Some("alice"),
+        "victim logged out by the planted copy"
+    );
+}
