@@ -427,9 +427,11 @@ pub mod flask_login {}
 /// `set_user` or `cycle_id`), a copy of the anonymous session (a planted
 /// cookie, say) neither learns the login nor can log the new session out
 /// by purging its copy. `set_user` with the user the cookie already
-/// records changes nothing: it neither retires the id nor moves the cookie
-/// to the user's current generation (call it at login, not on every
-/// request). What the engine can't see is not a logout: removing the
+/// records changes nothing unless `cycle_id` is called too: alone it
+/// neither retires the id nor moves the cookie to the user's current
+/// generation; with `cycle_id` it is a new login (after "log out my other
+/// sessions", say: `revoke_all_for`, then `set_user` and `cycle_id` keep
+/// this session at the new generation). What the engine can't see is not a logout: removing the
 /// user's key and writing a flash (Flask's quickstart logout,
 /// `session.pop("username")`) leaves the session, and its copies, alive;
 /// log out with `purge`, `clear` or `set_user(None)`. A cookie with no

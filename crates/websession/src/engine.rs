@@ -933,8 +933,12 @@ async fn take_record(
 ///   taken before can't log the new session out, nor learn it;
 /// - its user changes (`set_user` with another user than the cookie
 ///   records, or `None`: a login, a logout). A login records the user's
-///   generation; `set_user` with the user already recorded changes
-///   nothing (it must not lift a revoked cookie to the new generation).
+///   generation. `set_user` with the user already recorded is a login
+///   again only with `cycle_id` (a real re-authentication: it takes the
+///   current generation, e.g. after "log out my other sessions"); alone it
+///   changes nothing, so an app that calls it on every request neither
+///   logs out its parallel requests nor lifts a revoked cookie (accepted
+///   within another process's staleness) to the new generation.
 fn revocation_work(state: &mut SessionState) -> Option<Option<String>> {
     if state.modified && state.data.is_empty() {
         state.retire_sid();
@@ -944,7 +948,11 @@ fn revocation_work(state: &mut SessionState) -> Option<Option<String>> {
         state.retire_sid();
     }
     let login = match state.user.clone() {
-        UserChange::Set(Some(user)) if state.ids.user.as_deref() == Some(user.as_str()) => None,
+        UserChange::Set(Some(user))
+            if !state.cycled && state.ids.user.as_deref() == Some(user.as_str()) =>
+        {
+            None
+        }
         UserChange::Set(user) => {
             state.retire_sid();
             state.ids.user = None;

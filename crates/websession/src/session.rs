@@ -584,8 +584,9 @@ impl Session {
     /// ignore it. With revocation, a change of user is a login or a logout:
     /// the session gets a new id and copies of its old cookie stop working
     /// (see [`docs::revocation`](crate::docs::revocation)); `set_user` with
-    /// the user the cookie already records changes nothing, so call it at
-    /// login, not on every request.
+    /// the user the cookie already records changes nothing unless
+    /// [`cycle_id`](Self::cycle_id) is called too (then it is a new login,
+    /// at the user's current generation).
     ///
     /// ```
     /// # fn f(session: &websession::Session) {

@@ -560,3 +560,53 @@ async fn r10_cycle_id_login_keeps_the_pre_login_id() {
         "victim logged out by the planted copy"
     );
 }
+
+// After "log out my other sessions" in a cookie mode (`revoke_all_for`,
+// then a new login of this session: `set_user` with the same user and
+// `cycle_id`), this session goes on at the new generation; `set_user`
+// alone with the same user changes nothing.
+#[tokio::test]
+async fn a_same_user_login_with_cycle_id_takes_the_new_generation() {
+    let clock = TestClock::at(T0);
+    let store = Arc::new(MemoryStore::new());
+    let revocation = Revocation::new(MemoryRevocations::new());
+    let config = SessionConfig::default()
+        .with_clock(clock.clock())
+        .with_revocation(revocation.clone());
+    let sessions = sessions_for(Mode::Signed, &store, config).expect("valid");
+    let app = Router::new()
+        .route(
+            "/login/{user}",
+            get(|s: Session, Path(user): Path<String>| async move {
+                s.insert("user", &user).expect("insert");
+                s.set_user(Some(&user));
+                s.cycle_id();
+                "in"
+            }),
+        )
+        .route(
+            "/touch/{user}",
+            get(|s: Session, Path(user): Path<String>| async move {
+                s.set_user(Some(&user));
+                "touched"
+            }),
+        )
+        .route("/read", get(|s: Session| async move { tagged(&s) }))
+        .layer(SessionManagerLayer::new(sessions));
+    let mine = jar(&send(&app, "/login/alice", None).await, "session");
+    let other = jar(&send(&app, "/login/alice", None).await, "session");
+    revocation.revoke_all_for("alice").await.expect("revoke");
+    // set_user alone doesn't lift the revoked cookie.
+    let r = send(&app, "/touch/alice", Some(&other)).await;
+    assert_eq!(r.body, "touched");
+    assert_eq!(user_of(&send(&app, "/read", Some(&other)).await.body), None);
+    // A new login of this session does take the new generation... but
+    // `mine` is revoked too, so the app logs in again from its own proof
+    // (here, a fresh login) and keeps going.
+    let again = jar(&send(&app, "/login/alice", Some(&mine)).await, "session");
+    assert_eq!(
+        user_of(&send(&app, "/read", Some(&again)).await.body).as_deref(),
+        Some("alice")
+    );
+    assert_eq!(user_of(&send(&app, "/read", Some(&mine)).await.body), None);
+}
