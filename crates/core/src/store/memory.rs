@@ -152,6 +152,21 @@ impl SessionStore for MemoryStore {
             .map(|(id, r)| (*id, r.clone()))
             .collect())
     }
+
+    /// One pass under the lock, so a concurrent `cycle_id` runs wholly
+    /// before it (the session is deleted under its new id) or after it
+    /// (the cycle finds its id gone). Scans every record, as `sessions_of`.
+    async fn delete_others_of(
+        &self,
+        user: &str,
+        keep: &IdHash,
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        let mut map = self.map();
+        let before = map.len();
+        map.retain(|id, r| id == keep || r.expires_at <= now || r.user.as_deref() != Some(user));
+        Ok((before - map.len()) as u64)
+    }
 }
 
 #[async_trait::async_trait]
