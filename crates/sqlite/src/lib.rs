@@ -413,6 +413,11 @@ enum Write {
     DeleteAllFor {
         user: String,
     },
+    DeleteOthersOf {
+        user: String,
+        keep: IdHash,
+        now: i64,
+    },
     DeleteExpired {
         now: i64,
     },
@@ -1176,6 +1181,14 @@ fn apply_write(conn: &Connection, sql: &Statements, op: &Write) -> Result<u64, O
                 .execute(params![user])?;
             Ok(n as u64)
         }
+        Write::DeleteOthersOf { user, keep, now } => {
+            let n = conn.prepare_cached(&sql.delete_others)?.execute(params![
+                user,
+                keep.as_bytes(),
+                now
+            ])?;
+            Ok(n as u64)
+        }
         Write::MaxSize(bytes) => Ok(set_max_size(conn, *bytes)?),
         Write::DeleteExpired { now } => {
             let n = conn
@@ -1326,6 +1339,24 @@ impl SessionStore for SqliteStore {
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
         self.write(Write::DeleteAllFor {
             user: user.to_owned(),
+        })
+        .await
+    }
+
+    /// One `DELETE` on the writer thread (values go by cascade): a
+    /// `cycle_id` of one of the sessions, also queued to the writer, runs
+    /// wholly before it (the session is deleted under its new id) or after
+    /// it (the cycle finds nothing to move).
+    async fn delete_others_of(
+        &self,
+        user: &str,
+        keep: &IdHash,
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        self.write(Write::DeleteOthersOf {
+            user: user.to_owned(),
+            keep: *keep,
+            now: secs(now),
         })
         .await
     }

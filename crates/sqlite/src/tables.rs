@@ -139,6 +139,9 @@ pub(crate) struct Statements {
     pub(crate) move_id: String,
     pub(crate) delete: String,
     pub(crate) delete_user: String,
+    /// Deletes the live sessions (as of `?3`) of the user `?1` but `?2`
+    /// (values follow by cascade).
+    pub(crate) delete_others: String,
     pub(crate) delete_expired: String,
     /// Sets a live record's expiry and, when `?2`, its user.
     pub(crate) touch: String,
@@ -177,6 +180,9 @@ impl Statements {
             move_id: format!("UPDATE {s} SET id = ?1 WHERE id = ?2 AND expires_at > ?3"),
             delete: format!("DELETE FROM {s} WHERE id = ?1"),
             delete_user: format!("DELETE FROM {s} WHERE user_id = ?1"),
+            delete_others: format!(
+                "DELETE FROM {s} WHERE user_id = ?1 AND id <> ?2 AND expires_at > ?3"
+            ),
             delete_expired: format!("DELETE FROM {s} WHERE expires_at <= ?1"),
             touch: format!(
                 "UPDATE {s} SET expires_at = ?1, user_id = CASE WHEN ?2 THEN ?3 ELSE user_id END
@@ -243,6 +249,7 @@ mod tests {
         assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"Auth_2_denied\" ("));
         for sql in [
             &statements.delete,
+            &statements.delete_others,
             &statements.set_value,
             &statements.touch,
             &statements.check,
