@@ -195,8 +195,8 @@
 //! written. Values are not affected: they are stored as tagged JSON text,
 //! which escapes NUL, so strings holding NUL (nested ones and keys of nested
 //! dicts included) round-trip. Removing a key that holds NUL is a no-op (it
-//! can't have been stored), and so is [`SessionStore::delete_all_for`] of a
-//! user id that holds NUL.
+//! can't have been stored), and so are [`SessionStore::delete_all_for`] and
+//! [`SessionStore::delete_others_of`] of a user id that holds NUL.
 //!
 //! # Revocations
 //!
@@ -1163,6 +1163,30 @@ impl SessionStore for PostgresStore {
         self.inner
             .call(&self.inner.writers, |c| async move {
                 c.client.execute(&c.delete_user, &[&user]).await
+            })
+            .await
+    }
+
+    /// One `DELETE`. Under PostgreSQL's row locks a racing `cycle_id` (an
+    /// `UPDATE` of the row's id) either commits first, and the `DELETE`
+    /// follows the row to its new version and deletes it there, or waits
+    /// for the `DELETE` and then finds no row to move.
+    async fn delete_others_of(
+        &self,
+        user: &str,
+        keep: &IdHash,
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        if user.contains('\0') {
+            return Ok(0); // no stored session can have this user id
+        }
+        let now = secs(now);
+        let sql = &self.inner.statements.delete_others;
+        self.inner
+            .call(&self.inner.writers, |c| async move {
+                c.client
+                    .execute(sql.as_str(), &[&user, &keep.as_bytes(), &now])
+                    .await
             })
             .await
     }

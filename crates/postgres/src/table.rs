@@ -228,6 +228,9 @@ pub(crate) struct Statements {
     pub(crate) delete_if_expired: String,
     pub(crate) delete: String,
     pub(crate) delete_user: String,
+    /// Deletes the live sessions (as of `$3`) of the user `$1` but `$2`
+    /// (not prepared: it runs rarely).
+    pub(crate) delete_others: String,
     pub(crate) delete_expired: String,
     /// A user's live sessions, as `load` reads each, with their ids (not
     /// prepared: it runs rarely).
@@ -274,6 +277,9 @@ WHERE s.expires_at <= $7"
             delete_if_expired: format!("DELETE FROM {t} WHERE id = $1 AND expires_at <= $2"),
             delete: format!("DELETE FROM {t} WHERE id = $1"),
             delete_user: format!("DELETE FROM {t} WHERE user_id = $1"),
+            delete_others: format!(
+                "DELETE FROM {t} WHERE user_id = $1 AND id <> $2 AND expires_at > $3"
+            ),
             delete_expired: format!(
                 "DELETE FROM {t} WHERE expires_bucket <= $1::bigint / 3600 AND expires_at <= $1::bigint"
             ),
@@ -369,6 +375,9 @@ mod tests {
         ] {
             assert!(sql.contains("\"_auth\".\"Web_Sessions2_denied\""), "{sql}");
         }
+        assert!(statements
+            .delete_others
+            .starts_with("DELETE FROM \"_auth\".\"Web_Sessions2\" WHERE"));
         for sql in [&statements.generation, &statements.bump] {
             assert!(
                 sql.contains("\"_auth\".\"Web_Sessions2_generations\""),
