@@ -166,14 +166,24 @@ impl RedisStore {
         Ok(())
     }
 
-    /// Cluster `delete_all_for`: one script per listed session (they live
+    /// Cluster `delete_all_for` (`spare` none) and `delete_others_of`
+    /// (`spare`: the id to keep, hex, and the time that decides which
+    /// deleted sessions count): one script per listed session (they live
     /// in other slots), from a reading of the index at most
     /// `REVOKE_SNAPSHOT_MAX_AGE` old, so that the tombstones of the sessions
-    /// cycled since it was read are still there to follow.
-    pub(crate) async fn revoke_cluster(&self, user: &str) -> Result<u64, StoreError> {
+    /// cycled since it was read are still there to follow. The kept id is
+    /// skipped, listed or reached through a tombstone.
+    pub(crate) async fn revoke_cluster(
+        &self,
+        user: &str,
+        spare: Option<(&str, u64)>,
+    ) -> Result<u64, StoreError> {
         let mut conn = self.conn.clone();
         let user_key = self.user_key(user);
         let mut done = HashSet::new();
+        if let Some((keep, _)) = spare {
+            done.insert(keep.to_owned());
+        }
         let mut deleted = 0;
         loop {
             let read = Instant::now();
@@ -189,7 +199,7 @@ impl RedisStore {
                 if done.contains(&hex) {
                     continue;
                 }
-                deleted += self.revoke_member(user, &hex).await?;
+                deleted += self.revoke_member(user, &hex, spare).await?;
                 done.insert(hex);
                 if read.elapsed() >= REVOKE_SNAPSHOT_MAX_AGE {
                     outdated = true;
@@ -205,14 +215,26 @@ impl RedisStore {
     /// Deletes the session listed as `hex` if it still belongs to `user`
     /// (a member can be stale: deleted, cycled or given to someone else);
     /// members are never removed here (see "Layout"). A tombstone leads to
-    /// the id the session was cycled to, and on.
-    async fn revoke_member(&self, user: &str, hex: &str) -> Result<u64, StoreError> {
+    /// the id the session was cycled to, and on, unless that is the id
+    /// `spare` keeps.
+    async fn revoke_member(
+        &self,
+        user: &str,
+        hex: &str,
+        spare: Option<(&str, u64)>,
+    ) -> Result<u64, StoreError> {
         let mut hex = hex.to_owned();
         for _ in 0..REVOKE_MAX_HOPS {
+            if spare.is_some_and(|(keep, _)| keep == hex) {
+                return Ok(0);
+            }
             let key = self.key_hex(&hex);
             let (n, moved): (u64, String) = self
                 .eval(&self.scripts.cluster_delete_if_user, 1, |cmd| {
                     cmd.arg(&key).arg(user);
+                    if let Some((_, now)) = spare {
+                        cmd.arg(now);
+                    }
                 })
                 .await?;
             if moved.is_empty() {
@@ -222,7 +244,7 @@ impl RedisStore {
         }
         Err(StoreError::new(
             StoreErrorKind::Backend,
-            "a session was cycled too many times during delete_all_for",
+            "a session was cycled too many times during delete_all_for (or delete_others_of)",
         ))
     }
 }

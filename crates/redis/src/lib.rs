@@ -98,7 +98,8 @@
 //! `load` is one `HGETALL`; every write is a Lua script, so it is atomic
 //! (see "Round trips").
 //!
-//! A user's sessions are listed for [`SessionStore::delete_all_for`] in the
+//! A user's sessions are listed for [`SessionStore::delete_all_for`] (and
+//! [`SessionStore::delete_others_of`], [`SessionStore::sessions_of`]) in the
 //! sorted set `websession:user-sessions:{<user>}`: members are the session
 //! hashes (hex), scores their expiry. The rule: every live session of a
 //! user is listed there with a score no earlier than its expiry, and the
@@ -116,6 +117,13 @@
 //! one script that deletes the sessions that still belong to the user and
 //! removes exactly the members it processed (never the whole set), so a
 //! session created meanwhile stays listed for the next call.
+//! `delete_others_of` ("log out my other sessions") runs the same batches,
+//! skipping the member it keeps, and so is as atomic: it ends only after a
+//! script has found fewer members than a batch and deleted all of them but
+//! the kept one, and a `cycle_id` moves a session's member in the same
+//! script as the session, so a session cycled while it runs is deleted
+//! under its new id (or its cycle finds the old one gone); it never
+//! survives.
 //!
 //! **Cluster.** The set and the session hash are in different slots, so no
 //! script can write both, and the index is written first. Before a record
@@ -139,6 +147,22 @@
 //! claimed it but not yet written the record. Stale members (deleted,
 //! cycled or reassigned sessions) therefore linger until their score has
 //! passed.
+//!
+//! `delete_others_of` on a Cluster is `delete_all_for`'s walk, skipping the
+//! kept id (as a member, and as the end of a tombstone chain: an earlier id
+//! of the kept session), with the same guarantees and caveats. It is not
+//! one atomic step, but a session cycled while it runs does not survive
+//! it: the walk reaches the session under whichever id it has when its
+//! member is processed (through tombstones), and deleting it before a
+//! cycle's retirement step makes that cycle fail and delete its copy (see
+//! "`cycle_id`"). What may survive: a session created (or given to the
+//! user) after the walk read the index; and, from a cycle that was in its
+//! copy step, the new id if the cycling process crashes or loses Redis
+//! before deleting it (that id was never sent to anyone, as above). A
+//! session caught between its copy and its retirement can be counted twice
+//! (both copies deleted). Like `delete_all_for`, it fails after following
+//! sixteen tombstones from one member (a session cycled that often within
+//! their ten minutes).
 //!
 //! # `cycle_id`
 //!
@@ -1099,7 +1123,7 @@ impl SessionStore for RedisStore {
 
     async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
         if self.is_cluster() {
-            return self.revoke_cluster(user).await;
+            return self.revoke_cluster(user, None).await;
         }
         let user_key = self.user_key(user);
         let mut deleted = 0;
@@ -1110,6 +1134,43 @@ impl SessionStore for RedisStore {
                         .arg(&self.prefix)
                         .arg(user)
                         .arg(REVOKE_BATCH);
+                })
+                .await?;
+            deleted += n;
+            if processed < REVOKE_BATCH {
+                break;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// On a single Redis, `delete_all_for`'s batches, sparing `keep`: each
+    /// batch one script over the user's index, until one finds fewer
+    /// members than a batch, so a session cycled meanwhile (relisted under
+    /// its new id in the same script as its move) is deleted under its
+    /// new id. On a Cluster, what `delete_all_for` does there (see
+    /// "Layout"), sparing `keep`.
+    async fn delete_others_of(
+        &self,
+        user: &str,
+        keep: &IdHash,
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        let keep = keep.to_hex();
+        if self.is_cluster() {
+            return self.revoke_cluster(user, Some((&keep, now))).await;
+        }
+        let user_key = self.user_key(user);
+        let mut deleted = 0;
+        for _ in 0..REVOKE_MAX_BATCHES {
+            let (n, processed): (u64, usize) = self
+                .eval(&self.scripts.single_revoke_others, 1, |cmd| {
+                    cmd.arg(&user_key)
+                        .arg(&self.prefix)
+                        .arg(user)
+                        .arg(REVOKE_BATCH)
+                        .arg(&keep)
+                        .arg(now);
                 })
                 .await?;
             deleted += n;

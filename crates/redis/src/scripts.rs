@@ -180,6 +180,30 @@ end
 return {n, #ms}
 ";
 
+// KEYS: the user's index. ARGV: prefix, user, batch size, the id (hex) to
+// keep, now. `SINGLE_REVOKE` for `delete_others_of`: the first members but
+// `keep` (up to a batch of them), each deleted if it still belongs to the
+// user and removed from the index; `keep` stays, listed. Returns the
+// sessions deleted that were live at `now` and the members processed.
+const SINGLE_REVOKE_OTHERS: &str = r"
+local batch = tonumber(ARGV[3])
+local ms = redis.call('ZRANGE', KEYS[1], 0, batch)
+local n, done = 0, 0
+for _, m in ipairs(ms) do
+  if m ~= ARGV[4] and done < batch then
+    done = done + 1
+    local k = ARGV[1] .. '{' .. m .. '}'
+    local r = redis.call('HMGET', k, 'm:user', 'm:expires')
+    if r[1] == ARGV[2] then
+      redis.call('DEL', k)
+      if r[2] and tonumber(r[2]) > tonumber(ARGV[5]) then n = n + 1 end
+    end
+    redis.call('ZREM', KEYS[1], m)
+  end
+end
+return {n, done}
+";
+
 // KEYS: the user's index. ARGV: id hex, claim, margin.
 const CLUSTER_INDEX: &str = r"
 local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -249,11 +273,18 @@ end
 return redis.call('DEL', KEYS[1])
 ";
 
-// KEYS: record. ARGV: user. Returns the records deleted and, for a
-// tombstone, the id (hex) the session moved to, else ''.
+// KEYS: record. ARGV: user, and for `delete_others_of` the time now.
+// Deletes the record if it belongs to the user. Returns the records
+// deleted (with a time: those live then) and, for a tombstone, the id
+// (hex) the session moved to, else ''.
 const CLUSTER_DELETE_IF_USER: &str = r"
-if redis.call('HGET', KEYS[1], 'm:user') == ARGV[1] then return {redis.call('DEL', KEYS[1]), ''} end
-return {0, redis.call('HGET', KEYS[1], 'm:moved') or ''}
+local m = redis.call('HMGET', KEYS[1], 'm:user', 'm:expires', 'm:moved')
+if m[1] == ARGV[1] then
+  local n = redis.call('DEL', KEYS[1])
+  if ARGV[2] and not (m[2] and tonumber(m[2]) > tonumber(ARGV[2])) then n = 0 end
+  return {n, ''}
+end
+return {0, m[3] or ''}
 ";
 
 /// Every script the store runs, loaded once.
@@ -264,6 +295,7 @@ pub(crate) struct Scripts {
     pub(crate) single_cycle: Script,
     pub(crate) single_delete: Script,
     pub(crate) single_revoke: Script,
+    pub(crate) single_revoke_others: Script,
     pub(crate) cluster_index: Script,
     pub(crate) cluster_create: Script,
     pub(crate) cluster_update: Script,
@@ -286,6 +318,7 @@ impl Scripts {
             single_cycle: single(SINGLE_CYCLE),
             single_delete: single(SINGLE_DELETE),
             single_revoke: single(SINGLE_REVOKE),
+            single_revoke_others: single(SINGLE_REVOKE_OTHERS),
             cluster_index: cluster(CLUSTER_INDEX),
             cluster_create: cluster(CLUSTER_CREATE),
             cluster_update: cluster(CLUSTER_UPDATE),

@@ -1075,6 +1075,106 @@ async fn cluster_a_cycled_away_id_is_a_tombstone_and_absent() {
     assert_eq!(store.load(&new, t).await.expect("load"), None);
 }
 
+/// `delete_others_of` keeps the session it is asked to keep, also when the
+/// index still lists that session's earlier id (a Cluster's stale member,
+/// whose tombstone leads to the kept id), and deletes the others under
+/// their current ids.
+async fn delete_others_of_spares_the_kept_session_and_its_old_ids(store: RedisStore) {
+    let (user, t) = (new_user("others"), now());
+    let (keep_before, keep, other_before, other, gone) =
+        (new_id(), new_id(), new_id(), new_id(), new_id());
+    for id in [&keep_before, &other_before, &gone] {
+        store
+            .create(id, &owned(&user, t, t + 600), t)
+            .await
+            .expect("create");
+    }
+    for (from, to) in [(&keep_before, &keep), (&other_before, &other)] {
+        store
+            .cycle_id(from, to, &ChangeSet::touch(t + 600), t)
+            .await
+            .expect("cycle");
+    }
+    store.delete(&gone).await.expect("delete");
+    assert_eq!(
+        store
+            .delete_others_of(&user, &keep, t)
+            .await
+            .expect("delete_others_of"),
+        1
+    );
+    let left: Vec<IdHash> = store
+        .sessions_of(&user, t)
+        .await
+        .expect("sessions_of")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        left,
+        vec![keep],
+        "the kept session stays, the other is gone"
+    );
+    assert_eq!(store.load(&other, t).await.expect("load"), None);
+    assert!(store.load(&keep, t).await.expect("load").is_some());
+    assert_eq!(store.delete_all_for(&user).await.expect("revoke"), 1);
+}
+
+#[tokio::test]
+#[ignore = "needs Redis at REDIS_URL"]
+async fn delete_others_of_spares_the_kept_session() {
+    delete_others_of_spares_the_kept_session_and_its_old_ids(single().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
+async fn cluster_delete_others_of_spares_the_kept_session_and_its_old_ids() {
+    delete_others_of_spares_the_kept_session_and_its_old_ids(cluster().await).await;
+}
+
+/// On a single Redis `delete_others_of` works through the index in batches
+/// of 500: with the kept session first in the index (it expires soonest),
+/// every batch skips it and the batches still get through them all; an
+/// expired session is deleted but not counted.
+#[tokio::test]
+#[ignore = "needs Redis at REDIS_URL"]
+async fn delete_others_of_works_through_batches() {
+    let store = single().await;
+    let mut raw = raw_single().await;
+    let (user, t) = (new_user("batches"), now());
+    let keep = new_id();
+    store
+        .create(&keep, &owned(&user, t, t + 300), t)
+        .await
+        .expect("create");
+    let mut creates = tokio::task::JoinSet::new();
+    for _ in 0..1001 {
+        let (store, record) = (store.clone(), owned(&user, t, t + 600));
+        creates.spawn(async move { store.create(&new_id(), &record, t).await });
+    }
+    while let Some(created) = creates.join_next().await {
+        created.expect("task").expect("create");
+    }
+    let expired = new_id();
+    store
+        .create(&expired, &owned(&user, t, t + 400), t)
+        .await
+        .expect("create");
+    // At `t + 450` the session that expires at `t + 400` is dead to the
+    // caller, though Redis still holds it.
+    assert_eq!(
+        store
+            .delete_others_of(&user, &keep, t + 450)
+            .await
+            .expect("delete_others_of"),
+        1001
+    );
+    assert_eq!(indexed(&mut raw, &user).await, hexes(&[&keep]));
+    assert_eq!(store.load(&expired, t).await.expect("load"), None);
+    assert!(store.load(&keep, t).await.expect("load").is_some());
+    store.delete(&keep).await.expect("delete");
+}
+
 /// A (forged) loop of tombstones ends the revocation with an error instead
 /// of following it forever.
 #[tokio::test]
