@@ -46,7 +46,8 @@ where
     let store = Arc::new(make().await);
     concurrent_updates(store.clone()).await;
     purge_races_updates(store.clone()).await;
-    cycle_races_delete(store).await;
+    cycle_races_delete(store.clone()).await;
+    delete_others_races_cycles(store).await;
 }
 
 async fn crud<S: SessionStore>(store: &S) {
@@ -417,6 +418,93 @@ async fn cycle_races_delete<S: SessionStore>(store: Arc<S>) {
                 assert_eq!(store.load(&old, t).await.expect("load"), None);
             }
         }
+    }
+}
+
+/// `delete_others_of` racing a session that is cycled to fresh ids in a
+/// loop (every login cycles the id), many times: the
+/// session is deleted under whichever id it has, and never survives under
+/// a new one (issue 25: a stolen cookie on an app that rotates ids must not
+/// outrun "log out my other sessions"). The trait's default, a listing and
+/// then one `delete` per id, fails this: a cycle between the two leaves the
+/// session alive under its new id.
+async fn delete_others_races_cycles<S: SessionStore>(store: Arc<S>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const ROUNDS: i64 = 50;
+    const CYCLES: i64 = 200;
+    let t = now();
+    for round in 0..ROUNDS {
+        let user = format!("user-race-{}", &SessionId::generate().as_str()[..12]);
+        let (keep, first) = (id(), id());
+        let record = Record::new(data(&[("n", Value::Int(round))]), t, t + 600)
+            .with_user(Some(user.clone()));
+        store.create(&keep, &record, t).await.expect("create");
+        store.create(&first, &record, t).await.expect("create");
+        let cycled = Arc::new(AtomicUsize::new(0));
+        // Cycles from the last id it made until that id is gone (or CYCLES
+        // times); returns the last id it made and the one it failed to make.
+        let cycler = {
+            let (store, cycled) = (store.clone(), cycled.clone());
+            tokio::spawn(async move {
+                let mut current = first;
+                for i in 0..CYCLES {
+                    let next = id();
+                    let changes = ChangeSet::touch(t + 600).with_set("cycle", Value::Int(i));
+                    match store.cycle_id(&current, &next, &changes, t).await {
+                        Ok(()) => current = next,
+                        Err(e) if e.kind() == StoreErrorKind::NotFound => {
+                            return (current, Some(next))
+                        }
+                        Err(e) => panic!("round {round}: cycle_id: {e:?}"),
+                    }
+                    cycled.fetch_add(1, Ordering::SeqCst);
+                }
+                (current, None)
+            })
+        };
+        // Once the session has moved at least once, log out the others
+        // while it keeps moving.
+        while cycled.load(Ordering::SeqCst) == 0 && !cycler.is_finished() {
+            tokio::task::yield_now().await;
+        }
+        let deleted = store
+            .delete_others_of(&user, &keep, t)
+            .await
+            .expect("delete_others_of");
+        let (last, failed) = cycler.await.expect("cycler");
+        let left: Vec<IdHash> = store
+            .sessions_of(&user, t)
+            .await
+            .expect("sessions_of")
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(
+            left,
+            vec![keep],
+            "round {round}: only `keep` is left; a session cycled during \
+             delete_others_of survived under a new id (after {} cycles)",
+            cycled.load(Ordering::SeqCst)
+        );
+        assert_eq!(
+            store.load(&last, t).await.expect("load"),
+            None,
+            "round {round}: the last id the cycler made is dead"
+        );
+        if let Some(failed) = failed {
+            assert_eq!(
+                store.load(&failed, t).await.expect("load"),
+                None,
+                "round {round}: a cycle that found its id gone made nothing"
+            );
+        }
+        // One session; a store that copies before it retires the old id (a
+        // Redis Cluster) may count both copies of one caught mid-move.
+        assert!(
+            deleted >= 1,
+            "round {round}: delete_others_of reports the cycled session ({deleted})"
+        );
+        store.delete(&keep).await.expect("delete");
     }
 }
 

@@ -93,11 +93,26 @@ pub trait SessionStore: Send + Sync + 'static {
     }
 
     /// Deletes every live session of `user` except `keep` ("log out my
-    /// other sessions"); returns how many. Built on
-    /// [`sessions_of`](Self::sessions_of) and [`delete`](Self::delete): a
-    /// session the user opens while it runs may survive it (use
-    /// [`delete_all_for`](Self::delete_all_for), then a new login, when that
-    /// matters).
+    /// other sessions"); returns how many.
+    ///
+    /// The default implementation lists the sessions with
+    /// [`sessions_of`](Self::sessions_of), then [`delete`](Self::delete)s
+    /// each but `keep`, one by one. That is not atomic: a session whose id
+    /// is cycled ([`cycle_id`](Self::cycle_id), which every login does)
+    /// between the listing and its delete survives under its new id, so a
+    /// stolen cookie on an app that rotates ids could outrun the logout.
+    /// Every store in this workspace overrides it so that cycling can't
+    /// outrun it: the memory store under one lock, SQLite and PostgreSQL
+    /// with one `DELETE`, a single Redis with scripts over the user's index
+    /// that end only when one of them has deleted every listed session but
+    /// `keep`, and a Redis Cluster with the walk
+    /// [`delete_all_for`](Self::delete_all_for) takes there (not one
+    /// atomic step; same guarantee and caveats, see that crate's docs). A
+    /// session cycled while it runs is deleted under its new id or its old
+    /// one, and never survives. A session created after the call started
+    /// may survive it, as for `delete_all_for` (use `delete_all_for`, then
+    /// a new login, when that matters). Other stores should override it
+    /// likewise.
     async fn delete_others_of(
         &self,
         user: &str,
