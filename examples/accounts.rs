@@ -7,7 +7,7 @@
 //! | mode | list the sessions | log out the others | log out everywhere |
 //! |---|---|---|---|
 //! | store (`WEBSESSION_STORE`) | `SessionStore::sessions_of` | `delete_others_of` | `delete_all_for` |
-//! | cookies with `WEBSESSION_REVOCATION` | no: the server keeps no list | `Revocation::revoke_all_for`, then this session logs in again | `revoke_all_for` |
+//! | cookies with `WEBSESSION_REVOCATION` | no: the server keeps no list | `Revocation::revoke_others` | `revoke_all_for` |
 //! | plain cookies | no | no | no: a copied cookie works until it expires |
 //!
 //! The page logic is framework-free (functions of a [`Session`] and
@@ -367,12 +367,10 @@ pub async fn log_out_others(session: &Session, accounts: &Accounts) -> Result<Do
             Ok(Done::Redirect(format!("/devices?ended={ended}")))
         }
         Reach::Revocation(revocation) => {
-            // Every cookie of the user signed in before now is refused...
-            revocation.revoke_all_for(&user).await?;
-            // ...so this one signs in again: it records the new generation
-            // and gets a new id.
-            session.set_user(Some(&user));
-            session.cycle_id();
+            // Every cookie of the user signed in before now is refused, and
+            // this one goes on at the new generation with a new id (unless
+            // it was itself revoked already: then it ends too).
+            revocation.revoke_others(session).await?;
             Ok(Done::Redirect("/devices?ended=all".into()))
         }
         Reach::Nothing => Ok(Done::Unsupported(CANT)),

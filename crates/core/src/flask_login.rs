@@ -38,11 +38,13 @@
 //!
 //! ```text
 //! remember_token = user_id "|g" g "." hex(HMAC-SHA512(K, g "\0" user_id))
-//! K = HMAC-SHA512(SECRET_KEY, "websession-remember-generation")
+//! K = HMAC-SHA512(SECRET_KEY, 0xFF "websession-remember-generation")
 //! ```
 //!
-//! The derived key `K` keeps the two forms apart: no user id a Flask-Login
-//! token can be made for signs a token with a generation.
+//! The derived key `K` keeps the two forms apart. Its label starts with the
+//! byte 0xFF, which no UTF-8 text contains, so no user id (Flask-Login
+//! hashes the id's UTF-8 bytes) has `K` as its token's digest, and no
+//! Flask-Login token signs a token with a generation.
 //!
 //! At generation 0 (a user never logged out everywhere) the token is
 //! exactly Flask-Login's, so a Flask app sharing the key reads it. A token
@@ -227,7 +229,8 @@ impl RememberSigner {
     pub fn new(secret: &Key) -> Self {
         let mac = keyed(secret.expose_bytes());
         let mut derive = mac.clone();
-        derive.update(b"websession-remember-generation");
+        // 0xFF: never in UTF-8, so never a user id's bytes (see the module docs).
+        derive.update(b"\xffwebsession-remember-generation");
         let generation_mac = keyed(&derive.finalize().into_bytes());
         Self {
             mac,
@@ -426,6 +429,39 @@ mod tests {
         assert_eq!(s.verify_at("a|g2"), Err(DecodeError::BadSignature));
         // Flask-Login's check refuses a token with a generation.
         assert_eq!(s.verify(&g2), Err(DecodeError::BadSignature));
+    }
+
+    /// No Flask-Login token reveals the derived key: its label is not the
+    /// UTF-8 of any user id (issue 25, second review: the label was).
+    #[test]
+    fn no_flask_login_token_is_the_derived_key() {
+        let s = RememberSigner::new(&Key::from_utf8("k").unwrap());
+        let k = RememberSigner::new(
+            &Key::from_hex(&{
+                let mut mac = keyed(b"k");
+                mac.update(b"\xffwebsession-remember-generation");
+                hex::encode(mac.finalize().into_bytes())
+            })
+            .unwrap(),
+        );
+        // With K, a generation token signs as K's plain digest of "g\0user".
+        let with_k = k.sign("999\0admin");
+        let forged = format!("admin|g999.{}", with_k.rsplit_once('|').unwrap().1);
+        assert_eq!(s.verify_at(&forged), Ok(("admin", 999)), "K is the key");
+        for label in [
+            "websession-remember-generation",
+            "\u{ff}websession-remember-generation",
+        ] {
+            let token = s.sign(label);
+            let leaked = token.rsplit_once('|').unwrap().1;
+            let k_hex = hex::encode(
+                keyed(b"k")
+                    .chain_update(b"\xffwebsession-remember-generation")
+                    .finalize()
+                    .into_bytes(),
+            );
+            assert_ne!(leaked, k_hex, "{label:?}");
+        }
     }
 
     /// A Flask-Login token for a chosen user id is never a token with a

@@ -427,11 +427,13 @@ pub mod flask_login {}
 /// `set_user` or `cycle_id`), a copy of the anonymous session (a planted
 /// cookie, say) neither learns the login nor can log the new session out
 /// by purging its copy. `set_user` with the user the cookie already
-/// records changes nothing unless `cycle_id` is called too: alone it
-/// neither retires the id nor moves the cookie to the user's current
-/// generation; with `cycle_id` it is a new login (after "log out my other
-/// sessions", say: `revoke_all_for`, then `set_user` and `cycle_id` keep
-/// this session at the new generation). What the engine can't see is not a logout: removing the
+/// records changes nothing (with `cycle_id` the id is retired, but the
+/// generation stays): no call lifts a cookie to its user's current
+/// generation, since a cookie accepted within another process's staleness
+/// after a revocation must stay revoked. "Log out my other sessions" is
+/// [`Revocation::revoke_others(&session)`](crate::Revocation::revoke_others):
+/// it bumps the generation and keeps this session at the new one, only if
+/// the store confirms the session was current. What the engine can't see is not a logout: removing the
 /// user's key and writing a flash (Flask's quickstart logout,
 /// `session.pop("username")`) leaves the session, and its copies, alive;
 /// log out with `purge`, `clear` or `set_user(None)`. A cookie with no

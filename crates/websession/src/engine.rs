@@ -737,7 +737,7 @@ impl Engine {
         }
         if self.config.revocation.is_some()
             && !state.data.is_empty()
-            && (state.modified || !in_store)
+            && (state.modified || !in_store || state.cycled)
         {
             // The record keeps the cookie's revocation keys, which its load
             // takes out and checks as a cookie's.
@@ -933,12 +933,13 @@ async fn take_record(
 ///   taken before can't log the new session out, nor learn it;
 /// - its user changes (`set_user` with another user than the cookie
 ///   records, or `None`: a login, a logout). A login records the user's
-///   generation. `set_user` with the user already recorded is a login
-///   again only with `cycle_id` (a real re-authentication: it takes the
-///   current generation, e.g. after "log out my other sessions"); alone it
-///   changes nothing, so an app that calls it on every request neither
-///   logs out its parallel requests nor lifts a revoked cookie (accepted
-///   within another process's staleness) to the new generation.
+///   generation. `set_user` with the user already recorded changes nothing
+///   (with `cycle_id`, the id is retired, but the generation stays): a
+///   cookie accepted within another process's staleness after a revocation
+///   must never be lifted to the new generation. The one lift is
+///   [`Revocation::revoke_others`], which checks against the store that
+///   this session was current when it bumped the generation
+///   (`login_generation` is then set).
 fn revocation_work(state: &mut SessionState) -> Option<Option<String>> {
     if state.modified && state.data.is_empty() {
         state.retire_sid();
@@ -949,7 +950,8 @@ fn revocation_work(state: &mut SessionState) -> Option<Option<String>> {
     }
     let login = match state.user.clone() {
         UserChange::Set(Some(user))
-            if !state.cycled && state.ids.user.as_deref() == Some(user.as_str()) =>
+            if state.login_generation.is_none()
+                && state.ids.user.as_deref() == Some(user.as_str()) =>
         {
             None
         }

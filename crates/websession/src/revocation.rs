@@ -187,6 +187,64 @@ impl Revocation {
         Ok(generation)
     }
 
+    /// "Log out my other sessions" for the cookie modes: bumps the
+    /// generation of the user `session` records (every cookie of theirs
+    /// issued before is refused, as by [`revoke_all_for`](Self::revoke_all_for)),
+    /// and keeps `session` logged in at the new generation, with a new id.
+    /// Only a session that is current does this: one that was itself
+    /// revoked already (accepted here within the staleness of a revocation
+    /// made elsewhere: a thief's copy, say) revokes nothing and is not kept,
+    /// so it can neither outlive the revocation nor log the others out. The
+    /// store is asked, not the cache; and the session is kept only if the
+    /// bump it made is the very next generation. Returns the new
+    /// generation, or `None` when nothing was done: `session` records no
+    /// user (nobody logged in with
+    /// [`Session::set_user`](crate::Session::set_user), or revocation is not
+    /// configured for it), or it was revoked already.
+    ///
+    /// Don't call `set_user` on the session afterwards in the same request:
+    /// that is a login of its own.
+    ///
+    /// # Errors
+    ///
+    /// The store's, when it can't be reached.
+    ///
+    /// ```
+    /// use websession::{Revocation, Session};
+    /// async fn log_out_others(
+    ///     revocation: &Revocation,
+    ///     session: &Session,
+    /// ) -> Result<(), websession::core::store::StoreError> {
+    ///     if revocation.revoke_others(session).await?.is_none() {
+    ///         // not logged in
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub async fn revoke_others(&self, session: &crate::Session) -> Result<Option<u64>, StoreError> {
+        let Some((user, recorded)) = session.recorded_login() else {
+            return Ok(None);
+        };
+        if recorded < self.store.generation(&user).await? {
+            tracing::warn!(
+                target: "websession::security",
+                "revoke_others from a session that was itself revoked: nothing done"
+            );
+            return Ok(None);
+        }
+        let generation = self.revoke_all_for(&user).await?;
+        if recorded.checked_add(1) == Some(generation) {
+            session.relogin_at(&user, generation);
+        } else {
+            // Another revocation came in between: this session is not kept.
+            tracing::warn!(
+                target: "websession::security",
+                "revoke_others raced another revocation: this session is not kept"
+            );
+        }
+        Ok(Some(generation))
+    }
+
     /// `user`'s current generation: from the cache while fresh, else from
     /// the store (and then cached). What a remember cookie is checked
     /// against.

@@ -244,13 +244,34 @@ impl Session {
         });
     }
 
-    /// The user `set_user` logged in during this request, if any, and the
-    /// generation the request already knows for that login.
+    /// The user logged in during this request, if the save will record a
+    /// login (a new user, or a generation the request learnt: see the
+    /// engine's `revocation_work`), and that generation if known.
     pub(crate) fn login_in_request(&self) -> Option<(String, Option<u64>)> {
         self.with(|s| match &s.user {
-            UserChange::Set(Some(user)) => Some((user.clone(), s.login_generation)),
+            UserChange::Set(Some(user))
+                if s.login_generation.is_some() || s.ids.user.as_deref() != Some(user) =>
+            {
+                Some((user.clone(), s.login_generation))
+            }
             _ => None,
         })
+    }
+
+    /// The user and generation the session's cookie recorded at login
+    /// (cookie modes with revocation).
+    pub(crate) fn recorded_login(&self) -> Option<(String, u64)> {
+        self.with(|s| s.ids.user.clone().map(|user| (user, s.ids.generation)))
+    }
+
+    /// A login again of the recorded user at `generation`, with a new id.
+    pub(crate) fn relogin_at(&self, user: &str, generation: u64) {
+        self.with(|s| {
+            s.user = UserChange::Set(Some(user.to_owned()));
+            s.login_generation = Some(generation);
+            s.cycled = true;
+            s.modified = true;
+        });
     }
 
     /// The generation the session's cookie recorded for `user` at login
@@ -584,9 +605,9 @@ impl Session {
     /// ignore it. With revocation, a change of user is a login or a logout:
     /// the session gets a new id and copies of its old cookie stop working
     /// (see [`docs::revocation`](crate::docs::revocation)); `set_user` with
-    /// the user the cookie already records changes nothing unless
-    /// [`cycle_id`](Self::cycle_id) is called too (then it is a new login,
-    /// at the user's current generation).
+    /// the user the cookie already records changes nothing (it never lifts
+    /// a cookie to the user's current generation; "log out my other
+    /// sessions" is [`Revocation::revoke_others`](crate::Revocation::revoke_others)).
     ///
     /// ```
     /// # fn f(session: &websession::Session) {

@@ -196,7 +196,11 @@ impl LoginContext {
             Err(_) => None,
             Ok((user, generation)) => {
                 match revocation.user_generation(user, session.opened_at()).await {
-                    Ok(current) if generation >= current => Some((user.to_owned(), Some(current))),
+                    // The cookie's own generation is what the restored
+                    // login records: never more than the credential gave.
+                    Ok(current) if generation >= current => {
+                        Some((user.to_owned(), Some(generation)))
+                    }
                     Ok(_) => {
                         crate::metrics::cookie_rejected("RememberRevoked");
                         tracing::warn!(
@@ -207,7 +211,7 @@ impl LoginContext {
                     }
                     Err(e) if revocation.fails_open() => {
                         tracing::error!(error = %e, "revocation store unavailable; failing open: the remember cookie is accepted unchecked");
-                        Some((user.to_owned(), None))
+                        Some((user.to_owned(), Some(generation)))
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "revocation store unavailable; the remember cookie can't be checked and doesn't restore the login");

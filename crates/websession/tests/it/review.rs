@@ -307,6 +307,13 @@ fn app(mode: Mode, overflow: bool, revocation: bool, idle: Option<i64>) -> App {
                 "in"
             }),
         )
+        .route(
+            "/cycle",
+            get(|s: Session| async move {
+                s.cycle_id();
+                "cycled"
+            }),
+        )
         .route("/read", get(|s: Session| async move { tagged(&s) }))
         .layer(SessionManagerLayer::new(sessions));
     App { app, store, clock }
@@ -561,52 +568,202 @@ async fn r10_cycle_id_login_keeps_the_pre_login_id() {
     );
 }
 
-// After "log out my other sessions" in a cookie mode (`revoke_all_for`,
-// then a new login of this session: `set_user` with the same user and
-// `cycle_id`), this session goes on at the new generation; `set_user`
-// alone with the same user changes nothing.
+// ---------------------------------------------------------------------------
+// The second review (of 4049a95): f1-f4, each failing there.
+
+/// f1: the derived key of generation tokens is not any Flask-Login token's
+/// digest (it was: the digest for the user id
+/// "websession-remember-generation").
 #[tokio::test]
-async fn a_same_user_login_with_cycle_id_takes_the_new_generation() {
+async fn f1_no_user_id_reveals_the_generation_key() {
     let clock = TestClock::at(T0);
     let store = Arc::new(MemoryStore::new());
-    let revocation = Revocation::new(MemoryRevocations::new());
-    let config = SessionConfig::default()
+    let rev = Revocation::new(MemoryRevocations::new());
+    let config = SessionConfig::flask()
         .with_clock(clock.clock())
-        .with_revocation(revocation.clone());
+        .with_revocation(rev.clone());
     let sessions = sessions_for(Mode::Signed, &store, config).expect("valid");
-    let app = Router::new()
-        .route(
-            "/login/{user}",
-            get(|s: Session, Path(user): Path<String>| async move {
-                s.insert("user", &user).expect("insert");
-                s.set_user(Some(&user));
-                s.cycle_id();
-                "in"
-            }),
-        )
-        .route(
-            "/touch/{user}",
-            get(|s: Session, Path(user): Path<String>| async move {
-                s.set_user(Some(&user));
-                "touched"
-            }),
-        )
-        .route("/read", get(|s: Session| async move { tagged(&s) }))
-        .layer(SessionManagerLayer::new(sessions));
-    let mine = jar(&send(&app, "/login/alice", None).await, "session");
-    let other = jar(&send(&app, "/login/alice", None).await, "session");
-    revocation.revoke_all_for("alice").await.expect("revoke");
-    // set_user alone doesn't lift the revoked cookie.
-    let r = send(&app, "/touch/alice", Some(&other)).await;
-    assert_eq!(r.body, "touched");
-    assert_eq!(user_of(&send(&app, "/read", Some(&other)).await.body), None);
-    // A new login of this session does take the new generation... but
-    // `mine` is revoked too, so the app logs in again from its own proof
-    // (here, a fresh login) and keeps going.
-    let again = jar(&send(&app, "/login/alice", Some(&mine)).await, "session");
+    let login = FlaskLogin::new(&secret(), FlaskLoginConfig::default()).expect("valid");
+    let app = login_router(&login, Gate::default()).layer(SessionManagerLayer::new(sessions));
+    rev.revoke_all_for("admin").await.expect("revoke");
+    for label in [
+        "websession-remember-generation",
+        "%C3%BFwebsession-remember-generation",
+    ] {
+        let r = send(&app, &format!("/login/{label}"), None).await;
+        let token = r.cookie_value("remember_token").expect("remember cookie");
+        let token = token.trim_end_matches('"');
+        let k_hex = &token[token.len() - 128..];
+        let k =
+            websession::core::flask_login::RememberSigner::new(&Key::from_hex(k_hex).expect("hex"));
+        let signed = k.sign("999\0admin");
+        let digest = &signed[signed.len() - 128..];
+        let forged = format!("remember_token=admin|g999.{digest}");
+        let who = send(&app, "/whoami", Some(&forged)).await.body;
+        assert_eq!(
+            who, "anonymous",
+            "{label}: forged admin login from the derived key"
+        );
+    }
+}
+
+/// f2: "log out my other sessions" run by a thief on another process,
+/// within its staleness after the victim's own, neither lifts the thief's
+/// revoked cookie nor logs the victim out.
+#[tokio::test]
+async fn f2_revoke_others_never_lifts_a_revoked_copy() {
+    let clock = TestClock::at(T0);
+    let store = Arc::new(MemoryStore::new());
+    let shared = Arc::new(MemoryRevocations::new());
+    let make = |rev: Revocation| {
+        let config = SessionConfig::default()
+            .with_clock(clock.clock())
+            .with_revocation(rev.clone());
+        let sessions = sessions_for(Mode::Signed, &store, config).expect("valid");
+        Router::new()
+            .route(
+                "/login/{user}",
+                get(|s: Session, Path(user): Path<String>| async move {
+                    s.insert("user", &user).expect("insert");
+                    s.set_user(Some(&user));
+                    s.cycle_id();
+                    "in"
+                }),
+            )
+            .route(
+                "/logout-others",
+                get(move |s: Session| {
+                    let rev = rev.clone();
+                    async move {
+                        match rev.revoke_others(&s).await.expect("store") {
+                            Some(_) => "others out",
+                            None => "nothing done",
+                        }
+                    }
+                }),
+            )
+            .route("/read", get(|s: Session| async move { tagged(&s) }))
+            .layer(SessionManagerLayer::new(sessions))
+    };
+    let a = make(Revocation::new(shared.clone()));
+    let b = make(Revocation::new(shared.clone()));
+    let victim = jar(&send(&a, "/login/alice", None).await, "session");
+    let other_device = jar(&send(&a, "/login/alice", None).await, "session");
+    let stolen = jar(&send(&b, "/login/alice", None).await, "session");
     assert_eq!(
-        user_of(&send(&app, "/read", Some(&again)).await.body).as_deref(),
+        user_of(&send(&b, "/read", Some(&stolen)).await.body).as_deref(),
         Some("alice")
     );
-    assert_eq!(user_of(&send(&app, "/read", Some(&mine)).await.body), None);
+
+    let r = send(&a, "/logout-others", Some(&victim)).await;
+    assert_eq!(r.body, "others out");
+    let victim = jar(&r, "session");
+    assert_eq!(
+        user_of(&send(&a, "/read", Some(&victim)).await.body).as_deref(),
+        Some("alice")
+    );
+    assert_eq!(
+        user_of(&send(&a, "/read", Some(&other_device)).await.body),
+        None
+    );
+
+    clock.advance(1);
+    // The thief, inside B's staleness window: accepted (documented), but
+    // revoke_others does nothing for a revoked session.
+    let r = send(&b, "/logout-others", Some(&stolen)).await;
+    assert_eq!(r.body, "nothing done");
+    let after = r
+        .cookie_value("session")
+        .map_or_else(|| stolen.clone(), |v| format!("session={v}"));
+    clock.advance(3600);
+    assert_eq!(
+        user_of(&send(&a, "/read", Some(&victim)).await.body).as_deref(),
+        Some("alice"),
+        "the victim stays logged in"
+    );
+    assert_eq!(
+        user_of(&send(&a, "/read", Some(&after)).await.body),
+        None,
+        "thief lifted"
+    );
+}
+
+/// f3: `set_user` with the recorded user on every request, with
+/// refresh_each_request, never mints a remember cookie at a generation
+/// newer than the session's.
+#[tokio::test]
+async fn f3_a_same_user_set_user_refresh_keeps_the_recorded_generation() {
+    let clock = TestClock::at(T0);
+    let store = Arc::new(MemoryStore::new());
+    let shared = Arc::new(MemoryRevocations::new());
+    let cfg = FlaskLoginConfig::default().with_refresh_each_request(true);
+    let login = FlaskLogin::new(&secret(), cfg).expect("valid");
+    let make = |rev: Revocation| {
+        let config = SessionConfig::flask()
+            .with_clock(clock.clock())
+            .with_revocation(rev);
+        let sessions = sessions_for(Mode::Signed, &store, config).expect("valid");
+        Router::new()
+            .route(
+                "/login/{user}",
+                get(|login: Login, Path(user): Path<String>| async move {
+                    login.login_user(&user);
+                    "in"
+                }),
+            )
+            .route(
+                "/page",
+                get(|login: Login| async move {
+                    match login.user_id() {
+                        Some(id) => {
+                            login.session().set_user(Some(&id));
+                            id
+                        }
+                        None => "anonymous".into(),
+                    }
+                }),
+            )
+            .layer(login.layer())
+            .layer(SessionManagerLayer::new(sessions))
+    };
+    let rev_a = Revocation::new(shared.clone());
+    let a = make(rev_a.clone());
+    let b = make(Revocation::new(shared.clone()));
+    let stolen = jar(&send(&b, "/login/42", None).await, "session");
+    assert_eq!(send(&b, "/page", Some(&stolen)).await.body, "42");
+    rev_a.revoke_all_for("42").await.expect("revoke");
+    clock.advance(1);
+    let r = send(&b, "/page", Some(&stolen)).await;
+    assert_eq!(r.body, "42", "inside B's staleness window (documented)");
+    clock.advance(3600);
+    if let Some(token) = r.cookie_value("remember_token") {
+        let who = send(&a, "/page", Some(&format!("remember_token={token}")))
+            .await
+            .body;
+        assert_eq!(who, "anonymous", "minted at the new generation: {token}");
+    }
+}
+
+/// f4: a bare `cycle_id` of an overflowed session with revocation keeps it
+/// logged in under its new id.
+#[tokio::test]
+async fn f4_a_bare_cycle_id_of_an_overflowed_session_keeps_it() {
+    let a = app(Mode::Signed, true, true, None);
+    let c = jar(&a.get("/login/alice", None).await, "session");
+    let x = jar(&a.get("/big", Some(&c)).await, "session");
+    id_of(&x);
+    let r = a.get("/cycle-login/alice", Some(&x)).await;
+    let y = jar(&r, "session");
+    assert_ne!(x, y);
+    assert_eq!(user_of(&a.read(&y).await).as_deref(), Some("alice"));
+    // and with no change of data at all
+    let r = send(&a.app, "/cycle", Some(&y)).await;
+    let z = jar(&r, "session");
+    assert_ne!(y, z);
+    assert_eq!(
+        user_of(&a.read(&z).await).as_deref(),
+        Some("alice"),
+        "cycle_id logged it out"
+    );
+    assert_eq!(user_of(&a.read(&y).await), None, "the old id is dead");
 }
