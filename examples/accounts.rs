@@ -370,8 +370,15 @@ pub async fn log_out_others(session: &Session, accounts: &Accounts) -> Result<Do
             // Every cookie of the user signed in before now is refused, and
             // this one goes on at the new generation with a new id (unless
             // it was itself revoked already: then it ends too).
-            revocation.revoke_others(session).await?;
-            Ok(Done::Redirect("/devices?ended=all".into()))
+            match revocation.revoke_others(session).await? {
+                Some(_) => Ok(Done::Redirect("/devices?ended=all".into())),
+                // Not kept (revoked already, or a second click raced the
+                // first): sign in again.
+                None => {
+                    session.purge();
+                    Ok(Done::Redirect("/login".into()))
+                }
+            }
         }
         Reach::Nothing => Ok(Done::Unsupported(CANT)),
     }

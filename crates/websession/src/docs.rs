@@ -433,7 +433,9 @@ pub mod flask_login {}
 /// after a revocation must stay revoked. "Log out my other sessions" is
 /// [`Revocation::revoke_others(&session)`](crate::Revocation::revoke_others):
 /// it bumps the generation and keeps this session at the new one, only if
-/// the store confirms the session was current. What the engine can't see is not a logout: removing the
+/// the store confirms the session was current (neither its user revoked
+/// nor its id denied); a session that isn't does nothing. Two of them at
+/// once (a double submit) keep neither: the user logs in again. What the engine can't see is not a logout: removing the
 /// user's key and writing a flash (Flask's quickstart logout,
 /// `session.pop("username")`) leaves the session, and its copies, alive;
 /// log out with `purge`, `clear` or `set_user(None)`. A cookie with no

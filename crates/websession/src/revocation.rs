@@ -191,19 +191,29 @@ impl Revocation {
     /// generation of the user `session` records (every cookie of theirs
     /// issued before is refused, as by [`revoke_all_for`](Self::revoke_all_for)),
     /// and keeps `session` logged in at the new generation, with a new id.
-    /// Only a session that is current does this: one that was itself
-    /// revoked already (accepted here within the staleness of a revocation
-    /// made elsewhere: a thief's copy, say) revokes nothing and is not kept,
-    /// so it can neither outlive the revocation nor log the others out. The
-    /// store is asked, not the cache; and the session is kept only if the
-    /// bump it made is the very next generation. Returns the new
-    /// generation, or `None` when nothing was done: `session` records no
-    /// user (nobody logged in with
-    /// [`Session::set_user`](crate::Session::set_user), or revocation is not
-    /// configured for it), or it was revoked already.
     ///
-    /// Don't call `set_user` on the session afterwards in the same request:
-    /// that is a login of its own.
+    /// Only a session that is current does this. The store is asked, not
+    /// the cache: a session that was itself revoked (its user logged out
+    /// everywhere, or its id logged out, and accepted here within the
+    /// staleness of a revocation made elsewhere: a thief's copy, say)
+    /// revokes nothing and is not kept, so it can neither outlive its
+    /// revocation nor log the others out. And the session is kept only if
+    /// the bump it made is the very next generation and its id is still not
+    /// denied afterwards.
+    ///
+    /// Returns the new generation when `session` was kept at it; `None`
+    /// when it was not: it records no user (nobody logged in with
+    /// [`Session::set_user`](crate::Session::set_user) on it with this
+    /// revocation on: a cookie written by Flask or before revocation was
+    /// turned on, a login saved while the store failed open, a login made
+    /// in this very request, or store mode, where sessions record no
+    /// generation: use `delete_others_of` and
+    /// [`revoke_all_for`](Self::revoke_all_for) there), it was revoked
+    /// already (nothing was bumped), or another revocation of the user came
+    /// in between (a double submit, say: the others are logged out, and so
+    /// is this session, whose user must log in again).
+    ///
+    /// `set_user` with the same user afterwards in the request keeps it.
     ///
     /// # Errors
     ///
@@ -222,10 +232,13 @@ impl Revocation {
     /// }
     /// ```
     pub async fn revoke_others(&self, session: &crate::Session) -> Result<Option<u64>, StoreError> {
-        let Some((user, recorded)) = session.recorded_login() else {
+        let Some((user, recorded, sid)) = session.recorded_login() else {
             return Ok(None);
         };
-        if recorded < self.store.generation(&user).await? {
+        let now = session.opened_at();
+        let hash = sid.hash();
+        let verdict = self.store.check(Some(&user), &hash, now).await?;
+        if verdict.denied || verdict.generation.is_some_and(|g| g > recorded) {
             tracing::warn!(
                 target: "websession::security",
                 "revoke_others from a session that was itself revoked: nothing done"
@@ -233,15 +246,18 @@ impl Revocation {
             return Ok(None);
         }
         let generation = self.revoke_all_for(&user).await?;
-        if recorded.checked_add(1) == Some(generation) {
-            session.relogin_at(&user, generation);
-        } else {
-            // Another revocation came in between: this session is not kept.
+        if recorded.checked_add(1) != Some(generation) {
             tracing::warn!(
                 target: "websession::security",
                 "revoke_others raced another revocation: this session is not kept"
             );
+            return Ok(None);
         }
+        // A logout of this very session written meanwhile wins.
+        if self.store.check(None, &hash, now).await?.denied {
+            return Ok(None);
+        }
+        session.relogin_at(&user, generation);
         Ok(Some(generation))
     }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use websession_core::json::{LazyMap, ValueRef};
-use websession_core::store::{StoreError, StoreErrorKind};
+use websession_core::store::{SessionId, StoreError, StoreErrorKind};
 use websession_core::{Map, Value};
 
 use crate::error::SessionError;
@@ -258,10 +258,14 @@ impl Session {
         })
     }
 
-    /// The user and generation the session's cookie recorded at login
-    /// (cookie modes with revocation).
-    pub(crate) fn recorded_login(&self) -> Option<(String, u64)> {
-        self.with(|s| s.ids.user.clone().map(|user| (user, s.ids.generation)))
+    /// The user and generation the session's cookie recorded at login, and
+    /// its id (cookie modes with revocation).
+    pub(crate) fn recorded_login(&self) -> Option<(String, u64, SessionId)> {
+        self.with(|s| {
+            let user = s.ids.user.clone()?;
+            let sid = s.ids.sid.clone()?;
+            Some((user, s.ids.generation, sid))
+        })
     }
 
     /// A login again of the recorded user at `generation`, with a new id.
@@ -616,8 +620,12 @@ impl Session {
     /// ```
     pub fn set_user(&self, user: Option<&str>) {
         self.with(|s| {
+            let again = matches!((&s.user, user), (UserChange::Set(Some(u)), Some(v)) if u == v);
+            if !again {
+                // A generation learnt for another login doesn't apply.
+                s.login_generation = None;
+            }
             s.user = UserChange::Set(user.map(str::to_owned));
-            s.login_generation = None;
             s.modified = true;
         });
     }

@@ -767,3 +767,118 @@ async fn f4_a_bare_cycle_id_of_an_overflowed_session_keeps_it() {
     );
     assert_eq!(user_of(&a.read(&y).await), None, "the old id is dead");
 }
+
+// ---------------------------------------------------------------------------
+// The third review (of f885355): g1, g2, each failing there. (g3, a double
+// submit of revoke_others logging its caller out, is a documented limit.)
+
+fn g_app(clock: &TestClock, store: &Arc<MemoryStore>, rev: Revocation) -> Router<()> {
+    let config = SessionConfig::default()
+        .with_clock(clock.clock())
+        .with_revocation(rev.clone());
+    let sessions = sessions_for(Mode::Signed, store, config).expect("valid");
+    let rev2 = rev.clone();
+    Router::new()
+        .route(
+            "/login/{user}",
+            get(|s: Session, Path(user): Path<String>| async move {
+                s.insert("user", &user).expect("insert");
+                s.set_user(Some(&user));
+                s.cycle_id();
+                "in"
+            }),
+        )
+        .route(
+            "/logout",
+            get(|s: Session| async move {
+                s.purge();
+                "out"
+            }),
+        )
+        .route(
+            "/logout-others",
+            get(move |s: Session| {
+                let rev = rev.clone();
+                async move {
+                    match rev.revoke_others(&s).await.expect("store") {
+                        Some(_) => "others out",
+                        None => "nothing done",
+                    }
+                }
+            }),
+        )
+        .route(
+            "/logout-others-then-set-user",
+            get(move |s: Session| {
+                let rev = rev2.clone();
+                async move {
+                    let r = rev.revoke_others(&s).await.expect("store");
+                    // an app that re-asserts its user on every request
+                    let u: String = s.get("user").expect("readable").expect("logged in");
+                    s.set_user(Some(&u));
+                    format!("{r:?}")
+                }
+            }),
+        )
+        .route("/read", get(|s: Session| async move { tagged(&s) }))
+        .layer(SessionManagerLayer::new(sessions))
+}
+
+/// g1: a copy of a session the victim LOGGED OUT (its id denied, not its
+/// generation bumped), accepted on another process within its staleness,
+/// passes revoke_others' store check (it asks the generation only) and is
+/// lifted to a fresh id at the new generation: it outlives the logout
+/// forever, and logs the victim's other devices out.
+#[tokio::test]
+async fn g1_revoke_others_lifts_a_logged_out_copy() {
+    let clock = TestClock::at(T0);
+    let store = Arc::new(MemoryStore::new());
+    let shared = Arc::new(MemoryRevocations::new());
+    let a = g_app(&clock, &store, Revocation::new(shared.clone()));
+    let b = g_app(&clock, &store, Revocation::new(shared.clone()));
+    let victim = jar(&send(&a, "/login/alice", None).await, "session");
+    let laptop = jar(&send(&a, "/login/alice", None).await, "session");
+    let stolen = victim.clone();
+    // B has seen the cookie (its cache now says: not denied).
+    assert_eq!(
+        user_of(&send(&b, "/read", Some(&stolen)).await.body).as_deref(),
+        Some("alice")
+    );
+    // The victim logs out on A: the id is denied.
+    send(&a, "/logout", Some(&victim)).await;
+    assert_eq!(user_of(&send(&a, "/read", Some(&victim)).await.body), None);
+    clock.advance(1);
+    let r = send(&b, "/logout-others", Some(&stolen)).await;
+    let after = r
+        .cookie_value("session")
+        .map_or_else(|| stolen.clone(), |v| format!("session={v}"));
+    clock.advance(3600);
+    let thief = user_of(&send(&a, "/read", Some(&after)).await.body);
+    let laptop_now = user_of(&send(&a, "/read", Some(&laptop)).await.body);
+    assert_eq!(
+        laptop_now.as_deref(),
+        Some("alice"),
+        "the thief logged the laptop out"
+    );
+    assert_eq!(thief, None, "a logged-out copy was lifted past its logout");
+}
+
+/// g2: revoke_others followed by set_user(same user) in the request (an app
+/// that re-asserts its user each request; the docs call this "a login of
+/// its own") logs the caller out.
+#[tokio::test]
+async fn g2_set_user_after_revoke_others_logs_the_caller_out() {
+    let clock = TestClock::at(T0);
+    let store = Arc::new(MemoryStore::new());
+    let a = g_app(&clock, &store, Revocation::new(MemoryRevocations::new()));
+    let me = jar(&send(&a, "/login/alice", None).await, "session");
+    let r = send(&a, "/logout-others-then-set-user", Some(&me)).await;
+    let me = r
+        .cookie_value("session")
+        .map_or(me, |v| format!("session={v}"));
+    assert_eq!(
+        user_of(&send(&a, "/read", Some(&me)).await.body).as_deref(),
+        Some("alice"),
+        "the caller was logged out"
+    );
+}
