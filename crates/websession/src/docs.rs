@@ -503,6 +503,13 @@ pub mod flask_login {}
 /// - with a staleness of 0: never, and every request that carries a
 ///   revocable cookie asks the store.
 ///
+/// What a copy accepted within the staleness can do is bounded to that
+/// window: it can't move itself past its revocation. A save that gives a
+/// session a new id without a login (`cycle_id`, a flash after `clear`)
+/// asks the store, not the cache, whether the old id was logged out, and
+/// ends the session if it was; no call lifts a cookie to a newer
+/// generation except `revoke_others`, which asks the store too.
+///
 /// Within the staleness, a request pays no round trip: the cost of a
 /// revocable cookie with a warm cache is a hash-map lookup or two (see
 /// BENCHMARKS.md for the measured cold and warm costs). A login and a logout

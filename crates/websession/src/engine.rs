@@ -617,6 +617,32 @@ impl Engine {
         Box::pin(async move {
             let mut failed = None;
             if let Some(sid) = state.retired_sid.take() {
+                // A session that goes on under a new id without a login
+                // (`cycle_id`, a flash after `clear`) must not have been
+                // logged out elsewhere already: a copy accepted here within
+                // the staleness would escape its logout under the new id.
+                // The store is asked, not the cache.
+                if login.is_none() && !state.data.is_empty() {
+                    match crate::metrics::store_op(
+                        "revocation_check",
+                        revocation.is_denied(&sid, now),
+                    )
+                    .await
+                    {
+                        Ok(false) => {}
+                        Ok(true) => {
+                            crate::metrics::cookie_rejected("Revoked");
+                            tracing::warn!(
+                                target: "websession::security",
+                                "a session logged out elsewhere was given a new id; ending it instead"
+                            );
+                            state.data = websession_core::json::LazyMap::new();
+                            state.modified = true;
+                            state.ids = CookieIds::default();
+                        }
+                        Err(e) => failed = Some(e),
+                    }
+                }
                 // Until any copy of the cookie has expired: issued by now (or
                 // by another process, a little later: its staleness and clock
                 // skew), it lives at most the longest session lifetime.

@@ -257,8 +257,13 @@ impl Revocation {
         if self.store.check(None, &hash, now).await?.denied {
             return Ok(None);
         }
-        session.relogin_at(&user, generation);
+        session.relogin_at(generation);
         Ok(Some(generation))
+    }
+
+    /// Whether the store has `sid` on the deny-list now (never the cache).
+    pub(crate) async fn is_denied(&self, sid: &SessionId, now: u64) -> Result<bool, StoreError> {
+        Ok(self.store.check(None, &sid.hash(), now).await?.denied)
     }
 
     /// `user`'s current generation: from the cache while fresh, else from

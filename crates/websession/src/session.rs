@@ -260,19 +260,29 @@ impl Session {
 
     /// The user and generation the session's cookie recorded at login, and
     /// its id (cookie modes with revocation).
+    ///
+    /// `None` once the request changed the session's user (a login as
+    /// someone else, or a logout): that is what the save records.
     pub(crate) fn recorded_login(&self) -> Option<(String, u64, SessionId)> {
         self.with(|s| {
             let user = s.ids.user.clone()?;
+            match &s.user {
+                UserChange::Keep => {}
+                UserChange::Set(Some(u)) if *u == user => {}
+                UserChange::Set(_) => return None,
+            }
             let sid = s.ids.sid.clone()?;
             Some((user, s.ids.generation, sid))
         })
     }
 
-    /// A login again of the recorded user at `generation`, with a new id.
-    pub(crate) fn relogin_at(&self, user: &str, generation: u64) {
+    /// Keeps the recorded login at `generation`, with a new id (what
+    /// `Revocation::revoke_others` does for its caller). The user stays
+    /// as recorded, so a later `clear`, `purge` or `set_user` in the
+    /// request overrides it as usual.
+    pub(crate) fn relogin_at(&self, generation: u64) {
         self.with(|s| {
-            s.user = UserChange::Set(Some(user.to_owned()));
-            s.login_generation = Some(generation);
+            s.ids.generation = generation;
             s.cycled = true;
             s.modified = true;
         });

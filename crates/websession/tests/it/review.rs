@@ -778,6 +778,7 @@ fn g_app(clock: &TestClock, store: &Arc<MemoryStore>, rev: Revocation) -> Router
         .with_revocation(rev.clone());
     let sessions = sessions_for(Mode::Signed, store, config).expect("valid");
     let rev2 = rev.clone();
+    let rev3 = rev.clone();
     Router::new()
         .route(
             "/login/{user}",
@@ -817,6 +818,59 @@ fn g_app(clock: &TestClock, store: &Arc<MemoryStore>, rev: Revocation) -> Router
                     let u: String = s.get("user").expect("readable").expect("logged in");
                     s.set_user(Some(&u));
                     format!("{r:?}")
+                }
+            }),
+        )
+        .route(
+            "/cycle",
+            get(|s: Session| async move {
+                s.cycle_id();
+                "cycled"
+            }),
+        )
+        .route(
+            "/login-and-revoke-others/{user}",
+            get({
+                let rev = rev3.clone();
+                move |s: Session, Path(user): Path<String>| {
+                    let rev = rev.clone();
+                    async move {
+                        s.insert("user", &user).expect("insert");
+                        s.set_user(Some(&user));
+                        s.cycle_id();
+                        format!("{:?}", rev.revoke_others(&s).await.expect("store"))
+                    }
+                }
+            }),
+        )
+        .route(
+            "/logout-then-revoke-others",
+            get({
+                let rev = rev3.clone();
+                move |s: Session| {
+                    let rev = rev.clone();
+                    async move {
+                        let _ = s.remove::<String>("user");
+                        s.set_user(None);
+                        let r = rev.revoke_others(&s).await.expect("store");
+                        s.insert("_flashes", "bye").expect("insert");
+                        format!("{r:?}")
+                    }
+                }
+            }),
+        )
+        .route(
+            "/revoke-others-then-clear",
+            get({
+                let rev = rev3.clone();
+                move |s: Session| {
+                    let rev = rev.clone();
+                    async move {
+                        let r = rev.revoke_others(&s).await.expect("store");
+                        s.clear();
+                        s.insert("_flashes", "bye").expect("insert");
+                        format!("{r:?}")
+                    }
                 }
             }),
         )
@@ -880,5 +934,97 @@ async fn g2_set_user_after_revoke_others_logs_the_caller_out() {
         user_of(&send(&a, "/read", Some(&me)).await.body).as_deref(),
         Some("alice"),
         "the caller was logged out"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The fourth review (of e433c55): h1-h4, each failing there.
+
+fn cookie_after(r: &Reply, sent: &str) -> String {
+    r.cookie_value("session")
+        .map_or_else(|| sent.to_owned(), |v| format!("session={v}"))
+}
+
+/// h1: a copy of a logged-out session, accepted on another process within
+/// its staleness, doesn't escape the logout by `cycle_id` (a new id).
+#[tokio::test]
+async fn h1_a_logged_out_copy_does_not_escape_by_cycle_id() {
+    let clock = TestClock::at(T0);
+    let store = Arc::new(MemoryStore::new());
+    let shared = Arc::new(MemoryRevocations::new());
+    let a = g_app(&clock, &store, Revocation::new(shared.clone()));
+    let b = g_app(&clock, &store, Revocation::new(shared.clone()));
+    let victim = jar(&send(&a, "/login/alice", None).await, "session");
+    let stolen = victim.clone();
+    assert_eq!(
+        user_of(&send(&b, "/read", Some(&stolen)).await.body).as_deref(),
+        Some("alice")
+    );
+    send(&a, "/logout", Some(&victim)).await;
+    clock.advance(1);
+    let escaped = cookie_after(&send(&b, "/cycle", Some(&stolen)).await, &stolen);
+    clock.advance(3600);
+    assert_eq!(
+        user_of(&send(&a, "/read", Some(&escaped)).await.body),
+        None,
+        "escaped its logout"
+    );
+}
+
+/// h2: a login as someone else, then `revoke_others`, in one request:
+/// nothing is lifted, and the new user's session is not recorded as the
+/// old user's.
+#[tokio::test]
+async fn h2_revoke_others_after_a_login_as_another_user_does_nothing() {
+    let clock = TestClock::at(T0);
+    let store = Arc::new(MemoryStore::new());
+    let rev = Revocation::new(MemoryRevocations::new());
+    let a = g_app(&clock, &store, rev.clone());
+    let alice = jar(&send(&a, "/login/alice", None).await, "session");
+    let r = send(&a, "/login-and-revoke-others/bob", Some(&alice)).await;
+    assert_eq!(r.body, "None");
+    let bob = cookie_after(&r, &alice);
+    assert_eq!(
+        user_of(&send(&a, "/read", Some(&bob)).await.body).as_deref(),
+        Some("bob")
+    );
+    rev.revoke_all_for("bob").await.expect("revoke");
+    assert_eq!(
+        user_of(&send(&a, "/read", Some(&bob)).await.body),
+        None,
+        "bob's session is bob's"
+    );
+}
+
+/// h3: a logout, then `revoke_others`, in one request: the logout stands.
+#[tokio::test]
+async fn h3_revoke_others_after_a_logout_does_not_undo_it() {
+    let clock = TestClock::at(T0);
+    let store = Arc::new(MemoryStore::new());
+    let a = g_app(&clock, &store, Revocation::new(MemoryRevocations::new()));
+    let alice = jar(&send(&a, "/login/alice", None).await, "session");
+    let r = send(&a, "/logout-then-revoke-others", Some(&alice)).await;
+    assert_eq!(r.body, "None");
+    let after = cookie_after(&r, &alice);
+    assert_eq!(
+        send(&a, "/logout-others", Some(&after)).await.body,
+        "nothing done"
+    );
+}
+
+/// h4: `revoke_others`, then `clear()` and a flash: the session goes on
+/// with no user, as `clear` promises.
+#[tokio::test]
+async fn h4_clear_after_revoke_others_leaves_no_user() {
+    let clock = TestClock::at(T0);
+    let store = Arc::new(MemoryStore::new());
+    let a = g_app(&clock, &store, Revocation::new(MemoryRevocations::new()));
+    let alice = jar(&send(&a, "/login/alice", None).await, "session");
+    let r = send(&a, "/revoke-others-then-clear", Some(&alice)).await;
+    assert_eq!(r.body, "Some(1)");
+    let after = cookie_after(&r, &alice);
+    assert_eq!(
+        send(&a, "/logout-others", Some(&after)).await.body,
+        "nothing done"
     );
 }
