@@ -505,10 +505,16 @@ pub mod flask_login {}
 ///
 /// What a copy accepted within the staleness can do is bounded to that
 /// window: it can't move itself past its revocation. A save that gives a
-/// session a new id without a login (`cycle_id`, a flash after `clear`)
-/// asks the store, not the cache, whether the old id was logged out, and
-/// ends the session if it was; no call lifts a cookie to a newer
-/// generation except `revoke_others`, which asks the store too.
+/// session a new id without a login (`cycle_id` alone, a flash after
+/// `clear` or a logout) asks the store, not the cache, whether the old id
+/// was logged out, and ends the session if it was (one more store read on
+/// those saves; a login, which the app authenticated, is exempt); no call
+/// lifts a cookie to a newer generation except `revoke_others`, which asks
+/// the store too. Two limits remain: while the store fails open nothing is
+/// checked, and a logout written in the instant between that read and the
+/// response is concurrent with the request and doesn't reach its new id.
+/// The same read makes a double-submitted bare `cycle_id` end the session
+/// (the twin's rotation denied the id it carried).
 ///
 /// Within the staleness, a request pays no round trip: the cost of a
 /// revocable cookie with a warm cache is a hash-map lookup or two (see

@@ -621,8 +621,12 @@ impl Engine {
                 // (`cycle_id`, a flash after `clear`) must not have been
                 // logged out elsewhere already: a copy accepted here within
                 // the staleness would escape its logout under the new id.
-                // The store is asked, not the cache.
-                if login.is_none() && !state.data.is_empty() {
+                // The store is asked, not the cache. A login (`set_user`
+                // with a user, the same one included: the app checked
+                // credentials) is exempt, so a double-clicked login isn't
+                // ended by its twin's rotation.
+                let logs_in = matches!(state.user, UserChange::Set(Some(_)));
+                if login.is_none() && !logs_in && !state.data.is_empty() {
                     match crate::metrics::store_op(
                         "revocation_check",
                         revocation.is_denied(&sid, now),

@@ -268,7 +268,9 @@ impl Session {
             let user = s.ids.user.clone()?;
             match &s.user {
                 UserChange::Keep => {}
-                UserChange::Set(Some(u)) if *u == user => {}
+                // A login of the same user made in this request (a restore
+                // that learnt its generation) is a login, not the record.
+                UserChange::Set(Some(u)) if *u == user && s.login_generation.is_none() => {}
                 UserChange::Set(_) => return None,
             }
             let sid = s.ids.sid.clone()?;

@@ -1028,3 +1028,29 @@ async fn h4_clear_after_revoke_others_leaves_no_user() {
         "nothing done"
     );
 }
+
+/// The fifth review: a double-clicked same-user login (two requests with
+/// one cookie, each `set_user` + `cycle_id`) keeps the user logged in,
+/// whichever response the browser keeps.
+#[tokio::test]
+async fn a_double_clicked_login_keeps_the_user() {
+    let clock = TestClock::at(T0);
+    let store = Arc::new(MemoryStore::new());
+    let shared = Arc::new(MemoryRevocations::new());
+    let a = g_app(&clock, &store, Revocation::new(shared.clone()));
+    let b = g_app(&clock, &store, Revocation::new(shared.clone()));
+    let me = jar(&send(&a, "/login/alice", None).await, "session");
+    assert_eq!(
+        user_of(&send(&b, "/read", Some(&me)).await.body).as_deref(),
+        Some("alice")
+    );
+    let r1 = send(&a, "/login/alice", Some(&me)).await;
+    let r2 = send(&b, "/login/alice", Some(&me)).await;
+    for r in [r1, r2] {
+        let last = cookie_after(&r, &me);
+        assert_eq!(
+            user_of(&send(&a, "/read", Some(&last)).await.body).as_deref(),
+            Some("alice")
+        );
+    }
+}
