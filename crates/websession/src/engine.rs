@@ -625,8 +625,9 @@ impl Engine {
                 // with a user, the same one included: the app checked
                 // credentials) is exempt, so a double-clicked login isn't
                 // ended by its twin's rotation.
+                // (`login` is only ever `Some` for a `Set(Some(_))`.)
                 let logs_in = matches!(state.user, UserChange::Set(Some(_)));
-                if login.is_none() && !logs_in && !state.data.is_empty() {
+                if !logs_in && !state.data.is_empty() {
                     match crate::metrics::store_op(
                         "revocation_check",
                         revocation.is_denied(&sid, now),

@@ -183,10 +183,11 @@ impl LoginContext {
     /// costs no round trip (its digest is checked first); a known
     /// generation is answered from the revocation cache.
     pub(crate) async fn check_remember(&self, session: &Session) {
-        let Some(revocation) = session.revocation() else {
+        // Most requests carry no remember cookie: nothing else is looked at.
+        let Some(cookie) = self.client.remember_cookie.as_deref() else {
             return;
         };
-        let Some(cookie) = self.client.remember_cookie.as_deref() else {
+        let Some(revocation) = session.revocation() else {
             return;
         };
         if self.remembered().is_some() {
@@ -233,10 +234,8 @@ impl LoginContext {
             }
             None => return None,
         };
-        let generation = match session.revocation() {
-            Some(revocation) if self.remember_enabled => {
-                self.issuing_generation(&revocation, &session, status).await
-            }
+        let generation = match self.remember_enabled.then(|| session.revocation()) {
+            Some(Some(revocation)) => self.issuing_generation(&revocation, &session, status).await,
             _ => None,
         };
         self.login
@@ -245,8 +244,10 @@ impl LoginContext {
 
     /// With revocation: the generation a remember cookie issued now is bound
     /// to, if one is to be issued. A login in this request asks the store
-    /// (and the session records the same generation); a refresh may use the
-    /// cache. `None` (and no cookie) when the store can't be reached.
+    /// (and the session records the same generation), a restore reuses the
+    /// one its cookie carried, and a refresh takes the one the session
+    /// recorded at login. `None` (and no cookie) when there is none, or the
+    /// store can't be reached.
     async fn issuing_generation(
         &self,
         revocation: &crate::Revocation,
