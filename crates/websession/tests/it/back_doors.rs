@@ -20,12 +20,12 @@ use crate::support::{noise, send, sessions_for, tagged, Mode, Reply, TestClock, 
 
 const T0: i64 = 1_700_000_000;
 
-fn secret() -> Key {
+pub(crate) fn secret() -> Key {
     Key::from_utf8("issue 25: a secret key that is long enough").expect("key")
 }
 
 /// `name=value` of the cookie `name` this reply set.
-fn jar(reply: &Reply, name: &str) -> String {
+pub(crate) fn jar(reply: &Reply, name: &str) -> String {
     let value = reply
         .cookie_value(name)
         .unwrap_or_else(|| panic!("no {name} cookie in {:?}", reply.set_cookie));
@@ -276,9 +276,9 @@ async fn header_tokens_ignore_the_remember_cookie() {
 /// A gate a handler waits at, so a test can run another request while it
 /// holds a loaded session.
 #[derive(Clone, Default)]
-struct Gate {
-    loaded: Arc<tokio::sync::Notify>,
-    go: Arc<tokio::sync::Notify>,
+pub(crate) struct Gate {
+    pub(crate) loaded: Arc<tokio::sync::Notify>,
+    pub(crate) go: Arc<tokio::sync::Notify>,
 }
 
 struct CookieApp {
@@ -394,7 +394,7 @@ impl CookieApp {
 }
 
 /// The user a cookie's session shows (its `user` key), or `None`.
-fn user_of(body: &str) -> Option<String> {
+pub(crate) fn user_of(body: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(body).ok()?;
     value.get("user")?.as_str().map(str::to_owned)
 }
