@@ -31,6 +31,7 @@ mod error;
 pub mod flask;
 pub mod flask_login;
 pub mod flask_wtf;
+pub mod format;
 pub mod itsdangerous;
 pub mod json;
 mod key;

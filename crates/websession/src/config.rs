@@ -1132,50 +1132,6 @@ impl SessionConfig {
     pub(crate) fn max_session_lifetime_secs(&self) -> u64 {
         secs(self.max_session_lifetime())
     }
-
-    /// The lifetime of a session with this data: its own
-    /// ([`crate::Session::set_lifetime`], at most the maximum), else the
-    /// permanent lifetime.
-    pub(crate) fn lifetime_secs(&self, data: &websession_core::json::LazyMap) -> u64 {
-        match data.get(crate::session::LIFETIME_KEY) {
-            Some(websession_core::json::ValueRef::Value(websession_core::Value::Int(n)))
-                if *n > 0 =>
-            {
-                u64::try_from(*n).map_or(self.max_age_secs(), |n| {
-                    n.min(self.max_session_lifetime_secs())
-                })
-            }
-            _ => self.max_age_secs(),
-        }
-    }
-
-    /// Cookie modes: how old an unchanged cookie must be before it is issued
-    /// again, for a permanent session (`permanent`) with this `lifetime`, or
-    /// one under an idle timeout; `None` when it never is.
-    pub(crate) fn refresh_after_secs(&self, permanent: bool, lifetime: u64) -> Option<u64> {
-        let half_lifetime = permanent.then_some(lifetime / 2);
-        let half_idle = self.idle_timeout_secs().map(|i| i / 2);
-        // Never later than half the lifetime or half the idle timeout.
-        let cap = half_lifetime.into_iter().chain(half_idle).min()?;
-        match self.refresh {
-            Refresh::EveryRequest => Some(0),
-            Refresh::Interval(d) => Some(secs(d).min(cap)),
-            // Only an idle timeout forces a refresh of unchanged data.
-            Refresh::OnChange => half_idle,
-        }
-    }
-
-    pub(crate) fn touch_interval_secs(&self) -> Option<u64> {
-        self.touch_interval.map(secs)
-    }
-
-    pub(crate) fn idle_timeout_secs(&self) -> Option<u64> {
-        self.idle_timeout.map(secs)
-    }
-
-    pub(crate) fn absolute_timeout_secs(&self) -> Option<u64> {
-        self.absolute_timeout.map(secs)
-    }
 }
 
 #[cfg(test)]

@@ -80,7 +80,6 @@ mod service;
 mod session;
 mod sessions;
 mod state;
-mod store_save;
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -100,8 +99,9 @@ pub use revocation::{Revocation, DEFAULT_STALENESS};
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use service::{ResponseFuture, SessionManager, SessionManagerLayer};
-pub use session::{PendingSession, Session, LIFETIME_KEY, PERMANENT_KEY};
+pub use session::{PendingSession, Session};
 pub use sessions::Sessions;
+pub use state::{LIFETIME_KEY, PERMANENT_KEY};
 pub use websession_core::{Clock, Compression, Key, KeyError, KeyRing, Map, Value, ValueError};
 
 /// The framework-free core, re-exported: codecs, keys, values.

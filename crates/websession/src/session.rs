@@ -6,21 +6,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use websession_core::json::{LazyMap, ValueRef};
+use websession_core::json::ValueRef;
 use websession_core::store::{SessionId, StoreError, StoreErrorKind};
 use websession_core::{Map, Value};
 
 use crate::error::SessionError;
 use crate::raw::RawCookie;
-use crate::state::{Opened, Opener, SessionState, UserChange};
-
-/// The key Flask stores `session.permanent` under.
-pub const PERMANENT_KEY: &str = "_permanent";
-
-/// The key a session's own lifetime is kept under (whole seconds), by
-/// [`Session::set_lifetime`]. A Flask app sharing the cookie sees it and
-/// keeps it, but doesn't act on it.
-pub const LIFETIME_KEY: &str = "_ws_lifetime";
+use crate::state::{
+    is_permanent, Opened, Opener, SessionState, UserChange, LIFETIME_KEY, PERMANENT_KEY,
+};
 
 /// The session of the current request: a map of string keys to values.
 ///
@@ -745,8 +739,4 @@ impl Session {
     pub fn is_permanent(&self) -> bool {
         self.with(|s| is_permanent(&s.data))
     }
-}
-
-pub(crate) fn is_permanent(data: &LazyMap) -> bool {
-    data.get(PERMANENT_KEY).is_some_and(ValueRef::truthy)
 }

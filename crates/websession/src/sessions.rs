@@ -3,11 +3,14 @@
 use std::fmt;
 use std::sync::Arc;
 
+use websession_core::django::DjangoCodec;
+use websession_core::format::CookieFormat;
+use websession_core::starlette::StarletteCodec;
 use websession_core::store::SessionStore;
-use websession_core::KeyRing;
+use websession_core::{FlaskCodec, KeyRing, SealedCodec};
 
 use crate::config::{ConfigError, SessionConfig};
-use crate::engine::{Engine, Mode};
+use crate::engine::{CookieEngine, Engine, StoreEngine};
 use crate::outcome::Finish;
 use crate::raw::RawCookie;
 use crate::session::PendingSession;
@@ -38,13 +41,13 @@ use crate::session::PendingSession;
 /// ```
 #[derive(Clone)]
 pub struct Sessions {
-    engine: Arc<Engine>,
+    engine: Arc<dyn Engine>,
 }
 
 impl fmt::Debug for Sessions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sessions")
-            .field("config", &self.engine.config)
+            .field("config", &self.engine.shared().config)
             .finish_non_exhaustive()
     }
 }
@@ -60,7 +63,10 @@ impl Sessions {
     /// configuration asks for strict keys (otherwise such keys are logged as
     /// a `websession::security` warning).
     pub fn signed(keys: KeyRing, config: SessionConfig) -> Result<Self, ConfigError> {
-        Self::new(config, Mode::Signed(keys))
+        let format = FlaskCodec::new(&keys)
+            .with_max_age(config.max_session_lifetime_secs())
+            .with_compression(config.signed_compression);
+        Self::cookie(config, &keys, Ok(Box::new(format)))
     }
 
     /// Sealed cookie sessions: the data is encrypted and authenticated with
@@ -72,7 +78,19 @@ impl Sessions {
     /// As [`Sessions::signed`], and [`ConfigError::SealingKey`] when a key is
     /// shorter than 32 bytes.
     pub fn sealed(keys: KeyRing, config: SessionConfig) -> Result<Self, ConfigError> {
-        Self::new(config, Mode::Sealed(keys))
+        let format = SealedCodec::new(&keys, &config.cookie_name)
+            .map_err(|e| ConfigError::SealingKey {
+                index: e.index,
+                len: e.len,
+            })
+            .map(|codec| {
+                let format = codec
+                    .with_max_age(config.max_session_lifetime_secs())
+                    .with_compression(config.sealed_compression)
+                    .with_v1_cutoff(config.sealed_v1_cutoff.map(websession_core::unix_seconds));
+                Box::new(format) as Box<dyn CookieFormat>
+            });
+        Self::cookie(config, &keys, format)
     }
 
     /// Server-side sessions: the cookie carries only a random id, the data
@@ -88,7 +106,9 @@ impl Sessions {
         store: impl SessionStore,
         config: SessionConfig,
     ) -> Result<Self, ConfigError> {
-        Self::new(config, Mode::Store(Arc::new(store)))
+        Ok(Self {
+            engine: Arc::new(StoreEngine::new(config, Arc::new(store))?),
+        })
     }
 
     /// Sessions in Starlette's (and FastAPI's) `SessionMiddleware` cookie, so
@@ -119,7 +139,8 @@ impl Sessions {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn starlette(keys: KeyRing, config: SessionConfig) -> Result<Self, ConfigError> {
-        Self::new(config, Mode::Starlette(keys))
+        let format = StarletteCodec::new(&keys).with_max_age(config.max_session_lifetime_secs());
+        Self::cookie(config, &keys, Ok(Box::new(format)))
     }
 
     /// Sessions in Django's `signed_cookies` session cookie
@@ -146,19 +167,27 @@ impl Sessions {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn django(keys: KeyRing, config: SessionConfig) -> Result<Self, ConfigError> {
-        Self::new(config, Mode::Django(keys))
+        let format = DjangoCodec::new(&keys).with_max_age(config.max_session_lifetime_secs());
+        Self::cookie(config, &keys, Ok(Box::new(format)))
     }
 
-    fn new(config: SessionConfig, mode: Mode) -> Result<Self, ConfigError> {
+    /// A cookie mode in `format` (built from `keys`, or why it couldn't
+    /// be). The codecs accept cookies up to the longest lifetime a session
+    /// may have; a session's own lifetime is checked once its data is open.
+    fn cookie(
+        config: SessionConfig,
+        keys: &KeyRing,
+        format: Result<Box<dyn CookieFormat>, ConfigError>,
+    ) -> Result<Self, ConfigError> {
         Ok(Self {
-            engine: Arc::new(Engine::new(config, mode)?),
+            engine: Arc::new(CookieEngine::new(config, keys, format)?),
         })
     }
 
     /// The configuration.
     #[must_use]
     pub fn config(&self) -> &SessionConfig {
-        &self.engine.config
+        &self.engine.shared().config
     }
 
     /// A request's session, from its session cookie (see [`RawCookie::find`]).
@@ -168,7 +197,7 @@ impl Sessions {
 
     /// The session cookie's name.
     pub(crate) fn cookie_name(&self) -> &str {
-        &self.engine.config.cookie_name
+        &self.engine.shared().config.cookie_name
     }
 
     /// The end of a request: what its session adds to the response.
@@ -177,7 +206,7 @@ impl Sessions {
         // The request's time is when its session was opened: one clock read
         // per request that uses the session, none for one that doesn't.
         let now = state.as_ref().map_or(0, |s| s.opened_at);
-        self.engine.finish(state, status, now)
+        crate::engine::finish(&self.engine, state, status, now)
     }
 }
 

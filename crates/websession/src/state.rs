@@ -8,23 +8,25 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 
-use websession_core::flask::SignedPayload;
+use websession_core::format::Origin;
 use websession_core::json::LazyMap;
-use websession_core::sealed::Unsealed;
 use websession_core::store::SessionId;
 
 use crate::error::SessionError;
 use crate::revocation::CookieIds;
 
-/// The incoming cookie that opened, kept so an unchanged session is
-/// refreshed without encoding it again.
-pub(crate) enum Origin {
-    /// The verified payload of a signed cookie (it is re-signed).
-    Signed(SignedPayload),
-    /// The opened sealed cookie (its payload is sealed again).
-    Sealed(Box<Unsealed<LazyMap>>),
-    /// A Starlette or Django cookie (its data is encoded again).
-    Plain,
+/// The key Flask stores `session.permanent` under.
+pub const PERMANENT_KEY: &str = "_permanent";
+
+/// The key a session's own lifetime is kept under (whole seconds), by
+/// [`Session::set_lifetime`](crate::Session::set_lifetime). A Flask app
+/// sharing the cookie sees it and keeps it, but doesn't act on it.
+pub const LIFETIME_KEY: &str = "_ws_lifetime";
+
+/// Whether the session is permanent (Flask's `session.permanent`).
+pub(crate) fn is_permanent(data: &LazyMap) -> bool {
+    data.get(PERMANENT_KEY)
+        .is_some_and(websession_core::json::ValueRef::truthy)
 }
 
 /// The live store record a session was loaded from.

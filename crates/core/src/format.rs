@@ -1,0 +1,366 @@
+//! The session cookie formats behind one trait, [`CookieFormat`]: how a
+//! session's data becomes a cookie value and back.
+//!
+//! websession's engine holds a `Box<dyn CookieFormat>` and never asks which
+//! format it is. Four implement it: Flask's signed cookie
+//! ([`FlaskCodec`]), the sealed cookie ([`SealedCodec`]), Starlette's
+//! ([`StarletteCodec`]) and Django's `signed_cookies` cookie
+//! ([`DjangoCodec`]). A new format is one file that implements the trait
+//! (and, if it can issue an unchanged cookie again without encoding it, one
+//! variant of [`Origin`]).
+//!
+//! # Examples
+//!
+//! ```
+//! use websession_core::format::CookieFormat;
+//! use websession_core::{FlaskCodec, Key, KeyRing, Map, Value};
+//!
+//! let format: Box<dyn CookieFormat> =
+//!     Box::new(FlaskCodec::new(&KeyRing::new(Key::from_utf8("correct horse battery staple")?)));
+//! let mut data = Map::new();
+//! data.insert("user".into(), Value::from("alice"));
+//!
+//! let cookie = format.write(&mut data, 1_700_000_000, Some(1_699_999_000))?;
+//! let opened = format.read(&cookie, 1_700_000_060)?;
+//! assert_eq!(opened.data.to_map(), data);
+//! assert_eq!(opened.created_at, Some(1_699_999_000));
+//!
+//! // An unchanged session is issued again from what `read` kept.
+//! let again = format.reissue(&opened.origin, 1_700_000_100, opened.created_at);
+//! assert!(again.is_some());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+use crate::django::DjangoCodec;
+use crate::error::DecodeError;
+use crate::flask::{FlaskCodec, SignedPayload};
+use crate::json::LazyMap;
+use crate::sealed::{SealedCodec, Unsealed};
+use crate::starlette::StarletteCodec;
+use crate::value::{Map, Value, ValueError};
+
+/// In signed cookies the session's creation time (for an absolute timeout)
+/// travels as this key, signed with the data. [`CookieFormat::read`] takes
+/// it out; handlers never see it.
+pub const CREATED_KEY: &str = "_ws_created";
+
+/// A session cookie format.
+///
+/// The engine calls [`read`](Self::read) on every request that carries a
+/// cookie, [`reissue`](Self::reissue) when an unchanged session is to be
+/// sent again (a refresh) and [`write`](Self::write) when its data changed.
+/// Lifetimes, timeouts and revocation are the engine's; a format checks only
+/// what its own bytes say (signature, issue time against its maximum age,
+/// size, payload).
+pub trait CookieFormat: Send + Sync + 'static {
+    /// The format's name in metrics labels and traces: `"signed"`,
+    /// `"sealed"`, `"starlette"`, `"django"`.
+    fn name(&self) -> &'static str;
+
+    /// Whether websession may keep its own keys in the cookie: the creation
+    /// time, and revocation's session id, user and generation. `false` for
+    /// the Python frameworks' formats, whose cookie holds exactly the
+    /// Python app's session.
+    fn carries_own_keys(&self) -> bool {
+        true
+    }
+
+    /// Opens `cookie` at `now` (Unix seconds).
+    ///
+    /// # Errors
+    ///
+    /// The format's reason to refuse it; see [`DecodeError`].
+    fn read(&self, cookie: &str, now: u64) -> Result<OpenedCookie, DecodeError>;
+
+    /// Writes `data` as a cookie issued at `now`, for a session created at
+    /// `created_at` (formats that carry it). `data` is as it was when this
+    /// returns; it is `&mut` so a format can add its bookkeeping on the way.
+    ///
+    /// # Errors
+    ///
+    /// [`ValueError::NotPlainJson`] from the formats that hold plain JSON,
+    /// for a value it can't hold (bytes, UUIDs, datetimes).
+    fn write(
+        &self,
+        data: &mut Map,
+        now: u64,
+        created_at: Option<u64>,
+    ) -> Result<String, ValueError>;
+
+    /// Issues an unchanged cookie again at `now` from what [`read`](Self::read)
+    /// kept, without encoding its data again; `None` when the format can't
+    /// (the caller then [`write`](Self::write)s it).
+    fn reissue(&self, origin: &Origin, now: u64, created_at: Option<u64>) -> Option<String>;
+}
+
+/// A cookie [`CookieFormat::read`] opened.
+///
+/// Its `Debug` shows the number of keys, never the data.
+#[non_exhaustive]
+pub struct OpenedCookie {
+    /// The session's data, checked in full and built key by key when read.
+    pub data: LazyMap,
+    /// When the cookie was issued, Unix seconds.
+    pub issued_at: u64,
+    /// When the session was created, Unix seconds, if the cookie says.
+    pub created_at: Option<u64>,
+    /// What [`CookieFormat::reissue`] needs.
+    pub origin: Origin,
+}
+
+impl fmt::Debug for OpenedCookie {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenedCookie")
+            .field("data", &format_args!("<{} keys redacted>", self.data.len()))
+            .field("issued_at", &self.issued_at)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an opened cookie keeps so that it can be issued again unchanged.
+/// Only the format that opened it makes sense of it.
+#[non_exhaustive]
+pub enum Origin {
+    /// Nothing kept: the cookie is written again from its data.
+    None,
+    /// A signed cookie's verified payload, re-signed as it is.
+    Signed(SignedPayload),
+    /// A sealed cookie's opened payload, sealed again with a new nonce.
+    Sealed(Box<Unsealed<()>>),
+}
+
+impl fmt::Debug for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::None => "Origin::None",
+            Self::Signed(_) => "Origin::Signed(<redacted>)",
+            Self::Sealed(_) => "Origin::Sealed(<redacted>)",
+        })
+    }
+}
+
+impl CookieFormat for FlaskCodec {
+    fn name(&self) -> &'static str {
+        "signed"
+    }
+
+    fn read(&self, cookie: &str, now: u64) -> Result<OpenedCookie, DecodeError> {
+        let mut decoded = self.decode_lazy(cookie, now)?;
+        let created_at = match decoded.data.remove(CREATED_KEY) {
+            Some(Value::Int(t)) => u64::try_from(t).ok(),
+            _ => None,
+        };
+        Ok(OpenedCookie {
+            data: decoded.data,
+            issued_at: decoded.timestamp,
+            created_at,
+            origin: Origin::Signed(decoded.payload),
+        })
+    }
+
+    fn write(
+        &self,
+        data: &mut Map,
+        now: u64,
+        created_at: Option<u64>,
+    ) -> Result<String, ValueError> {
+        let Some(created) = created_at else {
+            return Ok(self.encode(data, now));
+        };
+        let created = i64::try_from(created).unwrap_or(i64::MAX);
+        data.insert(CREATED_KEY.to_owned(), Value::Int(created));
+        let cookie = self.encode(data, now);
+        data.remove(CREATED_KEY);
+        Ok(cookie)
+    }
+
+    fn reissue(&self, origin: &Origin, now: u64, _created_at: Option<u64>) -> Option<String> {
+        // The payload holds the creation time already, if it had one.
+        match origin {
+            Origin::Signed(payload) => Some(self.resign(payload, now)),
+            _ => None,
+        }
+    }
+}
+
+impl CookieFormat for SealedCodec {
+    fn name(&self) -> &'static str {
+        "sealed"
+    }
+
+    fn read(&self, cookie: &str, now: u64) -> Result<OpenedCookie, DecodeError> {
+        let opened = self.open_lazy(cookie, now)?;
+        let Unsealed {
+            data,
+            issued_at,
+            created_at,
+            key_index,
+            payload,
+        } = opened;
+        Ok(OpenedCookie {
+            data,
+            issued_at,
+            created_at: Some(created_at),
+            origin: Origin::Sealed(Box::new(Unsealed {
+                data: (),
+                issued_at,
+                created_at,
+                key_index,
+                payload,
+            })),
+        })
+    }
+
+    fn write(
+        &self,
+        data: &mut Map,
+        now: u64,
+        created_at: Option<u64>,
+    ) -> Result<String, ValueError> {
+        Ok(self.seal(data, now, created_at.unwrap_or(now)))
+    }
+
+    fn reissue(&self, origin: &Origin, now: u64, created_at: Option<u64>) -> Option<String> {
+        match origin {
+            Origin::Sealed(opened) => Some(self.reseal(opened, now, created_at.unwrap_or(now))),
+            _ => None,
+        }
+    }
+}
+
+/// The Python frameworks' formats: plain JSON, exactly the Python app's
+/// session, encoded again on every write (Python writes the same bytes for
+/// the same data), no creation time.
+macro_rules! plain_format {
+    ($codec:ty, $name:literal) => {
+        impl CookieFormat for $codec {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn carries_own_keys(&self) -> bool {
+                false
+            }
+
+            fn read(&self, cookie: &str, now: u64) -> Result<OpenedCookie, DecodeError> {
+                let loaded = self.decode_lazy(cookie, now)?;
+                Ok(OpenedCookie {
+                    data: loaded.value,
+                    issued_at: loaded.timestamp,
+                    created_at: None,
+                    origin: Origin::None,
+                })
+            }
+
+            fn write(
+                &self,
+                data: &mut Map,
+                now: u64,
+                _created_at: Option<u64>,
+            ) -> Result<String, ValueError> {
+                self.encode(data, now)
+            }
+
+            fn reissue(&self, _: &Origin, _: u64, _: Option<u64>) -> Option<String> {
+                None
+            }
+        }
+    };
+}
+
+plain_format!(StarletteCodec, "starlette");
+plain_format!(DjangoCodec, "django");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Key, KeyRing};
+
+    fn keys() -> KeyRing {
+        KeyRing::new(Key::from_utf8("a test key that is long enough to pass").expect("key"))
+    }
+
+    fn formats() -> Vec<Box<dyn CookieFormat>> {
+        let keys = keys();
+        vec![
+            Box::new(FlaskCodec::new(&keys)),
+            Box::new(SealedCodec::new(&keys, "session").expect("sealing key")),
+            Box::new(StarletteCodec::new(&keys)),
+            Box::new(DjangoCodec::new(&keys)),
+        ]
+    }
+
+    fn data() -> Map {
+        let mut data = Map::new();
+        data.insert("pet_name".into(), Value::from("Rex"));
+        data.insert("n".into(), Value::Int(3));
+        data
+    }
+
+    #[test]
+    fn every_format_reads_what_it_writes_and_leaves_the_data_as_it_was() {
+        for format in formats() {
+            let mut data = data();
+            let cookie = format.write(&mut data, 1_700_000_000, Some(1_699_000_000));
+            let cookie = cookie.unwrap_or_else(|e| panic!("{}: {e}", format.name()));
+            assert_eq!(data, self::data(), "{}", format.name());
+            let opened = format.read(&cookie, 1_700_000_010).expect("read");
+            assert_eq!(opened.data.to_map(), data, "{}", format.name());
+            assert_eq!(opened.issued_at, 1_700_000_000, "{}", format.name());
+            let created = format.carries_own_keys().then_some(1_699_000_000);
+            assert_eq!(opened.created_at, created, "{}", format.name());
+        }
+    }
+
+    #[test]
+    fn a_reissued_cookie_reads_as_the_original_at_the_new_time() {
+        for format in formats() {
+            let cookie = format
+                .write(&mut data(), 1_700_000_000, Some(1_699_000_000))
+                .expect("write");
+            let opened = format.read(&cookie, 1_700_000_010).expect("read");
+            let Some(again) = format.reissue(&opened.origin, 1_700_000_500, opened.created_at)
+            else {
+                assert!(matches!(opened.origin, Origin::None), "{}", format.name());
+                continue;
+            };
+            let reopened = format.read(&again, 1_700_000_510).expect("read again");
+            assert_eq!(reopened.data.to_map(), data(), "{}", format.name());
+            assert_eq!(reopened.issued_at, 1_700_000_500, "{}", format.name());
+            assert_eq!(reopened.created_at, opened.created_at, "{}", format.name());
+        }
+    }
+
+    #[test]
+    fn a_format_reissues_only_its_own_origin() {
+        let keys = keys();
+        let signed = FlaskCodec::new(&keys);
+        let sealed = SealedCodec::new(&keys, "session").expect("sealing key");
+        let cookie = signed
+            .write(&mut data(), 1_700_000_000, None)
+            .expect("write");
+        let opened = CookieFormat::read(&signed, &cookie, 1_700_000_001).expect("read");
+        assert!(sealed
+            .reissue(&opened.origin, 1_700_000_002, None)
+            .is_none());
+        assert!(format!("{:?}", opened).contains("redacted"));
+        assert!(!format!("{:?}", opened.origin).contains("eyJ"));
+    }
+
+    #[test]
+    fn a_signed_cookie_without_a_creation_time_has_none() {
+        let signed = FlaskCodec::new(&keys());
+        let cookie = signed
+            .write(&mut data(), 1_700_000_000, None)
+            .expect("write");
+        assert_eq!(
+            CookieFormat::read(&signed, &cookie, 1_700_000_001)
+                .expect("read")
+                .created_at,
+            None
+        );
+    }
+}

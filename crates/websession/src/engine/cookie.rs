@@ -1,0 +1,255 @@
+//! The cookie modes' engine: the session's data lives in the cookie, in one
+//! of the [`CookieFormat`]s. Revocation and overflow are steps around this
+//! path (`revocation.rs`, `overflow.rs`).
+
+use std::sync::Arc;
+
+use websession_core::format::CookieFormat;
+use websession_core::store::SessionId;
+use websession_core::KeyRing;
+
+use super::{check_keys, log_rejection, overflow, revocation, Engine, Shared};
+use crate::config::{ConfigError, SessionConfig};
+use crate::error::SessionError;
+use crate::outcome::{Finish, Outcome};
+use crate::raw::RawCookie;
+use crate::revocation::{CookieIds, GENERATION_KEY, SID_KEY, USER_KEY};
+use crate::state::{is_permanent, Opened, Opener, SessionState};
+
+/// The engine of the cookie modes (signed, sealed, Starlette, Django).
+pub(crate) struct CookieEngine {
+    pub(super) shared: Shared,
+    format: Box<dyn CookieFormat>,
+}
+
+/// What a cookie write produced.
+pub(super) enum Written {
+    /// Nothing to send: the cookie the client holds stays as it is.
+    Nothing,
+    /// The `Set-Cookie` header value (a deletion when the session emptied).
+    Header(String),
+    /// The session doesn't fit in a cookie: its header would be this long.
+    TooLarge(usize),
+}
+
+impl CookieEngine {
+    /// Validates `config`, then checks it against the format and the keys
+    /// in that order (the first problem is the error). The formats that hold
+    /// exactly a Python framework's session
+    /// ([`CookieFormat::carries_own_keys`]) can't keep an absolute timeout,
+    /// revocation or overflow: those need keys in the cookie that the Python
+    /// app would see. `format` is the format built from `keys`, or why it
+    /// couldn't be.
+    pub(crate) fn new(
+        config: SessionConfig,
+        keys: &KeyRing,
+        format: Result<Box<dyn CookieFormat>, ConfigError>,
+    ) -> Result<Self, ConfigError> {
+        let shared = Shared::new(config)?;
+        if format.as_ref().is_ok_and(|f| !f.carries_own_keys()) {
+            check_plain(&shared.config)?;
+        }
+        check_keys(keys, shared.config.strict_keys)?;
+        Ok(Self {
+            shared,
+            format: format?,
+        })
+    }
+
+    /// Opens a session from the cookie's value. Any failure gives an empty
+    /// session (and a log line with the reason, never the cookie).
+    fn open_cookie(&self, raw: Option<&str>, now: u64) -> SessionState {
+        let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+            return SessionState::empty();
+        };
+        let policy = &self.shared.policy;
+        let checked = self.format.read(raw, now).and_then(|opened| {
+            let lifetime = policy.lifetime(&opened.data);
+            policy.check_cookie(now, lifetime, opened.issued_at, opened.created_at)?;
+            Ok(opened)
+        });
+        match checked {
+            Ok(mut opened) => SessionState {
+                // A Python framework's session has no keys of ours.
+                ids: if self.format.carries_own_keys() {
+                    CookieIds::take(&mut opened.data)
+                } else {
+                    CookieIds::default()
+                },
+                data: opened.data,
+                origin: Some(opened.origin),
+                created_at: opened.created_at,
+                issued_at: Some(opened.issued_at),
+                ..SessionState::empty()
+            },
+            Err(e) => {
+                log_rejection(&e);
+                SessionState::empty()
+            }
+        }
+    }
+
+    /// The cookie to send for `state`, if any: a deletion when it emptied;
+    /// the data when it changed, was cycled, or is due for a refresh (an
+    /// unchanged cookie is issued again from the incoming one, without
+    /// encoding it again).
+    pub(super) fn write_cookie(
+        &self,
+        state: &mut SessionState,
+        now: u64,
+    ) -> Result<Written, SessionError> {
+        let (config, policy) = (&self.shared.config, &self.shared.policy);
+        if state.data.is_empty() {
+            return Ok(match state.modified {
+                true => Written::Header(self.shared.cookie.removal()),
+                false => Written::Nothing,
+            });
+        }
+        // Starlette's and Django's cookies always carry the lifetime (Django's
+        // SESSION_EXPIRE_AT_BROWSER_CLOSE: never).
+        let permanent = if self.format.carries_own_keys() {
+            is_permanent(&state.data)
+        } else {
+            !config.expire_at_browser_close
+        };
+        let lifetime = policy.lifetime(&state.data);
+        let refresh = policy.refresh_due(now, permanent, lifetime, state.issued_at);
+        if !(state.modified || refresh || state.cycled) {
+            return Ok(Written::Nothing);
+        }
+        let created_at = policy.created_at(state.created_at, now);
+        // With revocation, every cookie session carries an id: a session
+        // without one gets it now.
+        let new_sid = config.revocation.is_some() && state.ids.sid.is_none();
+        if new_sid {
+            state.ids.sid = Some(SessionId::generate());
+        }
+        let unchanged = !state.modified && !new_sid && created_at == state.created_at;
+        if !unchanged && config.revocation.is_some() {
+            state.ids.write(state.data.map_mut());
+        }
+        let reissued = match (&state.origin, unchanged) {
+            (Some(origin), true) => self.format.reissue(origin, now, created_at),
+            _ => None,
+        };
+        let value = match reissued {
+            Some(value) => value,
+            None => self.format.write(state.data.map_mut(), now, created_at)?,
+        };
+        if !unchanged && config.overflow.is_some() {
+            // The state may yet go to the overflow store: without the
+            // cookie's revocation keys.
+            let map = state.data.map_mut();
+            for key in [SID_KEY, USER_KEY, GENERATION_KEY] {
+                map.remove(key);
+            }
+        }
+        let expires = permanent.then(|| policy.expiry(now, lifetime, created_at, 0));
+        let header = self.shared.cookie.header(&value, expires);
+        if header.len() > config.max_cookie_size {
+            return Ok(Written::TooLarge(header.len()));
+        }
+        if state.origin.is_none() {
+            crate::metrics::session_event("created", self.format.name());
+        } else if state.cycled {
+            crate::metrics::session_event("rotated", self.format.name());
+        }
+        Ok(Written::Header(header))
+    }
+
+    /// The save without overflow: the cookie, or the error of one too large.
+    pub(super) fn write_or_refuse(
+        &self,
+        state: &mut SessionState,
+        now: u64,
+    ) -> Result<Option<String>, SessionError> {
+        match self.write_cookie(state, now)? {
+            Written::Nothing => Ok(None),
+            Written::Header(header) => Ok(Some(header)),
+            Written::TooLarge(size) => Err(SessionError::CookieTooLarge {
+                size,
+                limit: self.shared.config.max_cookie_size,
+            }),
+        }
+    }
+}
+
+impl Engine for CookieEngine {
+    fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    fn mode_name(&self) -> &'static str {
+        self.format.name()
+    }
+
+    fn save(self: Arc<Self>, mut state: SessionState, outcome: Outcome, now: u64) -> Finish {
+        let config = &self.shared.config;
+        if let Some(revocation) = &config.revocation {
+            if let Some(login) = revocation::work(&mut state) {
+                let revocation = revocation.clone();
+                return Finish::Save(revocation::save(
+                    self, revocation, state, login, outcome, now,
+                ));
+            }
+        }
+        if let Some(overflow) = &config.overflow {
+            let overflow = overflow.clone();
+            return overflow::save(self, overflow, state, outcome, now);
+        }
+        let written = self.write_or_refuse(&mut state, now);
+        Finish::Ready(self.shared.conclude(outcome, written))
+    }
+}
+
+impl Opener for CookieEngine {
+    fn revocation(&self) -> Option<&crate::Revocation> {
+        self.shared.config.revocation.as_ref()
+    }
+
+    fn cookie_transport(&self) -> bool {
+        self.shared.config.transport.request_header().is_none()
+    }
+
+    fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {
+        let config = &self.shared.config;
+        let now = config.clock.unix_seconds();
+        if let (Some(overflow), Some(raw)) = (&config.overflow, &raw) {
+            if SessionId::parse(raw.as_str()).is_some() {
+                return overflow::open(self, overflow, raw.clone(), now);
+            }
+        }
+        let state = SessionState {
+            opened_at: now,
+            ..self.open_cookie(raw.as_ref().map(RawCookie::as_str), now)
+        };
+        match &config.revocation {
+            Some(revocation) if !state.ids.is_empty() => {
+                revocation::check(self, revocation, state, now)
+            }
+            _ => Opened::Ready(state),
+        }
+    }
+}
+
+/// The Starlette and Django formats: no absolute timeout, revocation or
+/// overflow (they would need keys in the cookie that the Python app would
+/// see).
+fn check_plain(config: &SessionConfig) -> Result<(), ConfigError> {
+    if config.absolute_timeout.is_some() {
+        return Err(ConfigError::Unsupported(
+            "an absolute timeout needs a creation time in the session, which Starlette and Django cookies don't carry",
+        ));
+    }
+    if config.revocation.is_some() {
+        return Err(ConfigError::Unsupported(
+            "revocation needs a session id, user and generation in the session, which Starlette and Django cookies don't carry",
+        ));
+    }
+    if config.overflow.is_some() {
+        return Err(ConfigError::Unsupported(
+            "overflow would replace the session with a store id that Starlette and Django read as an empty session",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,490 @@
+//! Store mode's engine: the cookie holds a random id, the data lives in a
+//! [`SessionStore`]. Its load ([`load`]) and its save (a [`Plan`] decided
+//! from the state with no I/O, then [`run`] against the store) are shared
+//! with the cookie modes' overflow.
+
+use std::sync::Arc;
+
+use tracing::Instrument as _;
+use websession_core::store::{
+    ChangeSet, Record, SessionId, SessionStore, StoreError, StoreErrorKind,
+};
+
+use super::policy::{Policy, MAX_CLOCK_SKEW_SECS};
+use super::{chain, elapsed_us, log_rejection, Engine, Shared};
+use crate::config::{ConfigError, SessionConfig};
+use crate::error::SessionError;
+use crate::metrics::store_op;
+use crate::outcome::{Finish, Outcome};
+use crate::raw::RawCookie;
+use crate::state::{is_permanent, Opened, Opener, SessionState, StoredRecord};
+
+/// How many fresh ids to try when `create` reports a collision (2^-256 odds).
+const CREATE_ATTEMPTS: usize = 3;
+
+/// The engine of server-side sessions.
+pub(crate) struct StoreEngine {
+    shared: Shared,
+    store: Arc<dyn SessionStore>,
+}
+
+impl StoreEngine {
+    /// Validates `config`.
+    pub(crate) fn new(
+        config: SessionConfig,
+        store: Arc<dyn SessionStore>,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            shared: Shared::new(config)?,
+            store,
+        })
+    }
+}
+
+impl Engine for StoreEngine {
+    fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    fn mode_name(&self) -> &'static str {
+        "store"
+    }
+
+    fn save(self: Arc<Self>, state: SessionState, outcome: Outcome, now: u64) -> Finish {
+        let plan = plan(&self.shared.policy, &state, now);
+        if let Plan::Nothing = plan {
+            return Finish::Ready(outcome);
+        }
+        let span = tracing::debug_span!(
+            "websession.save",
+            mode = "store",
+            op = plan.name(),
+            outcome = tracing::field::Empty,
+            elapsed_us = tracing::field::Empty,
+        );
+        Finish::Save(Box::pin(
+            async move {
+                let started = std::time::Instant::now();
+                let saved = run(&self.shared, &*self.store, plan, now).await;
+                let span = tracing::Span::current();
+                span.record("outcome", if saved.is_ok() { "ok" } else { "error" });
+                span.record("elapsed_us", elapsed_us(started));
+                self.shared.conclude(outcome, saved)
+            }
+            .instrument(span),
+        ))
+    }
+}
+
+impl Opener for StoreEngine {
+    /// Store mode revokes by deleting records; a configured revocation
+    /// binds Flask-Login's remember cookies.
+    fn revocation(&self) -> Option<&crate::Revocation> {
+        self.shared.config.revocation.as_ref()
+    }
+
+    fn cookie_transport(&self) -> bool {
+        self.shared.config.transport.request_header().is_none()
+    }
+
+    fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {
+        let now = self.shared.config.clock.unix_seconds();
+        Opened::Pending(Box::pin(
+            async move {
+                let started = std::time::Instant::now();
+                let raw = raw.as_ref().map(RawCookie::as_str);
+                let loaded = load(&self.shared, &*self.store, raw, now).await;
+                let span = tracing::Span::current();
+                let outcome = match &loaded {
+                    Ok(s) if s.stored.is_some() => "found",
+                    Ok(s) if s.unsaved => "failed_open",
+                    Ok(_) => "empty",
+                    Err(_) => "unavailable",
+                };
+                span.record("outcome", outcome);
+                span.record("elapsed_us", elapsed_us(started));
+                Ok(SessionState {
+                    opened_at: now,
+                    ..loaded?
+                })
+            }
+            .instrument(tracing::debug_span!(
+                "websession.load",
+                mode = "store",
+                outcome = tracing::field::Empty,
+                elapsed_us = tracing::field::Empty,
+            )),
+        ))
+    }
+}
+
+/// Reads the record of the cookie's id. Unknown and malformed ids give an
+/// empty session (a new id is made only when it is written); nothing is
+/// ever created by a read. A corrupt record is deleted; an outage is a 503,
+/// or (failing open) an empty session that is never saved.
+pub(super) async fn load(
+    shared: &Shared,
+    store: &dyn SessionStore,
+    raw: Option<&str>,
+    now: u64,
+) -> Result<SessionState, SessionError> {
+    let Some(id) = raw.and_then(SessionId::parse) else {
+        if raw.is_some_and(|r| !r.is_empty()) {
+            crate::metrics::cookie_rejected("BadSessionId");
+            tracing::debug!(target: "websession::security", "malformed session id; starting an empty session");
+        }
+        return Ok(SessionState::tracked());
+    };
+    match store_op("load", store.load(&id.hash(), now)).await {
+        Ok(Some(record)) => {
+            // No idle check here: a record's expiry is its idle deadline.
+            if let Err(e) = shared.policy.check_absolute(now, record.created_at) {
+                log_rejection(&e);
+                return Ok(SessionState::tracked());
+            }
+            Ok(SessionState {
+                data: record.data.into(),
+                created_at: Some(record.created_at),
+                stored: Some(StoredRecord {
+                    id,
+                    expires_at: record.expires_at,
+                }),
+                ..SessionState::tracked()
+            })
+        }
+        Ok(None) => {
+            crate::metrics::cookie_rejected("UnknownSessionId");
+            tracing::debug!(target: "websession::security", "unknown or expired session id; starting an empty session");
+            Ok(SessionState::tracked())
+        }
+        Err(e) if e.kind() == StoreErrorKind::Corrupt => {
+            // Corrupt data is not an outage: the user starts over, and the
+            // record goes so it can't fail the next request too.
+            tracing::warn!(
+                target: "websession::security",
+                error = %chain(&e),
+                "stored session record is corrupt; deleting it and starting an empty session"
+            );
+            if let Err(e) = store_op("delete", store.delete(&id.hash())).await {
+                tracing::warn!(error = %chain(&e), "could not delete the corrupt session record");
+            }
+            Ok(SessionState::tracked())
+        }
+        Err(e) if shared.config.store_fail_open => {
+            tracing::error!(error = %chain(&e), "session store unavailable; failing open with an empty, unsaved session");
+            Ok(SessionState {
+                unsaved: true,
+                ..SessionState::tracked()
+            })
+        }
+        Err(e) => {
+            tracing::error!(error = %chain(&e), "session store unavailable; answering 503");
+            Err(SessionError::Store(e))
+        }
+    }
+}
+
+/// What the save does.
+#[derive(Debug, PartialEq)]
+pub(super) enum Plan {
+    /// Nothing to write.
+    Nothing,
+    /// Delete the record (if there is one) and the cookie.
+    Delete(Option<SessionId>),
+    /// Delete the purged record (if any), then create a new one under a new id.
+    Create {
+        purged: Option<SessionId>,
+        record: Record,
+        permanent: bool,
+    },
+    /// Apply the changes to the record.
+    Update {
+        id: SessionId,
+        changes: ChangeSet,
+        permanent: bool,
+    },
+    /// Move the record to a new id and apply the changes, in one step.
+    Cycle {
+        old: SessionId,
+        changes: ChangeSet,
+        permanent: bool,
+    },
+}
+
+impl Plan {
+    /// The plan's name in traces.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Nothing => "nothing",
+            Self::Delete(_) => "delete",
+            Self::Create { .. } => "create",
+            Self::Update { .. } => "update",
+            Self::Cycle { .. } => "cycle_id",
+        }
+    }
+}
+
+/// Decides the save from the state.
+pub(super) fn plan(policy: &Policy, state: &SessionState, now: u64) -> Plan {
+    // After `purge` the old record is in `purged_record`, never in `stored`.
+    let stored = state.stored.as_ref();
+    if state.data.is_empty() {
+        let doomed = stored
+            .map(|s| &s.id)
+            .or(state.purged_record.as_ref())
+            .cloned();
+        return match doomed {
+            Some(id) => Plan::Delete(Some(id)),
+            None if state.modified => Plan::Delete(None),
+            None => Plan::Nothing,
+        };
+    }
+    let permanent = is_permanent(&state.data);
+    let created = state.created_at.unwrap_or(now);
+    let lifetime = policy.lifetime(&state.data);
+    let (expires_at, must_reach) = policy.record_deadlines(now, lifetime, created);
+    let Some(stored) = stored else {
+        let user = state.user.to_change().flatten();
+        return Plan::Create {
+            purged: state.purged_record.clone(),
+            record: Record::new(state.data.to_map(), created, expires_at).with_user(user),
+            permanent,
+        };
+    };
+    let mut changes = ChangeSet::touch(expires_at);
+    changes.set = state
+        .touched
+        .iter()
+        .filter_map(|k| Some((k.clone(), state.data.get(k)?.to_value())))
+        .collect();
+    changes.removed.clone_from(&state.removed);
+    changes.cleared = state.cleared;
+    changes.user = state.user.to_change();
+    if state.cycled {
+        return Plan::Cycle {
+            old: stored.id.clone(),
+            changes,
+            permanent,
+        };
+    }
+    // Unchanged: write only when the stored expiry no longer covers the
+    // promised time after this use, or when it reaches past what the
+    // current policy grants (a record written before the idle timeout was
+    // turned on or the lifetime shortened: it is brought in line at its
+    // next use; differences within the tolerated clock skew between
+    // servers don't count).
+    let extend = expires_at > stored.expires_at && stored.expires_at <= must_reach;
+    let shorten = stored.expires_at > expires_at.saturating_add(MAX_CLOCK_SKEW_SECS);
+    if changes.changes_data() || changes.user.is_some() || extend || shorten {
+        return Plan::Update {
+            id: stored.id.clone(),
+            changes,
+            permanent,
+        };
+    }
+    Plan::Nothing
+}
+
+/// Runs the plan; gives the `Set-Cookie` to send, if any.
+pub(super) async fn run(
+    shared: &Shared,
+    store: &dyn SessionStore,
+    plan: Plan,
+    now: u64,
+) -> Result<Option<String>, SessionError> {
+    let id_cookie = |id: &SessionId, permanent: bool, expires_at: u64| {
+        shared
+            .cookie
+            .header(id.as_str(), permanent.then_some(expires_at))
+    };
+    match plan {
+        Plan::Nothing => Ok(None),
+        Plan::Delete(id) => {
+            if let Some(id) = &id {
+                store_op("delete", store.delete(&id.hash())).await?;
+            }
+            Ok(Some(shared.cookie.removal()))
+        }
+        Plan::Create {
+            purged,
+            record,
+            permanent,
+        } => {
+            if let Some(id) = &purged {
+                // The old record dies first: if what follows fails, the user
+                // is logged out, never left on the old id.
+                store_op("delete", store.delete(&id.hash())).await?;
+            }
+            let id = create(store, &record, now).await?;
+            Ok(Some(id_cookie(&id, permanent, record.expires_at)))
+        }
+        Plan::Update {
+            id,
+            changes,
+            permanent,
+        } => match store_op("update", store.update(&id.hash(), &changes, now)).await {
+            Ok(()) => Ok(permanent.then(|| id_cookie(&id, true, changes.expires_at))),
+            Err(e) if e.kind() == StoreErrorKind::NotFound => {
+                tracing::debug!("the session was deleted during the request; not writing it back");
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        },
+        Plan::Cycle {
+            old,
+            changes,
+            permanent,
+        } => {
+            let new = SessionId::generate();
+            let (old, new_hash) = (old.hash(), new.hash());
+            match store_op("cycle_id", store.cycle_id(&old, &new_hash, &changes, now)).await {
+                Ok(()) => {
+                    crate::metrics::session_event("rotated", "store");
+                    Ok(Some(id_cookie(&new, permanent, changes.expires_at)))
+                }
+                Err(e) if e.kind() == StoreErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Creates `record` under a fresh id, trying again on a collision.
+async fn create(
+    store: &dyn SessionStore,
+    record: &Record,
+    now: u64,
+) -> Result<SessionId, SessionError> {
+    for _ in 0..CREATE_ATTEMPTS {
+        let id = SessionId::generate();
+        match store_op("create", store.create(&id.hash(), record, now)).await {
+            Ok(()) => {
+                crate::metrics::session_event("created", "store");
+                return Ok(id);
+            }
+            Err(e) if e.kind() == StoreErrorKind::Collision => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::from_kind(StoreErrorKind::Collision).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use time::Duration;
+    use websession_core::{Map, Value};
+
+    use super::*;
+    use crate::state::UserChange;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn policy() -> Policy {
+        Policy::new(&SessionConfig::default().with_permanent_lifetime(Duration::days(1)))
+    }
+
+    fn loaded(expires_in: u64) -> (SessionState, SessionId) {
+        let id = SessionId::generate();
+        let mut data = Map::new();
+        data.insert("pet_name".into(), Value::from("Rex"));
+        let state = SessionState {
+            data: data.into(),
+            created_at: Some(NOW - 100),
+            stored: Some(StoredRecord {
+                id: id.clone(),
+                expires_at: NOW + expires_in,
+            }),
+            ..SessionState::tracked()
+        };
+        (state, id)
+    }
+
+    #[test]
+    fn an_unused_empty_session_writes_nothing_and_an_emptied_one_deletes() {
+        let mut state = SessionState::tracked();
+        assert_eq!(plan(&policy(), &state, NOW), Plan::Nothing);
+        state.modified = true;
+        assert_eq!(plan(&policy(), &state, NOW), Plan::Delete(None));
+        let (mut state, id) = loaded(86_400);
+        state.clear();
+        assert_eq!(plan(&policy(), &state, NOW), Plan::Delete(Some(id)));
+    }
+
+    #[test]
+    fn a_new_session_is_created_with_its_user() {
+        let mut state = SessionState::tracked();
+        state.set("pet_name", Value::from("Rex"));
+        state.user = UserChange::Set(Some("alice".into()));
+        let Plan::Create {
+            record,
+            purged,
+            permanent,
+        } = plan(&policy(), &state, NOW)
+        else {
+            panic!("not a create");
+        };
+        assert_eq!(record.user.as_deref(), Some("alice"));
+        assert_eq!(record.created_at, NOW);
+        assert_eq!(record.expires_at, NOW + 86_400);
+        assert!(purged.is_none() && !permanent);
+    }
+
+    #[test]
+    fn an_unchanged_record_is_written_only_when_its_expiry_falls_short() {
+        // Half the lifetime is the slack: a record with more than half a
+        // day to live is left alone.
+        let cases = [(86_400, false), (43_201, false), (43_200, true), (10, true)];
+        for (expires_in, writes) in cases {
+            let (state, id) = loaded(expires_in);
+            let got = plan(&policy(), &state, NOW);
+            match got {
+                Plan::Update {
+                    id: got, changes, ..
+                } if writes => {
+                    assert_eq!(got, id);
+                    assert!(!changes.changes_data());
+                    assert_eq!(changes.expires_at, NOW + 86_400);
+                }
+                Plan::Nothing if !writes => {}
+                other => panic!("{expires_in}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_past_the_policy_is_brought_in_line() {
+        let (state, _) = loaded(86_400 + MAX_CLOCK_SKEW_SECS + 1);
+        assert!(matches!(plan(&policy(), &state, NOW), Plan::Update { .. }));
+        let (state, _) = loaded(86_400 + MAX_CLOCK_SKEW_SECS);
+        assert_eq!(plan(&policy(), &state, NOW), Plan::Nothing);
+    }
+
+    #[test]
+    fn changes_carry_only_the_keys_touched_and_a_cycle_moves_the_record() {
+        let (mut state, id) = loaded(86_400);
+        state.set("n", Value::Int(1));
+        state.remove("pet_name");
+        let Plan::Update { changes, .. } = plan(&policy(), &state, NOW) else {
+            panic!("not an update");
+        };
+        assert_eq!(changes.set.keys().collect::<Vec<_>>(), ["n"]);
+        assert!(changes.removed.contains("pet_name"));
+        state.cycled = true;
+        let Plan::Cycle { old, .. } = plan(&policy(), &state, NOW) else {
+            panic!("not a cycle");
+        };
+        assert_eq!(old, id);
+    }
+
+    #[test]
+    fn after_a_purge_the_old_record_is_deleted_and_new_data_is_a_new_record() {
+        let (mut state, id) = loaded(86_400);
+        state.purge();
+        assert_eq!(plan(&policy(), &state, NOW), Plan::Delete(Some(id.clone())));
+        state.set("pet_name", Value::from("Tom"));
+        let Plan::Create { purged, .. } = plan(&policy(), &state, NOW) else {
+            panic!("not a create");
+        };
+        assert_eq!(purged, Some(id));
+    }
+}
