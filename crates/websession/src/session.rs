@@ -502,7 +502,7 @@ impl Session {
     /// ```
     #[must_use]
     pub fn id(&self) -> Option<websession_core::store::SessionId> {
-        self.with(|s| s.stored.as_ref().map(|r| r.id.clone()))
+        self.with(|s| s.record().map(|r| r.id.clone()))
     }
 
     /// Whether `key` is present.

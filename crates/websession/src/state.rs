@@ -56,97 +56,131 @@ impl UserChange {
     }
 }
 
-/// One request's session: the data and everything the save needs to know.
+/// One request's session: the data, what happened to it in this request,
+/// and where it is kept ([`Kept`]: the cookie, or a store record).
 pub(crate) struct SessionState {
     /// The data: as the cookie or record brought it, parsed key by key when
     /// read, and turned into a map by the first change.
     pub(crate) data: LazyMap,
     /// Flask's `modified`: a top-level change happened.
     pub(crate) modified: bool,
-    /// The incoming cookie, when it opened.
-    pub(crate) origin: Option<Origin>,
     /// When the session was created (Unix seconds), if known.
     pub(crate) created_at: Option<u64>,
-    /// Cookie modes: when the incoming cookie was issued (Unix seconds).
-    pub(crate) issued_at: Option<u64>,
     /// When the session was opened (Unix seconds): the request's time for
     /// every decision, so a request reads the clock once.
     pub(crate) opened_at: u64,
     /// `cycle_id` was called: write a fresh cookie (or id) even if nothing changed.
     pub(crate) cycled: bool,
-    /// Store mode: the record `purge` destroyed, deleted at the end of the
-    /// request whatever the handler writes afterwards (values inserted after
-    /// a purge go to a new record under a new id).
-    pub(crate) purged_record: Option<SessionId>,
-    /// Store mode: record which keys change (cookie modes write the whole
-    /// map, so they skip this bookkeeping).
-    pub(crate) track_changes: bool,
-    /// Store mode: keys written in this request (their values are in `data`).
-    pub(crate) touched: BTreeSet<String>,
-    /// Store mode: keys removed in this request.
-    pub(crate) removed: BTreeSet<String>,
-    /// Store mode: `clear` was called.
+    /// `clear` was called.
     pub(crate) cleared: bool,
-    /// Store mode: `set_user` was called.
-    pub(crate) user: UserChange,
-    /// Store mode: the live record this session was loaded from.
-    pub(crate) stored: Option<StoredRecord>,
-    /// Store mode: the store failed on load and the config fails open; never write.
-    pub(crate) unsaved: bool,
     /// `purge` was called in this request.
     pub(crate) purged: bool,
-    /// Cookie modes: the session id, user and generation the cookie carried
-    /// (what revocation checks), as they are to be written.
+    /// `set_user` was called.
+    pub(crate) user: UserChange,
+    /// Never save: the store failed on load and the config fails open, or
+    /// the session was used after its response went out.
+    pub(crate) unsaved: bool,
+    /// The session id, user and generation revocation checks, as they are
+    /// to be written (in the cookie, or in an overflowed session's record).
     pub(crate) ids: CookieIds,
-    /// Cookie modes with revocation: a session id to deny at the end of the
-    /// request (the session was purged, emptied or logged out, or a user
-    /// logged in).
+    /// With revocation: a session id to deny at the end of the request (the
+    /// session was purged, emptied or logged out, or a user logged in).
     pub(crate) retired_sid: Option<SessionId>,
     /// The generation of the user `set_user` logged in, when the request
     /// already learnt it (a remember cookie checked against it, or issued
     /// with it): the save records it instead of asking the store again.
     pub(crate) login_generation: Option<u64>,
+    /// Where the session is kept.
+    pub(crate) kept: Kept,
+}
+
+/// Where a session is kept, and what its save needs to know of it.
+pub(crate) enum Kept {
+    /// In the cookie (the cookie modes).
+    Cookie(InCookie),
+    /// In a store record (store mode, and cookie sessions in the overflow
+    /// store).
+    Store(InStore),
+}
+
+/// A session kept in the cookie.
+#[derive(Default)]
+pub(crate) struct InCookie {
+    /// The incoming cookie, when it opened: an unchanged session is issued
+    /// again from it.
+    pub(crate) origin: Option<Origin>,
+    /// When the incoming cookie was issued (Unix seconds).
+    pub(crate) issued_at: Option<u64>,
+}
+
+/// A session kept in a store record. Its save sends only what changed.
+#[derive(Default)]
+pub(crate) struct InStore {
+    /// The live record this session was loaded from.
+    pub(crate) record: Option<StoredRecord>,
+    /// The record `purge` destroyed, deleted at the end of the request
+    /// whatever the handler writes afterwards (values inserted after a
+    /// purge go to a new record under a new id).
+    pub(crate) purged: Option<SessionId>,
+    /// Keys written in this request (their values are in `data`).
+    pub(crate) touched: BTreeSet<String>,
+    /// Keys removed in this request.
+    pub(crate) removed: BTreeSet<String>,
 }
 
 impl SessionState {
-    /// A new, empty store-mode session, which records its changes.
-    pub(crate) fn tracked() -> Self {
+    /// A new, empty session kept in a store.
+    pub(crate) fn in_store() -> Self {
         Self {
-            track_changes: true,
+            kept: Kept::Store(InStore::default()),
             ..Self::empty()
         }
     }
 
-    /// A new, empty session.
+    /// A new, empty session kept in the cookie.
     pub(crate) fn empty() -> Self {
         Self {
             data: LazyMap::new(),
             modified: false,
-            origin: None,
             created_at: None,
-            issued_at: None,
             opened_at: 0,
             cycled: false,
-            purged_record: None,
-            track_changes: false,
-            touched: BTreeSet::new(),
-            removed: BTreeSet::new(),
             cleared: false,
-            user: UserChange::Keep,
-            stored: None,
-            unsaved: false,
             purged: false,
+            user: UserChange::Keep,
+            unsaved: false,
             ids: CookieIds::default(),
             retired_sid: None,
             login_generation: None,
+            kept: Kept::Cookie(InCookie::default()),
         }
+    }
+
+    /// The store side, if the session is kept in a store.
+    pub(crate) fn stored(&self) -> Option<&InStore> {
+        match &self.kept {
+            Kept::Store(store) => Some(store),
+            Kept::Cookie(_) => None,
+        }
+    }
+
+    /// The live record the session was loaded from, if any.
+    pub(crate) fn record(&self) -> Option<&StoredRecord> {
+        self.stored().and_then(|s| s.record.as_ref())
+    }
+
+    /// Whether the session is in a store: loaded from a record, or its
+    /// record purged in this request.
+    pub(crate) fn has_record(&self) -> bool {
+        self.stored()
+            .is_some_and(|s| s.record.is_some() || s.purged.is_some())
     }
 
     /// Sets `key`, noting the change.
     pub(crate) fn set(&mut self, key: &str, value: websession_core::Value) {
-        if self.track_changes {
-            self.removed.remove(key);
-            self.touched.insert(key.to_owned());
+        if let Kept::Store(store) = &mut self.kept {
+            store.removed.remove(key);
+            store.touched.insert(key.to_owned());
         }
         self.data.map_mut().insert(key.to_owned(), value);
         self.modified = true;
@@ -157,9 +191,9 @@ impl SessionState {
         let old = self.data.remove(key);
         if old.is_some() {
             self.modified = true;
-            if self.track_changes {
-                self.touched.remove(key);
-                self.removed.insert(key.to_owned());
+            if let Kept::Store(store) = &mut self.kept {
+                store.touched.remove(key);
+                store.removed.insert(key.to_owned());
             }
         }
         old
@@ -172,8 +206,10 @@ impl SessionState {
         self.data = LazyMap::new();
         self.modified = true;
         self.cleared = true;
-        self.touched.clear();
-        self.removed.clear();
+        if let Kept::Store(store) = &mut self.kept {
+            store.touched.clear();
+            store.removed.clear();
+        }
         self.retire_sid();
         self.ids = CookieIds::default();
     }
@@ -182,14 +218,17 @@ impl SessionState {
     pub(crate) fn purge(&mut self) {
         self.clear();
         self.purged = true;
-        self.origin = None;
         self.created_at = None;
-        self.issued_at = None;
         self.cycled = false;
         self.user = UserChange::Keep;
         self.login_generation = None;
-        if let Some(stored) = self.stored.take() {
-            self.purged_record = Some(stored.id);
+        match &mut self.kept {
+            Kept::Cookie(cookie) => *cookie = InCookie::default(),
+            Kept::Store(store) => {
+                if let Some(record) = store.record.take() {
+                    store.purged = Some(record.id);
+                }
+            }
         }
     }
 
@@ -226,4 +265,66 @@ pub(crate) trait Opener: Send + Sync {
     /// Whether the session travels in a cookie (not a header token): only
     /// then may other cookies (Flask-Login's remember cookie) log a user in.
     fn cookie_transport(&self) -> bool;
+}
+
+#[cfg(test)]
+mod tests {
+    use websession_core::Value;
+
+    use super::*;
+
+    #[test]
+    fn only_a_stored_session_records_which_keys_change() {
+        let mut cookie = SessionState::empty();
+        cookie.set("a", Value::Int(1));
+        assert!(cookie.modified && cookie.stored().is_none());
+
+        let mut stored = SessionState::in_store();
+        stored.set("a", Value::Int(1));
+        stored.set("b", Value::Int(2));
+        stored.remove("a");
+        let kept = stored.stored().expect("in a store");
+        assert_eq!(kept.touched.iter().collect::<Vec<_>>(), ["b"]);
+        assert_eq!(kept.removed.iter().collect::<Vec<_>>(), ["a"]);
+        // Removing what isn't there changes nothing.
+        let mut untouched = SessionState::in_store();
+        assert!(untouched.remove("a").is_none());
+        assert!(!untouched.modified);
+    }
+
+    #[test]
+    fn purge_sends_the_record_to_deletion_and_forgets_the_cookie() {
+        let id = SessionId::generate();
+        let mut stored = SessionState {
+            kept: Kept::Store(InStore {
+                record: Some(StoredRecord {
+                    id: id.clone(),
+                    expires_at: 10,
+                }),
+                ..InStore::default()
+            }),
+            ..SessionState::empty()
+        };
+        assert!(stored.has_record() && stored.record().is_some());
+        stored.set("a", Value::Int(1));
+        stored.purge();
+        assert!(stored.record().is_none() && stored.has_record());
+        assert_eq!(stored.stored().and_then(|s| s.purged.as_ref()), Some(&id));
+        assert!(stored.data.is_empty() && stored.purged && stored.cleared);
+
+        let mut cookie = SessionState {
+            kept: Kept::Cookie(InCookie {
+                origin: Some(Origin::None),
+                issued_at: Some(5),
+            }),
+            created_at: Some(1),
+            ..SessionState::empty()
+        };
+        cookie.ids.sid = Some(SessionId::generate());
+        cookie.purge();
+        assert!(
+            matches!(&cookie.kept, Kept::Cookie(c) if c.origin.is_none() && c.issued_at.is_none())
+        );
+        assert!(cookie.created_at.is_none() && cookie.retired_sid.is_some());
+    }
 }

@@ -14,7 +14,7 @@ use crate::error::SessionError;
 use crate::outcome::{Finish, Outcome};
 use crate::raw::RawCookie;
 use crate::revocation::{CookieIds, GENERATION_KEY, SID_KEY, USER_KEY};
-use crate::state::{is_permanent, Opened, Opener, SessionState};
+use crate::state::{is_permanent, InCookie, Kept, Opened, Opener, SessionState};
 
 /// The engine of the cookie modes (signed, sealed, Starlette, Django).
 pub(crate) struct CookieEngine {
@@ -77,9 +77,11 @@ impl CookieEngine {
                     CookieIds::default()
                 },
                 data: opened.data,
-                origin: Some(opened.origin),
                 created_at: opened.created_at,
-                issued_at: Some(opened.issued_at),
+                kept: Kept::Cookie(InCookie {
+                    origin: Some(opened.origin),
+                    issued_at: Some(opened.issued_at),
+                }),
                 ..SessionState::empty()
             },
             Err(e) => {
@@ -113,7 +115,12 @@ impl CookieEngine {
             !config.expire_at_browser_close
         };
         let lifetime = policy.lifetime(&state.data);
-        let refresh = policy.refresh_due(now, permanent, lifetime, state.issued_at);
+        // A session out of the overflow store was issued no cookie yet.
+        let (origin, issued_at) = match &state.kept {
+            Kept::Cookie(cookie) => (cookie.origin.as_ref(), cookie.issued_at),
+            Kept::Store(_) => (None, None),
+        };
+        let refresh = policy.refresh_due(now, permanent, lifetime, issued_at);
         if !(state.modified || refresh || state.cycled) {
             return Ok(Written::Nothing);
         }
@@ -128,10 +135,11 @@ impl CookieEngine {
         if !unchanged && config.revocation.is_some() {
             state.ids.write(state.data.map_mut());
         }
-        let reissued = match (&state.origin, unchanged) {
+        let reissued = match (origin, unchanged) {
             (Some(origin), true) => self.format.reissue(origin, now, created_at),
             _ => None,
         };
+        let from_cookie = origin.is_some();
         let value = match reissued {
             Some(value) => value,
             None => self.format.write(state.data.map_mut(), now, created_at)?,
@@ -149,7 +157,7 @@ impl CookieEngine {
         if header.len() > config.max_cookie_size {
             return Ok(Written::TooLarge(header.len()));
         }
-        if state.origin.is_none() {
+        if !from_cookie {
             crate::metrics::session_event("created", self.format.name());
         } else if state.cycled {
             crate::metrics::session_event("rotated", self.format.name());

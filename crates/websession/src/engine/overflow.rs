@@ -20,7 +20,7 @@ use crate::outcome::{Finish, Outcome};
 use crate::overflow::Overflow;
 use crate::raw::RawCookie;
 use crate::revocation::{CookieIds, GENERATION_KEY, USER_KEY};
-use crate::state::{Opened, SessionState, UserChange};
+use crate::state::{Kept, Opened, SessionState, UserChange};
 
 /// Flask-Login's session key for the logged-in user: a Flask-style login
 /// or logout writes it (`login_user`, `logout_user`, or a Flask app that
@@ -79,7 +79,7 @@ pub(super) fn save(
     outcome: Outcome,
     now: u64,
 ) -> Finish {
-    let in_store = state.stored.is_some() || state.purged_record.is_some();
+    let in_store = state.has_record();
     if !in_store {
         let written = match engine.write_cookie(&mut state, now) {
             Ok(Written::TooLarge(_)) => None,
@@ -110,8 +110,8 @@ pub(super) async fn save_overflowing(
     too_large: bool,
 ) -> Result<Option<String>, SessionError> {
     let store = &*overflow.store;
-    let in_store = state.stored.is_some() || state.purged_record.is_some();
-    if state.stored.is_some() && changes_user(&state) {
+    let in_store = state.has_record();
+    if state.record().is_some() && changes_user(&state) {
         // A login or logout of a session in the store moves its record to a
         // new id at once (against fixation: a planted id learns nothing;
         // the old id's copies die).
@@ -140,7 +140,7 @@ pub(super) async fn save_overflowing(
     if let (UserChange::Keep, Some(user)) = (&state.user, &state.ids.user) {
         // A logged-in session keeps its user in the store too
         // (`delete_all_for` reaches it).
-        if state.stored.is_none() {
+        if state.record().is_none() {
             state.user = UserChange::Set(Some(user.clone()));
         }
     }
@@ -167,10 +167,14 @@ async fn move_back(
         return Ok(None);
     }
     let store = &*overflow.store;
-    if let Some(purged) = state.purged_record.take() {
+    let (purged, record) = match &mut state.kept {
+        Kept::Store(kept) => (kept.purged.take(), kept.record.take()),
+        Kept::Cookie(_) => (None, None),
+    };
+    if let Some(purged) = purged {
         store_op("delete", store.delete(&purged.hash())).await?;
     }
-    if let Some(stored) = state.stored.take() {
+    if let Some(stored) = record {
         if !take_record(store, &stored.id, now).await? {
             tracing::debug!("the session was deleted during the request; not writing it back");
             return Ok(Some(None));
@@ -188,9 +192,9 @@ fn keep_revocation_keys(state: &mut SessionState) {
     }
     let mut ids = websession_core::Map::new();
     state.ids.write(&mut ids);
-    if state.ids.user.is_none() {
-        state.removed.insert(USER_KEY.to_owned());
-        state.removed.insert(GENERATION_KEY.to_owned());
+    if let (None, Kept::Store(kept)) = (&state.ids.user, &mut state.kept) {
+        kept.removed.insert(USER_KEY.to_owned());
+        kept.removed.insert(GENERATION_KEY.to_owned());
     }
     for (key, value) in ids {
         state.set(&key, value);
@@ -219,10 +223,10 @@ pub(super) fn conclude(
 /// `set_user` was called, Flask-Login's `_user_id` was written or removed,
 /// or the session was cleared (Flask's usual logout).
 fn changes_user(state: &SessionState) -> bool {
-    matches!(state.user, UserChange::Set(_))
-        || state.cleared
-        || state.touched.contains(FLASK_USER_KEY)
-        || state.removed.contains(FLASK_USER_KEY)
+    let flask_login = state.stored().is_some_and(|kept| {
+        kept.touched.contains(FLASK_USER_KEY) || kept.removed.contains(FLASK_USER_KEY)
+    });
+    matches!(state.user, UserChange::Set(_)) || state.cleared || flask_login
 }
 
 /// Deletes the live record `id` and says whether it was live: it moves
@@ -263,35 +267,36 @@ mod tests {
 
     #[test]
     fn a_session_changes_hands_by_set_user_clear_or_flask_logins_key() {
-        let mut state = SessionState::tracked();
+        let mut state = SessionState::in_store();
         state.set("pet_name", Value::from("Rex"));
         assert!(!changes_user(&state));
-        let mut login = SessionState::tracked();
+        let mut login = SessionState::in_store();
         login.set(FLASK_USER_KEY, Value::from("1"));
         assert!(changes_user(&login));
-        let mut logout = SessionState::tracked();
+        let mut logout = SessionState::in_store();
         logout
             .data
             .map_mut()
             .insert(FLASK_USER_KEY.into(), Value::from("1"));
         logout.remove(FLASK_USER_KEY);
         assert!(changes_user(&logout));
-        let mut cleared = SessionState::tracked();
+        let mut cleared = SessionState::in_store();
         cleared.clear();
         assert!(changes_user(&cleared));
-        let mut set = SessionState::tracked();
+        let mut set = SessionState::in_store();
         set.user = UserChange::Set(None);
         assert!(changes_user(&set));
     }
 
     #[test]
     fn the_record_keeps_the_revocation_keys_and_drops_a_users() {
-        let mut state = SessionState::tracked();
+        let mut state = SessionState::in_store();
         state.set("pet_name", Value::from("Rex"));
         keep_revocation_keys(&mut state);
         assert!(state.ids.sid.is_some());
-        assert!(state.touched.contains(crate::revocation::SID_KEY));
-        assert!(state.removed.contains(USER_KEY) && state.removed.contains(GENERATION_KEY));
+        let kept = state.stored().expect("in a store");
+        assert!(kept.touched.contains(crate::revocation::SID_KEY));
+        assert!(kept.removed.contains(USER_KEY) && kept.removed.contains(GENERATION_KEY));
     }
 
     #[tokio::test]

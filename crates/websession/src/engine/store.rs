@@ -17,7 +17,7 @@ use crate::error::SessionError;
 use crate::metrics::store_op;
 use crate::outcome::{Finish, Outcome};
 use crate::raw::RawCookie;
-use crate::state::{is_permanent, Opened, Opener, SessionState, StoredRecord};
+use crate::state::{is_permanent, InStore, Kept, Opened, Opener, SessionState, StoredRecord};
 
 /// How many fresh ids to try when `create` reports a collision (2^-256 odds).
 const CREATE_ATTEMPTS: usize = 3;
@@ -96,7 +96,7 @@ impl Opener for StoreEngine {
                 let loaded = load(&self.shared, &*self.store, raw, now).await;
                 let span = tracing::Span::current();
                 let outcome = match &loaded {
-                    Ok(s) if s.stored.is_some() => "found",
+                    Ok(s) if s.record().is_some() => "found",
                     Ok(s) if s.unsaved => "failed_open",
                     Ok(_) => "empty",
                     Err(_) => "unavailable",
@@ -133,29 +133,32 @@ pub(super) async fn load(
             crate::metrics::cookie_rejected("BadSessionId");
             tracing::debug!(target: "websession::security", "malformed session id; starting an empty session");
         }
-        return Ok(SessionState::tracked());
+        return Ok(SessionState::in_store());
     };
     match store_op("load", store.load(&id.hash(), now)).await {
         Ok(Some(record)) => {
             // No idle check here: a record's expiry is its idle deadline.
             if let Err(e) = shared.policy.check_absolute(now, record.created_at) {
                 log_rejection(&e);
-                return Ok(SessionState::tracked());
+                return Ok(SessionState::in_store());
             }
             Ok(SessionState {
                 data: record.data.into(),
                 created_at: Some(record.created_at),
-                stored: Some(StoredRecord {
-                    id,
-                    expires_at: record.expires_at,
+                kept: Kept::Store(InStore {
+                    record: Some(StoredRecord {
+                        id,
+                        expires_at: record.expires_at,
+                    }),
+                    ..InStore::default()
                 }),
-                ..SessionState::tracked()
+                ..SessionState::empty()
             })
         }
         Ok(None) => {
             crate::metrics::cookie_rejected("UnknownSessionId");
             tracing::debug!(target: "websession::security", "unknown or expired session id; starting an empty session");
-            Ok(SessionState::tracked())
+            Ok(SessionState::in_store())
         }
         Err(e) if e.kind() == StoreErrorKind::Corrupt => {
             // Corrupt data is not an outage: the user starts over, and the
@@ -168,13 +171,13 @@ pub(super) async fn load(
             if let Err(e) = store_op("delete", store.delete(&id.hash())).await {
                 tracing::warn!(error = %chain(&e), "could not delete the corrupt session record");
             }
-            Ok(SessionState::tracked())
+            Ok(SessionState::in_store())
         }
         Err(e) if shared.config.store_fail_open => {
             tracing::error!(error = %chain(&e), "session store unavailable; failing open with an empty, unsaved session");
             Ok(SessionState {
                 unsaved: true,
-                ..SessionState::tracked()
+                ..SessionState::in_store()
             })
         }
         Err(e) => {
@@ -226,13 +229,13 @@ impl Plan {
 
 /// Decides the save from the state.
 pub(super) fn plan(policy: &Policy, state: &SessionState, now: u64) -> Plan {
-    // After `purge` the old record is in `purged_record`, never in `stored`.
-    let stored = state.stored.as_ref();
+    // A session that leaves the cookie (overflow) is new to the store.
+    let fresh = InStore::default();
+    let kept = state.stored().unwrap_or(&fresh);
+    // After `purge` the old record is in `purged`, never in `record`.
+    let stored = kept.record.as_ref();
     if state.data.is_empty() {
-        let doomed = stored
-            .map(|s| &s.id)
-            .or(state.purged_record.as_ref())
-            .cloned();
+        let doomed = stored.map(|s| &s.id).or(kept.purged.as_ref()).cloned();
         return match doomed {
             Some(id) => Plan::Delete(Some(id)),
             None if state.modified => Plan::Delete(None),
@@ -246,18 +249,18 @@ pub(super) fn plan(policy: &Policy, state: &SessionState, now: u64) -> Plan {
     let Some(stored) = stored else {
         let user = state.user.to_change().flatten();
         return Plan::Create {
-            purged: state.purged_record.clone(),
+            purged: kept.purged.clone(),
             record: Record::new(state.data.to_map(), created, expires_at).with_user(user),
             permanent,
         };
     };
     let mut changes = ChangeSet::touch(expires_at);
-    changes.set = state
+    changes.set = kept
         .touched
         .iter()
         .filter_map(|k| Some((k.clone(), state.data.get(k)?.to_value())))
         .collect();
-    changes.removed.clone_from(&state.removed);
+    changes.removed.clone_from(&kept.removed);
     changes.cleared = state.cleared;
     changes.user = state.user.to_change();
     if state.cycled {
@@ -390,18 +393,21 @@ mod tests {
         let state = SessionState {
             data: data.into(),
             created_at: Some(NOW - 100),
-            stored: Some(StoredRecord {
-                id: id.clone(),
-                expires_at: NOW + expires_in,
+            kept: Kept::Store(InStore {
+                record: Some(StoredRecord {
+                    id: id.clone(),
+                    expires_at: NOW + expires_in,
+                }),
+                ..InStore::default()
             }),
-            ..SessionState::tracked()
+            ..SessionState::empty()
         };
         (state, id)
     }
 
     #[test]
     fn an_unused_empty_session_writes_nothing_and_an_emptied_one_deletes() {
-        let mut state = SessionState::tracked();
+        let mut state = SessionState::in_store();
         assert_eq!(plan(&policy(), &state, NOW), Plan::Nothing);
         state.modified = true;
         assert_eq!(plan(&policy(), &state, NOW), Plan::Delete(None));
@@ -412,7 +418,7 @@ mod tests {
 
     #[test]
     fn a_new_session_is_created_with_its_user() {
-        let mut state = SessionState::tracked();
+        let mut state = SessionState::in_store();
         state.set("pet_name", Value::from("Rex"));
         state.user = UserChange::Set(Some("alice".into()));
         let Plan::Create {
