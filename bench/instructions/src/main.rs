@@ -1,0 +1,193 @@
+//! One in-process `GET /` through axum, N times, for callgrind to count:
+//! the request loop of `bench/instructions/run`, which runs this binary at
+//! two values of N and divides the difference, so start-up and the set-up
+//! below cancel out.
+//!
+//! ```text
+//! websession-instructions CASE N
+//! ```
+//!
+//! Cases (each a `Router` with one `GET /` route, called through
+//! `ServiceExt::ready` + `call` on a current-thread runtime, as the
+//! criterion bench `cargo bench -p websession --bench request` does):
+//!
+//! - `bare`: no session layer; the handler returns a short string. The
+//!   request carries the `signed` case's cookie all the same, so that the
+//!   header's cost isn't counted as websession's.
+//! - `signed`: the default signed (Flask-compatible) cookie,
+//!   `SessionConfig::default()`; the request carries a permanent session
+//!   `{"pet_name": "Rex"}`; the handler reads `pet_name` as a `String`.
+//! - `sealed`: the same through the sealed (AEAD) cookie.
+//! - `memory`: server-side, `MemoryStore`; the request carries the session
+//!   id's cookie.
+//! - `signed_write`: signed; the request carries the same permanent
+//!   session's cookie (as the HTTP benchmark's `POST /petname` carries a
+//!   session made before), and the handler inserts `pet_name` and makes the
+//!   session permanent, so every response sets a new cookie.
+//!
+//! The session is made once before the loop by one request through a write
+//! handler on the same `Sessions` (so the memory store holds its record),
+//! and one request is checked before the loop (status, the body says
+//! "Rex", a `Set-Cookie` only where the case writes) and one after it (no
+//! refresh happened meanwhile: the default refreshes a cookie once it is a
+//! minute old, so a run must end within a minute). Both are the same at
+//! every N, so they cancel out with the start-up.
+
+use std::process::ExitCode;
+
+use axum::body::Body;
+use axum::routing::get;
+use axum::Router;
+use http::header::{COOKIE, SET_COOKIE};
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use tower::{Service, ServiceExt};
+use websession::core::store::MemoryStore;
+use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions};
+
+/// The fixed test secret key (32 bytes or more, as the sealed mode needs).
+const KEY: &str = "the instructions benchmark's secret key, not secret";
+
+const CASES: [&str; 5] = ["bare", "signed", "sealed", "memory", "signed_write"];
+
+async fn bare() -> &'static str {
+    "I do not know your pet's name."
+}
+
+async fn read(session: Session) -> String {
+    match session.get::<String>("pet_name") {
+        Ok(Some(name)) => format!("Your pet's name is {name}."),
+        _ => "I do not know your pet's name.".to_owned(),
+    }
+}
+
+async fn write(session: Session) -> Result<&'static str, websession::SessionError> {
+    session.insert("pet_name", "Rex")?;
+    session.set_permanent(true);
+    Ok("Saved.")
+}
+
+/// One `GET /` on `svc`, with `cookie` as the `Cookie` header if given.
+async fn get_root(
+    svc: &mut axum::routing::RouterIntoService<Body>,
+    cookie: Option<&str>,
+) -> Response<Body> {
+    let mut req = Request::get("/");
+    if let Some(cookie) = cookie {
+        req = req.header(COOKIE, cookie);
+    }
+    let req = req.body(Body::empty()).expect("a valid request");
+    let svc = svc.ready().await.expect("infallible");
+    svc.call(req).await.expect("infallible")
+}
+
+/// The `name=value` pair of the response's session cookie, if it set one.
+fn session_cookie(resp: &Response<Body>) -> Option<String> {
+    resp.headers().get_all(SET_COOKIE).iter().find_map(|v| {
+        let pair = v.to_str().ok()?.split(';').next()?.trim();
+        pair.starts_with("session=").then(|| pair.to_owned())
+    })
+}
+
+/// Checks one response of the case: 200, a body that names the pet where
+/// the case reads it, and a new cookie exactly where the case writes.
+async fn check(case: &str, resp: Response<Body>) -> Result<(), String> {
+    if resp.status() != StatusCode::OK {
+        return Err(format!("{case}: status {}", resp.status()));
+    }
+    let sets_cookie = session_cookie(&resp).is_some();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("{case}: body: {e}"))?
+        .to_bytes();
+    let body = String::from_utf8_lossy(&body);
+    let reads = matches!(case, "signed" | "sealed" | "memory");
+    if reads && !body.contains("Rex") {
+        return Err(format!("{case}: the body doesn't name the pet: {body:?}"));
+    }
+    if sets_cookie != (case == "signed_write") {
+        return Err(format!(
+            "{case}: {} Set-Cookie (a read must not refresh, a write must set one)",
+            if sets_cookie { "a" } else { "no" }
+        ));
+    }
+    Ok(())
+}
+
+async fn run(case: &str, n: u64) -> Result<(), String> {
+    let keys = KeyRing::new(Key::from_utf8(KEY).map_err(|e| e.to_string())?);
+    let config = SessionConfig::default();
+    // `bare` has no session layer, but it gets the signed case's cookie
+    // (which it ignores), so that building and sending the header isn't
+    // counted in websession's share.
+    let sessions = match case {
+        "bare" | "signed" | "signed_write" => Sessions::signed(keys, config),
+        "sealed" => Sessions::sealed(keys, config),
+        "memory" => Sessions::with_store(MemoryStore::new(), config),
+        other => {
+            return Err(format!(
+                "unknown case {other:?} (cases: {})",
+                CASES.join(", ")
+            ))
+        }
+    };
+    let layer = SessionManagerLayer::new(sessions.map_err(|e| e.to_string())?);
+    // The session, made once by a write on the same `Sessions`.
+    let mut setup = Router::new()
+        .route("/", get(write))
+        .layer(layer.clone())
+        .into_service::<Body>();
+    let cookie = session_cookie(&get_root(&mut setup, None).await)
+        .ok_or_else(|| format!("{case}: the set-up request set no session cookie"))?;
+    let app = match case {
+        "bare" => Router::new().route("/", get(bare)),
+        "signed_write" => Router::new().route("/", get(write)).layer(layer),
+        _ => Router::new().route("/", get(read)).layer(layer),
+    };
+    let mut svc = app.into_service::<Body>();
+    let cookie = Some(cookie.as_str());
+    check(case, get_root(&mut svc, cookie).await).await?;
+    for _ in 0..n {
+        let resp = get_root(&mut svc, cookie).await;
+        if resp.status() != StatusCode::OK {
+            return Err(format!("{case}: status {}", resp.status()));
+        }
+    }
+    check(case, get_root(&mut svc, cookie).await).await
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (case, n) = match args.as_slice() {
+        [case, n] => match n.parse::<u64>() {
+            Ok(n) => (case.as_str(), n),
+            Err(_) => {
+                eprintln!("N must be a whole number, not {n:?}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            eprintln!(
+                "usage: websession-instructions CASE N   (cases: {})",
+                CASES.join(", ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(case, n)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
