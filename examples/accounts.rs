@@ -26,7 +26,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use websession::core::store::{IdHash, Record, SessionStore};
-use websession::{Clock, Revocation, Session, SessionError, Sessions, Value};
+use websession::{Clock, Revocation, Session, SessionError, Value};
 
 use crate::escape_html;
 
@@ -71,7 +71,7 @@ enum Reach<'a> {
 
 impl Accounts {
     /// Store mode: the store the sessions live in (the same one given to
-    /// `Sessions::with_store`).
+    /// `Sessions::store`).
     #[must_use]
     pub fn with_store(store: Arc<dyn SessionStore>) -> Self {
         Self {
@@ -80,12 +80,12 @@ impl Accounts {
         }
     }
 
-    /// Cookie modes: the revocation configured in `sessions`, if any.
+    /// Cookie modes: the sessions' revocation, if they have one.
     #[must_use]
-    pub fn for_cookies(sessions: &Sessions) -> Self {
+    pub fn for_cookies(revocation: Option<Revocation>) -> Self {
         Self {
             store: None,
-            revocation: sessions.config().revocation().cloned(),
+            revocation,
         }
     }
 

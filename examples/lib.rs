@@ -256,8 +256,9 @@ pub async fn settings_from_env() -> anyhow::Result<Settings> {
     let mut config = SessionConfig::default().with_permanent_lifetime(lifetime);
     if !addr.ip().is_loopback() {
         tracing::warn!("serving plain HTTP on {addr}: the session cookie is sent without Secure");
-        config = config.with_insecure_cookie();
+        config = config.with_secure(false);
     }
+    let mut revocations = None;
     if let Ok(spec) = std::env::var("WEBSESSION_REVOCATION") {
         let mut revocation = revocation(&spec).await?;
         if let Ok(secs) = std::env::var("WEBSESSION_REVOCATION_STALENESS") {
@@ -271,22 +272,26 @@ pub async fn settings_from_env() -> anyhow::Result<Settings> {
             spec.split('@').next_back().unwrap_or(&spec),
             revocation.staleness().as_secs()
         );
-        config = config.with_revocation(revocation);
+        revocations = Some(revocation);
     }
+    let mut overflow = None;
     if let Ok(spec) = std::env::var("WEBSESSION_OVERFLOW") {
-        config = config.with_overflow(Overflow::new(overflow_store(&spec).await?));
+        overflow = Some(Overflow::new(overflow_store(&spec).await?));
         tracing::info!("cookie sessions past 4 KB move to {spec}");
     }
     let keys = KeyRing::new(key);
     let (sessions, accounts) = match std::env::var("WEBSESSION_STORE") {
         Ok(spec) => {
             let store = open_store(&spec).await?;
-            let sessions =
-                Sessions::with_store(store.clone(), config).context("session configuration")?;
-            (sessions, Accounts::with_store(store))
+            let mut sessions =
+                Sessions::store(store.clone(), config).context("session configuration")?;
+            if let Some(revocation) = revocations {
+                sessions = sessions.with_revocation(revocation);
+            }
+            (sessions.into(), Accounts::with_store(store))
         }
         Err(_) => {
-            let sessions = match std::env::var("WEBSESSION_MODE").as_deref() {
+            let mut sessions = match std::env::var("WEBSESSION_MODE").as_deref() {
                 Ok("signed") | Err(_) => Sessions::signed(keys, config),
                 Ok("sealed") => Sessions::sealed(keys, config),
                 Ok(other) => {
@@ -294,8 +299,13 @@ pub async fn settings_from_env() -> anyhow::Result<Settings> {
                 }
             }
             .context("session configuration")?;
-            let accounts = Accounts::for_cookies(&sessions);
-            (sessions, accounts)
+            if let Some(revocation) = revocations.clone() {
+                sessions = sessions.with_revocation(revocation);
+            }
+            if let Some(overflow) = overflow {
+                sessions = sessions.with_overflow(overflow).context("overflow")?;
+            }
+            (sessions.into(), Accounts::for_cookies(revocations))
         }
     };
     Ok(Settings {
@@ -364,7 +374,8 @@ pub async fn overflow_store(spec: &str) -> anyhow::Result<std::sync::Arc<dyn Ses
 ///
 /// An unknown scheme, a store that can't be reached, or a bad configuration.
 pub async fn store_sessions(spec: &str, config: SessionConfig) -> anyhow::Result<Sessions> {
-    Sessions::with_store(open_store(spec).await?, config).context("session configuration")
+    let sessions = Sessions::store(open_store(spec).await?, config);
+    Ok(sessions.context("session configuration")?.into())
 }
 
 /// The session store for a `WEBSESSION_STORE` value: `memory`,

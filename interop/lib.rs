@@ -314,7 +314,8 @@ impl Rust {
                     SessionConfig::flask()
                         .with_clock(clock)
                         .with_permanent_lifetime(lifetime),
-                ),
+                )
+                .map(Sessions::from),
                 "session",
             ),
             Format::Starlette => (

@@ -83,23 +83,24 @@ fn signed_in(page: &str, user: &str) -> bool {
 
 fn store_demo() -> (Router, Arc<dyn SessionStore>) {
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
-    let sessions = Sessions::with_store(store.clone(), SessionConfig::default()).expect("valid");
+    let sessions = Sessions::store(store.clone(), SessionConfig::default()).expect("valid");
     let app =
         demo_routes(Accounts::with_store(store.clone())).layer(SessionManagerLayer::new(sessions));
     (app, store)
 }
 
 async fn revocable_demo() -> Router {
-    let config =
-        SessionConfig::default().with_revocation(revocation("memory").await.expect("revocation"));
-    let sessions = Sessions::signed(KeyRing::new(Key::generate()), config).expect("valid");
-    demo_routes(Accounts::for_cookies(&sessions)).layer(SessionManagerLayer::new(sessions))
+    let revocation = revocation("memory").await.expect("revocation");
+    let sessions = Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())
+        .expect("valid")
+        .with_revocation(revocation.clone());
+    demo_routes(Accounts::for_cookies(Some(revocation))).layer(SessionManagerLayer::new(sessions))
 }
 
 fn plain_demo() -> Router {
     let sessions =
         Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default()).expect("valid");
-    demo_routes(Accounts::for_cookies(&sessions)).layer(SessionManagerLayer::new(sessions))
+    demo_routes(Accounts::for_cookies(None)).layer(SessionManagerLayer::new(sessions))
 }
 
 #[tokio::test]
@@ -269,7 +270,7 @@ async fn plain_cookies_say_what_they_cant_do() {
 #[actix_web::test]
 async fn the_actix_demo_has_the_same_account_pages() {
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
-    let sessions = Sessions::with_store(store.clone(), SessionConfig::default()).expect("valid");
+    let sessions = Sessions::store(store.clone(), SessionConfig::default()).expect("valid");
     let app = atest::init_service(
         App::new()
             .wrap(websession::actix::SessionMiddleware::new(sessions))

@@ -111,11 +111,11 @@ async fn start_driver() -> Driver {
 /// The demo on `port` with this key and a 4-second permanent lifetime;
 /// sessions past the cookie limit overflow to a memory store.
 async fn serve(port: u16, key: &str) -> JoinHandle<()> {
-    let config = SessionConfig::default()
-        .with_permanent_lifetime(time::Duration::seconds(4))
-        .with_overflow(Overflow::new(MemoryStore::new()));
-    let sessions =
-        Sessions::signed(KeyRing::new(Key::from_utf8(key).expect("key")), config).expect("valid");
+    let config = SessionConfig::default().with_permanent_lifetime(time::Duration::seconds(4));
+    let sessions = Sessions::signed(KeyRing::new(Key::from_utf8(key).expect("key")), config)
+        .expect("valid")
+        .with_overflow(Overflow::new(MemoryStore::new()))
+        .expect("valid overflow");
     serve_app(
         port,
         petname_routes().layer(SessionManagerLayer::new(sessions)),
@@ -420,7 +420,7 @@ async fn devices_page_in_two_chromiums_store_mode_on_sqlite() {
     let store = open_store(&format!("sqlite://{}", file.display()))
         .await
         .expect("SQLite");
-    let sessions = Sessions::with_store(store.clone(), SessionConfig::default()).expect("valid");
+    let sessions = Sessions::store(store.clone(), SessionConfig::default()).expect("valid");
     let app = demo_routes(Accounts::with_store(store)).layer(SessionManagerLayer::new(sessions));
     let port = free_port();
     let server = serve_app(port, app).await;
@@ -437,10 +437,11 @@ async fn devices_page_in_two_chromiums_store_mode_on_sqlite() {
 #[ignore = "needs Debian's chromium and chromium-driver (.ci/run installs them)"]
 async fn devices_page_in_two_chromiums_revocable_cookies() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let config =
-        SessionConfig::default().with_revocation(revocation("memory").await.expect("revocation"));
-    let sessions = Sessions::signed(KeyRing::new(Key::generate()), config).expect("valid");
-    let accounts = Accounts::for_cookies(&sessions);
+    let revocation = revocation("memory").await.expect("revocation");
+    let sessions = Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())
+        .expect("valid")
+        .with_revocation(revocation.clone());
+    let accounts = Accounts::for_cookies(Some(revocation));
     let app = demo_routes(accounts).layer(SessionManagerLayer::new(sessions));
     let port = free_port();
     let server = serve_app(port, app).await;

@@ -15,6 +15,7 @@ fn sessions() -> Sessions {
         SessionConfig::default(),
     )
     .expect("valid")
+    .into()
 }
 
 fn cookie_of(set_cookie: &str) -> String {

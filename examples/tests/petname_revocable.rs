@@ -51,14 +51,14 @@ async fn post_pet(app: &Router, pet: &str) -> String {
 
 #[tokio::test]
 async fn long_names_overflow_and_forget_me_revokes() {
-    let config = SessionConfig::default()
+    let sessions = Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())
+        .expect("valid")
         .with_revocation(revocation("memory").await.expect("revocation"))
         .with_overflow(Overflow::new(
             overflow_store("memory").await.expect("store"),
-        ));
-    let app = petname_routes().layer(SessionManagerLayer::new(
-        Sessions::signed(KeyRing::new(Key::generate()), config).expect("valid"),
-    ));
+        ))
+        .expect("valid overflow");
+    let app = petname_routes().layer(SessionManagerLayer::new(sessions));
 
     // A name of 6,000 characters: 500 without overflow; with it, the
     // cookie holds an id.

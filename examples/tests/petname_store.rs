@@ -11,7 +11,7 @@ use websession_examples::petname_routes;
 async fn the_flow_with_a_memory_store() {
     let store = std::sync::Arc::new(MemoryStore::new());
     let app = petname_routes().layer(SessionManagerLayer::new(
-        Sessions::with_store(store.clone(), SessionConfig::default()).expect("valid"),
+        Sessions::store(store.clone(), SessionConfig::default()).expect("valid"),
     ));
     let req = Request::post("/petname")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")

@@ -123,9 +123,9 @@ async fn run(case: &str, n: u64) -> Result<(), String> {
     // (which it ignores), so that building and sending the header isn't
     // counted in websession's share.
     let sessions = match case {
-        "bare" | "signed" | "signed_write" => Sessions::signed(keys, config),
-        "sealed" => Sessions::sealed(keys, config),
-        "memory" => Sessions::with_store(MemoryStore::new(), config),
+        "bare" | "signed" | "signed_write" => Sessions::signed(keys, config).map(Sessions::from),
+        "sealed" => Sessions::sealed(keys, config).map(Sessions::from),
+        "memory" => Sessions::store(MemoryStore::new(), config).map(Sessions::from),
         other => {
             return Err(format!(
                 "unknown case {other:?} (cases: {})",

@@ -72,7 +72,7 @@ const LIFETIME_DAYS: i64 = 31;
 async fn websession_sessions(mode: &str) -> anyhow::Result<Sessions> {
     let keys = KeyRing::new(Key::from_utf8(KEY)?);
     // Plain HTTP on loopback for wrk: no Secure needed by the client.
-    let mut config = SessionConfig::default().with_insecure_cookie();
+    let mut config = SessionConfig::default().with_secure(false);
     // `-every`: Flask's refresh on every request instead of the default interval.
     let mode = match mode.strip_suffix("-every") {
         Some(mode) => {
@@ -82,9 +82,9 @@ async fn websession_sessions(mode: &str) -> anyhow::Result<Sessions> {
         None => mode,
     };
     let sessions = match mode {
-        "signed" => Sessions::signed(keys, config),
-        "sealed" => Sessions::sealed(keys, config),
-        "memory" => Sessions::with_store(MemoryStore::new(), config),
+        "signed" => Sessions::signed(keys, config).map(Sessions::from),
+        "sealed" => Sessions::sealed(keys, config).map(Sessions::from),
+        "memory" => Sessions::store(MemoryStore::new(), config).map(Sessions::from),
         "sqlite" => {
             let path =
                 std::env::temp_dir().join(format!("websession-bench-{}.db", std::process::id()));
@@ -92,7 +92,7 @@ async fn websession_sessions(mode: &str) -> anyhow::Result<Sessions> {
             // (for comparisons; the store's default is on).
             let direct = std::env::var("BENCH_SQLITE_DIRECT_READS").map_or(true, |v| v != "0");
             let options = websession_sqlite::SqliteOptions::default().with_direct_reads(direct);
-            Sessions::with_store(
+            Sessions::store(
                 websession_sqlite::SqliteStore::open_with(
                     path.to_str().unwrap_or("bench.db"),
                     options,
@@ -100,15 +100,17 @@ async fn websession_sessions(mode: &str) -> anyhow::Result<Sessions> {
                 .await?,
                 config,
             )
+            .map(Sessions::from)
         }
-        "redis" => Sessions::with_store(
+        "redis" => Sessions::store(
             websession_redis::RedisStore::connect(&redis_url()).await?,
             config,
-        ),
+        )
+        .map(Sessions::from),
         "postgres" => {
             let store = websession_postgres::PostgresStore::connect(&database_url()).await?;
             store.migrate().await?;
-            Sessions::with_store(store, config)
+            Sessions::store(store, config).map(Sessions::from)
         }
         other => bail!("unknown websession mode {other}"),
     };

@@ -523,6 +523,14 @@ fn with_database(url: &str, database: &str) -> String {
     format!("{}/{database}{query}", &base[..path_start])
 }
 
+/// Store modes: an unchanged record is written at most once per
+/// `TOUCH_SECS`.
+fn stored(sessions: websession::StoreSessions) -> Sessions {
+    sessions
+        .with_touch_interval(time::Duration::seconds(TOUCH_SECS as i64))
+        .into()
+}
+
 /// The session layer for `mode`, and its store's counter.
 async fn setup(
     mode: &str,
@@ -534,13 +542,21 @@ async fn setup(
         )?))
     };
     Ok(match mode {
-        "signed" => (Sessions::signed(keys()?, config)?, Store::Cookie, None),
-        "sealed" => (Sessions::sealed(keys()?, config)?, Store::Cookie, None),
+        "signed" => (
+            Sessions::signed(keys()?, config)?.into(),
+            Store::Cookie,
+            None,
+        ),
+        "sealed" => (
+            Sessions::sealed(keys()?, config)?.into(),
+            Store::Cookie,
+            None,
+        ),
         "memory" => {
             let store = Arc::new(MemoryStore::new());
             let cleanup = store.spawn_cleanup(CLEANUP_EVERY);
             (
-                Sessions::with_store(store.clone(), config)?,
+                stored(Sessions::store(store.clone(), config)?),
                 Store::Memory(store),
                 Some(cleanup),
             )
@@ -554,7 +570,11 @@ async fn setup(
                 websession_sqlite::SqliteStore::open(&format!("sqlite://{}", path.display()))
                     .await?;
             let cleanup = store.spawn_cleanup(CLEANUP_EVERY);
-            (Sessions::with_store(store, config)?, counter, Some(cleanup))
+            (
+                stored(Sessions::store(store, config)?),
+                counter,
+                Some(cleanup),
+            )
         }
         "redis" => {
             let url =
@@ -568,7 +588,7 @@ async fn setup(
                 .await?;
             let counter = Store::Redis(conn, prefix);
             counter.clean().await?;
-            (Sessions::with_store(store, config)?, counter, None)
+            (stored(Sessions::store(store, config)?), counter, None)
         }
         "postgres" => {
             let url = std::env::var("DATABASE_URL")
@@ -602,7 +622,11 @@ async fn setup(
             let counter = Store::Postgres(pool);
             counter.clean().await?;
             let cleanup = store.spawn_cleanup(CLEANUP_EVERY);
-            (Sessions::with_store(store, config)?, counter, Some(cleanup))
+            (
+                stored(Sessions::store(store, config)?),
+                counter,
+                Some(cleanup),
+            )
         }
         other => {
             bail!("--mode must be signed, sealed, memory, sqlite, redis or postgres, not {other}")
@@ -695,9 +719,8 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     rt.block_on(async move {
         let config = SessionConfig::default()
-            .with_insecure_cookie()
-            .with_idle_timeout(time::Duration::seconds(idle as i64))
-            .with_touch_interval(time::Duration::seconds(TOUCH_SECS as i64));
+            .with_secure(false)
+            .with_idle_timeout(time::Duration::seconds(idle as i64));
         let (sessions_layer, store, cleanup) = setup(&mode, config).await?;
         let app = Router::new()
             .route(

@@ -14,7 +14,7 @@
 //! let store = PostgresStore::connect("postgres://postgres@127.0.0.1/app").await?;
 //! store.migrate().await?;
 //! let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
-//! let layer = SessionManagerLayer::new(Sessions::with_store(store, SessionConfig::default())?);
+//! let layer = SessionManagerLayer::new(Sessions::store(store, SessionConfig::default())?);
 //! # Ok(()) }
 //! ```
 //!

@@ -13,7 +13,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
 //! // or: RedisStore::connect_cluster(&["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]).await?
-//! let layer = SessionManagerLayer::new(Sessions::with_store(store, SessionConfig::default())?);
+//! let layer = SessionManagerLayer::new(Sessions::store(store, SessionConfig::default())?);
 //! # Ok(()) }
 //! ```
 //!

@@ -289,7 +289,7 @@ async fn an_outage_gives_503s_loses_no_acknowledged_write_and_recovers() {
             get(|s: Session| async move { s.get::<String>("v").expect("get").unwrap_or_default() }),
         )
         .layer(SessionManagerLayer::new(
-            Sessions::with_store(store.clone(), SessionConfig::default()).expect("config"),
+            Sessions::store(store.clone(), SessionConfig::default()).expect("config"),
         ));
     let call = |path: &str, cookie: Option<String>| {
         let app = app.clone();

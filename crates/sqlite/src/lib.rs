@@ -15,7 +15,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = SqliteStore::open("sqlite://sessions.db").await?;
 //! let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
-//! let layer = SessionManagerLayer::new(Sessions::with_store(store, SessionConfig::default())?);
+//! let layer = SessionManagerLayer::new(Sessions::store(store, SessionConfig::default())?);
 //! # Ok(()) }
 //! ```
 //!

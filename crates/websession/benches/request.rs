@@ -130,25 +130,27 @@ fn revocation(c: &mut Criterion) {
     data.insert("_ws_gen".into(), Value::Int(0));
     let revocable_cookie = format!("session={}", codec.encode(&data, now));
 
-    let app = |config: SessionConfig| {
+    let app = |revocation: Option<Revocation>| {
+        let mut sessions = Sessions::signed(keys.clone(), SessionConfig::flask()).expect("valid");
+        if let Some(revocation) = revocation {
+            sessions = sessions.with_revocation(revocation);
+        }
         Router::new()
             .route("/", get(with_session))
-            .layer(SessionManagerLayer::new(
-                Sessions::signed(keys.clone(), config).expect("valid"),
-            ))
+            .layer(SessionManagerLayer::new(sessions))
     };
     let warm = Revocation::new(MemoryRevocations::new());
     let cold = Revocation::new(MemoryRevocations::new()).with_staleness(std::time::Duration::ZERO);
     let cases = [
-        ("signed_read", app(SessionConfig::flask()), plain_cookie),
+        ("signed_read", app(None), plain_cookie),
         (
             "signed_read_revocable_warm",
-            app(SessionConfig::flask().with_revocation(warm)),
+            app(Some(warm)),
             revocable_cookie.clone(),
         ),
         (
             "signed_read_revocable_cold",
-            app(SessionConfig::flask().with_revocation(cold)),
+            app(Some(cold)),
             revocable_cookie,
         ),
     ];

@@ -18,7 +18,7 @@
 //! }
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let sessions = Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())?;
+//! let sessions: Sessions = Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())?.into();
 //! HttpServer::new(move || {
 //!     App::new()
 //!         .wrap(SessionMiddleware::new(sessions.clone()))
@@ -63,67 +63,10 @@ impl SessionMiddleware {
     /// The middleware for these sessions. It can't fail: [`Sessions`] was
     /// checked when it was built.
     #[must_use]
-    pub fn new(sessions: Sessions) -> Self {
-        Self { sessions }
-    }
-
-    /// Flask's own session, byte for byte: [`Sessions::signed`] with
-    /// [`SessionConfig::flask`](crate::SessionConfig::flask). For another
-    /// config, build the [`Sessions`] yourself and use [`new`](Self::new).
-    ///
-    /// ```
-    /// use websession::{Key, KeyRing};
-    /// use websession::actix::SessionMiddleware;
-    /// let layer = SessionMiddleware::flask(KeyRing::new(Key::generate()))?;
-    /// # let _ = layer;
-    /// # Ok::<(), websession::ConfigError>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`Sessions::signed`].
-    pub fn flask(keys: crate::KeyRing) -> Result<Self, crate::ConfigError> {
-        Sessions::signed(keys, crate::SessionConfig::flask()).map(Self::new)
-    }
-
-    /// Starlette's (and FastAPI's) `SessionMiddleware`, with its defaults:
-    /// [`Sessions::starlette`] with
-    /// [`SessionConfig::starlette`](crate::SessionConfig::starlette) (see
-    /// [`docs::starlette`](crate::docs::starlette)).
-    ///
-    /// ```
-    /// use websession::{Key, KeyRing};
-    /// use websession::actix::SessionMiddleware;
-    /// let layer = SessionMiddleware::starlette(KeyRing::new(Key::generate()))?;
-    /// # let _ = layer;
-    /// # Ok::<(), websession::ConfigError>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`Sessions::starlette`].
-    pub fn starlette(keys: crate::KeyRing) -> Result<Self, crate::ConfigError> {
-        Sessions::starlette(keys, crate::SessionConfig::starlette()).map(Self::new)
-    }
-
-    /// Django's `signed_cookies` session backend, with its defaults:
-    /// [`Sessions::django`] with
-    /// [`SessionConfig::django`](crate::SessionConfig::django) (see
-    /// [`docs::django`](crate::docs::django)).
-    ///
-    /// ```
-    /// use websession::{Key, KeyRing};
-    /// use websession::actix::SessionMiddleware;
-    /// let layer = SessionMiddleware::django(KeyRing::new(Key::generate()))?;
-    /// # let _ = layer;
-    /// # Ok::<(), websession::ConfigError>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`Sessions::django`].
-    pub fn django(keys: crate::KeyRing) -> Result<Self, crate::ConfigError> {
-        Sessions::django(keys, crate::SessionConfig::django()).map(Self::new)
+    pub fn new(sessions: impl Into<Sessions>) -> Self {
+        Self {
+            sessions: sessions.into(),
+        }
     }
 }
 

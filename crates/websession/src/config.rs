@@ -258,11 +258,11 @@ fn key_role(index: usize) -> &'static str {
 /// | `SESSION_COOKIE_NAME` | [`with_cookie_name`](Self::with_cookie_name) |
 /// | `SESSION_COOKIE_DOMAIN` | [`with_domain`](Self::with_domain) |
 /// | `SESSION_COOKIE_PATH` / `APPLICATION_ROOT` | [`with_path`](Self::with_path) |
-/// | `SESSION_COOKIE_HTTPONLY = False` | [`with_javascript_access`](Self::with_javascript_access) |
-/// | `SESSION_COOKIE_SECURE` | [`with_secure(bool)`](Self::with_secure) / [`with_insecure_cookie`](Self::with_insecure_cookie) |
+/// | `SESSION_COOKIE_HTTPONLY = False` | [`with_http_only(false)`](Self::with_http_only) |
+/// | `SESSION_COOKIE_SECURE` | [`with_secure(bool)`](Self::with_secure) |
 /// | `SESSION_COOKIE_SAMESITE` | [`with_same_site`](Self::with_same_site) |
 /// | `SESSION_COOKIE_PARTITIONED` | [`with_partitioned`](Self::with_partitioned) |
-/// | `SESSION_REFRESH_EACH_REQUEST` | [`with_refresh_each_request`](Self::with_refresh_each_request), or [`with_refresh`](Self::with_refresh) for an interval (the default) |
+/// | `SESSION_REFRESH_EACH_REQUEST` | [`with_refresh`](Self::with_refresh): [`Refresh::EveryRequest`] (`True`), [`Refresh::OnChange`] (`False`), or an interval (the default) |
 /// | `PERMANENT_SESSION_LIFETIME` | [`with_permanent_lifetime`](Self::with_permanent_lifetime); one session's own: [`Session::set_lifetime`](crate::Session::set_lifetime), up to [`with_max_session_lifetime`](Self::with_max_session_lifetime) |
 /// | `MAX_COOKIE_SIZE` | [`with_max_cookie_size`](Self::with_max_cookie_size) (an error, not a warning) |
 ///
@@ -294,8 +294,6 @@ pub struct SessionConfig {
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) absolute_timeout: Option<Duration>,
     pub(crate) max_cookie_size: usize,
-    pub(crate) store_fail_open: bool,
-    pub(crate) touch_interval: Option<Duration>,
     pub(crate) no_store_on_write: bool,
     pub(crate) strict_keys: bool,
     pub(crate) sealed_compression: Compression,
@@ -303,8 +301,6 @@ pub struct SessionConfig {
     pub(crate) sealed_v1_cutoff: Option<time::OffsetDateTime>,
     pub(crate) clock: Clock,
     pub(crate) transport: Transport,
-    pub(crate) revocation: Option<crate::Revocation>,
-    pub(crate) overflow: Option<crate::Overflow>,
     pub(crate) expire_at_browser_close: bool,
 }
 
@@ -334,8 +330,6 @@ impl Default for SessionConfig {
             idle_timeout: None,
             absolute_timeout: None,
             max_cookie_size: MAX_COOKIE_SIZE,
-            store_fail_open: false,
-            touch_interval: None,
             no_store_on_write: true,
             strict_keys: false,
             sealed_compression: Compression::Never,
@@ -343,8 +337,6 @@ impl Default for SessionConfig {
             sealed_v1_cutoff: None,
             clock: Clock::system(),
             transport: Transport::Cookie,
-            revocation: None,
-            overflow: None,
             expire_at_browser_close: false,
         }
     }
@@ -422,9 +414,9 @@ impl SessionConfig {
     /// | `SESSION_COOKIE_AGE` | [`with_permanent_lifetime`](Self::with_permanent_lifetime) |
     /// | `SESSION_COOKIE_DOMAIN` / `_PATH` | [`with_domain`](Self::with_domain) / [`with_path`](Self::with_path) |
     /// | `SESSION_COOKIE_SECURE` | [`with_secure`](Self::with_secure) |
-    /// | `SESSION_COOKIE_HTTPONLY = False` | [`with_javascript_access`](Self::with_javascript_access) |
+    /// | `SESSION_COOKIE_HTTPONLY = False` | [`with_http_only(false)`](Self::with_http_only) |
     /// | `SESSION_COOKIE_SAMESITE` | [`with_same_site`](Self::with_same_site) |
-    /// | `SESSION_SAVE_EVERY_REQUEST = True` | [`with_refresh_each_request(true)`](Self::with_refresh_each_request) |
+    /// | `SESSION_SAVE_EVERY_REQUEST = True` | [`with_refresh(Refresh::EveryRequest)`](Self::with_refresh) |
     /// | `SESSION_EXPIRE_AT_BROWSER_CLOSE = True` | [`with_expire_at_browser_close`](Self::with_expire_at_browser_close) |
     ///
     /// ```
@@ -510,27 +502,9 @@ impl SessionConfig {
         self
     }
 
-    /// Drops `HttpOnly`, so page scripts can read the cookie.
-    ///
-    /// # Security
-    ///
-    /// Any XSS hole then leaks the session.
-    ///
-    /// ```
-    /// use websession::SessionConfig;
-    /// let config = SessionConfig::default().with_javascript_access();
-    /// # config.validate()?;
-    /// # Ok::<(), websession::ConfigError>(())
-    /// ```
-    #[must_use]
-    pub fn with_javascript_access(mut self) -> Self {
-        self.http_only = false;
-        self
-    }
-
     /// Sets `Secure` (`true`, the default): the browser sends the cookie over
     /// HTTPS only (and to `http://localhost` / `127.0.0.1`, which browsers
-    /// treat as secure). `false` is [`with_insecure_cookie`](Self::with_insecure_cookie).
+    /// treat as secure). Turn it off for plain-HTTP development only.
     /// Flask's `SESSION_COOKIE_SECURE`.
     ///
     /// ```
@@ -546,7 +520,7 @@ impl SessionConfig {
     }
 
     /// Sets `HttpOnly` (`true`, the default): scripts can't read the cookie.
-    /// `false` is [`with_javascript_access`](Self::with_javascript_access).
+    /// `false` lets scripts read it (Flask's `SESSION_COOKIE_HTTPONLY = False`).
     /// Flask's `SESSION_COOKIE_HTTPONLY`.
     ///
     /// ```
@@ -558,27 +532,6 @@ impl SessionConfig {
     #[must_use]
     pub fn with_http_only(mut self, http_only: bool) -> Self {
         self.http_only = http_only;
-        self
-    }
-
-    /// Drops `Secure`, so the cookie also travels over plain HTTP.
-    ///
-    /// # Security
-    ///
-    /// Anyone on the network path can then copy the session. Use it only for
-    /// local development or behind a proxy that never serves plain HTTP.
-    ///
-    /// ```
-    /// use websession::SessionConfig;
-    /// // Local development over plain http only:
-    /// let config = SessionConfig::default().with_insecure_cookie();
-    /// assert!(!config.is_secure());
-    /// # config.validate()?;
-    /// # Ok::<(), websession::ConfigError>(())
-    /// ```
-    #[must_use]
-    pub fn with_insecure_cookie(mut self) -> Self {
-        self.secure = false;
         self
     }
 
@@ -610,26 +563,6 @@ impl SessionConfig {
     #[must_use]
     pub fn with_partitioned(mut self) -> Self {
         self.partitioned = true;
-        self
-    }
-
-    /// Flask's `SESSION_REFRESH_EACH_REQUEST`: `true` is
-    /// [`Refresh::EveryRequest`], `false` is [`Refresh::OnChange`].
-    ///
-    /// ```
-    /// use websession::SessionConfig;
-    /// // Flask's SESSION_REFRESH_EACH_REQUEST = False:
-    /// let config = SessionConfig::default().with_refresh_each_request(false);
-    /// # config.validate()?;
-    /// # Ok::<(), websession::ConfigError>(())
-    /// ```
-    #[must_use]
-    pub fn with_refresh_each_request(mut self, refresh: bool) -> Self {
-        self.refresh = if refresh {
-            Refresh::EveryRequest
-        } else {
-            Refresh::OnChange
-        };
         self
     }
 
@@ -757,116 +690,6 @@ impl SessionConfig {
     #[must_use]
     pub fn with_absolute_timeout(mut self, timeout: Duration) -> Self {
         self.absolute_timeout = Some(timeout);
-        self
-    }
-
-    /// Cookie modes: revocation ("log out everywhere", and logouts that stop
-    /// copies of the cookie), kept in a
-    /// [`RevocationStore`](websession_core::store::RevocationStore) behind a
-    /// per-process cache: see [`Revocation`](crate::Revocation) and
-    /// [`docs::revocation`](crate::docs::revocation). Store mode revokes
-    /// sessions by deleting records; there a revocation serves only
-    /// Flask-Login's remember cookie (see
-    /// [`docs::flask_login`](crate::docs::flask_login)).
-    ///
-    /// ```
-    /// use websession::{Revocation, SessionConfig};
-    /// let revocation = Revocation::new(websession::core::store::MemoryRevocations::new());
-    /// let config = SessionConfig::default().with_revocation(revocation);
-    /// assert!(config.revocation().is_some());
-    /// ```
-    #[must_use]
-    pub fn with_revocation(mut self, revocation: crate::Revocation) -> Self {
-        self.revocation = Some(revocation);
-        self
-    }
-
-    /// Cookie modes: a store the session moves to when it outgrows the
-    /// cookie limit, and leaves when it shrinks again (see
-    /// [`Overflow`](crate::Overflow) and
-    /// [`docs::overflow`](crate::docs::overflow)). Store mode ignores it.
-    ///
-    /// ```
-    /// use websession::{Overflow, SessionConfig};
-    /// let config = SessionConfig::default()
-    ///     .with_overflow(Overflow::new(websession::core::store::MemoryStore::new()));
-    /// assert!(config.overflow().is_some());
-    /// ```
-    #[must_use]
-    pub fn with_overflow(mut self, overflow: crate::Overflow) -> Self {
-        self.overflow = Some(overflow);
-        self
-    }
-
-    /// The overflow configured with [`with_overflow`](Self::with_overflow),
-    /// if any.
-    ///
-    /// ```
-    /// assert!(websession::SessionConfig::default().overflow().is_none());
-    /// ```
-    #[must_use]
-    pub fn overflow(&self) -> Option<&crate::Overflow> {
-        self.overflow.as_ref()
-    }
-
-    /// The revocation configured with
-    /// [`with_revocation`](Self::with_revocation), if any: clone it into the
-    /// app's state to call [`Revocation::revoke_all_for`](crate::Revocation::revoke_all_for).
-    ///
-    /// ```
-    /// assert!(websession::SessionConfig::default().revocation().is_none());
-    /// ```
-    #[must_use]
-    pub fn revocation(&self) -> Option<&crate::Revocation> {
-        self.revocation.as_ref()
-    }
-
-    /// Store mode: when the store can't be reached, serve the request with an
-    /// empty session that is never saved, instead of an opaque 503 (the
-    /// default, which never runs a logged-in user's request as anonymous).
-    ///
-    /// # Security
-    ///
-    /// A handler may then treat a logged-in user as anonymous, or act on a
-    /// request without the session's CSRF token or permissions.
-    ///
-    /// ```
-    /// use websession::SessionConfig;
-    /// // A store outage serves anonymous, unsaved sessions instead of 503s:
-    /// let config = SessionConfig::default().with_store_fail_open();
-    /// # config.validate()?;
-    /// # Ok::<(), websession::ConfigError>(())
-    /// ```
-    #[must_use]
-    pub fn with_store_fail_open(mut self) -> Self {
-        self.store_fail_open = true;
-        self
-    }
-
-    /// Store mode: how often, at most, the expiry of an unchanged session is
-    /// written. A read-only request costs no store write until this much time
-    /// has passed since the last extension.
-    ///
-    /// With an idle timeout, records are written with the idle timeout plus
-    /// this interval ahead of them, so a session used at least once per idle
-    /// timeout never expires, and an unused one ends between the idle timeout
-    /// and the idle timeout plus this interval after its last use. Default: a
-    /// tenth of the idle timeout (at least a second). A record written under
-    /// a looser policy (before an idle timeout was set, or with a longer
-    /// lifetime) is brought in line at its next use.
-    ///
-    /// Without one, a session lives at least the lifetime minus this interval
-    /// after its last use. Default (and maximum): half the lifetime.
-    ///
-    /// ```
-    /// use websession::SessionConfig;
-    /// let config = SessionConfig::default().with_touch_interval(time::Duration::minutes(5));
-    /// # config.validate()?;
-    /// # Ok::<(), websession::ConfigError>(())
-    /// ```
-    #[must_use]
-    pub fn with_touch_interval(mut self, interval: Duration) -> Self {
-        self.touch_interval = Some(interval);
         self
     }
 
@@ -1111,15 +934,6 @@ impl SessionConfig {
                 return Err(ConfigError::TokenHeader(name.to_owned()));
             }
         }
-        if let Some(overflow) = &self.overflow {
-            let return_below = overflow.return_below(self.max_cookie_size);
-            if return_below >= self.max_cookie_size {
-                return Err(ConfigError::OverflowThreshold {
-                    return_below,
-                    max_cookie_size: self.max_cookie_size,
-                });
-            }
-        }
         Ok(())
     }
 
@@ -1164,12 +978,12 @@ mod tests {
                 .with_domain("example.com"),
             SessionConfig::default()
                 .with_cookie_name("__Host-s")
-                .with_insecure_cookie(),
+                .with_secure(false),
             SessionConfig::default()
                 .with_cookie_name("__Secure-s")
-                .with_insecure_cookie(),
+                .with_secure(false),
             SessionConfig::default()
-                .with_insecure_cookie()
+                .with_secure(false)
                 .with_same_site(Some(SameSite::None)),
             SessionConfig::default().with_permanent_lifetime(Duration::ZERO),
         ];

@@ -62,7 +62,7 @@
 /// request. With an idle timeout, a session used at least once per idle
 /// timeout never expires; an unused one ends between the idle timeout and
 /// the idle timeout plus the touch interval
-/// ([`crate::SessionConfig::with_touch_interval`], default a tenth of the
+/// ([`crate::StoreSessions::with_touch_interval`], default a tenth of the
 /// idle timeout, at least a second) after its last use. Records written
 /// under a looser policy (before the idle timeout was turned on, or with a
 /// longer lifetime) are shortened to the current one at their next use. The absolute timeout is exact. A
@@ -454,8 +454,8 @@ pub mod flask_login {}
 ///
 /// # fn main() -> Result<(), websession::ConfigError> {
 /// let revocation = Revocation::new(MemoryRevocations::new()); // or a store's: see below
-/// let config = SessionConfig::default().with_revocation(revocation.clone());
-/// let sessions = Sessions::sealed(KeyRing::new(Key::generate()), config)?;
+/// let sessions = Sessions::sealed(KeyRing::new(Key::generate()), SessionConfig::default())?
+///     .with_revocation(revocation.clone());
 /// # let _ = sessions; Ok(()) }
 ///
 /// async fn login(session: Session, user: &str) -> Result<(), websession::SessionError> {
@@ -601,8 +601,8 @@ pub mod revocation {}
 /// use websession::{Key, KeyRing, Overflow, SessionConfig, Sessions};
 ///
 /// let overflow = Overflow::new(MemoryStore::new()).with_return_below(1024);
-/// let config = SessionConfig::default().with_overflow(overflow);
-/// let sessions = Sessions::sealed(KeyRing::new(Key::generate()), config)?;
+/// let sessions = Sessions::sealed(KeyRing::new(Key::generate()), SessionConfig::default())?
+///     .with_overflow(overflow)?;
 /// # let _ = sessions;
 /// # Ok::<(), websession::ConfigError>(())
 /// ```
@@ -633,7 +633,7 @@ pub mod revocation {}
 /// load, on the move out and on the move back, and no `Set-Cookie` is sent,
 /// so the browser keeps the cookie it had: nothing it holds is lost (the
 /// failed request's own changes are not saved, and it says so with the
-/// 503). [`SessionConfig::with_store_fail_open`](crate::SessionConfig::with_store_fail_open)
+/// 503). [`StoreSessions::fail_open`](crate::StoreSessions::fail_open)
 /// applies to the load, as in store mode.
 ///
 /// A moved session is never readable through both paths: moving back
@@ -774,7 +774,7 @@ pub mod starlette {}
 /// | bad signature, expired, bad base64/zlib/JSON | empty session | empty session |
 /// | signed payload that is JSON but not an object | 500 | empty session |
 /// | compressed payload | inflated without a limit | inflated up to 256 KiB, else empty session |
-/// | `SESSION_SAVE_EVERY_REQUEST` (default off) | | [`with_refresh_each_request`](crate::SessionConfig::with_refresh_each_request) |
+/// | `SESSION_SAVE_EVERY_REQUEST` (default off) | | [`with_refresh(Refresh::EveryRequest)`](crate::SessionConfig::with_refresh) |
 /// | `SESSION_EXPIRE_AT_BROWSER_CLOSE` | no `Max-Age`/`expires` | [`with_expire_at_browser_close`](crate::SessionConfig::with_expire_at_browser_close) |
 /// | emptied session | cookie deleted | cookie deleted |
 ///

@@ -7,7 +7,7 @@
 //! |---|---|---|---|
 //! | signed cookie | [`Sessions::signed`] | the data, signed (readable by the client) | byte-compatible with Flask |
 //! | sealed cookie | [`Sessions::sealed`] | the data, encrypted (AES-256-GCM-SIV) | secrets can live in it |
-//! | server-side store | [`Sessions::with_store`] | a random id; the data is in a [`core::store::SessionStore`] | revocable, no size limit |
+//! | server-side store | [`Sessions::store`] | a random id; the data is in a [`core::store::SessionStore`] | revocable, no size limit |
 //!
 //! Every mode takes the same [`SessionConfig`]: Flask's cookie settings and
 //! lifetime model (browser-session vs permanent, refreshed on use: see
@@ -100,7 +100,7 @@ pub use revocation::{Revocation, DEFAULT_STALENESS};
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use service::{ResponseFuture, SessionManager, SessionManagerLayer};
 pub use session::{PendingSession, Session};
-pub use sessions::Sessions;
+pub use sessions::{CookieSessions, Sessions, StoreSessions};
 pub use state::{LIFETIME_KEY, PERMANENT_KEY};
 pub use websession_core::{Clock, Compression, Key, KeyError, KeyRing, Map, Value, ValueError};
 

@@ -8,7 +8,7 @@ use websession_core::store::SessionStore;
 
 /// Where a cookie session (signed or sealed) goes when it no longer fits in
 /// a cookie: give it to
-/// [`SessionConfig::with_overflow`](crate::SessionConfig::with_overflow).
+/// [`CookieSessions::with_overflow`](crate::CookieSessions::with_overflow).
 ///
 /// - While the session fits, it lives in the cookie, as without overflow.
 /// - When a save would make the `Set-Cookie` longer than
@@ -28,8 +28,8 @@ use websession_core::store::SessionStore;
 /// use websession::{Key, KeyRing, Overflow, SessionConfig, Sessions};
 /// use websession::core::store::MemoryStore;
 ///
-/// let config = SessionConfig::default().with_overflow(Overflow::new(MemoryStore::new()));
-/// let sessions = Sessions::signed(KeyRing::new(Key::generate()), config)?;
+/// let sessions = Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())?
+///     .with_overflow(Overflow::new(MemoryStore::new()))?;
 /// # let _ = sessions;
 /// # Ok::<(), websession::ConfigError>(())
 /// ```

@@ -33,7 +33,7 @@ const MAX_CACHED: usize = 100_000;
 
 /// Revocation for the cookie modes (signed and sealed): "log out
 /// everywhere" and "log out this session" for sessions that live in the
-/// browser. Give it to [`SessionConfig::with_revocation`](crate::SessionConfig::with_revocation).
+/// browser. Give it to [`CookieSessions::with_revocation`](crate::CookieSessions::with_revocation).
 ///
 /// - Every cookie session carries a random id; [`Session::purge`](crate::Session::purge),
 ///   [`Session::clear`](crate::Session::clear), a save that empties the
@@ -64,8 +64,8 @@ const MAX_CACHED: usize = 100_000;
 ///
 /// let revocation = Revocation::new(MemoryRevocations::new())
 ///     .with_staleness(std::time::Duration::from_secs(2));
-/// let config = SessionConfig::default().with_revocation(revocation.clone());
-/// let sessions = Sessions::signed(KeyRing::new(Key::generate()), config)?;
+/// let sessions = Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())?
+///     .with_revocation(revocation.clone());
 /// // later, in a handler: revocation.revoke_all_for("alice").await
 /// # let _ = sessions;
 /// # Ok::<(), websession::ConfigError>(())

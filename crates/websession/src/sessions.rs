@@ -31,7 +31,7 @@ use crate::session::PendingSession;
 /// use websession::{Key, KeyRing, SessionConfig, Sessions};
 ///
 /// let keys = KeyRing::new(Key::generate());
-/// let sessions = Sessions::signed(keys, SessionConfig::default())?;
+/// let sessions: Sessions = Sessions::signed(keys, SessionConfig::default())?.into();
 /// assert_eq!(sessions.config().cookie_name(), "session");
 ///
 /// // A bad configuration is an error here, not a panic later.
@@ -54,7 +54,10 @@ impl fmt::Debug for Sessions {
 
 impl Sessions {
     /// Flask-compatible signed cookie sessions, signed with the ring's
-    /// current key and verified with all of them.
+    /// current key and verified with all of them. The options only cookie
+    /// sessions have (revocation, overflow) are on the [`CookieSessions`]
+    /// this returns; hand it to the middleware as it is, or `.into()` a
+    /// [`Sessions`].
     ///
     /// # Errors
     ///
@@ -62,22 +65,23 @@ impl Sessions {
     /// [`ConfigError::WeakKey`] for a short or published key when the
     /// configuration asks for strict keys (otherwise such keys are logged as
     /// a `websession::security` warning).
-    pub fn signed(keys: KeyRing, config: SessionConfig) -> Result<Self, ConfigError> {
+    pub fn signed(keys: KeyRing, config: SessionConfig) -> Result<CookieSessions, ConfigError> {
         let format = FlaskCodec::new(&keys)
             .with_max_age(config.max_session_lifetime_secs())
             .with_compression(config.signed_compression);
-        Self::cookie(config, &keys, Ok(Box::new(format)))
+        CookieEngine::new(config, &keys, Ok(Box::new(format))).map(CookieSessions)
     }
 
     /// Sealed cookie sessions: the data is encrypted and authenticated with
     /// AES-256-GCM-SIV (see [`websession_core::sealed`]), so the client
-    /// can't read it.
+    /// can't read it. As for [`Sessions::signed`], the cookie-only options
+    /// are on the [`CookieSessions`] it returns.
     ///
     /// # Errors
     ///
     /// As [`Sessions::signed`], and [`ConfigError::SealingKey`] when a key is
     /// shorter than 32 bytes.
-    pub fn sealed(keys: KeyRing, config: SessionConfig) -> Result<Self, ConfigError> {
+    pub fn sealed(keys: KeyRing, config: SessionConfig) -> Result<CookieSessions, ConfigError> {
         let format = SealedCodec::new(&keys, &config.cookie_name)
             .map_err(|e| ConfigError::SealingKey {
                 index: e.index,
@@ -90,25 +94,24 @@ impl Sessions {
                     .with_v1_cutoff(config.sealed_v1_cutoff.map(websession_core::unix_seconds));
                 Box::new(format) as Box<dyn CookieFormat>
             });
-        Self::cookie(config, &keys, format)
+        CookieEngine::new(config, &keys, format).map(CookieSessions)
     }
 
     /// Server-side sessions: the cookie carries only a random id, the data
     /// lives in `store` (see [`websession_core::store`]). Loads happen when a
     /// handler extracts the session, writes carry only the changed keys, and
-    /// an unreachable store answers 503 (see
-    /// [`SessionConfig::with_store_fail_open`]).
+    /// an unreachable store answers 503 (see [`StoreSessions::fail_open`]).
+    /// The options only store sessions have are on the [`StoreSessions`]
+    /// this returns.
     ///
     /// # Errors
     ///
     /// The first problem [`SessionConfig::validate`] finds.
-    pub fn with_store(
+    pub fn store(
         store: impl SessionStore,
         config: SessionConfig,
-    ) -> Result<Self, ConfigError> {
-        Ok(Self {
-            engine: Arc::new(StoreEngine::new(config, Arc::new(store))?),
-        })
+    ) -> Result<StoreSessions, ConfigError> {
+        StoreEngine::new(config, Arc::new(store)).map(StoreSessions)
     }
 
     /// Sessions in Starlette's (and FastAPI's) `SessionMiddleware` cookie, so
@@ -128,7 +131,8 @@ impl Sessions {
     /// # Errors
     ///
     /// As [`Sessions::signed`], and [`ConfigError::Unsupported`] with an
-    /// absolute timeout.
+    /// absolute timeout. Revocation and overflow are not offered: they need
+    /// keys in the cookie that the Python app would see.
     ///
     /// # Examples
     ///
@@ -140,7 +144,7 @@ impl Sessions {
     /// ```
     pub fn starlette(keys: KeyRing, config: SessionConfig) -> Result<Self, ConfigError> {
         let format = StarletteCodec::new(&keys).with_max_age(config.max_session_lifetime_secs());
-        Self::cookie(config, &keys, Ok(Box::new(format)))
+        Self::plain(config, &keys, Box::new(format))
     }
 
     /// Sessions in Django's `signed_cookies` session cookie
@@ -168,19 +172,17 @@ impl Sessions {
     /// ```
     pub fn django(keys: KeyRing, config: SessionConfig) -> Result<Self, ConfigError> {
         let format = DjangoCodec::new(&keys).with_max_age(config.max_session_lifetime_secs());
-        Self::cookie(config, &keys, Ok(Box::new(format)))
+        Self::plain(config, &keys, Box::new(format))
     }
 
-    /// A cookie mode in `format` (built from `keys`, or why it couldn't
-    /// be). The codecs accept cookies up to the longest lifetime a session
-    /// may have; a session's own lifetime is checked once its data is open.
-    fn cookie(
+    /// A Python framework's cookie format.
+    fn plain(
         config: SessionConfig,
         keys: &KeyRing,
-        format: Result<Box<dyn CookieFormat>, ConfigError>,
+        format: Box<dyn CookieFormat>,
     ) -> Result<Self, ConfigError> {
         Ok(Self {
-            engine: Arc::new(CookieEngine::new(config, keys, format)?),
+            engine: Arc::new(CookieEngine::new(config, keys, Ok(format))?),
         })
     }
 
@@ -207,6 +209,172 @@ impl Sessions {
         // per request that uses the session, none for one that doesn't.
         let now = state.as_ref().map_or(0, |s| s.opened_at);
         crate::engine::finish(&self.engine, state, status, now)
+    }
+}
+
+/// Signed or sealed cookie sessions, with the options only they have:
+/// revocation ([`with_revocation`](Self::with_revocation)) and overflow
+/// ([`with_overflow`](Self::with_overflow)). Made by [`Sessions::signed`]
+/// and [`Sessions::sealed`]; the middleware takes it as it is (it is
+/// `Into<Sessions>`).
+///
+/// # Examples
+///
+/// ```
+/// use websession::{Key, KeyRing, Overflow, Revocation, SessionConfig, Sessions};
+/// use websession::core::store::{MemoryRevocations, MemoryStore};
+///
+/// let sessions: Sessions = Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())?
+///     .with_revocation(Revocation::new(MemoryRevocations::new()))
+///     .with_overflow(Overflow::new(MemoryStore::new()))?
+///     .into();
+/// # Ok::<(), websession::ConfigError>(())
+/// ```
+///
+/// The Python frameworks' cookies hold exactly the Python app's session,
+/// with no room for revocation's keys or an overflow id, so their sessions
+/// have no such options:
+///
+/// ```compile_fail
+/// use websession::{Key, KeyRing, Revocation, SessionConfig, Sessions};
+/// use websession::core::store::MemoryRevocations;
+///
+/// let sessions = Sessions::starlette(KeyRing::new(Key::generate()), SessionConfig::starlette())?
+///     .with_revocation(Revocation::new(MemoryRevocations::new()));
+/// # Ok::<(), websession::ConfigError>(())
+/// ```
+pub struct CookieSessions(CookieEngine);
+
+impl fmt::Debug for CookieSessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CookieSessions")
+            .field("config", &self.0.shared.config)
+            .field("revocation", &self.0.revocation)
+            .field("overflow", &self.0.overflow)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CookieSessions {
+    /// Makes the sessions revocable: "log out everywhere" and "log out this
+    /// device" for cookie sessions, checked against `revocation`'s store
+    /// (see [`Revocation`](crate::Revocation) and
+    /// [`docs::revocation`](crate::docs::revocation)). Flask-Login's remember
+    /// cookies are bound to it too.
+    #[must_use]
+    pub fn with_revocation(mut self, revocation: crate::Revocation) -> Self {
+        self.0.revocation = Some(revocation);
+        self
+    }
+
+    /// A session too large for its cookie moves to `overflow`'s store
+    /// instead of failing (see [`Overflow`](crate::Overflow) and
+    /// [`docs::overflow`](crate::docs::overflow)).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::OverflowThreshold`] when the overflow's return
+    /// threshold is not below the cookie limit
+    /// ([`SessionConfig::with_max_cookie_size`]): a session would move back
+    /// and out again at once.
+    pub fn with_overflow(mut self, overflow: crate::Overflow) -> Result<Self, ConfigError> {
+        let max_cookie_size = self.0.shared.config.max_cookie_size;
+        let return_below = overflow.return_below(max_cookie_size);
+        if return_below >= max_cookie_size {
+            return Err(ConfigError::OverflowThreshold {
+                return_below,
+                max_cookie_size,
+            });
+        }
+        self.0.overflow = Some(overflow);
+        Ok(self)
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &SessionConfig {
+        &self.0.shared.config
+    }
+}
+
+impl From<CookieSessions> for Sessions {
+    fn from(sessions: CookieSessions) -> Self {
+        Self {
+            engine: Arc::new(sessions.0),
+        }
+    }
+}
+
+/// Server-side sessions, with the options only they have. Made by
+/// [`Sessions::store`]; the middleware takes it as it is (it is
+/// `Into<Sessions>`).
+///
+/// # Examples
+///
+/// ```
+/// use websession::{SessionConfig, Sessions};
+/// use websession::core::store::MemoryStore;
+///
+/// let sessions: Sessions = Sessions::store(MemoryStore::new(), SessionConfig::default())?
+///     .with_touch_interval(time::Duration::minutes(5))
+///     .into();
+/// # Ok::<(), websession::ConfigError>(())
+/// ```
+pub struct StoreSessions(StoreEngine);
+
+impl fmt::Debug for StoreSessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreSessions")
+            .field("config", &self.0.shared.config)
+            .field("fail_open", &self.0.fail_open)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreSessions {
+    /// When the store can't be reached, serve an empty session that is
+    /// never saved instead of answering 503. Handlers then see a logged-out
+    /// user, and what they write during the outage is lost. A corrupt
+    /// record gives an empty session either way.
+    #[must_use]
+    pub fn fail_open(mut self) -> Self {
+        self.0.fail_open = true;
+        self
+    }
+
+    /// How often an unchanged session's record is written again to extend
+    /// its expiry: at most once per `interval` (default: a tenth of the
+    /// idle timeout, or half the lifetime). A session used at least once
+    /// per (lifetime − `interval`), or per idle timeout, never expires.
+    #[must_use]
+    pub fn with_touch_interval(mut self, interval: time::Duration) -> Self {
+        self.0.set_touch_interval(interval);
+        self
+    }
+
+    /// Binds Flask-Login's remember cookies to `revocation` (see
+    /// [`docs::flask_login`](crate::docs::flask_login)): store sessions are
+    /// revoked by deleting their records
+    /// ([`SessionStore::delete_all_for`](websession_core::store::SessionStore::delete_all_for)),
+    /// remember cookies by the user's generation.
+    #[must_use]
+    pub fn with_revocation(mut self, revocation: crate::Revocation) -> Self {
+        self.0.revocation = Some(revocation);
+        self
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &SessionConfig {
+        &self.0.shared.config
+    }
+}
+
+impl From<StoreSessions> for Sessions {
+    fn from(sessions: StoreSessions) -> Self {
+        Self {
+            engine: Arc::new(sessions.0),
+        }
     }
 }
 

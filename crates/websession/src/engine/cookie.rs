@@ -12,14 +12,19 @@ use super::{check_keys, log_rejection, overflow, revocation, Engine, Shared};
 use crate::config::{ConfigError, SessionConfig};
 use crate::error::SessionError;
 use crate::outcome::{Finish, Outcome};
+use crate::overflow::Overflow;
 use crate::raw::RawCookie;
-use crate::revocation::{CookieIds, GENERATION_KEY, SID_KEY, USER_KEY};
+use crate::revocation::{CookieIds, Revocation, GENERATION_KEY, SID_KEY, USER_KEY};
 use crate::state::{is_permanent, InCookie, Kept, Opened, Opener, SessionState};
 
 /// The engine of the cookie modes (signed, sealed, Starlette, Django).
 pub(crate) struct CookieEngine {
-    pub(super) shared: Shared,
+    pub(crate) shared: Shared,
     format: Box<dyn CookieFormat>,
+    /// The store that revokes cookies, if any.
+    pub(crate) revocation: Option<Revocation>,
+    /// The store too large a session moves to, if any.
+    pub(crate) overflow: Option<Overflow>,
 }
 
 /// What a cookie write produced.
@@ -37,9 +42,10 @@ impl CookieEngine {
     /// in that order (the first problem is the error). The formats that hold
     /// exactly a Python framework's session
     /// ([`CookieFormat::carries_own_keys`]) can't keep an absolute timeout,
-    /// revocation or overflow: those need keys in the cookie that the Python
-    /// app would see. `format` is the format built from `keys`, or why it
-    /// couldn't be.
+    /// timeout: it needs a key in the cookie that the Python app would see. `format` is the format built from `keys`, or why it
+    /// couldn't be. Revocation and overflow are set afterwards, by
+    /// [`CookieSessions`](crate::CookieSessions) (formats that carry no keys
+    /// of their own never get them).
     pub(crate) fn new(
         config: SessionConfig,
         keys: &KeyRing,
@@ -53,6 +59,8 @@ impl CookieEngine {
         Ok(Self {
             shared,
             format: format?,
+            revocation: None,
+            overflow: None,
         })
     }
 
@@ -127,12 +135,12 @@ impl CookieEngine {
         let created_at = policy.created_at(state.created_at, now);
         // With revocation, every cookie session carries an id: a session
         // without one gets it now.
-        let new_sid = config.revocation.is_some() && state.ids.sid.is_none();
+        let new_sid = self.revocation.is_some() && state.ids.sid.is_none();
         if new_sid {
             state.ids.sid = Some(SessionId::generate());
         }
         let unchanged = !state.modified && !new_sid && created_at == state.created_at;
-        if !unchanged && config.revocation.is_some() {
+        if !unchanged && self.revocation.is_some() {
             state.ids.write(state.data.map_mut());
         }
         let reissued = match (origin, unchanged) {
@@ -144,7 +152,7 @@ impl CookieEngine {
             Some(value) => value,
             None => self.format.write(state.data.map_mut(), now, created_at)?,
         };
-        if !unchanged && config.overflow.is_some() {
+        if !unchanged && self.overflow.is_some() {
             // The state may yet go to the overflow store: without the
             // cookie's revocation keys.
             let map = state.data.map_mut();
@@ -192,8 +200,7 @@ impl Engine for CookieEngine {
     }
 
     fn save(self: Arc<Self>, mut state: SessionState, outcome: Outcome, now: u64) -> Finish {
-        let config = &self.shared.config;
-        if let Some(revocation) = &config.revocation {
+        if let Some(revocation) = &self.revocation {
             if let Some(login) = revocation::work(&mut state) {
                 let revocation = revocation.clone();
                 return Finish::Save(revocation::save(
@@ -201,7 +208,7 @@ impl Engine for CookieEngine {
                 ));
             }
         }
-        if let Some(overflow) = &config.overflow {
+        if let Some(overflow) = &self.overflow {
             let overflow = overflow.clone();
             return overflow::save(self, overflow, state, outcome, now);
         }
@@ -212,7 +219,7 @@ impl Engine for CookieEngine {
 
 impl Opener for CookieEngine {
     fn revocation(&self) -> Option<&crate::Revocation> {
-        self.shared.config.revocation.as_ref()
+        self.revocation.as_ref()
     }
 
     fn cookie_transport(&self) -> bool {
@@ -222,7 +229,7 @@ impl Opener for CookieEngine {
     fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {
         let config = &self.shared.config;
         let now = config.clock.unix_seconds();
-        if let (Some(overflow), Some(raw)) = (&config.overflow, &raw) {
+        if let (Some(overflow), Some(raw)) = (&self.overflow, &raw) {
             if SessionId::parse(raw.as_str()).is_some() {
                 return overflow::open(self, overflow, raw.clone(), now);
             }
@@ -231,7 +238,7 @@ impl Opener for CookieEngine {
             opened_at: now,
             ..self.open_cookie(raw.as_ref().map(RawCookie::as_str), now)
         };
-        match &config.revocation {
+        match &self.revocation {
             Some(revocation) if !state.ids.is_empty() => {
                 revocation::check(self, revocation, state, now)
             }
@@ -240,23 +247,12 @@ impl Opener for CookieEngine {
     }
 }
 
-/// The Starlette and Django formats: no absolute timeout, revocation or
-/// overflow (they would need keys in the cookie that the Python app would
-/// see).
+/// The Starlette and Django formats: no absolute timeout (it needs a
+/// creation time in the cookie, which the Python app would see).
 fn check_plain(config: &SessionConfig) -> Result<(), ConfigError> {
     if config.absolute_timeout.is_some() {
         return Err(ConfigError::Unsupported(
             "an absolute timeout needs a creation time in the session, which Starlette and Django cookies don't carry",
-        ));
-    }
-    if config.revocation.is_some() {
-        return Err(ConfigError::Unsupported(
-            "revocation needs a session id, user and generation in the session, which Starlette and Django cookies don't carry",
-        ));
-    }
-    if config.overflow.is_some() {
-        return Err(ConfigError::Unsupported(
-            "overflow would replace the session with a store id that Starlette and Django read as an empty session",
         ));
     }
     Ok(())

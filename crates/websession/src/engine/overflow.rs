@@ -39,8 +39,14 @@ pub(super) fn open<'a>(
     Opened::Pending(Box::pin(
         async move {
             let started = std::time::Instant::now();
-            let loaded =
-                store::load(&engine.shared, &*overflow.store, Some(raw.as_str()), now).await;
+            let loaded = store::load(
+                &engine.shared,
+                &*overflow.store,
+                Some(raw.as_str()),
+                now,
+                false,
+            )
+            .await;
             let span = tracing::Span::current();
             let outcome = if loaded.is_ok() {
                 "found"
@@ -54,7 +60,7 @@ pub(super) fn open<'a>(
                 ..loaded?
             };
             state.ids = CookieIds::take(&mut state.data);
-            match &engine.shared.config.revocation {
+            match &engine.revocation {
                 Some(revocation) if !state.ids.is_empty() => {
                     revocation::ask(revocation, state, now).await
                 }
@@ -131,7 +137,7 @@ pub(super) async fn save_overflowing(
             return Ok(back);
         }
     }
-    if engine.shared.config.revocation.is_some()
+    if engine.revocation.is_some()
         && !state.data.is_empty()
         && (state.modified || !in_store || state.cycled)
     {

@@ -44,9 +44,15 @@ impl Policy {
             max: config.max_session_lifetime_secs(),
             idle: config.idle_timeout.map(secs),
             absolute: config.absolute_timeout.map(secs),
-            touch: config.touch_interval.map(secs),
+            touch: None,
             refresh: config.refresh,
         }
+    }
+
+    /// Stored sessions: an unchanged record is written again at most once
+    /// per `touch` seconds.
+    pub(crate) fn set_touch_interval(&mut self, touch: u64) {
+        self.touch = Some(touch);
     }
 
     /// The longest lifetime a session may have: the oldest cookie the
@@ -322,30 +328,27 @@ mod tests {
     fn record_deadlines_promise_the_idle_timeout_or_the_lifetime_minus_the_slack() {
         let base = SessionConfig::default();
         // (config, lifetime, (expires in, must reach within))
+        let idle = base.clone().with_idle_timeout(Duration::minutes(10));
+        // (config, touch interval, lifetime, (expires in, must reach within))
         let cases = [
-            (base.clone(), DAY, (DAY, DAY / 2)),
-            (
-                base.clone().with_touch_interval(Duration::minutes(1)),
-                DAY,
-                (DAY, DAY - 60),
-            ),
-            (
-                base.clone().with_idle_timeout(Duration::minutes(10)),
-                DAY,
-                (600 + 60, 600),
-            ),
-            (
-                base.clone()
-                    .with_idle_timeout(Duration::minutes(10))
-                    .with_touch_interval(Duration::seconds(5)),
-                DAY,
-                (605, 600),
-            ),
+            (base.clone(), None, DAY, (DAY, DAY / 2)),
+            (base.clone(), Some(60), DAY, (DAY, DAY - 60)),
+            (idle.clone(), None, DAY, (600 + 60, 600)),
+            (idle, Some(5), DAY, (605, 600)),
             // An idle timeout of a few seconds still gets a second of slack.
-            (base.with_idle_timeout(Duration::seconds(5)), DAY, (6, 5)),
+            (
+                base.with_idle_timeout(Duration::seconds(5)),
+                None,
+                DAY,
+                (6, 5),
+            ),
         ];
-        for (i, (config, lifetime, (expires, reach))) in cases.into_iter().enumerate() {
-            let got = policy(config).record_deadlines(NOW, lifetime, NOW);
+        for (i, (config, touch, lifetime, (expires, reach))) in cases.into_iter().enumerate() {
+            let mut policy = policy(config);
+            if let Some(touch) = touch {
+                policy.set_touch_interval(touch);
+            }
+            let got = policy.record_deadlines(NOW, lifetime, NOW);
             assert_eq!(got, (NOW + expires, NOW + reach), "case {i}");
         }
     }

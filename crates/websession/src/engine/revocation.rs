@@ -170,7 +170,7 @@ pub(super) fn save(
             }
             tracing::error!(error = %chain(&e), "revocation store unavailable; failing open: the session is saved without it");
         }
-        if let Some(overflow) = &engine.shared.config.overflow {
+        if let Some(overflow) = &engine.overflow {
             let saved = overflow::save_overflowing(&engine, overflow, state, now, false).await;
             return overflow::conclude(&engine, outcome, saved);
         }

@@ -24,8 +24,13 @@ const CREATE_ATTEMPTS: usize = 3;
 
 /// The engine of server-side sessions.
 pub(crate) struct StoreEngine {
-    shared: Shared,
+    pub(crate) shared: Shared,
     store: Arc<dyn SessionStore>,
+    /// Binds Flask-Login's remember cookies (store mode revokes sessions
+    /// by deleting their records).
+    pub(crate) revocation: Option<crate::Revocation>,
+    /// An outage gives an empty, unsaved session instead of a 503.
+    pub(crate) fail_open: bool,
 }
 
 impl StoreEngine {
@@ -37,7 +42,17 @@ impl StoreEngine {
         Ok(Self {
             shared: Shared::new(config)?,
             store,
+            revocation: None,
+            fail_open: false,
         })
+    }
+}
+
+impl StoreEngine {
+    /// An unchanged record is written again at most once per `interval`.
+    pub(crate) fn set_touch_interval(&mut self, interval: time::Duration) {
+        let secs = u64::try_from(interval.whole_seconds()).unwrap_or(0);
+        self.shared.policy.set_touch_interval(secs);
     }
 }
 
@@ -80,7 +95,7 @@ impl Opener for StoreEngine {
     /// Store mode revokes by deleting records; a configured revocation
     /// binds Flask-Login's remember cookies.
     fn revocation(&self) -> Option<&crate::Revocation> {
-        self.shared.config.revocation.as_ref()
+        self.revocation.as_ref()
     }
 
     fn cookie_transport(&self) -> bool {
@@ -93,7 +108,7 @@ impl Opener for StoreEngine {
             async move {
                 let started = std::time::Instant::now();
                 let raw = raw.as_ref().map(RawCookie::as_str);
-                let loaded = load(&self.shared, &*self.store, raw, now).await;
+                let loaded = load(&self.shared, &*self.store, raw, now, self.fail_open).await;
                 let span = tracing::Span::current();
                 let outcome = match &loaded {
                     Ok(s) if s.record().is_some() => "found",
@@ -127,6 +142,7 @@ pub(super) async fn load(
     store: &dyn SessionStore,
     raw: Option<&str>,
     now: u64,
+    fail_open: bool,
 ) -> Result<SessionState, SessionError> {
     let Some(id) = raw.and_then(SessionId::parse) else {
         if raw.is_some_and(|r| !r.is_empty()) {
@@ -173,7 +189,7 @@ pub(super) async fn load(
             }
             Ok(SessionState::in_store())
         }
-        Err(e) if shared.config.store_fail_open => {
+        Err(e) if fail_open => {
             tracing::error!(error = %chain(&e), "session store unavailable; failing open with an empty, unsaved session");
             Ok(SessionState {
                 unsaved: true,

@@ -35,7 +35,7 @@ impl FlaskLogin {
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let secret = Key::generate();
-    /// let sessions = Sessions::signed(KeyRing::new(secret.clone()), SessionConfig::flask())?;
+    /// let sessions: Sessions = Sessions::signed(KeyRing::new(secret.clone()), SessionConfig::flask())?.into();
     /// let login = FlaskLogin::new(&secret, FlaskLoginConfig::default())?;
     /// HttpServer::new(move || {
     ///     App::new()

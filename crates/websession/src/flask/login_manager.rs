@@ -123,7 +123,7 @@ impl FlaskLoginConfig {
     /// `REMEMBER_COOKIE_HTTPONLY = False`: let scripts read the cookie.
     #[must_use]
     pub fn with_javascript_access(mut self) -> Self {
-        self.cookie = self.cookie.with_javascript_access();
+        self.cookie = self.cookie.with_http_only(false);
         self
     }
 

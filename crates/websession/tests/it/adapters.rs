@@ -389,7 +389,7 @@ async fn actix_handlers_return_session_errors() {
 #[actix_web::test]
 async fn two_session_extractors_in_one_actix_handler_share_the_load() {
     let store = Arc::new(crate::store_mode::Probe::default()); // its loads yield first
-    let layer = Sessions::with_store(store.clone(), SessionConfig::default()).expect("valid");
+    let layer = Sessions::store(store.clone(), SessionConfig::default()).expect("valid");
     let actix = Actix(
         atest::init_service(
             App::new()

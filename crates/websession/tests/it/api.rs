@@ -119,7 +119,7 @@ async fn secure_and_http_only_take_a_bool() {
     assert_eq!(
         attrs(
             SessionConfig::default()
-                .with_insecure_cookie()
+                .with_secure(false)
                 .with_secure(true)
         )
         .await,

@@ -16,7 +16,7 @@ use websession::{
     Key, Overflow, Revocation, Session, SessionConfig, SessionManagerLayer, Transport,
 };
 
-use crate::support::{noise, send, sessions_for, tagged, Mode, Reply, TestClock, COOKIE_MODES};
+use crate::support::{noise, send, sessions_with, tagged, Mode, Reply, TestClock, COOKIE_MODES};
 
 const T0: i64 = 1_700_000_000;
 
@@ -51,13 +51,11 @@ impl LoginApp {
         let clock = TestClock::at(T0);
         let store = Arc::new(MemoryStore::new());
         let revocation = revocation.then(|| Revocation::new(MemoryRevocations::new()));
-        let mut config = SessionConfig::flask()
+        let config = SessionConfig::flask()
             .with_clock(clock.clock())
             .with_transport(transport);
-        if let Some(r) = &revocation {
-            config = config.with_revocation(r.clone());
-        }
-        let sessions = sessions_for(mode, &store, config).expect("valid");
+        let sessions = sessions_with(mode, &store, config, revocation.clone(), None);
+        let sessions = sessions.expect("valid");
         let login = FlaskLogin::new(&secret(), FlaskLoginConfig::default()).expect("valid");
         let app = Router::new()
             .route(
@@ -289,14 +287,10 @@ struct CookieApp {
 fn cookie_app(mode: Mode, overflow: bool, revocation: bool, gate: &Gate) -> CookieApp {
     let clock = TestClock::at(T0);
     let store = Arc::new(MemoryStore::new());
-    let mut config = SessionConfig::default().with_clock(clock.clock());
-    if revocation {
-        config = config.with_revocation(Revocation::new(MemoryRevocations::new()));
-    }
-    if overflow {
-        config = config.with_overflow(Overflow::new(store.clone()).with_return_below(1500));
-    }
-    let sessions = sessions_for(mode, &store, config).expect("valid");
+    let config = SessionConfig::default().with_clock(clock.clock());
+    let revocation = revocation.then(|| Revocation::new(MemoryRevocations::new()));
+    let overflow = overflow.then(|| Overflow::new(store.clone()).with_return_below(1500));
+    let sessions = sessions_with(mode, &store, config, revocation, overflow).expect("valid");
     let app = Router::new()
         .route(
             "/login/{user}",

@@ -26,14 +26,22 @@ fn cookie_of(r: &crate::support::Reply) -> String {
 }
 
 fn store_app(f: impl FnOnce(SessionConfig) -> SessionConfig) -> (Router, Arc<Probe>, TestClock) {
+    store_app_with(f, None)
+}
+
+/// As [`store_app`], with a touch interval (seconds).
+fn store_app_with(
+    f: impl FnOnce(SessionConfig) -> SessionConfig,
+    touch: Option<Duration>,
+) -> (Router, Arc<Probe>, TestClock) {
     let clock = TestClock::at(T0);
     let probe = Arc::new(Probe::default());
     let config = f(SessionConfig::default().with_clock(clock.clock()));
-    (
-        app(Sessions::with_store(probe.clone(), config)),
-        probe,
-        clock,
-    )
+    let sessions = Sessions::store(probe.clone(), config).map(|s| match touch {
+        Some(t) => s.with_touch_interval(t),
+        None => s,
+    });
+    (app(sessions), probe, clock)
 }
 
 /// The only record in the probe's memory store.
@@ -160,7 +168,9 @@ async fn sealed_mode_refuses_published_keys_when_strict() {
 
 #[tokio::test]
 async fn concurrent_loads_of_one_session_share_the_load_tower() {
-    let sessions = Sessions::with_store(Probe::default(), SessionConfig::default()).expect("valid");
+    let sessions: Sessions = Sessions::store(Probe::default(), SessionConfig::default())
+        .expect("valid")
+        .into();
     let app = app(Ok(sessions.clone())).merge(
         Router::new()
             .route(
@@ -206,13 +216,7 @@ async fn a_corrupt_record_gives_an_empty_session_and_is_deleted() {
 // 8. Idle timeouts in store mode: used once per idle timeout, never expires.
 
 async fn idle_schedule(every: i64, touch: Option<Duration>) {
-    let (app, _, clock) = store_app(|c| {
-        let c = c.with_idle_timeout(Duration::seconds(1800));
-        match touch {
-            Some(t) => c.with_touch_interval(t),
-            None => c,
-        }
-    });
+    let (app, _, clock) = store_app_with(|c| c.with_idle_timeout(Duration::seconds(1800)), touch);
     let cookie = cookie_of(&send(&app, "/signin/alice", None).await);
     let mut t = 0;
     while t + every <= 3600 * 3 {
@@ -247,10 +251,10 @@ async fn store_idle_timeout_never_ends_a_session_used_once_per_timeout() {
 
 #[tokio::test]
 async fn store_idle_timeout_still_ends_idle_sessions() {
-    let (app, _, clock) = store_app(|c| {
-        c.with_idle_timeout(Duration::seconds(1800))
-            .with_touch_interval(Duration::seconds(60))
-    });
+    let (app, _, clock) = store_app_with(
+        |c| c.with_idle_timeout(Duration::seconds(1800)),
+        Some(Duration::seconds(60)),
+    );
     let cookie = cookie_of(&send(&app, "/signin/alice", None).await);
     clock.advance(1000);
     assert!(send(&app, "/read", Some(&cookie))
@@ -289,9 +293,9 @@ async fn lifetimes_past_the_calendar_are_a_config_error() {
             .with_permanent_lifetime(websession::MAX_LIFETIME)
     };
     for sessions in [
-        Sessions::signed(keys(), config()),
-        Sessions::sealed(keys(), config()),
-        Sessions::with_store(MemoryStore::new(), config()),
+        Sessions::signed(keys(), config()).map(Sessions::from),
+        Sessions::sealed(keys(), config()).map(Sessions::from),
+        Sessions::store(MemoryStore::new(), config()).map(Sessions::from),
     ] {
         let app = app(sessions);
         let r = send(&app, "/permanent", None).await;
@@ -317,7 +321,7 @@ fn cookie_prefixes_match_case_insensitively() {
     for name in ["__SECURE-s", "__secure-s"] {
         let c = SessionConfig::default()
             .with_cookie_name(name)
-            .with_insecure_cookie();
+            .with_secure(false);
         assert!(c.validate().is_err(), "{name} without Secure");
     }
 }
@@ -389,7 +393,7 @@ async fn sealed_cookies_are_not_compressed_by_default() {
 // loaded machine too.
 #[tokio::test(start_paused = true)]
 async fn a_cancelled_load_keeps_the_cookie_for_the_next_one() {
-    let sessions = Sessions::with_store(
+    let sessions = Sessions::store(
         Probe {
             load_delay_ms: AtomicU64::new(50),
             ..Probe::default()
@@ -397,6 +401,7 @@ async fn a_cancelled_load_keeps_the_cookie_for_the_next_one() {
         SessionConfig::default(),
     )
     .expect("valid");
+    let sessions = Sessions::from(sessions);
     let app = app(Ok(sessions.clone())).merge(
         Router::new()
             .route(
@@ -428,12 +433,12 @@ async fn a_cancelled_load_keeps_the_cookie_for_the_next_one() {
 async fn a_tighter_policy_shortens_existing_store_records() {
     let clock = TestClock::at(T0);
     let store = Arc::new(MemoryStore::new());
-    let before = app(Sessions::with_store(
+    let before = app(Sessions::store(
         store.clone(),
         SessionConfig::default().with_clock(clock.clock()),
     ));
     let cookie = cookie_of(&send(&before, "/signin/alice", None).await);
-    let after = app(Sessions::with_store(
+    let after = app(Sessions::store(
         store.clone(),
         SessionConfig::default()
             .with_clock(clock.clock())
@@ -453,13 +458,10 @@ async fn a_tighter_policy_shortens_existing_store_records() {
 #[tokio::test]
 async fn idle_sessions_used_exactly_once_per_timeout_live_with_no_slack() {
     for (idle, touch) in [(5, None), (9, None), (60, Some(0)), (1800, Some(0))] {
-        let (app, _, clock) = store_app(|c| {
-            let c = c.with_idle_timeout(Duration::seconds(idle));
-            match touch {
-                Some(t) => c.with_touch_interval(Duration::seconds(t)),
-                None => c,
-            }
-        });
+        let (app, _, clock) = store_app_with(
+            |c| c.with_idle_timeout(Duration::seconds(idle)),
+            touch.map(Duration::seconds),
+        );
         let cookie = cookie_of(&send(&app, "/signin/alice", None).await);
         for round in 1..=5 {
             clock.advance(idle);

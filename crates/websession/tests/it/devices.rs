@@ -17,7 +17,7 @@ const T0: i64 = 1_700_000_000;
 
 fn devices_app(store: Arc<MemoryStore>, clock: &TestClock) -> Router {
     let config = SessionConfig::default().with_clock(clock.clock());
-    let sessions = Sessions::with_store(store.clone(), config).expect("valid");
+    let sessions = Sessions::store(store.clone(), config).expect("valid");
     Router::new()
         .route(
             "/login/{user}/{device}",

@@ -3,7 +3,7 @@
 
 use serde_json::Value as J;
 use time::Duration;
-use websession::{SameSite, SessionConfig, Sessions};
+use websession::{Refresh, SameSite, SessionConfig, Sessions};
 use websession_core::testing::{flask_vector_cases, vector_key_ring};
 
 use crate::support::{app, send, TestClock};
@@ -16,9 +16,13 @@ fn config_for(case: &J, clock: &TestClock) -> SessionConfig {
             "SESSION_COOKIE_DOMAIN" => c.with_domain(v.as_str().expect("domain")),
             "SESSION_COOKIE_PATH" | "APPLICATION_ROOT" => c.with_path(v.as_str().expect("path")),
             "SESSION_COOKIE_SECURE" if v == true => c.with_secure(true),
-            "SESSION_COOKIE_HTTPONLY" if v == false => c.with_javascript_access(),
+            "SESSION_COOKIE_HTTPONLY" if v == false => c.with_http_only(false),
             "SESSION_COOKIE_PARTITIONED" if v == true => c.with_partitioned(),
-            "SESSION_REFRESH_EACH_REQUEST" => c.with_refresh_each_request(v == true),
+            "SESSION_REFRESH_EACH_REQUEST" => c.with_refresh(if v == true {
+                Refresh::EveryRequest
+            } else {
+                Refresh::OnChange
+            }),
             "PERMANENT_SESSION_LIFETIME" => {
                 c.with_permanent_lifetime(Duration::seconds(v.as_i64().expect("secs")))
             }

@@ -129,10 +129,7 @@ fn store_mode_times_operations_and_counts_errors() {
     let snapshot = recorded({
         let store = store.clone();
         async move {
-            let app = app(Sessions::with_store(
-                store.clone(),
-                SessionConfig::default(),
-            ));
+            let app = app(Sessions::store(store.clone(), SessionConfig::default()));
             let login = send(&app, "/signin/alice", None).await;
             let cookie = format!("session={}", login.cookie_value("session").expect("set"));
             send(&app, "/set/k/v", Some(&cookie)).await;
@@ -232,7 +229,7 @@ fn store_loads_and_saves_have_spans() {
             .expect("runtime")
             .block_on(async {
                 let store = Arc::new(Probe::default());
-                let app = app(Sessions::with_store(store, SessionConfig::default()));
+                let app = app(Sessions::store(store, SessionConfig::default()));
                 let login = send(&app, "/signin/alice", None).await;
                 cookie_value = login.cookie_value("session").expect("set");
                 send(&app, "/read", Some(&format!("session={cookie_value}"))).await;

@@ -17,20 +17,22 @@ use websession::{
 };
 
 use crate::store_mode::Probe;
-use crate::support::{sessions_for, tagged, Client, Mode, Reply, TestClock, Tower, COOKIE_MODES};
+use crate::support::{sessions_with, tagged, Client, Mode, Reply, TestClock, Tower, COOKIE_MODES};
 
 const T0: i64 = 1_700_000_000;
 /// The return threshold the tests use (the limit is the default 4093).
 const RETURN_BELOW: usize = 1500;
 
-fn config(clock: &TestClock, store: &Arc<Probe>) -> SessionConfig {
-    SessionConfig::default()
-        .with_clock(clock.clock())
-        .with_overflow(Overflow::new(store.clone()).with_return_below(RETURN_BELOW))
+fn config(clock: &TestClock) -> SessionConfig {
+    SessionConfig::default().with_clock(clock.clock())
+}
+
+fn overflow(store: &Arc<Probe>) -> Option<Overflow> {
+    Some(Overflow::new(store.clone()).with_return_below(RETURN_BELOW))
 }
 
 fn sessions(mode: Mode, clock: &TestClock, store: &Arc<Probe>) -> Sessions {
-    sessions_for(mode, store, config(clock, store)).expect("valid")
+    sessions_with(mode, store, config(clock), None, overflow(store)).expect("valid")
 }
 
 /// `n` pseudo-random characters, different for each key, that zlib can't
@@ -291,8 +293,14 @@ async fn moved_sessions_stay_revocable() {
         let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
         let revocation = Revocation::new(websession::core::store::MemoryRevocations::new())
             .with_staleness(std::time::Duration::ZERO);
-        let config = config(&clock, &store).with_revocation(revocation.clone());
-        let app = tower(sessions_for(mode, &store, config).expect("valid"));
+        let sessions = sessions_with(
+            mode,
+            &store,
+            config(&clock),
+            Some(revocation.clone()),
+            overflow(&store),
+        );
+        let app = tower(sessions.expect("valid"));
         let c = next(&app.get("/login/alice", None).await, "");
         let c = next(&app.get("/put/big/5000", Some(&c)).await, &c);
         assert!(in_store(&c), "{mode:?}");
@@ -333,10 +341,11 @@ async fn moved_sessions_stay_revocable() {
 #[test]
 fn a_return_threshold_at_the_limit_is_refused() {
     let store = Arc::new(Probe::default());
-    let config =
-        SessionConfig::default().with_overflow(Overflow::new(store).with_return_below(4093));
+    let sessions = Sessions::signed(crate::support::keys(), SessionConfig::default())
+        .expect("valid")
+        .with_overflow(Overflow::new(store).with_return_below(4093));
     assert_eq!(
-        Sessions::signed(crate::support::keys(), config).err(),
+        sessions.err(),
         Some(ConfigError::OverflowThreshold {
             return_below: 4093,
             max_cookie_size: 4093
@@ -351,13 +360,11 @@ async fn logins_and_logouts_in_the_store_move_to_a_new_id() {
     for mode in COOKIE_MODES {
         for revocable in [false, true] {
             let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
-            let mut config = config(&clock, &store);
-            if revocable {
-                config = config.with_revocation(Revocation::new(
-                    websession::core::store::MemoryRevocations::new(),
-                ));
-            }
-            let app = tower(sessions_for(mode, &store, config).expect("valid"));
+            let revocation = revocable
+                .then(|| Revocation::new(websession::core::store::MemoryRevocations::new()));
+            let sessions =
+                sessions_with(mode, &store, config(&clock), revocation, overflow(&store));
+            let app = tower(sessions.expect("valid"));
             let label = format!("{mode:?}, revocation {revocable}");
             // Fixation: the attacker's overflowed session, then the victim logs in on it.
             let planted = next(&app.get("/put/junk/5000", None).await, "");
@@ -391,22 +398,6 @@ async fn logins_and_logouts_in_the_store_move_to_a_new_id() {
             );
         }
     }
-}
-
-#[test]
-fn the_python_modes_refuse_overflow() {
-    let store = Arc::new(Probe::default());
-    let overflow = || Overflow::new(store.clone());
-    let starlette = SessionConfig::starlette().with_overflow(overflow());
-    assert!(matches!(
-        Sessions::starlette(crate::support::keys(), starlette),
-        Err(ConfigError::Unsupported(_))
-    ));
-    let django = SessionConfig::django().with_overflow(overflow());
-    assert!(matches!(
-        Sessions::django(crate::support::keys(), django),
-        Err(ConfigError::Unsupported(_))
-    ));
 }
 
 /// Requests that only read, running while another moves the session out,

@@ -17,7 +17,7 @@ use websession::{
 };
 
 use crate::back_doors::{jar, secret, user_of, Gate};
-use crate::support::{noise, send, sessions_for, tagged, Mode, Reply, TestClock};
+use crate::support::{noise, send, sessions_for, sessions_with, tagged, Mode, Reply, TestClock};
 
 const T0: i64 = 1_700_000_000;
 
@@ -73,11 +73,9 @@ async fn r1_gen0_token_of_a_crafted_user_id_is_a_gen_n_token_for_the_victim() {
         let clock = TestClock::at(T0);
         let store = Arc::new(MemoryStore::new());
         let rev = revocation.then(|| Revocation::new(MemoryRevocations::new()));
-        let mut config = SessionConfig::flask().with_clock(clock.clock());
-        if let Some(r) = &rev {
-            config = config.with_revocation(r.clone());
-        }
-        let sessions = sessions_for(Mode::Signed, &store, config).expect("valid");
+        let config = SessionConfig::flask().with_clock(clock.clock());
+        let sessions = sessions_with(Mode::Signed, &store, config, rev.clone(), None);
+        let sessions = sessions.expect("valid");
         let login = FlaskLogin::new(&secret(), FlaskLoginConfig::default()).expect("valid");
         let app = login_router(&login, Gate::default()).layer(SessionManagerLayer::new(sessions));
         if let Some(r) = &rev {
@@ -114,11 +112,9 @@ async fn r2_refresh_mints_a_post_revocation_remember_cookie() {
     let cfg = FlaskLoginConfig::default().with_refresh_each_request(true);
     let login = FlaskLogin::new(&secret(), cfg).expect("valid");
     let make = |rev: &Revocation, gate: Gate| {
-        let config = SessionConfig::flask()
-            .with_clock(clock.clock())
-            .with_revocation(rev.clone());
-        let sessions = sessions_for(Mode::Signed, &store, config).expect("valid");
-        login_router(&login, gate).layer(SessionManagerLayer::new(sessions))
+        let config = SessionConfig::flask().with_clock(clock.clock());
+        let sessions = sessions_with(Mode::Signed, &store, config, Some(rev.clone()), None);
+        login_router(&login, gate).layer(SessionManagerLayer::new(sessions.expect("valid")))
     };
     let rev_a = Revocation::new(shared.clone());
     let rev_b = Revocation::new(shared.clone());
@@ -215,13 +211,9 @@ fn app(mode: Mode, overflow: bool, revocation: bool, idle: Option<i64>) -> App {
     if let Some(idle) = idle {
         config = config.with_idle_timeout(time::Duration::seconds(idle));
     }
-    if revocation {
-        config = config.with_revocation(Revocation::new(MemoryRevocations::new()));
-    }
-    if overflow {
-        config = config.with_overflow(Overflow::new(store.clone()).with_return_below(1500));
-    }
-    let sessions = sessions_for(mode, &store, config).expect("valid");
+    let revocation = revocation.then(|| Revocation::new(MemoryRevocations::new()));
+    let overflow = overflow.then(|| Overflow::new(store.clone()).with_return_below(1500));
+    let sessions = sessions_with(mode, &store, config, revocation, overflow).expect("valid");
     let app = Router::new()
         .route(
             "/login/{user}",
@@ -497,10 +489,9 @@ async fn f1_no_user_id_reveals_the_generation_key() {
     let clock = TestClock::at(T0);
     let store = Arc::new(MemoryStore::new());
     let rev = Revocation::new(MemoryRevocations::new());
-    let config = SessionConfig::flask()
-        .with_clock(clock.clock())
-        .with_revocation(rev.clone());
-    let sessions = sessions_for(Mode::Signed, &store, config).expect("valid");
+    let config = SessionConfig::flask().with_clock(clock.clock());
+    let sessions = sessions_with(Mode::Signed, &store, config, Some(rev.clone()), None);
+    let sessions = sessions.expect("valid");
     let login = FlaskLogin::new(&secret(), FlaskLoginConfig::default()).expect("valid");
     let app = login_router(&login, Gate::default()).layer(SessionManagerLayer::new(sessions));
     rev.revoke_all_for("admin").await.expect("revoke");
@@ -534,10 +525,9 @@ async fn f2_revoke_others_never_lifts_a_revoked_copy() {
     let store = Arc::new(MemoryStore::new());
     let shared = Arc::new(MemoryRevocations::new());
     let make = |rev: Revocation| {
-        let config = SessionConfig::default()
-            .with_clock(clock.clock())
-            .with_revocation(rev.clone());
-        let sessions = sessions_for(Mode::Signed, &store, config).expect("valid");
+        let config = SessionConfig::default().with_clock(clock.clock());
+        let sessions = sessions_with(Mode::Signed, &store, config, Some(rev.clone()), None);
+        let sessions = sessions.expect("valid");
         Router::new()
             .route(
                 "/login/{user}",
@@ -617,10 +607,9 @@ async fn f3_a_same_user_set_user_refresh_keeps_the_recorded_generation() {
     let cfg = FlaskLoginConfig::default().with_refresh_each_request(true);
     let login = FlaskLogin::new(&secret(), cfg).expect("valid");
     let make = |rev: Revocation| {
-        let config = SessionConfig::flask()
-            .with_clock(clock.clock())
-            .with_revocation(rev);
-        let sessions = sessions_for(Mode::Signed, &store, config).expect("valid");
+        let config = SessionConfig::flask().with_clock(clock.clock());
+        let sessions = sessions_with(Mode::Signed, &store, config, Some(rev), None);
+        let sessions = sessions.expect("valid");
         Router::new()
             .route(
                 "/login/{user}",
@@ -691,10 +680,9 @@ async fn f4_a_bare_cycle_id_of_an_overflowed_session_keeps_it() {
 // submit of revoke_others logging its caller out, is a documented limit.)
 
 fn g_app(clock: &TestClock, store: &Arc<MemoryStore>, rev: Revocation) -> Router<()> {
-    let config = SessionConfig::default()
-        .with_clock(clock.clock())
-        .with_revocation(rev.clone());
-    let sessions = sessions_for(Mode::Signed, store, config).expect("valid");
+    let config = SessionConfig::default().with_clock(clock.clock());
+    let sessions = sessions_with(Mode::Signed, store, config, Some(rev.clone()), None);
+    let sessions = sessions.expect("valid");
     let rev2 = rev.clone();
     let rev3 = rev.clone();
     Router::new()

@@ -17,7 +17,9 @@ use websession::core::store::{
 };
 use websession::{Revocation, Session, SessionConfig, SessionManagerLayer, Sessions};
 
-use crate::support::{sessions_for, tagged, Client, Mode, Reply, TestClock, Tower, COOKIE_MODES};
+use crate::support::{
+    sessions_for, sessions_with, tagged, Client, Mode, Reply, TestClock, Tower, COOKIE_MODES,
+};
 
 const T0: i64 = 1_700_000_000;
 const STALENESS: i64 = 5;
@@ -75,20 +77,16 @@ impl RevocationStore for Backend {
     }
 }
 
-fn config(clock: &TestClock, revocation: &Revocation) -> SessionConfig {
+fn config(clock: &TestClock) -> SessionConfig {
     SessionConfig::default()
         .with_clock(clock.clock())
         .with_permanent_lifetime(Duration::days(1))
-        .with_revocation(revocation.clone())
 }
 
 fn sessions(mode: Mode, clock: &TestClock, revocation: &Revocation) -> Sessions {
-    sessions_for(
-        mode,
-        &Arc::new(MemoryStore::new()),
-        config(clock, revocation),
-    )
-    .expect("valid")
+    let store = Arc::new(MemoryStore::new());
+    let sessions = sessions_with(mode, &store, config(clock), Some(revocation.clone()), None);
+    sessions.expect("valid")
 }
 
 fn tower(sessions: Sessions) -> Tower {

@@ -7,7 +7,7 @@ use axum::Router;
 use time::Duration;
 use tower::ServiceExt;
 use websession::core::FlaskCodec;
-use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions};
+use websession::{Key, KeyRing, Refresh, Session, SessionConfig, SessionManagerLayer, Sessions};
 
 use crate::support::{app, flask_layer, send, TestClock};
 
@@ -191,7 +191,7 @@ async fn permanent_sessions_expire_and_refresh() {
         r.set_cookie
     );
     // Without refresh, reading sends nothing.
-    let no_refresh = app_with(config.with_refresh_each_request(false));
+    let no_refresh = app_with(config.with_refresh(Refresh::OnChange));
     assert!(send(&no_refresh, "/read", Some(&cookie))
         .await
         .set_cookie

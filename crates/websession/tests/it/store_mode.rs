@@ -10,7 +10,7 @@ use time::Duration;
 use websession::core::store::{
     ChangeSet, IdHash, MemoryStore, Record, SessionId, SessionStore, StoreError, StoreErrorKind,
 };
-use websession::{SessionConfig, SessionManagerLayer, Sessions};
+use websession::{SessionConfig, SessionManagerLayer, Sessions, StoreSessions};
 
 use crate::support::{app, send, TestClock};
 
@@ -93,11 +93,19 @@ impl SessionStore for Probe {
 }
 
 fn setup(f: impl FnOnce(SessionConfig) -> SessionConfig) -> (Router, Arc<Probe>, TestClock) {
+    setup_with(f, |s| s)
+}
+
+/// As [`setup`], with the store mode's own options.
+fn setup_with(
+    f: impl FnOnce(SessionConfig) -> SessionConfig,
+    g: impl FnOnce(StoreSessions) -> StoreSessions,
+) -> (Router, Arc<Probe>, TestClock) {
     let clock = TestClock::at(T0);
     let probe = Arc::new(Probe::default());
     let config = f(SessionConfig::default().with_clock(clock.clock()));
     (
-        app(Sessions::with_store(probe.clone(), config)),
+        app(Sessions::store(probe.clone(), config).map(g)),
         probe,
         clock,
     )
@@ -205,7 +213,7 @@ async fn a_down_store_fails_closed_and_recovers() {
 
 #[tokio::test]
 async fn failing_open_is_an_explicit_option() {
-    let (app, probe, _) = setup(SessionConfig::with_store_fail_open);
+    let (app, probe, _) = setup_with(|c| c, StoreSessions::fail_open);
     let cookie = login(&app).await;
     probe.down.store(true, Ordering::SeqCst);
     let writes = probe.writes.load(Ordering::SeqCst);
@@ -372,7 +380,7 @@ async fn log_out_everywhere() {
                 SessionConfig::default(),
             )))
             .layer(SessionManagerLayer::new(
-                Sessions::with_store(
+                Sessions::store(
                     store.clone(),
                     SessionConfig::default().with_clock(clock.clock()),
                 )

@@ -14,7 +14,10 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 use websession::core::json;
 use websession::core::store::SessionStore;
-use websession::{ConfigError, Session, SessionConfig, SessionManagerLayer, Sessions};
+use websession::{
+    ConfigError, CookieSessions, Overflow, Revocation, Session, SessionConfig, SessionManagerLayer,
+    Sessions,
+};
 
 /// The test kit's key ring (`00 01 … 1f`).
 pub(crate) use websession_core::testing::test_keys as keys;
@@ -39,10 +42,39 @@ pub(crate) fn sessions_for<St: SessionStore>(
     store: &Arc<St>,
     config: SessionConfig,
 ) -> Result<Sessions, ConfigError> {
+    sessions_with(mode, store, config, None, None)
+}
+
+/// As [`sessions_for`], with a revocation (in store mode, for remember
+/// cookies) and, in the cookie modes, an overflow store.
+pub(crate) fn sessions_with<St: SessionStore>(
+    mode: Mode,
+    store: &Arc<St>,
+    config: SessionConfig,
+    revocation: Option<Revocation>,
+    overflow: Option<Overflow>,
+) -> Result<Sessions, ConfigError> {
+    let cookie = |sessions: Result<CookieSessions, ConfigError>| {
+        let mut sessions = sessions?;
+        if let Some(r) = revocation.clone() {
+            sessions = sessions.with_revocation(r);
+        }
+        if let Some(o) = overflow.clone() {
+            sessions = sessions.with_overflow(o)?;
+        }
+        Ok(sessions.into())
+    };
     match mode {
-        Mode::Signed => Sessions::signed(keys(), config),
-        Mode::Sealed => Sessions::sealed(keys(), config),
-        Mode::Memory => Sessions::with_store(store.clone(), config),
+        Mode::Signed => cookie(Sessions::signed(keys(), config)),
+        Mode::Sealed => cookie(Sessions::sealed(keys(), config)),
+        Mode::Memory => {
+            assert!(overflow.is_none(), "store mode has no overflow");
+            let mut sessions = Sessions::store(store.clone(), config)?;
+            if let Some(r) = revocation {
+                sessions = sessions.with_revocation(r);
+            }
+            Ok(sessions.into())
+        }
     }
 }
 
@@ -54,7 +86,7 @@ pub(crate) fn tagged(session: &Session) -> String {
 
 /// Routes that each do one thing to the session, behind the layer for
 /// `sessions` (which must be a valid configuration).
-pub(crate) fn app(sessions: Result<Sessions, ConfigError>) -> Router {
+pub(crate) fn app<S: Into<Sessions>>(sessions: Result<S, ConfigError>) -> Router {
     Router::new()
         .route("/noop", get(|| async { "noop" }))
         .route(
@@ -243,7 +275,7 @@ pub(crate) fn flask_layer(
     keys: websession::KeyRing,
     clock: &TestClock,
 ) -> Result<Sessions, ConfigError> {
-    Sessions::signed(keys, SessionConfig::flask().with_clock(clock.clock()))
+    Sessions::signed(keys, SessionConfig::flask().with_clock(clock.clock())).map(Sessions::from)
 }
 
 /// ~5 KB of pseudo-random text that zlib can't shrink below the cookie limit.
