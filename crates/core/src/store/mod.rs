@@ -46,28 +46,3 @@ pub fn decode_value(text: &str) -> Result<crate::Value, StoreError> {
     crate::Value::from_tagged_json(text).map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
 }
 
-/// Deletes `store`'s expired records every `interval`, in a tokio task,
-/// until the returned handle is aborted (feature `tokio`). Errors are logged
-/// and the task goes on; the first sweep runs at once.
-#[cfg(feature = "tokio")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-#[must_use = "dropping the handle does not stop the task; abort it to stop"]
-pub fn spawn_cleanup<S: ExpiredDeletion>(
-    store: S,
-    interval: std::time::Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        loop {
-            tick.tick().await;
-            let now = crate::Clock::system().unix_seconds();
-            match store.delete_expired(now).await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(deleted = n, "expired sessions deleted"),
-                Err(e) => {
-                    tracing::warn!(error = %e, "session cleanup failed; retrying at the next tick")
-                }
-            }
-        }
-    })
-}

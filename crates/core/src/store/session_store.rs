@@ -172,7 +172,7 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
 /// Stores whose expired records stay until someone deletes them (SQL
 /// tables, memory) implement this; stores that expire records by themselves
 /// (Redis TTLs) don't, so there is nothing to schedule for them.
-/// [`spawn_cleanup`](super::spawn_cleanup) runs it periodically.
+/// [`spawn_cleanup`](ExpiredDeletion::spawn_cleanup) runs it periodically.
 ///
 /// Expired records are invisible to every [`SessionStore`] operation either
 /// way; deleting them only reclaims space.
@@ -182,8 +182,8 @@ pub trait ExpiredDeletion: SessionStore {
     async fn delete_expired(&self, now: u64) -> Result<u64, StoreError>;
 
     /// Deletes expired records every `interval`, in a tokio task, until the
-    /// returned handle is aborted (feature `tokio`); see
-    /// [`spawn_cleanup`](super::spawn_cleanup).
+    /// returned handle is aborted (feature `tokio`). Errors are logged and
+    /// the task goes on; the first sweep runs at once.
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     #[must_use = "dropping the handle does not stop the task; abort it to stop"]
@@ -191,7 +191,22 @@ pub trait ExpiredDeletion: SessionStore {
     where
         Self: Clone + Sized,
     {
-        super::spawn_cleanup(self.clone(), interval)
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            loop {
+                tick.tick().await;
+                let now = crate::Clock::system().unix_seconds();
+                match store.delete_expired(now).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(deleted = n, "expired sessions deleted"),
+                    Err(e) => tracing::warn!(
+                        error = %e,
+                        "session cleanup failed; retrying at the next tick"
+                    ),
+                }
+            }
+        })
     }
 }
 
