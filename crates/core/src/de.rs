@@ -16,6 +16,30 @@ use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 
 use crate::value::{redact, Map, Value, ValueError};
 
+/// Reading a [`Value`] as a Rust type lives here, beside the deserializer
+/// it uses, so `value.rs` doesn't import this module.
+impl Value {
+    /// Converts this value into any `Deserialize` type, directly (no
+    /// `serde_json::Value` in between), reading it as `serde_json` would read
+    /// its natural JSON form: a tuple an array, bytes an
+    /// array of numbers (so `Vec<u8>` works), Markup a string, a UUID its
+    /// hyphenated string, a datetime an RFC 3339 string (for a
+    /// [`Value::RawDateTime`], the datetime Flask reads, with its offset, or
+    /// `null` where Flask reads `None`).
+    ///
+    /// # Errors
+    ///
+    /// [`ValueError::Deserialize`] when the value does not fit `T`, and
+    /// [`ValueError::NotRepresentable`] for values JSON can't carry (`NaN`,
+    /// integers beyond `u64`, lone surrogates) when `T` reads one: read those
+    /// with the raw value. A value `T` skips (an ignored field) is no error,
+    /// and a container whose shape doesn't fit `T` is `Deserialize`, whatever
+    /// it holds.
+    pub fn deserialize_into<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
+        from_value(self)
+    }
+}
+
 /// The deserializer's error: [`ValueError`] with serde's constructors.
 #[derive(Debug)]
 pub(crate) struct DeError(ValueError);

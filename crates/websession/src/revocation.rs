@@ -187,78 +187,15 @@ impl Revocation {
         Ok(generation)
     }
 
-    /// "Log out my other sessions" for the cookie modes: bumps the
-    /// generation of the user `session` records (every cookie of theirs
-    /// issued before is refused, as by [`revoke_all_for`](Self::revoke_all_for)),
-    /// and keeps `session` logged in at the new generation, with a new id.
-    ///
-    /// Only a session that is current does this. The store is asked, not
-    /// the cache: a session that was itself revoked (its user logged out
-    /// everywhere, or its id logged out, and accepted here within the
-    /// staleness of a revocation made elsewhere: a thief's copy, say)
-    /// revokes nothing and is not kept, so it can neither outlive its
-    /// revocation nor log the others out. And the session is kept only if
-    /// the bump it made is the very next generation and its id is still not
-    /// denied afterwards.
-    ///
-    /// Returns the new generation when `session` was kept at it; `None`
-    /// when it was not: it records no user (nobody logged in with
-    /// [`Session::set_user`](crate::Session::set_user) on it with this
-    /// revocation on: a cookie written by Flask or before revocation was
-    /// turned on, a login saved while the store failed open, a login made
-    /// in this very request, or store mode, where sessions record no
-    /// generation: use `delete_others_of` and
-    /// [`revoke_all_for`](Self::revoke_all_for) there), it was revoked
-    /// already (nothing was bumped), or another revocation of the user came
-    /// in between (a double submit, say: the others are logged out, and so
-    /// is this session, whose user must log in again).
-    ///
-    /// `set_user` with the same user afterwards in the request keeps it.
-    ///
-    /// # Errors
-    ///
-    /// The store's, when it can't be reached.
-    ///
-    /// ```
-    /// use websession::{Revocation, Session};
-    /// async fn log_out_others(
-    ///     revocation: &Revocation,
-    ///     session: &Session,
-    /// ) -> Result<(), websession::core::store::StoreError> {
-    ///     if revocation.revoke_others(session).await?.is_none() {
-    ///         // not logged in
-    ///     }
-    ///     Ok(())
-    /// }
-    /// ```
-    pub async fn revoke_others(&self, session: &crate::Session) -> Result<Option<u64>, StoreError> {
-        let Some((user, recorded, sid)) = session.recorded_login() else {
-            return Ok(None);
-        };
-        let now = session.opened_at();
-        let hash = sid.hash();
-        let verdict = self.store.check(Some(&user), &hash, now).await?;
-        if verdict.denied || verdict.generation.is_some_and(|g| g > recorded) {
-            tracing::warn!(
-                target: "websession::security",
-                "revoke_others from a session that was itself revoked: nothing done"
-            );
-            return Ok(None);
-        }
-        let generation = self.revoke_all_for(&user).await?;
-        if recorded.checked_add(1) != Some(generation) {
-            tracing::warn!(
-                target: "websession::security",
-                "revoke_others raced another revocation: this session is not kept"
-            );
-            return Ok(None);
-        }
-        // A logout of this very session written meanwhile wins.
-        if self.store.check(None, &hash, now).await?.denied {
-            return Ok(None);
-        }
-        session.relogin_at(generation);
-        Ok(Some(generation))
+    /// The store's verdict on `user` and the id `hash`, never the cache's
+    /// (what [`revoke_others`](Self::revoke_others) trusts).
+    pub(crate) async fn check_uncached(
+        &self,
+        user: Option<&str>,
+        hash: &IdHash,
+        now: u64,
+    ) -> Result<Verdict, StoreError> {
+        self.store.check(user, hash, now).await
     }
 
     /// Whether the store has `sid` on the deny-list now (never the cache).

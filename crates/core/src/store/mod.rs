@@ -45,4 +45,3 @@ pub use session_store::{ExpiredDeletion, SessionStore};
 pub fn decode_value(text: &str) -> Result<crate::Value, StoreError> {
     crate::Value::from_tagged_json(text).map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
 }
-
