@@ -1,26 +1,22 @@
-//! The cookie modes' engine: the session's data lives in the cookie, in one
-//! of the [`CookieFormat`]s. Revocation and overflow are steps around this
-//! path (`revocation.rs`, `overflow.rs`).
-
-use std::sync::Arc;
+//! The cookie modes' engine and its cookie stage: opening the incoming
+//! cookie and writing the outgoing one, in one of the [`CookieFormat`]s.
+//! The request path around it (revocation, overflow) is `cookie_mode.rs`.
 
 use websession_core::format::CookieFormat;
 use websession_core::store::SessionId;
 use websession_core::KeyRing;
 
-use super::{check_keys, log_rejection, overflow, revocation, Engine, Shared};
+use super::{check_keys, log_rejection, Shared};
 use crate::config::{ConfigError, SessionConfig};
 use crate::error::SessionError;
-use crate::outcome::{Finish, Outcome};
 use crate::overflow::Overflow;
-use crate::raw::RawCookie;
 use crate::revocation::{CookieIds, Revocation, GENERATION_KEY, SID_KEY, USER_KEY};
-use crate::state::{is_permanent, InCookie, Kept, Opened, Opener, SessionState};
+use crate::state::{is_permanent, InCookie, Kept, SessionState};
 
 /// The engine of the cookie modes (signed, sealed, Starlette, Django).
 pub(crate) struct CookieEngine {
     pub(crate) shared: Shared,
-    format: Box<dyn CookieFormat>,
+    pub(super) format: Box<dyn CookieFormat>,
     /// The store that revokes cookies, if any.
     pub(crate) revocation: Option<Revocation>,
     /// The store too large a session moves to, if any.
@@ -66,7 +62,7 @@ impl CookieEngine {
 
     /// Opens a session from the cookie's value. Any failure gives an empty
     /// session (and a log line with the reason, never the cookie).
-    fn open_cookie(&self, raw: Option<&str>, now: u64) -> SessionState {
+    pub(super) fn open_cookie(&self, raw: Option<&str>, now: u64) -> SessionState {
         let Some(raw) = raw.filter(|r| !r.is_empty()) else {
             return SessionState::empty();
         };
@@ -186,63 +182,6 @@ impl CookieEngine {
                 size,
                 limit: self.shared.config.max_cookie_size,
             }),
-        }
-    }
-}
-
-impl Engine for CookieEngine {
-    fn shared(&self) -> &Shared {
-        &self.shared
-    }
-
-    fn mode_name(&self) -> &'static str {
-        self.format.name()
-    }
-
-    fn save(self: Arc<Self>, mut state: SessionState, outcome: Outcome, now: u64) -> Finish {
-        if let Some(revocation) = &self.revocation {
-            if let Some(login) = revocation::work(&mut state) {
-                let revocation = revocation.clone();
-                return Finish::Save(revocation::save(
-                    self, revocation, state, login, outcome, now,
-                ));
-            }
-        }
-        if let Some(overflow) = &self.overflow {
-            let overflow = overflow.clone();
-            return overflow::save(self, overflow, state, outcome, now);
-        }
-        let written = self.write_or_refuse(&mut state, now);
-        Finish::Ready(self.shared.conclude(outcome, written))
-    }
-}
-
-impl Opener for CookieEngine {
-    fn revocation(&self) -> Option<&crate::Revocation> {
-        self.revocation.as_ref()
-    }
-
-    fn cookie_transport(&self) -> bool {
-        self.shared.config.transport.request_header().is_none()
-    }
-
-    fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {
-        let config = &self.shared.config;
-        let now = config.clock.unix_seconds();
-        if let (Some(overflow), Some(raw)) = (&self.overflow, &raw) {
-            if SessionId::parse(raw.as_str()).is_some() {
-                return overflow::open(self, overflow, raw.clone(), now);
-            }
-        }
-        let state = SessionState {
-            opened_at: now,
-            ..self.open_cookie(raw.as_ref().map(RawCookie::as_str), now)
-        };
-        match &self.revocation {
-            Some(revocation) if !state.ids.is_empty() => {
-                revocation::check(self, revocation, state, now)
-            }
-            _ => Opened::Ready(state),
         }
     }
 }

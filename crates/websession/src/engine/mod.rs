@@ -8,12 +8,14 @@
 //! | file | stage |
 //! |---|---|
 //! | `policy.rs` | the lifetime rules, pure functions of seconds |
-//! | `cookie.rs` | [`CookieEngine`]: the cookie modes, through a [`CookieFormat`](websession_core::format::CookieFormat) |
+//! | `cookie.rs` | [`CookieEngine`]: the cookie modes' cookie stage, through a [`CookieFormat`](websession_core::format::CookieFormat) |
+//! | `cookie_mode.rs` | the cookie modes' request path: open, then revocation or overflow; save |
 //! | `revocation.rs` | cookie modes: the revocation check after a cookie opens, and the store work before it is written |
 //! | `overflow.rs` | cookie modes: a session too large for its cookie, kept in a store |
 //! | `store.rs` | [`StoreEngine`]: store mode, and the store save overflow shares |
 
 mod cookie;
+mod cookie_mode;
 mod overflow;
 mod policy;
 mod revocation;

@@ -3,19 +3,16 @@
 //! and the store work before a cookie is written (denying a retired id,
 //! reading the generation a login records).
 
-use std::sync::Arc;
-
 use tracing::Instrument as _;
 use websession_core::store::{SessionId, Verdict};
 
 use super::cookie::CookieEngine;
 use super::policy::MAX_CLOCK_SKEW_SECS;
-use super::{chain, elapsed_us, overflow, Engine};
+use super::{chain, elapsed_us, Engine};
 use crate::error::SessionError;
 use crate::metrics::store_op;
-use crate::outcome::Outcome;
 use crate::revocation::{CookieIds, Revocation};
-use crate::state::{BoxFuture, Opened, SessionState, UserChange};
+use crate::state::{Opened, SessionState, UserChange};
 
 /// Refuses a revoked cookie (an empty session), from the cache when it
 /// knows, else after one round trip.
@@ -135,48 +132,39 @@ pub(super) fn work(state: &mut SessionState) -> Option<Option<String>> {
     (login.is_some() || state.retired_sid.is_some()).then_some(login)
 }
 
-/// The save after [`work`]: the store first (deny the retired id, read the
-/// login's generation), then the cookie (or the overflow store). A store
-/// failure answers 503 unless the revocation fails open.
-pub(super) fn save(
-    engine: Arc<CookieEngine>,
-    revocation: Revocation,
+/// The store work after [`work`], before the cookie is written: deny the
+/// retired id, read the login's generation. `Err` when the store failed and
+/// the revocation doesn't fail open: the request answers 503 (logged here).
+pub(super) async fn before_write(
+    engine: &CookieEngine,
+    revocation: &Revocation,
     mut state: SessionState,
     login: Option<String>,
-    mut outcome: Outcome,
     now: u64,
-) -> BoxFuture<'static, Outcome> {
-    Box::pin(async move {
-        let mut failed = None;
-        if let Some(sid) = state.retired_sid.take() {
-            let until = deny_until(&engine, &revocation, now);
-            if let Err(e) = deny(&engine, &revocation, &mut state, &sid, until, now).await {
-                failed = Some(e);
-            }
+) -> Result<SessionState, ()> {
+    let mut failed = None;
+    if let Some(sid) = state.retired_sid.take() {
+        let until = deny_until(engine, revocation, now);
+        if let Err(e) = deny(engine, revocation, &mut state, &sid, until, now).await {
+            failed = Some(e);
         }
-        if let Some(user) = login {
-            if let Err(e) = record_login(&revocation, &mut state, user).await {
-                // Failing open, the login is saved without a user: it can't
-                // be revoked with `revoke_all_for`, but isn't logged out
-                // when the store is back either.
-                failed.get_or_insert(e);
-            }
+    }
+    if let Some(user) = login {
+        if let Err(e) = record_login(revocation, &mut state, user).await {
+            // Failing open, the login is saved without a user: it can't be
+            // revoked with `revoke_all_for`, but isn't logged out when the
+            // store is back either.
+            failed.get_or_insert(e);
         }
-        if let Some(e) = failed {
-            if !revocation.fails_open() {
-                tracing::error!(error = %chain(&e), "revocation store unavailable; answering 503");
-                outcome.failed = Some(503);
-                return outcome;
-            }
-            tracing::error!(error = %chain(&e), "revocation store unavailable; failing open: the session is saved without it");
+    }
+    if let Some(e) = failed {
+        if !revocation.fails_open() {
+            tracing::error!(error = %chain(&e), "revocation store unavailable; answering 503");
+            return Err(());
         }
-        if let Some(overflow) = &engine.overflow {
-            let saved = overflow::save_overflowing(&engine, overflow, state, now, false).await;
-            return overflow::conclude(&engine, outcome, saved);
-        }
-        let written = engine.write_or_refuse(&mut state, now);
-        engine.shared.conclude(outcome, written)
-    })
+        tracing::error!(error = %chain(&e), "revocation store unavailable; failing open: the session is saved without it");
+    }
+    Ok(state)
 }
 
 /// Until when a retired id is denied: until any copy of the cookie has
