@@ -114,7 +114,6 @@ pub(crate) struct InCookie {
 }
 
 /// A session kept in a store record. Its save sends only what changed.
-#[derive(Default)]
 pub(crate) struct InStore {
     /// The live record this session was loaded from.
     pub(crate) record: Option<StoredRecord>,
@@ -128,17 +127,37 @@ pub(crate) struct InStore {
     pub(crate) removed: BTreeSet<String>,
 }
 
+impl InStore {
+    /// Nothing loaded, nothing changed.
+    pub(crate) const fn new() -> Self {
+        Self {
+            record: None,
+            purged: None,
+            touched: BTreeSet::new(),
+            removed: BTreeSet::new(),
+        }
+    }
+}
+
+impl Default for InStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl SessionState {
     /// A new, empty session kept in a store.
     pub(crate) fn in_store() -> Self {
-        Self {
-            kept: Kept::Store(InStore::default()),
-            ..Self::empty()
-        }
+        Self::kept(Kept::Store(InStore::new()))
     }
 
     /// A new, empty session kept in the cookie.
     pub(crate) fn empty() -> Self {
+        Self::kept(Kept::Cookie(InCookie::default()))
+    }
+
+    /// A new, empty session kept as `kept` says.
+    pub(crate) fn kept(kept: Kept) -> Self {
         Self {
             data: LazyMap::new(),
             modified: false,
@@ -152,7 +171,7 @@ impl SessionState {
             ids: CookieIds::default(),
             retired_sid: None,
             login_generation: None,
-            kept: Kept::Cookie(InCookie::default()),
+            kept,
         }
     }
 

@@ -19,6 +19,9 @@ use crate::outcome::{Finish, Outcome};
 use crate::raw::RawCookie;
 use crate::state::{is_permanent, InStore, Kept, Opened, Opener, SessionState, StoredRecord};
 
+/// The store side of a session that was never in the store.
+static NEW_TO_THE_STORE: InStore = InStore::new();
+
 /// How many fresh ids to try when `create` reports a collision (2^-256 odds).
 const CREATE_ATTEMPTS: usize = 3;
 
@@ -158,18 +161,16 @@ pub(super) async fn load(
                 log_rejection(&e);
                 return Ok(SessionState::in_store());
             }
-            Ok(SessionState {
-                data: record.data.into(),
-                created_at: Some(record.created_at),
-                kept: Kept::Store(InStore {
-                    record: Some(StoredRecord {
-                        id,
-                        expires_at: record.expires_at,
-                    }),
-                    ..InStore::default()
+            let mut state = SessionState::kept(Kept::Store(InStore {
+                record: Some(StoredRecord {
+                    id,
+                    expires_at: record.expires_at,
                 }),
-                ..SessionState::empty()
-            })
+                ..InStore::new()
+            }));
+            state.data = record.data.into();
+            state.created_at = Some(record.created_at);
+            Ok(state)
         }
         Ok(None) => {
             crate::metrics::cookie_rejected("UnknownSessionId");
@@ -246,8 +247,7 @@ impl Plan {
 /// Decides the save from the state.
 pub(super) fn plan(policy: &Policy, state: &SessionState, now: u64) -> Plan {
     // A session that leaves the cookie (overflow) is new to the store.
-    let fresh = InStore::default();
-    let kept = state.stored().unwrap_or(&fresh);
+    let kept = state.stored().unwrap_or(&NEW_TO_THE_STORE);
     // After `purge` the old record is in `purged`, never in `record`.
     let stored = kept.record.as_ref();
     if state.data.is_empty() {
