@@ -72,6 +72,7 @@ mod csrf;
 mod flash;
 mod login;
 mod login_manager;
+mod remember;
 
 #[cfg(feature = "actix")]
 mod actix;
