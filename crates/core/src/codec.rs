@@ -1,8 +1,10 @@
 //! What the two cookie codecs share: their limits, the compression policy,
 //! the age rule and capped zlib.
 
+#[cfg(feature = "compression")]
 use std::cell::RefCell;
 
+#[cfg(feature = "compression")]
 use flate2::{Compress, Decompress, FlushCompress, FlushDecompress, Status};
 
 use crate::error::{DecodeError, PayloadError};
@@ -77,6 +79,10 @@ impl CodecLimits {
     }
 
     /// [`DecodeError::TooLong`] for a cookie over the length limit.
+    #[cfg_attr(
+        not(any(feature = "sealed", feature = "starlette", feature = "django")),
+        allow(dead_code)
+    )]
     pub(crate) fn check_len(&self, cookie: &str) -> Result<(), DecodeError> {
         if cookie.len() > self.max_cookie_len {
             return Err(DecodeError::TooLong {
@@ -138,6 +144,7 @@ pub fn check_age(timestamp: u64, now: u64, max_age: u64) -> Result<(), DecodeErr
     Ok(())
 }
 
+#[cfg(feature = "compression")]
 thread_local! {
     // deflateInit allocates ~270 KB; reset() (before each use) reuses it and
     // gives identical output.
@@ -146,6 +153,7 @@ thread_local! {
 
 /// zlib level 6, kept only if it is at least 2 bytes shorter (itsdangerous'
 /// `len(compressed) < len(json) - 1`).
+#[cfg(feature = "compression")]
 pub(crate) fn compress_if_smaller(json: &[u8]) -> Option<Vec<u8>> {
     // A zlib stream is never shorter than 8 bytes, so short inputs can't win.
     if json.len() < 10 {
@@ -162,6 +170,20 @@ pub(crate) fn compress_if_smaller(json: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
+/// Without the `compression` feature nothing is compressed.
+#[cfg(not(feature = "compression"))]
+pub(crate) fn compress_if_smaller(_json: &[u8]) -> Option<Vec<u8>> {
+    None
+}
+
+/// Without the `compression` feature a compressed payload is refused.
+#[cfg(not(feature = "compression"))]
+pub(crate) fn inflate(_data: &[u8], _limit: usize) -> Result<Vec<u8>, PayloadError> {
+    Err(PayloadError::CompressionOff)
+}
+
+/// Inflates a zlib stream to at most `limit` bytes.
+#[cfg(feature = "compression")]
 pub(crate) fn inflate(data: &[u8], limit: usize) -> Result<Vec<u8>, PayloadError> {
     let mut z = Decompress::new(true);
     let mut out = Vec::with_capacity((data.len() * 4).max(64).min(limit.saturating_add(1)));
@@ -193,7 +215,7 @@ pub(crate) fn inflate(data: &[u8], limit: usize) -> Result<Vec<u8>, PayloadError
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "compression"))]
 mod tests {
     use super::*;
 

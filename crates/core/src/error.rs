@@ -74,6 +74,10 @@ pub enum PayloadError {
     /// The payload is not a complete zlib stream.
     #[error("the payload is not a valid zlib stream")]
     Zlib,
+    /// The payload is compressed, and this build has no `compression`
+    /// feature to inflate it.
+    #[error("the payload is compressed, and this build has no `compression` feature")]
+    CompressionOff,
     /// The payload decompresses to more than the limit (a decompression bomb).
     #[error("the payload decompresses to more than {limit} bytes")]
     TooLarge {

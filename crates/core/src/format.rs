@@ -33,11 +33,14 @@
 
 use std::fmt;
 
+#[cfg(feature = "django")]
 use crate::django::DjangoCodec;
 use crate::error::DecodeError;
 use crate::flask::{FlaskCodec, SignedPayload};
 use crate::json::LazyMap;
+#[cfg(feature = "sealed")]
 use crate::sealed::{SealedCodec, Unsealed};
+#[cfg(feature = "starlette")]
 use crate::starlette::StarletteCodec;
 use crate::value::{Map, Value, ValueError};
 
@@ -129,6 +132,7 @@ pub enum Origin {
     /// A signed cookie's verified payload, re-signed as it is.
     Signed(SignedPayload),
     /// A sealed cookie's opened payload, sealed again with a new nonce.
+    #[cfg(feature = "sealed")]
     Sealed(Box<Unsealed<()>>),
 }
 
@@ -137,6 +141,7 @@ impl fmt::Debug for Origin {
         f.write_str(match self {
             Self::None => "Origin::None",
             Self::Signed(_) => "Origin::Signed(<redacted>)",
+            #[cfg(feature = "sealed")]
             Self::Sealed(_) => "Origin::Sealed(<redacted>)",
         })
     }
@@ -186,6 +191,7 @@ impl CookieFormat for FlaskCodec {
     }
 }
 
+#[cfg(feature = "sealed")]
 impl CookieFormat for SealedCodec {
     fn name(&self) -> &'static str {
         "sealed"
@@ -234,6 +240,7 @@ impl CookieFormat for SealedCodec {
 /// The Python frameworks' formats: plain JSON, exactly the Python app's
 /// session, encoded again on every write (Python writes the same bytes for
 /// the same data), no creation time.
+#[cfg(any(feature = "starlette", feature = "django"))]
 macro_rules! plain_format {
     ($codec:ty, $name:literal) => {
         impl CookieFormat for $codec {
@@ -271,10 +278,12 @@ macro_rules! plain_format {
     };
 }
 
+#[cfg(feature = "starlette")]
 plain_format!(StarletteCodec, "starlette");
+#[cfg(feature = "django")]
 plain_format!(DjangoCodec, "django");
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sealed", feature = "starlette", feature = "django"))]
 mod tests {
     use super::*;
     use crate::{Key, KeyRing};

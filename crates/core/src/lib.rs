@@ -25,17 +25,29 @@ pub mod codec;
 pub mod cookie;
 pub mod date;
 mod de;
+#[cfg(feature = "django")]
+#[cfg_attr(docsrs, doc(cfg(feature = "django")))]
 pub mod django;
+#[cfg(feature = "django")]
+#[cfg_attr(docsrs, doc(cfg(feature = "django")))]
 pub mod django_signing;
 mod error;
 pub mod flask;
+#[cfg(feature = "flask")]
+#[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
 pub mod flask_login;
+#[cfg(feature = "flask")]
+#[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
 pub mod flask_wtf;
 pub mod format;
 pub mod itsdangerous;
 pub mod json;
 mod key;
+#[cfg(feature = "sealed")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sealed")))]
 pub mod sealed;
+#[cfg(feature = "starlette")]
+#[cfg_attr(docsrs, doc(cfg(feature = "starlette")))]
 pub mod starlette;
 pub mod store;
 #[cfg(feature = "test-util")]
@@ -50,5 +62,7 @@ pub use flask::FlaskCodec;
 pub use key::{
     Key, KeyError, KeyRing, KeyWeakness, GENERATED_KEY_LEN, MIN_KEY_LEN, WELL_KNOWN_SECRETS,
 };
+#[cfg(feature = "sealed")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sealed")))]
 pub use sealed::SealedCodec;
 pub use value::{Map, Value, ValueError};

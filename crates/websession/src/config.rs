@@ -3,6 +3,7 @@
 use std::fmt;
 
 use time::Duration;
+#[cfg(feature = "sealed")]
 use websession_core::sealed::MIN_SEALING_KEY_LEN;
 use websession_core::{Clock, Compression, KeyWeakness};
 
@@ -204,6 +205,7 @@ pub enum ConfigError {
         weakness: KeyWeakness,
     },
     /// A key is too short to seal cookies with.
+    #[cfg(feature = "sealed")]
     #[error("a sealing key must be at least {MIN_SEALING_KEY_LEN} bytes of random data; key {index} ({}) has {len}", key_role(*index))]
     SealingKey {
         /// Position in [`crate::KeyRing::verification_order`]: 0 is the current key.
@@ -296,8 +298,10 @@ pub struct SessionConfig {
     pub(crate) max_cookie_size: usize,
     pub(crate) no_store_on_write: bool,
     pub(crate) strict_keys: bool,
+    #[cfg(feature = "sealed")]
     pub(crate) sealed_compression: Compression,
     pub(crate) signed_compression: Compression,
+    #[cfg(feature = "sealed")]
     pub(crate) sealed_v1_cutoff: Option<time::OffsetDateTime>,
     pub(crate) clock: Clock,
     pub(crate) transport: Transport,
@@ -332,8 +336,10 @@ impl Default for SessionConfig {
             max_cookie_size: MAX_COOKIE_SIZE,
             no_store_on_write: true,
             strict_keys: false,
+            #[cfg(feature = "sealed")]
             sealed_compression: Compression::Never,
             signed_compression: Compression::Above(DEFAULT_COMPRESSION_THRESHOLD),
+            #[cfg(feature = "sealed")]
             sealed_v1_cutoff: None,
             clock: Clock::system(),
             transport: Transport::Cookie,
@@ -365,6 +371,8 @@ impl SessionConfig {
         }
     }
 
+    #[cfg(feature = "starlette")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "starlette")))]
     /// Starlette's (and FastAPI's) `SessionMiddleware` defaults, for
     /// [`Sessions::starlette`](crate::Sessions::starlette): cookie
     /// `session`, `Path=/`, `HttpOnly`, `SameSite=Lax`, no `Secure`
@@ -392,15 +400,11 @@ impl SessionConfig {
     /// ```
     #[must_use]
     pub fn starlette() -> Self {
-        Self {
-            secure: false,
-            no_store_on_write: false,
-            refresh: Refresh::OnChange,
-            permanent_lifetime: Duration::days(14),
-            ..Self::default()
-        }
+        Self::python_framework()
     }
 
+    #[cfg(feature = "django")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "django")))]
     /// Django's session defaults, for [`Sessions::django`](crate::Sessions::django):
     /// `SESSION_COOKIE_NAME = "sessionid"`, `SESSION_COOKIE_AGE` two weeks
     /// (`Max-Age` and `Expires` on every cookie, and the oldest cookie
@@ -431,10 +435,25 @@ impl SessionConfig {
     pub fn django() -> Self {
         Self {
             cookie_name: "sessionid".into(),
-            ..Self::starlette()
+            ..Self::python_framework()
         }
     }
 
+    /// What Starlette's and Django's defaults share: no `Secure`, no
+    /// `Cache-Control`, written only when changed, two weeks.
+    #[cfg(any(feature = "starlette", feature = "django"))]
+    fn python_framework() -> Self {
+        Self {
+            secure: false,
+            no_store_on_write: false,
+            refresh: Refresh::OnChange,
+            permanent_lifetime: Duration::days(14),
+            ..Self::default()
+        }
+    }
+
+    #[cfg(any(feature = "starlette", feature = "django"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "starlette", feature = "django"))))]
     /// Starlette and Django modes: the cookie has no `Max-Age`/`Expires`,
     /// so the browser drops it when it closes (Django's
     /// `SESSION_EXPIRE_AT_BROWSER_CLOSE = True`). The server still refuses
@@ -748,6 +767,8 @@ impl SessionConfig {
         self
     }
 
+    #[cfg(feature = "sealed")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sealed")))]
     /// Sealed mode: refuse cookies of the first sealed format (version 1,
     /// XChaCha20-Poly1305) from `cutoff` on. Default: they open while their
     /// age allows. Cookies are sealed as version 2 (AES-256-GCM-SIV), and a
@@ -769,6 +790,8 @@ impl SessionConfig {
         self
     }
 
+    #[cfg(feature = "sealed")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sealed")))]
     /// Sealed mode: whether to deflate the payload before sealing it.
     /// Default [`Compression::Never`].
     ///

@@ -21,6 +21,18 @@
 //! | any tower stack | `tower` | [`SessionManagerLayer`] | a [`PendingSession`] in the request's extensions |
 //! | actix-web | `actix` | `actix::SessionMiddleware` | the [`Session`] extractor |
 //!
+//! Every flavour is a feature, on by default; turn off what an app doesn't
+//! use with `default-features = false`:
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `compression` | zlib: reading and writing Flask's and Django's compressed cookies (Flask compresses whenever that saves two bytes, so an app sharing cookies with Flask needs it) |
+//! | `sealed` | sealed (encrypted) cookies: [`Sessions::sealed`] |
+//! | `flask` | Flask's extensions: [`flask`] (flashes, Flask-Login, Flask-WTF's CSRF tokens) |
+//! | `starlette` | Starlette's (FastAPI's) cookie: [`Sessions::starlette`] |
+//! | `django` | Django's `signed_cookies` cookie: [`Sessions::django`] |
+//! | `metrics` (off by default) | counters and histograms through the `metrics` facade |
+//!
 //! # Quick start (axum)
 //!
 //! ```no_run
@@ -64,11 +76,15 @@
 #![warn(missing_docs)]
 // Without an adapter feature, the request path (used only by adapters) is idle.
 #![cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
+// Without the Flask extensions, the handle's hooks for Flask-Login are idle.
+#![cfg_attr(not(feature = "flask"), allow(dead_code))]
 
 mod config;
 pub mod docs;
 mod engine;
 mod error;
+#[cfg(feature = "flask")]
+#[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
 pub mod flask;
 mod metrics;
 mod outcome;

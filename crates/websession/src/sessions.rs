@@ -3,11 +3,16 @@
 use std::fmt;
 use std::sync::Arc;
 
+#[cfg(feature = "django")]
 use websession_core::django::DjangoCodec;
+#[cfg(any(feature = "sealed", feature = "starlette", feature = "django"))]
 use websession_core::format::CookieFormat;
+#[cfg(feature = "starlette")]
 use websession_core::starlette::StarletteCodec;
 use websession_core::store::SessionStore;
-use websession_core::{FlaskCodec, KeyRing, SealedCodec};
+#[cfg(feature = "sealed")]
+use websession_core::SealedCodec;
+use websession_core::{FlaskCodec, KeyRing};
 
 use crate::config::{ConfigError, SessionConfig};
 use crate::engine::{CookieEngine, Engine, StoreEngine};
@@ -72,6 +77,8 @@ impl Sessions {
         CookieEngine::new(config, &keys, Ok(Box::new(format))).map(CookieSessions)
     }
 
+    #[cfg(feature = "sealed")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sealed")))]
     /// Sealed cookie sessions: the data is encrypted and authenticated with
     /// AES-256-GCM-SIV (see [`websession_core::sealed`]), so the client
     /// can't read it. As for [`Sessions::signed`], the cookie-only options
@@ -114,6 +121,8 @@ impl Sessions {
         StoreEngine::new(config, Arc::new(store)).map(StoreSessions)
     }
 
+    #[cfg(feature = "starlette")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "starlette")))]
     /// Sessions in Starlette's (and FastAPI's) `SessionMiddleware` cookie, so
     /// a Rust app and a Starlette app with the same `secret_key` share them:
     /// see [`crate::docs::starlette`]. Use [`SessionConfig::starlette`] for
@@ -147,6 +156,8 @@ impl Sessions {
         Self::plain(config, &keys, Box::new(format))
     }
 
+    #[cfg(feature = "django")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "django")))]
     /// Sessions in Django's `signed_cookies` session cookie
     /// (`SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"`),
     /// so a Rust app and a Django app with the same `SECRET_KEY` share
@@ -175,6 +186,8 @@ impl Sessions {
         Self::plain(config, &keys, Box::new(format))
     }
 
+    #[cfg(any(feature = "starlette", feature = "django"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "starlette", feature = "django"))))]
     /// A Python framework's cookie format.
     fn plain(
         config: SessionConfig,

@@ -58,5 +58,7 @@ pub(crate) use serializer::decode_payload;
 pub use serializer::{Loaded, UrlSafeTimedSerializer, DEFAULT_SERIALIZER_SALT};
 pub(crate) use signer::derive;
 pub use signer::{Digest, KeyDerivation, Signer, SignerError, DEFAULT_SIGNER_SALT};
-pub(crate) use timed::{decode_timestamp, split_unchecked, unsign_timed};
+#[cfg(feature = "django")]
+pub(crate) use timed::unsign_timed;
+pub(crate) use timed::{decode_timestamp, split_unchecked};
 pub use timed::{Timed, TimestampSigner};

@@ -43,6 +43,7 @@ impl<T> fmt::Debug for Loaded<T> {
     }
 }
 
+#[cfg(any(feature = "starlette", feature = "django"))]
 impl<T> Loaded<T> {
     /// The same token's facts with the value turned into another.
     pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Loaded<U> {
