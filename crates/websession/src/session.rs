@@ -567,6 +567,25 @@ impl Session {
         self.with(|s| s.data.to_map())
     }
 
+    /// Whether nothing this request does to the session will be saved: the
+    /// store was unreachable when it loaded and the sessions fail open
+    /// ([`StoreSessions::fail_open`](crate::StoreSessions::fail_open)), so
+    /// the session started empty; or the handle outlived its response. A
+    /// handler can then say so ("we can't sign you in right now") instead
+    /// of losing a login silently.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) -> &'static str {
+    /// if session.is_unsaved() {
+    ///     return "Sessions are unavailable for a moment; please try again.";
+    /// }
+    /// # "" }
+    /// ```
+    #[must_use]
+    pub fn is_unsaved(&self) -> bool {
+        self.with(|s| s.unsaved)
+    }
+
     /// Drops all the data (Flask's `session.clear()`). An emptied session's
     /// cookie is deleted at the end of the request. With a
     /// [`Revocation`](crate::Revocation), copies of the cookie stop working

@@ -225,6 +225,10 @@ async fn failing_open_is_an_explicit_option() {
     );
     assert!(r.set_cookie.is_empty(), "and never saved");
     assert_eq!(probe.writes.load(Ordering::SeqCst), writes);
+    // The handler can tell.
+    assert_eq!(send(&app, "/unsaved", Some(&cookie)).await.body, "true");
+    probe.down.store(false, Ordering::SeqCst);
+    assert_eq!(send(&app, "/unsaved", Some(&cookie)).await.body, "false");
 }
 
 #[tokio::test]

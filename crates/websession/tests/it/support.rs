@@ -105,6 +105,10 @@ pub(crate) fn app<S: Into<Sessions>>(sessions: Result<S, ConfigError>) -> Router
         .route("/read", get(|s: Session| async move { tagged(&s) }))
         .route("/extract", get(|_s: Session| async { "extracted" }))
         .route(
+            "/unsaved",
+            get(|s: Session| async move { s.is_unsaved().to_string() }),
+        )
+        .route(
             "/set/{key}/{value}",
             get(
                 |s: Session, Path((k, v)): Path<(String, String)>| async move {
