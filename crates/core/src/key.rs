@@ -114,6 +114,9 @@ pub enum KeyError {
     /// (Python raises `UnicodeEncodeError` for the same key).
     #[error("the secret key has a character that Latin-1 can't encode")]
     NotLatin1,
+    /// The environment variable holding the key is not valid Unicode.
+    #[error("the secret key's environment variable is not valid Unicode")]
+    NotUnicode,
 }
 
 /// A secret key: Flask's `SECRET_KEY` or one of its fallbacks.
@@ -189,6 +192,42 @@ impl Key {
     pub fn from_hex(text: &str) -> Result<Self, KeyError> {
         let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| KeyError::BadHex)?);
         Self::from_bytes(bytes.to_vec())
+    }
+
+    /// The key in the environment variable `var`, as its UTF-8 bytes (how a
+    /// Flask app usually sets `SECRET_KEY`). When `var` is unset: a new
+    /// random key ([`Key::generate`]) and a warning under the
+    /// `websession::security` log target, since sessions then don't survive
+    /// a restart and aren't shared between processes. That is what a quick
+    /// start or a demo needs; in production, set the variable (make a key
+    /// with `websession keygen`).
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Empty`] when `var` is set but empty (Flask's "sessions
+    /// disabled"), [`KeyError::NotUnicode`] when it isn't valid Unicode.
+    ///
+    /// ```
+    /// use websession_core::Key;
+    /// // Unset: a random key, with a warning.
+    /// let key = Key::from_env_or_generate("WEBSESSION_DOC_EXAMPLE_UNSET_KEY")?;
+    /// assert_eq!(key.len(), websession_core::GENERATED_KEY_LEN);
+    /// # Ok::<(), websession_core::KeyError>(())
+    /// ```
+    pub fn from_env_or_generate(var: &str) -> Result<Self, KeyError> {
+        match std::env::var(var) {
+            Ok(text) => Self::from_utf8(&text),
+            Err(std::env::VarError::NotUnicode(_)) => Err(KeyError::NotUnicode),
+            Err(std::env::VarError::NotPresent) => {
+                tracing::warn!(
+                    target: "websession::security",
+                    "{var} is not set: using a random secret key, so sessions end when the \
+                     process restarts and aren't shared with other processes; set {var} \
+                     (make one with `websession keygen`)"
+                );
+                Ok(Self::generate())
+            }
+        }
     }
 
     /// A new random key of [`GENERATED_KEY_LEN`] bytes from the OS CSPRNG.
@@ -288,6 +327,13 @@ impl fmt::Debug for Key {
 pub struct KeyRing {
     current: Key,
     fallbacks: Vec<Key>,
+}
+
+impl From<Key> for KeyRing {
+    /// A key ring with only `key`, as [`KeyRing::new`].
+    fn from(key: Key) -> Self {
+        Self::new(key)
+    }
 }
 
 impl KeyRing {

@@ -36,32 +36,32 @@
 //! # Quick start (axum)
 //!
 //! ```no_run
-//! use axum::{response::Redirect, routing::{get, post}, Form, Router};
-//! use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions};
+//! use axum::{response::Redirect, routing::get, Form, Router};
+//! use websession::{Key, Session, SessionConfig, SessionManagerLayer, Sessions};
 //!
 //! #[derive(serde::Deserialize)]
 //! struct Pet { pet: String }
 //!
 //! async fn home(session: Session) -> String {
-//!     match session.get::<String>("pet_name").ok().flatten() {
-//!         Some(name) => format!("Your pet's name is {name}."),
-//!         None => "I do not know your pet's name.".into(),
+//!     match session.get::<String>("pet_name") {
+//!         Ok(Some(name)) => format!("Your pet's name is {name}."),
+//!         _ => "I do not know your pet's name.".into(),
 //!     }
 //! }
 //!
-//! async fn set_pet(session: Session, Form(form): Form<Pet>) -> Result<Redirect, websession::SessionError> {
-//!     session.insert("pet_name", &form.pet)?;
-//!     session.set_permanent(true);
-//!     Ok(Redirect::to("/"))
+//! async fn set_pet(session: Session, Form(f): Form<Pet>) -> Redirect {
+//!     session.insert_value("pet_name", f.pet.into());
+//!     session.set_permanent(true); // "remember me": 31 days, renewed on use
+//!     Redirect::to("/")
 //! }
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let keys = KeyRing::new(Key::from_utf8(&std::env::var("SECRET_KEY")?)?);
-//! let config = SessionConfig::default().with_permanent_lifetime(time::Duration::minutes(1));
-//! let sessions = Sessions::signed(keys, config)?;
+//! // Flask's SECRET_KEY. Unset, a random key: sessions end on restart.
+//! let key = Key::from_env_or_generate("SECRET_KEY")?;
+//! // Checked once, here: a bad config is an error, not a panic later.
+//! let sessions = Sessions::signed(key, SessionConfig::default())?;
 //! let app = Router::new()
-//!     .route("/", get(home))
-//!     .route("/petname", post(set_pet))
+//!     .route("/", get(home).post(set_pet))
 //!     .layer(SessionManagerLayer::new(sessions));
 //! axum::serve(tokio::net::TcpListener::bind("127.0.0.1:5000").await?, app).await?;
 //! # Ok(()) }

@@ -70,7 +70,11 @@ impl Sessions {
     /// [`ConfigError::WeakKey`] for a short or published key when the
     /// configuration asks for strict keys (otherwise such keys are logged as
     /// a `websession::security` warning).
-    pub fn signed(keys: KeyRing, config: SessionConfig) -> Result<CookieSessions, ConfigError> {
+    pub fn signed(
+        keys: impl Into<KeyRing>,
+        config: SessionConfig,
+    ) -> Result<CookieSessions, ConfigError> {
+        let keys = keys.into();
         let format = FlaskCodec::new(&keys)
             .with_max_age(config.max_session_lifetime_secs())
             .with_compression(config.signed_compression);
@@ -88,7 +92,11 @@ impl Sessions {
     ///
     /// As [`Sessions::signed`], and [`ConfigError::SealingKey`] when a key is
     /// shorter than 32 bytes.
-    pub fn sealed(keys: KeyRing, config: SessionConfig) -> Result<CookieSessions, ConfigError> {
+    pub fn sealed(
+        keys: impl Into<KeyRing>,
+        config: SessionConfig,
+    ) -> Result<CookieSessions, ConfigError> {
+        let keys = keys.into();
         let format = SealedCodec::new(&keys, &config.cookie_name)
             .map_err(|e| ConfigError::SealingKey {
                 index: e.index,
@@ -151,7 +159,8 @@ impl Sessions {
     /// let sessions = Sessions::starlette(keys, SessionConfig::starlette())?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn starlette(keys: KeyRing, config: SessionConfig) -> Result<Self, ConfigError> {
+    pub fn starlette(keys: impl Into<KeyRing>, config: SessionConfig) -> Result<Self, ConfigError> {
+        let keys = keys.into();
         let format = StarletteCodec::new(&keys).with_max_age(config.max_session_lifetime_secs());
         Self::plain(config, &keys, Box::new(format))
     }
@@ -181,7 +190,8 @@ impl Sessions {
     /// let sessions = Sessions::django(keys, SessionConfig::django())?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn django(keys: KeyRing, config: SessionConfig) -> Result<Self, ConfigError> {
+    pub fn django(keys: impl Into<KeyRing>, config: SessionConfig) -> Result<Self, ConfigError> {
+        let keys = keys.into();
         let format = DjangoCodec::new(&keys).with_max_age(config.max_session_lifetime_secs());
         Self::plain(config, &keys, Box::new(format))
     }
