@@ -42,7 +42,7 @@ pub enum SessionProtection {
 /// | `REMEMBER_COOKIE_DOMAIN` | [`with_domain`](Self::with_domain) | none |
 /// | `REMEMBER_COOKIE_PATH` | [`with_path`](Self::with_path) | `/` |
 /// | `REMEMBER_COOKIE_SECURE` | [`with_secure`](Self::with_secure) | off |
-/// | `REMEMBER_COOKIE_HTTPONLY = False` | [`with_javascript_access`](Self::with_javascript_access) | `HttpOnly` |
+/// | `REMEMBER_COOKIE_HTTPONLY = False` | [`with_http_only(false)`](Self::with_http_only) | `HttpOnly` |
 /// | `REMEMBER_COOKIE_SAMESITE` | [`with_same_site`](Self::with_same_site) | none |
 /// | `REMEMBER_COOKIE_REFRESH_EACH_REQUEST` | [`with_refresh_each_request`](Self::with_refresh_each_request) | off |
 /// | `SESSION_PROTECTION` | [`with_session_protection`](Self::with_session_protection) | `"basic"` |
@@ -55,7 +55,7 @@ pub enum SessionProtection {
 /// let config = FlaskLoginConfig::default()
 ///     .with_session_protection(SessionProtection::Strong)
 ///     .with_duration(time::Duration::days(30))
-///     .with_secure();
+///     .with_secure(true);
 /// # let _ = config;
 /// ```
 #[derive(Clone, Debug)]
@@ -109,18 +109,21 @@ impl FlaskLoginConfig {
         self
     }
 
-    /// `REMEMBER_COOKIE_SECURE = True`: send the cookie over HTTPS only
-    /// (Flask-Login's default is off; turn it on in production).
+    /// `REMEMBER_COOKIE_SECURE`: `true` sends the cookie over HTTPS only
+    /// (Flask-Login's default is off; turn it on in production). As
+    /// [`SessionConfig::with_secure`](crate::SessionConfig::with_secure).
     #[must_use]
-    pub fn with_secure(mut self) -> Self {
-        self.cookie = self.cookie.with_secure(true);
+    pub fn with_secure(mut self, secure: bool) -> Self {
+        self.cookie = self.cookie.with_secure(secure);
         self
     }
 
-    /// `REMEMBER_COOKIE_HTTPONLY = False`: let scripts read the cookie.
+    /// `REMEMBER_COOKIE_HTTPONLY` (default `true`): `false` lets scripts
+    /// read the cookie. As
+    /// [`SessionConfig::with_http_only`](crate::SessionConfig::with_http_only).
     #[must_use]
-    pub fn with_javascript_access(mut self) -> Self {
-        self.cookie = self.cookie.with_http_only(false);
+    pub fn with_http_only(mut self, http_only: bool) -> Self {
+        self.cookie = self.cookie.with_http_only(http_only);
         self
     }
 
