@@ -633,8 +633,10 @@ pub mod revocation {}
 /// load, on the move out and on the move back, and no `Set-Cookie` is sent,
 /// so the browser keeps the cookie it had: nothing it holds is lost (the
 /// failed request's own changes are not saved, and it says so with the
-/// 503). [`StoreSessions::fail_open`](crate::StoreSessions::fail_open)
-/// applies to the load, as in store mode.
+/// 503). [`Overflow::fail_open`](crate::Overflow::fail_open) makes the
+/// load fail open, as [`StoreSessions::fail_open`](crate::StoreSessions::fail_open)
+/// does in store mode, and [`Overflow::with_touch_interval`](crate::Overflow::with_touch_interval)
+/// is store mode's touch interval for these records.
 ///
 /// A moved session is never readable through both paths: moving back
 /// deletes the record before the cookie with the data is sent, and the old

@@ -37,12 +37,16 @@ use websession_core::store::SessionStore;
 pub struct Overflow {
     pub(crate) store: Arc<dyn SessionStore>,
     return_below: Option<usize>,
+    fail_open: bool,
+    touch_interval: Option<time::Duration>,
 }
 
 impl fmt::Debug for Overflow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Overflow")
             .field("return_below", &self.return_below)
+            .field("fail_open", &self.fail_open)
+            .field("touch_interval", &self.touch_interval)
             .finish_non_exhaustive()
     }
 }
@@ -59,6 +63,8 @@ impl Overflow {
         Self {
             store: Arc::new(store),
             return_below: None,
+            fail_open: false,
+            touch_interval: None,
         }
     }
 
@@ -77,6 +83,50 @@ impl Overflow {
     pub fn with_return_below(mut self, bytes: usize) -> Self {
         self.return_below = Some(bytes);
         self
+    }
+
+    /// When the store can't be reached while a session in it loads, serve
+    /// an empty session that is never saved instead of answering 503, as
+    /// [`StoreSessions::fail_open`](crate::StoreSessions::fail_open) does
+    /// for store mode. Moving a session out or back still answers 503 (the
+    /// browser keeps its cookie).
+    ///
+    /// ```
+    /// let overflow = websession::Overflow::new(websession::core::store::MemoryStore::new())
+    ///     .fail_open();
+    /// # let _ = overflow;
+    /// ```
+    #[must_use]
+    pub fn fail_open(mut self) -> Self {
+        self.fail_open = true;
+        self
+    }
+
+    /// How often an unchanged session's record is written again to extend
+    /// its expiry, as
+    /// [`StoreSessions::with_touch_interval`](crate::StoreSessions::with_touch_interval)
+    /// does for store mode.
+    ///
+    /// ```
+    /// let overflow = websession::Overflow::new(websession::core::store::MemoryStore::new())
+    ///     .with_touch_interval(time::Duration::minutes(5));
+    /// # let _ = overflow;
+    /// ```
+    #[must_use]
+    pub fn with_touch_interval(mut self, interval: time::Duration) -> Self {
+        self.touch_interval = Some(interval);
+        self
+    }
+
+    /// Whether a load fails open ([`fail_open`](Self::fail_open)).
+    pub(crate) fn fails_open(&self) -> bool {
+        self.fail_open
+    }
+
+    /// The touch interval in whole seconds, if one was set.
+    pub(crate) fn touch_secs(&self) -> Option<u64> {
+        self.touch_interval
+            .map(|d| u64::try_from(d.whole_seconds()).unwrap_or(0))
     }
 
     /// The return threshold for a cookie limit of `max_cookie_size`.

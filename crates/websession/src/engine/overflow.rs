@@ -44,7 +44,7 @@ pub(super) fn open<'a>(
                 &*overflow.store,
                 Some(raw.as_str()),
                 now,
-                false,
+                overflow.fails_open(),
             )
             .await;
             let span = tracing::Span::current();
@@ -150,7 +150,14 @@ pub(super) async fn save_overflowing(
             state.user = UserChange::Set(Some(user.clone()));
         }
     }
-    let plan = store::plan(&engine.shared.policy, &state, now);
+    let plan = match overflow.touch_secs() {
+        None => store::plan(&engine.shared.policy, &state, now),
+        Some(touch) => {
+            let mut policy = engine.shared.policy.clone();
+            policy.set_touch_interval(touch);
+            store::plan(&policy, &state, now)
+        }
+    };
     store::run(&engine.shared, store, plan, now).await
 }
 

@@ -433,3 +433,68 @@ async fn readers_during_a_move_out_clobber_nothing() {
         assert_eq!(app.get("/keys", Some(&moved)).await.body, "a,b", "{mode:?}");
     }
 }
+
+/// An overflow store that fails open serves an empty, unsaved session on
+/// an outage (as store mode's `fail_open` does), instead of a 503; one that
+/// doesn't answers 503. Found by the review of issue 29's refactor: 0.1's
+/// `with_store_fail_open` covered this load, 0.2 first lost the option.
+#[tokio::test]
+async fn an_overflow_load_fails_open_only_when_asked() {
+    for fail_open in [false, true] {
+        let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
+        let mut overflow = Overflow::new(store.clone()).with_return_below(RETURN_BELOW);
+        if fail_open {
+            overflow = overflow.fail_open();
+        }
+        let sessions = sessions_with(Mode::Signed, &store, config(&clock), None, Some(overflow));
+        let app = tower(sessions.expect("valid"));
+        let c = next(&app.get("/put/big/5000", None).await, "");
+        assert!(in_store(&c));
+        store.down.store(true, Ordering::SeqCst);
+        let r = app.get("/read", Some(&c)).await;
+        if fail_open {
+            assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "{}"));
+            assert!(r.set_cookie.is_empty(), "and nothing is saved");
+        } else {
+            assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        }
+    }
+}
+
+/// The overflow store's records follow its touch interval: an unchanged
+/// record older than the interval is extended (without one, the default
+/// slack is half the lifetime, and a minute later nothing is written).
+#[tokio::test]
+async fn overflow_records_follow_the_touch_interval() {
+    for touch in [None, Some(60)] {
+        let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
+        let mut overflow = Overflow::new(store.clone()).with_return_below(RETURN_BELOW);
+        if let Some(t) = touch {
+            overflow = overflow.with_touch_interval(time::Duration::seconds(t));
+        }
+        let sessions = sessions_with(Mode::Signed, &store, config(&clock), None, Some(overflow));
+        let app = tower(sessions.expect("valid"));
+        let c = next(&app.get("/put/big/5000", None).await, "");
+        assert!(in_store(&c));
+        let writes = store.writes.load(Ordering::SeqCst);
+        clock.advance(61);
+        assert_eq!(app.get("/read", Some(&c)).await.status, StatusCode::OK);
+        let extended = store.writes.load(Ordering::SeqCst) > writes;
+        assert_eq!(extended, touch.is_some(), "touch interval {touch:?}");
+    }
+}
+
+/// A sealed session's own `_ws_created` key (the signed format's hidden
+/// key, an ordinary key in sealed mode) moves to the overflow store with
+/// the session. Before issue 29's format trait, the engine stripped it from
+/// every format's data on the way out.
+#[tokio::test]
+async fn a_sealed_sessions_own_ws_created_key_moves_with_it() {
+    let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
+    let app = tower(sessions(Mode::Sealed, &clock, &store));
+    let c = next(&app.get("/put/_ws_created/8", None).await, "");
+    let c = next(&app.get("/put/big/5000", Some(&c)).await, &c);
+    assert!(in_store(&c));
+    let keys = app.get("/keys", Some(&c)).await.body;
+    assert!(keys.split(',').any(|k| k == "_ws_created"), "{keys}");
+}
