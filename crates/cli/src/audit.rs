@@ -102,7 +102,7 @@ impl Target {
 
     /// HMAC(derived, signing input) == signature, in constant time.
     fn check<M: Mac + hmac::digest::KeyInit>(&self, derived: &[u8]) -> bool {
-        let Ok(mut mac) = <M as Mac>::new_from_slice(derived) else {
+        let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(derived) else {
             return false;
         };
         mac.update(&self.signing_input);

@@ -6,9 +6,11 @@
 //! ```
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
+use std::hint::black_box;
+
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use websession_core::flask::derive_key;
@@ -22,7 +24,8 @@ fn bench(c: &mut Criterion) {
     let key = Key::from_utf8("a benchmark secret key of 32 b!!").expect("key");
     let codec = FlaskCodec::new(&KeyRing::new(key.clone()));
     let never = codec.clone().with_compression(Compression::Never);
-    let keyed = <Hmac<Sha1> as Mac>::new_from_slice(&derive_key(key.expose_bytes())).expect("hmac");
+    let keyed =
+        <Hmac<Sha1> as KeyInit>::new_from_slice(&derive_key(key.expose_bytes())).expect("hmac");
     let ts = 1_700_000_000;
     let mut group = c.benchmark_group("flask_codec");
     for (name, data) in [("typical_3_keys", typical()), ("large_2kb", large())] {
@@ -104,7 +107,7 @@ fn bench(c: &mut Criterion) {
         let mut json = String::new();
         websession_core::json::write_map(&mut json, &data);
         let plain = json.into_bytes();
-        let nonce = XNonce::from_slice(&[7u8; 24]);
+        let nonce = &XNonce::from([7u8; 24]);
         let ciphertext = aead
             .encrypt(
                 nonce,

@@ -55,7 +55,7 @@
 use std::fmt;
 use std::fmt::Write as _;
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest as _, Sha512};
 
 use crate::error::DecodeError;
@@ -348,7 +348,7 @@ impl RememberSigner {
 
 /// An HMAC-SHA512 keyed with `key`.
 fn keyed(key: &[u8]) -> Hmac<Sha512> {
-    match <Hmac<Sha512> as Mac>::new_from_slice(key) {
+    match <Hmac<Sha512> as KeyInit>::new_from_slice(key) {
         Ok(mac) => mac,
         Err(_) => unreachable!("HMAC accepts keys of any length"),
     }

@@ -159,7 +159,7 @@ impl CsrfSigner {
     pub fn new_raw_token() -> String {
         let mut seed = zeroize::Zeroizing::new([0u8; 64]);
         #[allow(clippy::expect_used)]
-        getrandom::getrandom(&mut *seed).expect("the OS random number generator failed");
+        getrandom::fill(&mut *seed).expect("the OS random number generator failed");
         hex::encode(Sha1::digest(seed.as_slice()))
     }
 

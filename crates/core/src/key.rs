@@ -240,7 +240,7 @@ impl Key {
     pub fn generate() -> Self {
         let mut bytes = Zeroizing::new(vec![0u8; GENERATED_KEY_LEN]);
         #[allow(clippy::expect_used)]
-        getrandom::getrandom(&mut bytes).expect("the OS random number generator failed");
+        getrandom::fill(&mut bytes).expect("the OS random number generator failed");
         Self(bytes)
     }
 

@@ -47,7 +47,7 @@ use std::fmt;
 use aes_gcm_siv::Aes256GcmSiv;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use sha2::Sha256;
@@ -315,14 +315,18 @@ impl SealedCodec {
         // A userspace CSPRNG (ChaCha, seeded and periodically reseeded from
         // the OS): no system call per seal. 192-bit random nonces never
         // repeat in practice, however many cookies one key seals.
-        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut nonce);
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut nonce);
         raw.extend_from_slice(&nonce);
         raw.push(flags);
         raw.extend_from_slice(&issued_at.to_be_bytes());
         raw.extend_from_slice(&created_at.to_be_bytes());
         raw.extend_from_slice(payload);
         let tag = self.ciphers[0]
-            .encrypt_in_place_detached((&nonce).into(), &self.aad, &mut raw[1 + NONCE_LEN..])
+            .encrypt_inout_detached(
+                (&nonce).into(),
+                &self.aad,
+                (&mut raw[1 + NONCE_LEN..]).into(),
+            )
             // Only a message over 256 GiB fails; a cookie is never that.
             .unwrap_or_default();
         raw.extend_from_slice(&tag);
@@ -435,7 +439,7 @@ impl SealedCodec {
                 text.copy_from_slice(sealed);
             }
             if cipher
-                .decrypt_in_place_detached(nonce.into(), &self.aad, text, tag.into())
+                .decrypt_inout_detached(nonce.into(), &self.aad, (&mut *text).into(), tag.into())
                 .is_ok()
             {
                 return Ok((index, &*text));
@@ -449,7 +453,8 @@ impl SealedCodec {
         if raw.len() < 1 + NONCE_LEN_1 + TAG_LEN + HEADER_LEN {
             return Err(DecodeError::BadSignature);
         }
-        let nonce = XNonce::from_slice(&raw[1..=NONCE_LEN_1]);
+        let nonce =
+            <&XNonce>::try_from(&raw[1..=NONCE_LEN_1]).map_err(|_| DecodeError::BadSignature)?;
         let body = &raw[1 + NONCE_LEN_1..];
         self.ciphers_1
             .iter()

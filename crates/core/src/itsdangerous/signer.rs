@@ -115,7 +115,7 @@ enum KeyedMac {
 
 fn keyed<M: Mac + hmac::digest::KeyInit>(key: &[u8]) -> M {
     // HMAC takes keys of any length; this can't fail.
-    match <M as Mac>::new_from_slice(key) {
+    match <M as hmac::digest::KeyInit>::new_from_slice(key) {
         Ok(mac) => mac,
         Err(_) => unreachable!("HMAC accepts keys of any length"),
     }

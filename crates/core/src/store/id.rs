@@ -26,7 +26,7 @@ impl SessionId {
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
         #[allow(clippy::expect_used)]
-        getrandom::getrandom(&mut bytes).expect("the OS random number generator failed");
+        getrandom::fill(&mut bytes).expect("the OS random number generator failed");
         Self(URL_SAFE_NO_PAD.encode(bytes))
     }
 
