@@ -96,7 +96,7 @@ impl Batcher {
         match self.queue_up(cmd, Some(then)).await? {
             (first, Some(second)) => Ok((first, second)),
             (_, None) => Err(RedisError::from((
-                redis::ErrorKind::ResponseError,
+                redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError),
                 "a Redis batch lost the reply of a command",
             ))),
         }
@@ -156,7 +156,7 @@ impl Batcher {
                 let mut next = || {
                     values.next().ok_or_else(|| {
                         RedisError::from((
-                            redis::ErrorKind::ResponseError,
+                            redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError),
                             "a Redis batch got fewer replies than commands",
                         ))
                     })

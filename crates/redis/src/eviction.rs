@@ -239,17 +239,17 @@ impl RedisStore {
                 // No response policy: the reply is a map of node to reply,
                 // and any node's error is the command's.
                 let routing = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllNodes, None));
-                match c.clone().route_command(&cmd, routing).await? {
+                match c.clone().route_command(cmd, routing).await? {
                     redis::Value::Map(replies) => Ok(replies
                         .into_iter()
                         .map(|(node, reply)| {
-                            let node = String::from_owned_redis_value(node)
+                            let node = String::from_redis_value(node)
                                 .unwrap_or_else(|_| "a cluster node".to_owned());
                             (node, reply)
                         })
                         .collect()),
                     other => Err(redis::RedisError::from((
-                        redis::ErrorKind::TypeError,
+                        redis::ErrorKind::UnexpectedReturnType,
                         "unexpected reply from the cluster's nodes",
                         format!("{other:?}"),
                     ))),
@@ -262,16 +262,15 @@ impl RedisStore {
 /// The policy in a `CONFIG GET maxmemory-policy` reply (a name and a value,
 /// as an array or a map).
 fn policy_from_config(reply: redis::Value) -> Option<String> {
-    let pairs = std::collections::HashMap::<String, String>::from_owned_redis_value(
-        reply.extract_error().ok()?,
-    )
-    .ok()?;
+    let pairs =
+        std::collections::HashMap::<String, String>::from_redis_value(reply.extract_error().ok()?)
+            .ok()?;
     pairs.get("maxmemory-policy").cloned()
 }
 
 /// The policy in an `INFO memory` reply (its `maxmemory_policy:` line).
 fn policy_from_info(reply: redis::Value) -> Option<String> {
-    let text = String::from_owned_redis_value(reply.extract_error().ok()?).ok()?;
+    let text = String::from_redis_value(reply.extract_error().ok()?).ok()?;
     text.lines()
         .find_map(|l| l.strip_prefix("maxmemory_policy:"))
         .map(|p| p.trim().to_owned())

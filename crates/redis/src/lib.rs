@@ -26,8 +26,10 @@
 //! | [`RedisStore::from_client`], [`RedisStore::from_manager`] | a `redis::Client` or `ConnectionManager` you built |
 //! | [`RedisStore::from_cluster_client`], [`RedisStore::from_cluster_connection`] | a `ClusterClient` or its connection |
 //!
-//! The `redis` crate is re-exported ([`redis`]), so your
-//! client is of the version the store takes. [`RedisOptions`] holds the
+//! The `from_*` constructors take redis 1.x's types (redis-rs 1.8 or
+//! later). The `redis` crate is re-exported ([`redis`]), so your client is
+//! of the version the store takes; an app on redis 0.x (two majors in one
+//! build) hands the store a URL instead. [`RedisOptions`] holds the
 //! timeouts, with these defaults: connect 2 s, response 2 s (a store
 //! built from your own manager or cluster client uses its settings
 //! instead).
@@ -35,7 +37,9 @@
 //! ## TLS
 //!
 //! `rediss://` URLs connect over TLS, with one of two features: `rustls`
-//! (the default: rustls with the *ring* provider) or `native-tls` (the
+//! (the default: rustls with the *ring* provider; a build that also
+//! enables rustls's `aws-lc-rs` installs a process-wide provider first,
+//! `rustls::crypto::CryptoProvider::install_default`) or `native-tls` (the
 //! platform's library, OpenSSL on Linux; with both features, rustls is
 //! used). The server's certificate must chain to a trusted root and name
 //! the URL's host; by default the system's root certificates are trusted.
@@ -394,7 +398,7 @@ mod scripts;
 
 pub use eviction::UnsafeEvictionPolicy;
 pub use options::RedisOptions;
-/// The redis-rs version this store is built on, for
+/// The redis-rs version this store is built on (1.x), for
 /// [`RedisStore::from_client`] and the other `from_*` constructors.
 pub use redis;
 pub use revocations::RedisRevocations;
@@ -484,7 +488,8 @@ fn unreachable(e: &redis::RedisError) -> bool {
     e.is_io_error() || e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped()
 }
 
-fn err(e: redis::RedisError) -> StoreError {
+fn err(e: impl Into<redis::RedisError>) -> StoreError {
+    let e = e.into();
     let kind = if unreachable(&e) {
         StoreErrorKind::Unavailable
     } else {
@@ -530,7 +535,7 @@ fn claim(expires: u64, now: u64) -> u64 {
 /// Fails a write that fewer replicas than `ack` asks for acknowledged
 /// (`acked`, `WAIT`'s reply).
 fn check_ack(ack: ReplicaAck, acked: redis::Value) -> Result<(), StoreError> {
-    let acked = u32::from_owned_redis_value(acked).map_err(err)?;
+    let acked = u32::from_redis_value(acked).map_err(err)?;
     if acked < ack.replicas {
         return Err(StoreError::new(
             StoreErrorKind::Unavailable,
@@ -601,8 +606,8 @@ impl RedisStore {
         Self::from_client(client.map_err(err)?, options).await
     }
 
-    /// Uses a `redis::Client` you built (with your own TLS certificates,
-    /// say), with the timeouts of `options` (its root CA is not used: the
+    /// Uses a `redis::Client` (redis 1.x) you built (with your own TLS
+    /// certificates, say), with the timeouts of `options` (its root CA is not used: the
     /// client's own TLS settings apply). The store makes its own
     /// `ConnectionManager` from it.
     ///
@@ -623,8 +628,8 @@ impl RedisStore {
         options: &RedisOptions,
     ) -> Result<Self, StoreError> {
         let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(options.connect_timeout)
-            .set_response_timeout(options.response_timeout)
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_response_timeout(Some(options.response_timeout))
             .set_number_of_retries(1);
         let conn = ConnectionManager::new_with_config(client, config)
             .await
@@ -632,8 +637,8 @@ impl RedisStore {
         Ok(Self::from_manager(conn).require_safe_eviction(options.require_safe_eviction))
     }
 
-    /// Uses a `ConnectionManager` you already have (it may be shared with
-    /// the rest of your app: the store clones it). Its timeouts and
+    /// Uses a `ConnectionManager` (redis 1.x) you already have (it may be
+    /// shared with the rest of your app: the store clones it). Its timeouts and
     /// reconnection settings are yours; the store's calls still go out in
     /// batches (see "Round trips").
     ///
@@ -708,8 +713,8 @@ impl RedisStore {
             .require_safe_eviction(options.require_safe_eviction))
     }
 
-    /// Uses a `redis::cluster::ClusterClient` you built (its timeouts,
-    /// TLS and credentials apply).
+    /// Uses a `redis::cluster::ClusterClient` (redis 1.x) you built (its
+    /// timeouts, TLS and credentials apply).
     ///
     /// ```no_run
     /// use websession_redis::{redis, RedisStore};
@@ -730,7 +735,8 @@ impl RedisStore {
         Ok(Self::from_cluster_connection(conn))
     }
 
-    /// Uses a Cluster connection you already have (the store clones it).
+    /// Uses a Cluster connection (redis 1.x) you already have (the store
+    /// clones it).
     ///
     /// ```no_run
     /// use websession_redis::{redis, RedisStore};
@@ -888,7 +894,7 @@ impl RedisStore {
         // same connection: the count it returns covers the script.
         let ack = self.replica_ack.filter(|_| keys > 0);
         let (reply, acked) = match self.send_acked(make(), ack).await {
-            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
                 let mut conn = self.conn.clone();
                 script
                     .prepare_invoke()
@@ -903,7 +909,7 @@ impl RedisStore {
         if let (Some(ack), Some(acked)) = (ack, acked) {
             check_ack(ack, acked)?;
         }
-        T::from_owned_redis_value(reply).map_err(err)
+        T::from_redis_value(reply).map_err(err)
     }
 
     /// Sends the script invocation `cmd` (`EVALSHA sha n key …`), and with
@@ -941,7 +947,7 @@ impl RedisStore {
                     (Some(reply), Some(acked)) => (reply, acked),
                     _ => {
                         return Err(redis::RedisError::from((
-                            redis::ErrorKind::ResponseError,
+                            redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError),
                             "a script and its WAIT got fewer than two replies",
                         )))
                     }
@@ -1188,7 +1194,7 @@ impl SessionStore for RedisStore {
         let mut range = redis::cmd("ZRANGE");
         range.arg(self.user_key(user)).arg(0).arg(-1);
         let members = self.send(range).await.map_err(err)?;
-        let members = Vec::<String>::from_owned_redis_value(members).map_err(err)?;
+        let members = Vec::<String>::from_redis_value(members).map_err(err)?;
         let mut loads = tokio::task::JoinSet::new();
         for id in members.iter().filter_map(|hex| IdHash::from_hex(hex)) {
             let store = self.clone();

@@ -81,8 +81,8 @@ impl RedisStore {
 }
 
 /// A reply that doesn't parse as what the key should hold: corrupt data.
-fn corrupt(e: redis::RedisError) -> StoreError {
-    StoreError::new(StoreErrorKind::Corrupt, e)
+fn corrupt(e: impl Into<redis::RedisError>) -> StoreError {
+    StoreError::new(StoreErrorKind::Corrupt, e.into())
 }
 
 impl RedisRevocations {
@@ -162,14 +162,14 @@ impl RevocationStore for RedisRevocations {
                 let mut get = redis::cmd("GET");
                 get.arg(self.store.generation_key(user));
                 let (generation, until) = self.read_two(get, score).await.map_err(err)?;
-                let generation = Option::<u64>::from_owned_redis_value(generation)
+                let generation = Option::<u64>::from_redis_value(generation)
                     .map_err(corrupt)?
                     .unwrap_or(0);
                 (Some(generation), until)
             }
             None => (None, self.store.send(score).await.map_err(err)?),
         };
-        let until = Option::<f64>::from_owned_redis_value(until).map_err(corrupt)?;
+        let until = Option::<f64>::from_redis_value(until).map_err(corrupt)?;
         // Exact: both are below 2^53.
         let denied = until.is_some_and(|until| until > now.min(MAX_UNTIL) as f64);
         Ok(Verdict::new(generation, denied))
@@ -180,7 +180,7 @@ impl RevocationStore for RedisRevocations {
         let mut get = redis::cmd("GET");
         get.arg(self.store.generation_key(user));
         let reply = self.store.send(get).await.map_err(err)?;
-        Ok(Option::<u64>::from_owned_redis_value(reply)
+        Ok(Option::<u64>::from_redis_value(reply)
             .map_err(corrupt)?
             .unwrap_or(0))
     }
@@ -189,7 +189,7 @@ impl RevocationStore for RedisRevocations {
         self.store.guard_eviction().await?;
         let mut incr = redis::cmd("INCR");
         incr.arg(self.store.generation_key(user));
-        u64::from_owned_redis_value(self.write(incr).await?).map_err(corrupt)
+        u64::from_redis_value(self.write(incr).await?).map_err(corrupt)
     }
 
     /// One script; with the store's replica acknowledgement, its `WAIT`
@@ -225,7 +225,7 @@ impl RevocationStore for RedisRevocations {
             let reply = done
                 .map_err(|e| StoreError::new(StoreErrorKind::Backend, e))?
                 .map_err(err)?;
-            removed += u64::from_owned_redis_value(reply).map_err(corrupt)?;
+            removed += u64::from_redis_value(reply).map_err(corrupt)?;
         }
         Ok(removed)
     }
