@@ -61,6 +61,27 @@
 //! process holds it) fails with [`StoreErrorKind::Unavailable`], as does any
 //! call that waited in the queue longer than that: the adapters answer 503.
 //!
+//! # rusqlite and sqlx versions
+//!
+//! `libsqlite3-sys`, the SQLite under rusqlite and under sqlx's SQLite
+//! driver, declares `links = "sqlite3"`: one build holds one version of it.
+//! No rusqlite type is part of this crate's API, and it takes any rusqlite
+//! from 0.32 to 0.43 (libsqlite3-sys 0.30 to 0.40), so Cargo picks the
+//! version your app's other SQLite crate needs:
+//!
+//! | your app also depends on | builds? | Cargo picks |
+//! |---|---|---|
+//! | no other SQLite crate | yes | rusqlite 0.43 |
+//! | rusqlite 0.32 to 0.43 | yes | your rusqlite |
+//! | sqlx 0.9 (`sqlite`), with or without rusqlite 0.32 to 0.43 | yes | rusqlite 0.43, or yours |
+//! | sqlx 0.8 (`sqlite`) | yes | rusqlite 0.32 (sqlx 0.8 needs libsqlite3-sys 0.30) |
+//! | sqlx 0.8 and rusqlite 0.33 or later | no, with or without websession: the two need different libsqlite3-sys | |
+//! | sqlx 0.7 or older, rusqlite 0.31 or older | no: their libsqlite3-sys (0.28 or older) is below the range | |
+//!
+//! The store enables rusqlite's `bundled` feature, so the build compiles
+//! SQLite in, for your other SQLite crate too. A rusqlite after 0.43 joins
+//! the range once the store's suite passes on it.
+//!
 //! # Durability
 //!
 //! The database runs in WAL mode (`journal_mode=WAL`), with
@@ -492,7 +513,7 @@ fn err(e: rusqlite::Error) -> StoreError {
         rusqlite::Error::InvalidColumnType(..)
         | rusqlite::Error::FromSqlConversionFailure(..)
         | rusqlite::Error::IntegralValueOutOfRange(..)
-        | rusqlite::Error::Utf8Error(_) => StoreErrorKind::Corrupt,
+        | rusqlite::Error::Utf8Error(..) => StoreErrorKind::Corrupt,
         _ => StoreErrorKind::Backend,
     };
     StoreError::new(kind, e)

@@ -101,25 +101,28 @@ async fn revocations_are_shared_through_the_file_and_kept_per_prefix() {
     let other = rauth.check(Some("alice"), &id, t).await.expect("check");
     assert_eq!((other.generation, other.denied), (Some(0), false));
 
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("raw pool");
-    let generation: i64 =
-        sqlx::query_scalar("SELECT generation FROM websession_generations WHERE user_id = 'alice'")
-            .fetch_one(&pool)
-            .await
-            .expect("generation row");
+    let raw = rusqlite::Connection::open(&path).expect("raw connection");
+    let generation: i64 = raw
+        .query_row(
+            "SELECT generation FROM websession_generations WHERE user_id = 'alice'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("generation row");
     assert_eq!(generation, 2);
-    let until: i64 = sqlx::query_scalar("SELECT until FROM websession_denied WHERE id = ?")
-        .bind(id.as_bytes())
-        .fetch_one(&pool)
-        .await
+    let until: i64 = raw
+        .query_row(
+            "SELECT until FROM websession_denied WHERE id = ?",
+            [id.as_bytes()],
+            |row| row.get(0),
+        )
         .expect("denied row");
     assert_eq!(until, i64::try_from(t + 60).expect("fits"));
     rauth.bump_generation("bob").await.expect("bump");
-    let prefixed: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_generations")
-        .fetch_one(&pool)
-        .await
+    let prefixed: i64 = raw
+        .query_row("SELECT count(*) FROM auth_generations", [], |row| {
+            row.get(0)
+        })
         .expect("count");
     assert_eq!(prefixed, 1);
     assert_eq!(ra.delete_expired_denials(t + 60).await.expect("delete"), 1);
@@ -177,14 +180,14 @@ async fn two_prefixes_share_a_file_and_keep_apart() {
     assert_eq!(a.load(&id, now()).await.expect("load"), None);
     assert_eq!(b.load(&id, now()).await.expect("load"), Some(record));
 
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("raw pool");
-    let mut tables: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
-            .fetch_all(&pool)
-            .await
-            .expect("tables");
+    let raw = raw_connection(&path);
+    let mut tables: Vec<String> = raw
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        .expect("prepare")
+        .query_map([], |row| row.get(0))
+        .expect("tables")
+        .collect::<Result<_, _>>()
+        .expect("tables");
     tables.sort();
     assert_eq!(
         tables,
@@ -201,13 +204,10 @@ async fn two_prefixes_share_a_file_and_keep_apart() {
     );
     // What schema_sql gives is what the store created: running it again
     // changes nothing (idempotent), on a fresh file it makes the same tables.
-    sqlx::raw_sql(&SqliteStore::schema_sql(&auth))
-        .execute(&pool)
-        .await
+    raw.execute_batch(&SqliteStore::schema_sql(&auth))
         .expect("idempotent");
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_sessions")
-        .fetch_one(&pool)
-        .await
+    let sessions: i64 = raw
+        .query_row("SELECT count(*) FROM auth_sessions", [], |row| row.get(0))
         .expect("count");
     assert_eq!(sessions, 0);
 }
@@ -307,38 +307,43 @@ async fn two_pools_on_one_file_write_without_lock_errors() {
     );
 }
 
-/// A store on a fresh file, and a raw pool on the same file for the test's
-/// own SQL (triggers, row counts).
-async fn store_and_pool(name: &str) -> (SqliteStore, sqlx::SqlitePool) {
+/// A connection of the test's own on the store's file (another client than
+/// the store's), waiting for the store's locks as the store waits for its.
+fn raw_connection(path: &std::path::Path) -> rusqlite::Connection {
+    let raw = rusqlite::Connection::open(path).expect("raw connection");
+    raw.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    raw
+}
+
+/// A store on a fresh file, and a raw connection on the same file for the
+/// test's own SQL (triggers, row counts).
+async fn store_and_raw(name: &str) -> (SqliteStore, rusqlite::Connection) {
     let path = temp_db(name);
     let store = SqliteStore::open(path.to_str().expect("utf8"))
         .await
         .expect("open");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("raw pool");
-    (store, pool)
+    (store, raw_connection(&path))
 }
 
-async fn value_rows(pool: &sqlx::SqlitePool, id: &IdHash) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM websession_values WHERE id = ?")
-        .bind(id.as_bytes())
-        .fetch_one(pool)
-        .await
-        .expect("count")
+fn value_rows(raw: &rusqlite::Connection, id: &IdHash) -> i64 {
+    raw.query_row(
+        "SELECT count(*) FROM websession_values WHERE id = ?",
+        [id.as_bytes()],
+        |row| row.get(0),
+    )
+    .expect("count")
 }
 
 /// The move is done before the values are written; a value the database
 /// refuses after that must roll the move back too.
 #[tokio::test]
 async fn a_cycle_whose_change_set_is_refused_leaves_the_old_record_untouched() {
-    let (store, pool) = store_and_pool("cycle-refused").await;
-    sqlx::query(
+    let (store, raw) = store_and_raw("cycle-refused").await;
+    raw.execute_batch(
         "CREATE TRIGGER refuse_key BEFORE INSERT ON websession_values
          WHEN NEW.key = 'refused' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
     )
-    .execute(&pool)
-    .await
     .expect("trigger");
     let t = now();
     let (old, new) = (SessionId::generate().hash(), SessionId::generate().hash());
@@ -365,11 +370,7 @@ async fn a_cycle_whose_change_set_is_refused_leaves_the_old_record_untouched() {
         "the old id is live and holds exactly what it held"
     );
     assert_eq!(store.load(&new, t).await.expect("load"), None);
-    assert_eq!(
-        value_rows(&pool, &new).await,
-        0,
-        "no stray values under new"
-    );
+    assert_eq!(value_rows(&raw, &new), 0, "no stray values under new");
     assert_eq!(
         store.delete_all_for("bob").await.expect("delete_all_for"),
         0,
@@ -387,7 +388,7 @@ async fn a_cycle_whose_change_set_is_refused_leaves_the_old_record_untouched() {
 /// keys, values and user ids: no truncation, no collision with the prefix.
 #[tokio::test]
 async fn nul_round_trips_in_keys_values_and_user_ids() {
-    let (store, _pool) = store_and_pool("nul").await;
+    let (store, _raw) = store_and_raw("nul").await;
     let t = now();
     let nested = Value::List(vec![
         Value::from("a\0b"),
@@ -451,7 +452,7 @@ async fn nul_round_trips_in_keys_values_and_user_ids() {
 /// `Row::get`); corrupt data is `Corrupt`, never a panic or an outage.
 #[tokio::test]
 async fn rows_of_the_wrong_type_are_corrupt_not_a_panic() {
-    let (store, pool) = store_and_pool("corrupt-types").await;
+    let (store, raw) = store_and_raw("corrupt-types").await;
     let t = now();
     for (column, value) in [("value", "X'00FF'"), ("key", "X'FF'")] {
         let id = SessionId::generate().hash();
@@ -463,12 +464,10 @@ async fn rows_of_the_wrong_type_are_corrupt_not_a_panic() {
             )
             .await
             .expect("create");
-        sqlx::query(&format!(
-            "UPDATE websession_values SET {column} = {value} WHERE id = ?"
-        ))
-        .bind(id.as_bytes())
-        .execute(&pool)
-        .await
+        raw.execute(
+            &format!("UPDATE websession_values SET {column} = {value} WHERE id = ?"),
+            [id.as_bytes()],
+        )
         .expect("corrupt it");
         let err = store.load(&id, t).await.expect_err("corrupt");
         assert_eq!(err.kind(), StoreErrorKind::Corrupt, "{column}");
@@ -478,11 +477,11 @@ async fn rows_of_the_wrong_type_are_corrupt_not_a_panic() {
         .create(&id, &Record::new(Map::new(), t, t + 600), t)
         .await
         .expect("create");
-    sqlx::query("UPDATE websession_sessions SET user_id = X'FF00' WHERE id = ?")
-        .bind(id.as_bytes())
-        .execute(&pool)
-        .await
-        .expect("corrupt it");
+    raw.execute(
+        "UPDATE websession_sessions SET user_id = X'FF00' WHERE id = ?",
+        [id.as_bytes()],
+    )
+    .expect("corrupt it");
     let err = store.load(&id, t).await.expect_err("corrupt");
     assert_eq!(err.kind(), StoreErrorKind::Corrupt, "user_id");
 }
