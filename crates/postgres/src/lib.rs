@@ -264,8 +264,10 @@ pub use revocations::PostgresRevocations;
 
 pub use table::{InvalidTableName, TableName};
 pub use tls::SslMode;
-/// The tokio-postgres version this store is built on, for
-/// [`PostgresStore::from_config`].
+/// The tokio-postgres version this store is built on (0.7), for
+/// [`PostgresStore::from_config`] and
+/// [`PostgresStore::from_config_with_tls`] (whose connector implements
+/// tokio-postgres 0.7's `MakeTlsConnect`).
 pub use tokio_postgres;
 
 use table::Statements;
@@ -704,9 +706,10 @@ impl PostgresStore {
         Self::with_own_tls(config, mode, options).await
     }
 
-    /// Connects with a `tokio_postgres::Config` you built, through the
-    /// store's own TLS connector: the mode is [`PostgresOptions::ssl_mode`]
-    /// if set, else the config's (`Disable`, `Prefer` or `Require`).
+    /// Connects with a `tokio_postgres::Config` (tokio-postgres 0.7, the
+    /// re-exported [`tokio_postgres`]) you built, through the store's own
+    /// TLS connector: the mode is [`PostgresOptions::ssl_mode`] if set, else
+    /// the config's (`Disable`, `Prefer` or `Require`).
     ///
     /// The store takes a config, not a pool (`deadpool`, `bb8`, sqlx's
     /// `PgPool`): it keeps its own small sets of pipelined connections with

@@ -2,6 +2,7 @@
 //! (`.ci/run` sets it; `cargo test` skips these).
 
 use websession_core::store::conformance;
+use websession_postgres::tokio_postgres;
 use websession_postgres::{ExpiredDeletion as _, PostgresStore};
 
 /// TLS against a private server, a table in a schema of its own (issue 18).
@@ -11,6 +12,18 @@ mod production;
 fn url() -> String {
     std::env::var("DATABASE_URL")
         .expect("DATABASE_URL must point at a PostgreSQL server for this test")
+}
+
+/// A client of the test's own at `DATABASE_URL`, outside the store, for
+/// the test's SQL (schemas, triggers, the catalog).
+async fn admin() -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
 }
 
 async fn store() -> PostgresStore {
@@ -86,13 +99,12 @@ mod nul_and_cycle {
 
     use std::error::Error as _;
 
-    use sqlx::postgres::PgPool;
     use websession_core::store::{ChangeSet, Record, SessionStore, StoreError, StoreErrorKind};
     use websession_core::testing::{id, map as data, now};
     use websession_core::Value;
     use websession_postgres::{ExpiredDeletion as _, PostgresOptions, PostgresStore};
 
-    use super::{store, url};
+    use super::{admin, store, tokio_postgres, url};
 
     /// A record with a key, a value and a user, none holding NUL.
     fn plain(t: u64) -> Record {
@@ -248,17 +260,17 @@ mod nul_and_cycle {
         format!("{}{sep}options=-c%20search_path%3D{schema}", url())
     }
 
-    /// A store on its own schema (so a test can add triggers), and a pool
+    /// A store on its own schema (so a test can add triggers), and a client
     /// outside it to drop the schema afterwards.
-    async fn private_store() -> (PostgresStore, PgPool, String) {
+    async fn private_store() -> (PostgresStore, tokio_postgres::Client, String) {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .expect("clock")
             .as_nanos();
         let schema = format!("websession_test_{}_{nanos}", std::process::id());
-        let admin = PgPool::connect(&url()).await.expect("connect");
-        sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
-            .execute(&admin)
+        let admin = admin().await;
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
             .await
             .expect("schema");
         let s = PostgresStore::connect_with(
@@ -278,18 +290,18 @@ mod nul_and_cycle {
     #[ignore = "needs PostgreSQL at DATABASE_URL"]
     async fn a_cycle_whose_change_set_is_refused_leaves_the_old_record_untouched() {
         let (s, admin, schema) = private_store().await;
-        sqlx::raw_sql(&format!(
-            "CREATE FUNCTION {schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+        admin
+            .batch_execute(&format!(
+                "CREATE FUNCTION {schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN
                  IF NEW.data ? 'refused' THEN RAISE EXCEPTION 'refused by the test'; END IF;
                  RETURN NEW;
              END $$;
              CREATE TRIGGER refuse BEFORE UPDATE ON {schema}.websession_sessions
                  FOR EACH ROW EXECUTE FUNCTION {schema}.refuse();"
-        ))
-        .execute(&admin)
-        .await
-        .expect("trigger");
+            ))
+            .await
+            .expect("trigger");
         let t = now();
         let (old, new) = (id(), id());
         s.create(&old, &plain(t), t).await.expect("create");
@@ -322,7 +334,7 @@ mod nul_and_cycle {
         let (s, admin, schema) = private_store().await;
         let t = now();
         let kept = id();
-        sqlx::raw_sql(&format!(
+        admin.batch_execute(&format!(
             "DROP TABLE {schema}.websession_sessions;
              CREATE TABLE {schema}.websession_sessions (
                  id BYTEA PRIMARY KEY, data JSONB NOT NULL DEFAULT '{{}}'::jsonb,
@@ -331,16 +343,18 @@ mod nul_and_cycle {
              CREATE INDEX websession_sessions_user_idx ON {schema}.websession_sessions (user_id)
                  WHERE user_id IS NOT NULL;"
         ))
-        .execute(&admin)
         .await
         .expect("old schema");
-        sqlx::query(&format!(
-            "INSERT INTO {schema}.websession_sessions VALUES ($1, '{{\"a\": \"1\"}}', $2, $3, 'alice')"
-        ))
-        .bind(kept.as_bytes())
-        .bind(i64::try_from(t).expect("time"))
-        .bind(i64::try_from(t + 600).expect("time"))
-        .execute(&admin)
+        admin.execute(
+            &format!(
+                "INSERT INTO {schema}.websession_sessions VALUES ($1, '{{\"a\": \"1\"}}', $2, $3, 'alice')"
+            ),
+            &[
+                &kept.as_bytes(),
+                &i64::try_from(t).expect("time"),
+                &i64::try_from(t + 600).expect("time"),
+            ],
+        )
         .await
         .expect("an old row");
         s.migrate().await.expect("migrate");
@@ -351,13 +365,16 @@ mod nul_and_cycle {
             .await
             .expect("connect");
         assert_eq!(s.load(&kept, t).await.expect("load"), Some(expected));
-        let indexes: Vec<String> = sqlx::query_scalar(
-            "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1 ORDER BY 1",
-        )
-        .bind(&schema)
-        .fetch_all(&admin)
-        .await
-        .expect("indexes");
+        let indexes: Vec<String> = admin
+            .query(
+                "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1 ORDER BY 1",
+                &[&schema],
+            )
+            .await
+            .expect("indexes")
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
         assert_eq!(
             indexes,
             [
@@ -369,14 +386,17 @@ mod nul_and_cycle {
                 "websession_sessions_user_idx"
             ]
         );
-        let options: Vec<String> = sqlx::query_scalar(
-            "SELECT unnest(c.reloptions) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE n.nspname = $1 AND c.relname = 'websession_sessions'",
-        )
-        .bind(&schema)
-        .fetch_all(&admin)
-        .await
-        .expect("options");
+        let options: Vec<String> = admin
+            .query(
+                "SELECT unnest(c.reloptions) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = $1 AND c.relname = 'websession_sessions'",
+                &[&schema],
+            )
+            .await
+            .expect("options")
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
         assert_eq!(options, ["fillfactor=70"]);
         s.delete_expired(t + 601).await.expect("cleanup");
         assert_eq!(
@@ -409,14 +429,15 @@ mod nul_and_cycle {
         // (PostgreSQL 15: at most about 10 s later).
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let (upd, hot) = loop {
-            let (upd, hot): (i64, i64) = sqlx::query_as(
-                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
-                 WHERE schemaname = $1 AND relname = 'websession_sessions'",
-            )
-            .bind(&schema)
-            .fetch_one(&admin)
-            .await
-            .expect("stats");
+            let row = admin
+                .query_one(
+                    "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+                     WHERE schemaname = $1 AND relname = 'websession_sessions'",
+                    &[&schema],
+                )
+                .await
+                .expect("stats");
+            let (upd, hot): (i64, i64) = (row.get(0), row.get(1));
             if upd >= i64::try_from(n).expect("small") || std::time::Instant::now() > deadline {
                 break (upd, hot);
             }
@@ -427,9 +448,9 @@ mod nul_and_cycle {
         drop_schema(&admin, &schema).await;
     }
 
-    pub(super) async fn drop_schema(admin: &PgPool, schema: &str) {
-        sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
-            .execute(admin)
+    pub(super) async fn drop_schema(admin: &tokio_postgres::Client, schema: &str) {
+        admin
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
             .await
             .expect("drop schema");
     }
@@ -439,23 +460,22 @@ mod revocations {
     //! Revocations through two stores on one database, in the tables named
     //! after the store's table, and user ids PostgreSQL can't store.
 
-    use sqlx::postgres::PgPool;
     use websession_core::store::{Record, RevocationStore, SessionStore, StoreErrorKind};
     use websession_core::testing::{id, map as data, now};
     use websession_core::Value;
     use websession_postgres::{PostgresOptions, PostgresStore, TableName};
 
+    use super::admin;
     use super::nul_and_cycle::{drop_schema, private_url};
-    use super::url;
 
     #[tokio::test]
     #[ignore = "needs PostgreSQL at DATABASE_URL"]
     async fn revocations_are_shared_between_stores_in_the_tables_named_after_theirs() {
         let schema = format!("websession_rev_{}_{}", std::process::id(), id().to_hex());
         let schema = &schema[..40];
-        let admin = PgPool::connect(&url()).await.expect("connect");
-        sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
-            .execute(&admin)
+        let admin = admin().await;
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
             .await
             .expect("schema");
         let options =
@@ -477,13 +497,16 @@ mod revocations {
         assert_eq!(rb.bump_generation("alice").await.expect("bump"), 2);
         assert_eq!(ra.generation("alice").await.expect("generation"), 2);
 
-        let tables: Vec<String> = sqlx::query_scalar(
-            "SELECT tablename::text FROM pg_tables WHERE schemaname = $1 ORDER BY tablename",
-        )
-        .bind(schema)
-        .fetch_all(&admin)
-        .await
-        .expect("catalog");
+        let tables: Vec<String> = admin
+            .query(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = $1 ORDER BY tablename",
+                &[&schema],
+            )
+            .await
+            .expect("catalog")
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
         assert_eq!(
             tables,
             [
@@ -492,20 +515,25 @@ mod revocations {
                 "auth_sessions_generations"
             ]
         );
-        let generation: i64 = sqlx::query_scalar(&format!(
-            "SELECT generation FROM {schema}.auth_sessions_generations WHERE user_id = 'alice'"
-        ))
-        .fetch_one(&admin)
-        .await
-        .expect("generation row");
+        let generation: i64 = admin
+            .query_one(
+                &format!(
+                    "SELECT generation FROM {schema}.auth_sessions_generations WHERE user_id = 'alice'"
+                ),
+                &[],
+            )
+            .await
+            .expect("generation row")
+            .get(0);
         assert_eq!(generation, 2);
-        let until: i64 = sqlx::query_scalar(&format!(
-            "SELECT until FROM {schema}.auth_sessions_denied WHERE id = $1"
-        ))
-        .bind(session.as_bytes())
-        .fetch_one(&admin)
-        .await
-        .expect("denied row");
+        let until: i64 = admin
+            .query_one(
+                &format!("SELECT until FROM {schema}.auth_sessions_denied WHERE id = $1"),
+                &[&session.as_bytes()],
+            )
+            .await
+            .expect("denied row")
+            .get(0);
         assert_eq!(until, i64::try_from(t + 60).expect("fits"));
         assert_eq!(rb.delete_expired_denials(t + 60).await.expect("delete"), 1);
         assert!(!ra.check(None, &session, t).await.expect("check").denied);
@@ -527,21 +555,21 @@ mod revocations {
     async fn sessions_work_without_the_revocation_tables() {
         let schema = format!("websession_norev_{}_{}", std::process::id(), id().to_hex());
         let schema = &schema[..40];
-        let admin = PgPool::connect(&url()).await.expect("connect");
-        sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
-            .execute(&admin)
+        let admin = admin().await;
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
             .await
             .expect("schema");
         let store = PostgresStore::connect(&private_url(schema))
             .await
             .expect("connect");
         store.migrate().await.expect("migrate");
-        sqlx::raw_sql(&format!(
-            "DROP TABLE {schema}.websession_sessions_generations, {schema}.websession_sessions_denied"
-        ))
-        .execute(&admin)
-        .await
-        .expect("drop the revocation tables");
+        admin
+            .batch_execute(&format!(
+                "DROP TABLE {schema}.websession_sessions_generations, {schema}.websession_sessions_denied"
+            ))
+            .await
+            .expect("drop the revocation tables");
         let store = PostgresStore::connect(&private_url(schema))
             .await
             .expect("reconnect");
