@@ -316,6 +316,9 @@ mod rustls_tls {
 
     use super::*;
 
+    // rustls 0.23.48 deprecates its ring provider (no post-quantum key
+    // exchange); moving the `rustls` feature to aws-lc-rs is its own change.
+    #[allow(deprecated)]
     fn provider() -> Arc<CryptoProvider> {
         Arc::new(rustls::crypto::ring::default_provider())
     }
