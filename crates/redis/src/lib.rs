@@ -702,7 +702,12 @@ impl RedisStore {
     ) -> Result<Self, StoreError> {
         let builder = redis::cluster::ClusterClient::builder(urls.iter().copied())
             .connection_timeout(options.connect_timeout)
-            .response_timeout(options.response_timeout);
+            .response_timeout(options.response_timeout)
+            // redis 1.x also bounds a call's whole time (its wait behind a
+            // topology refresh, its retries) by the response timeout unless
+            // told otherwise; with that, calls to healthy primaries failed
+            // while another primary failed over. Each reply is still bounded.
+            .overall_response_timeout(None);
         #[cfg(feature = "rustls")]
         let builder = match options.certificates()? {
             Some(certs) => builder.certs(certs),

@@ -74,6 +74,9 @@ impl RedisOptions {
     /// one timer covers a whole batch (see "Round trips" in the crate
     /// docs); past it, every call of the batch fails with
     /// [`StoreErrorKind::Unavailable`](websession_core::store::StoreErrorKind::Unavailable).
+    /// On a Cluster it bounds each reply, not a call's retries (a
+    /// `ClusterClient` of your own, redis 1.x, bounds the whole call by its
+    /// response timeout unless you set `overall_response_timeout`).
     /// Keep it above the `WAIT` timeout of
     /// [`RedisStore::with_replica_ack`](crate::RedisStore::with_replica_ack).
     ///
