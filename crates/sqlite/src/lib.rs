@@ -72,15 +72,16 @@
 //! | your app also depends on | builds? | Cargo picks |
 //! |---|---|---|
 //! | no other SQLite crate | yes | rusqlite 0.43 |
-//! | rusqlite 0.32 to 0.43 | yes | your rusqlite |
-//! | sqlx 0.9 (`sqlite`), with or without rusqlite 0.32 to 0.43 | yes | rusqlite 0.43, or yours |
+//! | rusqlite 0.32 to 0.43 | yes | your rusqlite's libsqlite3-sys |
+//! | sqlx 0.9 (`sqlite`), with or without rusqlite 0.32 to 0.43 | yes | libsqlite3-sys 0.40, or your rusqlite's |
 //! | sqlx 0.8 (`sqlite`) | yes | rusqlite 0.32 (sqlx 0.8 needs libsqlite3-sys 0.30) |
 //! | sqlx 0.8 and rusqlite 0.33 or later | no, with or without websession: the two need different libsqlite3-sys | |
 //! | sqlx 0.7 or older, rusqlite 0.31 or older | no: their libsqlite3-sys (0.28 or older) is below the range | |
 //!
 //! The store enables rusqlite's `bundled` feature, so the build compiles
-//! SQLite in, for your other SQLite crate too. A rusqlite after 0.43 joins
-//! the range once the store's suite passes on it.
+//! SQLite in, for your other SQLite crate too. The store builds with every
+//! rusqlite of the range and its suite runs at both ends; a rusqlite after
+//! 0.43 joins the range once the suite passes on it.
 //!
 //! # Durability
 //!
