@@ -21,6 +21,13 @@
 //! | any tower stack | `tower` | [`SessionManagerLayer`] | a [`PendingSession`] in the request's extensions |
 //! | actix-web | `actix` | `actix::SessionMiddleware` | the [`Session`] extractor |
 //!
+//! The other crates' types in this API are of these majors: axum 0.8,
+//! actix-web 4, `http` 1 (the tower middleware's requests and responses),
+//! `time` 0.3 (the durations and dates of [`SessionConfig`] and
+//! [`Session`]). The stores say theirs: redis 1.x (`websession-redis`),
+//! tokio-postgres 0.7 (`websession-postgres`); `websession-sqlite` exposes
+//! no rusqlite type and takes a range of rusqlite versions.
+//!
 //! Every flavour is a feature, on by default; turn off what an app doesn't
 //! use with `default-features = false`:
 //!
