@@ -155,7 +155,7 @@ impl FlaskLoginConfig {
 /// Cheap to clone. Install it with its middleware, inside the session
 /// middleware (so it runs after the handler and before the session is
 /// saved): [`FlaskLogin::layer`] for tower and axum,
-/// [`FlaskLogin::middleware`] for actix-web. Handlers then take a [`Login`].
+/// [`FlaskLogin::middleware`] for actix-web. Handlers then take a [`Login`](super::Login).
 ///
 /// # Examples
 ///
