@@ -236,7 +236,7 @@ pub enum ConfigError {
 }
 
 /// Whole seconds of a duration; negative ones are 0 (`validate` refuses them).
-fn secs(d: Duration) -> u64 {
+pub(crate) fn secs(d: Duration) -> u64 {
     u64::try_from(d.whole_seconds()).unwrap_or(0)
 }
 

@@ -123,10 +123,9 @@ impl Overflow {
         self.fail_open
     }
 
-    /// The touch interval in whole seconds, if one was set.
-    pub(crate) fn touch_secs(&self) -> Option<u64> {
+    /// The touch interval, if one was set.
+    pub(crate) fn touch_interval(&self) -> Option<time::Duration> {
         self.touch_interval
-            .map(|d| u64::try_from(d.whole_seconds()).unwrap_or(0))
     }
 
     /// The return threshold for a cookie limit of `max_cookie_size`.

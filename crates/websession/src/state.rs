@@ -139,12 +139,6 @@ impl InStore {
     }
 }
 
-impl Default for InStore {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl SessionState {
     /// A new, empty session kept in a store.
     pub(crate) fn in_store() -> Self {
@@ -320,7 +314,7 @@ mod tests {
                     id: id.clone(),
                     expires_at: 10,
                 }),
-                ..InStore::default()
+                ..InStore::new()
             }),
             ..SessionState::empty()
         };

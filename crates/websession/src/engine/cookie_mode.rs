@@ -54,7 +54,7 @@ impl Opener for CookieEngine {
     }
 
     fn cookie_transport(&self) -> bool {
-        self.shared.config.transport.request_header().is_none()
+        self.shared.cookie_transport()
     }
 
     fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {

@@ -56,6 +56,11 @@ impl Shared {
         })
     }
 
+    /// Whether the session travels in a cookie (not a token header).
+    fn cookie_transport(&self) -> bool {
+        self.config.transport.request_header().is_none()
+    }
+
     /// Turns the save's result into the outcome: the cookie (with
     /// `Cache-Control: no-store` if configured), or a logged failure that
     /// replaces the response with a bare 500.

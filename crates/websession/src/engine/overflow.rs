@@ -150,7 +150,7 @@ pub(super) async fn save_overflowing(
             state.user = UserChange::Set(Some(user.clone()));
         }
     }
-    let plan = match overflow.touch_secs() {
+    let plan = match overflow.touch_interval() {
         None => store::plan(&engine.shared.policy, &state, now),
         Some(touch) => {
             let mut policy = engine.shared.policy.clone();

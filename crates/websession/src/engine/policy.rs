@@ -7,7 +7,7 @@ use websession_core::codec::check_age;
 use websession_core::json::{LazyMap, ValueRef};
 use websession_core::{DecodeError, Value};
 
-use crate::config::{Refresh, SessionConfig};
+use crate::config::{secs, Refresh, SessionConfig};
 use crate::state::LIFETIME_KEY;
 
 /// How far ahead of this server's clock a session's creation time may be
@@ -33,10 +33,6 @@ pub(crate) struct Policy {
     refresh: Refresh,
 }
 
-fn secs(d: time::Duration) -> u64 {
-    u64::try_from(d.whole_seconds()).unwrap_or(0)
-}
-
 impl Policy {
     pub(crate) fn new(config: &SessionConfig) -> Self {
         Self {
@@ -51,8 +47,8 @@ impl Policy {
 
     /// Stored sessions: an unchanged record is written again at most once
     /// per `touch` seconds.
-    pub(crate) fn set_touch_interval(&mut self, touch: u64) {
-        self.touch = Some(touch);
+    pub(crate) fn set_touch_interval(&mut self, touch: time::Duration) {
+        self.touch = Some(secs(touch));
     }
 
     /// The longest lifetime a session may have: the oldest cookie the
@@ -346,7 +342,7 @@ mod tests {
         for (i, (config, touch, lifetime, (expires, reach))) in cases.into_iter().enumerate() {
             let mut policy = policy(config);
             if let Some(touch) = touch {
-                policy.set_touch_interval(touch);
+                policy.set_touch_interval(time::Duration::seconds(touch));
             }
             let got = policy.record_deadlines(NOW, lifetime, NOW);
             assert_eq!(got, (NOW + expires, NOW + reach), "case {i}");

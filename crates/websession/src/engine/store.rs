@@ -54,8 +54,7 @@ impl StoreEngine {
 impl StoreEngine {
     /// An unchanged record is written again at most once per `interval`.
     pub(crate) fn set_touch_interval(&mut self, interval: time::Duration) {
-        let secs = u64::try_from(interval.whole_seconds()).unwrap_or(0);
-        self.shared.policy.set_touch_interval(secs);
+        self.shared.policy.set_touch_interval(interval);
     }
 }
 
@@ -102,7 +101,7 @@ impl Opener for StoreEngine {
     }
 
     fn cookie_transport(&self) -> bool {
-        self.shared.config.transport.request_header().is_none()
+        self.shared.cookie_transport()
     }
 
     fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {
@@ -414,7 +413,7 @@ mod tests {
                     id: id.clone(),
                     expires_at: NOW + expires_in,
                 }),
-                ..InStore::default()
+                ..InStore::new()
             }),
             ..SessionState::empty()
         };
