@@ -2,13 +2,15 @@
 //! name, no password), the devices page, "log out my other sessions" and
 //! "log out everywhere", in every mode the demo runs in.
 //!
-//! What each mode can do:
+//! The same calls in every mode ([`Session::log_in`], [`Session::user`],
+//! [`Session::purge`], and the sessions' [`Logins`]); what differs is what
+//! the mode can do:
 //!
 //! | mode | list the sessions | log out the others | log out everywhere |
 //! |---|---|---|---|
-//! | store (`WEBSESSION_STORE`) | `SessionStore::sessions_of` | `delete_others_of` | `delete_all_for` |
-//! | cookies with `WEBSESSION_REVOCATION` | no: the server keeps no list | `Revocation::revoke_others` | `revoke_all_for` |
-//! | plain cookies | no | no | no: a copied cookie works until it expires |
+//! | store (`WEBSESSION_STORE`) | yes | yes, at once | yes, at once |
+//! | cookies with `WEBSESSION_REVOCATION` | no: the server keeps no list | yes, within the staleness on other servers | likewise |
+//! | plain cookies | no `Logins` | no | no: a copied cookie works until it expires |
 //!
 //! The page logic is framework-free (functions of a [`Session`] and
 //! [`Accounts`]); [`routes`] mounts it on axum and [`actix::routes`] on
@@ -18,21 +20,15 @@
 //! `SameSite=Lax`, so another site's form can't post with it. An app that
 //! loosens that needs a token (`websession::flask::FlaskCsrf`).
 
-use std::sync::Arc;
-
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use websession::core::store::{IdHash, Record, SessionStore};
-use websession::{Clock, Revocation, Session, SessionError, Value};
+use websession::{Clock, Device, Logins, Session, SessionError, Sessions, Value};
 
 use crate::escape_html;
 
-/// The session key holding the signed-in user's name (also recorded with
-/// `Session::set_user`, which is what logs a user out everywhere).
-pub const USER_KEY: &str = "user";
 /// The session key holding the sign-in time, Unix seconds.
 pub const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 /// The session key holding the browser's `User-Agent` at sign-in (cut to
@@ -44,56 +40,22 @@ pub const MAX_USER_AGENT: usize = 200;
 pub const MAX_USER_NAME: usize = 64;
 
 /// What the account pages can reach besides the request's own session:
-/// the session store (store mode) or the revocation store (cookie modes
-/// with `WEBSESSION_REVOCATION`). Neither: plain cookie sessions, which can
-/// end only the browser's own cookie.
-#[derive(Clone, Default)]
+/// the sessions' [`Logins`], when the mode has them (store mode, cookie
+/// modes with `WEBSESSION_REVOCATION`). Plain cookie sessions have none:
+/// they can end only the browser's own cookie.
+#[derive(Clone, Debug, Default)]
 pub struct Accounts {
-    store: Option<Arc<dyn SessionStore>>,
-    revocation: Option<Revocation>,
-}
-
-impl std::fmt::Debug for Accounts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Accounts")
-            .field("store", &self.store.is_some())
-            .field("revocation", &self.revocation)
-            .finish()
-    }
-}
-
-/// What the sessions' mode lets the devices page do.
-enum Reach<'a> {
-    Store(&'a Arc<dyn SessionStore>),
-    Revocation(&'a Revocation),
-    Nothing,
+    logins: Option<Logins>,
 }
 
 impl Accounts {
-    /// Store mode: the store the sessions live in (the same one given to
-    /// `Sessions::store`).
+    /// What `sessions` can do about a user's other sessions.
     #[must_use]
-    pub fn with_store(store: Arc<dyn SessionStore>) -> Self {
+    pub fn new(sessions: &Sessions) -> Self {
+        // No `Logins` is an answer here, not an error: the devices page
+        // says what plain cookies can't do.
         Self {
-            store: Some(store),
-            revocation: None,
-        }
-    }
-
-    /// Cookie modes: the sessions' revocation, if they have one.
-    #[must_use]
-    pub fn for_cookies(revocation: Option<Revocation>) -> Self {
-        Self {
-            store: None,
-            revocation,
-        }
-    }
-
-    fn reach(&self) -> Reach<'_> {
-        match (&self.store, &self.revocation) {
-            (Some(store), _) => Reach::Store(store),
-            (None, Some(revocation)) => Reach::Revocation(revocation),
-            (None, None) => Reach::Nothing,
+            logins: sessions.logins().ok(),
         }
     }
 }
@@ -101,11 +63,7 @@ impl Accounts {
 /// The signed-in user's name, if any.
 #[must_use]
 pub fn signed_in_user(session: &Session) -> Option<String> {
-    session
-        .get::<String>(USER_KEY)
-        .ok()
-        .flatten()
-        .filter(|u| !u.is_empty())
+    session.user()
 }
 
 /// The account line of the home page: who is signed in, and the links.
@@ -130,7 +88,7 @@ pub fn login_page(error: &str) -> String {
          <p><strong>This is a demo sign-in:</strong> there are no passwords and no accounts. \
          Any name signs you in as that user, from any browser. A real app checks a password \
          (or a passkey) here, and then does with the session what this one does: \
-         <code>set_user</code> and <code>cycle_id</code>.</p>{error}\
+         <code>session.log_in(user)</code>.</p>{error}\
          <form method=\"post\" action=\"/login\">\
          <label>User name <input name=\"user\" autofocus required maxlength=\"{MAX_USER_NAME}\"></label> \
          <button type=\"submit\">Sign in</button></form>\
@@ -165,10 +123,9 @@ pub fn check_user_name(name: &str) -> Result<&str, &'static str> {
     Ok(name)
 }
 
-/// Signs `session` in as `user`: records the user (for "log out
-/// everywhere"), what the devices page shows, and moves the session to a
-/// new id against fixation. What a real app does after checking the
-/// password.
+/// Signs `session` in as `user`: what the devices page shows, then the
+/// login (the user recorded for "log out everywhere", and a new id against
+/// fixation). What a real app does after checking the password.
 ///
 /// # Errors
 ///
@@ -176,13 +133,11 @@ pub fn check_user_name(name: &str) -> Result<&str, &'static str> {
 pub fn sign_in(session: &Session, user: &str, user_agent: &str) -> Result<(), SessionError> {
     let agent: String = user_agent.chars().take(MAX_USER_AGENT).collect();
     let now = i64::try_from(Clock::system().unix_seconds()).unwrap_or(i64::MAX);
-    session.insert(USER_KEY, user)?;
     session.insert(SIGNED_IN_AT_KEY, now)?;
     session.insert(USER_AGENT_KEY, agent)?;
-    session.set_user(Some(user));
-    // A new id for the signed-in session: whoever planted or copied the
-    // cookie from before the sign-in doesn't get the signed-in session.
-    session.cycle_id();
+    // Whoever planted or copied the cookie from before the sign-in doesn't
+    // get the signed-in session: `log_in` moves it to a new id.
+    session.log_in(user);
     session.set_permanent(true);
     Ok(())
 }
@@ -205,15 +160,15 @@ fn format_time(unix: i64) -> String {
         .unwrap_or_else(|| "an unknown time".to_owned())
 }
 
-fn record_str<'a>(record: &'a Record, key: &str) -> Option<&'a str> {
-    match record.data.get(key) {
+fn data_str<'a>(device: &'a Device, key: &str) -> Option<&'a str> {
+    match device.data.get(key) {
         Some(Value::Str(s)) => Some(s),
         _ => None,
     }
 }
 
-fn record_int(record: &Record, key: &str) -> Option<i64> {
-    match record.data.get(key) {
+fn data_int(device: &Device, key: &str) -> Option<i64> {
+    match device.data.get(key) {
         Some(Value::Int(n)) => Some(*n),
         _ => None,
     }
@@ -235,7 +190,7 @@ const LOG_OUT_EVERYWHERE: &str = "<form method=\"post\" action=\"/devices/logout
 /// sessions".
 #[derive(serde::Deserialize, Default)]
 pub struct DevicesQuery {
-    /// How many sessions were ended (`all` when the mode can't count them).
+    /// `others` after "log out my other sessions".
     pub ended: Option<String>,
 }
 
@@ -257,38 +212,34 @@ pub async fn devices_page(
         ));
     };
     let mut page = format!("{head}<p>Signed in as <b>{}</b>.</p>", escape_html(&user));
-    match ended {
-        Some("all") => page.push_str("<p class=\"notice\">Your other sessions are logged out.</p>"),
-        Some(n) if n.parse::<u64>().is_ok() => page.push_str(&format!(
-            "<p class=\"notice\">Logged out {n} other session{}.</p>",
-            if n == "1" { "" } else { "s" }
-        )),
-        _ => {}
+    if ended == Some("others") {
+        page.push_str("<p class=\"notice\">Your other sessions are logged out.</p>");
     }
-    match accounts.reach() {
-        Reach::Store(store) => {
-            let now = Clock::system().unix_seconds();
-            let mut sessions = store.sessions_of(&user, now).await?;
-            let this: Option<IdHash> = session.id().map(|id| id.hash());
+    let Some(logins) = &accounts.logins else {
+        page.push_str(
+            "<p id=\"no-list\">Sessions live in signed cookies here, and nothing on the server \
+             knows about them: this mode can't list your sessions or log them out. A copy of a \
+             cookie works until it expires; signing out ends only this browser's. Run the demo \
+             with <code>WEBSESSION_REVOCATION</code> to end them, or <code>WEBSESSION_STORE</code> \
+             to list them too.</p><p><a href=\"/\">Home</a></p>",
+        );
+        return Ok(page);
+    };
+    match logins.devices(session).await? {
+        Some(devices) => {
             // This browser first, then the most recent sign-ins.
-            sessions.sort_by_key(|(id, record)| {
-                (
-                    Some(id) != this.as_ref(),
-                    std::cmp::Reverse(record_int(record, SIGNED_IN_AT_KEY)),
-                )
-            });
-            let count = sessions.len();
+            let count = devices.len();
             page.push_str(&format!(
                 "<p id=\"count\">{count} session{}:</p><ul>",
                 if count == 1 { "" } else { "s" }
             ));
-            for (id, record) in &sessions {
-                let agent = record_str(record, USER_AGENT_KEY).unwrap_or("an unknown browser");
-                let since = record_int(record, SIGNED_IN_AT_KEY)
+            for device in &devices {
+                let agent = data_str(device, USER_AGENT_KEY).unwrap_or("an unknown browser");
+                let since = data_int(device, SIGNED_IN_AT_KEY)
                     .map_or_else(|| "an unknown time".to_owned(), format_time);
                 let until =
-                    i64::try_from(record.expires_at).map_or_else(|_| "later".into(), format_time);
-                let here = if Some(id) == this.as_ref() {
+                    i64::try_from(device.expires_at).map_or_else(|_| "later".into(), format_time);
+                let here = if device.current {
                     " <b class=\"this\">(this browser)</b>"
                 } else {
                     ""
@@ -307,8 +258,8 @@ pub async fn devices_page(
                  on every server of the app.</p>",
             );
         }
-        Reach::Revocation(revocation) => {
-            let staleness = revocation.staleness();
+        None => {
+            let staleness = logins.staleness().unwrap_or_default();
             page.push_str(&format!(
                 "<p id=\"no-list\">Sessions live in their cookies here, so the server keeps no list of \
                  them: this mode can't show where you're logged in. It can still end them \
@@ -320,13 +271,6 @@ pub async fn devices_page(
             page.push_str(LOG_OUT_OTHERS);
             page.push_str(LOG_OUT_EVERYWHERE);
         }
-        Reach::Nothing => page.push_str(
-            "<p id=\"no-list\">Sessions live in signed cookies here, and nothing on the server \
-             knows about them: this mode can't list your sessions or log them out. A copy of a \
-             cookie works until it expires; signing out ends only this browser's. Run the demo \
-             with <code>WEBSESSION_REVOCATION</code> to end them, or <code>WEBSESSION_STORE</code> \
-             to list them too.</p>",
-        ),
     }
     page.push_str("<p><a href=\"/\">Home</a></p>");
     Ok(page)
@@ -351,36 +295,19 @@ const CANT: &str = "This mode can't end other sessions: plain signed cookies can
 ///
 /// The store's, when it can't be reached.
 pub async fn log_out_others(session: &Session, accounts: &Accounts) -> Result<Done, SessionError> {
-    let Some(user) = signed_in_user(session) else {
+    if session.user().is_none() {
         return Ok(Done::Redirect("/login".into()));
+    }
+    let Some(logins) = &accounts.logins else {
+        return Ok(Done::Unsupported(CANT));
     };
-    match accounts.reach() {
-        Reach::Store(store) => {
-            let ended = match session.id() {
-                Some(id) => {
-                    store
-                        .delete_others_of(&user, &id.hash(), Clock::system().unix_seconds())
-                        .await?
-                }
-                None => 0, // not saved yet: it can't be signed in
-            };
-            Ok(Done::Redirect(format!("/devices?ended={ended}")))
-        }
-        Reach::Revocation(revocation) => {
-            // Every cookie of the user signed in before now is refused, and
-            // this one goes on at the new generation with a new id (unless
-            // it was itself revoked already: then it ends too).
-            match revocation.revoke_others(session).await? {
-                Some(_) => Ok(Done::Redirect("/devices?ended=all".into())),
-                // Not kept (revoked already, or a second click raced the
-                // first): sign in again.
-                None => {
-                    session.purge();
-                    Ok(Done::Redirect("/login".into()))
-                }
-            }
-        }
-        Reach::Nothing => Ok(Done::Unsupported(CANT)),
+    if logins.log_out_others(session).await? {
+        Ok(Done::Redirect("/devices?ended=others".into()))
+    } else {
+        // Not kept (not signed in, revoked already, or a second click
+        // raced the first): sign in again.
+        session.purge();
+        Ok(Done::Redirect("/login".into()))
     }
 }
 
@@ -394,19 +321,14 @@ pub async fn log_out_everywhere(
     session: &Session,
     accounts: &Accounts,
 ) -> Result<Done, SessionError> {
-    let Some(user) = signed_in_user(session) else {
+    let Some(user) = session.user() else {
         return Ok(Done::Redirect("/login".into()));
     };
-    match accounts.reach() {
-        Reach::Store(store) => {
-            store.delete_all_for(&user).await?;
-        }
-        Reach::Revocation(revocation) => {
-            revocation.revoke_all_for(&user).await?;
-        }
-        Reach::Nothing => return Ok(Done::Unsupported(CANT)),
-    }
-    session.purge(); // and this browser's cookie goes
+    let Some(logins) = &accounts.logins else {
+        return Ok(Done::Unsupported(CANT));
+    };
+    logins.log_out_everywhere(&user).await?;
+    session.purge(); // and this browser's cookie goes at once
     Ok(Done::Redirect("/".into()))
 }
 

@@ -288,7 +288,9 @@ pub async fn settings_from_env() -> anyhow::Result<Settings> {
             if let Some(revocation) = revocations {
                 sessions = sessions.with_revocation(revocation);
             }
-            (sessions.into(), Accounts::with_store(store))
+            let sessions: Sessions = sessions.into();
+            let accounts = Accounts::new(&sessions);
+            (sessions, accounts)
         }
         Err(_) => {
             let mut sessions = match std::env::var("WEBSESSION_MODE").as_deref() {
@@ -305,7 +307,9 @@ pub async fn settings_from_env() -> anyhow::Result<Settings> {
             if let Some(overflow) = overflow {
                 sessions = sessions.with_overflow(overflow).context("overflow")?;
             }
-            (sessions.into(), Accounts::for_cookies(revocations))
+            let sessions: Sessions = sessions.into();
+            let accounts = Accounts::new(&sessions);
+            (sessions, accounts)
         }
     };
     Ok(Settings {

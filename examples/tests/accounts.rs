@@ -83,24 +83,29 @@ fn signed_in(page: &str, user: &str) -> bool {
 
 fn store_demo() -> (Router, Arc<dyn SessionStore>) {
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
-    let sessions = Sessions::store(store.clone(), SessionConfig::default()).expect("valid");
-    let app =
-        demo_routes(Accounts::with_store(store.clone())).layer(SessionManagerLayer::new(sessions));
+    let sessions: Sessions = Sessions::store(store.clone(), SessionConfig::default())
+        .expect("valid")
+        .into();
+    let app = demo_routes(Accounts::new(&sessions)).layer(SessionManagerLayer::new(sessions));
     (app, store)
 }
 
 async fn revocable_demo() -> Router {
     let revocation = revocation("memory").await.expect("revocation");
-    let sessions = Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())
-        .expect("valid")
-        .with_revocation(revocation.clone());
-    demo_routes(Accounts::for_cookies(Some(revocation))).layer(SessionManagerLayer::new(sessions))
+    let sessions: Sessions =
+        Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())
+            .expect("valid")
+            .with_revocation(revocation)
+            .into();
+    demo_routes(Accounts::new(&sessions)).layer(SessionManagerLayer::new(sessions))
 }
 
 fn plain_demo() -> Router {
-    let sessions =
-        Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default()).expect("valid");
-    demo_routes(Accounts::for_cookies(None)).layer(SessionManagerLayer::new(sessions))
+    let sessions: Sessions =
+        Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())
+            .expect("valid")
+            .into();
+    demo_routes(Accounts::new(&sessions)).layer(SessionManagerLayer::new(sessions))
 }
 
 #[tokio::test]
@@ -179,13 +184,16 @@ async fn store_mode_lists_and_ends_sessions() {
     assert!(page.contains("signed in 2"), "a sign-in time: {page}");
 
     let res = call(&app, "POST", "/devices/logout-others", Some(&laptop), "").await;
-    assert_eq!(res.location.as_deref(), Some("/devices?ended=1"));
+    assert_eq!(res.location.as_deref(), Some("/devices?ended=others"));
     assert!(!signed_in(&home(&app, &phone).await, "alice"));
     assert!(signed_in(&home(&app, &laptop).await, "alice"));
-    let page = call(&app, "GET", "/devices?ended=1", Some(&laptop), "")
+    let page = call(&app, "GET", "/devices?ended=others", Some(&laptop), "")
         .await
         .body;
-    assert!(page.contains("Logged out 1 other session."), "{page}");
+    assert!(
+        page.contains("Your other sessions are logged out."),
+        "{page}"
+    );
     assert!(page.contains("1 session:"), "{page}");
 
     let phone = sign_in(&app, None, "alice").await;
@@ -225,7 +233,7 @@ async fn revocable_cookies_end_sessions_without_a_list() {
 
     // Log out the others: this session signs in again with a new cookie.
     let res = call(&app, "POST", "/devices/logout-others", Some(&laptop), "").await;
-    assert_eq!(res.location.as_deref(), Some("/devices?ended=all"));
+    assert_eq!(res.location.as_deref(), Some("/devices?ended=others"));
     let new_laptop = res.cookie.expect("signed in again");
     assert!(!signed_in(&home(&app, &phone).await, "alice"));
     assert!(
@@ -270,11 +278,14 @@ async fn plain_cookies_say_what_they_cant_do() {
 #[actix_web::test]
 async fn the_actix_demo_has_the_same_account_pages() {
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
-    let sessions = Sessions::store(store.clone(), SessionConfig::default()).expect("valid");
+    let sessions: Sessions = Sessions::store(store.clone(), SessionConfig::default())
+        .expect("valid")
+        .into();
+    let accounts = Accounts::new(&sessions);
     let app = atest::init_service(
         App::new()
             .wrap(websession::actix::SessionMiddleware::new(sessions))
-            .configure(actix_pages::demo_routes(Accounts::with_store(store))),
+            .configure(actix_pages::demo_routes(accounts)),
     )
     .await;
     let mut cookies = Vec::new();
@@ -316,7 +327,7 @@ async fn the_actix_demo_has_the_same_account_pages() {
     .await;
     assert_eq!(
         res.headers().get("location").expect("location"),
-        "/devices?ended=1"
+        "/devices?ended=others"
     );
     let res = atest::call_service(&app, devices(&cookies[1])).await;
     let page = String::from_utf8_lossy(&atest::read_body(res).await).into_owned();

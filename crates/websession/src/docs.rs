@@ -312,12 +312,13 @@ pub mod metrics {}
 ///   so both sides agree.
 /// - **Login** sets `_user_id`, `_fresh`, `_id` (and `_remember`,
 ///   `_remember_seconds`); websession also rotates the session (a new id in
-///   store mode) and records the user for `delete_all_for` and
-///   `revoke_all_for` ([`crate::Session::set_user`]). **A login restored
+///   store mode) and records the user for
+///   [`Logins::log_out_everywhere`](crate::Logins::log_out_everywhere) (as
+///   [`crate::Session::log_in`] does). **A login restored
 ///   from the remember cookie is a login too**: it records the user (and,
 ///   with revocation, the generation the cookie was checked against) and
-///   rotates the session, so logout, `delete_all_for` and `revoke_all_for`
-///   reach it as they reach any other.
+///   rotates the session, so logout and "log out everywhere" reach it as
+///   they reach any other.
 /// - **Logout** removes `_user_id`, `_fresh`, `_id`, and when the request
 ///   has a remember cookie, deletes it. Other keys stay (Flask-Login doesn't
 ///   clear the session), so a flash after logout survives.
@@ -362,9 +363,10 @@ pub mod metrics {}
 /// ([`crate::flask::Login::check_remember_cookie`]); a forged cookie costs
 /// no round trip. When the revocation store can't be reached, a remember
 /// cookie doesn't restore the login (fail closed; nothing is deleted) and
-/// none is issued, unless the revocation fails open. In store mode "log out
-/// everywhere" is then both calls: `delete_all_for(user)` for the sessions
-/// and `revoke_all_for(user)` for the remember cookies.
+/// none is issued, unless the revocation fails open. In store mode
+/// [`Logins::log_out_everywhere`](crate::Logins::log_out_everywhere) then
+/// deletes the user's records and moves their generation on, so the
+/// remember cookies end too.
 ///
 /// **With a header [`Transport`](crate::Transport)** (bearer tokens), the
 /// remember cookie is neither read nor written (nor when the login layer
@@ -420,29 +422,28 @@ pub mod flask_login {}
 ///
 /// | you call | what stops working | how |
 /// |---|---|---|
-/// | [`Session::purge`](crate::Session::purge), [`Session::clear`](crate::Session::clear) (Flask's usual logout), a save that leaves the session empty, [`Session::cycle_id`](crate::Session::cycle_id), or [`Session::set_user`](crate::Session::set_user) with a change of user (a login, a logout; Flask-Login's `login_user`, `logout_user` and a login restored from the remember cookie) | every copy of this session's cookie taken before | the session's random id goes on a deny-list; a session that goes on (a flash message after `clear`, the new login) gets a new id |
-/// | [`Revocation::revoke_all_for(user)`](crate::Revocation::revoke_all_for) | every cookie `user` logged in with before the call, on every device, and Flask-Login remember cookies issued before it | the user's generation goes up; a cookie records the generation at login, a remember cookie carries it |
+/// | [`Session::purge`](crate::Session::purge), [`Session::clear`](crate::Session::clear) (Flask's usual logout), a save that leaves the session empty, [`Session::cycle_id`](crate::Session::cycle_id), or a change of user ([`Session::log_in`](crate::Session::log_in), [`Session::log_out`](crate::Session::log_out); Flask-Login's `login_user`, `logout_user` and a login restored from the remember cookie) | every copy of this session's cookie taken before | the session's random id goes on a deny-list; a session that goes on (a flash message after `clear`, the new login) gets a new id |
+/// | [`Logins::log_out_everywhere(user)`](crate::Logins::log_out_everywhere) (or [`Revocation::revoke_all_for(user)`](crate::Revocation::revoke_all_for) where there is no `Sessions`: a script, an admin job) | every cookie `user` logged in with before the call, on every device, and Flask-Login remember cookies issued before it | the user's generation goes up; a cookie records the generation at login, a remember cookie carries it |
 ///
-/// Because a login retires the id the session had before it (through
-/// `set_user` or `cycle_id`), a copy of the anonymous session (a planted
-/// cookie, say) neither learns the login nor can log the new session out
-/// by purging its copy. `set_user` with the user the cookie already
-/// records changes nothing (with `cycle_id` the id is retired, but the
-/// generation stays): no call lifts a cookie to its user's current
-/// generation, since a cookie accepted within another process's staleness
-/// after a revocation must stay revoked. "Log out my other sessions" is
-/// [`Revocation::revoke_others(&session)`](crate::Revocation::revoke_others):
+/// Because a login retires the id the session had before it, a copy of the
+/// anonymous session (a planted cookie, say) neither learns the login nor
+/// can log the new session out by purging its copy. A login as the user
+/// the cookie already records retires the id but keeps the generation: no
+/// call lifts a cookie to its user's current generation, since a cookie
+/// accepted within another process's staleness after a revocation must
+/// stay revoked. "Log out my other sessions" is
+/// [`Logins::log_out_others(&session)`](crate::Logins::log_out_others):
 /// it bumps the generation and keeps this session at the new one, only if
 /// the store confirms the session was current (neither its user revoked
 /// nor its id denied); a session that isn't does nothing. Two of them at
 /// once (a double submit) keep neither: the user logs in again. What the engine can't see is not a logout: removing the
 /// user's key and writing a flash (Flask's quickstart logout,
 /// `session.pop("username")`) leaves the session, and its copies, alive;
-/// log out with `purge`, `clear` or `set_user(None)`. A cookie with no
+/// log out with `purge`, `clear` or `log_out`. A cookie with no
 /// session id (written by Flask, or before revocation was turned on) opens
 /// as before and gets an id the next time it is written: until then its
-/// copies can be revoked only by `revoke_all_for` of a user it records, or
-/// not at all.
+/// copies can be revoked only by "log out everywhere" of a user it
+/// records, or not at all.
 ///
 /// A refused cookie opens as an empty session (as an expired one does),
 /// logged under the `websession::security` target and counted as
@@ -450,22 +451,24 @@ pub mod flask_login {}
 ///
 /// ```
 /// use websession::core::store::MemoryRevocations;
-/// use websession::{Key, KeyRing, Revocation, Session, SessionConfig, Sessions};
+/// use websession::{Key, KeyRing, Logins, Revocation, Session, SessionConfig, Sessions};
 ///
 /// # fn main() -> Result<(), websession::ConfigError> {
 /// let revocation = Revocation::new(MemoryRevocations::new()); // or a store's: see below
 /// let sessions = Sessions::sealed(KeyRing::new(Key::generate()), SessionConfig::default())?
-///     .with_revocation(revocation.clone());
-/// # let _ = sessions; Ok(()) }
+///     .with_revocation(revocation);
+/// let logins: Logins = sessions.logins()?; // for the handlers, in the app's state
+/// # let _ = logins; Ok(()) }
 ///
-/// async fn login(session: Session, user: &str) -> Result<(), websession::SessionError> {
-///     session.insert("user", user)?;
-///     session.set_user(Some(user)); // records the user and their generation
-///     Ok(())
+/// fn login(session: &Session, user: &str) {
+///     session.log_in(user); // records the user and their generation, rotates
 /// }
 ///
-/// async fn logout_everywhere(revocation: Revocation, user: &str) -> Result<(), websession::core::store::StoreError> {
-///     revocation.revoke_all_for(user).await?;
+/// async fn logout_everywhere(logins: &Logins, session: &Session) -> Result<(), websession::SessionError> {
+///     if let Some(user) = session.user() {
+///         logins.log_out_everywhere(&user).await?;
+///     }
+///     session.purge();
 ///     Ok(())
 /// }
 /// ```
@@ -544,7 +547,7 @@ pub mod flask_login {}
 ///
 /// Three keys, hidden from handlers like the creation time: `_ws_sid` (the
 /// session's random id, 43 characters), and after a login `_ws_user` (the
-/// user id given to `set_user`) and `_ws_gen` (the generation). In a sealed
+/// user id given to `log_in`) and `_ws_gen` (the generation). In a sealed
 /// cookie they are encrypted with the rest; in a signed cookie the client
 /// can read them, as it reads all the data.
 ///
@@ -590,7 +593,7 @@ pub mod revocation {}
 /// | in the cookie, fits | stays in the cookie (no store call at all) |
 /// | in the cookie, the `Set-Cookie` would pass the limit | a new store record under a new random id; the cookie carries only the id |
 /// | in the store, changed, and its cookie would be at most [`return_below`](crate::Overflow::with_return_below) bytes (default: half the limit) | the record is deleted, **then** the cookie carries the data again |
-/// | in the store, changing hands: [`Session::set_user`](crate::Session::set_user), [`Session::cycle_id`](crate::Session::cycle_id), [`Session::clear`](crate::Session::clear), or Flask-Login's `_user_id` written or removed | moves to a new id in one atomic step, with the request's changes; the old id opens nothing |
+/// | in the store, changing hands: [`Session::log_in`](crate::Session::log_in), [`Session::log_out`](crate::Session::log_out), [`Session::cycle_id`](crate::Session::cycle_id), [`Session::clear`](crate::Session::clear), or Flask-Login's `_user_id` written or removed | moves to a new id in one atomic step, with the request's changes; the old id opens nothing |
 /// | in the store otherwise | stays: per-key change sets, expiry extended as store mode does |
 ///
 /// The gap between the two thresholds is hysteresis: a session near the

@@ -93,6 +93,7 @@ mod error;
 #[cfg(feature = "flask")]
 #[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
 pub mod flask;
+mod logins;
 mod metrics;
 mod outcome;
 mod overflow;
@@ -117,6 +118,7 @@ pub use config::{
     DEFAULT_REFRESH_INTERVAL, MAX_COOKIE_SIZE, MAX_LIFETIME,
 };
 pub use error::SessionError;
+pub use logins::{Device, Logins};
 pub use overflow::Overflow;
 pub use revocation::{Revocation, DEFAULT_STALENESS};
 #[cfg(feature = "tower")]
@@ -124,7 +126,7 @@ pub use revocation::{Revocation, DEFAULT_STALENESS};
 pub use service::{ResponseFuture, SessionManager, SessionManagerLayer};
 pub use session::{PendingSession, Session};
 pub use sessions::{CookieSessions, Sessions, StoreSessions};
-pub use state::{LIFETIME_KEY, PERMANENT_KEY};
+pub use state::{LIFETIME_KEY, LOGIN_KEY, PERMANENT_KEY};
 pub use websession_core::{Clock, Compression, Key, KeyError, KeyRing, Map, Value, ValueError};
 
 /// The framework-free core, re-exported: codecs, keys, values.

@@ -38,13 +38,15 @@ const MAX_CACHED: usize = 100_000;
 /// - Every cookie session carries a random id; [`Session::purge`](crate::Session::purge),
 ///   [`Session::clear`](crate::Session::clear), a save that empties the
 ///   session, [`Session::cycle_id`](crate::Session::cycle_id) and a change
-///   of user ([`Session::set_user`](crate::Session::set_user): a login or a
-///   logout) put it on the store's deny-list, so a copy of the old cookie
+///   of user ([`Session::log_in`](crate::Session::log_in),
+///   [`Session::log_out`](crate::Session::log_out), Flask-Login's) put it on the store's deny-list, so a copy of the old cookie
 ///   stops working. The entry is kept only until any copy would have
 ///   expired anyway.
-/// - A cookie that records a login ([`Session::set_user`](crate::Session::set_user))
-///   records the user's generation too; [`Revocation::revoke_all_for`]
-///   bumps it, and every older cookie of that user is refused.
+/// - A cookie that records a login ([`Session::log_in`](crate::Session::log_in))
+///   records the user's generation too;
+///   [`Logins::log_out_everywhere`](crate::Logins::log_out_everywhere)
+///   ([`Revocation::revoke_all_for`]) bumps it, and every older cookie of
+///   that user is refused.
 ///
 /// A refused cookie opens as an empty session, with a
 /// `websession::security` event. Each process caches what the store said
@@ -55,8 +57,10 @@ const MAX_CACHED: usize = 100_000;
 /// reached, requests that need it answer 503, unless
 /// [`with_fail_open`](Self::with_fail_open).
 ///
-/// Cloning is cheap and clones share the cache: keep one in the app's state
-/// to call [`revoke_all_for`](Self::revoke_all_for) from handlers.
+/// Cloning is cheap and clones share the cache. Handlers log users out
+/// through the sessions' [`Logins`](crate::Logins), the same calls in every
+/// mode; [`revoke_all_for`](Self::revoke_all_for) is for code that has no
+/// sessions (a script, an admin job sharing the store).
 ///
 /// ```
 /// use websession::{Key, KeyRing, Revocation, SessionConfig, Sessions};
@@ -65,9 +69,10 @@ const MAX_CACHED: usize = 100_000;
 /// let revocation = Revocation::new(MemoryRevocations::new())
 ///     .with_staleness(std::time::Duration::from_secs(2));
 /// let sessions = Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())?
-///     .with_revocation(revocation.clone());
-/// // later, in a handler: revocation.revoke_all_for("alice").await
-/// # let _ = sessions;
+///     .with_revocation(revocation);
+/// let logins = sessions.logins()?;
+/// // later, in a handler: logins.log_out_everywhere("alice").await
+/// # let _ = logins;
 /// # Ok::<(), websession::ConfigError>(())
 /// ```
 #[derive(Clone)]
@@ -188,7 +193,7 @@ impl Revocation {
     }
 
     /// The store's verdict on `user` and the id `hash`, never the cache's
-    /// (what [`revoke_others`](Self::revoke_others) trusts).
+    /// (what "log out my other sessions" trusts).
     pub(crate) async fn check_uncached(
         &self,
         user: Option<&str>,

@@ -13,7 +13,7 @@ use websession_core::{Map, Value};
 use crate::error::SessionError;
 use crate::raw::RawCookie;
 use crate::state::{
-    is_permanent, Opened, Opener, SessionState, UserChange, LIFETIME_KEY, PERMANENT_KEY,
+    is_permanent, Opened, Opener, SessionState, UserChange, LIFETIME_KEY, LOGIN_KEY, PERMANENT_KEY,
 };
 
 /// The session of the current request: a map of string keys to values.
@@ -625,25 +625,90 @@ impl Session {
         self.with(SessionState::purge);
     }
 
-    /// Records which user this session belongs to, so they can be logged
-    /// out everywhere: in store mode by
-    /// `SessionStore::delete_all_for(user)`, in the cookie modes with a
-    /// [`Revocation`](crate::Revocation) by
-    /// [`Revocation::revoke_all_for`](crate::Revocation::revoke_all_for)
-    /// (the cookie records the user's generation). Cookie modes without one
-    /// ignore it. With revocation, a change of user is a login or a logout:
-    /// the session gets a new id and copies of its old cookie stop working
-    /// (see [`docs::revocation`](crate::docs::revocation)); `set_user` with
-    /// the user the cookie already records changes nothing (it never lifts
-    /// a cookie to the user's current generation; "log out my other
-    /// sessions" is [`Revocation::revoke_others`](crate::Revocation::revoke_others)).
+    /// Logs `user` in: the session records the user (what [`user`](Self::user)
+    /// returns, and what [`Logins`](crate::Logins) logs out everywhere) and
+    /// moves to a new id against session fixation, as
+    /// [`cycle_id`](Self::cycle_id) does. Call it once the password (or
+    /// passkey) checked out; the same call in every mode.
+    ///
+    /// The user is kept in the session under [`LOGIN_KEY`](crate::LOGIN_KEY)
+    /// (so a session holding only a login is kept, and a Python app sharing
+    /// the cookie sees it), and where the mode can end sessions from the
+    /// server, there too: the store record's user in store mode, the
+    /// cookie's revocation keys with a [`Revocation`](crate::Revocation).
+    /// With revocation, copies of the cookie from before the login stop
+    /// working (see [`docs::revocation`](crate::docs::revocation)).
+    ///
+    /// Logging in as someone else replaces the user. Log out with
+    /// [`log_out`](Self::log_out) (the user goes, the rest of the session
+    /// stays) or [`purge`](Self::purge) (everything goes).
     ///
     /// ```
     /// # fn f(session: &websession::Session) {
-    /// session.set_user(Some("alice")); // store mode: delete_all_for("alice") reaches it
+    /// session.log_in("alice");
+    /// assert_eq!(session.user().as_deref(), Some("alice"));
     /// # }
     /// ```
-    pub fn set_user(&self, user: Option<&str>) {
+    pub fn log_in(&self, user: &str) {
+        self.with(|s| {
+            s.set(LOGIN_KEY, Value::Str(user.to_owned()));
+            let again =
+                matches!((&s.user, Some(user)), (UserChange::Set(Some(u)), Some(v)) if u == v);
+            if !again {
+                s.login_generation = None;
+            }
+            s.user = UserChange::Set(Some(user.to_owned()));
+            s.cycled = true;
+        });
+    }
+
+    /// Logs the user out and keeps the rest of the session (a cart, a
+    /// language), under a new id: Flask-Login's `logout_user`. With a
+    /// [`Revocation`](crate::Revocation) copies of the cookie from before
+    /// stop working; in store mode the old id dies at once. To drop the
+    /// data too, [`purge`](Self::purge).
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) {
+    /// session.log_out();
+    /// assert_eq!(session.user(), None);
+    /// # }
+    /// ```
+    pub fn log_out(&self) {
+        self.with(|s| {
+            s.remove(LOGIN_KEY);
+            s.user = UserChange::Set(None);
+            s.login_generation = None;
+            s.modified = true;
+            s.cycled = true;
+        });
+    }
+
+    /// The user [`log_in`](Self::log_in) recorded, if one is logged in.
+    ///
+    /// ```
+    /// # fn f(session: &websession::Session) -> String {
+    /// match session.user() {
+    ///     Some(user) => format!("Hello, {user}"),
+    ///     None => "Please log in".to_owned(),
+    /// }
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn user(&self) -> Option<String> {
+        self.with(|s| match s.data.get(LOGIN_KEY)? {
+            ValueRef::Str(user) => Some(user.to_owned()),
+            ValueRef::Value(Value::Str(user)) => Some(user.clone()),
+            _ => None,
+        })
+    }
+
+    /// Records which user the session belongs to where the mode keeps it
+    /// outside the data (the store record, the revocation keys): Flask-Login's
+    /// `login_user` and `logout_user`, which keep their own key in the data.
+    /// With revocation, a change of user is a login or a logout (a new id,
+    /// old copies refused); the same user again changes nothing.
+    pub(crate) fn set_user(&self, user: Option<&str>) {
         self.with(|s| {
             let again = matches!((&s.user, user), (UserChange::Set(Some(u)), Some(v)) if u == v);
             if !again {
@@ -760,13 +825,14 @@ impl Session {
     }
 }
 
-/// "Log out my other sessions" lives here, beside the [`Session`] it keeps,
-/// so `revocation.rs` doesn't import the handle.
+/// "Log out my other sessions" for the cookie modes lives here, beside the
+/// [`Session`] it keeps, so `revocation.rs` doesn't import the handle.
 impl crate::Revocation {
-    /// "Log out my other sessions" for the cookie modes: bumps the
-    /// generation of the user `session` records (every cookie of theirs
-    /// issued before is refused, as by [`revoke_all_for`](Self::revoke_all_for)),
-    /// and keeps `session` logged in at the new generation, with a new id.
+    /// [`Logins::log_out_others`](crate::Logins::log_out_others) for the
+    /// cookie modes: bumps the generation of the user `session` records
+    /// (every cookie of theirs issued before is refused, as by
+    /// [`revoke_all_for`](Self::revoke_all_for)), and keeps `session` logged
+    /// in at the new generation, with a new id.
     ///
     /// Only a session that is current does this. The store is asked, not
     /// the cache: a session that was itself revoked (its user logged out
@@ -778,36 +844,17 @@ impl crate::Revocation {
     /// denied afterwards.
     ///
     /// Returns the new generation when `session` was kept at it; `None`
-    /// when it was not: it records no user (nobody logged in with
-    /// [`Session::set_user`](crate::Session::set_user) on it with this
-    /// revocation on: a cookie written by Flask or before revocation was
-    /// turned on, a login saved while the store failed open, a login made
-    /// in this very request, or store mode, where sessions record no
-    /// generation: use `delete_others_of` and
-    /// [`revoke_all_for`](Self::revoke_all_for) there), it was revoked
+    /// when it was not: it records no user (a cookie written by Flask or
+    /// before revocation was turned on, a login saved while the store
+    /// failed open, a login made in this very request), it was revoked
     /// already (nothing was bumped), or another revocation of the user came
     /// in between (a double submit, say: the others are logged out, and so
     /// is this session, whose user must log in again).
     ///
-    /// `set_user` with the same user afterwards in the request keeps it.
-    ///
     /// # Errors
     ///
     /// The store's, when it can't be reached.
-    ///
-    /// ```
-    /// use websession::{Revocation, Session};
-    /// async fn log_out_others(
-    ///     revocation: &Revocation,
-    ///     session: &Session,
-    /// ) -> Result<(), websession::core::store::StoreError> {
-    ///     if revocation.revoke_others(session).await?.is_none() {
-    ///         // not logged in
-    ///     }
-    ///     Ok(())
-    /// }
-    /// ```
-    pub async fn revoke_others(&self, session: &Session) -> Result<Option<u64>, StoreError> {
+    pub(crate) async fn revoke_others(&self, session: &Session) -> Result<Option<u64>, StoreError> {
         let Some((user, recorded, sid)) = session.recorded_login() else {
             return Ok(None);
         };

@@ -215,6 +215,18 @@ impl Sessions {
         &self.engine.shared().config
     }
 
+    /// "Log out everywhere", "log out my other sessions" and the devices
+    /// list for these sessions (see [`Logins`](crate::Logins)).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Unsupported`] for cookie sessions without a
+    /// [`Revocation`](crate::Revocation) (a copied cookie can't be ended
+    /// before it expires) and for the Python frameworks' cookies.
+    pub fn logins(&self) -> Result<crate::Logins, ConfigError> {
+        self.engine.logins().ok_or(NO_LOGINS)
+    }
+
     /// A request's session, from its session cookie (see [`RawCookie::find`]).
     pub(crate) fn begin(&self, raw: Option<RawCookie>) -> PendingSession {
         PendingSession::new(self.engine.clone(), raw)
@@ -318,7 +330,28 @@ impl CookieSessions {
     pub fn config(&self) -> &SessionConfig {
         &self.0.shared.config
     }
+
+    /// "Log out everywhere" and "log out my other sessions" (see
+    /// [`Logins`](crate::Logins)); call it after
+    /// [`with_revocation`](Self::with_revocation).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Unsupported`] without a revocation: a copied cookie
+    /// can't be ended before it expires.
+    pub fn logins(&self) -> Result<crate::Logins, ConfigError> {
+        self.0
+            .revocation
+            .clone()
+            .map(crate::Logins::cookies)
+            .ok_or(NO_LOGINS)
+    }
 }
+
+/// Why sessions have no [`Logins`](crate::Logins).
+const NO_LOGINS: ConfigError = ConfigError::Unsupported(
+    "logging a user out elsewhere needs server state: Sessions::store, or cookie sessions with_revocation",
+);
 
 impl From<CookieSessions> for Sessions {
     fn from(sessions: CookieSessions) -> Self {
@@ -390,6 +423,15 @@ impl StoreSessions {
     #[must_use]
     pub fn config(&self) -> &SessionConfig {
         &self.0.shared.config
+    }
+
+    /// "Log out everywhere", "log out my other sessions" and the devices
+    /// list (see [`Logins`](crate::Logins)). Give the store
+    /// [`with_revocation`](Self::with_revocation) first if the app uses
+    /// Flask-Login's remember cookies, so they end too.
+    #[must_use]
+    pub fn logins(&self) -> crate::Logins {
+        self.0.store_logins()
     }
 }
 

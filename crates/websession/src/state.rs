@@ -23,6 +23,12 @@ pub const PERMANENT_KEY: &str = "_permanent";
 /// sharing the cookie sees it and keeps it, but doesn't act on it.
 pub const LIFETIME_KEY: &str = "_ws_lifetime";
 
+/// The key [`Session::log_in`](crate::Session::log_in) keeps the user
+/// under, so [`Session::user`](crate::Session::user) reads it in every
+/// mode and a session holding only a login is kept. A Python app sharing
+/// the cookie sees it.
+pub const LOGIN_KEY: &str = "_ws_login";
+
 /// Whether the session is permanent (Flask's `session.permanent`).
 pub(crate) fn is_permanent(data: &LazyMap) -> bool {
     data.get(PERMANENT_KEY)

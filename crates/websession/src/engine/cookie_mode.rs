@@ -46,6 +46,10 @@ impl Engine for CookieEngine {
         let written = self.write_or_refuse(&mut state, now);
         Finish::Ready(self.shared.conclude(outcome, written))
     }
+
+    fn logins(&self) -> Option<crate::Logins> {
+        self.revocation.clone().map(crate::Logins::cookies)
+    }
 }
 
 impl Opener for CookieEngine {

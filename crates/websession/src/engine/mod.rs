@@ -96,6 +96,9 @@ pub(crate) trait Engine: Opener {
     /// The save of a session a handler used, on a response that may carry
     /// it; `outcome` already says `Vary`.
     fn save(self: Arc<Self>, state: SessionState, outcome: Outcome, now: u64) -> Finish;
+
+    /// What the mode can do about a user's other sessions, if anything.
+    fn logins(&self) -> Option<crate::Logins>;
 }
 
 /// The end of the request: what to send, given the session's state (if a

@@ -103,7 +103,7 @@ fn judge(state: SessionState, verdict: Verdict) -> SessionState {
 ///   (with `cycle_id`, the id is retired, but the generation stays): a
 ///   cookie accepted within another process's staleness after a revocation
 ///   must never be lifted to the new generation. The one lift is
-///   [`Revocation::revoke_others`], which checks against the store that
+///   `Revocation::revoke_others` (`Logins::log_out_others`), which checks against the store that
 ///   this session was current when it bumped the generation
 ///   (`login_generation` is then set).
 pub(super) fn work(state: &mut SessionState) -> Option<Option<String>> {

@@ -52,6 +52,15 @@ impl StoreEngine {
 }
 
 impl StoreEngine {
+    /// Its [`Logins`](crate::Logins).
+    pub(crate) fn store_logins(&self) -> crate::Logins {
+        crate::Logins::store(
+            self.store.clone(),
+            self.revocation.clone(),
+            self.shared.config.clock.clone(),
+        )
+    }
+
     /// An unchanged record is written again at most once per `interval`.
     pub(crate) fn set_touch_interval(&mut self, interval: time::Duration) {
         self.shared.policy.set_touch_interval(interval);
@@ -90,6 +99,10 @@ impl Engine for StoreEngine {
             }
             .instrument(span),
         ))
+    }
+
+    fn logins(&self) -> Option<crate::Logins> {
+        Some(self.store_logins())
     }
 }
 

@@ -467,7 +467,7 @@ impl Login {
     /// `_fresh`, `_id` (and `_remember`, `_remember_seconds`), as
     /// Flask-Login does. It also rotates the session (a new store id, a
     /// freshly issued cookie: see [`Session::cycle_id`]) and, in store mode,
-    /// records the user (see [`Session::set_user`]).
+    /// records the user (as [`Session::log_in`] does, without its key).
     pub fn login_user_with(&self, user_id: &str, options: LoginOptions) {
         let s = &self.session;
         s.insert_value(USER_ID, Value::from(user_id));

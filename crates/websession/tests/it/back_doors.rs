@@ -295,8 +295,7 @@ fn cookie_app(mode: Mode, overflow: bool, revocation: bool, gate: &Gate) -> Cook
         .route(
             "/login/{user}",
             get(|s: Session, Path(user): Path<String>| async move {
-                s.insert("user", &user).expect("insert");
-                s.set_user(Some(&user));
+                s.log_in(&user);
                 "in"
             }),
         )
@@ -359,9 +358,11 @@ fn cookie_app(mode: Mode, overflow: bool, revocation: bool, gate: &Gate) -> Cook
             }),
         )
         .route(
+            // The last key goes (a Flask-style login's, or log_in's).
             "/drop-user",
             get(|s: Session| async move {
                 let _ = s.remove::<String>("user");
+                let _ = s.remove::<String>(websession::LOGIN_KEY);
                 "dropped"
             }),
         )
@@ -390,7 +391,11 @@ impl CookieApp {
 /// The user a cookie's session shows (its `user` key), or `None`.
 pub(crate) fn user_of(body: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(body).ok()?;
-    value.get("user")?.as_str().map(str::to_owned)
+    // A Flask-style login's key, or `Session::log_in`'s.
+    let user = value
+        .get("user")
+        .or_else(|| value.get(websession::LOGIN_KEY))?;
+    user.as_str().map(str::to_owned)
 }
 
 /// 2: a slow request that shrinks an overflowed session while a concurrent

@@ -179,11 +179,7 @@ async fn concurrent_loads_of_one_session_share_the_load_tower() {
                     let other = s.clone();
                     let (a, b) = tokio::join!(s.load(), other.load());
                     let (a, b) = (a.expect("loads"), b.expect("loads"));
-                    format!(
-                        "{:?} {:?}",
-                        a.get::<String>("user").expect("user"),
-                        b.get::<String>("user").expect("user")
-                    )
+                    format!("{:?} {:?}", a.user(), b.user())
                 }),
             )
             .layer(SessionManagerLayer::new(sessions)),
@@ -224,7 +220,7 @@ async fn idle_schedule(every: i64, touch: Option<Duration>) {
         clock.set(T0 + t);
         assert_eq!(
             send(&app, "/read", Some(&cookie)).await.body,
-            r#"{"user":"alice"}"#,
+            r#"{"_ws_login":"alice"}"#,
             "every {every} s, touch {touch:?}: alive at t={t}"
         );
     }
@@ -412,7 +408,7 @@ async fn a_cancelled_load_keeps_the_cookie_for_the_next_one() {
                             .await
                             .is_err();
                     let s = p.load().await.expect("loads");
-                    format!("{gave_up} {:?}", s.get::<String>("user").expect("user"))
+                    format!("{gave_up} {:?}", s.user())
                 }),
             )
             .layer(SessionManagerLayer::new(sessions)),

@@ -8,10 +8,10 @@ mod back_doors;
 #[cfg(feature = "actix")]
 mod catalogue;
 mod defects;
-mod devices;
 mod flask_ext;
 mod flask_http;
 mod lifetime;
+mod logins;
 mod metrics;
 mod modes;
 mod overflow;

@@ -95,16 +95,14 @@ fn tower(sessions: Sessions) -> Tower {
             .route(
                 "/login/{user}",
                 get(|s: Session, Path(user): Path<String>| async move {
-                    s.insert("user", &user).expect("insert");
-                    s.set_user(Some(&user));
+                    s.log_in(&user);
                     "in"
                 }),
             )
             .route(
                 "/logout",
                 get(|s: Session| async move {
-                    let _ = s.remove::<String>("user");
-                    s.set_user(None);
+                    s.log_out();
                     s.insert("flash", "bye").expect("insert");
                     "out"
                 }),
@@ -128,9 +126,8 @@ fn tower(sessions: Sessions) -> Tower {
                 "/switch/{user}",
                 get(|s: Session, Path(user): Path<String>| async move {
                     // Flask-Login's logout_user then login_user, in one request.
-                    s.set_user(None);
-                    s.insert("user", &user).expect("insert");
-                    s.set_user(Some(&user));
+                    s.log_out();
+                    s.log_in(&user);
                     "switched"
                 }),
             )
@@ -153,16 +150,14 @@ fn actix_routes(cfg: &mut actix_web::web::ServiceConfig) {
     cfg.route(
         "/login/{user}",
         web::get().to(|s: Session, user: web::Path<String>| async move {
-            s.insert("user", user.as_str()).expect("insert");
-            s.set_user(Some(&user));
+            s.log_in(&user);
             "in"
         }),
     )
     .route(
         "/logout",
         web::get().to(|s: Session| async move {
-            let _ = s.remove::<String>("user");
-            s.set_user(None);
+            s.log_out();
             s.insert("flash", "bye").expect("insert");
             "out"
         }),
@@ -245,18 +240,30 @@ async fn suite(w: &World, a: &dyn Client, b: &dyn Client, label: &str) {
     let r = a.get("/login/alice", None).await;
     assert_eq!(r.status, StatusCode::OK, "{label}");
     let c1 = cookie(&r);
-    assert_eq!(read(a, &c1).await.body, r#"{"user":"alice"}"#, "{label}");
+    assert_eq!(
+        read(a, &c1).await.body,
+        r#"{"_ws_login":"alice"}"#,
+        "{label}"
+    );
     assert_eq!(
         read(b, &c1).await.body,
-        r#"{"user":"alice"}"#,
+        r#"{"_ws_login":"alice"}"#,
         "{label}: b caches at T0"
     );
 
     // A warm cache pays no round trip.
     let calls = w.backend.calls();
     for _ in 0..3 {
-        assert_eq!(read(a, &c1).await.body, r#"{"user":"alice"}"#, "{label}");
-        assert_eq!(read(b, &c1).await.body, r#"{"user":"alice"}"#, "{label}");
+        assert_eq!(
+            read(a, &c1).await.body,
+            r#"{"_ws_login":"alice"}"#,
+            "{label}"
+        );
+        assert_eq!(
+            read(b, &c1).await.body,
+            r#"{"_ws_login":"alice"}"#,
+            "{label}"
+        );
     }
     assert_eq!(
         w.backend.calls(),
@@ -276,7 +283,7 @@ async fn suite(w: &World, a: &dyn Client, b: &dyn Client, label: &str) {
         "{label}: logged out here, at once"
     );
     // b asked at T0: it may trust that until T0 + STALENESS, not one second more.
-    staleness_bound(w, b, &c1, T0, r#"{"user":"alice"}"#, label).await;
+    staleness_bound(w, b, &c1, T0, r#"{"_ws_login":"alice"}"#, label).await;
     assert_eq!(read(b, &c2).await.body, r#"{"flash":"bye"}"#, "{label}");
 
     // Purge denies too.
@@ -304,7 +311,11 @@ async fn suite(w: &World, a: &dyn Client, b: &dyn Client, label: &str) {
     let d2 = cookie(&b.get("/login/dave", None).await);
     let e1 = cookie(&a.get("/login/erin", None).await);
     let at = w.clock.now();
-    assert_eq!(read(b, &d1).await.body, r#"{"user":"dave"}"#, "{label}");
+    assert_eq!(
+        read(b, &d1).await.body,
+        r#"{"_ws_login":"dave"}"#,
+        "{label}"
+    );
     let generation = w.a.revoke_all_for("dave").await.expect("revoke");
     assert_eq!(generation, 1, "{label}: dave's first revocation");
     assert_eq!(
@@ -315,14 +326,22 @@ async fn suite(w: &World, a: &dyn Client, b: &dyn Client, label: &str) {
     assert_eq!(read(a, &d2).await.body, "{}", "{label}");
     assert_eq!(
         read(a, &e1).await.body,
-        r#"{"user":"erin"}"#,
+        r#"{"_ws_login":"erin"}"#,
         "{label}: erin stays"
     );
-    staleness_bound(w, b, &d1, at, r#"{"user":"dave"}"#, label).await;
+    staleness_bound(w, b, &d1, at, r#"{"_ws_login":"dave"}"#, label).await;
     // A login after the revocation is good everywhere.
     let d3 = cookie(&a.get("/login/dave", None).await);
-    assert_eq!(read(a, &d3).await.body, r#"{"user":"dave"}"#, "{label}");
-    assert_eq!(read(b, &d3).await.body, r#"{"user":"dave"}"#, "{label}");
+    assert_eq!(
+        read(a, &d3).await.body,
+        r#"{"_ws_login":"dave"}"#,
+        "{label}"
+    );
+    assert_eq!(
+        read(b, &d3).await.body,
+        r#"{"_ws_login":"dave"}"#,
+        "{label}"
+    );
 
     // Tampering is refused before revocation is asked.
     let calls = w.backend.calls();
@@ -361,7 +380,7 @@ async fn suite(w: &World, a: &dyn Client, b: &dyn Client, label: &str) {
     w.backend.down.store(false, Ordering::SeqCst);
     assert_eq!(
         read(b, &e1).await.body,
-        r#"{"user":"erin"}"#,
+        r#"{"_ws_login":"erin"}"#,
         "{label}: back up"
     );
 }
@@ -409,7 +428,7 @@ async fn fail_open_lets_cookies_through_an_outage() {
         let r = app.get("/read", Some(&c)).await;
         assert_eq!(
             (r.status, r.body.as_str()),
-            (StatusCode::OK, r#"{"user":"alice"}"#),
+            (StatusCode::OK, r#"{"_ws_login":"alice"}"#),
             "{mode:?}"
         );
         let r = app.get("/login/bob", None).await;
@@ -432,7 +451,7 @@ async fn a_revocable_signed_cookie_is_still_flasks() {
         .decode(&value, clock.now().try_into().expect("positive"))
         .expect("Flask's format");
     let keys: Vec<&str> = decoded.data.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["_ws_gen", "_ws_sid", "_ws_user", "user"]);
+    assert_eq!(keys, ["_ws_gen", "_ws_login", "_ws_sid", "_ws_user"]);
 }
 
 /// A cookie written before revocation was on has no id: it opens, and gets
@@ -509,7 +528,11 @@ async fn switching_users_in_one_request_retires_the_old_cookie() {
         let app = tower(sessions(mode, &clock, &revocation));
         let alice = cookie(&app.get("/login/alice", None).await);
         let bob = cookie(&app.get("/switch/bob", Some(&alice)).await);
-        assert_eq!(read(&app, &bob).await.body, r#"{"user":"bob"}"#, "{mode:?}");
+        assert_eq!(
+            read(&app, &bob).await.body,
+            r#"{"_ws_login":"bob"}"#,
+            "{mode:?}"
+        );
         assert_eq!(
             read(&app, &alice).await.body,
             "{}",

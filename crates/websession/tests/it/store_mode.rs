@@ -373,7 +373,7 @@ async fn log_out_everywhere() {
                     |s: websession::Session,
                      axum::extract::Path(u): axum::extract::Path<String>| async move {
                         s.insert("user", &u).expect("insert");
-                        s.set_user(Some(&u));
+                        s.log_in(&u);
                         s.cycle_id();
                         "ok"
                     },

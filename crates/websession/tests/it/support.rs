@@ -25,7 +25,7 @@ pub(crate) use websession_core::testing::test_keys as keys;
 pub(crate) use websession_core::testing::ManualClock as TestClock;
 
 /// The three ways to keep a session, for tests that run in every mode.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
     Signed,
     Sealed,
@@ -155,8 +155,7 @@ pub(crate) fn app<S: Into<Sessions>>(sessions: Result<S, ConfigError>) -> Router
         .route(
             "/signin/{user}",
             get(|s: Session, Path(user): Path<String>| async move {
-                s.insert("user", &user).expect("insert");
-                s.set_user(Some(&user));
+                s.log_in(&user);
                 "logged in"
             }),
         )
