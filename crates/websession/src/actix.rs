@@ -139,7 +139,8 @@ where
                     let status =
                         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                     let (req, _) = res.into_parts();
-                    Ok(ServiceResponse::new(req, HttpResponse::new(status)).map_into_right_body())
+                    let bare = marked(HttpResponse::new(status));
+                    Ok(ServiceResponse::new(req, bare).map_into_right_body())
                 }
             }
         })
@@ -194,10 +195,10 @@ impl FromRequest for Session {
                     error::InternalError::new("", StatusCode::INTERNAL_SERVER_ERROR).into(),
                 );
             };
-            pending
-                .load()
-                .await
-                .map_err(|_| error::InternalError::new("", StatusCode::SERVICE_UNAVAILABLE).into())
+            pending.load().await.map_err(|_| {
+                let res = marked(HttpResponse::new(StatusCode::SERVICE_UNAVAILABLE));
+                error::InternalError::from_response("the session store is unavailable", res).into()
+            })
         })
     }
 }
@@ -227,7 +228,7 @@ impl error::ResponseError for SessionError {
 
     fn error_response(&self) -> HttpResponse {
         tracing::error!(error = %self, "session error");
-        HttpResponse::new(self.status_code())
+        marked(HttpResponse::new(self.status_code()))
     }
 }
 
@@ -248,4 +249,13 @@ impl SessionExt for ServiceRequest {
     fn get_session(&self) -> Option<PendingSession> {
         self.extensions().get::<PendingSession>().cloned()
     }
+}
+
+/// A bare failure response, marked [`StoreOutage`](crate::StoreOutage)
+/// when it is a 503.
+fn marked(mut res: HttpResponse) -> HttpResponse {
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+        res.extensions_mut().insert(crate::StoreOutage);
+    }
+    res
 }

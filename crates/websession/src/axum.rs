@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::StatusCode;
 
-use crate::error::SessionError;
+use crate::error::{SessionError, StoreOutage};
 use crate::session::{PendingSession, Session};
 
 /// Why the [`Session`] extractor failed. The client sees only a bare status.
@@ -14,8 +14,9 @@ use crate::session::{PendingSession, Session};
 pub enum SessionRejection {
     /// The route is not wrapped by [`crate::SessionManagerLayer`]: a 500.
     MissingLayer,
-    /// The session store can't be reached: a 503. The handler does not run,
-    /// so a logged-in user is never served as anonymous.
+    /// The session store can't be reached: a 503, marked [`StoreOutage`].
+    /// The handler does not run, so a logged-in user is never served as
+    /// anonymous.
     StoreUnavailable,
 }
 
@@ -37,7 +38,7 @@ impl IntoResponse for SessionRejection {
                 tracing::error!("{self}; add `.layer(SessionManagerLayer::...)` to the router");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
-            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            Self::StoreUnavailable => outage(),
         }
     }
 }
@@ -86,8 +87,15 @@ impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
         tracing::error!(error = %self, "session error");
         match self {
-            SessionError::Store(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            SessionError::Store(_) => outage(),
             _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         }
     }
+}
+
+/// A bare 503 with the [`StoreOutage`] mark.
+fn outage() -> Response {
+    let mut res = StatusCode::SERVICE_UNAVAILABLE.into_response();
+    res.extensions_mut().insert(StoreOutage);
+    res
 }

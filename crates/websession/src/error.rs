@@ -26,3 +26,43 @@ pub enum SessionError {
     #[error("session store error")]
     Store(#[from] StoreError),
 }
+
+/// The mark on a 503 that websession answered because a session store (the
+/// sessions', the revocation's or the overflow's) could not be reached:
+/// before the handler (the session's load), after it (the save), or from a
+/// handler that returned [`SessionError::Store`]. The response itself is
+/// bare; an outer layer that finds this mark in the response's extensions
+/// can answer the app's own page instead.
+///
+/// axum, with `axum::middleware::map_response`:
+///
+/// ```
+/// # #[cfg(feature = "axum")] {
+/// use axum::http::StatusCode;
+/// use axum::response::{Html, IntoResponse, Response};
+/// use axum::{middleware, routing::get, Router};
+/// use websession::{SessionManagerLayer, Sessions, StoreOutage};
+///
+/// async fn outage_page(res: Response) -> Response {
+///     if res.extensions().get::<StoreOutage>().is_none() {
+///         return res;
+///     }
+///     let page = Html("<h1>We'll be right back</h1><p>Please try again in a minute.</p>");
+///     (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "30")], page).into_response()
+/// }
+///
+/// fn app(sessions: Sessions) -> Router {
+///     Router::new()
+///         .route("/", get(|| async { "hello" }))
+///         .layer(SessionManagerLayer::new(sessions))
+///         .layer(middleware::map_response(outage_page))
+/// }
+/// # }
+/// ```
+///
+/// actix-web: the same mark is in the `HttpResponse`'s extensions, for a
+/// `wrap_fn` or `ErrorHandlers` outside the
+/// [`SessionMiddleware`](crate::actix::SessionMiddleware).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreOutage;

@@ -117,7 +117,7 @@ pub use config::{
     ConfigError, Refresh, SameSite, SessionConfig, Transport, DEFAULT_COMPRESSION_THRESHOLD,
     DEFAULT_REFRESH_INTERVAL, MAX_COOKIE_SIZE, MAX_LIFETIME,
 };
-pub use error::SessionError;
+pub use error::{SessionError, StoreOutage};
 pub use logins::{Device, Logins};
 pub use overflow::Overflow;
 pub use revocation::{Revocation, DEFAULT_STALENESS};

@@ -163,7 +163,8 @@ where
     }
 }
 
-/// The response with the session's headers, or the bare failure status.
+/// The response with the session's headers, or the bare failure status
+/// (a 503 marked [`StoreOutage`](crate::StoreOutage)).
 fn respond<B: Default>(mut res: Response<B>, outcome: Outcome) -> Response<B> {
     match outcome.failed {
         None => {
@@ -174,6 +175,9 @@ fn respond<B: Default>(mut res: Response<B>, outcome: Outcome) -> Response<B> {
             let mut bare = Response::new(B::default());
             *bare.status_mut() =
                 StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            if bare.status() == StatusCode::SERVICE_UNAVAILABLE {
+                bare.extensions_mut().insert(crate::StoreOutage);
+            }
             bare
         }
     }

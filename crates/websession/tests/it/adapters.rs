@@ -379,9 +379,52 @@ async fn actix_handlers_return_session_errors() {
     for (path, status) in [("/value", 500), ("/store", 503)] {
         let res = atest::call_service(&svc, atest::TestRequest::get().uri(path).to_request()).await;
         assert_eq!(res.status().as_u16(), status, "{path}");
+        assert_eq!(
+            res.response()
+                .extensions()
+                .get::<websession::StoreOutage>()
+                .is_some(),
+            status == 503,
+            "{path}: an outage is marked for the app's own page"
+        );
         assert!(res.headers().get("set-cookie").is_none(), "{path}");
         assert!(atest::read_body(res).await.is_empty(), "{path}");
     }
+}
+
+/// actix-web: a store that can't be reached before the handler answers a
+/// 503 marked `StoreOutage`, for the app's own page.
+#[actix_web::test]
+async fn an_actix_outage_is_marked_for_the_apps_own_page() {
+    let store = Arc::new(crate::store_mode::Probe::default());
+    let sessions = Sessions::store(store.clone(), SessionConfig::default()).expect("valid");
+    let svc = atest::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(sessions))
+            .configure(routes),
+    )
+    .await;
+    let actix = Actix(svc);
+    let cookie = format!(
+        "session={}",
+        actix
+            .get("/set/user/alice", None)
+            .await
+            .cookie_value("session")
+            .expect("c")
+    );
+    store.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let req = atest::TestRequest::get()
+        .uri("/read")
+        .insert_header(("cookie", cookie))
+        .to_request();
+    let res = atest::call_service(&actix.0, req).await;
+    assert_eq!(res.status().as_u16(), 503);
+    assert!(res
+        .response()
+        .extensions()
+        .get::<websession::StoreOutage>()
+        .is_some());
 }
 
 /// Defect 3 of the review: actix polls a handler's extractors together, so

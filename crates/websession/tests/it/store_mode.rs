@@ -413,3 +413,66 @@ async fn log_out_everywhere() {
         );
     }
 }
+
+/// The app's own outage page: every 503 websession answers for a store it
+/// can't reach carries `StoreOutage`, which an outer layer swaps for the
+/// app's page; the app's own 503s and other failures are left alone.
+#[tokio::test]
+async fn an_outage_is_marked_for_the_apps_own_page() {
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::get;
+    use websession::{Session, SessionError, StoreOutage};
+
+    async fn page(res: Response) -> Response {
+        match res.extensions().get::<StoreOutage>() {
+            Some(_) => (StatusCode::SERVICE_UNAVAILABLE, "back soon").into_response(),
+            None => res,
+        }
+    }
+    let probe = Arc::new(Probe::default());
+    let sessions = Sessions::store(probe.clone(), SessionConfig::default()).expect("valid");
+    let app = Router::new()
+        .route(
+            "/set",
+            get(|s: Session| async move {
+                s.insert("user", "alice")?;
+                Ok::<_, SessionError>("set")
+            }),
+        )
+        .route(
+            "/read",
+            get(|s: Session| async move { format!("{:?}", s.len()) }),
+        )
+        .route(
+            "/handler-store-error",
+            get(|| async {
+                Err::<(), _>(SessionError::Store(StoreError::from_kind(
+                    StoreErrorKind::Unavailable,
+                )))
+            }),
+        )
+        .route(
+            "/own-503",
+            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "maintenance") }),
+        )
+        .layer(SessionManagerLayer::new(sessions))
+        .layer(axum::middleware::map_response(page));
+    let cookie = format!(
+        "session={}",
+        send(&app, "/set", None)
+            .await
+            .cookie_value("session")
+            .expect("cookie")
+    );
+    probe.down.store(true, Ordering::SeqCst);
+    for path in ["/read", "/handler-store-error"] {
+        let r = send(&app, path, Some(&cookie)).await;
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, "back soon"),
+            "{path}"
+        );
+    }
+    let r = send(&app, "/own-503", Some(&cookie)).await;
+    assert_eq!(r.body, "maintenance", "not websession's outage");
+}
