@@ -11,7 +11,7 @@ use axum::{Form, Router};
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use websession::core::store::{ExpiredDeletion as _, MemoryRevocations, MemoryStore, SessionStore};
+use websession::store::{ExpiredDeletion as _, MemoryRevocations, MemoryStore, SessionStore};
 use websession::{
     Key, KeyRing, Overflow, Revocation, Session, SessionConfig, SessionError, Sessions,
 };

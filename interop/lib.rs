@@ -265,10 +265,10 @@ struct PlainArg {
 /// The whole session as compact plain JSON (keys sorted), or an error text.
 fn plain(s: &Session) -> String {
     let mut out = String::new();
-    match websession::core::json::write_plain_map(
+    match websession_core::json::write_plain_map(
         &mut out,
         &s.to_map(),
-        websession::core::json::PlainJson::Compact,
+        websession_core::json::PlainJson::Compact,
     ) {
         Ok(()) => out,
         Err(e) => format!("error: {e}"),
@@ -343,7 +343,7 @@ impl Rust {
                 "/set_plain",
                 get(|s: Session, Query(q): Query<PlainArg>| async move {
                     let wrapped = format!("{{\"v\":{}}}", q.json);
-                    match websession::core::json::parse_plain_map(wrapped.as_bytes()) {
+                    match websession_core::json::parse_plain_map(wrapped.as_bytes()) {
                         Ok(mut m) => {
                             s.insert_value("v", m.remove("v").unwrap_or(Value::Null));
                             "ok".to_owned()

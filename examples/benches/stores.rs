@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use websession::core::store::{ChangeSet, MemoryStore, Record, SessionId, SessionStore};
+use websession::store::{ChangeSet, MemoryStore, Record, SessionId, SessionStore};
 use websession::{Map, Value};
 
 fn now() -> u64 {

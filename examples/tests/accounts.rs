@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use tower::ServiceExt;
-use websession::core::store::{MemoryStore, SessionStore};
+use websession::store::{MemoryStore, SessionStore};
 use websession::{Key, KeyRing, SessionConfig, SessionManagerLayer, Sessions};
 use websession_examples::{actix_pages, demo_routes, revocation, Accounts};
 

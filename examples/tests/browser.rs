@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
-use websession::core::store::MemoryStore;
+use websession::store::MemoryStore;
 use websession::{Key, KeyRing, Overflow, SessionConfig, SessionManagerLayer, Sessions};
 use websession_examples::{demo_routes, open_store, petname_routes, revocation, Accounts};
 

@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use tower::ServiceExt;
-use websession::core::store::MemoryStore;
+use websession::store::MemoryStore;
 use websession::{SessionConfig, SessionManagerLayer, Sessions};
 use websession_examples::petname_routes;
 

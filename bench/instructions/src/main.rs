@@ -42,7 +42,7 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::{Service, ServiceExt};
-use websession::core::store::MemoryStore;
+use websession::store::MemoryStore;
 use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions};
 
 /// The fixed test secret key (32 bytes or more, as the sealed mode needs).

@@ -40,7 +40,7 @@ use anyhow::{bail, Context};
 use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::get;
 use axum::{Form, Router};
-use websession::core::store::MemoryStore;
+use websession::store::MemoryStore;
 use websession::{Key, KeyRing, Refresh, SessionConfig, SessionManagerLayer, Sessions};
 
 #[derive(serde::Deserialize)]

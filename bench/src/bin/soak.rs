@@ -56,7 +56,7 @@ use axum::routing::get;
 use axum::Router;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use websession::core::store::{ExpiredDeletion as _, MemoryStore};
+use websession::store::{ExpiredDeletion as _, MemoryStore};
 use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions};
 
 /// How often the stores' cleanup task deletes expired records.

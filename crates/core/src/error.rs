@@ -6,6 +6,7 @@
 /// `BadPayload`) so Flask users recognise them. No variant holds the cookie or
 /// a key. Every variant means the same thing to the app: start an empty
 /// session.
+#[cfg(feature = "codecs")]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
@@ -46,6 +47,7 @@ pub enum DecodeError {
     BadPayload(#[from] PayloadError),
 }
 
+#[cfg(feature = "codecs")]
 impl DecodeError {
     /// The itsdangerous exception class Flask would raise for this error.
     ///

@@ -1,29 +1,53 @@
-//! The framework-free core of [websession](https://docs.rs/websession).
+//! The framework-free core of [websession](https://docs.rs/websession):
+//! what apps and store authors build on.
 //!
 //! - [`Key`] and [`KeyRing`]: secrets and their rotation (Flask's `SECRET_KEY`
 //!   and `SECRET_KEY_FALLBACKS`).
-//! - [`FlaskCodec`]: Flask's default session cookie, byte for byte.
-//! - [`SealedCodec`]: an encrypted (AES-256-GCM-SIV) session cookie.
 //! - [`Value`] and [`Map`]: what a Flask session holds, every tagged type included.
-//! - [`DecodeError`]: why a cookie was refused, named as in itsdangerous.
-//! - [`itsdangerous`]: itsdangerous' signer, timestamp signer and URL-safe
-//!   timed serializer, of which [`FlaskCodec`] is one configuration.
-//! - [`starlette::StarletteCodec`] and [`django::DjangoCodec`]: the default
-//!   cookie sessions of Starlette/FastAPI and Django, byte for byte, on the
-//!   same signer ([`itsdangerous::Signer`]); [`django_signing`] is
-//!   `django.core.signing`.
-//! - [`flask_login`] and [`flask_wtf`]: the wire formats of Flask-Login
-//!   (client identifier, remember cookie) and Flask-WTF (CSRF tokens).
+//! - [`Clock`]: where the time comes from (a test can freeze it).
+//! - [`store`]: the [`SessionStore`](store::SessionStore) trait a server-side
+//!   store implements, its change sets, records and ids, the revocation
+//!   store trait, and the in-memory store.
 //!
 //! App authors depend on the `websession` crate, which re-exports what they
-//! need from here. Stores and tools depend on this crate alone.
+//! need from here. Stores depend on this crate alone, with no features.
+//!
+//! # Features
+//! None are on by default: a store needs none of them.
+//! - `codecs`: the cookie formats as a public API: `FlaskCodec` (Flask's
+//!   default session cookie, byte for byte), the `itsdangerous` signers it
+//!   is one configuration of, the tagged-JSON reader and writer (`json`),
+//!   the `format::CookieFormat` trait the formats implement, and
+//!   `DecodeError` (why a cookie was refused, named as in itsdangerous).
+//!   websession builds its modes on them and the CLI decodes and signs with
+//!   them; an app reaches them through websession's modes.
+//! - `sealed` (`SealedCodec`, AES-256-GCM-SIV), `starlette`
+//!   (`starlette::StarletteCodec`), `django` (`django::DjangoCodec`,
+//!   `django_signing`), `flask` (the wire formats of Flask-Login and
+//!   Flask-WTF: `flask_login`, `flask_wtf`), `compression` (zlib): one
+//!   flavour each; each turns `codecs` on.
+//! - `tokio`: `store::ExpiredDeletion::spawn_cleanup`, a task that deletes
+//!   expired records.
+//! - `test-util`: the store conformance suite, a manual clock and test keys.
+
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod clock;
+#[cfg(feature = "codecs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "codecs")))]
 pub mod codec;
+#[cfg(feature = "codecs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "codecs")))]
 pub mod cookie;
+#[cfg(feature = "codecs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "codecs")))]
 pub mod date;
+// Without `codecs` the tagged JSON still serves `Value`; the rest of it
+// is unused.
+#[cfg(not(feature = "codecs"))]
+#[allow(dead_code, unreachable_pub, unused_imports)]
+mod date;
 mod de;
 #[cfg(feature = "django")]
 #[cfg_attr(docsrs, doc(cfg(feature = "django")))]
@@ -32,6 +56,8 @@ pub mod django;
 #[cfg_attr(docsrs, doc(cfg(feature = "django")))]
 pub mod django_signing;
 mod error;
+#[cfg(feature = "codecs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "codecs")))]
 pub mod flask;
 #[cfg(feature = "flask")]
 #[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
@@ -39,9 +65,20 @@ pub mod flask_login;
 #[cfg(feature = "flask")]
 #[cfg_attr(docsrs, doc(cfg(feature = "flask")))]
 pub mod flask_wtf;
+#[cfg(feature = "codecs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "codecs")))]
 pub mod format;
+#[cfg(feature = "codecs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "codecs")))]
 pub mod itsdangerous;
+#[cfg(feature = "codecs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "codecs")))]
 pub mod json;
+// Without `codecs` the tagged JSON still serves `Value`; the rest of it
+// is unused.
+#[cfg(not(feature = "codecs"))]
+#[allow(dead_code, unreachable_pub, unused_imports)]
+mod json;
 mod key;
 #[cfg(feature = "sealed")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sealed")))]
@@ -56,8 +93,12 @@ pub mod testing;
 mod value;
 
 pub use clock::{unix_seconds, Clock};
+#[cfg(feature = "codecs")]
 pub use codec::{CodecLimits, Compression};
-pub use error::{DecodeError, PayloadError};
+#[cfg(feature = "codecs")]
+pub use error::DecodeError;
+pub use error::PayloadError;
+#[cfg(feature = "codecs")]
 pub use flask::FlaskCodec;
 pub use key::{
     Key, KeyError, KeyRing, KeyWeakness, GENERATED_KEY_LEN, MIN_KEY_LEN, WELL_KNOWN_SECRETS,

@@ -59,8 +59,8 @@ fn bench(c: &mut Criterion) {
     let keys = KeyRing::new(key);
     let mut data = Map::new();
     data.insert("pet_name".into(), Value::from("Rex"));
-    let codec = websession::core::FlaskCodec::new(&keys);
-    let now = websession::core::unix_seconds(time::OffsetDateTime::now_utc());
+    let codec = websession_core::FlaskCodec::new(&keys);
+    let now = websession_core::unix_seconds(time::OffsetDateTime::now_utc());
     let cookie = format!("session={}", codec.encode(&data, now));
 
     let bare_app = Router::new().route("/", get(bare));
@@ -70,7 +70,7 @@ fn bench(c: &mut Criterion) {
             .layer(SessionManagerLayer::new(
                 Sessions::signed(keys.clone(), SessionConfig::flask()).expect("valid"),
             ));
-    let sealing = websession::core::SealedCodec::new(&keys, "session").expect("codec");
+    let sealing = websession_core::SealedCodec::new(&keys, "session").expect("codec");
     let sealed_cookie = format!("session={}", sealing.seal(&data, now, now));
     let sealed = Router::new()
         .route("/", get(with_session))
@@ -110,15 +110,15 @@ fn bench(c: &mut Criterion) {
 /// and cold (staleness 0: the store is asked on every request; here an
 /// in-process `MemoryRevocations`, so a network store adds its round trip).
 fn revocation(c: &mut Criterion) {
-    use websession::core::store::{MemoryRevocations, SessionId};
+    use websession::store::{MemoryRevocations, SessionId};
     use websession::Revocation;
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
     let keys = KeyRing::new(Key::from_utf8("a benchmark secret key of 32 b!!").expect("key"));
-    let codec = websession::core::FlaskCodec::new(&keys);
-    let now = websession::core::unix_seconds(time::OffsetDateTime::now_utc());
+    let codec = websession_core::FlaskCodec::new(&keys);
+    let now = websession_core::unix_seconds(time::OffsetDateTime::now_utc());
     let mut data = Map::new();
     data.insert("pet_name".into(), Value::from("Rex"));
     let plain_cookie = format!("session={}", codec.encode(&data, now));

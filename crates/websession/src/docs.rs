@@ -450,7 +450,7 @@ pub mod flask_login {}
 /// `websession_cookies_rejected_total{reason="Revoked"}`.
 ///
 /// ```
-/// use websession::core::store::MemoryRevocations;
+/// use websession::store::MemoryRevocations;
 /// use websession::{Key, KeyRing, Logins, Revocation, Session, SessionConfig, Sessions};
 ///
 /// # fn main() -> Result<(), websession::ConfigError> {
@@ -475,9 +475,9 @@ pub mod flask_login {}
 ///
 /// ## Where revocations live
 ///
-/// A [`RevocationStore`](websession_core::store::RevocationStore): per-user
+/// A [`RevocationStore`](crate::store::RevocationStore): per-user
 /// generations and the deny-list of session-id hashes (never an id, never
-/// session data). [`MemoryRevocations`](websession_core::store::MemoryRevocations)
+/// session data). [`MemoryRevocations`](crate::store::MemoryRevocations)
 /// serves one process; the SQLite, Redis and PostgreSQL stores each give
 /// one on their own connections (`store.revocations()`), so every process
 /// of an app shares them. The deny-list holds an id only until any copy of
@@ -563,7 +563,7 @@ pub mod flask_login {}
 /// Store mode doesn't need any of this for its sessions: a server-side
 /// session is revoked by deleting its record
 /// ([`Session::purge`](crate::Session::purge),
-/// [`SessionStore::delete_all_for`](websession_core::store::SessionStore::delete_all_for)).
+/// [`SessionStore::delete_all_for`](crate::store::SessionStore::delete_all_for)).
 /// A `Revocation` configured in store mode serves only Flask-Login's
 /// remember cookie (see [`flask_login`]).
 ///
@@ -600,7 +600,7 @@ pub mod revocation {}
 /// limit doesn't move at every request.
 ///
 /// ```
-/// use websession::core::store::MemoryStore; // or SQLite, Redis, PostgreSQL
+/// use websession::store::MemoryStore; // or SQLite, Redis, PostgreSQL
 /// use websession::{Key, KeyRing, Overflow, SessionConfig, Sessions};
 ///
 /// let overflow = Overflow::new(MemoryStore::new()).with_return_below(1024);

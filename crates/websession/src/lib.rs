@@ -129,5 +129,7 @@ pub use sessions::{CookieSessions, Sessions, StoreSessions};
 pub use state::{LIFETIME_KEY, LOGIN_KEY, PERMANENT_KEY};
 pub use websession_core::{Clock, Compression, Key, KeyError, KeyRing, Map, Value, ValueError};
 
-/// The framework-free core, re-exported: codecs, keys, values.
-pub use websession_core as core;
+/// Server-side stores: the [`SessionStore`](store::SessionStore) trait, the
+/// in-memory store and the revocation stores (websession-core's `store`).
+/// SQLite, PostgreSQL and Redis live in their own crates.
+pub use websession_core::store;

@@ -36,7 +36,7 @@ use crate::session::Session;
 /// # Examples
 ///
 /// ```
-/// use websession::core::store::MemoryStore;
+/// use websession::store::MemoryStore;
 /// use websession::{Logins, Session, SessionConfig, SessionError, Sessions};
 ///
 /// async fn log_out_everywhere(logins: &Logins, session: &Session) -> Result<(), SessionError> {

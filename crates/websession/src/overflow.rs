@@ -26,7 +26,7 @@ use websession_core::store::SessionStore;
 ///
 /// ```
 /// use websession::{Key, KeyRing, Overflow, SessionConfig, Sessions};
-/// use websession::core::store::MemoryStore;
+/// use websession::store::MemoryStore;
 ///
 /// let sessions = Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())?
 ///     .with_overflow(Overflow::new(MemoryStore::new()))?;
@@ -56,7 +56,7 @@ impl Overflow {
     /// PostgreSQL).
     ///
     /// ```
-    /// let overflow = websession::Overflow::new(websession::core::store::MemoryStore::new());
+    /// let overflow = websession::Overflow::new(websession::store::MemoryStore::new());
     /// assert_eq!(overflow.return_below(4093), 2046);
     /// ```
     pub fn new(store: impl SessionStore) -> Self {
@@ -75,7 +75,7 @@ impl Overflow {
     /// ([`ConfigError::OverflowThreshold`](crate::ConfigError::OverflowThreshold)).
     ///
     /// ```
-    /// let overflow = websession::Overflow::new(websession::core::store::MemoryStore::new())
+    /// let overflow = websession::Overflow::new(websession::store::MemoryStore::new())
     ///     .with_return_below(1024);
     /// assert_eq!(overflow.return_below(4093), 1024);
     /// ```
@@ -92,7 +92,7 @@ impl Overflow {
     /// browser keeps its cookie).
     ///
     /// ```
-    /// let overflow = websession::Overflow::new(websession::core::store::MemoryStore::new())
+    /// let overflow = websession::Overflow::new(websession::store::MemoryStore::new())
     ///     .fail_open();
     /// # let _ = overflow;
     /// ```
@@ -108,7 +108,7 @@ impl Overflow {
     /// does for store mode.
     ///
     /// ```
-    /// let overflow = websession::Overflow::new(websession::core::store::MemoryStore::new())
+    /// let overflow = websession::Overflow::new(websession::store::MemoryStore::new())
     ///     .with_touch_interval(time::Duration::minutes(5));
     /// # let _ = overflow;
     /// ```

@@ -64,7 +64,7 @@ const MAX_CACHED: usize = 100_000;
 ///
 /// ```
 /// use websession::{Key, KeyRing, Revocation, SessionConfig, Sessions};
-/// use websession::core::store::MemoryRevocations;
+/// use websession::store::MemoryRevocations;
 ///
 /// let revocation = Revocation::new(MemoryRevocations::new())
 ///     .with_staleness(std::time::Duration::from_secs(2));
@@ -98,7 +98,7 @@ impl Revocation {
     ///
     /// ```
     /// use websession::Revocation;
-    /// let revocation = Revocation::new(websession::core::store::MemoryRevocations::new());
+    /// let revocation = Revocation::new(websession::store::MemoryRevocations::new());
     /// assert_eq!(revocation.staleness(), websession::DEFAULT_STALENESS);
     /// ```
     pub fn new(store: impl RevocationStore) -> Self {
@@ -120,7 +120,7 @@ impl Revocation {
     /// ```
     /// use std::time::Duration;
     /// use websession::Revocation;
-    /// let revocation = Revocation::new(websession::core::store::MemoryRevocations::new())
+    /// let revocation = Revocation::new(websession::store::MemoryRevocations::new())
     ///     .with_staleness(Duration::from_secs(1));
     /// assert_eq!(revocation.staleness(), Duration::from_secs(1));
     /// ```
@@ -147,7 +147,7 @@ impl Revocation {
     ///
     /// ```
     /// use websession::Revocation;
-    /// let revocation = Revocation::new(websession::core::store::MemoryRevocations::new())
+    /// let revocation = Revocation::new(websession::store::MemoryRevocations::new())
     ///     .with_fail_open(true);
     /// assert!(revocation.fails_open());
     /// ```
@@ -175,8 +175,8 @@ impl Revocation {
     ///
     /// ```
     /// use websession::Revocation;
-    /// # async fn f() -> Result<(), websession::core::store::StoreError> {
-    /// let revocation = Revocation::new(websession::core::store::MemoryRevocations::new());
+    /// # async fn f() -> Result<(), websession::store::StoreError> {
+    /// let revocation = Revocation::new(websession::store::MemoryRevocations::new());
     /// assert_eq!(revocation.revoke_all_for("alice").await?, 1);
     /// # Ok(()) }
     /// ```

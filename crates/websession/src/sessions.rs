@@ -113,7 +113,7 @@ impl Sessions {
     }
 
     /// Server-side sessions: the cookie carries only a random id, the data
-    /// lives in `store` (see [`websession_core::store`]). Loads happen when a
+    /// lives in `store` (see [`store`](crate::store)). Loads happen when a
     /// handler extracts the session, writes carry only the changed keys, and
     /// an unreachable store answers 503 (see [`StoreSessions::fail_open`]).
     /// The options only store sessions have are on the [`StoreSessions`]
@@ -257,7 +257,7 @@ impl Sessions {
 ///
 /// ```
 /// use websession::{Key, KeyRing, Overflow, Revocation, SessionConfig, Sessions};
-/// use websession::core::store::{MemoryRevocations, MemoryStore};
+/// use websession::store::{MemoryRevocations, MemoryStore};
 ///
 /// let sessions: Sessions = Sessions::signed(KeyRing::new(Key::generate()), SessionConfig::default())?
 ///     .with_revocation(Revocation::new(MemoryRevocations::new()))
@@ -272,7 +272,7 @@ impl Sessions {
 ///
 /// ```compile_fail
 /// use websession::{Key, KeyRing, Revocation, SessionConfig, Sessions};
-/// use websession::core::store::MemoryRevocations;
+/// use websession::store::MemoryRevocations;
 ///
 /// let sessions = Sessions::starlette(KeyRing::new(Key::generate()), SessionConfig::starlette())?
 ///     .with_revocation(Revocation::new(MemoryRevocations::new()));
@@ -369,7 +369,7 @@ impl From<CookieSessions> for Sessions {
 ///
 /// ```
 /// use websession::{SessionConfig, Sessions};
-/// use websession::core::store::MemoryStore;
+/// use websession::store::MemoryStore;
 ///
 /// let sessions: Sessions = Sessions::store(MemoryStore::new(), SessionConfig::default())?
 ///     .with_touch_interval(time::Duration::minutes(5))
@@ -411,7 +411,7 @@ impl StoreSessions {
     /// Binds Flask-Login's remember cookies to `revocation` (see
     /// [`docs::flask_login`](crate::docs::flask_login)): store sessions are
     /// revoked by deleting their records
-    /// ([`SessionStore::delete_all_for`](websession_core::store::SessionStore::delete_all_for)),
+    /// ([`SessionStore::delete_all_for`](crate::store::SessionStore::delete_all_for)),
     /// remember cookies by the user's generation.
     #[must_use]
     pub fn with_revocation(mut self, revocation: crate::Revocation) -> Self {

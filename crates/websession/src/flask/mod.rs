@@ -37,8 +37,8 @@
 //! | `WTF_CSRF_SSL_STRICT = False` | [`FlaskCsrf::with_lax_https_referrer`] |
 //!
 //! The wire formats themselves (the identifier, the remember token, the CSRF
-//! token) are framework-free, in [`crate::core::flask_login`] and
-//! [`crate::core::flask_wtf`]; the walk-through is
+//! token) are framework-free, in [`websession_core::flask_login`] and
+//! [`websession_core::flask_wtf`]; the walk-through is
 //! [`docs::flask_login`](crate::docs::flask_login).
 //!
 //! # Examples

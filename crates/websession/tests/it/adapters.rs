@@ -8,7 +8,7 @@ use actix_web::{test as atest, web, App, HttpResponse};
 use axum::http::StatusCode;
 use time::Duration;
 use websession::actix::SessionMiddleware;
-use websession::core::store::MemoryStore;
+use websession::store::MemoryStore;
 use websession::{Session, SessionConfig, Sessions};
 
 use crate::support::{app, noise, tagged, BoxFut, Client, Mode, Reply, TestClock, Tower};
@@ -351,7 +351,7 @@ async fn actix_errors_are_opaque() {
 /// that doesn't fit, 503 for the store, and no detail in the body.
 #[actix_web::test]
 async fn actix_handlers_return_session_errors() {
-    use websession::core::store::{StoreError, StoreErrorKind};
+    use websession::store::{StoreError, StoreErrorKind};
     use websession::SessionError;
 
     let sessions = Sessions::signed(crate::support::keys(), SessionConfig::default()).expect("ok");

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use websession::core::store::MemoryStore;
+use websession::store::MemoryStore;
 use websession::{Session, SessionConfig, SessionManagerLayer};
 
 use crate::support::{send, sessions_for, Mode};

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::Router;
-use websession::core::store::{MemoryRevocations, MemoryStore, SessionId, SessionStore};
 use websession::flask::{FlaskLogin, FlaskLoginConfig, Login, LoginOptions};
+use websession::store::{MemoryRevocations, MemoryStore, SessionId, SessionStore};
 use websession::{
     Key, Overflow, Revocation, Session, SessionConfig, SessionManagerLayer, Transport,
 };

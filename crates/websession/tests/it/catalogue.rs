@@ -7,9 +7,9 @@ use std::sync::Arc;
 use actix_web::{test as atest, App};
 use axum::http::StatusCode;
 use websession::actix::SessionMiddleware;
-use websession::core::store::SessionId;
-use websession::core::FlaskCodec;
+use websession::store::SessionId;
 use websession::SessionConfig;
+use websession_core::FlaskCodec;
 
 use crate::adapters::{layer, routes, Actix};
 use crate::store_mode::Probe;
@@ -170,7 +170,7 @@ async fn run(client: &dyn Client, probe: &Probe, label: &str) {
                     let mut m = websession::Map::new();
                     m.insert("v".into(), websession::Value::from(text));
                     let mut out = String::new();
-                    websession::core::json::write_map(&mut out, &m);
+                    websession_core::json::write_map(&mut out, &m);
                     out
                 };
                 assert_eq!(

@@ -9,12 +9,12 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Extension, Router};
 use time::Duration;
-use websession::core::sealed::SealedCodec;
-use websession::core::store::{MemoryStore, Record, SessionId, SessionStore};
-use websession::core::{FlaskCodec, Value};
+use websession::store::{MemoryStore, Record, SessionId, SessionStore};
 use websession::{
     ConfigError, Key, KeyRing, PendingSession, SessionConfig, SessionManagerLayer, Sessions,
 };
+use websession_core::sealed::SealedCodec;
+use websession_core::{FlaskCodec, Value};
 
 use crate::store_mode::Probe;
 use crate::support::{app, keys, send, TestClock};
@@ -327,7 +327,7 @@ async fn store_absolute_timeout_allows_a_little_clock_skew() {
     let (app, probe, _) = store_app(|c| c.with_absolute_timeout(Duration::hours(1)));
     let id = SessionId::generate();
     let now = u64::try_from(T0).expect("t");
-    let mut data = websession::core::Map::new();
+    let mut data = websession_core::Map::new();
     data.insert("user".into(), Value::from("alice"));
     // Created "in the future" by a server whose clock runs 2 s ahead.
     probe

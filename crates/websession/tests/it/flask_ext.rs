@@ -281,7 +281,7 @@ async fn get_with(app: &Router, path: &str, session: Option<&str>) -> (Option<St
 #[tokio::test]
 async fn login_moves_a_store_session_to_a_new_id() {
     let key = flow_key();
-    let store = websession::core::store::MemoryStore::new();
+    let store = websession::store::MemoryStore::new();
     let sessions = Sessions::store(store, SessionConfig::flask()).expect("sessions");
     let manager = FlaskLogin::new(&key, FlaskLoginConfig::default()).expect("config");
     let app = Router::new()

@@ -8,7 +8,7 @@ use axum::extract::Path;
 use axum::routing::get;
 use axum::Router;
 use time::Duration;
-use websession::core::store::MemoryStore;
+use websession::store::MemoryStore;
 use websession::{Session, SessionConfig, SessionManagerLayer};
 
 use crate::support::{send, sessions_for, Mode, Reply, TestClock};

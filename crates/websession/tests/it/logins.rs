@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::Router;
-use websession::core::store::{MemoryRevocations, MemoryStore};
+use websession::store::{MemoryRevocations, MemoryStore};
 use websession::{ConfigError, Key, KeyRing, Logins, Revocation, Session, SessionConfig};
 use websession::{SessionManagerLayer, Sessions};
 

@@ -6,7 +6,7 @@ use axum::Router;
 use std::sync::Arc;
 use time::Duration;
 
-use websession::core::store::MemoryStore;
+use websession::store::MemoryStore;
 use websession::{ConfigError, Key, KeyRing, SessionConfig, Sessions};
 
 use crate::support::{app, keys, send, sessions_for, Mode, TestClock, COOKIE_MODES};

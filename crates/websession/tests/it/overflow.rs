@@ -11,7 +11,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use websession::core::store::{SessionId, SessionStore};
+use websession::store::{SessionId, SessionStore};
 use websession::{
     ConfigError, Overflow, Revocation, Session, SessionConfig, SessionManagerLayer, Sessions,
 };
@@ -273,7 +273,7 @@ async fn a_store_outage_during_a_move_is_a_503_and_loses_nothing() {
 async fn flask_reads_the_cookie_until_the_session_moves() {
     let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
     let app = tower(sessions(Mode::Signed, &clock, &store));
-    let codec = websession::core::FlaskCodec::new(&crate::support::keys());
+    let codec = websession_core::FlaskCodec::new(&crate::support::keys());
     let now = u64::try_from(T0).expect("positive");
     let c = next(&app.get("/put/a/100", None).await, "");
     let decoded = codec
@@ -291,7 +291,7 @@ async fn flask_reads_the_cookie_until_the_session_moves() {
 async fn moved_sessions_stay_revocable() {
     for mode in COOKIE_MODES {
         let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
-        let revocation = Revocation::new(websession::core::store::MemoryRevocations::new())
+        let revocation = Revocation::new(websession::store::MemoryRevocations::new())
             .with_staleness(std::time::Duration::ZERO);
         let sessions = sessions_with(
             mode,
@@ -360,8 +360,8 @@ async fn logins_and_logouts_in_the_store_move_to_a_new_id() {
     for mode in COOKIE_MODES {
         for revocable in [false, true] {
             let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
-            let revocation = revocable
-                .then(|| Revocation::new(websession::core::store::MemoryRevocations::new()));
+            let revocation =
+                revocable.then(|| Revocation::new(websession::store::MemoryRevocations::new()));
             let sessions =
                 sessions_with(mode, &store, config(&clock), revocation, overflow(&store));
             let app = tower(sessions.expect("valid"));

@@ -6,10 +6,10 @@
 use axum::http::StatusCode;
 use time::Duration;
 
-use websession::core::django::DjangoCodec;
-use websession::core::starlette::StarletteCodec;
-use websession::core::testing::testdata_text;
 use websession::{ConfigError, Key, KeyRing, SessionConfig, Sessions};
+use websession_core::django::DjangoCodec;
+use websession_core::starlette::StarletteCodec;
+use websession_core::testing::testdata_text;
 
 use crate::support::{send, TestClock};
 

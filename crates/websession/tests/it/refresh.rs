@@ -14,7 +14,7 @@ async fn permanent(
     f: impl FnOnce(SessionConfig) -> SessionConfig,
 ) -> (axum::Router, TestClock, String) {
     let clock = TestClock::at(T0);
-    let store = std::sync::Arc::new(websession::core::store::MemoryStore::new());
+    let store = std::sync::Arc::new(websession::store::MemoryStore::new());
     let config = f(SessionConfig::default().with_clock(clock.clock()));
     let app = app(sessions_for(mode, &store, config));
     let r = send(&app, "/permanent", None).await;
@@ -110,7 +110,7 @@ async fn on_change_never_reissues_unchanged_data_without_an_idle_timeout() {
 async fn a_session_in_use_outlives_its_idle_timeout_under_the_default_interval() {
     for mode in COOKIE_MODES {
         let clock = TestClock::at(T0);
-        let store = std::sync::Arc::new(websession::core::store::MemoryStore::new());
+        let store = std::sync::Arc::new(websession::store::MemoryStore::new());
         let app = app(sessions_for(
             mode,
             &store,
@@ -142,7 +142,7 @@ async fn a_session_in_use_outlives_its_idle_timeout_under_the_default_interval()
 #[tokio::test]
 async fn signed_compression_is_tried_only_above_the_threshold_by_default() {
     let clock = TestClock::at(T0);
-    let store = std::sync::Arc::new(websession::core::store::MemoryStore::new());
+    let store = std::sync::Arc::new(websession::store::MemoryStore::new());
     let cookie = |app: axum::Router, path: String| async move {
         send(&app, &path, None)
             .await

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::Router;
-use websession::core::store::{MemoryRevocations, MemoryStore, SessionId, SessionStore};
 use websession::flask::{FlaskLogin, FlaskLoginConfig, Login, LoginOptions};
+use websession::store::{MemoryRevocations, MemoryStore, SessionId, SessionStore};
 use websession::{
     Key, Overflow, Revocation, Session, SessionConfig, SessionManagerLayer, Transport,
 };
@@ -509,7 +509,7 @@ async fn f1_no_user_id_reveals_the_generation_key() {
         let token = token.trim_end_matches('"');
         let k_hex = &token[token.len() - 128..];
         let k =
-            websession::core::flask_login::RememberSigner::new(&Key::from_hex(k_hex).expect("hex"));
+            websession_core::flask_login::RememberSigner::new(&Key::from_hex(k_hex).expect("hex"));
         let signed = k.sign("999\0admin");
         let digest = &signed[signed.len() - 128..];
         let forged = format!("remember_token=admin|g999.{digest}");

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use time::Duration;
-use websession::core::store::{
+use websession::store::{
     IdHash, MemoryRevocations, MemoryStore, RevocationStore, StoreError, StoreErrorKind, Verdict,
 };
 use websession::{Revocation, Session, SessionConfig, SessionManagerLayer, Sessions};
@@ -446,7 +446,7 @@ async fn a_revocable_signed_cookie_is_still_flasks() {
     let app = tower(sessions(Mode::Signed, &clock, &revocation));
     let r = app.get("/login/alice", None).await;
     let value = r.cookie_value("session").expect("cookie");
-    let codec = websession::core::FlaskCodec::new(&crate::support::keys());
+    let codec = websession_core::FlaskCodec::new(&crate::support::keys());
     let decoded = codec
         .decode(&value, clock.now().try_into().expect("positive"))
         .expect("Flask's format");
@@ -552,7 +552,7 @@ async fn handlers_cannot_forge_the_hidden_keys() {
         .await
         .cookie_value("session")
         .expect("cookie");
-    let codec = websession::core::FlaskCodec::new(&crate::support::keys());
+    let codec = websession_core::FlaskCodec::new(&crate::support::keys());
     let decoded = codec
         .decode(&value, clock.now().try_into().expect("positive"))
         .expect("Flask's format");

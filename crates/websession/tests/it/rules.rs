@@ -6,8 +6,8 @@ use axum::routing::get;
 use axum::Router;
 use time::Duration;
 use tower::ServiceExt;
-use websession::core::FlaskCodec;
 use websession::{Key, KeyRing, Refresh, Session, SessionConfig, SessionManagerLayer, Sessions};
+use websession_core::FlaskCodec;
 
 use crate::support::{app, flask_layer, send, TestClock};
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use axum::Router;
 use time::Duration;
-use websession::core::store::{
+use websession::store::{
     ChangeSet, IdHash, MemoryStore, Record, SessionId, SessionStore, StoreError, StoreErrorKind,
 };
 use websession::{SessionConfig, SessionManagerLayer, Sessions, StoreSessions};

@@ -12,12 +12,12 @@ use axum::routing::get;
 use axum::Router;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use websession::core::json;
-use websession::core::store::SessionStore;
+use websession::store::SessionStore;
 use websession::{
     ConfigError, CookieSessions, Overflow, Revocation, Session, SessionConfig, SessionManagerLayer,
     Sessions,
 };
+use websession_core::json;
 
 /// The test kit's key ring (`00 01 … 1f`).
 pub(crate) use websession_core::testing::test_keys as keys;

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use websession::core::store::MemoryStore;
+use websession::store::MemoryStore;
 use websession::{ConfigError, SessionConfig, Transport};
 
 use crate::support::{app, sessions_for, Mode};
