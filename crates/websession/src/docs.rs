@@ -198,7 +198,7 @@ pub mod wire_format {}
 /// | `websession_store_errors_total` | counter | `op`, `kind`: `unavailable`, `corrupt`, `collision`, `not_found`, `unsupported`, `backend` | failed store calls (`not_found` on update is the normal "deleted meanwhile") |
 ///
 /// ```toml
-/// websession = { version = "0.1", features = ["metrics"] }
+/// websession = { version = "0.2", features = ["metrics"] }
 /// ```
 ///
 /// The demo serves them for Prometheus with `WEBSESSION_METRICS=1 cargo run
@@ -224,6 +224,9 @@ pub mod wire_format {}
 pub mod metrics {}
 
 /// # Sharing a Flask-Login session
+///
+/// Needs the `flask` feature (off by default):
+/// `websession = { version = "0.2", features = ["flask"] }`.
 ///
 /// Real Flask apps log users in with Flask-Login, talk to them with
 /// `flash()` and protect forms with Flask-WTF. A Rust service beside such an
@@ -669,6 +672,9 @@ pub mod revocation {}
 pub mod overflow {}
 /// # Sharing sessions with Starlette and FastAPI
 ///
+/// Needs the `starlette` feature (off by default):
+/// `websession = { version = "0.2", features = ["starlette"] }`.
+///
 /// A Rust app behind the same domain as a Starlette or FastAPI app reads
 /// and writes the Python app's session when both use the same secret key:
 ///
@@ -737,6 +743,9 @@ pub mod overflow {}
 pub mod starlette {}
 
 /// # Sharing sessions with Django
+///
+/// Needs the `django` feature (off by default):
+/// `websession = { version = "0.2", features = ["django"] }`.
 ///
 /// With `SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"`
 /// Django keeps the whole session in the `sessionid` cookie, signed with

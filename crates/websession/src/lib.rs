@@ -28,17 +28,19 @@
 //! tokio-postgres 0.7 (`websession-postgres`); `websession-sqlite` exposes
 //! no rusqlite type and takes a range of rusqlite versions.
 //!
-//! Every flavour is a feature, on by default; turn off what an app doesn't
-//! use with `default-features = false`:
+//! Every flavour is a feature. Signed cookies (Flask's format) are always
+//! there; `axum`, `compression` and `sealed` are on by default (turn off
+//! what an app doesn't use with `default-features = false`); the other
+//! Python flavours are opt-in:
 //!
-//! | feature | what it adds |
-//! |---|---|
-//! | `compression` | zlib: reading and writing Flask's and Django's compressed cookies (Flask compresses whenever that saves two bytes, so an app sharing cookies with Flask needs it) |
-//! | `sealed` | sealed (encrypted) cookies: [`Sessions::sealed`] |
-//! | `flask` | Flask's extensions: [`flask`] (flashes, Flask-Login, Flask-WTF's CSRF tokens) |
-//! | `starlette` | Starlette's (FastAPI's) cookie: [`Sessions::starlette`] |
-//! | `django` | Django's `signed_cookies` cookie: [`Sessions::django`] |
-//! | `metrics` (off by default) | counters and histograms through the `metrics` facade |
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `compression` | on | zlib: reading and writing Flask's and Django's compressed cookies (Flask compresses whenever that saves two bytes, so an app sharing cookies with Flask needs it) |
+//! | `sealed` | on | sealed (encrypted) cookies: [`Sessions::sealed`] |
+//! | `flask` | off | Flask's extensions: [`flask`] (flashes, Flask-Login, Flask-WTF's CSRF tokens) |
+//! | `starlette` | off | Starlette's (FastAPI's) cookie: [`Sessions::starlette`] |
+//! | `django` | off | Django's `signed_cookies` cookie: [`Sessions::django`] |
+//! | `metrics` | off | counters and histograms through the `metrics` facade |
 //!
 //! # Quick start (axum)
 //!
