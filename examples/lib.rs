@@ -261,16 +261,18 @@ pub async fn settings_from_env() -> anyhow::Result<Settings> {
     let mut revocations = None;
     if let Ok(spec) = std::env::var("WEBSESSION_REVOCATION") {
         let mut revocation = revocation(&spec).await?;
+        let mut staleness = websession::DEFAULT_STALENESS;
         if let Ok(secs) = std::env::var("WEBSESSION_REVOCATION_STALENESS") {
             let secs = secs
                 .parse()
                 .context("WEBSESSION_REVOCATION_STALENESS must be whole seconds")?;
-            revocation = revocation.with_staleness(std::time::Duration::from_secs(secs));
+            staleness = std::time::Duration::from_secs(secs);
+            revocation = revocation.with_staleness(staleness);
         }
         tracing::info!(
             "cookie sessions are revocable ({}; other processes see a revocation within {} s)",
             spec.split('@').next_back().unwrap_or(&spec),
-            revocation.staleness().as_secs()
+            staleness.as_secs()
         );
         revocations = Some(revocation);
     }

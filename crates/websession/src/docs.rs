@@ -346,7 +346,7 @@ pub mod metrics {}
 /// **With a `Revocation` configured** (in the cookie modes, and in store
 /// mode, where it serves the remember cookie only), the remember cookie is
 /// bound to its user's generation:
-/// [`Revocation::revoke_all_for(user)`](crate::Revocation::revoke_all_for)
+/// [`Logins::log_out_everywhere(user)`](crate::Logins::log_out_everywhere)
 /// ends every remember cookie websession issued before it, on every device
 /// (another process sees it within its staleness, as for session cookies).
 /// A cookie issued after a revocation is signed with a key derived from
@@ -426,7 +426,7 @@ pub mod flask_login {}
 /// | you call | what stops working | how |
 /// |---|---|---|
 /// | [`Session::purge`](crate::Session::purge), [`Session::clear`](crate::Session::clear) (Flask's usual logout), a save that leaves the session empty, [`Session::cycle_id`](crate::Session::cycle_id), or a change of user ([`Session::log_in`](crate::Session::log_in), [`Session::log_out`](crate::Session::log_out); Flask-Login's `login_user`, `logout_user` and a login restored from the remember cookie) | every copy of this session's cookie taken before | the session's random id goes on a deny-list; a session that goes on (a flash message after `clear`, the new login) gets a new id |
-/// | [`Logins::log_out_everywhere(user)`](crate::Logins::log_out_everywhere) (or [`Revocation::revoke_all_for(user)`](crate::Revocation::revoke_all_for) where there is no `Sessions`: a script, an admin job) | every cookie `user` logged in with before the call, on every device, and Flask-Login remember cookies issued before it | the user's generation goes up; a cookie records the generation at login, a remember cookie carries it |
+/// | [`Logins::log_out_everywhere(user)`](crate::Logins::log_out_everywhere) (or `Logins::from(revocation)` where there is no `Sessions`: a script, an admin job) | every cookie `user` logged in with before the call, on every device, and Flask-Login remember cookies issued before it | the user's generation goes up; a cookie records the generation at login, a remember cookie carries it |
 ///
 /// Because a login retires the id the session had before it, a copy of the
 /// anonymous session (a planted cookie, say) neither learns the login nor
@@ -497,7 +497,7 @@ pub mod flask_login {}
 /// (default 5 seconds, whole seconds). So:
 ///
 /// - on the process that revoked (the logout's, or the one that called
-///   `revoke_all_for`): **never** for a request that starts after the
+///   `log_out_everywhere`): **never** for a request that starts after the
 ///   revocation returned; it updates its own cache at once, and a store
 ///   answer that was already in flight (it may predate the revocation)
 ///   decides only its own, concurrent request and is never cached, so no
@@ -538,7 +538,7 @@ pub mod flask_login {}
 /// cookies open unchecked and logins and logouts are saved without the
 /// store (logged as errors): during the outage revoked cookies work again
 /// and a logout doesn't stop copies of the cookie; a login is saved without
-/// its user (that session can't be revoked with `revoke_all_for`, and isn't
+/// its user (that session can't be revoked with `log_out_everywhere`, and isn't
 /// logged out when the store is back). A session that nobody logged into
 /// and that isn't being logged out needs no store to be written.
 ///

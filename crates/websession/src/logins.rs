@@ -76,6 +76,23 @@ impl fmt::Debug for Logins {
     }
 }
 
+/// The logins of cookie sessions kept in `revocation`'s store, without a
+/// [`Sessions`](crate::Sessions): for a process that only ends sessions (an
+/// admin tool, a password-reset worker) beside the apps that serve them.
+///
+/// ```
+/// use websession::{Logins, Revocation};
+/// # async fn f() -> Result<(), websession::SessionError> {
+/// let revocation = Revocation::new(websession::store::MemoryRevocations::new());
+/// Logins::from(revocation).log_out_everywhere("alice").await?;
+/// # Ok(()) }
+/// ```
+impl From<Revocation> for Logins {
+    fn from(revocation: Revocation) -> Self {
+        Self::cookies(revocation)
+    }
+}
+
 /// One of a user's sessions, as [`Logins::devices`] lists them.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]

@@ -57,7 +57,6 @@ impl Overflow {
     ///
     /// ```
     /// let overflow = websession::Overflow::new(websession::store::MemoryStore::new());
-    /// assert_eq!(overflow.return_below(4093), 2046);
     /// ```
     pub fn new(store: impl SessionStore) -> Self {
         Self {
@@ -77,7 +76,6 @@ impl Overflow {
     /// ```
     /// let overflow = websession::Overflow::new(websession::store::MemoryStore::new())
     ///     .with_return_below(1024);
-    /// assert_eq!(overflow.return_below(4093), 1024);
     /// ```
     #[must_use]
     pub fn with_return_below(mut self, bytes: usize) -> Self {
@@ -130,7 +128,7 @@ impl Overflow {
 
     /// The return threshold for a cookie limit of `max_cookie_size`.
     #[must_use]
-    pub fn return_below(&self, max_cookie_size: usize) -> usize {
+    pub(crate) fn return_below(&self, max_cookie_size: usize) -> usize {
         self.return_below.unwrap_or(max_cookie_size / 2)
     }
 }

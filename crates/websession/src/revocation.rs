@@ -45,12 +45,12 @@ const MAX_CACHED: usize = 100_000;
 /// - A cookie that records a login ([`Session::log_in`](crate::Session::log_in))
 ///   records the user's generation too;
 ///   [`Logins::log_out_everywhere`](crate::Logins::log_out_everywhere)
-///   ([`Revocation::revoke_all_for`]) bumps it, and every older cookie of
+///   bumps it, and every older cookie of
 ///   that user is refused.
 ///
 /// A refused cookie opens as an empty session, with a
 /// `websession::security` event. Each process caches what the store said
-/// about a user or a session id for [`staleness`](Self::staleness): within
+/// about a user or a session id for [`staleness`](Self::with_staleness): within
 /// that time, a request pays no round trip. So a revocation made by **this**
 /// process takes effect at once, and one made by another process is seen here
 /// at most `staleness` after it was written. When the store can't be
@@ -59,8 +59,8 @@ const MAX_CACHED: usize = 100_000;
 ///
 /// Cloning is cheap and clones share the cache. Handlers log users out
 /// through the sessions' [`Logins`](crate::Logins), the same calls in every
-/// mode; [`revoke_all_for`](Self::revoke_all_for) is for code that has no
-/// sessions (a script, an admin job sharing the store).
+/// mode; code that has no sessions (a script, an admin job sharing the
+/// store) takes `Logins::from(revocation)`.
 ///
 /// ```
 /// use websession::{Key, KeyRing, Revocation, SessionConfig, Sessions};
@@ -99,7 +99,6 @@ impl Revocation {
     /// ```
     /// use websession::Revocation;
     /// let revocation = Revocation::new(websession::store::MemoryRevocations::new());
-    /// assert_eq!(revocation.staleness(), websession::DEFAULT_STALENESS);
     /// ```
     pub fn new(store: impl RevocationStore) -> Self {
         Self {
@@ -122,7 +121,6 @@ impl Revocation {
     /// use websession::Revocation;
     /// let revocation = Revocation::new(websession::store::MemoryRevocations::new())
     ///     .with_staleness(Duration::from_secs(1));
-    /// assert_eq!(revocation.staleness(), Duration::from_secs(1));
     /// ```
     #[must_use]
     pub fn with_staleness(mut self, staleness: Duration) -> Self {
@@ -130,9 +128,10 @@ impl Revocation {
         self
     }
 
-    /// The cache's staleness bound (see [`with_staleness`](Self::with_staleness)).
+    /// The cache's staleness bound (see [`with_staleness`](Self::with_staleness));
+    /// apps read it from [`Logins::staleness`](crate::Logins::staleness).
     #[must_use]
-    pub fn staleness(&self) -> Duration {
+    pub(crate) fn staleness(&self) -> Duration {
         Duration::from_secs(self.staleness)
     }
 
@@ -149,7 +148,6 @@ impl Revocation {
     /// use websession::Revocation;
     /// let revocation = Revocation::new(websession::store::MemoryRevocations::new())
     ///     .with_fail_open(true);
-    /// assert!(revocation.fails_open());
     /// ```
     #[must_use]
     pub fn with_fail_open(mut self, fail_open: bool) -> Self {
@@ -160,27 +158,15 @@ impl Revocation {
     /// Whether an unreachable store lets cookies through (see
     /// [`with_fail_open`](Self::with_fail_open)).
     #[must_use]
-    pub fn fails_open(&self) -> bool {
+    pub(crate) fn fails_open(&self) -> bool {
         self.fail_open
     }
 
-    /// "Log out everywhere": bumps `user`'s generation, so every cookie
-    /// session of `user` issued before is refused (on this process at once,
-    /// on others within their staleness). Returns the new generation.
-    /// The sessions that log in afterwards are not affected.
-    ///
-    /// # Errors
-    ///
-    /// The store's, when it can't be reached.
-    ///
-    /// ```
-    /// use websession::Revocation;
-    /// # async fn f() -> Result<(), websession::store::StoreError> {
-    /// let revocation = Revocation::new(websession::store::MemoryRevocations::new());
-    /// assert_eq!(revocation.revoke_all_for("alice").await?, 1);
-    /// # Ok(()) }
-    /// ```
-    pub async fn revoke_all_for(&self, user: &str) -> Result<u64, StoreError> {
+    /// "Log out everywhere" for cookie sessions: bumps `user`'s generation,
+    /// so every cookie session of `user` issued before is refused (on this
+    /// process at once, on others within their staleness). Returns the new
+    /// generation. Apps call it as [`Logins::log_out_everywhere`](crate::Logins::log_out_everywhere).
+    pub(crate) async fn revoke_all_for(&self, user: &str) -> Result<u64, StoreError> {
         let generation = self.store.bump_generation(user).await?;
         // After the store has it: a check in flight (which may have read
         // the old generation) sees the epoch move and caches nothing.

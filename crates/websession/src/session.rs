@@ -831,7 +831,7 @@ impl crate::Revocation {
     /// [`Logins::log_out_others`](crate::Logins::log_out_others) for the
     /// cookie modes: bumps the generation of the user `session` records
     /// (every cookie of theirs issued before is refused, as by
-    /// [`revoke_all_for`](Self::revoke_all_for)), and keeps `session` logged
+    /// `revoke_all_for`), and keeps `session` logged
     /// in at the new generation, with a new id.
     ///
     /// Only a session that is current does this. The store is asked, not

@@ -422,7 +422,7 @@ impl Login {
 
     /// With a [`Revocation`](crate::Revocation) configured, checks the
     /// request's remember cookie against its user's generation, so a cookie
-    /// issued before [`Revocation::revoke_all_for`](crate::Revocation::revoke_all_for)
+    /// issued before [`Logins::log_out_everywhere`](crate::Logins::log_out_everywhere)
     /// no longer logs the user in. The axum and actix-web extractors call
     /// it; call it yourself after [`FlaskLogin::request`], before the first
     /// [`user_id`](Self::user_id). Without the check, a remember cookie

@@ -115,7 +115,10 @@ impl LoginApp {
     /// and in store mode the records too.
     async fn log_out_everywhere(&self, mode: Mode, user: &str) {
         if let Some(r) = &self.revocation {
-            r.revoke_all_for(user).await.expect("revoke");
+            websession::Logins::from(r.clone())
+                .log_out_everywhere(user)
+                .await
+                .expect("revoke");
         }
         if matches!(mode, Mode::Memory) {
             self.store.delete_all_for(user).await.expect("delete");

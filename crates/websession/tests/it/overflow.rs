@@ -315,7 +315,10 @@ async fn moved_sessions_stay_revocable() {
             .await
             .expect("listing");
         assert_eq!(listed.len(), 1, "{mode:?}: the record has the user");
-        revocation.revoke_all_for("alice").await.expect("revoke");
+        websession::Logins::from(revocation.clone())
+            .log_out_everywhere("alice")
+            .await
+            .expect("revoke");
         assert_eq!(
             app.get("/keys", Some(&c)).await.body,
             "",

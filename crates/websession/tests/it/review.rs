@@ -80,8 +80,14 @@ async fn r1_gen0_token_of_a_crafted_user_id_is_a_gen_n_token_for_the_victim() {
         let app = login_router(&login, Gate::default()).layer(SessionManagerLayer::new(sessions));
         if let Some(r) = &rev {
             // The victim was even "logged out everywhere" twice.
-            r.revoke_all_for("admin").await.expect("revoke");
-            r.revoke_all_for("admin").await.expect("revoke");
+            websession::Logins::from(r.clone())
+                .log_out_everywhere("admin")
+                .await
+                .expect("revoke");
+            websession::Logins::from(r.clone())
+                .log_out_everywhere("admin")
+                .await
+                .expect("revoke");
         }
         // The attacker registers (or is given) the user id below and logs
         // in with "remember me": a plain Flask-Login generation-0 token.
@@ -132,7 +138,10 @@ async fn r2_refresh_mints_a_post_revocation_remember_cookie() {
     );
 
     // Password change: log out everywhere, on A.
-    rev_a.revoke_all_for("42").await.expect("revoke");
+    websession::Logins::from(rev_a.clone())
+        .log_out_everywhere("42")
+        .await
+        .expect("revoke");
     clock.advance(1);
 
     // The thief's request on B, inside B's staleness window.
@@ -499,7 +508,10 @@ async fn f1_no_user_id_reveals_the_generation_key() {
     let sessions = sessions.expect("valid");
     let login = FlaskLogin::new(&secret(), FlaskLoginConfig::default()).expect("valid");
     let app = login_router(&login, Gate::default()).layer(SessionManagerLayer::new(sessions));
-    rev.revoke_all_for("admin").await.expect("revoke");
+    websession::Logins::from(rev.clone())
+        .log_out_everywhere("admin")
+        .await
+        .expect("revoke");
     for label in [
         "websession-remember-generation",
         "%C3%BFwebsession-remember-generation",
@@ -640,7 +652,10 @@ async fn f3_a_same_user_set_user_refresh_keeps_the_recorded_generation() {
     let b = make(Revocation::new(shared.clone()));
     let stolen = jar(&send(&b, "/login/42", None).await, "session");
     assert_eq!(send(&b, "/page", Some(&stolen)).await.body, "42");
-    rev_a.revoke_all_for("42").await.expect("revoke");
+    websession::Logins::from(rev_a.clone())
+        .log_out_everywhere("42")
+        .await
+        .expect("revoke");
     clock.advance(1);
     let r = send(&b, "/page", Some(&stolen)).await;
     assert_eq!(r.body, "42", "inside B's staleness window (documented)");
@@ -897,7 +912,10 @@ async fn h2_revoke_others_after_a_login_as_another_user_does_nothing() {
         user_of(&send(&a, "/read", Some(&bob)).await.body).as_deref(),
         Some("bob")
     );
-    rev.revoke_all_for("bob").await.expect("revoke");
+    websession::Logins::from(rev.clone())
+        .log_out_everywhere("bob")
+        .await
+        .expect("revoke");
     assert_eq!(
         user_of(&send(&a, "/read", Some(&bob)).await.body),
         None,
