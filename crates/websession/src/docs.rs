@@ -482,7 +482,7 @@ pub mod flask_login {}
 /// one on their own connections (`store.revocations()`), so every process
 /// of an app shares them. The deny-list holds an id only until any copy of
 /// its cookie would have expired anyway: the longest session lifetime
-/// ([`SessionConfig::with_max_session_lifetime`](crate::SessionConfig::with_max_session_lifetime)),
+/// ([`Lifetime::with_max_session_lifetime`](crate::Lifetime::with_max_session_lifetime)),
 /// plus the staleness below and 60 seconds of clock skew. Every 256th
 /// denial a process makes also deletes the entries whose time has passed,
 /// so the list stays about as small as the logouts of one lifetime.
@@ -700,8 +700,8 @@ pub mod overflow {}
 /// | | Starlette | websession ([`crate::SessionConfig::starlette`]) |
 /// |---|---|---|
 /// | cookie | `session`, `path=/`, `Max-Age=1209600`, `httponly`, `samesite=lax` | `session`, `Path=/`, `HttpOnly`, `SameSite=Lax`, and the same lifetime as `Expires` (Werkzeug's form, which every browser reads the same) |
-/// | `max_age=None` (a browser-session cookie, no age check) | | [`with_expire_at_browser_close`](crate::SessionConfig::with_expire_at_browser_close): no `Expires`, but the server still checks the lifetime |
-/// | `https_only=True` | `; secure` | [`with_secure(true)`](crate::SessionConfig::with_secure) |
+/// | `max_age=None` (a browser-session cookie, no age check) | | [`with_lifetime(\|l\| l.with_expire_at_browser_close())`](crate::Lifetime::with_expire_at_browser_close): no `Expires`, but the server still checks the lifetime |
+/// | `https_only=True` | `; secure` | [`with_cookie(\|c\| c.with_secure(true))`](crate::CookieAttributes::with_secure) |
 /// | bad signature, expired, signed in the future | empty session | empty session |
 /// | signed payload that is not a JSON object | 500 | empty session |
 /// | unchanged session | no `Set-Cookie` | no `Set-Cookie` |
@@ -720,7 +720,7 @@ pub mod overflow {}
 /// bytes match Starlette's only for a dict built in sorted order.
 ///
 /// No hidden bookkeeping key is added (the Python app would see it), so an
-/// absolute timeout ([`crate::SessionConfig::with_absolute_timeout`]) is
+/// absolute timeout ([`Lifetime::with_absolute_timeout`](crate::Lifetime::with_absolute_timeout)) is
 /// refused at build time, and the Flask keys written by
 /// [`Session::set_permanent`](crate::Session::set_permanent) and
 /// [`Session::set_lifetime`](crate::Session::set_lifetime) should not be
@@ -779,8 +779,8 @@ pub mod starlette {}
 /// | bad signature, expired, bad base64/zlib/JSON | empty session | empty session |
 /// | signed payload that is JSON but not an object | 500 | empty session |
 /// | compressed payload | inflated without a limit | inflated up to 256 KiB, else empty session |
-/// | `SESSION_SAVE_EVERY_REQUEST` (default off) | | [`with_refresh(Refresh::EveryRequest)`](crate::SessionConfig::with_refresh) |
-/// | `SESSION_EXPIRE_AT_BROWSER_CLOSE` | no `Max-Age`/`expires` | [`with_expire_at_browser_close`](crate::SessionConfig::with_expire_at_browser_close) |
+/// | `SESSION_SAVE_EVERY_REQUEST` (default off) | | [`with_lifetime(\|l\| l.with_refresh(Refresh::EveryRequest))`](crate::Lifetime::with_refresh) |
+/// | `SESSION_EXPIRE_AT_BROWSER_CLOSE` | no `Max-Age`/`expires` | [`with_lifetime(\|l\| l.with_expire_at_browser_close())`](crate::Lifetime::with_expire_at_browser_close) |
 /// | emptied session | cookie deleted | cookie deleted |
 ///
 /// Django's per-session `set_expiry` (the `_session_expiry` key) is not

@@ -114,8 +114,8 @@ pub mod axum;
 pub mod actix;
 
 pub use config::{
-    ConfigError, Refresh, SameSite, SessionConfig, Transport, DEFAULT_COMPRESSION_THRESHOLD,
-    DEFAULT_REFRESH_INTERVAL, MAX_COOKIE_SIZE, MAX_LIFETIME,
+    ConfigError, CookieAttributes, Lifetime, Refresh, SameSite, SessionConfig, Transport,
+    DEFAULT_COMPRESSION_THRESHOLD, DEFAULT_REFRESH_INTERVAL, MAX_COOKIE_SIZE, MAX_LIFETIME,
 };
 pub use error::{SessionError, StoreOutage};
 pub use logins::{Device, Logins};

@@ -766,7 +766,7 @@ impl Session {
     /// (the session stays permanent; see [`set_permanent`](Self::set_permanent)).
     ///
     /// The lifetime is cut to
-    /// [`SessionConfig::max_session_lifetime`](crate::SessionConfig::max_session_lifetime)
+    /// [`Lifetime::max_session_lifetime`](crate::Lifetime::max_session_lifetime)
     /// (by default the permanent lifetime, so only shorter ones take effect
     /// unless the config allows longer), and to whole seconds (at least
     /// one). Idle and absolute timeouts still apply. It is kept in the
@@ -776,14 +776,15 @@ impl Session {
     /// # fn f(session: &websession::Session) -> Result<(), websession::SessionError> {
     /// // The "remember me" box was ticked:
     /// session.insert("user", "alice")?;
-    /// session.set_lifetime(Some(time::Duration::days(90)));
-    /// assert_eq!(session.lifetime(), Some(time::Duration::days(90)));
+    /// let ninety_days = std::time::Duration::from_secs(90 * 86_400);
+    /// session.set_lifetime(Some(ninety_days));
+    /// assert_eq!(session.lifetime(), Some(ninety_days));
     /// # Ok(()) }
     /// ```
-    pub fn set_lifetime(&self, lifetime: Option<time::Duration>) {
+    pub fn set_lifetime(&self, lifetime: Option<std::time::Duration>) {
         match lifetime {
             Some(lifetime) => {
-                let secs = lifetime.whole_seconds().max(1);
+                let secs = i64::try_from(lifetime.as_secs().max(1)).unwrap_or(i64::MAX);
                 self.insert_value(LIFETIME_KEY, Value::Int(secs));
                 self.set_permanent(true);
             }
@@ -805,9 +806,11 @@ impl Session {
     /// # }
     /// ```
     #[must_use]
-    pub fn lifetime(&self) -> Option<time::Duration> {
+    pub fn lifetime(&self) -> Option<std::time::Duration> {
         self.with(|s| match s.data.get(LIFETIME_KEY) {
-            Some(ValueRef::Value(Value::Int(n))) if *n > 0 => Some(time::Duration::seconds(*n)),
+            Some(ValueRef::Value(Value::Int(n))) if *n > 0 => {
+                u64::try_from(*n).ok().map(std::time::Duration::from_secs)
+            }
             _ => None,
         })
     }
