@@ -412,6 +412,38 @@ pub mod metrics {}
 /// cross over, with the same bytes where the clocks are frozen.
 pub mod flask_login {}
 
+/// # "Remember me"
+///
+/// Three switches keep a user logged in past the browser's close. Pick one
+/// per app:
+///
+/// | you want | use | how long |
+/// |---|---|---|
+/// | the whole session to outlive the browser, for every user who ticks the box | [`Session::set_permanent(true)`](crate::Session::set_permanent) | the config's permanent lifetime ([`Lifetime::with_permanent_lifetime`](crate::Lifetime::with_permanent_lifetime), 31 days by default), renewed on use |
+/// | a longer (or shorter) life for this one session ("remember me for 90 days") | [`Session::set_lifetime(Some(d))`](crate::Session::set_lifetime), which also makes it permanent | `d`, cut to [`Lifetime::with_max_session_lifetime`](crate::Lifetime::with_max_session_lifetime) (by default the permanent lifetime, so only shorter ones apply unless the config raises it) |
+/// | Flask-Login's own `remember=True`, because a Flask app shares the cookies | [`LoginOptions::with_remember`](crate::flask::LoginOptions::with_remember) with [`FlaskLogin`](crate::flask::FlaskLogin) | a separate `remember_token` cookie that logs the user in again after the session ended ([`FlaskLoginConfig::with_duration`](crate::flask::FlaskLoginConfig::with_duration), 365 days by default) |
+///
+/// Without Flask-Login in the picture, use the first two: they keep the
+/// one session (its data, its revocation, its store record) alive, where
+/// the remember cookie starts a new one.
+///
+/// **What caps them.** [`Session::lifetime`](crate::Session::lifetime)
+/// returns the lifetime that applies, after the cap: ask for 90 days under a
+/// 31-day maximum and it says 31 days. The cap is applied again whenever
+/// the session is read, so lowering the maximum shortens sessions already
+/// given more.
+///
+/// **What still ends them.** A lifetime is how long a session lives after
+/// its last write; an idle timeout
+/// ([`Lifetime::with_idle_timeout`](crate::Lifetime::with_idle_timeout)) and
+/// an absolute timeout
+/// ([`Lifetime::with_absolute_timeout`](crate::Lifetime::with_absolute_timeout))
+/// still end a remembered session, whichever comes first. So does logging
+/// out, and (with a [`Revocation`](crate::Revocation) or in store mode)
+/// revoking the user's sessions; the remember cookie is bound to the
+/// revocation too (see [`flask_login`]).
+pub mod remember_me {}
+
 /// # Revoking cookie sessions
 ///
 /// A signed or sealed cookie lives in the browser: the server can't delete

@@ -74,6 +74,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! "Remember me" has three switches (`set_permanent`, `set_lifetime`,
+//! Flask-Login's remember cookie): [`docs::remember_me`] says which to use
+//! when, what caps them, and that idle and absolute timeouts still end them.
+//!
 //! Beside a Flask app that uses Flask's extensions, [`flask`] shares more
 //! than the cookie: flashed messages, the Flask-Login login (with its
 //! remember-me cookie and session protection) and Flask-WTF's CSRF tokens.

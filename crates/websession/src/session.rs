@@ -749,6 +749,11 @@ impl Session {
     /// lifetime, refreshed on use) or a browser-session cookie. Stored as
     /// Flask's `_permanent` key, so Flask agrees.
     ///
+    /// This is "remember me" for every user alike; for one session's own
+    /// lifetime use [`set_lifetime`](Self::set_lifetime), and see
+    /// [the "remember me" guide](crate::docs::remember_me) for which to use
+    /// when. The idle and absolute timeouts still end a permanent session.
+    ///
     /// ```
     /// # fn f(session: &websession::Session) {
     /// session.set_permanent(true); // "remember me": Expires = now + the permanent lifetime
@@ -769,12 +774,15 @@ impl Session {
     /// [`Lifetime::max_session_lifetime`](crate::Lifetime::max_session_lifetime)
     /// (by default the permanent lifetime, so only shorter ones take effect
     /// unless the config allows longer), and to whole seconds (at least
-    /// one). Idle and absolute timeouts still apply. It is kept in the
-    /// session under [`LIFETIME_KEY`], so it lasts until changed.
+    /// one); [`lifetime`](Self::lifetime) returns what applies after the
+    /// cut. The idle and absolute timeouts still end the session sooner. It
+    /// is kept in the session under [`LIFETIME_KEY`], so it lasts until
+    /// changed. See [the "remember me" guide](crate::docs::remember_me).
     ///
     /// ```
     /// # fn f(session: &websession::Session) -> Result<(), websession::SessionError> {
-    /// // The "remember me" box was ticked:
+    /// // The "remember me" box was ticked, under
+    /// // `with_lifetime(|l| l.with_max_session_lifetime(90 days))`:
     /// session.insert("user", "alice")?;
     /// let ninety_days = std::time::Duration::from_secs(90 * 86_400);
     /// session.set_lifetime(Some(ninety_days));
@@ -794,9 +802,11 @@ impl Session {
         }
     }
 
-    /// The lifetime given by [`set_lifetime`](Self::set_lifetime), as asked
-    /// (before the config's cap), or `None` when the session follows the
-    /// config's permanent lifetime.
+    /// The lifetime given by [`set_lifetime`](Self::set_lifetime) as it
+    /// applies: cut to the config's
+    /// [`max_session_lifetime`](crate::Lifetime::max_session_lifetime), so
+    /// asking for 90 days under a 31-day maximum reads back 31 days. `None`
+    /// when the session follows the config's permanent lifetime.
     ///
     /// ```
     /// # fn f(session: &websession::Session) {
@@ -809,7 +819,9 @@ impl Session {
     pub fn lifetime(&self) -> Option<std::time::Duration> {
         self.with(|s| match s.data.get(LIFETIME_KEY) {
             Some(ValueRef::Value(Value::Int(n))) if *n > 0 => {
-                u64::try_from(*n).ok().map(std::time::Duration::from_secs)
+                let max = self.shared.opener.max_lifetime();
+                let secs = u64::try_from(*n).map_or(max, |n| n.min(max));
+                Some(std::time::Duration::from_secs(secs))
             }
             _ => None,
         })

@@ -55,7 +55,7 @@ pub(crate) fn secs(d: Duration) -> u64 {
 /// [`Session::set_lifetime`](crate::Session::set_lifetime), cut to
 /// [`max_session_lifetime`](Self::max_session_lifetime)), the idle timeout
 /// since the last request that used it, and the absolute timeout since it
-/// was created.
+/// was created. See [the "remember me" guide](crate::docs::remember_me).
 ///
 /// ```
 /// use std::time::Duration;
@@ -120,7 +120,8 @@ impl Lifetime {
     /// [`Session::set_lifetime`](crate::Session::set_lifetime) ("remember me
     /// for 90 days" on one session, without changing the permanent
     /// lifetime). Default: the permanent lifetime, so sessions may only be
-    /// given shorter ones. Longer requests are cut to this. Cookies
+    /// given shorter ones. Longer requests are cut to this (and
+    /// [`Session::lifetime`](crate::Session::lifetime) says so). Cookies
     /// are accepted up to this age when they carry a lifetime that long;
     /// every other cookie still ages out at the permanent lifetime.
     ///

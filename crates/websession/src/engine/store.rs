@@ -117,6 +117,10 @@ impl Opener for StoreEngine {
         self.shared.cookie_transport()
     }
 
+    fn max_lifetime(&self) -> u64 {
+        self.shared.policy.max_lifetime()
+    }
+
     fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {
         let now = self.shared.config.clock.unix_seconds();
         Opened::Pending(Box::pin(

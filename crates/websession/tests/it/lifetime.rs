@@ -155,6 +155,28 @@ async fn a_lifetime_past_the_maximum_is_cut_to_it() {
     }
 }
 
+// Issue 29: `lifetime()` said the lifetime asked for (100 days) while the
+// cookie got the capped one (30 days). It says what applies.
+#[tokio::test]
+async fn the_lifetime_read_back_is_the_capped_one() {
+    for mode in MODES {
+        let clock = TestClock::at(T0);
+        let app = lifetime_app(mode, &clock, Some(Duration::from_secs(30 * 86_400)));
+        let r = send(&app, "/remember/2400", None).await;
+        let r = send(&app, "/user", Some(&next_cookie(&r, ""))).await;
+        assert_eq!(r.body, r#"Some("alice") Some(2592000) true"#, "{mode:?}");
+        // Under the cap, the lifetime asked for.
+        let r = send(&app, "/remember/168", None).await;
+        let r = send(&app, "/user", Some(&next_cookie(&r, ""))).await;
+        assert_eq!(r.body, r#"Some("alice") Some(604800) true"#, "{mode:?}");
+        // No maximum: the permanent lifetime (one day) is the cap.
+        let app = lifetime_app(mode, &clock, None);
+        let r = send(&app, "/remember/48", None).await;
+        let r = send(&app, "/user", Some(&next_cookie(&r, ""))).await;
+        assert_eq!(r.body, r#"Some("alice") Some(86400) true"#, "{mode:?}");
+    }
+}
+
 #[tokio::test]
 async fn clearing_the_lifetime_goes_back_to_the_permanent_one() {
     for mode in MODES {
