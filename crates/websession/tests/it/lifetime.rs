@@ -159,21 +159,22 @@ async fn a_lifetime_past_the_maximum_is_cut_to_it() {
 // cookie got the capped one (30 days). It says what applies.
 #[tokio::test]
 async fn the_lifetime_read_back_is_the_capped_one() {
+    let max = Some(Duration::from_secs(30 * 86_400));
+    // (maximum, hours asked, seconds read back): above the cap, under it,
+    // and with no maximum (the permanent lifetime, one day, is the cap).
+    let cases = [
+        (max, 2400, 2_592_000),
+        (max, 168, 604_800),
+        (None, 48, 86_400),
+    ];
     for mode in MODES {
-        let clock = TestClock::at(T0);
-        let app = lifetime_app(mode, &clock, Some(Duration::from_secs(30 * 86_400)));
-        let r = send(&app, "/remember/2400", None).await;
-        let r = send(&app, "/user", Some(&next_cookie(&r, ""))).await;
-        assert_eq!(r.body, r#"Some("alice") Some(2592000) true"#, "{mode:?}");
-        // Under the cap, the lifetime asked for.
-        let r = send(&app, "/remember/168", None).await;
-        let r = send(&app, "/user", Some(&next_cookie(&r, ""))).await;
-        assert_eq!(r.body, r#"Some("alice") Some(604800) true"#, "{mode:?}");
-        // No maximum: the permanent lifetime (one day) is the cap.
-        let app = lifetime_app(mode, &clock, None);
-        let r = send(&app, "/remember/48", None).await;
-        let r = send(&app, "/user", Some(&next_cookie(&r, ""))).await;
-        assert_eq!(r.body, r#"Some("alice") Some(86400) true"#, "{mode:?}");
+        for (max, hours, secs) in cases {
+            let app = lifetime_app(mode, &TestClock::at(T0), max);
+            let r = send(&app, &format!("/remember/{hours}"), None).await;
+            let r = send(&app, "/user", Some(&next_cookie(&r, ""))).await;
+            let want = format!(r#"Some("alice") Some({secs}) true"#);
+            assert_eq!(r.body, want, "{mode:?}, {hours} hours");
+        }
     }
 }
 
