@@ -243,20 +243,21 @@ pub async fn settings_from_env() -> anyhow::Result<Settings> {
     };
 
     let lifetime = match std::env::var("WEBSESSION_PERMANENT_LIFETIME") {
-        Ok(secs) => time::Duration::seconds(
+        Ok(secs) => std::time::Duration::from_secs(
             secs.parse()
                 .context("WEBSESSION_PERMANENT_LIFETIME must be whole seconds")?,
         ),
-        Err(_) => time::Duration::days(31),
+        Err(_) => std::time::Duration::from_secs(31 * 86_400),
     };
 
     // Secure cookies reach the server over HTTPS, and browsers also send them
     // to http://localhost and http://127.0.0.1. The demo serves plain HTTP on
     // any address, so it drops Secure unless it listens on loopback.
-    let mut config = SessionConfig::default().with_permanent_lifetime(lifetime);
+    let mut config =
+        SessionConfig::default().with_lifetime(|l| l.with_permanent_lifetime(lifetime));
     if !addr.ip().is_loopback() {
         tracing::warn!("serving plain HTTP on {addr}: the session cookie is sent without Secure");
-        config = config.with_secure(false);
+        config = config.with_cookie(|c| c.with_secure(false));
     }
     let mut revocations = None;
     if let Ok(spec) = std::env::var("WEBSESSION_REVOCATION") {

@@ -306,14 +306,16 @@ impl Rust {
     /// When websession refuses the configuration or the port can't be bound.
     pub async fn start_format(format: Format, keys: KeyRing, lifetime_secs: i64) -> Self {
         let (clock, now) = frozen_clock();
-        let lifetime = time::Duration::seconds(lifetime_secs);
+        let lifetime = std::time::Duration::from_secs(
+            u64::try_from(lifetime_secs).expect("a lifetime of zero seconds or more"),
+        );
         let (sessions, cookie_name) = match format {
             Format::Flask => (
                 Sessions::signed(
                     keys,
                     SessionConfig::flask()
                         .with_clock(clock)
-                        .with_permanent_lifetime(lifetime),
+                        .with_lifetime(|l| l.with_permanent_lifetime(lifetime)),
                 )
                 .map(Sessions::from),
                 "session",
@@ -323,7 +325,7 @@ impl Rust {
                     keys,
                     SessionConfig::starlette()
                         .with_clock(clock)
-                        .with_permanent_lifetime(lifetime),
+                        .with_lifetime(|l| l.with_permanent_lifetime(lifetime)),
                 ),
                 "session",
             ),
@@ -332,7 +334,7 @@ impl Rust {
                     keys,
                     SessionConfig::django()
                         .with_clock(clock)
-                        .with_permanent_lifetime(lifetime),
+                        .with_lifetime(|l| l.with_permanent_lifetime(lifetime)),
                 ),
                 "sessionid",
             ),

@@ -111,7 +111,8 @@ async fn start_driver() -> Driver {
 /// The demo on `port` with this key and a 4-second permanent lifetime;
 /// sessions past the cookie limit overflow to a memory store.
 async fn serve(port: u16, key: &str) -> JoinHandle<()> {
-    let config = SessionConfig::default().with_permanent_lifetime(time::Duration::seconds(4));
+    let config = SessionConfig::default()
+        .with_lifetime(|l| l.with_permanent_lifetime(std::time::Duration::from_secs(4)));
     let sessions = Sessions::signed(KeyRing::new(Key::from_utf8(key).expect("key")), config)
         .expect("valid")
         .with_overflow(Overflow::new(MemoryStore::new()))

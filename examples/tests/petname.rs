@@ -17,11 +17,11 @@ struct Demo {
     now: Arc<AtomicI64>,
 }
 
-fn make_demo(key: &str, lifetime_secs: i64) -> Demo {
+fn make_demo(key: &str, lifetime_secs: u64) -> Demo {
     let now = Arc::new(AtomicI64::new(1_700_000_000));
     let t = now.clone();
     let config = SessionConfig::default()
-        .with_permanent_lifetime(time::Duration::seconds(lifetime_secs))
+        .with_lifetime(|l| l.with_permanent_lifetime(std::time::Duration::from_secs(lifetime_secs)))
         .with_clock(Clock::from_fn(move || {
             time::OffsetDateTime::from_unix_timestamp(t.load(Ordering::SeqCst)).expect("time")
         }));
@@ -152,7 +152,7 @@ async fn the_whole_flow() {
         .contains("I do not know"));
 }
 
-fn demo_at(key: &str, lifetime: i64, now: i64) -> Demo {
+fn demo_at(key: &str, lifetime: u64, now: i64) -> Demo {
     let d = make_demo(key, lifetime);
     d.now.store(now, Ordering::SeqCst);
     d

@@ -72,11 +72,11 @@ const LIFETIME_DAYS: i64 = 31;
 async fn websession_sessions(mode: &str) -> anyhow::Result<Sessions> {
     let keys = KeyRing::new(Key::from_utf8(KEY)?);
     // Plain HTTP on loopback for wrk: no Secure needed by the client.
-    let mut config = SessionConfig::default().with_secure(false);
+    let mut config = SessionConfig::default().with_cookie(|c| c.with_secure(false));
     // `-every`: Flask's refresh on every request instead of the default interval.
     let mode = match mode.strip_suffix("-every") {
         Some(mode) => {
-            config = config.with_refresh(Refresh::EveryRequest);
+            config = config.with_lifetime(|l| l.with_refresh(Refresh::EveryRequest));
             mode
         }
         None => mode,

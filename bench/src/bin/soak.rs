@@ -527,7 +527,7 @@ fn with_database(url: &str, database: &str) -> String {
 /// `TOUCH_SECS`.
 fn stored(sessions: websession::StoreSessions) -> Sessions {
     sessions
-        .with_touch_interval(time::Duration::seconds(TOUCH_SECS as i64))
+        .with_touch_interval(std::time::Duration::from_secs(TOUCH_SECS))
         .into()
 }
 
@@ -719,8 +719,8 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     rt.block_on(async move {
         let config = SessionConfig::default()
-            .with_secure(false)
-            .with_idle_timeout(time::Duration::seconds(idle as i64));
+            .with_cookie(|c| c.with_secure(false))
+            .with_lifetime(|l| l.with_idle_timeout(std::time::Duration::from_secs(idle)));
         let (sessions_layer, store, cleanup) = setup(&mode, config).await?;
         let app = Router::new()
             .route(

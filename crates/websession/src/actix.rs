@@ -116,8 +116,7 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let sessions = self.sessions.clone();
         let headers = req.headers();
-        let raw = RawCookie::from_request(
-            sessions.config().transport(),
+        let raw = sessions.config().transport().read(
             sessions.cookie_name(),
             headers.get_all(COOKIE),
             |name| headers.get(name),

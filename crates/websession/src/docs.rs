@@ -415,6 +415,38 @@ pub mod metrics {}
 /// cross over, with the same bytes where the clocks are frozen.
 pub mod flask_login {}
 
+/// # "Remember me"
+///
+/// Three switches keep a user logged in past the browser's close. Pick one
+/// per app:
+///
+/// | you want | use | how long |
+/// |---|---|---|
+/// | the whole session to outlive the browser, for every user who ticks the box | [`Session::set_permanent(true)`](crate::Session::set_permanent) | the config's permanent lifetime ([`Lifetime::with_permanent_lifetime`](crate::Lifetime::with_permanent_lifetime), 31 days by default), renewed on use |
+/// | a longer (or shorter) life for this one session ("remember me for 90 days") | [`Session::set_lifetime(Some(d))`](crate::Session::set_lifetime), which also makes it permanent | `d`, cut to [`Lifetime::with_max_session_lifetime`](crate::Lifetime::with_max_session_lifetime) (by default the permanent lifetime, so only shorter ones apply unless the config raises it) |
+/// | Flask-Login's own `remember=True`, because a Flask app shares the cookies | [`LoginOptions::with_remember`](crate::flask::LoginOptions::with_remember) with [`FlaskLogin`](crate::flask::FlaskLogin) | a separate `remember_token` cookie that logs the user in again after the session ended ([`FlaskLoginConfig::with_duration`](crate::flask::FlaskLoginConfig::with_duration), 365 days by default) |
+///
+/// Without Flask-Login in the picture, use the first two: they keep the
+/// one session (its data, its revocation, its store record) alive, where
+/// the remember cookie starts a new one.
+///
+/// **What caps them.** [`Session::lifetime`](crate::Session::lifetime)
+/// returns the lifetime that applies, after the cap: ask for 90 days under a
+/// 31-day maximum and it says 31 days. The cap is applied again whenever
+/// the session is read, so lowering the maximum shortens sessions already
+/// given more.
+///
+/// **What still ends them.** A lifetime is how long a session lives after
+/// its last write; an idle timeout
+/// ([`Lifetime::with_idle_timeout`](crate::Lifetime::with_idle_timeout)) and
+/// an absolute timeout
+/// ([`Lifetime::with_absolute_timeout`](crate::Lifetime::with_absolute_timeout))
+/// still end a remembered session, whichever comes first. So does logging
+/// out, and (with a [`Revocation`](crate::Revocation) or in store mode)
+/// revoking the user's sessions; the remember cookie is bound to the
+/// revocation too (see [`flask_login`]).
+pub mod remember_me {}
+
 /// # Revoking cookie sessions
 ///
 /// A signed or sealed cookie lives in the browser: the server can't delete
@@ -485,7 +517,7 @@ pub mod flask_login {}
 /// one on their own connections (`store.revocations()`), so every process
 /// of an app shares them. The deny-list holds an id only until any copy of
 /// its cookie would have expired anyway: the longest session lifetime
-/// ([`SessionConfig::with_max_session_lifetime`](crate::SessionConfig::with_max_session_lifetime)),
+/// ([`Lifetime::with_max_session_lifetime`](crate::Lifetime::with_max_session_lifetime)),
 /// plus the staleness below and 60 seconds of clock skew. Every 256th
 /// denial a process makes also deletes the entries whose time has passed,
 /// so the list stays about as small as the logouts of one lifetime.
@@ -706,8 +738,8 @@ pub mod overflow {}
 /// | | Starlette | websession ([`crate::SessionConfig::starlette`]) |
 /// |---|---|---|
 /// | cookie | `session`, `path=/`, `Max-Age=1209600`, `httponly`, `samesite=lax` | `session`, `Path=/`, `HttpOnly`, `SameSite=Lax`, and the same lifetime as `Expires` (Werkzeug's form, which every browser reads the same) |
-/// | `max_age=None` (a browser-session cookie, no age check) | | [`with_expire_at_browser_close`](crate::SessionConfig::with_expire_at_browser_close): no `Expires`, but the server still checks the lifetime |
-/// | `https_only=True` | `; secure` | [`with_secure(true)`](crate::SessionConfig::with_secure) |
+/// | `max_age=None` (a browser-session cookie, no age check) | | [`with_lifetime(\|l\| l.with_expire_at_browser_close())`](crate::Lifetime::with_expire_at_browser_close): no `Expires`, but the server still checks the lifetime |
+/// | `https_only=True` | `; secure` | [`with_cookie(\|c\| c.with_secure(true))`](crate::CookieAttributes::with_secure) |
 /// | bad signature, expired, signed in the future | empty session | empty session |
 /// | signed payload that is not a JSON object | 500 | empty session |
 /// | unchanged session | no `Set-Cookie` | no `Set-Cookie` |
@@ -726,7 +758,7 @@ pub mod overflow {}
 /// bytes match Starlette's only for a dict built in sorted order.
 ///
 /// No hidden bookkeeping key is added (the Python app would see it), so an
-/// absolute timeout ([`crate::SessionConfig::with_absolute_timeout`]) is
+/// absolute timeout ([`Lifetime::with_absolute_timeout`](crate::Lifetime::with_absolute_timeout)) is
 /// refused at build time, and the Flask keys written by
 /// [`Session::set_permanent`](crate::Session::set_permanent) and
 /// [`Session::set_lifetime`](crate::Session::set_lifetime) should not be
@@ -788,8 +820,8 @@ pub mod starlette {}
 /// | bad signature, expired, bad base64/zlib/JSON | empty session | empty session |
 /// | signed payload that is JSON but not an object | 500 | empty session |
 /// | compressed payload | inflated without a limit | inflated up to 256 KiB, else empty session |
-/// | `SESSION_SAVE_EVERY_REQUEST` (default off) | | [`with_refresh(Refresh::EveryRequest)`](crate::SessionConfig::with_refresh) |
-/// | `SESSION_EXPIRE_AT_BROWSER_CLOSE` | no `Max-Age`/`expires` | [`with_expire_at_browser_close`](crate::SessionConfig::with_expire_at_browser_close) |
+/// | `SESSION_SAVE_EVERY_REQUEST` (default off) | | [`with_lifetime(\|l\| l.with_refresh(Refresh::EveryRequest))`](crate::Lifetime::with_refresh) |
+/// | `SESSION_EXPIRE_AT_BROWSER_CLOSE` | no `Max-Age`/`expires` | [`with_lifetime(\|l\| l.with_expire_at_browser_close())`](crate::Lifetime::with_expire_at_browser_close) |
 /// | emptied session | cookie deleted | cookie deleted |
 ///
 /// Django's per-session `set_expiry` (the `_session_expiry` key) is not

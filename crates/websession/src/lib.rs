@@ -76,6 +76,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! "Remember me" has three switches (`set_permanent`, `set_lifetime`,
+//! Flask-Login's remember cookie): [`docs::remember_me`] says which to use
+//! when, what caps them, and that idle and absolute timeouts still end them.
+//!
 //! Beside a Flask app that uses Flask's extensions, [`flask`] shares more
 //! than the cookie: flashed messages, the Flask-Login login (with its
 //! remember-me cookie and session protection) and Flask-WTF's CSRF tokens.
@@ -116,8 +120,8 @@ pub mod axum;
 pub mod actix;
 
 pub use config::{
-    ConfigError, Refresh, SameSite, SessionConfig, Transport, DEFAULT_COMPRESSION_THRESHOLD,
-    DEFAULT_REFRESH_INTERVAL, MAX_COOKIE_SIZE, MAX_LIFETIME,
+    ConfigError, CookieAttributes, Lifetime, Refresh, SameSite, SessionConfig, Transport,
+    DEFAULT_COMPRESSION_THRESHOLD, DEFAULT_REFRESH_INTERVAL, MAX_COOKIE_SIZE, MAX_LIFETIME,
 };
 pub use error::{SessionError, StoreOutage};
 pub use logins::{Device, Logins};

@@ -8,9 +8,7 @@ use std::fmt::Write as _;
 use time::OffsetDateTime;
 use websession_core::date::http_date;
 
-use std::sync::Arc;
-
-use crate::config::SessionConfig;
+use crate::config::{CookieAttributes, Transport, Via};
 use crate::state::BoxFuture;
 
 /// The end of a request's session: headers to add now, or a store write to
@@ -20,30 +18,6 @@ pub(crate) enum Finish {
     Ready(Outcome),
     /// Store mode: the write, then the headers.
     Save(BoxFuture<'static, Outcome>),
-}
-
-/// Where the session's value goes on the response.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) enum Via {
-    /// `Set-Cookie`, with `Vary: Cookie`.
-    #[default]
-    Cookie,
-    /// A token header (see [`crate::Transport`]): the value alone in the
-    /// header `set`, with `Vary` on the request's header `vary`.
-    Header { set: Arc<str>, vary: Arc<str> },
-}
-
-impl Via {
-    pub(crate) fn new(config: &SessionConfig) -> Self {
-        let transport = config.transport();
-        match (transport.response_header(), transport.request_header()) {
-            (Some(set), Some(vary)) => Self::Header {
-                set: set.into(),
-                vary: vary.into(),
-            },
-            _ => Self::Cookie,
-        }
-    }
 }
 
 /// What to do to the response.
@@ -131,7 +105,7 @@ pub(crate) struct CookieTemplate {
 }
 
 impl CookieTemplate {
-    pub(crate) fn new(c: &SessionConfig) -> Self {
+    pub(crate) fn new(c: &CookieAttributes, transport: &Transport) -> Self {
         let mut tail = String::new();
         if c.is_secure() {
             tail.push_str("; Secure");
@@ -146,7 +120,7 @@ impl CookieTemplate {
         if c.partitioned {
             tail.push_str("; Partitioned");
         }
-        let name_eq = format!("{}=", c.cookie_name);
+        let name_eq = format!("{}=", c.name);
         let domain = c
             .domain
             .as_ref()
@@ -155,7 +129,7 @@ impl CookieTemplate {
             "{name_eq}{domain}; Expires={}; Max-Age=0{tail}",
             http_date(OffsetDateTime::UNIX_EPOCH)
         );
-        let token = c.transport().response_header().is_some();
+        let token = transport.response_header().is_some();
         Self {
             name_eq,
             domain,

@@ -38,7 +38,7 @@ pub struct Overflow {
     pub(crate) store: Arc<dyn SessionStore>,
     return_below: Option<usize>,
     fail_open: bool,
-    touch_interval: Option<time::Duration>,
+    touch_interval: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for Overflow {
@@ -107,11 +107,11 @@ impl Overflow {
     ///
     /// ```
     /// let overflow = websession::Overflow::new(websession::store::MemoryStore::new())
-    ///     .with_touch_interval(time::Duration::minutes(5));
+    ///     .with_touch_interval(std::time::Duration::from_secs(5 * 60));
     /// # let _ = overflow;
     /// ```
     #[must_use]
-    pub fn with_touch_interval(mut self, interval: time::Duration) -> Self {
+    pub fn with_touch_interval(mut self, interval: std::time::Duration) -> Self {
         self.touch_interval = Some(interval);
         self
     }
@@ -122,7 +122,7 @@ impl Overflow {
     }
 
     /// The touch interval, if one was set.
-    pub(crate) fn touch_interval(&self) -> Option<time::Duration> {
+    pub(crate) fn touch_interval(&self) -> Option<std::time::Duration> {
         self.touch_interval
     }
 

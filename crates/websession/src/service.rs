@@ -37,7 +37,7 @@ use crate::sessions::Sessions;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let keys = KeyRing::new(Key::from_hex(&std::env::var("SECRET_KEY_HEX")?)?);
-/// let config = SessionConfig::default().with_permanent_lifetime(time::Duration::days(7));
+/// let config = SessionConfig::default().with_lifetime(|l| l.with_permanent_lifetime(std::time::Duration::from_secs(7 * 86_400)));
 /// let sessions = Sessions::signed(keys, config)?;
 /// let app = Router::new()
 ///     .route("/", get(home))
@@ -101,8 +101,7 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let headers = req.headers();
-        let raw = RawCookie::from_request(
-            self.sessions.config().transport(),
+        let raw = self.sessions.config().transport().read(
             self.sessions.cookie_name(),
             headers.get_all(COOKIE),
             |name| headers.get(name),

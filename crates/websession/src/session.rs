@@ -749,6 +749,11 @@ impl Session {
     /// lifetime, refreshed on use) or a browser-session cookie. Stored as
     /// Flask's `_permanent` key, so Flask agrees.
     ///
+    /// This is "remember me" for every user alike; for one session's own
+    /// lifetime use [`set_lifetime`](Self::set_lifetime), and see
+    /// [the "remember me" guide](crate::docs::remember_me) for which to use
+    /// when. The idle and absolute timeouts still end a permanent session.
+    ///
     /// ```
     /// # fn f(session: &websession::Session) {
     /// session.set_permanent(true); // "remember me": Expires = now + the permanent lifetime
@@ -766,24 +771,28 @@ impl Session {
     /// (the session stays permanent; see [`set_permanent`](Self::set_permanent)).
     ///
     /// The lifetime is cut to
-    /// [`SessionConfig::max_session_lifetime`](crate::SessionConfig::max_session_lifetime)
+    /// [`Lifetime::max_session_lifetime`](crate::Lifetime::max_session_lifetime)
     /// (by default the permanent lifetime, so only shorter ones take effect
     /// unless the config allows longer), and to whole seconds (at least
-    /// one). Idle and absolute timeouts still apply. It is kept in the
-    /// session under [`LIFETIME_KEY`], so it lasts until changed.
+    /// one); [`lifetime`](Self::lifetime) returns what applies after the
+    /// cut. The idle and absolute timeouts still end the session sooner. It
+    /// is kept in the session under [`LIFETIME_KEY`], so it lasts until
+    /// changed. See [the "remember me" guide](crate::docs::remember_me).
     ///
     /// ```
     /// # fn f(session: &websession::Session) -> Result<(), websession::SessionError> {
-    /// // The "remember me" box was ticked:
+    /// // The "remember me" box was ticked, under
+    /// // `with_lifetime(|l| l.with_max_session_lifetime(90 days))`:
     /// session.insert("user", "alice")?;
-    /// session.set_lifetime(Some(time::Duration::days(90)));
-    /// assert_eq!(session.lifetime(), Some(time::Duration::days(90)));
+    /// let ninety_days = std::time::Duration::from_secs(90 * 86_400);
+    /// session.set_lifetime(Some(ninety_days));
+    /// assert_eq!(session.lifetime(), Some(ninety_days));
     /// # Ok(()) }
     /// ```
-    pub fn set_lifetime(&self, lifetime: Option<time::Duration>) {
+    pub fn set_lifetime(&self, lifetime: Option<std::time::Duration>) {
         match lifetime {
             Some(lifetime) => {
-                let secs = lifetime.whole_seconds().max(1);
+                let secs = i64::try_from(lifetime.as_secs().max(1)).unwrap_or(i64::MAX);
                 self.insert_value(LIFETIME_KEY, Value::Int(secs));
                 self.set_permanent(true);
             }
@@ -793,9 +802,11 @@ impl Session {
         }
     }
 
-    /// The lifetime given by [`set_lifetime`](Self::set_lifetime), as asked
-    /// (before the config's cap), or `None` when the session follows the
-    /// config's permanent lifetime.
+    /// The lifetime given by [`set_lifetime`](Self::set_lifetime) as it
+    /// applies: cut to the config's
+    /// [`max_session_lifetime`](crate::Lifetime::max_session_lifetime), so
+    /// asking for 90 days under a 31-day maximum reads back 31 days. `None`
+    /// when the session follows the config's permanent lifetime.
     ///
     /// ```
     /// # fn f(session: &websession::Session) {
@@ -805,9 +816,13 @@ impl Session {
     /// # }
     /// ```
     #[must_use]
-    pub fn lifetime(&self) -> Option<time::Duration> {
+    pub fn lifetime(&self) -> Option<std::time::Duration> {
         self.with(|s| match s.data.get(LIFETIME_KEY) {
-            Some(ValueRef::Value(Value::Int(n))) if *n > 0 => Some(time::Duration::seconds(*n)),
+            Some(ValueRef::Value(Value::Int(n))) if *n > 0 => {
+                let max = self.shared.opener.max_lifetime();
+                let secs = u64::try_from(*n).map_or(max, |n| n.min(max));
+                Some(std::time::Duration::from_secs(secs))
+            }
             _ => None,
         })
     }

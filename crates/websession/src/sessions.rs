@@ -37,10 +37,10 @@ use crate::session::PendingSession;
 ///
 /// let keys = KeyRing::new(Key::generate());
 /// let sessions: Sessions = Sessions::signed(keys, SessionConfig::default())?.into();
-/// assert_eq!(sessions.config().cookie_name(), "session");
+/// assert_eq!(sessions.config().cookie().name(), "session");
 ///
 /// // A bad configuration is an error here, not a panic later.
-/// let bad = SessionConfig::default().with_cookie_name("a b");
+/// let bad = SessionConfig::default().with_cookie(|c| c.with_name("a b"));
 /// assert!(Sessions::sealed(KeyRing::new(Key::generate()), bad).is_err());
 /// # Ok::<(), websession::ConfigError>(())
 /// ```
@@ -97,7 +97,7 @@ impl Sessions {
         config: SessionConfig,
     ) -> Result<CookieSessions, ConfigError> {
         let keys = keys.into();
-        let format = SealedCodec::new(&keys, &config.cookie_name)
+        let format = SealedCodec::new(&keys, &config.cookie.name)
             .map_err(|e| ConfigError::SealingKey {
                 index: e.index,
                 len: e.len,
@@ -234,7 +234,7 @@ impl Sessions {
 
     /// The session cookie's name.
     pub(crate) fn cookie_name(&self) -> &str {
-        &self.engine.shared().config.cookie_name
+        &self.engine.shared().config.cookie.name
     }
 
     /// The end of a request: what its session adds to the response.
@@ -372,7 +372,7 @@ impl From<CookieSessions> for Sessions {
 /// use websession::store::MemoryStore;
 ///
 /// let sessions: Sessions = Sessions::store(MemoryStore::new(), SessionConfig::default())?
-///     .with_touch_interval(time::Duration::minutes(5))
+///     .with_touch_interval(std::time::Duration::from_secs(5 * 60))
 ///     .into();
 /// # Ok::<(), websession::ConfigError>(())
 /// ```
@@ -403,7 +403,7 @@ impl StoreSessions {
     /// idle timeout, or half the lifetime). A session used at least once
     /// per (lifetime − `interval`), or per idle timeout, never expires.
     #[must_use]
-    pub fn with_touch_interval(mut self, interval: time::Duration) -> Self {
+    pub fn with_touch_interval(mut self, interval: std::time::Duration) -> Self {
         self.0.set_touch_interval(interval);
         self
     }

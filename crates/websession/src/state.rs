@@ -284,6 +284,10 @@ pub(crate) trait Opener: Send + Sync {
     /// Whether the session travels in a cookie (not a header token): only
     /// then may other cookies (Flask-Login's remember cookie) log a user in.
     fn cookie_transport(&self) -> bool;
+
+    /// The longest lifetime one session may have, in seconds: what
+    /// [`Session::lifetime`](crate::Session::lifetime) is cut to.
+    fn max_lifetime(&self) -> u64;
 }
 
 #[cfg(test)]

@@ -116,7 +116,7 @@ impl CookieEngine {
         let permanent = if self.format.carries_own_keys() {
             is_permanent(&state.data)
         } else {
-            !config.expire_at_browser_close
+            !config.lifetime.expire_at_browser_close
         };
         let lifetime = policy.lifetime(&state.data);
         // A session out of the overflow store was issued no cookie yet.
@@ -189,7 +189,7 @@ impl CookieEngine {
 /// The Starlette and Django formats: no absolute timeout (it needs a
 /// creation time in the cookie, which the Python app would see).
 fn check_plain(config: &SessionConfig) -> Result<(), ConfigError> {
-    if config.absolute_timeout.is_some() {
+    if config.lifetime.absolute_timeout.is_some() {
         return Err(ConfigError::Unsupported(
             "an absolute timeout needs a creation time in the session, which Starlette and Django cookies don't carry",
         ));

@@ -61,6 +61,10 @@ impl Opener for CookieEngine {
         self.shared.cookie_transport()
     }
 
+    fn max_lifetime(&self) -> u64 {
+        self.shared.policy.max_lifetime()
+    }
+
     fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {
         let config = &self.shared.config;
         let now = config.clock.unix_seconds();

@@ -25,9 +25,10 @@ use std::sync::Arc;
 
 use websession_core::{DecodeError, KeyRing};
 
+use crate::config::Via;
 use crate::config::{ConfigError, SessionConfig};
 use crate::error::SessionError;
-use crate::outcome::{CookieTemplate, Finish, Outcome, Via};
+use crate::outcome::{CookieTemplate, Finish, Outcome};
 use crate::state::{Opener, SessionState};
 
 pub(crate) use cookie::CookieEngine;
@@ -49,8 +50,8 @@ impl Shared {
     fn new(config: SessionConfig) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(Self {
-            cookie: CookieTemplate::new(&config),
-            via: Via::new(&config),
+            cookie: CookieTemplate::new(&config.cookie, &config.transport),
+            via: Via::new(&config.transport),
             policy: policy::Policy::new(&config),
             config,
         })
@@ -58,7 +59,7 @@ impl Shared {
 
     /// Whether the session travels in a cookie (not a token header).
     fn cookie_transport(&self) -> bool {
-        self.config.transport.request_header().is_none()
+        self.config.transport.is_cookie()
     }
 
     /// Turns the save's result into the outcome: the cookie (with

@@ -38,16 +38,16 @@ impl Policy {
         Self {
             permanent: config.max_age_secs(),
             max: config.max_session_lifetime_secs(),
-            idle: config.idle_timeout.map(secs),
-            absolute: config.absolute_timeout.map(secs),
+            idle: config.lifetime.idle_timeout.map(secs),
+            absolute: config.lifetime.absolute_timeout.map(secs),
             touch: None,
-            refresh: config.refresh,
+            refresh: config.lifetime.refresh,
         }
     }
 
     /// Stored sessions: an unchanged record is written again at most once
     /// per `touch` seconds.
-    pub(crate) fn set_touch_interval(&mut self, touch: time::Duration) {
+    pub(crate) fn set_touch_interval(&mut self, touch: std::time::Duration) {
         self.touch = Some(secs(touch));
     }
 
@@ -191,7 +191,7 @@ impl Policy {
 
 #[cfg(test)]
 mod tests {
-    use time::Duration;
+    use std::time::Duration;
 
     use super::*;
 
@@ -199,7 +199,9 @@ mod tests {
     const DAY: u64 = 86_400;
 
     fn policy(config: SessionConfig) -> Policy {
-        Policy::new(&config.with_permanent_lifetime(Duration::days(31)))
+        Policy::new(
+            &config.with_lifetime(|l| l.with_permanent_lifetime(Duration::from_secs(31 * 86_400))),
+        )
     }
 
     #[test]
@@ -209,28 +211,32 @@ mod tests {
         let cases = [
             (base.clone(), DAY, None, 0, NOW + DAY),
             (
-                base.clone().with_idle_timeout(Duration::hours(1)),
+                base.clone()
+                    .with_lifetime(|l| l.with_idle_timeout(Duration::from_secs(3_600))),
                 DAY,
                 None,
                 0,
                 NOW + 3600,
             ),
             (
-                base.clone().with_idle_timeout(Duration::hours(1)),
+                base.clone()
+                    .with_lifetime(|l| l.with_idle_timeout(Duration::from_secs(3_600))),
                 DAY,
                 None,
                 60,
                 NOW + 3660,
             ),
             (
-                base.clone().with_idle_timeout(Duration::days(2)),
+                base.clone()
+                    .with_lifetime(|l| l.with_idle_timeout(Duration::from_secs(2 * 86_400))),
                 DAY,
                 None,
                 60,
                 NOW + DAY,
             ),
             (
-                base.clone().with_absolute_timeout(Duration::hours(2)),
+                base.clone()
+                    .with_lifetime(|l| l.with_absolute_timeout(Duration::from_secs(2 * 3_600))),
                 DAY,
                 Some(NOW - 3600),
                 0,
@@ -238,7 +244,8 @@ mod tests {
             ),
             // No creation time: the absolute timeout can't apply.
             (
-                base.clone().with_absolute_timeout(Duration::hours(2)),
+                base.clone()
+                    .with_lifetime(|l| l.with_absolute_timeout(Duration::from_secs(2 * 3_600))),
                 DAY,
                 None,
                 0,
@@ -255,8 +262,12 @@ mod tests {
     #[test]
     fn cookie_checks_apply_each_timeout() {
         let base = SessionConfig::default();
-        let idle = base.clone().with_idle_timeout(Duration::hours(1));
-        let absolute = base.clone().with_absolute_timeout(Duration::hours(2));
+        let idle = base
+            .clone()
+            .with_lifetime(|l| l.with_idle_timeout(Duration::from_secs(3_600)));
+        let absolute = base
+            .clone()
+            .with_lifetime(|l| l.with_absolute_timeout(Duration::from_secs(2 * 3_600)));
         // (config, lifetime, issued ago, created ago, accepted)
         let cases = [
             (base.clone(), 31 * DAY, 30 * DAY, None, true),
@@ -281,7 +292,10 @@ mod tests {
 
     #[test]
     fn a_creation_time_a_little_ahead_counts_as_now() {
-        let p = policy(SessionConfig::default().with_absolute_timeout(Duration::hours(1)));
+        let p = policy(
+            SessionConfig::default()
+                .with_lifetime(|l| l.with_absolute_timeout(Duration::from_secs(3_600))),
+        );
         assert!(p.check_absolute(NOW, NOW + MAX_CLOCK_SKEW_SECS).is_ok());
         assert!(p
             .check_absolute(NOW, NOW + MAX_CLOCK_SKEW_SECS + 1)
@@ -292,12 +306,18 @@ mod tests {
     #[test]
     fn refresh_follows_the_setting_within_half_the_lifetime_and_idle_timeout() {
         let base = SessionConfig::default();
-        let every = base.clone().with_refresh(Refresh::EveryRequest);
-        let on_change = base.clone().with_refresh(Refresh::OnChange);
+        let every = base
+            .clone()
+            .with_lifetime(|l| l.with_refresh(Refresh::EveryRequest));
+        let on_change = base
+            .clone()
+            .with_lifetime(|l| l.with_refresh(Refresh::OnChange));
         let interval = base
             .clone()
-            .with_refresh(Refresh::Interval(Duration::minutes(10)));
-        let idle = on_change.clone().with_idle_timeout(Duration::minutes(30));
+            .with_lifetime(|l| l.with_refresh(Refresh::Interval(Duration::from_secs(10 * 60))));
+        let idle = on_change
+            .clone()
+            .with_lifetime(|l| l.with_idle_timeout(Duration::from_secs(30 * 60)));
         // (config, permanent, lifetime, issued ago (None: never), due)
         let cases = [
             (every.clone(), true, DAY, Some(0), true),
@@ -324,7 +344,9 @@ mod tests {
     fn record_deadlines_promise_the_idle_timeout_or_the_lifetime_minus_the_slack() {
         let base = SessionConfig::default();
         // (config, lifetime, (expires in, must reach within))
-        let idle = base.clone().with_idle_timeout(Duration::minutes(10));
+        let idle = base
+            .clone()
+            .with_lifetime(|l| l.with_idle_timeout(Duration::from_secs(10 * 60)));
         // (config, touch interval, lifetime, (expires in, must reach within))
         let cases = [
             (base.clone(), None, DAY, (DAY, DAY / 2)),
@@ -333,7 +355,7 @@ mod tests {
             (idle, Some(5), DAY, (605, 600)),
             // An idle timeout of a few seconds still gets a second of slack.
             (
-                base.with_idle_timeout(Duration::seconds(5)),
+                base.with_lifetime(|l| l.with_idle_timeout(Duration::from_secs(5))),
                 None,
                 DAY,
                 (6, 5),
@@ -342,7 +364,7 @@ mod tests {
         for (i, (config, touch, lifetime, (expires, reach))) in cases.into_iter().enumerate() {
             let mut policy = policy(config);
             if let Some(touch) = touch {
-                policy.set_touch_interval(time::Duration::seconds(touch));
+                policy.set_touch_interval(Duration::from_secs(touch));
             }
             let got = policy.record_deadlines(NOW, lifetime, NOW);
             assert_eq!(got, (NOW + expires, NOW + reach), "case {i}");
@@ -351,7 +373,10 @@ mod tests {
 
     #[test]
     fn a_session_asks_for_its_own_lifetime_up_to_the_maximum() {
-        let p = policy(SessionConfig::default().with_max_session_lifetime(Duration::days(90)));
+        let p = policy(
+            SessionConfig::default()
+                .with_lifetime(|l| l.with_max_session_lifetime(Duration::from_secs(90 * 86_400))),
+        );
         let lazy = |json: &str| LazyMap::parse_secret(json.as_bytes().to_vec()).expect("json");
         assert_eq!(p.lifetime(&lazy("{}")), 31 * DAY);
         assert_eq!(p.lifetime(&lazy(r#"{"_ws_lifetime": 60}"#)), 60);

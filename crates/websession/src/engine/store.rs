@@ -62,7 +62,7 @@ impl StoreEngine {
     }
 
     /// An unchanged record is written again at most once per `interval`.
-    pub(crate) fn set_touch_interval(&mut self, interval: time::Duration) {
+    pub(crate) fn set_touch_interval(&mut self, interval: std::time::Duration) {
         self.shared.policy.set_touch_interval(interval);
     }
 }
@@ -115,6 +115,10 @@ impl Opener for StoreEngine {
 
     fn cookie_transport(&self) -> bool {
         self.shared.cookie_transport()
+    }
+
+    fn max_lifetime(&self) -> u64 {
+        self.shared.policy.max_lifetime()
     }
 
     fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {
@@ -402,7 +406,7 @@ async fn create(
 
 #[cfg(test)]
 mod tests {
-    use time::Duration;
+    use std::time::Duration;
     use websession_core::{Map, Value};
 
     use super::*;
@@ -411,7 +415,10 @@ mod tests {
     const NOW: u64 = 1_700_000_000;
 
     fn policy() -> Policy {
-        Policy::new(&SessionConfig::default().with_permanent_lifetime(Duration::days(1)))
+        Policy::new(
+            &SessionConfig::default()
+                .with_lifetime(|l| l.with_permanent_lifetime(Duration::from_secs(86_400))),
+        )
     }
 
     fn loaded(expires_in: u64) -> (SessionState, SessionId) {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use time::Duration;
+use std::time::Duration;
 use websession_core::flask_wtf::{
     check_referrer, CsrfError, CsrfSigner, DEFAULT_FIELD_NAME, DEFAULT_HEADERS, DEFAULT_METHODS,
 };
@@ -135,7 +135,7 @@ impl FlaskCsrf {
     /// still end with the session's raw token).
     #[must_use]
     pub fn with_time_limit(mut self, limit: Option<Duration>) -> Self {
-        let secs = limit.map(|d| u64::try_from(d.whole_seconds()).unwrap_or(0));
+        let secs = limit.map(|d| d.as_secs());
         self.signer = self.signer.with_time_limit(secs);
         self
     }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use time::Duration;
+use std::time::Duration;
 use websession_core::cookie::find_cookie_unquoted;
 use websession_core::flask_login::{session_identifier, SESSION_KEYS};
 use websession_core::Value;
@@ -297,7 +297,7 @@ impl LoginContext {
 /// use websession::flask::LoginOptions;
 /// let remember_a_week = LoginOptions::default()
 ///     .with_remember(true)
-///     .with_remember_duration(time::Duration::days(7));
+///     .with_remember_duration(std::time::Duration::from_secs(7 * 86_400));
 /// # let _ = remember_a_week;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -476,7 +476,7 @@ impl Login {
         if options.remember {
             s.insert_value(REMEMBER, Value::from("set"));
             if let Some(d) = options.duration {
-                s.insert_value(REMEMBER_SECONDS, Value::Float(d.as_seconds_f64()));
+                s.insert_value(REMEMBER_SECONDS, Value::Float(d.as_secs_f64()));
             }
         }
         s.set_user(Some(user_id));

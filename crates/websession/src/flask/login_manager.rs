@@ -5,11 +5,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use time::Duration;
+use std::time::Duration;
 use websession_core::flask_login::{RememberSigner, REMEMBER_COOKIE_NAME};
 use websession_core::{Key, Value};
 
-use crate::config::{ConfigError, SameSite, SessionConfig};
+use crate::config::{secs, ConfigError, CookieAttributes, Lifetime, Transport};
 use crate::outcome::CookieTemplate;
 
 /// Flask-Login's `SESSION_PROTECTION`.
@@ -30,39 +30,42 @@ pub enum SessionProtection {
     Strong,
 }
 
-/// Flask-Login's settings: the remember cookie's attributes, its refresh,
-/// and session protection. Plain data; [`FlaskLogin::new`] checks it.
+/// Flask-Login's settings: the remember cookie's attributes, its duration
+/// and refresh, and session protection. Plain data; [`FlaskLogin::new`]
+/// checks it.
 ///
-/// The defaults are Flask-Login's.
+/// The defaults are Flask-Login's. The remember cookie's name and
+/// attributes are a [`CookieAttributes`], as the session cookie's
+/// ([`SessionConfig::with_cookie`](crate::SessionConfig::with_cookie)).
 ///
 /// | Flask config key | here | default |
 /// |---|---|---|
-/// | `REMEMBER_COOKIE_NAME` | [`with_cookie_name`](Self::with_cookie_name) | `remember_token` |
+/// | `REMEMBER_COOKIE_NAME` | `with_cookie(\|c\| c.`[`with_name`](CookieAttributes::with_name)`)` | `remember_token` |
 /// | `REMEMBER_COOKIE_DURATION` | [`with_duration`](Self::with_duration) | 365 days |
-/// | `REMEMBER_COOKIE_DOMAIN` | [`with_domain`](Self::with_domain) | none |
-/// | `REMEMBER_COOKIE_PATH` | [`with_path`](Self::with_path) | `/` |
-/// | `REMEMBER_COOKIE_SECURE` | [`with_secure`](Self::with_secure) | off |
-/// | `REMEMBER_COOKIE_HTTPONLY = False` | [`with_http_only(false)`](Self::with_http_only) | `HttpOnly` |
-/// | `REMEMBER_COOKIE_SAMESITE` | [`with_same_site`](Self::with_same_site) | none |
+/// | `REMEMBER_COOKIE_DOMAIN` | `with_cookie(\|c\| c.`[`with_domain`](CookieAttributes::with_domain)`)` | none |
+/// | `REMEMBER_COOKIE_PATH` | `with_cookie(\|c\| c.`[`with_path`](CookieAttributes::with_path)`)` | `/` |
+/// | `REMEMBER_COOKIE_SECURE` | `with_cookie(\|c\| c.`[`with_secure`](CookieAttributes::with_secure)`)` | off |
+/// | `REMEMBER_COOKIE_HTTPONLY = False` | `with_cookie(\|c\| c.`[`with_http_only(false)`](CookieAttributes::with_http_only)`)` | `HttpOnly` |
+/// | `REMEMBER_COOKIE_SAMESITE` | `with_cookie(\|c\| c.`[`with_same_site`](CookieAttributes::with_same_site)`)` | none |
 /// | `REMEMBER_COOKIE_REFRESH_EACH_REQUEST` | [`with_refresh_each_request`](Self::with_refresh_each_request) | off |
 /// | `SESSION_PROTECTION` | [`with_session_protection`](Self::with_session_protection) | `"basic"` |
 ///
 /// # Examples
 ///
 /// ```
+/// use std::time::Duration;
 /// use websession::flask::{FlaskLoginConfig, SessionProtection};
 ///
 /// let config = FlaskLoginConfig::default()
 ///     .with_session_protection(SessionProtection::Strong)
-///     .with_duration(time::Duration::days(30))
-///     .with_secure(true);
-/// # let _ = config;
+///     .with_duration(Duration::from_secs(30 * 86_400))
+///     .with_cookie(|c| c.with_secure(true));
+/// assert!(config.cookie().is_secure());
 /// ```
 #[derive(Clone, Debug)]
 pub struct FlaskLoginConfig {
-    /// The remember cookie's attributes, as a session cookie's (its lifetime
-    /// is the remember duration).
-    cookie: SessionConfig,
+    cookie: CookieAttributes,
+    duration: Duration,
     refresh_each_request: bool,
     protection: SessionProtection,
 }
@@ -70,9 +73,8 @@ pub struct FlaskLoginConfig {
 impl Default for FlaskLoginConfig {
     fn default() -> Self {
         Self {
-            cookie: SessionConfig::flask()
-                .with_cookie_name(REMEMBER_COOKIE_NAME)
-                .with_permanent_lifetime(Duration::days(365)),
+            cookie: CookieAttributes::flask().with_name(REMEMBER_COOKIE_NAME),
+            duration: Duration::from_secs(365 * 86_400),
             refresh_each_request: false,
             protection: SessionProtection::Basic,
         }
@@ -80,57 +82,38 @@ impl Default for FlaskLoginConfig {
 }
 
 impl FlaskLoginConfig {
-    /// `REMEMBER_COOKIE_NAME`.
+    /// Edits the remember cookie's name and attributes (`REMEMBER_COOKIE_NAME`,
+    /// `_DOMAIN`, `_PATH`, `_SECURE`, `_HTTPONLY`, `_SAMESITE`), starting
+    /// from Flask-Login's: `remember_token`, `HttpOnly`, `Path=/`, no
+    /// `Secure` (turn it on in production), no `SameSite`.
+    ///
+    /// ```
+    /// use websession::flask::FlaskLoginConfig;
+    /// let config = FlaskLoginConfig::default().with_cookie(|c| c.with_name("remember").with_secure(true));
+    /// assert_eq!(config.cookie().name(), "remember");
+    /// ```
     #[must_use]
-    pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.cookie = self.cookie.with_cookie_name(name);
+    pub fn with_cookie(mut self, edit: impl FnOnce(CookieAttributes) -> CookieAttributes) -> Self {
+        self.cookie = edit(self.cookie);
         self
+    }
+
+    /// The remember cookie's name and attributes.
+    ///
+    /// ```
+    /// let config = websession::flask::FlaskLoginConfig::default();
+    /// assert_eq!(config.cookie().name(), "remember_token");
+    /// ```
+    #[must_use]
+    pub fn cookie(&self) -> &CookieAttributes {
+        &self.cookie
     }
 
     /// `REMEMBER_COOKIE_DURATION`: how long the browser keeps the cookie
     /// (its `Expires`), unless `login_user` gave its own duration.
     #[must_use]
     pub fn with_duration(mut self, duration: Duration) -> Self {
-        self.cookie = self.cookie.with_permanent_lifetime(duration);
-        self
-    }
-
-    /// `REMEMBER_COOKIE_DOMAIN`.
-    #[must_use]
-    pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
-        self.cookie = self.cookie.with_domain(domain);
-        self
-    }
-
-    /// `REMEMBER_COOKIE_PATH`.
-    #[must_use]
-    pub fn with_path(mut self, path: impl Into<String>) -> Self {
-        self.cookie = self.cookie.with_path(path);
-        self
-    }
-
-    /// `REMEMBER_COOKIE_SECURE`: `true` sends the cookie over HTTPS only
-    /// (Flask-Login's default is off; turn it on in production). As
-    /// [`SessionConfig::with_secure`](crate::SessionConfig::with_secure).
-    #[must_use]
-    pub fn with_secure(mut self, secure: bool) -> Self {
-        self.cookie = self.cookie.with_secure(secure);
-        self
-    }
-
-    /// `REMEMBER_COOKIE_HTTPONLY` (default `true`): `false` lets scripts
-    /// read the cookie. As
-    /// [`SessionConfig::with_http_only`](crate::SessionConfig::with_http_only).
-    #[must_use]
-    pub fn with_http_only(mut self, http_only: bool) -> Self {
-        self.cookie = self.cookie.with_http_only(http_only);
-        self
-    }
-
-    /// `REMEMBER_COOKIE_SAMESITE`.
-    #[must_use]
-    pub fn with_same_site(mut self, same_site: Option<SameSite>) -> Self {
-        self.cookie = self.cookie.with_same_site(same_site);
+        self.duration = duration;
         self
     }
 
@@ -221,6 +204,10 @@ impl FlaskLogin {
     /// duration under a second or over 100 years.
     pub fn new(secret_key: &Key, config: FlaskLoginConfig) -> Result<Self, ConfigError> {
         config.cookie.validate()?;
+        // The remember duration is checked as a session's permanent lifetime.
+        Lifetime::default()
+            .with_permanent_lifetime(config.duration)
+            .validate()?;
         let c = &config.cookie;
         // Werkzeug's delete_cookie as Flask-Login calls it: domain and path only.
         let domain = c
@@ -229,15 +216,15 @@ impl FlaskLogin {
             .map_or_else(String::new, |d| format!("; Domain={d}"));
         let removal = format!(
             "{}={domain}; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path={}",
-            c.cookie_name, c.path
+            c.name, c.path
         );
         Ok(Self {
             inner: Arc::new(Settings {
                 signer: RememberSigner::new(secret_key),
-                cookie: CookieTemplate::new(c),
-                cookie_name: c.cookie_name.clone(),
+                cookie: CookieTemplate::new(c, &Transport::Cookie),
+                cookie_name: c.name.clone(),
                 removal,
-                duration_secs: c.max_age_secs(),
+                duration_secs: secs(config.duration),
                 refresh_each_request: config.refresh_each_request,
                 protection: config.protection,
             }),

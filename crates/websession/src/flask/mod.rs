@@ -29,8 +29,8 @@
 //! | `SECRET_KEY` | the current key of the [`KeyRing`](crate::KeyRing) given to [`Sessions`](crate::Sessions); the `Key` given to [`FlaskLogin::new`] and [`FlaskCsrf::new`] |
 //! | `SECRET_KEY_FALLBACKS` | [`KeyRing::with_fallbacks`](crate::KeyRing::with_fallbacks) (the session only: Flask-Login and Flask-WTF use `SECRET_KEY` alone) |
 //! | `SESSION_PROTECTION` | [`FlaskLoginConfig::with_session_protection`] |
-//! | `REMEMBER_COOKIE_NAME`, `_DURATION`, `_DOMAIN`, `_PATH` | [`FlaskLoginConfig::with_cookie_name`], [`with_duration`](FlaskLoginConfig::with_duration), [`with_domain`](FlaskLoginConfig::with_domain), [`with_path`](FlaskLoginConfig::with_path) |
-//! | `REMEMBER_COOKIE_SECURE`, `_HTTPONLY = False`, `_SAMESITE` | [`FlaskLoginConfig::with_secure(true)`](FlaskLoginConfig::with_secure), [`with_http_only(false)`](FlaskLoginConfig::with_http_only), [`with_same_site`](FlaskLoginConfig::with_same_site) |
+//! | `REMEMBER_COOKIE_DURATION` | [`FlaskLoginConfig::with_duration`] |
+//! | `REMEMBER_COOKIE_NAME`, `_DOMAIN`, `_PATH`, `_SECURE`, `_HTTPONLY`, `_SAMESITE` | [`FlaskLoginConfig::with_cookie`], the [`CookieAttributes`](crate::CookieAttributes) the session cookie has too |
 //! | `REMEMBER_COOKIE_REFRESH_EACH_REQUEST` | [`FlaskLoginConfig::with_refresh_each_request`] |
 //! | `WTF_CSRF_SECRET_KEY` | the `Key` given to [`FlaskCsrf::new`] |
 //! | `WTF_CSRF_FIELD_NAME`, `_TIME_LIMIT`, `_HEADERS`, `_METHODS` | [`FlaskCsrf::with_field_name`], [`with_time_limit`](FlaskCsrf::with_time_limit), [`with_headers`](FlaskCsrf::with_headers), [`with_methods`](FlaskCsrf::with_methods) |

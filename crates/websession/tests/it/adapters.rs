@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{test as atest, web, App, HttpResponse};
 use axum::http::StatusCode;
-use time::Duration;
+use std::time::Duration;
 use websession::actix::SessionMiddleware;
 use websession::store::MemoryStore;
 use websession::{Session, SessionConfig, Sessions};
@@ -267,7 +267,7 @@ async fn both_adapters_follow_the_same_rules_in_every_mode() {
         let config = || {
             SessionConfig::default()
                 .with_clock(clock.clock())
-                .with_permanent_lifetime(Duration::minutes(1))
+                .with_lifetime(|l| l.with_permanent_lifetime(Duration::from_secs(60)))
         };
 
         let store = Arc::new(MemoryStore::new());

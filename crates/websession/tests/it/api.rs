@@ -108,21 +108,13 @@ async fn secure_and_http_only_take_a_bool() {
     };
     assert_eq!(attrs(SessionConfig::default()).await, (true, true));
     assert_eq!(
-        attrs(
-            SessionConfig::default()
-                .with_secure(false)
-                .with_http_only(false)
-        )
-        .await,
+        attrs(SessionConfig::default().with_cookie(|c| c.with_secure(false).with_http_only(false)))
+            .await,
         (false, false)
     );
     assert_eq!(
-        attrs(
-            SessionConfig::default()
-                .with_secure(false)
-                .with_secure(true)
-        )
-        .await,
+        attrs(SessionConfig::default().with_cookie(|c| c.with_secure(false).with_secure(true)))
+            .await,
         (true, true)
     );
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Extension, Router};
-use time::Duration;
+use std::time::Duration;
 use websession::store::{MemoryStore, Record, SessionId, SessionStore};
 use websession::{
     ConfigError, Key, KeyRing, PendingSession, SessionConfig, SessionManagerLayer, Sessions,
@@ -97,7 +97,7 @@ async fn logout_then_flash_gets_a_new_creation_time_in_cookie_modes() {
         let clock = TestClock::at(T0);
         let config = SessionConfig::default()
             .with_clock(clock.clock())
-            .with_absolute_timeout(Duration::hours(1));
+            .with_lifetime(|l| l.with_absolute_timeout(Duration::from_secs(3_600)));
         let app = app(if sealed {
             Sessions::sealed(keys(), config)
         } else {
@@ -212,7 +212,10 @@ async fn a_corrupt_record_gives_an_empty_session_and_is_deleted() {
 // 8. Idle timeouts in store mode: used once per idle timeout, never expires.
 
 async fn idle_schedule(every: i64, touch: Option<Duration>) {
-    let (app, _, clock) = store_app_with(|c| c.with_idle_timeout(Duration::seconds(1800)), touch);
+    let (app, _, clock) = store_app_with(
+        |c| c.with_lifetime(|l| l.with_idle_timeout(Duration::from_secs(1800))),
+        touch,
+    );
     let cookie = cookie_of(&send(&app, "/signin/alice", None).await);
     let mut t = 0;
     while t + every <= 3600 * 3 {
@@ -226,7 +229,7 @@ async fn idle_schedule(every: i64, touch: Option<Duration>) {
     }
     // Unused, it ends at most the touch interval (default: a tenth of the
     // idle timeout) after the idle timeout.
-    let slack = touch.map_or(180, |t| t.whole_seconds());
+    let slack = touch.map_or(180, |t| i64::try_from(t.as_secs()).expect("small"));
     clock.set(T0 + t + 1800 + slack);
     assert_eq!(
         send(&app, "/read", Some(&cookie)).await.body,
@@ -237,7 +240,11 @@ async fn idle_schedule(every: i64, touch: Option<Duration>) {
 
 #[tokio::test]
 async fn store_idle_timeout_never_ends_a_session_used_once_per_timeout() {
-    for touch in [None, Some(Duration::seconds(60)), Some(Duration::hours(2))] {
+    for touch in [
+        None,
+        Some(Duration::from_secs(60)),
+        Some(Duration::from_secs(2 * 3_600)),
+    ] {
         idle_schedule(600, touch).await;
         idle_schedule(840, touch).await;
         idle_schedule(1700, touch).await;
@@ -248,8 +255,8 @@ async fn store_idle_timeout_never_ends_a_session_used_once_per_timeout() {
 #[tokio::test]
 async fn store_idle_timeout_still_ends_idle_sessions() {
     let (app, _, clock) = store_app_with(
-        |c| c.with_idle_timeout(Duration::seconds(1800)),
-        Some(Duration::seconds(60)),
+        |c| c.with_lifetime(|l| l.with_idle_timeout(Duration::from_secs(1800))),
+        Some(Duration::from_secs(60)),
     );
     let cookie = cookie_of(&send(&app, "/signin/alice", None).await);
     clock.advance(1000);
@@ -266,11 +273,11 @@ async fn store_idle_timeout_still_ends_idle_sessions() {
 
 #[tokio::test]
 async fn lifetimes_past_the_calendar_are_a_config_error() {
-    let huge = Duration::days(365 * 9000);
+    let huge = Duration::from_secs(365 * 9000 * 86_400);
     for config in [
-        SessionConfig::default().with_permanent_lifetime(huge),
-        SessionConfig::default().with_idle_timeout(huge),
-        SessionConfig::default().with_absolute_timeout(huge),
+        SessionConfig::default().with_lifetime(|l| l.with_permanent_lifetime(huge)),
+        SessionConfig::default().with_lifetime(|l| l.with_idle_timeout(huge)),
+        SessionConfig::default().with_lifetime(|l| l.with_absolute_timeout(huge)),
     ] {
         assert!(
             matches!(
@@ -286,7 +293,7 @@ async fn lifetimes_past_the_calendar_are_a_config_error() {
     let config = || {
         SessionConfig::default()
             .with_clock(clock.clock())
-            .with_permanent_lifetime(websession::MAX_LIFETIME)
+            .with_lifetime(|l| l.with_permanent_lifetime(websession::MAX_LIFETIME))
     };
     for sessions in [
         Sessions::signed(keys(), config()).map(Sessions::from),
@@ -309,22 +316,19 @@ async fn lifetimes_past_the_calendar_are_a_config_error() {
 #[test]
 fn cookie_prefixes_match_case_insensitively() {
     for name in ["__HOST-s", "__host-s", "__Host-s"] {
-        let c = SessionConfig::default()
-            .with_cookie_name(name)
-            .with_path("/app");
+        let c = SessionConfig::default().with_cookie(|c| c.with_name(name).with_path("/app"));
         assert!(c.validate().is_err(), "{name} with a Path other than /");
     }
     for name in ["__SECURE-s", "__secure-s"] {
-        let c = SessionConfig::default()
-            .with_cookie_name(name)
-            .with_secure(false);
+        let c = SessionConfig::default().with_cookie(|c| c.with_name(name).with_secure(false));
         assert!(c.validate().is_err(), "{name} without Secure");
     }
 }
 
 #[tokio::test]
 async fn store_absolute_timeout_allows_a_little_clock_skew() {
-    let (app, probe, _) = store_app(|c| c.with_absolute_timeout(Duration::hours(1)));
+    let (app, probe, _) =
+        store_app(|c| c.with_lifetime(|l| l.with_absolute_timeout(Duration::from_secs(3_600))));
     let id = SessionId::generate();
     let now = u64::try_from(T0).expect("t");
     let mut data = websession_core::Map::new();
@@ -403,10 +407,9 @@ async fn a_cancelled_load_keeps_the_cookie_for_the_next_one() {
             .route(
                 "/impatient",
                 get(|Extension(p): Extension<PendingSession>| async move {
-                    let gave_up =
-                        tokio::time::timeout(std::time::Duration::from_millis(5), p.load())
-                            .await
-                            .is_err();
+                    let gave_up = tokio::time::timeout(Duration::from_millis(5), p.load())
+                        .await
+                        .is_err();
                     let s = p.load().await.expect("loads");
                     format!("{gave_up} {:?}", s.user())
                 }),
@@ -438,7 +441,7 @@ async fn a_tighter_policy_shortens_existing_store_records() {
         store.clone(),
         SessionConfig::default()
             .with_clock(clock.clock())
-            .with_idle_timeout(Duration::seconds(1800)),
+            .with_lifetime(|l| l.with_idle_timeout(Duration::from_secs(1800))),
     ));
     clock.advance(10_000);
     assert!(send(&after, "/read", Some(&cookie))
@@ -455,12 +458,12 @@ async fn a_tighter_policy_shortens_existing_store_records() {
 async fn idle_sessions_used_exactly_once_per_timeout_live_with_no_slack() {
     for (idle, touch) in [(5, None), (9, None), (60, Some(0)), (1800, Some(0))] {
         let (app, _, clock) = store_app_with(
-            |c| c.with_idle_timeout(Duration::seconds(idle)),
-            touch.map(Duration::seconds),
+            |c| c.with_lifetime(|l| l.with_idle_timeout(Duration::from_secs(idle))),
+            touch.map(Duration::from_secs),
         );
         let cookie = cookie_of(&send(&app, "/signin/alice", None).await);
         for round in 1..=5 {
-            clock.advance(idle);
+            clock.advance(i64::try_from(idle).expect("small"));
             assert!(
                 send(&app, "/read", Some(&cookie))
                     .await
@@ -475,17 +478,17 @@ async fn idle_sessions_used_exactly_once_per_timeout_live_with_no_slack() {
 // Found in review: sub-second lifetimes passed validation and became 0 s.
 #[test]
 fn lifetimes_under_a_second_are_a_config_error() {
-    let half = Duration::milliseconds(500);
+    let half = Duration::from_millis(500);
     assert!(SessionConfig::default()
-        .with_permanent_lifetime(half)
+        .with_lifetime(|l| l.with_permanent_lifetime(half))
         .validate()
         .is_err());
     assert!(SessionConfig::default()
-        .with_idle_timeout(half)
+        .with_lifetime(|l| l.with_idle_timeout(half))
         .validate()
         .is_err());
     assert!(SessionConfig::default()
-        .with_absolute_timeout(half)
+        .with_lifetime(|l| l.with_absolute_timeout(half))
         .validate()
         .is_err());
 }

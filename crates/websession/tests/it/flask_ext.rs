@@ -66,8 +66,8 @@ fn parse_form(body: &[u8]) -> HashMap<String, String> {
 async fn login(login: Login, Query(q): Query<HashMap<String, String>>) -> &'static str {
     let mut options =
         LoginOptions::default().with_remember(q.get("remember").map(String::as_str) == Some("1"));
-    if let Some(days) = q.get("days").and_then(|d| d.parse::<i64>().ok()) {
-        options = options.with_remember_duration(time::Duration::days(days));
+    if let Some(days) = q.get("days").and_then(|d| d.parse::<u64>().ok()) {
+        options = options.with_remember_duration(std::time::Duration::from_secs(days * 86_400));
     }
     login.login_user_with(&q["user"], options);
     login.session().flash("message", "Logged in successfully.");
@@ -323,16 +323,25 @@ fn debug_output_hides_secrets() {
 #[test]
 fn bad_remember_cookie_settings_are_config_errors() {
     let key = Key::generate();
-    assert!(FlaskLogin::new(&key, FlaskLoginConfig::default().with_cookie_name("a b")).is_err());
-    assert!(FlaskLogin::new(&key, FlaskLoginConfig::default().with_path("nope")).is_err());
     assert!(FlaskLogin::new(
         &key,
-        FlaskLoginConfig::default().with_same_site(Some(websession::SameSite::None))
+        FlaskLoginConfig::default().with_cookie(|c| c.with_name("a b"))
     )
     .is_err());
     assert!(FlaskLogin::new(
         &key,
-        FlaskLoginConfig::default().with_duration(time::Duration::ZERO)
+        FlaskLoginConfig::default().with_cookie(|c| c.with_path("nope"))
+    )
+    .is_err());
+    assert!(FlaskLogin::new(
+        &key,
+        FlaskLoginConfig::default()
+            .with_cookie(|c| c.with_same_site(Some(websession::SameSite::None)))
+    )
+    .is_err());
+    assert!(FlaskLogin::new(
+        &key,
+        FlaskLoginConfig::default().with_duration(std::time::Duration::ZERO)
     )
     .is_err());
 }
@@ -354,8 +363,8 @@ mod on_actix {
     async fn login(login: Login, q: web::Query<HashMap<String, String>>) -> &'static str {
         let remember = q.get("remember").map(String::as_str) == Some("1");
         let mut options = LoginOptions::default().with_remember(remember);
-        if let Some(days) = q.get("days").and_then(|d| d.parse::<i64>().ok()) {
-            options = options.with_remember_duration(time::Duration::days(days));
+        if let Some(days) = q.get("days").and_then(|d| d.parse::<u64>().ok()) {
+            options = options.with_remember_duration(std::time::Duration::from_secs(days * 86_400));
         }
         login.login_user_with(&q["user"], options);
         login.session().flash("message", "Logged in successfully.");

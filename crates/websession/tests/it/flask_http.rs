@@ -2,7 +2,7 @@
 //! same status, `Set-Cookie` and `Vary` headers, and body as real Flask.
 
 use serde_json::Value as J;
-use time::Duration;
+use std::time::Duration;
 use websession::{Refresh, SameSite, SessionConfig, Sessions};
 use websession_core::testing::{flask_vector_cases, vector_key_ring};
 
@@ -12,28 +12,34 @@ fn config_for(case: &J, clock: &TestClock) -> SessionConfig {
     let mut c = SessionConfig::flask().with_clock(clock.clock());
     for (k, v) in case["config"].as_object().expect("config") {
         c = match k.as_str() {
-            "SESSION_COOKIE_NAME" => c.with_cookie_name(v.as_str().expect("name")),
-            "SESSION_COOKIE_DOMAIN" => c.with_domain(v.as_str().expect("domain")),
-            "SESSION_COOKIE_PATH" | "APPLICATION_ROOT" => c.with_path(v.as_str().expect("path")),
-            "SESSION_COOKIE_SECURE" if v == true => c.with_secure(true),
-            "SESSION_COOKIE_HTTPONLY" if v == false => c.with_http_only(false),
-            "SESSION_COOKIE_PARTITIONED" if v == true => c.with_partitioned(),
-            "SESSION_REFRESH_EACH_REQUEST" => c.with_refresh(if v == true {
-                Refresh::EveryRequest
-            } else {
-                Refresh::OnChange
-            }),
-            "PERMANENT_SESSION_LIFETIME" => {
-                c.with_permanent_lifetime(Duration::seconds(v.as_i64().expect("secs")))
+            "SESSION_COOKIE_NAME" => c.with_cookie(|c| c.with_name(v.as_str().expect("name"))),
+            "SESSION_COOKIE_DOMAIN" => {
+                c.with_cookie(|c| c.with_domain(v.as_str().expect("domain")))
             }
-            "SESSION_COOKIE_SAMESITE" => {
+            "SESSION_COOKIE_PATH" | "APPLICATION_ROOT" => {
+                c.with_cookie(|c| c.with_path(v.as_str().expect("path")))
+            }
+            "SESSION_COOKIE_SECURE" if v == true => c.with_cookie(|c| c.with_secure(true)),
+            "SESSION_COOKIE_HTTPONLY" if v == false => c.with_cookie(|c| c.with_http_only(false)),
+            "SESSION_COOKIE_PARTITIONED" if v == true => c.with_cookie(|c| c.with_partitioned()),
+            "SESSION_REFRESH_EACH_REQUEST" => c.with_lifetime(|l| {
+                l.with_refresh(if v == true {
+                    Refresh::EveryRequest
+                } else {
+                    Refresh::OnChange
+                })
+            }),
+            "PERMANENT_SESSION_LIFETIME" => c.with_lifetime(|l| {
+                l.with_permanent_lifetime(Duration::from_secs(v.as_u64().expect("secs")))
+            }),
+            "SESSION_COOKIE_SAMESITE" => c.with_cookie(|c| {
                 c.with_same_site(match v.as_str().map(str::to_ascii_lowercase).as_deref() {
                     Some("strict") => Some(SameSite::Strict),
                     Some("lax") => Some(SameSite::Lax),
                     Some("none") => Some(SameSite::None),
                     _ => None,
                 })
-            }
+            }),
             other => panic!("config key {other} not mapped"),
         };
     }
@@ -69,7 +75,7 @@ async fn http_cases_match_flask_headers() {
         let keys = vector_key_ring(case);
         let clock = TestClock::at(0);
         let config = config_for(case, &clock);
-        let name = config.cookie_name().to_owned();
+        let name = config.cookie().name().to_owned();
         let app = app(Sessions::signed(keys, config));
         for (i, step) in case["steps"].as_array().expect("steps").iter().enumerate() {
             clock.set(step["now"].as_i64().expect("now"));

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::Path;
 use axum::routing::get;
 use axum::Router;
-use time::Duration;
+use std::time::Duration;
 use websession::store::MemoryStore;
 use websession::{Session, SessionConfig, SessionManagerLayer};
 
@@ -20,18 +20,18 @@ const MODES: [Mode; 3] = [Mode::Signed, Mode::Sealed, Mode::Memory];
 /// Permanent lifetime one day; `max` the longest a session may ask for.
 fn lifetime_app(mode: Mode, clock: &TestClock, max: Option<Duration>) -> Router {
     let mut config = SessionConfig::default()
-        .with_permanent_lifetime(Duration::days(1))
+        .with_lifetime(|l| l.with_permanent_lifetime(Duration::from_secs(86_400)))
         .with_clock(clock.clock());
     if let Some(max) = max {
-        config = config.with_max_session_lifetime(max);
+        config = config.with_lifetime(|l| l.with_max_session_lifetime(max));
     }
     let sessions = sessions_for(mode, &Arc::new(MemoryStore::new()), config).expect("valid");
     Router::new()
         .route(
             "/remember/{hours}",
-            get(|s: Session, Path(hours): Path<i64>| async move {
+            get(|s: Session, Path(hours): Path<u64>| async move {
                 s.insert("user", "alice").expect("insert");
-                s.set_lifetime(Some(Duration::hours(hours)));
+                s.set_lifetime(Some(Duration::from_secs(hours * 3_600)));
                 "remembered"
             }),
         )
@@ -46,7 +46,7 @@ fn lifetime_app(mode: Mode, clock: &TestClock, max: Option<Duration>) -> Router 
             "/user",
             get(|s: Session| async move {
                 let user = s.get::<String>("user").expect("a string");
-                let lifetime = s.lifetime().map(Duration::whole_seconds);
+                let lifetime = s.lifetime().map(|d| d.as_secs());
                 format!("{user:?} {lifetime:?} {}", s.is_permanent())
             }),
         )
@@ -81,7 +81,7 @@ fn next_cookie(reply: &Reply, sent: &str) -> String {
 async fn a_session_lifetime_outlives_the_permanent_one_up_to_the_maximum() {
     for mode in MODES {
         let clock = TestClock::at(T0);
-        let app = lifetime_app(mode, &clock, Some(Duration::days(30)));
+        let app = lifetime_app(mode, &clock, Some(Duration::from_secs(30 * 86_400)));
         let r = send(&app, "/remember/168", None).await; // 7 days
         assert_eq!(expires(&r) - T0, 7 * DAY, "{mode:?}: Expires");
         let cookie = next_cookie(&r, "");
@@ -149,9 +149,32 @@ async fn a_lifetime_past_the_maximum_is_cut_to_it() {
 
         // A maximum of 30 days: 100 days asked, 30 given.
         let clock = TestClock::at(T0);
-        let app = lifetime_app(mode, &clock, Some(Duration::days(30)));
+        let app = lifetime_app(mode, &clock, Some(Duration::from_secs(30 * 86_400)));
         let r = send(&app, "/remember/2400", None).await;
         assert_eq!(expires(&r) - T0, 30 * DAY, "{mode:?}: cut to the maximum");
+    }
+}
+
+// Issue 29: `lifetime()` said the lifetime asked for (100 days) while the
+// cookie got the capped one (30 days). It says what applies.
+#[tokio::test]
+async fn the_lifetime_read_back_is_the_capped_one() {
+    let max = Some(Duration::from_secs(30 * 86_400));
+    // (maximum, hours asked, seconds read back): above the cap, under it,
+    // and with no maximum (the permanent lifetime, one day, is the cap).
+    let cases = [
+        (max, 2400, 2_592_000),
+        (max, 168, 604_800),
+        (None, 48, 86_400),
+    ];
+    for mode in MODES {
+        for (max, hours, secs) in cases {
+            let app = lifetime_app(mode, &TestClock::at(T0), max);
+            let r = send(&app, &format!("/remember/{hours}"), None).await;
+            let r = send(&app, "/user", Some(&next_cookie(&r, ""))).await;
+            let want = format!(r#"Some("alice") Some({secs}) true"#);
+            assert_eq!(r.body, want, "{mode:?}, {hours} hours");
+        }
     }
 }
 
@@ -159,7 +182,7 @@ async fn a_lifetime_past_the_maximum_is_cut_to_it() {
 async fn clearing_the_lifetime_goes_back_to_the_permanent_one() {
     for mode in MODES {
         let clock = TestClock::at(T0);
-        let app = lifetime_app(mode, &clock, Some(Duration::days(30)));
+        let app = lifetime_app(mode, &clock, Some(Duration::from_secs(30 * 86_400)));
         let r = send(&app, "/remember/168", None).await;
         let cookie = next_cookie(&r, "");
         clock.advance(60);

@@ -285,7 +285,7 @@ async fn plain_cookies_and_python_cookies_record_the_user_too() {
         ),
     ];
     for (name, sessions) in all {
-        let cookie = sessions.config().cookie_name().to_owned();
+        let cookie = sessions.config().cookie().name().to_owned();
         let app = Router::new()
             .route(
                 "/login",

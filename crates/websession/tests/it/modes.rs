@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::Router;
 use std::sync::Arc;
-use time::Duration;
+use std::time::Duration;
 
 use websession::store::MemoryStore;
 use websession::{ConfigError, Key, KeyRing, SessionConfig, Sessions};
@@ -103,7 +103,9 @@ async fn sealed_cookies_hide_the_data_and_reject_signed_ones() {
 async fn sealed_cookie_under_another_name_is_refused() {
     let clock = TestClock::at(T0);
     let app_a = app_for(Mode::Sealed, &clock, |c| c);
-    let app_b = app_for(Mode::Sealed, &clock, |c| c.with_cookie_name("other"));
+    let app_b = app_for(Mode::Sealed, &clock, |c| {
+        c.with_cookie(|c| c.with_name("other"))
+    });
     let cookie = login(&app_a, "/set/user/alice").await;
     let moved = cookie.replacen("session=", "other=", 1);
     assert_eq!(send(&app_b, "/read", Some(&moved)).await.body, "{}");
@@ -121,7 +123,7 @@ async fn short_keys_are_a_config_error_for_sealing() {
     ));
     let bad = Sessions::sealed(
         keys(),
-        SessionConfig::default().with_idle_timeout(Duration::ZERO),
+        SessionConfig::default().with_lifetime(|l| l.with_idle_timeout(Duration::ZERO)),
     );
     assert!(matches!(bad, Err(websession::ConfigError::Timeout)));
 }
@@ -131,7 +133,7 @@ async fn idle_timeout_is_extended_by_activity() {
     for mode in MODES {
         let clock = TestClock::at(T0);
         let app = app_for(mode, &clock, |c| {
-            c.with_idle_timeout(Duration::seconds(100))
+            c.with_lifetime(|l| l.with_idle_timeout(Duration::from_secs(100)))
         });
         let mut cookie = login(&app, "/set/user/alice").await;
         // Activity every 90 s keeps it alive well past 100 s.
@@ -159,7 +161,7 @@ async fn absolute_timeout_is_never_extended() {
     for mode in MODES {
         let clock = TestClock::at(T0);
         let app = app_for(mode, &clock, |c| {
-            c.with_absolute_timeout(Duration::seconds(300))
+            c.with_lifetime(|l| l.with_absolute_timeout(Duration::from_secs(300)))
         });
         let mut cookie = login(&app, "/permanent").await;
         for _ in 0..4 {
@@ -187,7 +189,7 @@ async fn absolute_timeout_is_never_extended() {
 async fn the_creation_time_is_hidden_from_handlers() {
     let clock = TestClock::at(T0);
     let app = app_for(Mode::Signed, &clock, |c| {
-        c.with_absolute_timeout(Duration::hours(1))
+        c.with_lifetime(|l| l.with_absolute_timeout(Duration::from_secs(3_600)))
     });
     let cookie = login(&app, "/set/user/alice").await;
     assert_eq!(
@@ -244,7 +246,7 @@ async fn purge_deletes_with_the_same_attributes_in_every_mode() {
     for mode in MODES {
         let clock = TestClock::at(T0);
         let app = app_for(mode, &clock, |c| {
-            c.with_domain("example.com").with_path("/app")
+            c.with_cookie(|c| c.with_domain("example.com").with_path("/app"))
         });
         let cookie = login(&app, "/set/user/alice").await;
         let r = send(&app, "/purge", Some(&cookie)).await;

@@ -473,7 +473,7 @@ async fn overflow_records_follow_the_touch_interval() {
         let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
         let mut overflow = Overflow::new(store.clone()).with_return_below(RETURN_BELOW);
         if let Some(t) = touch {
-            overflow = overflow.with_touch_interval(time::Duration::seconds(t));
+            overflow = overflow.with_touch_interval(std::time::Duration::from_secs(t));
         }
         let sessions = sessions_with(Mode::Signed, &store, config(&clock), None, Some(overflow));
         let app = tower(sessions.expect("valid"));

@@ -4,7 +4,7 @@
 //! gives an empty session, never a 500.
 
 use axum::http::StatusCode;
-use time::Duration;
+use std::time::Duration;
 
 use websession::{ConfigError, Key, KeyRing, SessionConfig, Sessions};
 use websession_core::django::DjangoCodec;
@@ -235,7 +235,8 @@ async fn what_the_python_formats_cant_hold_is_refused() {
         let err = py
             .sessions(
                 ring(),
-                py.config().with_absolute_timeout(Duration::hours(1)),
+                py.config()
+                    .with_lifetime(|l| l.with_absolute_timeout(Duration::from_secs(3_600))),
             )
             .expect_err("no hidden creation time");
         assert!(matches!(err, ConfigError::Unsupported(_)), "{err}");
@@ -245,7 +246,7 @@ async fn what_the_python_formats_cant_hold_is_refused() {
             py.sessions(
                 ring(),
                 py.config()
-                    .with_expire_at_browser_close()
+                    .with_lifetime(|l| l.with_expire_at_browser_close())
                     .with_clock(clock.clock()),
             ),
         );

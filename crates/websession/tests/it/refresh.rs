@@ -1,7 +1,7 @@
 //! The refresh policies at their boundaries, with the injected clock, in
 //! both cookie modes.
 
-use time::Duration;
+use std::time::Duration;
 use websession::{Refresh, SessionConfig};
 
 use crate::support::{app, send, sessions_for, Mode, TestClock, COOKIE_MODES};
@@ -31,7 +31,10 @@ async fn reissued(app: &axum::Router, clock: &TestClock, cookie: &str, at: i64) 
 #[tokio::test]
 async fn every_request_reissues_each_time() {
     for mode in COOKIE_MODES {
-        let (app, clock, cookie) = permanent(mode, |c| c.with_refresh(Refresh::EveryRequest)).await;
+        let (app, clock, cookie) = permanent(mode, |c| {
+            c.with_lifetime(|l| l.with_refresh(Refresh::EveryRequest))
+        })
+        .await;
         assert!(reissued(&app, &clock, &cookie, 0).await, "{mode:?}");
         assert!(reissued(&app, &clock, &cookie, 1).await, "{mode:?}");
     }
@@ -41,7 +44,7 @@ async fn every_request_reissues_each_time() {
 async fn interval_reissues_once_the_cookie_is_that_old() {
     for mode in COOKIE_MODES {
         let (app, clock, cookie) = permanent(mode, |c| {
-            c.with_refresh(Refresh::Interval(Duration::seconds(300)))
+            c.with_lifetime(|l| l.with_refresh(Refresh::Interval(Duration::from_secs(300))))
         })
         .await;
         assert!(!reissued(&app, &clock, &cookie, 0).await, "{mode:?}");
@@ -60,8 +63,10 @@ async fn interval_reissues_once_the_cookie_is_that_old() {
 async fn the_interval_is_capped_by_half_the_lifetime_and_half_the_idle_timeout() {
     for mode in COOKIE_MODES {
         let (app, clock, cookie) = permanent(mode, |c| {
-            c.with_refresh(Refresh::Interval(Duration::hours(1)))
-                .with_permanent_lifetime(Duration::seconds(100))
+            c.with_lifetime(|l| {
+                l.with_refresh(Refresh::Interval(Duration::from_secs(3_600)))
+                    .with_permanent_lifetime(Duration::from_secs(100))
+            })
         })
         .await;
         assert!(!reissued(&app, &clock, &cookie, 49).await, "{mode:?}");
@@ -71,8 +76,10 @@ async fn the_interval_is_capped_by_half_the_lifetime_and_half_the_idle_timeout()
         );
 
         let (app, clock, cookie) = permanent(mode, |c| {
-            c.with_refresh(Refresh::Interval(Duration::hours(1)))
-                .with_idle_timeout(Duration::seconds(40))
+            c.with_lifetime(|l| {
+                l.with_refresh(Refresh::Interval(Duration::from_secs(3_600)))
+                    .with_idle_timeout(Duration::from_secs(40))
+            })
         })
         .await;
         assert!(!reissued(&app, &clock, &cookie, 19).await, "{mode:?}");
@@ -86,7 +93,10 @@ async fn the_interval_is_capped_by_half_the_lifetime_and_half_the_idle_timeout()
 #[tokio::test]
 async fn on_change_never_reissues_unchanged_data_without_an_idle_timeout() {
     for mode in COOKIE_MODES {
-        let (app, clock, cookie) = permanent(mode, |c| c.with_refresh(Refresh::OnChange)).await;
+        let (app, clock, cookie) = permanent(mode, |c| {
+            c.with_lifetime(|l| l.with_refresh(Refresh::OnChange))
+        })
+        .await;
         assert!(!reissued(&app, &clock, &cookie, 0).await, "{mode:?}");
         assert!(!reissued(&app, &clock, &cookie, 86_400).await, "{mode:?}");
         clock.set(T0 + 86_400);
@@ -94,8 +104,10 @@ async fn on_change_never_reissues_unchanged_data_without_an_idle_timeout() {
         assert_eq!(r.set_cookie.len(), 1, "{mode:?}: a change is written");
 
         let (app, clock, cookie) = permanent(mode, |c| {
-            c.with_refresh(Refresh::OnChange)
-                .with_idle_timeout(Duration::seconds(40))
+            c.with_lifetime(|l| {
+                l.with_refresh(Refresh::OnChange)
+                    .with_idle_timeout(Duration::from_secs(40))
+            })
         })
         .await;
         assert!(!reissued(&app, &clock, &cookie, 19).await, "{mode:?}");
@@ -116,7 +128,7 @@ async fn a_session_in_use_outlives_its_idle_timeout_under_the_default_interval()
             &store,
             SessionConfig::default()
                 .with_clock(clock.clock())
-                .with_idle_timeout(Duration::seconds(90)),
+                .with_lifetime(|l| l.with_idle_timeout(Duration::from_secs(90))),
         ));
         let mut cookie = format!(
             "session={}",

@@ -218,7 +218,9 @@ fn app(mode: Mode, overflow: bool, revocation: bool, idle: Option<i64>) -> App {
     let store = Arc::new(MemoryStore::new());
     let mut config = SessionConfig::default().with_clock(clock.clock());
     if let Some(idle) = idle {
-        config = config.with_idle_timeout(time::Duration::seconds(idle));
+        config = config.with_lifetime(|l| {
+            l.with_idle_timeout(std::time::Duration::from_secs(idle.unsigned_abs()))
+        });
     }
     let revocation = revocation.then(|| Revocation::new(MemoryRevocations::new()));
     let overflow = overflow.then(|| Overflow::new(store.clone()).with_return_below(1500));

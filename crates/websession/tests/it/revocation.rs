@@ -11,7 +11,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use time::Duration;
+use std::time::Duration;
 use websession::store::{
     IdHash, MemoryRevocations, MemoryStore, RevocationStore, StoreError, StoreErrorKind, Verdict,
 };
@@ -80,7 +80,7 @@ impl RevocationStore for Backend {
 fn config(clock: &TestClock) -> SessionConfig {
     SessionConfig::default()
         .with_clock(clock.clock())
-        .with_permanent_lifetime(Duration::days(1))
+        .with_lifetime(|l| l.with_permanent_lifetime(Duration::from_secs(86_400)))
 }
 
 fn sessions(mode: Mode, clock: &TestClock, revocation: &Revocation) -> Sessions {
@@ -200,7 +200,7 @@ struct World {
 impl World {
     fn new() -> Self {
         let backend = Arc::new(Backend::default());
-        let staleness = std::time::Duration::from_secs(STALENESS as u64);
+        let staleness = Duration::from_secs(STALENESS as u64);
         Self {
             a: Revocation::new(backend.clone()).with_staleness(staleness),
             b: Revocation::new(backend.clone()).with_staleness(staleness),
@@ -422,7 +422,7 @@ async fn fail_open_lets_cookies_through_an_outage() {
         let backend = Arc::new(Backend::default());
         let clock = TestClock::at(T0);
         let revocation = Revocation::new(backend.clone())
-            .with_staleness(std::time::Duration::ZERO)
+            .with_staleness(Duration::ZERO)
             .with_fail_open(true);
         let app = tower(sessions(mode, &clock, &revocation));
         let c = cookie(&app.get("/login/alice", None).await);
@@ -497,7 +497,7 @@ async fn cookies_from_before_revocation_open_and_gain_an_id() {
 async fn a_denial_lasts_as_long_as_the_cookie_could() {
     let backend = Arc::new(Backend::default());
     let clock = TestClock::at(T0);
-    let revocation = Revocation::new(backend.clone()).with_staleness(std::time::Duration::ZERO);
+    let revocation = Revocation::new(backend.clone()).with_staleness(Duration::ZERO);
     let app = tower(sessions(Mode::Sealed, &clock, &revocation));
     let c = cookie(&app.get("/login/alice", None).await);
     app.get("/purge", Some(&c)).await;

@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
-use time::Duration;
+use std::time::Duration;
 use tower::ServiceExt;
 use websession::{Key, KeyRing, Refresh, Session, SessionConfig, SessionManagerLayer, Sessions};
 use websession_core::FlaskCodec;
@@ -72,8 +72,7 @@ async fn emptied_session_deletes_the_cookie_with_the_same_attributes() {
     let clock = TestClock::at(T0);
     let config = SessionConfig::default()
         .with_clock(clock.clock())
-        .with_domain("example.com")
-        .with_path("/app");
+        .with_cookie(|c| c.with_domain("example.com").with_path("/app"));
     let app = app(Sessions::signed(keys(), config));
     let cookie = format!("session={}", login(&app).await);
     for path in ["/clear", "/purge", "/remove/user"] {
@@ -155,7 +154,7 @@ async fn expired_and_future_cookies_are_refused() {
     let clock = TestClock::at(T0);
     let config = SessionConfig::default()
         .with_clock(clock.clock())
-        .with_permanent_lifetime(Duration::seconds(60));
+        .with_lifetime(|l| l.with_permanent_lifetime(Duration::from_secs(60)));
     let app = app(Sessions::signed(keys(), config));
     let cookie = format!("session={}", login(&app).await);
     clock.set(T0 + 60);
@@ -174,7 +173,7 @@ async fn permanent_sessions_expire_and_refresh() {
     let clock = TestClock::at(T0);
     let config = SessionConfig::flask()
         .with_clock(clock.clock())
-        .with_permanent_lifetime(Duration::minutes(1));
+        .with_lifetime(|l| l.with_permanent_lifetime(Duration::from_secs(60)));
     let app = app(Sessions::signed(keys(), config.clone()));
     let r = send(&app, "/permanent", None).await;
     assert!(
@@ -191,7 +190,7 @@ async fn permanent_sessions_expire_and_refresh() {
         r.set_cookie
     );
     // Without refresh, reading sends nothing.
-    let no_refresh = app_with(config.with_refresh(Refresh::OnChange));
+    let no_refresh = app_with(config.with_lifetime(|l| l.with_refresh(Refresh::OnChange)));
     assert!(send(&no_refresh, "/read", Some(&cookie))
         .await
         .set_cookie
@@ -291,7 +290,7 @@ async fn missing_layer_is_an_opaque_500() {
 fn invalid_config_is_reported_before_serving() {
     let bad = Sessions::signed(
         keys(),
-        SessionConfig::default().with_cookie_name("bad name"),
+        SessionConfig::default().with_cookie(|c| c.with_name("bad name")),
     );
     assert!(bad.is_err());
     let weak = || KeyRing::new(Key::from_utf8("dev").expect("k"));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::Router;
-use time::Duration;
+use std::time::Duration;
 use websession::store::{
     ChangeSet, IdHash, MemoryStore, Record, SessionId, SessionStore, StoreError, StoreErrorKind,
 };
@@ -54,7 +54,7 @@ impl SessionStore for Probe {
         tokio::task::yield_now().await;
         let delay = self.load_delay_ms.load(Ordering::SeqCst);
         if delay > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+            tokio::time::sleep(Duration::from_millis(delay)).await;
         }
         self.check()?;
         if self.corrupt.load(Ordering::SeqCst) {
@@ -258,7 +258,7 @@ async fn overlapping_requests_to_different_keys_both_keep_their_writes() {
 
 #[tokio::test]
 async fn purge_deletes_the_record_and_the_old_cookie_replays_as_anonymous() {
-    let (app, probe, _) = setup(|c| c.with_domain("example.com"));
+    let (app, probe, _) = setup(|c| c.with_cookie(|c| c.with_domain("example.com")));
     let cookie = login(&app).await;
     let r = send(&app, "/purge", Some(&cookie)).await;
     assert!(
@@ -304,7 +304,8 @@ async fn nothing_is_written_on_5xx() {
 
 #[tokio::test]
 async fn expiry_is_extended_only_when_most_of_the_ttl_is_gone() {
-    let (app, probe, clock) = setup(|c| c.with_permanent_lifetime(Duration::seconds(1000)));
+    let (app, probe, clock) =
+        setup(|c| c.with_lifetime(|l| l.with_permanent_lifetime(Duration::from_secs(1000))));
     let cookie = login(&app).await;
     let writes = probe.writes.load(Ordering::SeqCst);
     clock.advance(100);
@@ -337,7 +338,8 @@ async fn expiry_is_extended_only_when_most_of_the_ttl_is_gone() {
 
 #[tokio::test]
 async fn permanent_sessions_get_expires_from_the_record() {
-    let (app, _, _) = setup(|c| c.with_permanent_lifetime(Duration::seconds(60)));
+    let (app, _, _) =
+        setup(|c| c.with_lifetime(|l| l.with_permanent_lifetime(Duration::from_secs(60))));
     let r = send(&app, "/permanent", None).await;
     assert!(
         r.set_cookie[0].contains("Expires=Tue, 14 Nov 2023 22:14:20 GMT"),
@@ -348,7 +350,8 @@ async fn permanent_sessions_get_expires_from_the_record() {
 
 #[tokio::test]
 async fn absolute_timeout_holds_in_store_mode() {
-    let (app, _, clock) = setup(|c| c.with_absolute_timeout(Duration::seconds(300)));
+    let (app, _, clock) =
+        setup(|c| c.with_lifetime(|l| l.with_absolute_timeout(Duration::from_secs(300))));
     let cookie = login(&app).await;
     for _ in 0..4 {
         clock.advance(70);
