@@ -7,7 +7,7 @@
 //! |---|---|---|---|
 //! | signed cookie | [`Sessions::signed`] | the data, signed (readable by the client) | byte-compatible with Flask |
 //! | sealed cookie | [`Sessions::sealed`] | the data, encrypted (AES-256-GCM-SIV) | secrets can live in it |
-//! | server-side store | [`Sessions::store`] | a random id; the data is in a [`core::store::SessionStore`] | revocable, no size limit |
+//! | server-side store | [`Sessions::store`] | a random id; the data is in a [`store::SessionStore`] | revocable, no size limit |
 //!
 //! Every mode takes the same [`SessionConfig`]: Flask's cookie settings and
 //! lifetime model (browser-session vs permanent, refreshed on use: see
@@ -121,7 +121,7 @@ pub mod actix;
 
 pub use config::{
     ConfigError, CookieAttributes, Lifetime, Refresh, SameSite, SessionConfig, Transport,
-    DEFAULT_COMPRESSION_THRESHOLD, DEFAULT_REFRESH_INTERVAL, MAX_COOKIE_SIZE, MAX_LIFETIME,
+    MAX_COOKIE_SIZE, MAX_LIFETIME,
 };
 pub use error::{SessionError, StoreOutage};
 pub use logins::{Device, Logins};
@@ -132,7 +132,7 @@ pub use revocation::{Revocation, DEFAULT_STALENESS};
 pub use service::{ResponseFuture, SessionManager, SessionManagerLayer};
 pub use session::{PendingSession, Session};
 pub use sessions::{CookieSessions, Sessions, StoreSessions};
-pub use state::{LIFETIME_KEY, LOGIN_KEY, PERMANENT_KEY};
+pub use state::LOGIN_KEY;
 pub use websession_core::{Clock, Compression, Key, KeyError, KeyRing, Map, Value, ValueError};
 
 /// Server-side stores: the [`SessionStore`](store::SessionStore) trait, the

@@ -771,12 +771,12 @@ impl Session {
     /// (the session stays permanent; see [`set_permanent`](Self::set_permanent)).
     ///
     /// The lifetime is cut to
-    /// [`Lifetime::max_session_lifetime`](crate::Lifetime::max_session_lifetime)
+    /// [`Lifetime::max_session_lifetime`](crate::Lifetime::with_max_session_lifetime)
     /// (by default the permanent lifetime, so only shorter ones take effect
     /// unless the config allows longer), and to whole seconds (at least
     /// one); [`lifetime`](Self::lifetime) returns what applies after the
     /// cut. The idle and absolute timeouts still end the session sooner. It
-    /// is kept in the session under [`LIFETIME_KEY`], so it lasts until
+    /// is kept in the session under the key `_ws_lifetime`, so it lasts until
     /// changed. See [the "remember me" guide](crate::docs::remember_me).
     ///
     /// ```
@@ -804,7 +804,7 @@ impl Session {
 
     /// The lifetime given by [`set_lifetime`](Self::set_lifetime) as it
     /// applies: cut to the config's
-    /// [`max_session_lifetime`](crate::Lifetime::max_session_lifetime), so
+    /// [`max_session_lifetime`](crate::Lifetime::with_max_session_lifetime), so
     /// asking for 90 days under a 31-day maximum reads back 31 days. `None`
     /// when the session follows the config's permanent lifetime.
     ///

@@ -16,12 +16,12 @@ use crate::error::SessionError;
 use crate::revocation::CookieIds;
 
 /// The key Flask stores `session.permanent` under.
-pub const PERMANENT_KEY: &str = "_permanent";
+pub(crate) const PERMANENT_KEY: &str = "_permanent";
 
 /// The key a session's own lifetime is kept under (whole seconds), by
 /// [`Session::set_lifetime`](crate::Session::set_lifetime). A Flask app
 /// sharing the cookie sees it and keeps it, but doesn't act on it.
-pub const LIFETIME_KEY: &str = "_ws_lifetime";
+pub(crate) const LIFETIME_KEY: &str = "_ws_lifetime";
 
 /// The key [`Session::log_in`](crate::Session::log_in) keeps the user
 /// under, so [`Session::user`](crate::Session::user) reads it in every

@@ -209,66 +209,10 @@ impl CookieAttributes {
         &self.name
     }
 
-    /// The `Domain`, if any (without a leading `.` or a port).
-    ///
-    /// ```
-    /// assert_eq!(websession::SessionConfig::default().cookie().domain(), None);
-    /// ```
-    #[must_use]
-    pub fn domain(&self) -> Option<&str> {
-        self.domain.as_deref()
-    }
-
-    /// The `Path`.
-    ///
-    /// ```
-    /// assert_eq!(websession::SessionConfig::default().cookie().path(), "/");
-    /// ```
-    #[must_use]
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
     /// Whether `Secure` is sent (`Partitioned` forces it).
-    ///
-    /// ```
-    /// use websession::SessionConfig;
-    /// assert!(SessionConfig::default().cookie().is_secure());
-    /// ```
     #[must_use]
-    pub fn is_secure(&self) -> bool {
+    pub(crate) fn is_secure(&self) -> bool {
         self.secure || self.partitioned
-    }
-
-    /// Whether `HttpOnly` is sent.
-    ///
-    /// ```
-    /// assert!(websession::SessionConfig::default().cookie().is_http_only());
-    /// ```
-    #[must_use]
-    pub fn is_http_only(&self) -> bool {
-        self.http_only
-    }
-
-    /// The `SameSite` attribute, if any.
-    ///
-    /// ```
-    /// use websession::{SameSite, SessionConfig};
-    /// assert_eq!(SessionConfig::default().cookie().same_site(), Some(SameSite::Lax));
-    /// ```
-    #[must_use]
-    pub fn same_site(&self) -> Option<SameSite> {
-        self.same_site
-    }
-
-    /// Whether `Partitioned` is sent.
-    ///
-    /// ```
-    /// assert!(!websession::SessionConfig::default().cookie().is_partitioned());
-    /// ```
-    #[must_use]
-    pub fn is_partitioned(&self) -> bool {
-        self.partitioned
     }
 
     /// Checks the name, path and domain against the cookie grammar, and
@@ -337,7 +281,7 @@ mod tests {
             .with_same_site(Some(SameSite::None));
         partitioned.validate().unwrap();
         assert_eq!(
-            d().with_domain(".example.com:8080").domain(),
+            d().with_domain(".example.com:8080").domain.as_deref(),
             Some("example.com")
         );
     }

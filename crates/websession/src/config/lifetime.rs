@@ -33,7 +33,7 @@ pub enum Refresh {
 }
 
 /// The default refresh interval: one minute.
-pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The longest lifetime or timeout a configuration may have: 100 years.
 ///
@@ -53,7 +53,7 @@ pub(crate) fn secs(d: Duration) -> u64 {
 /// A session ends at the first of: its lifetime since the last write (the
 /// permanent lifetime, or its own from
 /// [`Session::set_lifetime`](crate::Session::set_lifetime), cut to
-/// [`max_session_lifetime`](Self::max_session_lifetime)), the idle timeout
+/// [`max_session_lifetime`](Self::with_max_session_lifetime)), the idle timeout
 /// since the last request that used it, and the absolute timeout since it
 /// was created. See [the "remember me" guide](crate::docs::remember_me).
 ///
@@ -66,7 +66,6 @@ pub(crate) fn secs(d: Duration) -> u64 {
 ///         .with_max_session_lifetime(90 * DAY)
 ///         .with_idle_timeout(Duration::from_secs(30 * 60))
 /// });
-/// assert_eq!(config.lifetime().max_session_lifetime(), 90 * DAY);
 /// config.validate()?;
 /// # Ok::<(), websession::ConfigError>(())
 /// ```
@@ -106,7 +105,6 @@ impl Lifetime {
     /// // Flask's PERMANENT_SESSION_LIFETIME = timedelta(days=7):
     /// let week = Duration::from_secs(7 * 86_400);
     /// let config = SessionConfig::default().with_lifetime(|l| l.with_permanent_lifetime(week));
-    /// assert_eq!(config.lifetime().permanent_lifetime(), week);
     /// # config.validate()?;
     /// # Ok::<(), websession::ConfigError>(())
     /// ```
@@ -134,7 +132,6 @@ impl Lifetime {
     /// const DAY: Duration = Duration::from_secs(86_400);
     /// let config = SessionConfig::default()
     ///     .with_lifetime(|l| l.with_permanent_lifetime(DAY).with_max_session_lifetime(90 * DAY));
-    /// assert_eq!(config.lifetime().max_session_lifetime(), 90 * DAY);
     /// # config.validate()?;
     /// # Ok::<(), websession::ConfigError>(())
     /// ```
@@ -224,63 +221,13 @@ impl Lifetime {
         self
     }
 
-    /// The permanent lifetime, which is also the maximum age of any cookie
-    /// without a longer lifetime of its own.
-    ///
-    /// ```
-    /// use websession::SessionConfig;
-    /// let lifetime = SessionConfig::default().lifetime().permanent_lifetime();
-    /// assert_eq!(lifetime, std::time::Duration::from_secs(31 * 86_400));
-    /// ```
-    #[must_use]
-    pub fn permanent_lifetime(&self) -> Duration {
-        self.permanent
-    }
-
     /// The longest lifetime one session may have: see
     /// [`with_max_session_lifetime`](Self::with_max_session_lifetime). Never
     /// shorter than the permanent lifetime.
-    ///
-    /// ```
-    /// use websession::SessionConfig;
-    /// let max = SessionConfig::default().lifetime().max_session_lifetime();
-    /// assert_eq!(max, std::time::Duration::from_secs(31 * 86_400));
-    /// ```
     #[must_use]
-    pub fn max_session_lifetime(&self) -> Duration {
+    pub(crate) fn max_session_lifetime(&self) -> Duration {
         self.max_session
             .map_or(self.permanent, |m| m.max(self.permanent))
-    }
-
-    /// The idle timeout, if any.
-    ///
-    /// ```
-    /// assert_eq!(websession::SessionConfig::default().lifetime().idle_timeout(), None);
-    /// ```
-    #[must_use]
-    pub fn idle_timeout(&self) -> Option<Duration> {
-        self.idle_timeout
-    }
-
-    /// The absolute timeout, if any.
-    ///
-    /// ```
-    /// assert_eq!(websession::SessionConfig::default().lifetime().absolute_timeout(), None);
-    /// ```
-    #[must_use]
-    pub fn absolute_timeout(&self) -> Option<Duration> {
-        self.absolute_timeout
-    }
-
-    /// When unchanged cookies are re-issued.
-    ///
-    /// ```
-    /// use websession::{Refresh, SessionConfig};
-    /// assert_eq!(SessionConfig::flask().lifetime().refresh(), Refresh::EveryRequest);
-    /// ```
-    #[must_use]
-    pub fn refresh(&self) -> Refresh {
-        self.refresh
     }
 
     /// Checks every lifetime and timeout is whole seconds cookies and

@@ -60,7 +60,6 @@ pub enum SessionProtection {
 ///     .with_session_protection(SessionProtection::Strong)
 ///     .with_duration(Duration::from_secs(30 * 86_400))
 ///     .with_cookie(|c| c.with_secure(true));
-/// assert!(config.cookie().is_secure());
 /// ```
 #[derive(Clone, Debug)]
 pub struct FlaskLoginConfig {
