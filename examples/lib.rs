@@ -330,7 +330,7 @@ pub async fn revocation(spec: &str) -> anyhow::Result<Revocation> {
     Ok(if spec == "memory" {
         Revocation::new(MemoryRevocations::new())
     } else if spec.starts_with("sqlite:") {
-        let store = SqliteStore::open(spec)
+        let store = SqliteStore::connect(spec)
             .await
             .context("opening the SQLite revocation store")?;
         Revocation::new(store.revocations())
@@ -363,7 +363,7 @@ pub async fn overflow_store(spec: &str) -> anyhow::Result<std::sync::Arc<dyn Ses
         return Ok(std::sync::Arc::new(MemoryStore::new()));
     }
     if spec.starts_with("sqlite:") {
-        let store = SqliteStore::open(spec)
+        let store = SqliteStore::connect(spec)
             .await
             .context("opening the SQLite overflow store")?;
         let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
@@ -394,7 +394,7 @@ pub async fn open_store(spec: &str) -> anyhow::Result<std::sync::Arc<dyn Session
     let store: std::sync::Arc<dyn SessionStore> = if spec == "memory" {
         std::sync::Arc::new(MemoryStore::new())
     } else if spec.starts_with("sqlite:") {
-        let store = SqliteStore::open(spec)
+        let store = SqliteStore::connect(spec)
             .await
             .context("opening the SQLite store")?;
         let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));

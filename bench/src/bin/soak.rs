@@ -567,7 +567,7 @@ async fn setup(
             let counter = Store::Sqlite(path.clone());
             counter.clean().await?;
             let store =
-                websession_sqlite::SqliteStore::open(&format!("sqlite://{}", path.display()))
+                websession_sqlite::SqliteStore::connect(&format!("sqlite://{}", path.display()))
                     .await?;
             let cleanup = store.spawn_cleanup(CLEANUP_EVERY);
             (

@@ -13,13 +13,13 @@ use tokio_postgres::{Client, Config, Socket};
 use websession_core::store::{StoreError, StoreErrorKind};
 
 /// How the store's own TLS connector treats the server, with libpq's names
-/// and meanings (`sslmode` in a URL, or [`PostgresOptions::ssl_mode`]).
+/// and meanings (`sslmode` in a URL, or [`PostgresOptions::with_ssl_mode`]).
 ///
 /// | mode | TLS | certificate checked |
 /// |---|---|---|
 /// | `Disable` | never | — |
 /// | `Prefer` (the default) | if the server offers it, else plaintext | no |
-/// | `Require` | always (a server without TLS is refused) | no; with your own root CA ([`PostgresOptions::root_certificates_pem`] or `sslrootcert`), the chain as `VerifyCa` |
+/// | `Require` | always (a server without TLS is refused) | no; with your own root CA ([`PostgresOptions::with_root_certificates_pem`] or `sslrootcert`), the chain as `VerifyCa` |
 /// | `VerifyCa` | always | it chains to a trusted root |
 /// | `VerifyFull` | always | it chains to a trusted root **and** names the host |
 ///
@@ -33,12 +33,12 @@ use websession_core::store::{StoreError, StoreErrorKind};
 ///
 /// ```
 /// use websession_postgres::{PostgresOptions, SslMode};
-/// let options = PostgresOptions::default().ssl_mode(SslMode::VerifyFull);
+/// let options = PostgresOptions::default().with_ssl_mode(SslMode::VerifyFull);
 /// # let _ = options;
 /// ```
 ///
-/// [`PostgresOptions::ssl_mode`]: crate::PostgresOptions::ssl_mode
-/// [`PostgresOptions::root_certificates_pem`]: crate::PostgresOptions::root_certificates_pem
+/// [`PostgresOptions::with_ssl_mode`]: crate::PostgresOptions::with_ssl_mode
+/// [`PostgresOptions::with_root_certificates_pem`]: crate::PostgresOptions::with_root_certificates_pem
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SslMode {

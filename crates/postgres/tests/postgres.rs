@@ -276,8 +276,8 @@ mod nul_and_cycle {
         let s = PostgresStore::connect_with(
             &private_url(&schema),
             PostgresOptions::default()
-                .read_connections(1)
-                .connections(2),
+                .with_read_connections(1)
+                .with_write_connections(2),
         )
         .await
         .expect("connect");
@@ -479,7 +479,7 @@ mod revocations {
             .await
             .expect("schema");
         let options =
-            PostgresOptions::default().table(TableName::new("auth_sessions").expect("name"));
+            PostgresOptions::default().with_table(TableName::new("auth_sessions").expect("name"));
         let connect = || async {
             let store = PostgresStore::connect_with(&private_url(schema), options.clone())
                 .await
@@ -723,8 +723,8 @@ mod round_trips {
         let s = PostgresStore::connect_with(
             &proxy(Arc::clone(&counts)).await,
             PostgresOptions::default()
-                .read_connections(1)
-                .connections(1),
+                .with_read_connections(1)
+                .with_write_connections(1),
         )
         .await
         .expect("connect through the proxy");
