@@ -16,7 +16,7 @@ use websession::{
     Key, KeyRing, Overflow, Revocation, Session, SessionConfig, SessionError, Sessions,
 };
 use websession_postgres::PostgresStore;
-use websession_redis::RedisStore;
+use websession_redis::{RedisOptions, RedisStore};
 use websession_sqlite::SqliteStore;
 
 pub use accounts::Accounts;
@@ -403,7 +403,7 @@ pub async fn open_store(spec: &str) -> anyhow::Result<std::sync::Arc<dyn Session
         let urls: Vec<String> = nodes.split(',').map(|n| format!("redis://{n}")).collect();
         let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
         std::sync::Arc::new(
-            RedisStore::connect_cluster(&urls)
+            RedisStore::connect_cluster(&urls, RedisOptions::default())
                 .await
                 .context("connecting to the Redis Cluster")?,
         )

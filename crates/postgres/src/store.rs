@@ -87,7 +87,7 @@ impl PostgresStore {
     /// use std::time::Duration;
     /// use websession_postgres::{PostgresOptions, PostgresStore};
     /// # async fn f() -> Result<(), websession_core::store::StoreError> {
-    /// let options = PostgresOptions::default().with_write_connections(8).timeout(Duration::from_secs(2));
+    /// let options = PostgresOptions::default().with_write_connections(8).with_response_timeout(Duration::from_secs(2));
     /// let store = PostgresStore::connect_with("postgres://app@db.internal/app", options).await?;
     /// # let _ = store;
     /// # Ok(()) }

@@ -12,7 +12,8 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
-//! // or: RedisStore::connect_cluster(&["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]).await?
+//! // or, a Cluster through any of its nodes:
+//! // RedisStore::connect_cluster(&["redis://10.0.0.1:7000"], websession_redis::RedisOptions::default()).await?
 //! let layer = SessionManagerLayer::new(Sessions::store(store, SessionConfig::default())?);
 //! # Ok(()) }
 //! ```
@@ -22,17 +23,18 @@
 //! | constructor | for |
 //! |---|---|
 //! | [`RedisStore::connect`], [`RedisStore::connect_with`] | a single Redis, from a URL |
-//! | [`RedisStore::connect_cluster`], [`RedisStore::connect_cluster_with`] | a Cluster, from the URL of any one node (or several) |
-//! | [`RedisStore::from_client`], [`RedisStore::from_manager`] | a `redis::Client` or `ConnectionManager` you built |
-//! | [`RedisStore::from_cluster_client`], [`RedisStore::from_cluster_connection`] | a `ClusterClient` or its connection |
+//! | [`RedisStore::connect_cluster`] | a Cluster, from the URL of any one node (or several) |
+//! | [`RedisStore::from_client`] | a `redis::Client` you built |
+//! | [`RedisStore::from_cluster_client`] | a `ClusterClient` you built |
 //!
 //! The `from_*` constructors take redis 1.x's types (redis-rs 1.8 or
 //! later). The `redis` crate is re-exported ([`redis`]), so your client is
 //! of the version the store takes; an app on redis 0.x (two majors in one
-//! build) hands the store a URL instead. [`RedisOptions`] holds the
-//! timeouts, with these defaults: connect 2 s, response 2 s (a store
-//! built from your own manager or cluster client uses its settings
-//! instead).
+//! build) hands the store a URL instead. Every constructor but
+//! [`RedisStore::connect`] takes [`RedisOptions`]: the timeouts, with
+//! these defaults: connect 2 s, response 2 s (a store built from your own
+//! cluster client uses its settings instead), the key prefix, the replica
+//! acknowledgement and the eviction requirement.
 //!
 //! ## TLS
 //!
@@ -45,7 +47,7 @@
 //! the URL's host; by default the system's root certificates are trusted.
 //! For a private certificate authority (most managed Redis services,
 //! self-hosted ones), give its certificate with
-//! [`RedisOptions::root_ca_pem`] (feature `rustls`; it replaces the system
+//! [`RedisOptions::with_root_certificates_pem`] (feature `rustls`; it replaces the system
 //! roots). With `native-tls` alone, add the CA to the system's store or
 //! point `SSL_CERT_FILE` at it.
 //!
@@ -58,10 +60,10 @@
 //! ```no_run
 //! use websession_redis::{RedisOptions, RedisStore};
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let options = RedisOptions::default().root_ca_pem(std::fs::read("ca.pem")?);
-//! let store = RedisStore::connect_with("rediss://sessions:s3cret@cache.internal:6380", &options).await?;
+//! let options = RedisOptions::default().with_root_certificates_pem(std::fs::read("ca.pem")?);
+//! let store = RedisStore::connect_with("rediss://sessions:s3cret@cache.internal:6380", options.clone()).await?;
 //! // A Cluster: the certificate of every node must chain to the same CA.
-//! let cluster = RedisStore::connect_cluster_with(&["rediss://10.0.0.1:7000"], &options).await?;
+//! let cluster = RedisStore::connect_cluster(&["rediss://10.0.0.1:7000"], options).await?;
 //! # let _ = (store, cluster);
 //! # Ok(()) }
 //! ```
@@ -84,7 +86,7 @@
 //!
 //! The second and third lines are what the store's Lua scripts call (Redis
 //! checks them too); `+wait` only matters with
-//! [`RedisStore::with_replica_ack`], the last line only on a Cluster (slot
+//! [`RedisOptions::with_replica_ack`], the last line only on a Cluster (slot
 //! discovery and redirects). `+info` lets the first revocation call read
 //! the eviction policy (`INFO memory`, see "Memory limits"): without it,
 //! the store logs that it could not check, and goes on. The store tries
@@ -233,7 +235,7 @@
 //!
 //! Redis replicates asynchronously: a primary answers a write before its
 //! replicas have it, so a failover can lose writes the store already
-//! reported as done. [`RedisStore::with_replica_ack`] (off by default)
+//! reported as done. [`RedisOptions::with_replica_ack`] (off by default)
 //! sends Redis' `WAIT replicas timeout` right behind every write script, in
 //! the same pipeline: one write on one connection (a single Redis' batch,
 //! or the connection to the primary of the key's slot), so the count that
@@ -267,7 +269,7 @@
 //! [`RedisRevocations`], for revoking cookie sessions: a generation per
 //! user ("log out everywhere") and a deny-list of session id hashes ("log
 //! out this session"). It uses the store's connection (and its
-//! [`with_replica_ack`](RedisStore::with_replica_ack), for its writes: see
+//! [`with_replica_ack`](RedisOptions::with_replica_ack), for its writes: see
 //! "Replica acknowledgement"). Its first call checks that the server's
 //! `maxmemory-policy` can't evict the revocation keys (see "Memory
 //! limits").
@@ -326,7 +328,7 @@
 //!   (websession's `Revocation` can take the revocations of another store
 //!   than the sessions': `Revocation::new(other.revocations())`);
 //! - run it with `maxmemory-policy noeviction`, persistence (AOF) and, on
-//!   a Cluster or with replicas, [`RedisStore::with_replica_ack`];
+//!   a Cluster or with replicas, [`RedisOptions::with_replica_ack`];
 //! - deny `FLUSHALL`, `FLUSHDB` and `DEL` on its keys to everyone else
 //!   (the ACL above grants the store no flush);
 //! - if it happens anyway, replace the cookies' signing key without
@@ -364,8 +366,8 @@
 //! replicas included (a promoted replica evicts by its own policy). A
 //! policy that can evict a key without a TTL (every one but `noeviction`
 //! and `volatile-*`) is logged as a warning (target
-//! `websession::security`); with [`RedisOptions::require_safe_eviction`]
-//! (or [`RedisStore::require_safe_eviction`]) every revocation call then
+//! `websession::security`); with [`RedisOptions::with_safe_eviction_required`]
+//! every revocation call then
 //! fails with [`StoreErrorKind::Backend`] whose source is an
 //! [`UnsafeEvictionPolicy`] (a websession app answers 503). What the check
 //! does not do:
@@ -398,8 +400,9 @@ mod scripts;
 
 pub use eviction::UnsafeEvictionPolicy;
 pub use options::RedisOptions;
+use options::ReplicaAck;
 /// The redis-rs version this store is built on (1.x), for
-/// [`RedisStore::from_client`] and the other `from_*` constructors.
+/// [`RedisStore::from_client`] and [`RedisStore::from_cluster_client`].
 pub use redis;
 pub use revocations::RedisRevocations;
 
@@ -436,10 +439,6 @@ const REVOKE_SNAPSHOT_MAX_AGE: std::time::Duration =
 /// session cycled this many times during one revocation is an error.
 const REVOKE_MAX_HOPS: usize = 16;
 
-/// The longest `WAIT` [`RedisStore::with_replica_ack`] allows, in
-/// milliseconds: well under the default response timeout (2 s).
-const REPLICA_ACK_MAX_TIMEOUT_MS: u64 = 1000;
-
 /// Tries of a cluster `update` whose user keeps changing, and of a cluster
 /// `cycle_id` whose old record keeps changing.
 const ATTEMPTS: usize = 4;
@@ -457,13 +456,6 @@ pub struct RedisStore {
     /// Whether revocation calls fail when the check finds an evicting
     /// policy.
     require_safe_eviction: bool,
-}
-
-/// The opt-in `WAIT` after each write (see "Replica acknowledgement").
-#[derive(Clone, Copy, Debug)]
-struct ReplicaAck {
-    replicas: u32,
-    timeout_ms: u64,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -575,18 +567,18 @@ impl RedisStore {
     /// the server can't be reached in time, or its TLS certificate doesn't
     /// chain to a trusted root or doesn't name the host.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::connect_with(url, &RedisOptions::default()).await
+        Self::connect_with(url, RedisOptions::default()).await
     }
 
     /// Connects to one Redis server with these options (timeouts, a
-    /// custom root CA for `rediss://`).
+    /// custom root CA for `rediss://`, the key prefix, ...).
     ///
     /// ```no_run
     /// use std::time::Duration;
     /// use websession_redis::{RedisOptions, RedisStore};
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let options = RedisOptions::default().response_timeout(Duration::from_millis(500));
-    /// let store = RedisStore::connect_with("redis://127.0.0.1:6379", &options).await?;
+    /// let options = RedisOptions::default().with_response_timeout(Duration::from_millis(500));
+    /// let store = RedisStore::connect_with("redis://127.0.0.1:6379", options).await?;
     /// # let _ = store;
     /// # Ok(()) }
     /// ```
@@ -595,7 +587,7 @@ impl RedisStore {
     ///
     /// As [`connect`](Self::connect); also [`StoreErrorKind::Backend`] when
     /// the root CA PEM holds no certificate.
-    pub async fn connect_with(url: &str, options: &RedisOptions) -> Result<Self, StoreError> {
+    pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
         #[cfg(feature = "rustls")]
         let client = match options.certificates()? {
             Some(certs) => redis::Client::build_with_tls(url, certs),
@@ -607,15 +599,15 @@ impl RedisStore {
     }
 
     /// Uses a `redis::Client` (redis 1.x) you built (with your own TLS
-    /// certificates, say), with the timeouts of `options` (its root CA is not used: the
-    /// client's own TLS settings apply). The store makes its own
-    /// `ConnectionManager` from it.
+    /// certificates, say), with these options (their root certificates are
+    /// not used: the client's own TLS settings apply). The store makes its
+    /// own `ConnectionManager` from it, with the options' timeouts.
     ///
     /// ```no_run
     /// use websession_redis::{redis, RedisOptions, RedisStore};
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
-    /// let store = RedisStore::from_client(client, &RedisOptions::default()).await?;
+    /// let store = RedisStore::from_client(client, RedisOptions::default()).await?;
     /// # let _ = store;
     /// # Ok(()) }
     /// ```
@@ -625,81 +617,43 @@ impl RedisStore {
     /// As [`connect`](Self::connect), for the first connection.
     pub async fn from_client(
         client: redis::Client,
-        options: &RedisOptions,
+        options: RedisOptions,
     ) -> Result<Self, StoreError> {
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
             .set_response_timeout(Some(options.response_timeout))
             .set_number_of_retries(1);
-        let conn = ConnectionManager::new_with_config(client, config)
+        let manager = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(err)?;
-        Ok(Self::from_manager(conn).require_safe_eviction(options.require_safe_eviction))
+        Ok(Self::with_conn(
+            Conn::Single(conn::Batcher::new(manager)),
+            options,
+        ))
     }
 
-    /// Uses a `ConnectionManager` (redis 1.x) you already have (it may be
-    /// shared with the rest of your app: the store clones it). Its timeouts and
-    /// reconnection settings are yours; the store's calls still go out in
-    /// batches (see "Round trips").
+    /// Connects to a Redis Cluster through any of its nodes, with these
+    /// options: one reachable node's URL is enough, the others are
+    /// discovered from it (`CLUSTER SLOTS`). The URLs' user, password and
+    /// scheme (`rediss://` for TLS) apply to every node.
     ///
     /// ```no_run
-    /// use websession_redis::{redis, RedisStore};
+    /// use std::time::Duration;
+    /// use websession_redis::{RedisOptions, RedisStore};
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
-    /// let manager = redis::aio::ConnectionManager::new(client).await?;
-    /// let store = RedisStore::from_manager(manager.clone());
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn from_manager(manager: ConnectionManager) -> Self {
-        Self::with_conn(Conn::Single(conn::Batcher::new(manager)))
-    }
-
-    /// Connects to a Redis Cluster through any of its nodes, with the
-    /// default [`RedisOptions`]: one reachable node's URL is enough, the
-    /// others are discovered from it (`CLUSTER SLOTS`). The URLs' user,
-    /// password and scheme (`rediss://` for TLS) apply to every node.
-    ///
-    /// ```no_run
-    /// use websession_redis::RedisStore;
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let store = RedisStore::connect_cluster(&["redis://10.0.0.1:7000"]).await?;
-    /// # let _ = store;
+    /// let store = RedisStore::connect_cluster(&["redis://10.0.0.1:7000"], RedisOptions::default()).await?;
+    /// let options = RedisOptions::default().with_connect_timeout(Duration::from_secs(5));
+    /// let patient = RedisStore::connect_cluster(&["redis://10.0.0.1:7000"], options).await?;
+    /// # let _ = (store, patient);
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
     /// [`StoreErrorKind::Unavailable`] when no node can be reached;
-    /// [`StoreErrorKind::Backend`] when a URL is invalid or a node refuses
-    /// the user or password.
-    pub async fn connect_cluster(urls: &[&str]) -> Result<Self, StoreError> {
-        Self::connect_cluster_with(urls, &RedisOptions::default()).await
-    }
-
-    /// Connects to a Redis Cluster through any of its nodes, with these
-    /// options.
-    ///
-    /// ```no_run
-    /// use std::time::Duration;
-    /// use websession_redis::{RedisOptions, RedisStore};
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let options = RedisOptions::default().connect_timeout(Duration::from_secs(5));
-    /// let store = RedisStore::connect_cluster_with(&["redis://10.0.0.1:7000"], &options).await?;
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`connect_cluster`](Self::connect_cluster); also
-    /// [`StoreErrorKind::Backend`] when the root CA PEM holds no
-    /// certificate.
-    pub async fn connect_cluster_with(
-        urls: &[&str],
-        options: &RedisOptions,
-    ) -> Result<Self, StoreError> {
+    /// [`StoreErrorKind::Backend`] when a URL is invalid, a node refuses
+    /// the user or password, or the root CA PEM holds no certificate.
+    pub async fn connect_cluster(urls: &[&str], options: RedisOptions) -> Result<Self, StoreError> {
         let builder = redis::cluster::ClusterClient::builder(urls.iter().copied())
             .connection_timeout(options.connect_timeout)
             .response_timeout(options.response_timeout)
@@ -713,19 +667,19 @@ impl RedisStore {
             Some(certs) => builder.certs(certs),
             None => builder,
         };
-        Ok(Self::from_cluster_client(builder.build().map_err(err)?)
-            .await?
-            .require_safe_eviction(options.require_safe_eviction))
+        Self::from_cluster_client(builder.build().map_err(err)?, options).await
     }
 
     /// Uses a `redis::cluster::ClusterClient` (redis 1.x) you built (its
-    /// timeouts, TLS and credentials apply).
+    /// timeouts, TLS and credentials apply, not the options'), with the
+    /// options' key prefix, replica acknowledgement and eviction
+    /// requirement.
     ///
     /// ```no_run
-    /// use websession_redis::{redis, RedisStore};
+    /// use websession_redis::{redis, RedisOptions, RedisStore};
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let client = redis::cluster::ClusterClient::new(vec!["redis://10.0.0.1:7000"])?;
-    /// let store = RedisStore::from_cluster_client(client).await?;
+    /// let store = RedisStore::from_cluster_client(client, RedisOptions::default()).await?;
     /// # let _ = store;
     /// # Ok(()) }
     /// ```
@@ -735,119 +689,21 @@ impl RedisStore {
     /// As [`connect_cluster`](Self::connect_cluster).
     pub async fn from_cluster_client(
         client: redis::cluster::ClusterClient,
+        options: RedisOptions,
     ) -> Result<Self, StoreError> {
         let conn = client.get_async_connection().await.map_err(err)?;
-        Ok(Self::from_cluster_connection(conn))
+        Ok(Self::with_conn(Conn::Cluster(conn), options))
     }
 
-    /// Uses a Cluster connection (redis 1.x) you already have (the store
-    /// clones it).
-    ///
-    /// ```no_run
-    /// use websession_redis::{redis, RedisStore};
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = redis::cluster::ClusterClient::new(vec!["redis://10.0.0.1:7000"])?;
-    /// let conn = client.get_async_connection().await?;
-    /// let store = RedisStore::from_cluster_connection(conn);
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn from_cluster_connection(conn: redis::cluster_async::ClusterConnection) -> Self {
-        Self::with_conn(Conn::Cluster(conn))
-    }
-
-    fn with_conn(conn: Conn) -> Self {
+    fn with_conn(conn: Conn, options: RedisOptions) -> Self {
         Self {
             conn,
-            prefix: "websession:".into(),
+            prefix: options.key_prefix,
             scripts: Arc::new(Scripts::new()),
-            replica_ack: None,
+            replica_ack: options.replica_ack,
             eviction: Arc::default(),
-            require_safe_eviction: false,
+            require_safe_eviction: options.safe_eviction_required,
         }
-    }
-
-    /// Makes every write wait until at least `replicas` replicas of the
-    /// node that took it have acknowledged it (Redis' `WAIT`), for at most
-    /// `timeout`; a write that fewer replicas acknowledged in time fails
-    /// with [`StoreErrorKind::Unavailable`]. Off by default. This narrows
-    /// the window in which a failover loses an acknowledged write; it
-    /// doesn't close it, and a failed write may still have been applied
-    /// (see "Replica acknowledgement" in the crate docs).
-    ///
-    /// `timeout` is capped at one second (the store's default response timeout is
-    /// two) and at least one millisecond (`WAIT 0` would wait forever).
-    ///
-    /// ```no_run
-    /// # use std::time::Duration;
-    /// # use websession_redis::RedisStore;
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let store = RedisStore::connect_cluster(&["redis://10.0.0.1:7000"])
-    ///     .await?
-    ///     .with_replica_ack(1, Duration::from_millis(500));
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn with_replica_ack(mut self, replicas: u32, timeout: std::time::Duration) -> Self {
-        let timeout_ms = u64::try_from(timeout.as_millis())
-            .unwrap_or(u64::MAX)
-            .clamp(1, REPLICA_ACK_MAX_TIMEOUT_MS);
-        self.replica_ack = (replicas > 0).then_some(ReplicaAck {
-            replicas,
-            timeout_ms,
-        });
-        self
-    }
-
-    /// Whether every revocation call fails while a Redis node's
-    /// `maxmemory-policy` can evict the revocation keys: what
-    /// [`RedisOptions::require_safe_eviction`] sets, for a store made from
-    /// your own manager, client or connection (the `from_*` constructors
-    /// other than [`from_client`](Self::from_client)). Off by default: the
-    /// store then only logs a warning. See "Memory limits" in the crate
-    /// docs.
-    ///
-    /// ```no_run
-    /// use websession_redis::{redis, RedisStore};
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
-    /// let manager = redis::aio::ConnectionManager::new(client).await?;
-    /// let store = RedisStore::from_manager(manager).require_safe_eviction(true);
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn require_safe_eviction(mut self, require: bool) -> Self {
-        self.require_safe_eviction = require;
-        self
-    }
-
-    /// Uses `prefix` (default `websession:`) for every key, to share a Redis
-    /// (or a Cluster) with other apps or other session sets. A session is
-    /// `<prefix>{<id hash>}` and a user's index `<prefix>user-sessions:{<user>}`
-    /// (revocations: `<prefix>gen:{<user>}`, `<prefix>denied:{<h>}`);
-    /// give a restricted ACL user the key pattern `~<prefix>*` (see "Access
-    /// control").
-    ///
-    /// On a Cluster the braces are the hash tag that spreads sessions over
-    /// the slots, and Redis hashes only the *first* `{…}` of a key: a prefix
-    /// holding `{` would put every session in one slot, on one node. Keep
-    /// `{` and `}` out of the prefix.
-    ///
-    /// ```no_run
-    /// use websession_redis::RedisStore;
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let store = RedisStore::connect("redis://127.0.0.1:6379")
-    ///     .await?
-    ///     .with_prefix("shop:sessions:");
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
     }
 
     fn key(&self, id: &IdHash) -> String {
