@@ -7,7 +7,12 @@ use std::sync::PoisonError;
 
 use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
 
-use super::*;
+use redis::{Cmd, FromRedisValue};
+use websession_core::store::{StoreError, StoreErrorKind};
+
+use crate::conn::Conn;
+use crate::error::{err, unreachable};
+use crate::RedisStore;
 
 /// What the check found, kept for the store's life.
 #[derive(Clone, Debug)]

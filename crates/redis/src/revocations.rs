@@ -3,7 +3,13 @@
 
 use websession_core::store::{RevocationStore, Verdict};
 
-use super::*;
+use redis::{Cmd, FromRedisValue};
+use websession_core::store::{IdHash, StoreError, StoreErrorKind};
+
+use crate::commands::check_ack;
+use crate::conn::Conn;
+use crate::error::err;
+use crate::RedisStore;
 
 /// Buckets of the deny-list: an id hash goes to the one named by its first
 /// hex digit.
