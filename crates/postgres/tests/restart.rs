@@ -4,7 +4,7 @@
 //!
 //! This file is its own test binary on purpose: cargo runs test binaries one
 //! after another, but the tests inside one binary in parallel, so the
-//! restart would break whatever `tests/postgres.rs` runs at the same time.
+//! restart would break whatever `tests/it` runs at the same time.
 //! Keep it the only test here.
 //!
 //! While PostgreSQL is down every call must fail with `Unavailable` (the

@@ -14,6 +14,11 @@
 //!
 //! The test leaves the cluster with three primaries and three replicas in
 //! sync (different ones than it found), so it can run again.
+//!
+//! A test binary of its own on purpose: cargo runs test binaries one after
+//! another but the tests of one binary in parallel, and this one kills and
+//! restarts Redis processes and times writes (the cost of `WAIT`), which
+//! the suite in `tests/it` running beside it would disturb.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -1,5 +1,8 @@
 //! SqliteStore: the conformance suite, cleanup, and two processes' worth of
-//! pools writing one file at once.
+//! pools writing one file at once; the faults it survives in [`faults`].
+//! The crate's one test binary.
+
+mod faults;
 
 use std::path::PathBuf;
 use std::sync::Arc;

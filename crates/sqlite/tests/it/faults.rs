@@ -16,7 +16,6 @@ use websession_core::testing::{map as data, now};
 use websession_core::Value;
 use websession_sqlite::{SqliteOptions, SqliteStore};
 
-#[path = "faults/crash.rs"]
 mod crash;
 
 fn temp_db(name: &str) -> PathBuf {

@@ -1,12 +1,13 @@
 //! PostgresStore against a real server at `DATABASE_URL`
-//! (`.ci/run` sets it; `cargo test` skips these).
+//! (`.ci/run` sets it; `cargo test` skips these). With `tests/restart.rs`,
+//! which stays a binary of its own (it restarts the server), the crate's
+//! test binaries.
 
 use websession_core::store::conformance;
 use websession_postgres::tokio_postgres;
 use websession_postgres::{ExpiredDeletion as _, PostgresStore};
 
 /// TLS against a private server, a table in a schema of its own (issue 18).
-#[path = "postgres/production.rs"]
 mod production;
 
 fn url() -> String {

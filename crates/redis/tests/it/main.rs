@@ -1,8 +1,8 @@
-//! (Over 400 lines: one suite of the store against a real Redis and a real Cluster.)
 //! RedisStore against real servers: the Redis at `REDIS_URL`, the cluster at
 //! `REDIS_CLUSTER_URLS` (comma-separated; `.ci/run` starts one), and a
 //! private `redis-server` this test starts and stops to simulate an outage.
-//! `cargo test` skips them; `.ci/run` runs them.
+//! `cargo test` skips them; `.ci/run` runs them. The crate's one test binary
+//! but `tests/cluster_failover.rs` (see there why).
 
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
@@ -22,15 +22,14 @@ use websession_core::testing::now;
 use websession_core::{Map, Value};
 use websession_redis::{RedisOptions, RedisStore};
 
+#[path = "../common/mod.rs"]
 mod common;
 use common::env;
 
 /// TLS, ACL users, discovery from one node, key prefixes (issue 18).
-#[path = "redis/production.rs"]
 mod production;
 
 /// The `maxmemory-policy` check of the revocation keys (issue 25).
-#[path = "redis/eviction.rs"]
 mod eviction;
 
 #[tokio::test]
