@@ -51,7 +51,7 @@ pub(crate) fn column<'r, T: tokio_postgres::types::FromSql<'r>>(
 }
 
 /// [`StoreErrorKind::Unsupported`], explaining what PostgreSQL refuses.
-pub(crate) fn nul_error(what: &str) -> StoreError {
+fn nul_error(what: &str) -> StoreError {
     StoreError::new(
         StoreErrorKind::Unsupported,
         format!(

@@ -18,7 +18,7 @@ use crate::store::Inner;
 #[derive(Debug)]
 pub(crate) struct Pool {
     pub(crate) slots: Box<[Slot]>,
-    pub(crate) next: AtomicUsize,
+    next: AtomicUsize,
 }
 
 impl Pool {
@@ -52,7 +52,7 @@ impl Pool {
 }
 
 /// A slot picked for a call; counted in flight until dropped.
-pub(crate) struct Busy<'a>(&'a Slot);
+struct Busy<'a>(&'a Slot);
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
@@ -63,17 +63,17 @@ impl Drop for Busy<'_> {
 /// One connection, replaced when it breaks.
 #[derive(Debug, Default)]
 pub(crate) struct Slot {
-    pub(crate) live: Mutex<Option<Arc<Conn>>>,
+    live: Mutex<Option<Arc<Conn>>>,
     /// Calls using this connection now.
-    pub(crate) in_flight: AtomicUsize,
+    in_flight: AtomicUsize,
     /// Held while (re)connecting; the time of the last failed attempt, so
     /// calls fail fast for a moment instead of each trying again.
-    pub(crate) connecting: tokio::sync::Mutex<Option<Instant>>,
+    connecting: tokio::sync::Mutex<Option<Instant>>,
 }
 
 /// After a failed connection attempt, calls on that slot fail at once for
 /// this long.
-pub(crate) const RETRY_AFTER: Duration = Duration::from_millis(200);
+const RETRY_AFTER: Duration = Duration::from_millis(200);
 
 /// A connection and its prepared statements.
 #[derive(Debug)]
@@ -90,7 +90,7 @@ pub(crate) struct Conn {
     /// The revocation statements, prepared by the connection's first
     /// revocation call: a deployment that doesn't use revocations needs
     /// no revocation tables.
-    pub(crate) revocations: tokio::sync::OnceCell<RevocationStatements>,
+    revocations: tokio::sync::OnceCell<RevocationStatements>,
 }
 
 /// The prepared statements of [`PostgresRevocations`].
@@ -239,13 +239,13 @@ impl Inner {
 }
 
 /// The slot's connection if it has one that is still open.
-pub(crate) fn live(slot: &Slot) -> Option<Arc<Conn>> {
+fn live(slot: &Slot) -> Option<Arc<Conn>> {
     let guard = slot.live.lock().unwrap_or_else(|e| e.into_inner());
     guard.as_ref().filter(|c| !c.client.is_closed()).cloned()
 }
 
 /// Drops `conn` from its slot (unless it was replaced already).
-pub(crate) fn forget(slot: &Slot, conn: &Arc<Conn>) {
+fn forget(slot: &Slot, conn: &Arc<Conn>) {
     let mut guard = slot.live.lock().unwrap_or_else(|e| e.into_inner());
     if guard.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
         *guard = None;

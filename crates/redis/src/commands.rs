@@ -19,7 +19,7 @@ pub(crate) const CLUSTER_INDEX_MARGIN_SECS: u64 = 600;
 
 /// The most slack (seconds) a cluster adds to an index claim, on top of the
 /// session's new expiry.
-pub(crate) const CLAIM_SLACK_MAX: u64 = 86_400;
+const CLAIM_SLACK_MAX: u64 = 86_400;
 
 /// Sessions a single-Redis `delete_all_for` handles per script.
 pub(crate) const REVOKE_BATCH: usize = 500;

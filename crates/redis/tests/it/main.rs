@@ -1590,8 +1590,10 @@ async fn revocation_writes_and_their_wait_reach_the_server_in_one_read() {
     )
     .await;
     let (plain, acked) = (plain.revocations(), store.revocations());
-    // Loads the deny script and runs the eviction check, outside the count.
+    // Loads the deny script and runs the eviction check, outside the count;
+    // the acked store (a store of its own) runs its own check too.
     plain.deny(&new_id(), t + 60).await.expect("deny");
+    acked.check_eviction_policy().await.expect("eviction check");
     let user = new_user("acked");
     let ids: Vec<IdHash> = (0..20).map(|_| new_id()).collect();
 
