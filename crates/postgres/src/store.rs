@@ -44,8 +44,8 @@ impl std::fmt::Debug for Inner {
             .field("ssl_mode", &self.ssl_mode)
             .field("table", &self.table)
             .field("read_connections", &self.readers.slots.len())
-            .field("connections", &self.writers.slots.len())
-            .field("timeout", &self.timeout)
+            .field("write_connections", &self.writers.slots.len())
+            .field("response_timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
