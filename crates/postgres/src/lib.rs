@@ -253,6 +253,8 @@
 #![warn(missing_docs)]
 
 pub use websession_core::store::ExpiredDeletion;
+#[cfg(doc)]
+use websession_core::store::{decode_value, SessionStore, StoreErrorKind};
 
 mod error;
 mod options;

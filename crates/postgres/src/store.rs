@@ -8,6 +8,8 @@ use websession_core::store::{StoreError, StoreErrorKind};
 use crate::error::err;
 use crate::pool::{no_table, Pool};
 use crate::statements::{schema_sql, Statements};
+#[cfg(doc)]
+use crate::SCHEMA;
 use crate::{tls, PostgresOptions, SslMode, TableName};
 
 /// Sessions in a PostgreSQL table.

@@ -30,7 +30,7 @@ pub(crate) enum Finding {
 /// doesn't know): it may evict a user's generation or a deny-list, and
 /// with it revocations. The source of the [`StoreError`] (of kind
 /// [`StoreErrorKind::Backend`]) that every revocation call of a store with
-/// [`RedisOptions::with_safe_eviction_required`] returns then.
+/// [`RedisOptions::with_safe_eviction_required`](crate::RedisOptions::with_safe_eviction_required) returns then.
 ///
 /// ```no_run
 /// use websession_core::store::RevocationStore as _;

@@ -223,7 +223,7 @@
 //! command too), then sends the queue. Each call still gets its own reply,
 //! and an error reply (a script error, a key of the wrong type) fails only
 //! its call; a lost connection or a response timeout
-//! ([`RedisOptions::response_timeout`], 2 s by default; one timer per
+//! ([`RedisOptions::with_response_timeout`], 2 s by default; one timer per
 //! batch) fails every call of the batch with
 //! [`StoreErrorKind::Unavailable`]. Batching changes no semantics: each
 //! command is still atomic on its own, and nothing orders two requests'
@@ -381,6 +381,9 @@
 //! - It guards the revocation keys only: it says nothing about the user
 //!   indexes under `volatile-*`, and nothing about flushes.
 #![warn(missing_docs)]
+
+#[cfg(doc)]
+use websession_core::store::{SessionStore, StoreErrorKind};
 
 mod cluster;
 mod commands;

@@ -26,7 +26,7 @@ const MAX_UNTIL: u64 = (1 << 53) - 1;
 ///
 /// It uses the store's connection (on a single Redis its calls join the
 /// store's batches) and its replica acknowledgement, if set
-/// ([`RedisOptions::with_replica_ack`]): `bump_generation` and `deny` each
+/// ([`RedisOptions::with_replica_ack`](crate::RedisOptions::with_replica_ack)): `bump_generation` and `deny` each
 /// send their `WAIT` in the same write, as a session write does, and fail
 /// with [`StoreErrorKind::Unavailable`] when fewer replicas acknowledged in
 /// time (the revocation is then applied on the primary, and may or may not

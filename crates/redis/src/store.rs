@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use redis::aio::ConnectionManager;
+#[cfg(doc)]
+use websession_core::store::StoreErrorKind;
 use websession_core::store::{IdHash, StoreError};
 
 use crate::conn::{self, Conn};

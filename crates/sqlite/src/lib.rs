@@ -174,6 +174,8 @@
 #![warn(missing_docs)]
 
 pub use websession_core::store::ExpiredDeletion;
+#[cfg(doc)]
+use websession_core::store::{SessionStore, StoreErrorKind};
 
 mod connection;
 mod error;

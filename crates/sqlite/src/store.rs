@@ -17,6 +17,8 @@ use crate::threads::{
     checkpoint_loop, reader_loop, writer_loop, ReadJob, ReadOp, Reply, Write, WriteJob,
 };
 use crate::SqliteOptions;
+#[cfg(doc)]
+use crate::{TablePrefix, SCHEMA};
 
 /// Sessions in a SQLite database. Cloning is cheap: clones share the
 /// threads, which stop when the last clone is dropped.
