@@ -16,7 +16,7 @@ use websession::{
     Key, KeyRing, Overflow, Revocation, Session, SessionConfig, SessionError, Sessions,
 };
 use websession_postgres::PostgresStore;
-use websession_redis::RedisStore;
+use websession_redis::{RedisOptions, RedisStore};
 use websession_sqlite::SqliteStore;
 
 pub use accounts::Accounts;
@@ -333,7 +333,7 @@ pub async fn revocation(spec: &str) -> anyhow::Result<Revocation> {
     Ok(if spec == "memory" {
         Revocation::new(MemoryRevocations::new())
     } else if spec.starts_with("sqlite:") {
-        let store = SqliteStore::open(spec)
+        let store = SqliteStore::connect(spec)
             .await
             .context("opening the SQLite revocation store")?;
         Revocation::new(store.revocations())
@@ -366,7 +366,7 @@ pub async fn overflow_store(spec: &str) -> anyhow::Result<std::sync::Arc<dyn Ses
         return Ok(std::sync::Arc::new(MemoryStore::new()));
     }
     if spec.starts_with("sqlite:") {
-        let store = SqliteStore::open(spec)
+        let store = SqliteStore::connect(spec)
             .await
             .context("opening the SQLite overflow store")?;
         let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
@@ -397,7 +397,7 @@ pub async fn open_store(spec: &str) -> anyhow::Result<std::sync::Arc<dyn Session
     let store: std::sync::Arc<dyn SessionStore> = if spec == "memory" {
         std::sync::Arc::new(MemoryStore::new())
     } else if spec.starts_with("sqlite:") {
-        let store = SqliteStore::open(spec)
+        let store = SqliteStore::connect(spec)
             .await
             .context("opening the SQLite store")?;
         let _cleanup = store.spawn_cleanup(std::time::Duration::from_secs(600));
@@ -406,7 +406,7 @@ pub async fn open_store(spec: &str) -> anyhow::Result<std::sync::Arc<dyn Session
         let urls: Vec<String> = nodes.split(',').map(|n| format!("redis://{n}")).collect();
         let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
         std::sync::Arc::new(
-            RedisStore::connect_cluster(&urls)
+            RedisStore::connect_cluster(&urls, RedisOptions::default())
                 .await
                 .context("connecting to the Redis Cluster")?,
         )

@@ -89,7 +89,7 @@ fn bench(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("websession-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let sqlite = rt
-        .block_on(websession_sqlite::SqliteStore::open(
+        .block_on(websession_sqlite::SqliteStore::connect(
             dir.join("s.db").to_str().expect("utf8"),
         ))
         .expect("sqlite");

@@ -93,7 +93,7 @@ async fn websession_sessions(mode: &str) -> anyhow::Result<Sessions> {
             let direct = std::env::var("BENCH_SQLITE_DIRECT_READS").map_or(true, |v| v != "0");
             let options = websession_sqlite::SqliteOptions::default().with_direct_reads(direct);
             Sessions::store(
-                websession_sqlite::SqliteStore::open_with(
+                websession_sqlite::SqliteStore::connect_with(
                     path.to_str().unwrap_or("bench.db"),
                     options,
                 )

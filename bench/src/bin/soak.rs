@@ -567,7 +567,7 @@ async fn setup(
             let counter = Store::Sqlite(path.clone());
             counter.clean().await?;
             let store =
-                websession_sqlite::SqliteStore::open(&format!("sqlite://{}", path.display()))
+                websession_sqlite::SqliteStore::connect(&format!("sqlite://{}", path.display()))
                     .await?;
             let cleanup = store.spawn_cleanup(CLEANUP_EVERY);
             (
@@ -580,9 +580,11 @@ async fn setup(
             let url =
                 std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
             let prefix = format!("websession-soak-{}:", std::process::id());
-            let store = websession_redis::RedisStore::connect(&url)
-                .await?
-                .with_prefix(prefix.clone());
+            let store = websession_redis::RedisStore::connect_with(
+                &url,
+                websession_redis::RedisOptions::default().with_key_prefix(prefix.clone()),
+            )
+            .await?;
             let conn = redis::Client::open(url.as_str())?
                 .get_multiplexed_async_connection()
                 .await?;

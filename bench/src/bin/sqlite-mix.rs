@@ -66,7 +66,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let path =
         std::env::temp_dir().join(format!("websession-sqlite-mix-{}.db", std::process::id()));
     let options = SqliteOptions::default().with_direct_reads(args.direct_reads);
-    let store = SqliteStore::open_with(&path.display().to_string(), options).await?;
+    let store = SqliteStore::connect_with(&path.display().to_string(), options).await?;
     let t = websession_core::unix_seconds(time::OffsetDateTime::now_utc());
     let mut ids = Vec::with_capacity(args.sessions);
     for _ in 0..args.sessions {

@@ -9,29 +9,29 @@ use crate::{SslMode, TableName};
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`read_connections`](Self::read_connections) | 2 |
-/// | [`connections`](Self::connections) (writes) | 16 |
-/// | [`timeout`](Self::timeout) (a call, reconnecting included) | 5 s |
-/// | [`connect_timeout`](Self::connect_timeout) | the URL's `connect_timeout`, else the call timeout |
-/// | [`ssl_mode`](Self::ssl_mode) | the URL's `sslmode`, else [`SslMode::Prefer`] |
-/// | [`root_certificates_pem`](Self::root_certificates_pem) | the URL's `sslrootcert` file, else the system's roots |
-/// | [`table`](Self::table) | `websession_sessions` in the `search_path` |
+/// | [`with_read_connections`](Self::with_read_connections) | 2 |
+/// | [`with_write_connections`](Self::with_write_connections) (writes) | 16 |
+/// | [`with_response_timeout`](Self::with_response_timeout) (a call, reconnecting included) | 5 s |
+/// | [`with_connect_timeout`](Self::with_connect_timeout) | the URL's `connect_timeout`, else the call timeout |
+/// | [`with_ssl_mode`](Self::with_ssl_mode) | the URL's `sslmode`, else [`SslMode::Prefer`] |
+/// | [`with_root_certificates_pem`](Self::with_root_certificates_pem) | the URL's `sslrootcert` file, else the system's roots |
+/// | [`with_table`](Self::with_table) | `websession_sessions` in the `search_path` |
 ///
 /// ```
 /// use std::time::Duration;
 /// use websession_postgres::{PostgresOptions, SslMode, TableName};
 /// let options = PostgresOptions::default()
-///     .timeout(Duration::from_secs(2))
-///     .ssl_mode(SslMode::VerifyFull)
-///     .table(TableName::new("sessions")?.in_schema("auth")?);
+///     .with_response_timeout(Duration::from_secs(2))
+///     .with_ssl_mode(SslMode::VerifyFull)
+///     .with_table(TableName::new("sessions")?.in_schema("auth")?);
 /// # let _ = options;
 /// # Ok::<(), websession_postgres::InvalidTableName>(())
 /// ```
 #[derive(Clone)]
 pub struct PostgresOptions {
     pub(crate) read_connections: usize,
-    pub(crate) connections: usize,
-    pub(crate) timeout: Duration,
+    pub(crate) write_connections: usize,
+    pub(crate) response_timeout: Duration,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) ssl_mode: Option<SslMode>,
     pub(crate) root_certificates: Option<Vec<u8>>,
@@ -42,8 +42,8 @@ impl Default for PostgresOptions {
     fn default() -> Self {
         Self {
             read_connections: 2,
-            connections: 16,
-            timeout: Duration::from_secs(5),
+            write_connections: 16,
+            response_timeout: Duration::from_secs(5),
             connect_timeout: None,
             ssl_mode: None,
             root_certificates: None,
@@ -56,8 +56,8 @@ impl std::fmt::Debug for PostgresOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresOptions")
             .field("read_connections", &self.read_connections)
-            .field("connections", &self.connections)
-            .field("timeout", &self.timeout)
+            .field("write_connections", &self.write_connections)
+            .field("response_timeout", &self.response_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("ssl_mode", &self.ssl_mode)
             .field(
@@ -76,11 +76,11 @@ impl PostgresOptions {
     ///
     /// ```
     /// use websession_postgres::PostgresOptions;
-    /// let options = PostgresOptions::default().read_connections(4);
+    /// let options = PostgresOptions::default().with_read_connections(4);
     /// # let _ = options;
     /// ```
     #[must_use]
-    pub fn read_connections(mut self, n: usize) -> Self {
+    pub fn with_read_connections(mut self, n: usize) -> Self {
         self.read_connections = n.max(1);
         self
     }
@@ -92,12 +92,12 @@ impl PostgresOptions {
     ///
     /// ```
     /// use websession_postgres::PostgresOptions;
-    /// let options = PostgresOptions::default().connections(32);
+    /// let options = PostgresOptions::default().with_write_connections(32);
     /// # let _ = options;
     /// ```
     #[must_use]
-    pub fn connections(mut self, n: usize) -> Self {
-        self.connections = n.max(1);
+    pub fn with_write_connections(mut self, n: usize) -> Self {
+        self.write_connections = n.max(1);
         self
     }
 
@@ -108,27 +108,27 @@ impl PostgresOptions {
     /// ```
     /// use std::time::Duration;
     /// use websession_postgres::PostgresOptions;
-    /// let options = PostgresOptions::default().timeout(Duration::from_secs(2));
+    /// let options = PostgresOptions::default().with_response_timeout(Duration::from_secs(2));
     /// # let _ = options;
     /// ```
     #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+    pub fn with_response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
         self
     }
 
     /// How long making a connection (TCP, TLS, authentication) may take:
     /// by default the URL's `connect_timeout`, or else the call
-    /// [`timeout`](Self::timeout) (5 s). A call that must reconnect still
+    /// [`with_response_timeout`](Self::with_response_timeout) (5 s). A call that must reconnect still
     /// ends within the call timeout.
     ///
     /// ```
     /// use std::time::Duration;
-    /// let options = websession_postgres::PostgresOptions::default().connect_timeout(Duration::from_secs(3));
+    /// let options = websession_postgres::PostgresOptions::default().with_connect_timeout(Duration::from_secs(3));
     /// # let _ = options;
     /// ```
     #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
     }
@@ -140,13 +140,13 @@ impl PostgresOptions {
     ///
     /// ```
     /// use websession_postgres::{PostgresOptions, SslMode};
-    /// let options = PostgresOptions::default().ssl_mode(SslMode::VerifyFull);
+    /// let options = PostgresOptions::default().with_ssl_mode(SslMode::VerifyFull);
     /// # let _ = options;
     /// ```
     ///
     /// [`PostgresStore::from_config_with_tls`]: crate::PostgresStore::from_config_with_tls
     #[must_use]
-    pub fn ssl_mode(mut self, mode: SslMode) -> Self {
+    pub fn with_ssl_mode(mut self, mode: SslMode) -> Self {
         self.ssl_mode = Some(mode);
         self
     }
@@ -163,14 +163,14 @@ impl PostgresOptions {
     /// use websession_postgres::{PostgresOptions, PostgresStore, SslMode};
     /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
     /// let options = PostgresOptions::default()
-    ///     .ssl_mode(SslMode::VerifyFull)
-    ///     .root_certificates_pem(std::fs::read("/etc/ssl/db-ca.pem")?);
+    ///     .with_ssl_mode(SslMode::VerifyFull)
+    ///     .with_root_certificates_pem(std::fs::read("/etc/ssl/db-ca.pem")?);
     /// let store = PostgresStore::connect_with("postgres://app@db.internal/app", options).await?;
     /// # let _ = store;
     /// # Ok(()) }
     /// ```
     #[must_use]
-    pub fn root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+    pub fn with_root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.root_certificates = Some(pem.into());
         self
     }
@@ -179,20 +179,20 @@ impl PostgresOptions {
     /// the revocation tables are named after it (`{table}_generations`,
     /// `{table}_denied`, in its schema). [`PostgresStore::migrate`] creates
     /// them, and every statement uses them;
-    /// [`PostgresStore::migration_sql`] gives its schema for your own
+    /// [`PostgresStore::schema_sql`] gives its schema for your own
     /// migrations.
     ///
     /// ```
     /// use websession_postgres::{PostgresOptions, TableName};
-    /// let options = PostgresOptions::default().table(TableName::new("sessions")?.in_schema("auth")?);
+    /// let options = PostgresOptions::default().with_table(TableName::new("sessions")?.in_schema("auth")?);
     /// # let _ = options;
     /// # Ok::<(), websession_postgres::InvalidTableName>(())
     /// ```
     ///
     /// [`PostgresStore::migrate`]: crate::PostgresStore::migrate
-    /// [`PostgresStore::migration_sql`]: crate::PostgresStore::migration_sql
+    /// [`PostgresStore::schema_sql`]: crate::PostgresStore::schema_sql
     #[must_use]
-    pub fn table(mut self, table: TableName) -> Self {
+    pub fn with_table(mut self, table: TableName) -> Self {
         self.table = table;
         self
     }

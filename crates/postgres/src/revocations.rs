@@ -1,9 +1,13 @@
 //! [`PostgresRevocations`]: the [`RevocationStore`] of a [`PostgresStore`],
 //! on the store's own connections.
 
-use websession_core::store::{RevocationStore, Verdict};
+use tokio_postgres::Row;
+use websession_core::store::{IdHash, RevocationStore, StoreError, StoreErrorKind, Verdict};
+use websession_core::Map;
 
-use super::*;
+use crate::error::{check, column};
+use crate::session_store::secs;
+use crate::PostgresStore;
 
 /// The revocations of cookie sessions (per-user generations and the
 /// deny-list of session id hashes) in a [`PostgresStore`]'s database, in

@@ -4,7 +4,7 @@
 //!
 //! This file is its own test binary on purpose: cargo runs test binaries one
 //! after another, but the tests inside one binary in parallel, so the
-//! restart would break whatever `tests/postgres.rs` runs at the same time.
+//! restart would break whatever `tests/it` runs at the same time.
 //! Keep it the only test here.
 //!
 //! While PostgreSQL is down every call must fail with `Unavailable` (the
@@ -118,9 +118,12 @@ async fn writer(store: PostgresStore, session: IdHash, stop: Arc<AtomicBool>) ->
 #[ignore = "needs PostgreSQL at DATABASE_URL, root and pg_ctlcluster; stops the cluster"]
 async fn a_restart_gives_unavailable_then_recovers_without_losing_acknowledged_writes() {
     let _restarter = Restarter;
-    let store = PostgresStore::connect_with(&url(), PostgresOptions::default().timeout(TIMEOUT))
-        .await
-        .expect("connect");
+    let store = PostgresStore::connect_with(
+        &url(),
+        PostgresOptions::default().with_response_timeout(TIMEOUT),
+    )
+    .await
+    .expect("connect");
     store.migrate().await.expect("migrate");
     let t = now();
     let sessions: Vec<IdHash> = (0..8).map(|_| id()).collect();

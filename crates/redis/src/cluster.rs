@@ -5,7 +5,14 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use super::*;
+use websession_core::store::{ChangeSet, IdHash, Record, StoreError, StoreErrorKind};
+
+use crate::commands::{
+    claim, push_changes, user_arg, ATTEMPTS, CLUSTER_INDEX_MARGIN_SECS, REVOKE_MAX_HOPS,
+    REVOKE_SNAPSHOT_MAX_AGE, TOMBSTONE_SECS,
+};
+use crate::error::{err, not_found};
+use crate::RedisStore;
 
 impl RedisStore {
     /// Cluster: lists `id` in `user`'s index with a claim covering `expires`

@@ -7,7 +7,12 @@ use std::sync::PoisonError;
 
 use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
 
-use super::*;
+use redis::{Cmd, FromRedisValue};
+use websession_core::store::{StoreError, StoreErrorKind};
+
+use crate::conn::Conn;
+use crate::error::{err, unreachable};
+use crate::RedisStore;
 
 /// What the check found, kept for the store's life.
 #[derive(Clone, Debug)]
@@ -25,14 +30,14 @@ pub(crate) enum Finding {
 /// doesn't know): it may evict a user's generation or a deny-list, and
 /// with it revocations. The source of the [`StoreError`] (of kind
 /// [`StoreErrorKind::Backend`]) that every revocation call of a store with
-/// [`RedisOptions::require_safe_eviction`] returns then.
+/// [`RedisOptions::with_safe_eviction_required`](crate::RedisOptions::with_safe_eviction_required) returns then.
 ///
 /// ```no_run
 /// use websession_core::store::RevocationStore as _;
 /// use websession_redis::{RedisOptions, RedisStore, UnsafeEvictionPolicy};
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let options = RedisOptions::default().require_safe_eviction(true);
-/// let store = RedisStore::connect_with("redis://127.0.0.1:6379", &options).await?;
+/// let options = RedisOptions::default().with_safe_eviction_required(true);
+/// let store = RedisStore::connect_with("redis://127.0.0.1:6379", options).await?;
 /// if let Err(e) = store.revocations().bump_generation("alice").await {
 ///     if let Some(unsafe_policy) = std::error::Error::source(&e)
 ///         .and_then(|s| s.downcast_ref::<UnsafeEvictionPolicy>())

@@ -1,4 +1,4 @@
-//! The Redis session store, on a single Redis or a Redis Cluster. (Over 400 lines: half of it is the layout docs the scripts must follow.)
+//! The Redis session store, on a single Redis or a Redis Cluster.
 //!
 //! # Setup
 //!
@@ -12,7 +12,8 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
-//! // or: RedisStore::connect_cluster(&["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]).await?
+//! // or, a Cluster through any of its nodes:
+//! // RedisStore::connect_cluster(&["redis://10.0.0.1:7000"], websession_redis::RedisOptions::default()).await?
 //! let layer = SessionManagerLayer::new(Sessions::store(store, SessionConfig::default())?);
 //! # Ok(()) }
 //! ```
@@ -22,17 +23,18 @@
 //! | constructor | for |
 //! |---|---|
 //! | [`RedisStore::connect`], [`RedisStore::connect_with`] | a single Redis, from a URL |
-//! | [`RedisStore::connect_cluster`], [`RedisStore::connect_cluster_with`] | a Cluster, from the URL of any one node (or several) |
-//! | [`RedisStore::from_client`], [`RedisStore::from_manager`] | a `redis::Client` or `ConnectionManager` you built |
-//! | [`RedisStore::from_cluster_client`], [`RedisStore::from_cluster_connection`] | a `ClusterClient` or its connection |
+//! | [`RedisStore::connect_cluster`] | a Cluster, from the URL of any one node (or several) |
+//! | [`RedisStore::from_client`] | a `redis::Client` you built |
+//! | [`RedisStore::from_cluster_client`] | a `ClusterClient` you built |
 //!
 //! The `from_*` constructors take redis 1.x's types (redis-rs 1.8 or
 //! later). The `redis` crate is re-exported ([`redis`]), so your client is
 //! of the version the store takes; an app on redis 0.x (two majors in one
-//! build) hands the store a URL instead. [`RedisOptions`] holds the
-//! timeouts, with these defaults: connect 2 s, response 2 s (a store
-//! built from your own manager or cluster client uses its settings
-//! instead).
+//! build) hands the store a URL instead. Every constructor but
+//! [`RedisStore::connect`] takes [`RedisOptions`]: the timeouts, with
+//! these defaults: connect 2 s, response 2 s (a store built from your own
+//! cluster client uses its settings instead), the key prefix, the replica
+//! acknowledgement and the eviction requirement.
 //!
 //! ## TLS
 //!
@@ -45,7 +47,7 @@
 //! the URL's host; by default the system's root certificates are trusted.
 //! For a private certificate authority (most managed Redis services,
 //! self-hosted ones), give its certificate with
-//! [`RedisOptions::root_ca_pem`] (feature `rustls`; it replaces the system
+//! [`RedisOptions::with_root_certificates_pem`] (feature `rustls`; it replaces the system
 //! roots). With `native-tls` alone, add the CA to the system's store or
 //! point `SSL_CERT_FILE` at it.
 //!
@@ -58,10 +60,10 @@
 //! ```no_run
 //! use websession_redis::{RedisOptions, RedisStore};
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let options = RedisOptions::default().root_ca_pem(std::fs::read("ca.pem")?);
-//! let store = RedisStore::connect_with("rediss://sessions:s3cret@cache.internal:6380", &options).await?;
+//! let options = RedisOptions::default().with_root_certificates_pem(std::fs::read("ca.pem")?);
+//! let store = RedisStore::connect_with("rediss://sessions:s3cret@cache.internal:6380", options.clone()).await?;
 //! // A Cluster: the certificate of every node must chain to the same CA.
-//! let cluster = RedisStore::connect_cluster_with(&["rediss://10.0.0.1:7000"], &options).await?;
+//! let cluster = RedisStore::connect_cluster(&["rediss://10.0.0.1:7000"], options).await?;
 //! # let _ = (store, cluster);
 //! # Ok(()) }
 //! ```
@@ -84,7 +86,7 @@
 //!
 //! The second and third lines are what the store's Lua scripts call (Redis
 //! checks them too); `+wait` only matters with
-//! [`RedisStore::with_replica_ack`], the last line only on a Cluster (slot
+//! [`RedisOptions::with_replica_ack`], the last line only on a Cluster (slot
 //! discovery and redirects). `+info` lets the first revocation call read
 //! the eviction policy (`INFO memory`, see "Memory limits"): without it,
 //! the store logs that it could not check, and goes on. The store tries
@@ -221,7 +223,7 @@
 //! command too), then sends the queue. Each call still gets its own reply,
 //! and an error reply (a script error, a key of the wrong type) fails only
 //! its call; a lost connection or a response timeout
-//! ([`RedisOptions::response_timeout`], 2 s by default; one timer per
+//! ([`RedisOptions::with_response_timeout`], 2 s by default; one timer per
 //! batch) fails every call of the batch with
 //! [`StoreErrorKind::Unavailable`]. Batching changes no semantics: each
 //! command is still atomic on its own, and nothing orders two requests'
@@ -233,7 +235,7 @@
 //!
 //! Redis replicates asynchronously: a primary answers a write before its
 //! replicas have it, so a failover can lose writes the store already
-//! reported as done. [`RedisStore::with_replica_ack`] (off by default)
+//! reported as done. [`RedisOptions::with_replica_ack`] (off by default)
 //! sends Redis' `WAIT replicas timeout` right behind every write script, in
 //! the same pipeline: one write on one connection (a single Redis' batch,
 //! or the connection to the primary of the key's slot), so the count that
@@ -267,7 +269,7 @@
 //! [`RedisRevocations`], for revoking cookie sessions: a generation per
 //! user ("log out everywhere") and a deny-list of session id hashes ("log
 //! out this session"). It uses the store's connection (and its
-//! [`with_replica_ack`](RedisStore::with_replica_ack), for its writes: see
+//! [`with_replica_ack`](RedisOptions::with_replica_ack), for its writes: see
 //! "Replica acknowledgement"). Its first call checks that the server's
 //! `maxmemory-policy` can't evict the revocation keys (see "Memory
 //! limits").
@@ -326,7 +328,7 @@
 //!   (websession's `Revocation` can take the revocations of another store
 //!   than the sessions': `Revocation::new(other.revocations())`);
 //! - run it with `maxmemory-policy noeviction`, persistence (AOF) and, on
-//!   a Cluster or with replicas, [`RedisStore::with_replica_ack`];
+//!   a Cluster or with replicas, [`RedisOptions::with_replica_ack`];
 //! - deny `FLUSHALL`, `FLUSHDB` and `DEL` on its keys to everyone else
 //!   (the ACL above grants the store no flush);
 //! - if it happens anyway, replace the cookies' signing key without
@@ -364,8 +366,8 @@
 //! replicas included (a promoted replica evicts by its own policy). A
 //! policy that can evict a key without a TTL (every one but `noeviction`
 //! and `volatile-*`) is logged as a warning (target
-//! `websession::security`); with [`RedisOptions::require_safe_eviction`]
-//! (or [`RedisStore::require_safe_eviction`]) every revocation call then
+//! `websession::security`); with [`RedisOptions::with_safe_eviction_required`]
+//! every revocation call then
 //! fails with [`StoreErrorKind::Backend`] whose source is an
 //! [`UnsafeEvictionPolicy`] (a websession app answers 503). What the check
 //! does not do:
@@ -380,839 +382,24 @@
 //!   indexes under `volatile-*`, and nothing about flushes.
 #![warn(missing_docs)]
 
-use std::sync::Arc;
-
-use redis::aio::ConnectionManager;
-use redis::{Cmd, FromRedisValue, Script};
-use websession_core::store::{
-    decode_value, ChangeSet, IdHash, Record, SessionStore, StoreError, StoreErrorKind,
-};
-use websession_core::Map;
+#[cfg(doc)]
+use websession_core::store::{SessionStore, StoreErrorKind};
 
 mod cluster;
+mod commands;
 mod conn;
+mod error;
 mod eviction;
 mod options;
 mod revocations;
 mod scripts;
+mod session_store;
+mod store;
 
 pub use eviction::UnsafeEvictionPolicy;
 pub use options::RedisOptions;
 /// The redis-rs version this store is built on (1.x), for
-/// [`RedisStore::from_client`] and the other `from_*` constructors.
+/// [`RedisStore::from_client`] and [`RedisStore::from_cluster_client`].
 pub use redis;
 pub use revocations::RedisRevocations;
-
-use conn::Conn;
-use scripts::Scripts;
-
-/// How long, in seconds, a cluster keeps a user-index member past its
-/// score, and the index itself past its highest score: the tolerated clock
-/// difference between the node of a session and the node of its user's
-/// index.
-const CLUSTER_INDEX_MARGIN_SECS: u64 = 600;
-
-/// The most slack (seconds) a cluster adds to an index claim, on top of the
-/// session's new expiry.
-const CLAIM_SLACK_MAX: u64 = 86_400;
-
-/// Sessions a single-Redis `delete_all_for` handles per script.
-const REVOKE_BATCH: usize = 500;
-
-/// Batches `delete_all_for` runs at most (500 000 sessions).
-const REVOKE_MAX_BATCHES: usize = 1000;
-
-/// How long (seconds) a cluster keeps the tombstone `cycle_id` leaves on
-/// the old id, for the revocations in flight to follow.
-const TOMBSTONE_SECS: u64 = 600;
-
-/// How old a cluster `delete_all_for`'s reading of the index may get before
-/// it reads it again: well within `TOMBSTONE_SECS`, so every tombstone it
-/// may meet is still there.
-const REVOKE_SNAPSHOT_MAX_AGE: std::time::Duration =
-    std::time::Duration::from_secs(TOMBSTONE_SECS / 2);
-
-/// Tombstones a cluster `delete_all_for` follows from one index member: a
-/// session cycled this many times during one revocation is an error.
-const REVOKE_MAX_HOPS: usize = 16;
-
-/// The longest `WAIT` [`RedisStore::with_replica_ack`] allows, in
-/// milliseconds: well under the default response timeout (2 s).
-const REPLICA_ACK_MAX_TIMEOUT_MS: u64 = 1000;
-
-/// Tries of a cluster `update` whose user keeps changing, and of a cluster
-/// `cycle_id` whose old record keeps changing.
-const ATTEMPTS: usize = 4;
-
-/// Sessions in Redis hashes with native TTL.
-#[derive(Clone)]
-pub struct RedisStore {
-    conn: Conn,
-    prefix: String,
-    scripts: Arc<Scripts>,
-    replica_ack: Option<ReplicaAck>,
-    /// The `maxmemory-policy` check, run once, at the first revocation
-    /// call (see "Memory limits").
-    eviction: Arc<eviction::EvictionCheck>,
-    /// Whether revocation calls fail when the check finds an evicting
-    /// policy.
-    require_safe_eviction: bool,
-}
-
-/// The opt-in `WAIT` after each write (see "Replica acknowledgement").
-#[derive(Clone, Copy, Debug)]
-struct ReplicaAck {
-    replicas: u32,
-    timeout_ms: u64,
-}
-
-impl std::fmt::Debug for RedisStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mode = match self.conn {
-            Conn::Single(_) => "single",
-            Conn::Cluster(_) => "cluster",
-        };
-        f.debug_struct("RedisStore")
-            .field("mode", &mode)
-            .field("prefix", &self.prefix)
-            .field("replica_ack", &self.replica_ack)
-            .field("require_safe_eviction", &self.require_safe_eviction)
-            .field("eviction_policy", &self.eviction.finding())
-            .finish()
-    }
-}
-
-/// Whether `e` says the server wasn't reached (or didn't answer in time),
-/// rather than what it answered.
-fn unreachable(e: &redis::RedisError) -> bool {
-    e.is_io_error() || e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped()
-}
-
-fn err(e: impl Into<redis::RedisError>) -> StoreError {
-    let e = e.into();
-    let kind = if unreachable(&e) {
-        StoreErrorKind::Unavailable
-    } else {
-        StoreErrorKind::Backend
-    };
-    StoreError::new(kind, e)
-}
-
-fn not_found() -> StoreError {
-    StoreError::from_kind(StoreErrorKind::NotFound)
-}
-
-/// A user as a script argument: `''` for none, else `u:<user>`.
-fn user_arg(user: Option<&str>) -> String {
-    user.map_or(String::new(), |u| format!("u:{u}"))
-}
-
-/// Adds a change set's arguments, in the order `APPLY` reads them.
-fn push_changes(inv: &mut Cmd, changes: &ChangeSet) {
-    inv.arg(changes.expires_at)
-        .arg(if changes.cleared { "1" } else { "0" });
-    inv.arg(match &changes.user {
-        None => String::new(),
-        Some(None) => "-".into(),
-        Some(Some(u)) => user_arg(Some(u)),
-    });
-    inv.arg(changes.removed.len());
-    for k in &changes.removed {
-        inv.arg(k);
-    }
-    for (k, v) in &changes.set {
-        inv.arg(k).arg(v.to_tagged_json());
-    }
-}
-
-/// The score a cluster index claim gives a session that expires at
-/// `expires`: that, plus as much again (at most a day) so that the next
-/// touches fit in the claim.
-fn claim(expires: u64, now: u64) -> u64 {
-    expires.saturating_add(expires.saturating_sub(now).min(CLAIM_SLACK_MAX))
-}
-
-/// Fails a write that fewer replicas than `ack` asks for acknowledged
-/// (`acked`, `WAIT`'s reply).
-fn check_ack(ack: ReplicaAck, acked: redis::Value) -> Result<(), StoreError> {
-    let acked = u32::from_redis_value(acked).map_err(err)?;
-    if acked < ack.replicas {
-        return Err(StoreError::new(
-            StoreErrorKind::Unavailable,
-            format!(
-                "the write was acknowledged by {acked} of {} replicas within {} ms; \
-                 it is applied on the primary and may or may not survive a failover",
-                ack.replicas, ack.timeout_ms
-            ),
-        ));
-    }
-    Ok(())
-}
-
-impl RedisStore {
-    /// Connects to one Redis server with the default [`RedisOptions`]
-    /// (2-second connect and response timeouts, the system's root
-    /// certificates). The connection reconnects by itself after an outage.
-    ///
-    /// `url` is redis-rs' form: `redis://[USER][:PASSWORD@]HOST[:PORT][/DB]`,
-    /// `rediss://…` for TLS (feature `rustls`, the default, or
-    /// `native-tls`), `redis+unix:///path`. A user and password are sent
-    /// with `AUTH` (Redis 6 ACL users: see "Access control" in the crate
-    /// docs); neither appears in the store's `Debug` or in its errors.
-    ///
-    /// ```no_run
-    /// use websession_redis::RedisStore;
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let store = RedisStore::connect("rediss://sessions:s3cret@cache.internal:6380").await?;
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`StoreErrorKind::Backend`] when the URL is invalid or the server
-    /// refuses the user or password; [`StoreErrorKind::Unavailable`] when
-    /// the server can't be reached in time, or its TLS certificate doesn't
-    /// chain to a trusted root or doesn't name the host.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::connect_with(url, &RedisOptions::default()).await
-    }
-
-    /// Connects to one Redis server with these options (timeouts, a
-    /// custom root CA for `rediss://`).
-    ///
-    /// ```no_run
-    /// use std::time::Duration;
-    /// use websession_redis::{RedisOptions, RedisStore};
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let options = RedisOptions::default().response_timeout(Duration::from_millis(500));
-    /// let store = RedisStore::connect_with("redis://127.0.0.1:6379", &options).await?;
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`connect`](Self::connect); also [`StoreErrorKind::Backend`] when
-    /// the root CA PEM holds no certificate.
-    pub async fn connect_with(url: &str, options: &RedisOptions) -> Result<Self, StoreError> {
-        #[cfg(feature = "rustls")]
-        let client = match options.certificates()? {
-            Some(certs) => redis::Client::build_with_tls(url, certs),
-            None => redis::Client::open(url),
-        };
-        #[cfg(not(feature = "rustls"))]
-        let client = redis::Client::open(url);
-        Self::from_client(client.map_err(err)?, options).await
-    }
-
-    /// Uses a `redis::Client` (redis 1.x) you built (with your own TLS
-    /// certificates, say), with the timeouts of `options` (its root CA is not used: the
-    /// client's own TLS settings apply). The store makes its own
-    /// `ConnectionManager` from it.
-    ///
-    /// ```no_run
-    /// use websession_redis::{redis, RedisOptions, RedisStore};
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
-    /// let store = RedisStore::from_client(client, &RedisOptions::default()).await?;
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`connect`](Self::connect), for the first connection.
-    pub async fn from_client(
-        client: redis::Client,
-        options: &RedisOptions,
-    ) -> Result<Self, StoreError> {
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(options.connect_timeout))
-            .set_response_timeout(Some(options.response_timeout))
-            .set_number_of_retries(1);
-        let conn = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(err)?;
-        Ok(Self::from_manager(conn).require_safe_eviction(options.require_safe_eviction))
-    }
-
-    /// Uses a `ConnectionManager` (redis 1.x) you already have (it may be
-    /// shared with the rest of your app: the store clones it). Its timeouts and
-    /// reconnection settings are yours; the store's calls still go out in
-    /// batches (see "Round trips").
-    ///
-    /// ```no_run
-    /// use websession_redis::{redis, RedisStore};
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
-    /// let manager = redis::aio::ConnectionManager::new(client).await?;
-    /// let store = RedisStore::from_manager(manager.clone());
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn from_manager(manager: ConnectionManager) -> Self {
-        Self::with_conn(Conn::Single(conn::Batcher::new(manager)))
-    }
-
-    /// Connects to a Redis Cluster through any of its nodes, with the
-    /// default [`RedisOptions`]: one reachable node's URL is enough, the
-    /// others are discovered from it (`CLUSTER SLOTS`). The URLs' user,
-    /// password and scheme (`rediss://` for TLS) apply to every node.
-    ///
-    /// ```no_run
-    /// use websession_redis::RedisStore;
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let store = RedisStore::connect_cluster(&["redis://10.0.0.1:7000"]).await?;
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`StoreErrorKind::Unavailable`] when no node can be reached;
-    /// [`StoreErrorKind::Backend`] when a URL is invalid or a node refuses
-    /// the user or password.
-    pub async fn connect_cluster(urls: &[&str]) -> Result<Self, StoreError> {
-        Self::connect_cluster_with(urls, &RedisOptions::default()).await
-    }
-
-    /// Connects to a Redis Cluster through any of its nodes, with these
-    /// options.
-    ///
-    /// ```no_run
-    /// use std::time::Duration;
-    /// use websession_redis::{RedisOptions, RedisStore};
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let options = RedisOptions::default().connect_timeout(Duration::from_secs(5));
-    /// let store = RedisStore::connect_cluster_with(&["redis://10.0.0.1:7000"], &options).await?;
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`connect_cluster`](Self::connect_cluster); also
-    /// [`StoreErrorKind::Backend`] when the root CA PEM holds no
-    /// certificate.
-    pub async fn connect_cluster_with(
-        urls: &[&str],
-        options: &RedisOptions,
-    ) -> Result<Self, StoreError> {
-        let builder = redis::cluster::ClusterClient::builder(urls.iter().copied())
-            .connection_timeout(options.connect_timeout)
-            .response_timeout(options.response_timeout)
-            // redis 1.x also bounds a call's whole time (its wait behind a
-            // topology refresh, its retries) by the response timeout unless
-            // told otherwise; with that, calls to healthy primaries failed
-            // while another primary failed over. Each reply is still bounded.
-            .overall_response_timeout(None);
-        #[cfg(feature = "rustls")]
-        let builder = match options.certificates()? {
-            Some(certs) => builder.certs(certs),
-            None => builder,
-        };
-        Ok(Self::from_cluster_client(builder.build().map_err(err)?)
-            .await?
-            .require_safe_eviction(options.require_safe_eviction))
-    }
-
-    /// Uses a `redis::cluster::ClusterClient` (redis 1.x) you built (its
-    /// timeouts, TLS and credentials apply).
-    ///
-    /// ```no_run
-    /// use websession_redis::{redis, RedisStore};
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = redis::cluster::ClusterClient::new(vec!["redis://10.0.0.1:7000"])?;
-    /// let store = RedisStore::from_cluster_client(client).await?;
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`connect_cluster`](Self::connect_cluster).
-    pub async fn from_cluster_client(
-        client: redis::cluster::ClusterClient,
-    ) -> Result<Self, StoreError> {
-        let conn = client.get_async_connection().await.map_err(err)?;
-        Ok(Self::from_cluster_connection(conn))
-    }
-
-    /// Uses a Cluster connection (redis 1.x) you already have (the store
-    /// clones it).
-    ///
-    /// ```no_run
-    /// use websession_redis::{redis, RedisStore};
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = redis::cluster::ClusterClient::new(vec!["redis://10.0.0.1:7000"])?;
-    /// let conn = client.get_async_connection().await?;
-    /// let store = RedisStore::from_cluster_connection(conn);
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn from_cluster_connection(conn: redis::cluster_async::ClusterConnection) -> Self {
-        Self::with_conn(Conn::Cluster(conn))
-    }
-
-    fn with_conn(conn: Conn) -> Self {
-        Self {
-            conn,
-            prefix: "websession:".into(),
-            scripts: Arc::new(Scripts::new()),
-            replica_ack: None,
-            eviction: Arc::default(),
-            require_safe_eviction: false,
-        }
-    }
-
-    /// Makes every write wait until at least `replicas` replicas of the
-    /// node that took it have acknowledged it (Redis' `WAIT`), for at most
-    /// `timeout`; a write that fewer replicas acknowledged in time fails
-    /// with [`StoreErrorKind::Unavailable`]. Off by default. This narrows
-    /// the window in which a failover loses an acknowledged write; it
-    /// doesn't close it, and a failed write may still have been applied
-    /// (see "Replica acknowledgement" in the crate docs).
-    ///
-    /// `timeout` is capped at one second (the store's default response timeout is
-    /// two) and at least one millisecond (`WAIT 0` would wait forever).
-    ///
-    /// ```no_run
-    /// # use std::time::Duration;
-    /// # use websession_redis::RedisStore;
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let store = RedisStore::connect_cluster(&["redis://10.0.0.1:7000"])
-    ///     .await?
-    ///     .with_replica_ack(1, Duration::from_millis(500));
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn with_replica_ack(mut self, replicas: u32, timeout: std::time::Duration) -> Self {
-        let timeout_ms = u64::try_from(timeout.as_millis())
-            .unwrap_or(u64::MAX)
-            .clamp(1, REPLICA_ACK_MAX_TIMEOUT_MS);
-        self.replica_ack = (replicas > 0).then_some(ReplicaAck {
-            replicas,
-            timeout_ms,
-        });
-        self
-    }
-
-    /// Whether every revocation call fails while a Redis node's
-    /// `maxmemory-policy` can evict the revocation keys: what
-    /// [`RedisOptions::require_safe_eviction`] sets, for a store made from
-    /// your own manager, client or connection (the `from_*` constructors
-    /// other than [`from_client`](Self::from_client)). Off by default: the
-    /// store then only logs a warning. See "Memory limits" in the crate
-    /// docs.
-    ///
-    /// ```no_run
-    /// use websession_redis::{redis, RedisStore};
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
-    /// let manager = redis::aio::ConnectionManager::new(client).await?;
-    /// let store = RedisStore::from_manager(manager).require_safe_eviction(true);
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn require_safe_eviction(mut self, require: bool) -> Self {
-        self.require_safe_eviction = require;
-        self
-    }
-
-    /// Uses `prefix` (default `websession:`) for every key, to share a Redis
-    /// (or a Cluster) with other apps or other session sets. A session is
-    /// `<prefix>{<id hash>}` and a user's index `<prefix>user-sessions:{<user>}`
-    /// (revocations: `<prefix>gen:{<user>}`, `<prefix>denied:{<h>}`);
-    /// give a restricted ACL user the key pattern `~<prefix>*` (see "Access
-    /// control").
-    ///
-    /// On a Cluster the braces are the hash tag that spreads sessions over
-    /// the slots, and Redis hashes only the *first* `{…}` of a key: a prefix
-    /// holding `{` would put every session in one slot, on one node. Keep
-    /// `{` and `}` out of the prefix.
-    ///
-    /// ```no_run
-    /// use websession_redis::RedisStore;
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let store = RedisStore::connect("redis://127.0.0.1:6379")
-    ///     .await?
-    ///     .with_prefix("shop:sessions:");
-    /// # let _ = store;
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    fn key(&self, id: &IdHash) -> String {
-        self.key_hex(&id.to_hex())
-    }
-
-    fn key_hex(&self, hex: &str) -> String {
-        format!("{}{{{hex}}}", self.prefix)
-    }
-
-    fn user_key(&self, user: &str) -> String {
-        format!("{}user-sessions:{{{user}}}", self.prefix)
-    }
-
-    fn is_cluster(&self) -> bool {
-        matches!(self.conn, Conn::Cluster(_))
-    }
-
-    /// Sends one command and reads its reply, an error reply as an error.
-    /// On a single Redis the command joins the next batch as it is (no
-    /// copy).
-    async fn send(&self, cmd: Cmd) -> redis::RedisResult<redis::Value> {
-        let reply = match &self.conn {
-            Conn::Single(batcher) => batcher.send(cmd).await?,
-            Conn::Cluster(c) => {
-                use redis::aio::ConnectionLike;
-                c.clone().req_packed_command(&cmd).await?
-            }
-        };
-        reply.extract_error()
-    }
-
-    /// Runs `script` (`EVALSHA`) with `keys` keys: `build` appends the keys,
-    /// then the arguments. When the server doesn't have the script
-    /// (`NOSCRIPT`: restarted, flushed), loads it and runs it again.
-    async fn eval<T: FromRedisValue>(
-        &self,
-        script: &Script,
-        keys: usize,
-        build: impl Fn(&mut Cmd),
-    ) -> Result<T, StoreError> {
-        let make = || {
-            let mut cmd = redis::cmd("EVALSHA");
-            cmd.arg(script.get_hash()).arg(keys);
-            build(&mut cmd);
-            cmd
-        };
-        // A write's `WAIT` goes right after it, in the same write on the
-        // same connection: the count it returns covers the script.
-        let ack = self.replica_ack.filter(|_| keys > 0);
-        let (reply, acked) = match self.send_acked(make(), ack).await {
-            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
-                let mut conn = self.conn.clone();
-                script
-                    .prepare_invoke()
-                    .load_async(&mut conn)
-                    .await
-                    .map_err(err)?;
-                self.send_acked(make(), ack).await
-            }
-            reply => reply,
-        }
-        .map_err(err)?;
-        if let (Some(ack), Some(acked)) = (ack, acked) {
-            check_ack(ack, acked)?;
-        }
-        T::from_redis_value(reply).map_err(err)
-    }
-
-    /// Sends the script invocation `cmd` (`EVALSHA sha n key …`), and with
-    /// `ack` a `WAIT` right after it as one pipeline: on a single Redis in
-    /// the same batch, on a cluster to the primary of the key's slot. Both
-    /// travel in one write on one connection, so `WAIT` counts the replicas
-    /// that have everything up to the script, whatever the connection
-    /// manager does between two writes. Returns the script's reply (an
-    /// error reply as an error) and `WAIT`'s.
-    async fn send_acked(
-        &self,
-        cmd: Cmd,
-        ack: Option<ReplicaAck>,
-    ) -> redis::RedisResult<(redis::Value, Option<redis::Value>)> {
-        let Some(ack) = ack else {
-            return Ok((self.send(cmd).await?, None));
-        };
-        let mut wait = redis::cmd("WAIT");
-        wait.arg(ack.replicas).arg(ack.timeout_ms);
-        let (reply, acked) = match &self.conn {
-            Conn::Single(batcher) => batcher.send_pair(cmd, wait).await?,
-            Conn::Cluster(c) => {
-                use redis::aio::ConnectionLike;
-                // The pipeline goes where its one keyed command goes
-                // (`WAIT` has no key), and fails as a whole on an error
-                // reply, `NOSCRIPT` included.
-                let mut pipe = redis::Pipeline::with_capacity(2);
-                pipe.add_command(cmd).add_command(wait);
-                let mut replies = c
-                    .clone()
-                    .req_packed_commands(&pipe, 0, 2)
-                    .await?
-                    .into_iter();
-                match (replies.next(), replies.next()) {
-                    (Some(reply), Some(acked)) => (reply, acked),
-                    _ => {
-                        return Err(redis::RedisError::from((
-                            redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError),
-                            "a script and its WAIT got fewer than two replies",
-                        )))
-                    }
-                }
-            }
-        };
-        Ok((reply.extract_error()?, Some(acked.extract_error()?)))
-    }
-
-    /// The stored record, live or not, and its update counter (`m:ver`). A
-    /// tombstone reads as a record that expired at 0.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreErrorKind::Corrupt`] when a field or value isn't UTF-8 or
-    /// doesn't decode.
-    async fn fetch(&self, id: &IdHash) -> Result<Option<(Record, String)>, StoreError> {
-        // The reply as it was parsed: fields and values are read in place
-        // (bytes: text that isn't UTF-8 is corrupt data, not a backend
-        // error); only the keys and the decoded values are allocated.
-        let mut cmd = redis::cmd("HGETALL");
-        cmd.arg(self.key(id));
-        let reply = self.send(cmd).await.map_err(err)?;
-        let pairs = match &reply {
-            redis::Value::Array(items) | redis::Value::Set(items) => {
-                parse_pairs(items.chunks_exact(2).map(|p| (&p[0], &p[1])))?
-            }
-            redis::Value::Map(items) => parse_pairs(items.iter().map(|(f, v)| (f, v)))?,
-            redis::Value::Nil => None,
-            other => {
-                return Err(StoreError::new(
-                    StoreErrorKind::Backend,
-                    format!("unexpected reply to HGETALL: {other:?}"),
-                ))
-            }
-        };
-        Ok(pairs)
-    }
-}
-
-/// A record from the field/value pairs of its hash (none: no record), and
-/// its update counter (`m:ver`).
-fn parse_pairs<'a>(
-    pairs: impl Iterator<Item = (&'a redis::Value, &'a redis::Value)>,
-) -> Result<Option<(Record, String)>, StoreError> {
-    let text = |v: &'a redis::Value| -> Result<&'a str, StoreError> {
-        match v {
-            redis::Value::BulkString(bytes) => {
-                std::str::from_utf8(bytes).map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
-            }
-            redis::Value::SimpleString(s) => Ok(s),
-            other => Err(StoreError::new(
-                StoreErrorKind::Backend,
-                format!("unexpected item in an HGETALL reply: {other:?}"),
-            )),
-        }
-    };
-    let mut record = Record::new(Map::new(), 0, 0);
-    let mut version = String::new();
-    let mut any = false;
-    for (field, value) in pairs {
-        any = true;
-        let (field, value) = (text(field)?, text(value)?);
-        if let Some(key) = field.strip_prefix("d:") {
-            record.data.insert(key.to_owned(), decode_value(value)?);
-        } else {
-            let number = || {
-                value
-                    .parse::<u64>()
-                    .map_err(|e| StoreError::new(StoreErrorKind::Corrupt, e))
-            };
-            match field {
-                "m:expires" => record.expires_at = number()?,
-                "m:created" => record.created_at = number()?,
-                "m:user" => record.user = Some(value.to_owned()),
-                "m:ver" => value.clone_into(&mut version),
-                _ => {}
-            }
-        }
-    }
-    Ok(any.then_some((record, version)))
-}
-
-#[async_trait::async_trait]
-impl SessionStore for RedisStore {
-    async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
-        Ok(self
-            .fetch(id)
-            .await?
-            .map(|(record, _)| record)
-            .filter(|r| r.expires_at > now))
-    }
-
-    async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<(), StoreError> {
-        if self.is_cluster() {
-            return self.create_cluster(id, record, now).await;
-        }
-        let hex = id.to_hex();
-        let key = self.key_hex(&hex);
-        let done: i64 = self
-            .eval(&self.scripts.single_create, 1, |cmd| {
-                cmd.arg(&key)
-                    .arg(&self.prefix)
-                    .arg(now)
-                    .arg(&hex)
-                    .arg(record.expires_at)
-                    .arg(record.created_at)
-                    .arg(user_arg(record.user.as_deref()));
-                for (k, v) in &record.data {
-                    cmd.arg(k).arg(v.to_tagged_json());
-                }
-            })
-            .await?;
-        if done == 0 {
-            return Err(StoreError::from_kind(StoreErrorKind::Collision));
-        }
-        Ok(())
-    }
-
-    async fn update(&self, id: &IdHash, changes: &ChangeSet, now: u64) -> Result<(), StoreError> {
-        if self.is_cluster() {
-            return self.update_cluster(id, changes, now).await;
-        }
-        let hex = id.to_hex();
-        let key = self.key_hex(&hex);
-        let done: i64 = self
-            .eval(&self.scripts.single_update, 1, |cmd| {
-                cmd.arg(&key).arg(&self.prefix).arg(now).arg(&hex);
-                push_changes(cmd, changes);
-            })
-            .await?;
-        if done == 0 {
-            return Err(not_found());
-        }
-        Ok(())
-    }
-
-    async fn cycle_id(
-        &self,
-        old: &IdHash,
-        new: &IdHash,
-        changes: &ChangeSet,
-        now: u64,
-    ) -> Result<(), StoreError> {
-        if self.is_cluster() {
-            return self.cycle_cluster(old, new, changes, now).await;
-        }
-        let (old_hex, new_hex) = (old.to_hex(), new.to_hex());
-        let reply: i64 = self
-            .eval(&self.scripts.single_cycle, 2, |cmd| {
-                cmd.arg(self.key_hex(&old_hex))
-                    .arg(self.key_hex(&new_hex))
-                    .arg(&self.prefix)
-                    .arg(now)
-                    .arg(&old_hex)
-                    .arg(&new_hex);
-                push_changes(cmd, changes);
-            })
-            .await?;
-        match reply {
-            0 => Err(not_found()),
-            -1 => Err(StoreError::from_kind(StoreErrorKind::Collision)),
-            _ => Ok(()),
-        }
-    }
-
-    async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
-        if self.is_cluster() {
-            // The index member stays until its score passes (see "Layout").
-            return self.delete_key(id).await;
-        }
-        let hex = id.to_hex();
-        self.eval::<i64>(&self.scripts.single_delete, 1, |cmd| {
-            cmd.arg(self.key_hex(&hex)).arg(&self.prefix).arg(&hex);
-        })
-        .await?;
-        Ok(())
-    }
-
-    async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
-        if self.is_cluster() {
-            return self.revoke_cluster(user, None).await;
-        }
-        let user_key = self.user_key(user);
-        let mut deleted = 0;
-        for _ in 0..REVOKE_MAX_BATCHES {
-            let (n, processed): (u64, usize) = self
-                .eval(&self.scripts.single_revoke, 1, |cmd| {
-                    cmd.arg(&user_key)
-                        .arg(&self.prefix)
-                        .arg(user)
-                        .arg(REVOKE_BATCH);
-                })
-                .await?;
-            deleted += n;
-            if processed < REVOKE_BATCH {
-                break;
-            }
-        }
-        Ok(deleted)
-    }
-
-    /// On a single Redis, `delete_all_for`'s batches, sparing `keep`: each
-    /// batch one script over the user's index, until one finds fewer
-    /// members than a batch, so a session cycled meanwhile (relisted under
-    /// its new id in the same script as its move) is deleted under its
-    /// new id. On a Cluster, what `delete_all_for` does there (see
-    /// "Layout"), sparing `keep`.
-    async fn delete_others_of(
-        &self,
-        user: &str,
-        keep: &IdHash,
-        now: u64,
-    ) -> Result<u64, StoreError> {
-        let keep = keep.to_hex();
-        if self.is_cluster() {
-            return self.revoke_cluster(user, Some((&keep, now))).await;
-        }
-        let user_key = self.user_key(user);
-        let mut deleted = 0;
-        for _ in 0..REVOKE_MAX_BATCHES {
-            let (n, processed): (u64, usize) = self
-                .eval(&self.scripts.single_revoke_others, 1, |cmd| {
-                    cmd.arg(&user_key)
-                        .arg(&self.prefix)
-                        .arg(user)
-                        .arg(REVOKE_BATCH)
-                        .arg(&keep)
-                        .arg(now);
-                })
-                .await?;
-            deleted += n;
-            if processed < REVOKE_BATCH {
-                break;
-            }
-        }
-        Ok(deleted)
-    }
-
-    /// Reads the user's index (`ZRANGE`), then loads each member: on a
-    /// single Redis the loads go out together, in one batch. Members that
-    /// expired, moved (a Cluster's tombstone) or changed user are left out.
-    async fn sessions_of(&self, user: &str, now: u64) -> Result<Vec<(IdHash, Record)>, StoreError> {
-        let mut range = redis::cmd("ZRANGE");
-        range.arg(self.user_key(user)).arg(0).arg(-1);
-        let members = self.send(range).await.map_err(err)?;
-        let members = Vec::<String>::from_redis_value(members).map_err(err)?;
-        let mut loads = tokio::task::JoinSet::new();
-        for id in members.iter().filter_map(|hex| IdHash::from_hex(hex)) {
-            let store = self.clone();
-            loads.spawn(async move { store.load(&id, now).await.map(|r| (id, r)) });
-        }
-        let mut found = Vec::with_capacity(members.len());
-        while let Some(loaded) = loads.join_next().await {
-            let (id, record) =
-                loaded.map_err(|e| StoreError::new(StoreErrorKind::Backend, e))??;
-            if let Some(record) = record.filter(|r| r.user.as_deref() == Some(user)) {
-                found.push((id, record));
-            }
-        }
-        Ok(found)
-    }
-}
+pub use store::RedisStore;

@@ -1,26 +1,38 @@
 //! [`RedisOptions`]: the timeouts and the TLS trust the store connects
-//! with, and whether it requires a safe eviction policy.
+//! with, its key prefix, the replica acknowledgement of its writes, and
+//! whether it requires a safe eviction policy.
 
 use std::time::Duration;
 
-/// How [`RedisStore`](crate::RedisStore) connects: timeouts, with the
-/// `rustls` feature the certificate authority a `rediss://` server must
-/// chain to, and whether revocations require a safe eviction policy.
+/// How [`RedisStore`](crate::RedisStore) connects and keeps its keys:
+/// timeouts, with the `rustls` feature the certificate authority a
+/// `rediss://` server must chain to, the key prefix, the replica
+/// acknowledgement of writes, and whether revocations require a safe
+/// eviction policy.
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`connect_timeout`](Self::connect_timeout) | 2 s |
-/// | [`response_timeout`](Self::response_timeout) | 2 s |
-/// | [`root_ca_pem`](Self::root_ca_pem) (feature `rustls`) | none: the system's root certificates |
-/// | [`require_safe_eviction`](Self::require_safe_eviction) | off: an evicting `maxmemory-policy` is only logged |
+/// | [`with_connect_timeout`](Self::with_connect_timeout) | 2 s |
+/// | [`with_response_timeout`](Self::with_response_timeout) | 2 s |
+/// | [`with_root_certificates_pem`](Self::with_root_certificates_pem) (feature `rustls`) | none: the system's root certificates |
+/// | [`with_key_prefix`](Self::with_key_prefix) | `websession:` |
+/// | [`with_replica_ack`](Self::with_replica_ack) | off: a write is answered once the primary applied it |
+/// | [`with_safe_eviction_required`](Self::with_safe_eviction_required) | off: an evicting `maxmemory-policy` is only logged |
+///
+/// The timeouts and the root certificates are for the connections the
+/// store makes: [`RedisStore::from_client`](crate::RedisStore::from_client)
+/// takes the timeouts only, [`RedisStore::from_cluster_client`](crate::RedisStore::from_cluster_client)
+/// neither (your client's settings apply). The key prefix, the replica
+/// acknowledgement and the eviction requirement apply to every store.
 ///
 /// ```
 /// use std::time::Duration;
 /// use websession_redis::RedisOptions;
 ///
 /// let options = RedisOptions::default()
-///     .connect_timeout(Duration::from_secs(5))
-///     .response_timeout(Duration::from_millis(500));
+///     .with_connect_timeout(Duration::from_secs(5))
+///     .with_response_timeout(Duration::from_millis(500))
+///     .with_key_prefix("shop:sessions:");
 /// # let _ = options;
 /// ```
 #[derive(Clone)]
@@ -28,8 +40,22 @@ pub struct RedisOptions {
     pub(crate) connect_timeout: Duration,
     pub(crate) response_timeout: Duration,
     #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
-    pub(crate) root_ca_pem: Option<Vec<u8>>,
-    pub(crate) require_safe_eviction: bool,
+    pub(crate) root_certificates: Option<Vec<u8>>,
+    pub(crate) key_prefix: String,
+    pub(crate) replica_ack: Option<ReplicaAck>,
+    pub(crate) safe_eviction_required: bool,
+}
+
+/// The longest `WAIT` [`RedisOptions::with_replica_ack`] allows, in
+/// milliseconds: well under the default response timeout (2 s).
+const REPLICA_ACK_MAX_TIMEOUT_MS: u64 = 1000;
+
+/// The opt-in `WAIT` after each write (see "Replica acknowledgement" in the
+/// crate docs).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReplicaAck {
+    pub(crate) replicas: u32,
+    pub(crate) timeout_ms: u64,
 }
 
 impl Default for RedisOptions {
@@ -37,8 +63,10 @@ impl Default for RedisOptions {
         Self {
             connect_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(2),
-            root_ca_pem: None,
-            require_safe_eviction: false,
+            root_certificates: None,
+            key_prefix: "websession:".into(),
+            replica_ack: None,
+            safe_eviction_required: false,
         }
     }
 }
@@ -48,8 +76,13 @@ impl std::fmt::Debug for RedisOptions {
         f.debug_struct("RedisOptions")
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
-            .field("root_ca_pem", &self.root_ca_pem.as_ref().map(|_| "custom"))
-            .field("require_safe_eviction", &self.require_safe_eviction)
+            .field(
+                "root_certificates",
+                &self.root_certificates.as_ref().map(|_| "custom"),
+            )
+            .field("key_prefix", &self.key_prefix)
+            .field("replica_ack", &self.replica_ack)
+            .field("safe_eviction_required", &self.safe_eviction_required)
             .finish()
     }
 }
@@ -61,11 +94,11 @@ impl RedisOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let options = websession_redis::RedisOptions::default().connect_timeout(Duration::from_secs(5));
+    /// let options = websession_redis::RedisOptions::default().with_connect_timeout(Duration::from_secs(5));
     /// # let _ = options;
     /// ```
     #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
@@ -78,15 +111,15 @@ impl RedisOptions {
     /// `ClusterClient` of your own, redis 1.x, bounds the whole call by its
     /// response timeout unless you set `overall_response_timeout`).
     /// Keep it above the `WAIT` timeout of
-    /// [`RedisStore::with_replica_ack`](crate::RedisStore::with_replica_ack).
+    /// [`with_replica_ack`](Self::with_replica_ack).
     ///
     /// ```
     /// use std::time::Duration;
-    /// let options = websession_redis::RedisOptions::default().response_timeout(Duration::from_secs(1));
+    /// let options = websession_redis::RedisOptions::default().with_response_timeout(Duration::from_secs(1));
     /// # let _ = options;
     /// ```
     #[must_use]
-    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_response_timeout(mut self, timeout: Duration) -> Self {
         self.response_timeout = timeout;
         self
     }
@@ -109,18 +142,17 @@ impl RedisOptions {
     /// It is checked once per store: a policy changed afterwards isn't
     /// seen. When neither command is allowed (an ACL, a managed Redis), the
     /// store logs that it could not check and goes on, even with this
-    /// option. For a store made from your own manager or connection, use
-    /// [`RedisStore::require_safe_eviction`](crate::RedisStore::require_safe_eviction).
+    /// option.
     ///
     /// ```
-    /// let options = websession_redis::RedisOptions::default().require_safe_eviction(true);
+    /// let options = websession_redis::RedisOptions::default().with_safe_eviction_required(true);
     /// # let _ = options;
     /// ```
     ///
     /// [`StoreErrorKind::Backend`]: websession_core::store::StoreErrorKind::Backend
     #[must_use]
-    pub fn require_safe_eviction(mut self, require: bool) -> Self {
-        self.require_safe_eviction = require;
+    pub fn with_safe_eviction_required(mut self, require: bool) -> Self {
+        self.safe_eviction_required = require;
         self
     }
 
@@ -141,16 +173,75 @@ impl RedisOptions {
     /// use websession_redis::{RedisOptions, RedisStore};
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let ca = std::fs::read("/etc/redis/ca.pem")?;
-    /// let options = RedisOptions::default().root_ca_pem(ca);
-    /// let store = RedisStore::connect_with("rediss://cache.internal:6380", &options).await?;
+    /// let options = RedisOptions::default().with_root_certificates_pem(ca);
+    /// let store = RedisStore::connect_with("rediss://cache.internal:6380", options).await?;
     /// # let _ = store;
     /// # Ok(()) }
     /// ```
     #[cfg(feature = "rustls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
     #[must_use]
-    pub fn root_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.root_ca_pem = Some(pem.into());
+    pub fn with_root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates = Some(pem.into());
+        self
+    }
+
+    /// Uses `prefix` (default `websession:`) for every key, to share a Redis
+    /// (or a Cluster) with other apps or other session sets. A session is
+    /// `<prefix>{<id hash>}` and a user's index `<prefix>user-sessions:{<user>}`
+    /// (revocations: `<prefix>gen:{<user>}`, `<prefix>denied:{<h>}`);
+    /// give a restricted ACL user the key pattern `~<prefix>*` (see "Access
+    /// control" in the crate docs).
+    ///
+    /// On a Cluster the braces are the hash tag that spreads sessions over
+    /// the slots, and Redis hashes only the *first* `{…}` of a key: a prefix
+    /// holding `{` would put every session in one slot, on one node. Keep
+    /// `{` and `}` out of the prefix.
+    ///
+    /// ```no_run
+    /// use websession_redis::{RedisOptions, RedisStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let options = RedisOptions::default().with_key_prefix("shop:sessions:");
+    /// let store = RedisStore::connect_with("redis://127.0.0.1:6379", options).await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// Makes every write wait until at least `replicas` replicas of the
+    /// node that took it have acknowledged it (Redis' `WAIT`), for at most
+    /// `timeout`; a write that fewer replicas acknowledged in time fails
+    /// with [`StoreErrorKind::Unavailable`](websession_core::store::StoreErrorKind::Unavailable).
+    /// Off by default (and with `replicas` 0). This narrows the window in
+    /// which a failover loses an acknowledged write; it doesn't close it,
+    /// and a failed write may still have been applied (see "Replica
+    /// acknowledgement" in the crate docs).
+    ///
+    /// `timeout` is capped at one second (the default response timeout is
+    /// two) and at least one millisecond (`WAIT 0` would wait forever).
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// use websession_redis::{RedisOptions, RedisStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let options = RedisOptions::default().with_replica_ack(1, Duration::from_millis(500));
+    /// let store = RedisStore::connect_cluster(&["redis://10.0.0.1:7000"], options).await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_replica_ack(mut self, replicas: u32, timeout: Duration) -> Self {
+        let timeout_ms = u64::try_from(timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .clamp(1, REPLICA_ACK_MAX_TIMEOUT_MS);
+        self.replica_ack = (replicas > 0).then_some(ReplicaAck {
+            replicas,
+            timeout_ms,
+        });
         self
     }
 
@@ -159,7 +250,7 @@ impl RedisOptions {
     pub(crate) fn certificates(
         &self,
     ) -> Result<Option<redis::TlsCertificates>, websession_core::store::StoreError> {
-        let Some(pem) = &self.root_ca_pem else {
+        let Some(pem) = &self.root_certificates else {
             return Ok(None);
         };
         if !pem

@@ -3,7 +3,13 @@
 
 use websession_core::store::{RevocationStore, Verdict};
 
-use super::*;
+use redis::{Cmd, FromRedisValue};
+use websession_core::store::{IdHash, StoreError, StoreErrorKind};
+
+use crate::commands::check_ack;
+use crate::conn::Conn;
+use crate::error::err;
+use crate::RedisStore;
 
 /// Buckets of the deny-list: an id hash goes to the one named by its first
 /// hex digit.
@@ -20,7 +26,7 @@ const MAX_UNTIL: u64 = (1 << 53) - 1;
 ///
 /// It uses the store's connection (on a single Redis its calls join the
 /// store's batches) and its replica acknowledgement, if set
-/// ([`RedisStore::with_replica_ack`]): `bump_generation` and `deny` each
+/// ([`RedisOptions::with_replica_ack`](crate::RedisOptions::with_replica_ack)): `bump_generation` and `deny` each
 /// send their `WAIT` in the same write, as a session write does, and fail
 /// with [`StoreErrorKind::Unavailable`] when fewer replicas acknowledged in
 /// time (the revocation is then applied on the primary, and may or may not
@@ -28,7 +34,7 @@ const MAX_UNTIL: u64 = (1 << 53) - 1;
 /// (losing it only brings back entries that no longer count).
 ///
 /// Its first call checks the servers' `maxmemory-policy` (once per store;
-/// see [`RedisOptions::require_safe_eviction`](crate::RedisOptions::require_safe_eviction)
+/// see [`RedisOptions::with_safe_eviction_required`](crate::RedisOptions::with_safe_eviction_required)
 /// and "Memory limits" in the crate docs). Cloning is cheap.
 #[derive(Clone)]
 pub struct RedisRevocations {
@@ -89,13 +95,13 @@ impl RedisRevocations {
     /// Runs the store's `maxmemory-policy` check now, instead of at the
     /// first revocation call (so an app can refuse to start); once it has
     /// run, this answers from what it found. See
-    /// [`RedisOptions::require_safe_eviction`](crate::RedisOptions::require_safe_eviction).
+    /// [`RedisOptions::with_safe_eviction_required`](crate::RedisOptions::with_safe_eviction_required).
     ///
     /// ```no_run
     /// use websession_redis::{RedisOptions, RedisStore};
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let options = RedisOptions::default().require_safe_eviction(true);
-    /// let store = RedisStore::connect_with("redis://127.0.0.1:6379", &options).await?;
+    /// let options = RedisOptions::default().with_safe_eviction_required(true);
+    /// let store = RedisStore::connect_with("redis://127.0.0.1:6379", options).await?;
     /// store.revocations().check_eviction_policy().await?; // fails on allkeys-lru
     /// # Ok(()) }
     /// ```

@@ -6,7 +6,7 @@
 //! restarted once the failover is done, to rejoin as a replica (as a
 //! supervisor would). Then every session is read back and the acknowledged
 //! writes that are gone are counted: once without, once with
-//! [`RedisStore::with_replica_ack`]. Revokers bump generations and deny
+//! [`RedisOptions::with_replica_ack`]. Revokers bump generations and deny
 //! session ids on every primary meanwhile, and the acknowledged revocations
 //! that are gone are counted too (issue 25: a failover must not undo a
 //! revocation the store acknowledged). Last, the cost of the `WAIT` is
@@ -14,6 +14,11 @@
 //!
 //! The test leaves the cluster with three primaries and three replicas in
 //! sync (different ones than it found), so it can run again.
+//!
+//! A test binary of its own on purpose: cargo runs test binaries one after
+//! another but the tests of one binary in parallel, and this one kills and
+//! restarts Redis processes and times writes (the cost of `WAIT`), which
+//! the suite in `tests/it` running beside it would disturb.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -24,7 +29,7 @@ use websession_core::store::{
 };
 use websession_core::testing::now;
 use websession_core::{Map, Value};
-use websession_redis::RedisStore;
+use websession_redis::{RedisOptions, RedisStore};
 
 /// Sessions per primary.
 const PER_PRIMARY: usize = 4;
@@ -49,7 +54,11 @@ fn urls() -> Vec<String> {
 }
 
 async fn store() -> RedisStore {
-    common::cluster_store("REDIS_CLUSTER_REPLICA_URLS").await
+    store_with(RedisOptions::default()).await
+}
+
+async fn store_with(options: RedisOptions) -> RedisStore {
+    common::cluster_store("REDIS_CLUSTER_REPLICA_URLS", options).await
 }
 
 async fn node(url: &str) -> Option<redis::aio::MultiplexedConnection> {
@@ -541,7 +550,7 @@ async fn cluster_failover_loses_no_acknowledged_write_with_replica_ack() {
     let plain = kill_under_load(store().await, "without WAIT", false).await;
     wait_healthy(Duration::from_secs(30)).await;
     let acked = kill_under_load(
-        store().await.with_replica_ack(1, ACK_TIMEOUT),
+        store_with(RedisOptions::default().with_replica_ack(1, ACK_TIMEOUT)).await,
         "with WAIT 1 500",
         true,
     )
@@ -559,7 +568,7 @@ async fn cluster_failover_loses_no_acknowledged_write_with_replica_ack() {
 
     let ops = 2000;
     let (mean, p99, rate) = cost(&store().await, ops).await;
-    let ack_store = store().await.with_replica_ack(1, ACK_TIMEOUT);
+    let ack_store = store_with(RedisOptions::default().with_replica_ack(1, ACK_TIMEOUT)).await;
     let (ack_mean, ack_p99, ack_rate) = cost(&ack_store, ops).await;
     println!(
         "cost of WAIT ({ops} sequential updates, then {ops} by 16 writers): \
@@ -593,7 +602,7 @@ async fn replica_reader(url: &str) -> redis::aio::MultiplexedConnection {
 }
 
 /// A revocation write waits for the replica as a session write does (issue
-/// 25): with [`RedisStore::with_replica_ack`]`(1, …)`, `bump_generation`
+/// 25): with [`RedisOptions::with_replica_ack`]`(1, …)`, `bump_generation`
 /// and `deny` return once the replica of their key's primary has them (it
 /// is read there right after, on every primary); asking for more replicas
 /// than a shard has fails them as [`StoreErrorKind::Unavailable`] (applied
@@ -603,13 +612,14 @@ async fn replica_reader(url: &str) -> redis::aio::MultiplexedConnection {
 async fn cluster_revocation_writes_wait_for_their_replica() {
     let _turn = CLUSTER.lock().await;
     wait_healthy(Duration::from_secs(30)).await;
-    let plain = store().await;
-    let acked = plain.clone().with_replica_ack(1, ACK_TIMEOUT).revocations();
-    let too_many = plain
-        .clone()
-        .with_replica_ack(2, Duration::from_millis(50))
+    let plain = store().await.revocations();
+    let acked = store_with(RedisOptions::default().with_replica_ack(1, ACK_TIMEOUT))
+        .await
         .revocations();
-    let plain = plain.revocations();
+    let too_many =
+        store_with(RedisOptions::default().with_replica_ack(2, Duration::from_millis(50)))
+            .await
+            .revocations();
     for (primary, replica) in primaries().await {
         let mut on_replica = replica_reader(&replica).await;
         let user = user_on(&primary, "acked").await;
@@ -656,10 +666,12 @@ async fn replica_ack_without_replicas_fails_the_write_as_unavailable() {
     // A lone Redis has no replica: every write fails as Unavailable, and
     // (as documented) it was applied all the same.
     let url = common::env("REDIS_URL");
-    let store = RedisStore::connect(&url)
-        .await
-        .expect("connect")
-        .with_replica_ack(1, Duration::from_millis(50));
+    let store = RedisStore::connect_with(
+        &url,
+        RedisOptions::default().with_replica_ack(1, Duration::from_millis(50)),
+    )
+    .await
+    .expect("connect");
     let t = now();
     let id = SessionId::generate().hash();
     let e = store

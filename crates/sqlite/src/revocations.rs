@@ -1,9 +1,15 @@
 //! [`SqliteRevocations`]: the [`RevocationStore`] of a [`SqliteStore`], on
 //! the store's own connections and threads.
 
-use websession_core::store::RevocationStore;
+use std::fmt;
 
-use super::*;
+use rusqlite::{params, Connection};
+use websession_core::store::{IdHash, RevocationStore, StoreError, StoreErrorKind, Verdict};
+
+use crate::error::{err, secs};
+use crate::statements::Statements;
+use crate::threads::{ReadOp, Write};
+use crate::SqliteStore;
 
 /// The revocations of cookie sessions (per-user generations and the
 /// deny-list of session id hashes) in a [`SqliteStore`]'s database, in the
@@ -23,7 +29,7 @@ pub struct SqliteRevocations {
 impl fmt::Debug for SqliteRevocations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteRevocations")
-            .field("path", &self.store.inner.path)
+            .field("path", &self.store.path())
             .finish_non_exhaustive()
     }
 }
@@ -39,7 +45,7 @@ impl SqliteStore {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
     /// let file = std::env::temp_dir().join(format!("websession-doc-rev-{}.db", std::process::id()));
-    /// let store = SqliteStore::open(&file.display().to_string()).await?;
+    /// let store = SqliteStore::connect(&file.display().to_string()).await?;
     /// let revocations = store.revocations();
     /// assert_eq!(revocations.bump_generation("alice").await?, 1); // log out everywhere
     /// let id = SessionId::generate().hash();

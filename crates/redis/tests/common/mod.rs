@@ -1,6 +1,6 @@
 //! What the Redis test binaries share: the addresses `.ci/run` gives them.
 
-use websession_redis::RedisStore;
+use websession_redis::{RedisOptions, RedisStore};
 
 /// The environment variable `name`, which `.ci/run` sets.
 pub(crate) fn env(name: &str) -> String {
@@ -12,11 +12,11 @@ pub(crate) fn urls(name: &str) -> Vec<String> {
     env(name).split(',').map(str::to_owned).collect()
 }
 
-/// A store on the Redis Cluster whose nodes `name` lists.
-pub(crate) async fn cluster_store(name: &str) -> RedisStore {
+/// A store with `options` on the Redis Cluster whose nodes `name` lists.
+pub(crate) async fn cluster_store(name: &str, options: RedisOptions) -> RedisStore {
     let urls = urls(name);
     let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-    RedisStore::connect_cluster(&urls)
+    RedisStore::connect_cluster(&urls, options)
         .await
         .expect("connect cluster")
 }

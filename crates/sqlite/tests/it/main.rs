@@ -1,5 +1,8 @@
 //! SqliteStore: the conformance suite, cleanup, and two processes' worth of
-//! pools writing one file at once.
+//! pools writing one file at once; the faults it survives in [`faults`].
+//! The crate's one test binary.
+
+mod faults;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,13 +29,13 @@ async fn sqlite_store_conforms() {
     conformance::run(|| {
         let path = path.clone();
         async move {
-            SqliteStore::open(path.to_str().expect("utf8"))
+            SqliteStore::connect(path.to_str().expect("utf8"))
                 .await
                 .expect("open")
         }
     })
     .await;
-    let store = SqliteStore::open(path.to_str().expect("utf8"))
+    let store = SqliteStore::connect(path.to_str().expect("utf8"))
         .await
         .expect("open");
     conformance::run_expired_deletion(&store).await;
@@ -45,7 +48,7 @@ async fn sqlite_store_conforms_with_reader_threads_only() {
     conformance::run(|| {
         let path = path.clone();
         async move {
-            SqliteStore::open_with(
+            SqliteStore::connect_with(
                 path.to_str().expect("utf8"),
                 SqliteOptions::default().with_direct_reads(false),
             )
@@ -59,12 +62,12 @@ async fn sqlite_store_conforms_with_reader_threads_only() {
 #[tokio::test]
 async fn sqlite_revocations_conform() {
     let path = temp_db("revocations");
-    let store = SqliteStore::open(path.to_str().expect("utf8"))
+    let store = SqliteStore::connect(path.to_str().expect("utf8"))
         .await
         .expect("open");
     conformance::run_revocations(store.revocations()).await;
     // Reads on reader threads only.
-    let threads = SqliteStore::open_with(
+    let threads = SqliteStore::connect_with(
         path.to_str().expect("utf8"),
         SqliteOptions::default().with_direct_reads(false),
     )
@@ -80,10 +83,10 @@ async fn revocations_are_shared_through_the_file_and_kept_per_prefix() {
     let path = temp_db("revocations-shared");
     let url = path.to_str().expect("utf8");
     let (a, b) = (
-        SqliteStore::open(url).await.expect("open a"),
-        SqliteStore::open(url).await.expect("open b"),
+        SqliteStore::connect(url).await.expect("open a"),
+        SqliteStore::connect(url).await.expect("open b"),
     );
-    let auth = SqliteStore::open_with(
+    let auth = SqliteStore::connect_with(
         url,
         SqliteOptions::default().with_table_prefix(TablePrefix::new("auth_").expect("ok")),
     )
@@ -139,13 +142,13 @@ async fn sqlite_store_conforms_with_a_table_prefix() {
     conformance::run(|| {
         let path = path.clone();
         async move {
-            SqliteStore::open_with(path.to_str().expect("utf8"), options())
+            SqliteStore::connect_with(path.to_str().expect("utf8"), options())
                 .await
                 .expect("open")
         }
     })
     .await;
-    let store = SqliteStore::open_with(path.to_str().expect("utf8"), options())
+    let store = SqliteStore::connect_with(path.to_str().expect("utf8"), options())
         .await
         .expect("open");
     conformance::run_expired_deletion(&store).await;
@@ -158,10 +161,10 @@ async fn two_prefixes_share_a_file_and_keep_apart() {
     let path = temp_db("two-prefixes");
     let url = path.to_str().expect("utf8");
     let auth = SqliteOptions::default().with_table_prefix(TablePrefix::new("auth_").expect("ok"));
-    let a = SqliteStore::open_with(url, auth.clone())
+    let a = SqliteStore::connect_with(url, auth.clone())
         .await
         .expect("open auth_");
-    let b = SqliteStore::open(url).await.expect("open default");
+    let b = SqliteStore::connect(url).await.expect("open default");
     let id = SessionId::generate().hash();
     let record = Record::new(data(&[("who", Value::from("a"))]), now(), now() + 3600);
     a.create(&id, &record, now())
@@ -218,7 +221,7 @@ async fn sessions_survive_a_restart() {
     let id = SessionId::generate().hash();
     let t = now();
     {
-        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
             .await
             .expect("open");
         let mut data = Map::new();
@@ -228,7 +231,7 @@ async fn sessions_survive_a_restart() {
             .await
             .expect("create");
     }
-    let store = SqliteStore::open(path.to_str().expect("utf8"))
+    let store = SqliteStore::connect(path.to_str().expect("utf8"))
         .await
         .expect("reopen");
     assert_eq!(
@@ -240,7 +243,7 @@ async fn sessions_survive_a_restart() {
 #[tokio::test]
 async fn cleanup_deletes_only_expired_rows_and_stops_when_aborted() {
     let path = temp_db("cleanup");
-    let store = SqliteStore::open(path.to_str().expect("utf8"))
+    let store = SqliteStore::connect(path.to_str().expect("utf8"))
         .await
         .expect("open");
     let t = now();
@@ -269,12 +272,12 @@ async fn cleanup_deletes_only_expired_rows_and_stops_when_aborted() {
 async fn two_pools_on_one_file_write_without_lock_errors() {
     let path = temp_db("contention");
     let a = Arc::new(
-        SqliteStore::open(path.to_str().expect("utf8"))
+        SqliteStore::connect(path.to_str().expect("utf8"))
             .await
             .expect("a"),
     );
     let b = Arc::new(
-        SqliteStore::open(path.to_str().expect("utf8"))
+        SqliteStore::connect(path.to_str().expect("utf8"))
             .await
             .expect("b"),
     );
@@ -320,7 +323,7 @@ fn raw_connection(path: &std::path::Path) -> rusqlite::Connection {
 /// test's own SQL (triggers, row counts).
 async fn store_and_raw(name: &str) -> (SqliteStore, rusqlite::Connection) {
     let path = temp_db(name);
-    let store = SqliteStore::open(path.to_str().expect("utf8"))
+    let store = SqliteStore::connect(path.to_str().expect("utf8"))
         .await
         .expect("open");
     (store, raw_connection(&path))

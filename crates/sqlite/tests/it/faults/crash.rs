@@ -241,7 +241,7 @@ fn writer_process() {
         .expect("runtime");
     runtime.block_on(async move {
         let path = path.to_str().expect("utf8").to_owned();
-        let store = SqliteStore::open(&path).await.expect("open");
+        let store = SqliteStore::connect(&path).await.expect("open");
         // Go on from what the last child left (the parent checked it).
         let ids: Vec<Vec<u8>> = {
             let conn = rusqlite::Connection::open(&path).expect("connection");
@@ -443,7 +443,7 @@ async fn check(
     totals: &mut Totals,
     context: &str,
 ) {
-    let store = SqliteStore::open(path.to_str().expect("utf8"))
+    let store = SqliteStore::connect(path.to_str().expect("utf8"))
         .await
         .unwrap_or_else(|e| panic!("{context}: the store opens after the kill: {e:?}"));
     let conn = rusqlite::Connection::open_with_flags(

@@ -86,10 +86,10 @@ async fn round_trip(store: &RedisStore) {
 #[ignore = "starts its own redis-server with TLS (needs openssl)"]
 async fn rediss_with_a_private_ca_works_and_another_ca_is_refused() {
     let server = tls_server().await;
-    let trusted = RedisOptions::default().root_ca_pem(pem(&server, "ca.pem"));
+    let trusted = RedisOptions::default().with_root_certificates_pem(pem(&server, "ca.pem"));
     for host in ["127.0.0.1", "localhost"] {
         let url = format!("rediss://{host}:{}", server.port);
-        let store = RedisStore::connect_with(&url, &trusted)
+        let store = RedisStore::connect_with(&url, trusted.clone())
             .await
             .expect("connect over TLS");
         round_trip(&store).await;
@@ -98,7 +98,7 @@ async fn rediss_with_a_private_ca_works_and_another_ca_is_refused() {
     conformance::run(|| {
         let (url, trusted) = (url.clone(), trusted.clone());
         async move {
-            RedisStore::connect_with(&url, &trusted)
+            RedisStore::connect_with(&url, trusted.clone())
                 .await
                 .expect("connect")
         }
@@ -106,9 +106,9 @@ async fn rediss_with_a_private_ca_works_and_another_ca_is_refused() {
     .await;
 
     // A CA that signed nothing here, and the system's roots: refused.
-    let other = RedisOptions::default().root_ca_pem(pem(&server, "other-ca.pem"));
+    let other = RedisOptions::default().with_root_certificates_pem(pem(&server, "other-ca.pem"));
     for options in [other, RedisOptions::default()] {
-        let e = RedisStore::connect_with(&url, &options)
+        let e = RedisStore::connect_with(&url, options)
             .await
             .expect_err("an untrusted certificate is refused");
         assert_eq!(e.kind(), StoreErrorKind::Unavailable, "{e:?}");
@@ -116,14 +116,17 @@ async fn rediss_with_a_private_ca_works_and_another_ca_is_refused() {
         assert!(why.contains("UnknownIssuer"), "{why}");
     }
     // No certificate in the PEM: a configuration error, before any I/O.
-    let e = RedisStore::connect_with(&url, &RedisOptions::default().root_ca_pem("nothing"))
-        .await
-        .expect_err("no CA");
+    let e = RedisStore::connect_with(
+        &url,
+        RedisOptions::default().with_root_certificates_pem("nothing"),
+    )
+    .await
+    .expect_err("no CA");
     assert_eq!(e.kind(), StoreErrorKind::Backend);
     // Plaintext to a TLS-only port fails as unreachable.
     let e = RedisStore::connect_with(
         &format!("redis://127.0.0.1:{}", server.port),
-        &RedisOptions::default().connect_timeout(std::time::Duration::from_millis(500)),
+        RedisOptions::default().with_connect_timeout(std::time::Duration::from_millis(500)),
     )
     .await
     .expect_err("plaintext");
@@ -211,7 +214,7 @@ async fn a_cluster_is_discovered_from_any_one_node() {
     let all: BTreeSet<String> = cluster_urls().into_iter().collect();
     assert_eq!(all.len(), 3, "the CI cluster has three primaries");
     for seed in &all {
-        let store = RedisStore::connect_cluster(&[seed.as_str()])
+        let store = RedisStore::connect_cluster(&[seed.as_str()], RedisOptions::default())
             .await
             .expect("connect through one node");
         // Sessions until every primary holds one, each read back.
@@ -243,10 +246,9 @@ async fn a_prefix_keeps_the_cluster_hash_tags() {
         let urls = urls.clone();
         async move {
             let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-            RedisStore::connect_cluster(&urls)
+            RedisStore::connect_cluster(&urls, RedisOptions::default().with_key_prefix(prefix))
                 .await
                 .expect("cluster")
-                .with_prefix(prefix)
         }
     };
     conformance::run(make).await;
@@ -254,10 +256,9 @@ async fn a_prefix_keeps_the_cluster_hash_tags() {
     conformance::run(|| {
         let single = single.clone();
         async move {
-            RedisStore::connect(&single)
+            RedisStore::connect_with(&single, RedisOptions::default().with_key_prefix(prefix))
                 .await
                 .expect("single")
-                .with_prefix(prefix)
         }
     })
     .await;

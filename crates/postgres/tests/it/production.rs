@@ -316,15 +316,15 @@ async fn tls_follows_sslmode_with_a_private_ca_and_refuses_another() {
         .dbname("postgres");
     let pem = std::fs::read(&ca).expect("ca");
     let options = PostgresOptions::default()
-        .ssl_mode(SslMode::VerifyFull)
-        .root_certificates_pem(pem);
+        .with_ssl_mode(SslMode::VerifyFull)
+        .with_root_certificates_pem(pem);
     let store = PostgresStore::from_config(config.clone(), options)
         .await
         .expect("from_config");
     round_trip(&store).await;
     let options = PostgresOptions::default()
-        .ssl_mode(SslMode::VerifyFull)
-        .root_certificates_pem(std::fs::read(&other).expect("other"));
+        .with_ssl_mode(SslMode::VerifyFull)
+        .with_root_certificates_pem(std::fs::read(&other).expect("other"));
     let e = PostgresStore::from_config(config, options)
         .await
         .expect_err("another CA");
@@ -357,7 +357,7 @@ async fn a_table_in_its_own_schema_by_migrate_or_by_the_published_sql() {
     );
 
     // `migrate` creates the table; every statement uses it.
-    let options = PostgresOptions::default().table(
+    let options = PostgresOptions::default().with_table(
         TableName::new("Sessions")
             .and_then(|t| t.in_schema("auth"))
             .expect("name"),
@@ -399,17 +399,17 @@ async fn a_table_in_its_own_schema_by_migrate_or_by_the_published_sql() {
 
     // People who run migrations themselves: the published SQL, then no
     // `migrate`.
-    let options = PostgresOptions::default().table(
+    let options = PostgresOptions::default().with_table(
         TableName::new("web_sessions")
             .and_then(|t| t.in_schema("ops"))
             .expect("name"),
     );
     admin
-        .batch_execute(&PostgresStore::migration_sql(&options))
+        .batch_execute(&PostgresStore::schema_sql(&options))
         .await
         .expect("the published SQL applies");
     admin
-        .batch_execute(&PostgresStore::migration_sql(&options))
+        .batch_execute(&PostgresStore::schema_sql(&options))
         .await
         .expect("and again");
     let store = PostgresStore::connect_with(&url, options)

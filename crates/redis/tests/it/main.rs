@@ -1,8 +1,8 @@
-//! (Over 400 lines: one suite of the store against a real Redis and a real Cluster.)
 //! RedisStore against real servers: the Redis at `REDIS_URL`, the cluster at
 //! `REDIS_CLUSTER_URLS` (comma-separated; `.ci/run` starts one), and a
 //! private `redis-server` this test starts and stops to simulate an outage.
-//! `cargo test` skips them; `.ci/run` runs them.
+//! `cargo test` skips them; `.ci/run` runs them. The crate's one test binary
+//! but `tests/cluster_failover.rs` (see there why).
 
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
@@ -20,17 +20,16 @@ use websession_core::store::{
 };
 use websession_core::testing::now;
 use websession_core::{Map, Value};
-use websession_redis::RedisStore;
+use websession_redis::{RedisOptions, RedisStore};
 
+#[path = "../common/mod.rs"]
 mod common;
 use common::env;
 
 /// TLS, ACL users, discovery from one node, key prefixes (issue 18).
-#[path = "redis/production.rs"]
 mod production;
 
 /// The `maxmemory-policy` check of the revocation keys (issue 25).
-#[path = "redis/eviction.rs"]
 mod eviction;
 
 #[tokio::test]
@@ -52,7 +51,7 @@ async fn redis_cluster_store_conforms() {
         let urls = urls.clone();
         async move {
             let urls: Vec<&str> = urls.split(',').collect();
-            RedisStore::connect_cluster(&urls)
+            RedisStore::connect_cluster(&urls, RedisOptions::default())
                 .await
                 .expect("connect cluster")
         }
@@ -78,10 +77,10 @@ async fn redis_cluster_revocations_conform() {
 async fn revocations_are_shared<C: redis::aio::ConnectionLike + Send>(
     a: RedisStore,
     b: RedisStore,
+    other: RedisStore,
+    prefix: &str,
     raw: &mut C,
 ) {
-    let prefix = format!("rev-test-{}:", &SessionId::generate().as_str()[..8]);
-    let other = b.clone().with_prefix(prefix.as_str());
     let (ra, rb, rother) = (a.revocations(), b.revocations(), other.revocations());
     let (user, session, t) = (new_user("rev"), new_id(), now());
     assert_eq!(ra.bump_generation(&user).await.expect("bump"), 1);
@@ -135,13 +134,31 @@ async fn revocations_are_shared<C: redis::aio::ConnectionLike + Send>(
 #[tokio::test]
 #[ignore = "needs Redis at REDIS_URL"]
 async fn revocations_are_shared_between_stores() {
-    revocations_are_shared(single().await, single().await, &mut raw_single().await).await;
+    let prefix = rev_prefix();
+    let other = single_with(RedisOptions::default().with_key_prefix(prefix.as_str())).await;
+    revocations_are_shared(
+        single().await,
+        single().await,
+        other,
+        &prefix,
+        &mut raw_single().await,
+    )
+    .await;
 }
 
 #[tokio::test]
 #[ignore = "needs a Redis Cluster at REDIS_CLUSTER_URLS"]
 async fn cluster_revocations_are_shared_between_stores() {
-    revocations_are_shared(cluster().await, cluster().await, &mut raw_cluster().await).await;
+    let prefix = rev_prefix();
+    let other = cluster_with(RedisOptions::default().with_key_prefix(prefix.as_str())).await;
+    revocations_are_shared(
+        cluster().await,
+        cluster().await,
+        other,
+        &prefix,
+        &mut raw_cluster().await,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -393,9 +410,18 @@ fn owned(user: &str, t: u64, expires: u64) -> Record {
 }
 
 async fn single() -> RedisStore {
-    RedisStore::connect(&env("REDIS_URL"))
+    single_with(RedisOptions::default()).await
+}
+
+async fn single_with(options: RedisOptions) -> RedisStore {
+    RedisStore::connect_with(&env("REDIS_URL"), options)
         .await
         .expect("connect")
+}
+
+/// A key prefix of its own, for a store whose revocations stay apart.
+fn rev_prefix() -> String {
+    format!("rev-test-{}:", &SessionId::generate().as_str()[..8])
 }
 
 fn cluster_urls() -> Vec<String> {
@@ -403,7 +429,11 @@ fn cluster_urls() -> Vec<String> {
 }
 
 async fn cluster() -> RedisStore {
-    common::cluster_store("REDIS_CLUSTER_URLS").await
+    cluster_with(RedisOptions::default()).await
+}
+
+async fn cluster_with(options: RedisOptions) -> RedisStore {
+    common::cluster_store("REDIS_CLUSTER_URLS", options).await
 }
 
 async fn raw_single() -> redis::aio::MultiplexedConnection {
@@ -1409,6 +1439,13 @@ async fn processed(raw: &mut redis::aio::MultiplexedConnection) -> (u64, u64, u6
 
 /// A private server, a store on it, a raw connection to read its counters,
 /// and a session created there whose update script is loaded.
+/// Another store on the private `server`, with `options`.
+async fn acked_on(server: &Server, options: RedisOptions) -> RedisStore {
+    RedisStore::connect_with(&format!("redis://127.0.0.1:{}", server.port), options)
+        .await
+        .expect("connect")
+}
+
 async fn private_session() -> (
     Server,
     RedisStore,
@@ -1501,7 +1538,7 @@ async fn a_check_is_one_round_trip() {
     assert_eq!(r1 - r0 - 1, n, "read events for {n} checks");
 }
 
-/// With [`RedisStore::with_replica_ack`], a write and its `WAIT` travel
+/// With [`RedisOptions::with_replica_ack`], a write and its `WAIT` travel
 /// together: one read event on the server per write (the script and the
 /// `WAIT` in one write on one connection), so the `WAIT` covers the script
 /// whatever happens to the connection between two calls. The private
@@ -1511,7 +1548,11 @@ async fn a_check_is_one_round_trip() {
 #[ignore = "starts its own redis-server"]
 async fn a_write_and_its_wait_reach_the_server_in_one_read() {
     let (server, plain, mut raw, id, t) = private_session().await;
-    let store = plain.clone().with_replica_ack(1, Duration::from_millis(1));
+    let store = acked_on(
+        &server,
+        RedisOptions::default().with_replica_ack(1, Duration::from_millis(1)),
+    )
+    .await;
     let touch = |i: i64| ChangeSet::touch(t + 600).with_set("n", Value::Int(i));
     let n = 40;
     let (c0, r0, w0) = processed(&mut raw).await;
@@ -1534,7 +1575,7 @@ async fn a_write_and_its_wait_reach_the_server_in_one_read() {
 }
 
 /// The revocation writes wait for replicas as a session write does (issue
-/// 25): with [`RedisStore::with_replica_ack`], `bump_generation` and `deny`
+/// 25): with [`RedisOptions::with_replica_ack`], `bump_generation` and `deny`
 /// each send one `WAIT`, in the same read event as the write, and fail as
 /// [`StoreErrorKind::Unavailable`] when fewer replicas acknowledged (the
 /// private server has none), applied all the same. `delete_expired_denials`
@@ -1543,10 +1584,16 @@ async fn a_write_and_its_wait_reach_the_server_in_one_read() {
 #[ignore = "starts its own redis-server"]
 async fn revocation_writes_and_their_wait_reach_the_server_in_one_read() {
     let (server, plain, mut raw, _, t) = private_session().await;
-    let store = plain.clone().with_replica_ack(1, Duration::from_millis(1));
+    let store = acked_on(
+        &server,
+        RedisOptions::default().with_replica_ack(1, Duration::from_millis(1)),
+    )
+    .await;
     let (plain, acked) = (plain.revocations(), store.revocations());
-    // Loads the deny script and runs the eviction check, outside the count.
+    // Loads the deny script and runs the eviction check, outside the count;
+    // the acked store (a store of its own) runs its own check too.
     plain.deny(&new_id(), t + 60).await.expect("deny");
+    acked.check_eviction_policy().await.expect("eviction check");
     let user = new_user("acked");
     let ids: Vec<IdHash> = (0..20).map(|_| new_id()).collect();
 

@@ -16,7 +16,6 @@ use websession_core::testing::{map as data, now};
 use websession_core::Value;
 use websession_sqlite::{SqliteOptions, SqliteStore};
 
-#[path = "faults/crash.rs"]
 mod crash;
 
 fn temp_db(name: &str) -> PathBuf {
@@ -48,7 +47,7 @@ fn integrity_ok(path: &Path) {
 async fn a_write_lock_held_elsewhere_is_unavailable_in_bounded_time_then_recovers() {
     let path = temp_db("locked");
     let timeout = Duration::from_millis(300);
-    let store = SqliteStore::open_with(
+    let store = SqliteStore::connect_with(
         path.to_str().expect("utf8"),
         SqliteOptions::default().with_busy_timeout(timeout),
     )
@@ -142,7 +141,7 @@ async fn a_write_lock_held_elsewhere_is_unavailable_in_bounded_time_then_recover
 #[tokio::test]
 async fn a_short_lock_elsewhere_only_delays_writes() {
     let path = temp_db("short-lock");
-    let store = SqliteStore::open(path.to_str().expect("utf8"))
+    let store = SqliteStore::connect(path.to_str().expect("utf8"))
         .await
         .expect("open");
     let t = now();
@@ -176,7 +175,7 @@ async fn a_short_lock_elsewhere_only_delays_writes() {
 #[tokio::test]
 async fn a_full_disk_is_unavailable_without_corruption_then_recovers() {
     let path = temp_db("full");
-    let store = SqliteStore::open(path.to_str().expect("utf8"))
+    let store = SqliteStore::connect(path.to_str().expect("utf8"))
         .await
         .expect("open");
     let t = now();

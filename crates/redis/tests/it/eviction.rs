@@ -105,7 +105,7 @@ async fn set_policy(conn: &mut redis::aio::MultiplexedConnection, policy: &str) 
 }
 
 fn strict() -> RedisOptions {
-    RedisOptions::default().require_safe_eviction(true)
+    RedisOptions::default().with_safe_eviction_required(true)
 }
 
 /// The refusal of a store that requires a safe policy: `Backend`, with the
@@ -164,8 +164,8 @@ async fn revocations_work(store: &RedisStore) {
 
 /// Each `allkeys-*` policy is logged once per store (target
 /// `websession::security`) and otherwise changes nothing; under
-/// `require_safe_eviction` (the option, or the store's builder for a store
-/// made from a manager) every revocation call fails with the policy as the
+/// `with_safe_eviction_required` (through any constructor, an app's own
+/// client's too) every revocation call fails with the policy as the
 /// error's source and writes nothing. `noeviction` and the `volatile-*`
 /// policies (which evict only keys with a TTL; the revocation keys have
 /// none) pass, silently.
@@ -196,7 +196,7 @@ async fn an_evicting_policy_is_logged_and_refused_when_required() {
             .expect("flush");
 
         // Required: refused, through every constructor path.
-        let store = RedisStore::connect_with(&url, &strict())
+        let store = RedisStore::connect_with(&url, strict())
             .await
             .expect("connect");
         every_call_is_refused(&store, &mut conn, policy).await;
@@ -210,10 +210,9 @@ async fn an_evicting_policy_is_logged_and_refused_when_required() {
         );
         assert_eq!(found.node(), "the Redis server");
         let client = redis::Client::open(url.as_str()).expect("client");
-        let manager = redis::aio::ConnectionManager::new(client)
+        let store = RedisStore::from_client(client, strict())
             .await
-            .expect("manager");
-        let store = RedisStore::from_manager(manager).require_safe_eviction(true);
+            .expect("from client");
         every_call_is_refused(&store, &mut conn, policy).await;
     }
 
@@ -226,14 +225,14 @@ async fn an_evicting_policy_is_logged_and_refused_when_required() {
     ] {
         set_policy(&mut conn, policy).await;
         logs.clear();
-        let store = RedisStore::connect_with(&url, &strict())
+        let store = RedisStore::connect_with(&url, strict())
             .await
             .expect("connect");
         revocations_work(&store).await;
         assert!(logs.warnings().is_empty(), "{policy}: {}", logs.text());
     }
     // The check ran once per store: a policy changed later isn't seen.
-    let store = RedisStore::connect_with(&url, &strict())
+    let store = RedisStore::connect_with(&url, strict())
         .await
         .expect("connect");
     revocations_work(&store).await;
@@ -267,14 +266,14 @@ async fn without_config_the_policy_is_read_from_info_or_reported_unchecked() {
     let url = |user: &str| format!("redis://{user}:{password}@127.0.0.1:{}", server.port);
     let (logs, _guard) = Logs::capture();
 
-    let store = RedisStore::connect_with(&url("documented"), &strict())
+    let store = RedisStore::connect_with(&url("documented"), strict())
         .await
         .expect("connect");
     every_call_is_refused(&store, &mut admin, "allkeys-lru").await;
     assert_eq!(logs.warnings().len(), 1, "{}", logs.text());
 
     logs.clear();
-    let store = RedisStore::connect_with(&url("noinfo"), &strict())
+    let store = RedisStore::connect_with(&url("noinfo"), strict())
         .await
         .expect("connect");
     revocations_work(&store).await;
@@ -373,7 +372,7 @@ async fn a_cluster_replica_with_an_evicting_policy_is_found() {
     assert!(up, "the cluster is up with its replica");
     let seed = format!("redis://127.0.0.1:{}", primary.port);
     let connect = || async {
-        RedisStore::connect_cluster_with(&[seed.as_str()], &strict())
+        RedisStore::connect_cluster(&[seed.as_str()], strict())
             .await
             .expect("connect cluster")
     };
@@ -404,13 +403,13 @@ async fn a_cluster_replica_with_an_evicting_policy_is_found() {
 #[tokio::test]
 #[ignore = "needs Redis at REDIS_URL and a Redis Cluster at REDIS_CLUSTER_URLS"]
 async fn the_ci_servers_pass_the_eviction_check() {
-    let single = RedisStore::connect_with(&env("REDIS_URL"), &strict())
+    let single = RedisStore::connect_with(&env("REDIS_URL"), strict())
         .await
         .expect("single");
     revocations_work(&single).await;
     let urls = cluster_urls();
     let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-    let cluster = RedisStore::connect_cluster_with(&urls, &strict())
+    let cluster = RedisStore::connect_cluster(&urls, strict())
         .await
         .expect("cluster");
     revocations_work(&cluster).await;

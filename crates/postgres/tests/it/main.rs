@@ -1,12 +1,13 @@
 //! PostgresStore against a real server at `DATABASE_URL`
-//! (`.ci/run` sets it; `cargo test` skips these).
+//! (`.ci/run` sets it; `cargo test` skips these). With `tests/restart.rs`,
+//! which stays a binary of its own (it restarts the server), the crate's
+//! test binaries.
 
 use websession_core::store::conformance;
 use websession_postgres::tokio_postgres;
 use websession_postgres::{ExpiredDeletion as _, PostgresStore};
 
 /// TLS against a private server, a table in a schema of its own (issue 18).
-#[path = "postgres/production.rs"]
 mod production;
 
 fn url() -> String {
@@ -276,8 +277,8 @@ mod nul_and_cycle {
         let s = PostgresStore::connect_with(
             &private_url(&schema),
             PostgresOptions::default()
-                .read_connections(1)
-                .connections(2),
+                .with_read_connections(1)
+                .with_write_connections(2),
         )
         .await
         .expect("connect");
@@ -479,7 +480,7 @@ mod revocations {
             .await
             .expect("schema");
         let options =
-            PostgresOptions::default().table(TableName::new("auth_sessions").expect("name"));
+            PostgresOptions::default().with_table(TableName::new("auth_sessions").expect("name"));
         let connect = || async {
             let store = PostgresStore::connect_with(&private_url(schema), options.clone())
                 .await
@@ -723,8 +724,8 @@ mod round_trips {
         let s = PostgresStore::connect_with(
             &proxy(Arc::clone(&counts)).await,
             PostgresOptions::default()
-                .read_connections(1)
-                .connections(1),
+                .with_read_connections(1)
+                .with_write_connections(1),
         )
         .await
         .expect("connect through the proxy");
