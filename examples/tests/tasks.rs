@@ -23,6 +23,10 @@ mod devices;
 #[path = "../tasks/bearer_tokens.rs"]
 mod bearer_tokens;
 
+#[allow(dead_code)]
+#[path = "../tasks/production_store.rs"]
+mod production_store;
+
 /// A client: the session cookie (or token) it holds, updated from each
 /// response as a browser (or an API client) would.
 #[derive(Default, Clone)]
@@ -186,4 +190,23 @@ async fn bearer_tokens_carry_the_session_without_cookies() {
         StatusCode::UNAUTHORIZED,
         "the token {token} is dead after the logout"
     );
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: DATABASE_URL"]
+async fn production_store_keeps_sessions_in_postgres() {
+    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL for the PostgreSQL tests");
+    let store = production_store::store(&url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let app = production_store::app(store).expect("config");
+    let mut browser = Client::new("browser");
+    assert_eq!(browser.call(&app, "GET", "/", "").await.1, "visits: 1");
+    let cookie = browser.cookie.clone().expect("a session id cookie");
+    assert_eq!(cookie.len(), 43, "the cookie holds only the id: {cookie}");
+    assert_eq!(browser.call(&app, "GET", "/", "").await.1, "visits: 2");
+
+    // Another instance of the app on the same database serves the session.
+    let other = production_store::app(production_store::store(&url).await.expect("connect"))
+        .expect("config");
+    assert_eq!(browser.call(&other, "GET", "/", "").await.1, "visits: 3");
 }
