@@ -155,6 +155,8 @@ struct ParsedDate {
 
 /// A port of `email._parseaddr._parsedate_tz` (Python 3.11), step by step.
 /// `None` where Python returns `None` or `int()` raises `ValueError`.
+/// Long on purpose: it follows Python's function statement by statement, so
+/// the two can be read side by side.
 fn parsedate_tz(text: &str) -> Option<ParsedDate> {
     let mut data: Vec<String> = text
         .split(is_py_space)

@@ -201,6 +201,9 @@ impl Parser<'_> {
         }
     }
 
+    /// A JSON string, with Python's lone surrogates kept. One pass over the
+    /// bytes, the reader's hottest loop: kept whole so the fast path (no
+    /// escapes) stays a single scan.
     pub(super) fn string(&mut self) -> Result<Value, PayloadError> {
         self.pos += 1; // opening quote
         let mut out = String::new();

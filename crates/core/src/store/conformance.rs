@@ -235,6 +235,7 @@ pub async fn run_expired_deletion<S: ExpiredDeletion>(store: &S) {
     assert!(store.load(&live, t).await.expect("load").is_some());
 }
 
+// Each check below is one scenario read top to bottom, so some run long.
 async fn cycle<S: SessionStore>(store: &S) {
     let (t, old, new) = (now(), id(), id());
     let record = Record::new(

@@ -99,6 +99,11 @@ impl CookieEngine {
     /// the data when it changed, was cycled, or is due for a refresh (an
     /// unchanged cookie is issued again from the incoming one, without
     /// encoding it again).
+    ///
+    /// Kept whole, in the order of Flask's `save_session`: it reads the
+    /// incoming cookie's origin from `state.kept` while it writes the ids in
+    /// `state.ids`, disjoint borrows a split into functions would have to
+    /// trade for a copy on every request.
     pub(super) fn write_cookie(
         &self,
         state: &mut SessionState,
