@@ -12,7 +12,7 @@ use websession_core::store::{StoreError, StoreErrorKind};
 
 use crate::error::{err, unavailable};
 use crate::statements::Statements;
-use crate::store::Inner;
+use crate::{tls, SslMode, TableName};
 
 /// Connections used in turn.
 #[derive(Debug)]
@@ -259,4 +259,34 @@ pub(crate) fn no_table(e: &StoreError) -> bool {
         .and_then(|s| s.downcast_ref::<tokio_postgres::Error>())
         .and_then(tokio_postgres::Error::code)
         .is_some_and(|c| *c == SqlState::UNDEFINED_TABLE || *c == SqlState::INVALID_SCHEMA_NAME)
+}
+
+/// What a store holds: how to connect, the statements and the two sets of
+/// connections.
+pub(crate) struct Inner {
+    /// Secrets stay out of its `Debug` (tokio-postgres redacts the
+    /// password).
+    pub(crate) config: tokio_postgres::Config,
+    pub(crate) connect: tls::Connect,
+    /// How the connector checks the server, for `Debug` (`None`: the
+    /// caller's connector).
+    pub(crate) ssl_mode: Option<SslMode>,
+    pub(crate) statements: Statements,
+    pub(crate) table: TableName,
+    pub(crate) readers: Pool,
+    pub(crate) writers: Pool,
+    pub(crate) timeout: Duration,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("config", &self.config)
+            .field("ssl_mode", &self.ssl_mode)
+            .field("table", &self.table)
+            .field("read_connections", &self.readers.slots.len())
+            .field("write_connections", &self.writers.slots.len())
+            .field("response_timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }

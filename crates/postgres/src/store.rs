@@ -1,16 +1,15 @@
 //! [`PostgresStore`]: connecting, and the schema.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use websession_core::store::{StoreError, StoreErrorKind};
 
 use crate::error::err;
-use crate::pool::{no_table, Pool};
+use crate::pool::{no_table, Inner, Pool};
 use crate::statements::{schema_sql, Statements};
 #[cfg(doc)]
 use crate::SCHEMA;
-use crate::{tls, PostgresOptions, SslMode, TableName};
+use crate::{tls, PostgresOptions, SslMode};
 
 /// Sessions in a PostgreSQL table.
 #[derive(Clone)]
@@ -21,34 +20,6 @@ pub struct PostgresStore {
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Debug::fmt(&self.inner, f)
-    }
-}
-
-pub(crate) struct Inner {
-    /// Secrets stay out of its `Debug` (tokio-postgres redacts the
-    /// password).
-    pub(crate) config: tokio_postgres::Config,
-    pub(crate) connect: tls::Connect,
-    /// How the connector checks the server, for `Debug` (`None`: the
-    /// caller's connector).
-    pub(crate) ssl_mode: Option<SslMode>,
-    pub(crate) statements: Statements,
-    pub(crate) table: TableName,
-    pub(crate) readers: Pool,
-    pub(crate) writers: Pool,
-    pub(crate) timeout: Duration,
-}
-
-impl std::fmt::Debug for Inner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresStore")
-            .field("config", &self.config)
-            .field("ssl_mode", &self.ssl_mode)
-            .field("table", &self.table)
-            .field("read_connections", &self.readers.slots.len())
-            .field("write_connections", &self.writers.slots.len())
-            .field("response_timeout", &self.timeout)
-            .finish_non_exhaustive()
     }
 }
 

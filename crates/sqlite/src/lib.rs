@@ -179,6 +179,7 @@ use websession_core::store::{SessionStore, StoreErrorKind};
 
 mod connection;
 mod error;
+mod jobs;
 mod options;
 mod reads;
 mod revocations;
@@ -189,11 +190,11 @@ mod table;
 mod threads;
 mod writes;
 
+pub use jobs::MAX_BATCH;
 pub use options::{SqliteOptions, Synchronous, BUSY_TIMEOUT};
 pub use revocations::SqliteRevocations;
 pub use store::SqliteStore;
 pub use table::{InvalidTablePrefix, TablePrefix};
-pub use threads::MAX_BATCH;
 
 /// The tables and indexes, created by [`SqliteStore::connect`], for the
 /// default [`TablePrefix`]; [`SqliteStore::schema_sql`] gives them for

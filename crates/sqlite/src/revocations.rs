@@ -7,8 +7,8 @@ use rusqlite::{params, Connection};
 use websession_core::store::{IdHash, RevocationStore, StoreError, StoreErrorKind, Verdict};
 
 use crate::error::{err, secs};
+use crate::jobs::{ReadOp, Write};
 use crate::statements::Statements;
-use crate::threads::{ReadOp, Write};
 use crate::SqliteStore;
 
 /// The revocations of cookie sessions (per-user generations and the

@@ -7,8 +7,8 @@ use websession_core::store::{
 };
 
 use crate::error::{secs, unavailable, STOPPED};
+use crate::jobs::{ReadOp, Write};
 use crate::reads::load;
-use crate::threads::{ReadOp, Write};
 use crate::SqliteStore;
 
 #[async_trait::async_trait]

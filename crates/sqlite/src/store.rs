@@ -12,10 +12,9 @@ use websession_core::store::{StoreError, StoreErrorKind};
 
 use crate::connection::{connect_direct, connect_reader, connect_writer, open_connection, path_of};
 use crate::error::{err, secs, unavailable, STOPPED};
+use crate::jobs::{ReadJob, ReadOp, Reply, Write, WriteJob};
 use crate::statements::Statements;
-use crate::threads::{
-    checkpoint_loop, reader_loop, writer_loop, ReadJob, ReadOp, Reply, Write, WriteJob,
-};
+use crate::threads::{checkpoint_loop, reader_loop, writer_loop};
 use crate::SqliteOptions;
 #[cfg(doc)]
 use crate::{TablePrefix, SCHEMA};

@@ -1,99 +1,17 @@
-//! The store's threads and the jobs queued to them: the writer (group
-//! commit), the readers, the checkpointer.
+//! The store's threads: the writer (group commit), the readers, the
+//! checkpointer; the jobs they run are in `jobs.rs`.
 
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
-use tokio::sync::oneshot;
-use websession_core::store::{ChangeSet, IdHash, Record, StoreError, Verdict};
+use websession_core::store::StoreError;
 
 use crate::error::{unavailable, QUEUED_TOO_LONG};
+use crate::jobs::{ReadJob, ReadOp, Reply, WriteJob, MAX_BATCH};
 use crate::reads::{load, sessions_of};
 use crate::revocations;
 use crate::statements::Statements;
 use crate::writes::run;
-
-/// The most writes the writer thread commits in one transaction.
-pub const MAX_BATCH: usize = 256;
-
-pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
-
-pub(crate) enum Write {
-    Create {
-        id: IdHash,
-        record: Record,
-        now: i64,
-    },
-    Update {
-        id: IdHash,
-        changes: ChangeSet,
-        now: i64,
-    },
-    Cycle {
-        old: IdHash,
-        new: IdHash,
-        changes: ChangeSet,
-        now: i64,
-    },
-    Delete {
-        id: IdHash,
-    },
-    DeleteAllFor {
-        user: String,
-    },
-    DeleteOthersOf {
-        user: String,
-        keep: IdHash,
-        now: i64,
-    },
-    DeleteExpired {
-        now: i64,
-    },
-    MaxSize(Option<u64>),
-    /// Adds one to a user's generation; answers the new one.
-    Bump {
-        user: String,
-    },
-    Deny {
-        id: IdHash,
-        until: i64,
-    },
-    DeleteExpiredDenials {
-        now: i64,
-    },
-}
-
-pub(crate) struct WriteJob {
-    pub(crate) op: Write,
-    pub(crate) deadline: Instant,
-    pub(crate) reply: Reply<u64>,
-}
-
-pub(crate) struct ReadJob {
-    pub(crate) op: ReadOp,
-    pub(crate) now: i64,
-    pub(crate) deadline: Instant,
-}
-
-pub(crate) enum ReadOp {
-    Load {
-        id: IdHash,
-        reply: Reply<Option<Record>>,
-    },
-    SessionsOf {
-        user: String,
-        reply: Reply<Vec<(IdHash, Record)>>,
-    },
-    Check {
-        user: Option<String>,
-        id: IdHash,
-        reply: Reply<Verdict>,
-    },
-    Generation {
-        user: String,
-        reply: Reply<u64>,
-    },
-}
 
 /// Runs queued reads until every store handle is gone.
 pub(crate) fn reader_loop(conn: &Connection, sql: &Statements, queue: &flume::Receiver<ReadJob>) {

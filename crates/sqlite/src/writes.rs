@@ -6,8 +6,8 @@ use websession_core::Map;
 
 use crate::connection::set_max_size;
 use crate::error::{err, secs, unavailable, STOPPED};
+use crate::jobs::{Write, WriteJob};
 use crate::statements::Statements;
-use crate::threads::{Write, WriteJob};
 
 /// How a transaction failed as a whole.
 enum TxError {
