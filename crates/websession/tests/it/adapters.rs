@@ -3,291 +3,139 @@
 
 use std::sync::Arc;
 
-use actix_web::dev::{Service, ServiceResponse};
-use actix_web::{test as atest, web, App, HttpResponse};
+use actix_web::{test as atest, web, App};
 use axum::http::StatusCode;
 use std::time::Duration;
 use websession::actix::SessionMiddleware;
 use websession::store::MemoryStore;
 use websession::{Session, SessionConfig, Sessions};
 
-use crate::support::{app, noise, tagged, BoxFut, Client, Mode, Reply, TestClock, Tower};
+use crate::kit::{self, scenario, Actix, Adapter};
+use crate::support::{Client, Mode, TestClock};
 
 const T0: i64 = 1_700_000_000;
 
-pub(crate) struct Actix<S>(pub(crate) S);
-
-impl<S, B> Client for Actix<S>
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: actix_web::body::MessageBody,
-{
-    fn get_bytes<'a>(&'a self, path: &'a str, cookie: Option<&'a [u8]>) -> BoxFut<'a> {
-        Box::pin(async move {
-            let mut req = atest::TestRequest::get().uri(path);
-            if let Some(c) = cookie {
-                let value =
-                    actix_web::http::header::HeaderValue::from_bytes(c).expect("a header value");
-                req = req.insert_header((actix_web::http::header::COOKIE, value));
-            }
-            let res = atest::call_service(&self.0, req.to_request()).await;
-            let all = |name: &str| -> Vec<String> {
-                res.headers()
-                    .get_all(name)
-                    .map(|v| v.to_str().expect("ascii").to_owned())
-                    .collect()
-            };
-            let (set_cookie, vary) = (all("set-cookie"), all("vary"));
-            let cache_control = res
-                .headers()
-                .get("cache-control")
-                .map(|v| v.to_str().expect("a").to_owned());
-            let status = StatusCode::from_u16(res.status().as_u16()).expect("status");
-            let body = atest::read_body(res).await;
-            Reply {
-                status,
-                set_cookie,
-                vary,
-                cache_control,
-                body: String::from_utf8(body.to_vec()).expect("utf8"),
-            }
-        })
-    }
-}
-
-pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/noop", web::get().to(|| async { "noop" }))
-        .route(
-            "/write",
-            web::get().to(
-                |s: Session, q: web::Query<std::collections::HashMap<String, String>>| async move {
-                    s.insert("v", q.get("v").cloned().unwrap_or_default())
-                        .expect("insert");
-                    "ok"
-                },
-            ),
-        )
-        .route(
-            "/read",
-            web::get().to(|s: Session| async move { tagged(&s) }),
-        )
-        .route(
-            "/set/{key}/{value}",
-            web::get().to(|s: Session, p: web::Path<(String, String)>| async move {
-                let (k, v) = p.into_inner();
-                s.insert(&k, v).expect("insert");
-                "ok"
-            }),
-        )
-        .route(
-            "/permanent",
-            web::get().to(|s: Session| async move {
-                s.insert("user", "alice").expect("insert");
-                s.set_permanent(true);
-                "ok"
-            }),
-        )
-        .route(
-            "/clear",
-            web::get().to(|s: Session| async move {
-                s.clear();
-                "cleared"
-            }),
-        )
-        .route(
-            "/purge",
-            web::get().to(|s: Session| async move {
-                s.purge();
-                "purged"
-            }),
-        )
-        .route(
-            "/cycle",
-            web::get().to(|s: Session| async move {
-                s.cycle_id();
-                "cycled"
-            }),
-        )
-        .route(
-            "/modify",
-            web::get().to(|s: Session| async move {
-                let n = s.get::<i64>("counter").expect("counter").unwrap_or(0);
-                s.insert("counter", n + 1).expect("insert");
-                tagged(&s)
-            }),
-        )
-        .route(
-            "/fail",
-            web::get().to(|s: Session| async move {
-                s.insert("user", "alice").expect("insert");
-                HttpResponse::InternalServerError().finish()
-            }),
-        )
-        .route(
-            "/big",
-            web::get().to(|s: Session| async move {
-                s.insert("noise", noise()).expect("insert");
-                "ok"
-            }),
-        );
-}
-
 pub(crate) use crate::support::sessions_for as layer;
 
-/// An actix-web client for `sessions` with `routes`.
-pub(crate) async fn actix_client(
-    sessions: Sessions,
-    routes: impl FnOnce(&mut web::ServiceConfig),
-) -> impl Client {
-    Actix(
-        atest::init_service(
-            App::new()
-                .wrap(SessionMiddleware::new(sessions))
-                .configure(routes),
-        )
-        .await,
-    )
-}
-
-/// Every engine rule, against one client.
-async fn suite(client: &dyn Client, clock: &TestClock, label: &str) {
-    let r = client.get("/set/user/alice", None).await;
-    assert_eq!(r.status, StatusCode::OK, "{label}");
-    let value = r
-        .cookie_value("session")
-        .unwrap_or_else(|| panic!("{label}: cookie set"));
-    assert!(
-        r.set_cookie[0].ends_with("; Secure; HttpOnly; Path=/; SameSite=Lax"),
-        "{label}: {:?}",
-        r.set_cookie
-    );
-    assert_eq!(r.vary, ["Cookie"], "{label}");
-    assert_eq!(r.cache_control.as_deref(), Some("no-store"), "{label}");
-    let cookie = format!("session={value}");
-
-    let r = client.get("/noop", Some(&cookie)).await;
-    assert!(
-        r.set_cookie.is_empty() && r.vary.is_empty(),
-        "{label}: untouched session sends nothing"
-    );
-    let r = client.get("/read", Some(&cookie)).await;
-    assert_eq!(r.body, r#"{"user":"alice"}"#, "{label}");
-    assert!(r.set_cookie.is_empty(), "{label}: read-only");
-    assert_eq!(r.vary, ["Cookie"], "{label}");
-
-    for bad in [
-        "session=",
-        "session=garbage",
-        "session=a.b.c",
-        "session=AAAA",
-        &format!("session={value}x"),
-    ] {
-        let r = client.get("/read", Some(bad)).await;
-        assert_eq!(
-            (r.status, r.body.as_str()),
-            (StatusCode::OK, "{}"),
-            "{label}: {bad}"
-        );
-        assert!(r.set_cookie.is_empty(), "{label}: {bad}");
-    }
-
-    let r = client.get("/fail", None).await;
-    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{label}");
-    assert!(r.set_cookie.is_empty(), "{label}: nothing written on 5xx");
-
-    let r = client.get("/permanent", None).await;
-    assert!(
-        r.set_cookie[0].contains("Expires=Tue, 14 Nov 2023 22:14:20 GMT"),
-        "{label}: {:?}",
-        r.set_cookie
-    );
-    let perm = format!("session={}", r.cookie_value("session").expect("c"));
-    clock.advance(40);
-    let r = client.get("/read", Some(&perm)).await;
-    assert_eq!(r.body, r#"{"_permanent":true,"user":"alice"}"#, "{label}");
-    assert!(
-        r.set_cookie
-            .first()
-            .is_some_and(|c| c.contains("Expires=Tue, 14 Nov 2023 22:15:00 GMT")),
-        "{label}: refreshed {:?}",
-        r.set_cookie
-    );
-    clock.set(T0);
-
-    let r = client.get("/modify", Some(&cookie)).await;
-    assert_eq!(r.body, r#"{"counter":1,"user":"alice"}"#, "{label}");
-    let cookie = match r.cookie_value("session") {
-        Some(v) => format!("session={v}"),
-        None => cookie, // store mode keeps the id
-    };
-
-    clock.advance(1); // a signed cookie's fresh issue time is a new second
-    let r = client.get("/cycle", Some(&cookie)).await;
-    let cycled = format!("session={}", r.cookie_value("session").expect("cycled"));
-    assert_ne!(cycled, cookie, "{label}");
-    assert_eq!(
-        client.get("/read", Some(&cycled)).await.body,
-        r#"{"counter":1,"user":"alice"}"#,
-        "{label}"
-    );
-
-    clock.set(T0);
-    let r = client.get("/purge", Some(&cycled)).await;
-    assert_eq!(r.set_cookie, ["session=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Secure; HttpOnly; Path=/; SameSite=Lax"], "{label}");
-    let r = client.get("/clear", Some(&perm)).await;
-    assert!(
-        r.set_cookie[0].starts_with("session=; Expires=Thu, 01 Jan 1970"),
-        "{label}: delete on empty"
-    );
-
-    let r = client.get("/big", None).await;
-    if label.contains("Memory") {
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{label}: a store has no size limit"
-        );
-    } else {
-        assert_eq!(
-            r.status,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "{label}: an oversized cookie is a 500"
-        );
+scenario!(
+    /// Every engine rule, in every mode on both adapters.
+    fn engine_rules(mode, adapter) in [Signed, Sealed, Memory] {
+        let clock = &TestClock::at(T0);
+        let config = SessionConfig::default()
+            .with_clock(clock.clock())
+            .with_lifetime(|l| l.with_permanent_lifetime(Duration::from_secs(60)));
+        let store = Arc::new(MemoryStore::new());
+        let client = kit::client(adapter, layer(mode, &store, config).expect("valid")).await;
+        let label = &format!("{adapter:?} {mode:?}");
+        let r = client.get("/set/user/alice", None).await;
+        assert_eq!(r.status, StatusCode::OK, "{label}");
+        let value = r
+            .cookie_value("session")
+            .unwrap_or_else(|| panic!("{label}: cookie set"));
         assert!(
-            r.set_cookie.is_empty() && r.body.is_empty(),
-            "{label}: opaque"
+            r.set_cookie[0].ends_with("; Secure; HttpOnly; Path=/; SameSite=Lax"),
+            "{label}: {:?}",
+            r.set_cookie
         );
-    }
-}
+        assert_eq!(r.vary, ["Cookie"], "{label}");
+        assert_eq!(r.cache_control.as_deref(), Some("no-store"), "{label}");
+        let cookie = format!("session={value}");
 
-#[actix_web::test]
-async fn both_adapters_follow_the_same_rules_in_every_mode() {
-    for mode in [Mode::Signed, Mode::Sealed, Mode::Memory] {
-        let clock = TestClock::at(T0);
-        let config = || {
-            SessionConfig::default()
-                .with_clock(clock.clock())
-                .with_lifetime(|l| l.with_permanent_lifetime(Duration::from_secs(60)))
+        let r = client.get("/noop", Some(&cookie)).await;
+        assert!(
+            r.set_cookie.is_empty() && r.vary.is_empty(),
+            "{label}: untouched session sends nothing"
+        );
+        let r = client.get("/read", Some(&cookie)).await;
+        assert_eq!(r.body, r#"{"user":"alice"}"#, "{label}");
+        assert!(r.set_cookie.is_empty(), "{label}: read-only");
+        assert_eq!(r.vary, ["Cookie"], "{label}");
+
+        for bad in [
+            "session=",
+            "session=garbage",
+            "session=a.b.c",
+            "session=AAAA",
+            &format!("session={value}x"),
+        ] {
+            let r = client.get("/read", Some(bad)).await;
+            assert_eq!(
+                (r.status, r.body.as_str()),
+                (StatusCode::OK, "{}"),
+                "{label}: {bad}"
+            );
+            assert!(r.set_cookie.is_empty(), "{label}: {bad}");
+        }
+
+        let r = client.get("/fail", None).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{label}");
+        assert!(r.set_cookie.is_empty(), "{label}: nothing written on 5xx");
+
+        let r = client.get("/permanent", None).await;
+        assert!(
+            r.set_cookie[0].contains("Expires=Tue, 14 Nov 2023 22:14:20 GMT"),
+            "{label}: {:?}",
+            r.set_cookie
+        );
+        let perm = format!("session={}", r.cookie_value("session").expect("c"));
+        clock.advance(40);
+        let r = client.get("/read", Some(&perm)).await;
+        assert_eq!(r.body, r#"{"_permanent":true,"user":"alice"}"#, "{label}");
+        assert!(
+            r.set_cookie
+                .first()
+                .is_some_and(|c| c.contains("Expires=Tue, 14 Nov 2023 22:15:00 GMT")),
+            "{label}: refreshed {:?}",
+            r.set_cookie
+        );
+        clock.set(T0);
+
+        let r = client.get("/modify", Some(&cookie)).await;
+        assert_eq!(r.body, r#"{"counter":1,"user":"alice"}"#, "{label}");
+        let cookie = match r.cookie_value("session") {
+            Some(v) => format!("session={v}"),
+            None => cookie, // store mode keeps the id
         };
 
-        let store = Arc::new(MemoryStore::new());
-        let tower = Tower(app(layer(mode, &store, config())));
-        suite(&tower, &clock, &format!("tower {mode:?}")).await;
-
-        let store = Arc::new(MemoryStore::new());
-        let actix = Actix(
-            atest::init_service(
-                App::new()
-                    .wrap(SessionMiddleware::new(
-                        layer(mode, &store, config()).expect("valid"),
-                    ))
-                    .configure(routes),
-            )
-            .await,
+        clock.advance(1); // a signed cookie's fresh issue time is a new second
+        let r = client.get("/cycle", Some(&cookie)).await;
+        let cycled = format!("session={}", r.cookie_value("session").expect("cycled"));
+        assert_ne!(cycled, cookie, "{label}");
+        assert_eq!(
+            client.get("/read", Some(&cycled)).await.body,
+            r#"{"counter":1,"user":"alice"}"#,
+            "{label}"
         );
-        suite(&actix, &clock, &format!("actix {mode:?}")).await;
+
+        clock.set(T0);
+        let r = client.get("/purge", Some(&cycled)).await;
+        assert_eq!(r.set_cookie, ["session=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Secure; HttpOnly; Path=/; SameSite=Lax"], "{label}");
+        let r = client.get("/clear", Some(&perm)).await;
+        assert!(
+            r.set_cookie[0].starts_with("session=; Expires=Thu, 01 Jan 1970"),
+            "{label}: delete on empty"
+        );
+
+        let r = client.get("/big", None).await;
+        if mode == Mode::Memory {
+            assert_eq!(
+                r.status,
+                StatusCode::OK,
+                "{label}: a store has no size limit"
+            );
+        } else {
+            assert_eq!(
+                r.status,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{label}: an oversized cookie is a 500"
+            );
+            assert!(
+                r.set_cookie.is_empty() && r.body.is_empty(),
+                "{label}: opaque"
+            );
+        }
     }
-}
+);
 
 #[actix_web::test]
 async fn a_cookie_from_one_adapter_is_read_by_the_other() {
@@ -295,17 +143,16 @@ async fn a_cookie_from_one_adapter_is_read_by_the_other() {
     for mode in [Mode::Signed, Mode::Sealed, Mode::Memory] {
         let store = Arc::new(MemoryStore::new());
         let config = || SessionConfig::default().with_clock(clock.clock());
-        let tower = Tower(app(layer(mode, &store, config())));
-        let actix = Actix(
-            atest::init_service(
-                App::new()
-                    .wrap(SessionMiddleware::new(
-                        layer(mode, &store, config()).expect("valid"),
-                    ))
-                    .configure(routes),
-            )
-            .await,
-        );
+        let tower = kit::client(
+            Adapter::Tower,
+            layer(mode, &store, config()).expect("valid"),
+        )
+        .await;
+        let actix = kit::client(
+            Adapter::Actix,
+            layer(mode, &store, config()).expect("valid"),
+        )
+        .await;
         let from_tower = format!(
             "session={}",
             tower
@@ -398,13 +245,7 @@ async fn actix_handlers_return_session_errors() {
 async fn an_actix_outage_is_marked_for_the_apps_own_page() {
     let store = Arc::new(crate::store_mode::Probe::default());
     let sessions = Sessions::store(store.clone(), SessionConfig::default()).expect("valid");
-    let svc = atest::init_service(
-        App::new()
-            .wrap(SessionMiddleware::new(sessions))
-            .configure(routes),
-    )
-    .await;
-    let actix = Actix(svc);
+    let actix = Actix(kit::actix_service(sessions.into()).await);
     let cookie = format!(
         "session={}",
         actix
@@ -434,21 +275,18 @@ async fn two_session_extractors_in_one_actix_handler_share_the_load() {
     let store = Arc::new(crate::store_mode::Probe::default()); // its loads yield first
     let layer = Sessions::store(store.clone(), SessionConfig::default()).expect("valid");
     let actix = Actix(
-        atest::init_service(
-            App::new()
-                .wrap(SessionMiddleware::new(layer))
-                .configure(routes)
-                .route(
-                    "/twice",
-                    web::get().to(|a: Session, b: Session| async move {
-                        format!(
-                            "{:?} {:?}",
-                            a.get::<String>("user").expect("user"),
-                            b.get::<String>("user").expect("user")
-                        )
-                    }),
-                ),
-        )
+        atest::init_service(kit::actix_app(layer.into(), |cfg| {
+            cfg.route(
+                "/twice",
+                web::get().to(|a: Session, b: Session| async move {
+                    format!(
+                        "{:?} {:?}",
+                        a.get::<String>("user").expect("user"),
+                        b.get::<String>("user").expect("user")
+                    )
+                }),
+            );
+        }))
         .await,
     );
     let cookie = format!(
@@ -476,15 +314,8 @@ async fn actix_reads_and_writes_header_tokens() {
             SessionConfig::default()
                 .with_transport(websession::Transport::bearer("x-session-token"))
         };
-        let tower = app(layer(mode, &store, config()));
-        let actix = atest::init_service(
-            App::new()
-                .wrap(SessionMiddleware::new(
-                    layer(mode, &store, config()).expect("valid"),
-                ))
-                .configure(routes),
-        )
-        .await;
+        let tower = kit::router(layer(mode, &store, config()).expect("valid"));
+        let actix = kit::actix_service(layer(mode, &store, config()).expect("valid")).await;
         let call = |path: &'static str, auth: Option<String>| {
             let mut req = atest::TestRequest::get().uri(path);
             if let Some(auth) = auth {

@@ -16,7 +16,8 @@ use websession::{
     Key, Overflow, Revocation, Session, SessionConfig, SessionManagerLayer, Transport,
 };
 
-use crate::support::{noise, send, sessions_with, tagged, Mode, Reply, TestClock, COOKIE_MODES};
+use crate::kit::noise;
+use crate::support::{send, sessions_with, tagged, Mode, Reply, TestClock, COOKIE_MODES};
 
 const T0: i64 = 1_700_000_000;
 

@@ -4,18 +4,15 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use actix_web::{test as atest, App};
 use axum::http::StatusCode;
-use websession::actix::SessionMiddleware;
 use websession::store::SessionId;
 use websession::SessionConfig;
 use websession_core::FlaskCodec;
 
-use crate::adapters::{layer, routes, Actix};
+use crate::adapters::layer;
+use crate::kit::{self, scenario};
 use crate::store_mode::Probe;
-use crate::support::app;
-use crate::support::Mode;
-use crate::support::{Client, Tower};
+use crate::support::Client;
 use websession_core::testing::test_keys;
 
 const CATALOGUE: &str = include_str!("../../../../testdata/bad_inputs.txt");
@@ -183,24 +180,12 @@ async fn run(client: &dyn Client, probe: &Probe, label: &str) {
     }
 }
 
-#[actix_web::test]
-async fn every_bad_input_gets_its_documented_outcome_in_every_mode_and_adapter() {
-    for mode in [Mode::Signed, Mode::Sealed, Mode::Memory] {
+scenario!(
+    /// Every case of the catalogue, in every mode on both adapters.
+    fn every_bad_input_gets_its_documented_outcome(mode, adapter) in [Signed, Sealed, Memory] {
         let probe = Arc::new(Probe::default());
-        let tower = Tower(app(layer(mode, &probe, SessionConfig::default())));
-        run(&tower, &probe, &format!("tower {mode:?}")).await;
-
-        let probe = Arc::new(Probe::default());
-        let actix = Actix(
-            atest::init_service(
-                App::new()
-                    .wrap(SessionMiddleware::new(
-                        layer(mode, &probe, SessionConfig::default()).expect("valid"),
-                    ))
-                    .configure(routes),
-            )
-            .await,
-        );
-        run(&actix, &probe, &format!("actix {mode:?}")).await;
+        let sessions = layer(mode, &probe, SessionConfig::default()).expect("valid");
+        let client = kit::client(adapter, sessions).await;
+        run(&*client, &probe, &format!("{adapter:?} {mode:?}")).await;
     }
-}
+);

@@ -348,7 +348,6 @@ fn bad_remember_cookie_settings_are_config_errors() {
 
 /// The same flows through the actix-web middleware and extractor (the
 /// CSRF flow's handlers are framework-free and run above).
-#[cfg(feature = "actix")]
 mod on_actix {
     use std::collections::HashMap;
     use std::net::SocketAddr;

@@ -1,15 +1,15 @@
 //! Integration tests of the websession facade: the engine's rules through the
-//! tower layer, driven in-process with `oneshot`.
+//! tower layer and the actix-web middleware, driven in-process (`kit.rs`
+//! mounts one app on both, and its `scenario!` runs a behaviour on each).
 
-#[cfg(feature = "actix")]
 mod adapters;
 mod api;
 mod back_doors;
-#[cfg(feature = "actix")]
 mod catalogue;
 mod defects;
 mod flask_ext;
 mod flask_http;
+mod kit;
 mod lifetime;
 mod logins;
 mod metrics;

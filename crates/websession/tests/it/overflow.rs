@@ -1,23 +1,19 @@
 //! Overflow (issue 19): a cookie session that outgrows the cookie limit
 //! moves to a store and comes back when it shrinks, with hysteresis; the
 //! store's promises hold while it is there; an outage answers 503 and loses
-//! nothing the browser holds. Both cookie modes, and (with `actix`) both
+//! nothing the browser holds. Both cookie modes, and (the moves) both
 //! adapters.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use axum::extract::Path;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
 use websession::store::{SessionId, SessionStore};
-use websession::{
-    ConfigError, Overflow, Revocation, Session, SessionConfig, SessionManagerLayer, Sessions,
-};
+use websession::{ConfigError, Overflow, Revocation, SessionConfig, Sessions};
 
+use crate::kit::{self, scenario, Tower};
 use crate::store_mode::Probe;
-use crate::support::{sessions_with, tagged, Client, Mode, Reply, TestClock, Tower, COOKIE_MODES};
+use crate::support::{sessions_with, Client, Mode, Reply, TestClock, COOKIE_MODES};
 
 const T0: i64 = 1_700_000_000;
 /// The return threshold the tests use (the limit is the default 4093).
@@ -35,94 +31,9 @@ fn sessions(mode: Mode, clock: &TestClock, store: &Arc<Probe>) -> Sessions {
     sessions_with(mode, store, config(clock), None, overflow(store)).expect("valid")
 }
 
-/// `n` pseudo-random characters, different for each key, that zlib can't
-/// shrink much (nor share between keys).
-fn text(key: &str, n: usize) -> String {
-    let mut x = key.bytes().fold(0x9e37_79b9_7f4a_7c15_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-                    [(x % 62) as usize],
-            )
-        })
-        .collect()
-}
-
+/// The kit's app on axum, for the tests that need its router.
 fn tower(sessions: Sessions) -> Tower {
-    Tower(
-        Router::new()
-            .route(
-                "/put/{key}/{len}",
-                get(
-                    |s: Session, Path((key, len)): Path<(String, usize)>| async move {
-                        s.insert(&key, text(&key, len)).expect("insert");
-                        "ok"
-                    },
-                ),
-            )
-            .route(
-                "/drop/{key}",
-                get(|s: Session, Path(key): Path<String>| async move {
-                    let _ = s.remove::<String>(&key);
-                    "ok"
-                }),
-            )
-            .route(
-                "/login/{user}",
-                get(|s: Session, Path(user): Path<String>| async move {
-                    s.insert("who", &user).expect("insert");
-                    s.log_in(&user);
-                    "in"
-                }),
-            )
-            .route(
-                "/logout",
-                get(|s: Session| async move {
-                    s.log_out();
-                    "out"
-                }),
-            )
-            .route(
-                "/purge",
-                get(|s: Session| async move {
-                    s.purge();
-                    "purged"
-                }),
-            )
-            .route("/keys", get(|s: Session| async move { s.keys().join(",") }))
-            .route("/read", get(|s: Session| async move { tagged(&s) }))
-            .layer(SessionManagerLayer::new(sessions)),
-    )
-}
-
-#[cfg(feature = "actix")]
-fn actix_routes(cfg: &mut actix_web::web::ServiceConfig) {
-    use actix_web::web;
-    cfg.route(
-        "/put/{key}/{len}",
-        web::get().to(|s: Session, p: web::Path<(String, usize)>| async move {
-            let (key, len) = p.into_inner();
-            s.insert(&key, text(&key, len)).expect("insert");
-            "ok"
-        }),
-    )
-    .route(
-        "/drop/{key}",
-        web::get().to(|s: Session, key: web::Path<String>| async move {
-            let _ = s.remove::<String>(&key);
-            "ok"
-        }),
-    )
-    .route(
-        "/keys",
-        web::get().to(|s: Session| async move { s.keys().join(",") }),
-    );
+    Tower(kit::router(sessions))
 }
 
 /// The cookie a reply set (or `sent`, if it set none).
@@ -180,22 +91,13 @@ async fn moves(client: &dyn Client, store: &Probe, label: &str) {
     );
 }
 
-#[tokio::test]
-async fn a_session_moves_out_and_back_at_the_thresholds() {
-    for mode in COOKIE_MODES {
+scenario!(
+    fn a_session_moves_out_and_back_at_the_thresholds(mode, adapter) in [Signed, Sealed] {
         let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
-        let label = format!("{mode:?} tower");
-        moves(&tower(sessions(mode, &clock, &store)), &store, &label).await;
-        #[cfg(feature = "actix")]
-        {
-            let store = Arc::new(Probe::default());
-            let label = format!("{mode:?} actix");
-            let app =
-                crate::adapters::actix_client(sessions(mode, &clock, &store), actix_routes).await;
-            moves(&app, &store, &label).await;
-        }
+        let client = kit::client(adapter, sessions(mode, &clock, &store)).await;
+        moves(&*client, &store, &format!("{mode:?} {adapter:?}")).await;
     }
-}
+);
 
 /// Requests that run at once on a session in the store each apply their
 /// own keys: none is lost.
@@ -301,7 +203,7 @@ async fn moved_sessions_stay_revocable() {
             overflow(&store),
         );
         let app = tower(sessions.expect("valid"));
-        let c = next(&app.get("/login/alice", None).await, "");
+        let c = next(&app.get("/set/who/alice+signin/alice", None).await, "");
         let c = next(&app.get("/put/big/5000", Some(&c)).await, &c);
         assert!(in_store(&c), "{mode:?}");
         assert_eq!(
@@ -325,7 +227,7 @@ async fn moved_sessions_stay_revocable() {
             "{mode:?}: revoked"
         );
 
-        let c = next(&app.get("/login/bob", None).await, "");
+        let c = next(&app.get("/set/who/bob+signin/bob", None).await, "");
         let c = next(&app.get("/put/big/5000", Some(&c)).await, &c);
         let t = u64::try_from(T0).expect("positive");
         let bobs = store.inner.sessions_of("bob", t).await.expect("listing");
@@ -372,7 +274,7 @@ async fn logins_and_logouts_in_the_store_move_to_a_new_id() {
             // Fixation: the attacker's overflowed session, then the victim logs in on it.
             let planted = next(&app.get("/put/junk/5000", None).await, "");
             assert!(in_store(&planted), "{label}");
-            let r = app.get("/login/alice", Some(&planted)).await;
+            let r = app.get("/set/who/alice+signin/alice", Some(&planted)).await;
             let victim = next(&r, &planted);
             assert_ne!(victim, planted, "{label}: a new id at login");
             assert_eq!(
@@ -386,7 +288,7 @@ async fn logins_and_logouts_in_the_store_move_to_a_new_id() {
                 "{label}"
             );
             // Logout: the copy of the logged-in cookie dies.
-            let r = app.get("/logout", Some(&victim)).await;
+            let r = app.get("/signout", Some(&victim)).await;
             let after = next(&r, &victim);
             assert_ne!(after, victim, "{label}: a new id at logout");
             assert_eq!(

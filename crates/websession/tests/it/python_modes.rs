@@ -259,23 +259,14 @@ async fn what_the_python_formats_cant_hold_is_refused() {
     }
 }
 
-#[cfg(feature = "actix")]
 #[actix_web::test]
 async fn actix_runs_both_python_modes() {
-    use actix_web::{test as atest, App};
-    use websession::actix::SessionMiddleware;
+    use actix_web::test as atest;
 
     for py in BOTH {
         let clock = TestClock::at(NOW);
-        let svc = atest::init_service(
-            App::new()
-                .wrap(SessionMiddleware::new(
-                    py.sessions(ring(), py.config().with_clock(clock.clock()))
-                        .expect("valid"),
-                ))
-                .configure(crate::adapters::routes),
-        )
-        .await;
+        let sessions = py.sessions(ring(), py.config().with_clock(clock.clock()));
+        let svc = crate::kit::actix_service(sessions.expect("valid")).await;
         let cookie = vector_cookie(py.vectors(), "one string");
         let req = atest::TestRequest::get()
             .uri("/read")

@@ -17,7 +17,8 @@ use websession::{
 };
 
 use crate::back_doors::{jar, secret, user_of, Gate};
-use crate::support::{noise, send, sessions_for, sessions_with, tagged, Mode, Reply, TestClock};
+use crate::kit::noise;
+use crate::support::{send, sessions_for, sessions_with, tagged, Mode, Reply, TestClock};
 
 const T0: i64 = 1_700_000_000;
 

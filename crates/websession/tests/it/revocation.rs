@@ -2,24 +2,20 @@
 //! the cookie, "log out everywhere", the cache's staleness bound on the
 //! injected clock, and a store that can't be reached. Two `Sessions` that
 //! share one revocation store and keys stand for two processes. Every
-//! cookie mode, and (with the `actix` feature) both adapters.
+//! cookie mode, and (the suite) both adapters.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use axum::extract::Path;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
 use std::time::Duration;
 use websession::store::{
     IdHash, MemoryRevocations, MemoryStore, RevocationStore, StoreError, StoreErrorKind, Verdict,
 };
-use websession::{Revocation, Session, SessionConfig, SessionManagerLayer, Sessions};
+use websession::{Revocation, SessionConfig, Sessions};
 
-use crate::support::{
-    sessions_for, sessions_with, tagged, Client, Mode, Reply, TestClock, Tower, COOKIE_MODES,
-};
+use crate::kit::{self, scenario, Tower};
+use crate::support::{sessions_for, sessions_with, Client, Mode, Reply, TestClock, COOKIE_MODES};
 
 const T0: i64 = 1_700_000_000;
 const STALENESS: i64 = 5;
@@ -89,97 +85,9 @@ fn sessions(mode: Mode, clock: &TestClock, revocation: &Revocation) -> Sessions 
     sessions.expect("valid")
 }
 
+/// The kit's app on axum, for the tests that need its router.
 fn tower(sessions: Sessions) -> Tower {
-    Tower(
-        Router::new()
-            .route(
-                "/login/{user}",
-                get(|s: Session, Path(user): Path<String>| async move {
-                    s.log_in(&user);
-                    "in"
-                }),
-            )
-            .route(
-                "/logout",
-                get(|s: Session| async move {
-                    s.log_out();
-                    s.insert("flash", "bye").expect("insert");
-                    "out"
-                }),
-            )
-            .route(
-                "/purge",
-                get(|s: Session| async move {
-                    s.purge();
-                    "purged"
-                }),
-            )
-            .route(
-                "/write/{v}",
-                get(|s: Session, Path(v): Path<String>| async move {
-                    s.insert("v", v).expect("insert");
-                    "ok"
-                }),
-            )
-            .route("/read", get(|s: Session| async move { tagged(&s) }))
-            .route(
-                "/switch/{user}",
-                get(|s: Session, Path(user): Path<String>| async move {
-                    // Flask-Login's logout_user then login_user, in one request.
-                    s.log_out();
-                    s.log_in(&user);
-                    "switched"
-                }),
-            )
-            .route(
-                "/forge",
-                get(|s: Session| async move {
-                    s.insert("x", 1).expect("insert");
-                    s.insert("_ws_user", "mallory").expect("insert");
-                    s.insert("_ws_gen", i64::MAX).expect("insert");
-                    "forged"
-                }),
-            )
-            .layer(SessionManagerLayer::new(sessions)),
-    )
-}
-
-#[cfg(feature = "actix")]
-fn actix_routes(cfg: &mut actix_web::web::ServiceConfig) {
-    use actix_web::web;
-    cfg.route(
-        "/login/{user}",
-        web::get().to(|s: Session, user: web::Path<String>| async move {
-            s.log_in(&user);
-            "in"
-        }),
-    )
-    .route(
-        "/logout",
-        web::get().to(|s: Session| async move {
-            s.log_out();
-            s.insert("flash", "bye").expect("insert");
-            "out"
-        }),
-    )
-    .route(
-        "/purge",
-        web::get().to(|s: Session| async move {
-            s.purge();
-            "purged"
-        }),
-    )
-    .route(
-        "/write/{v}",
-        web::get().to(|s: Session, v: web::Path<String>| async move {
-            s.insert("v", v.into_inner()).expect("insert");
-            "ok"
-        }),
-    )
-    .route(
-        "/read",
-        web::get().to(|s: Session| async move { tagged(&s) }),
-    );
+    Tower(kit::router(sessions))
 }
 
 fn cookie(reply: &Reply) -> String {
@@ -237,7 +145,7 @@ async fn staleness_bound(
 /// The behaviour, against process `a` and process `b` built with one adapter.
 async fn suite(w: &World, a: &dyn Client, b: &dyn Client, label: &str) {
     // Login: the hidden keys never reach handlers.
-    let r = a.get("/login/alice", None).await;
+    let r = a.get("/signin/alice", None).await;
     assert_eq!(r.status, StatusCode::OK, "{label}");
     let c1 = cookie(&r);
     assert_eq!(
@@ -274,7 +182,7 @@ async fn suite(w: &World, a: &dyn Client, b: &dyn Client, label: &str) {
     // Logout on a: the copy of the old cookie dies on a at once; the
     // session goes on under a new id.
     w.clock.advance(1);
-    let r = a.get("/logout", Some(&c1)).await;
+    let r = a.get("/signout+set/flash/bye", Some(&c1)).await;
     let c2 = cookie(&r);
     assert_eq!(read(a, &c2).await.body, r#"{"flash":"bye"}"#, "{label}");
     assert_eq!(
@@ -287,7 +195,7 @@ async fn suite(w: &World, a: &dyn Client, b: &dyn Client, label: &str) {
     assert_eq!(read(b, &c2).await.body, r#"{"flash":"bye"}"#, "{label}");
 
     // Purge denies too.
-    let r = a.get("/login/carol", None).await;
+    let r = a.get("/signin/carol", None).await;
     let c3 = cookie(&r);
     let r = a.get("/purge", Some(&c3)).await;
     assert!(
@@ -307,9 +215,9 @@ async fn suite(w: &World, a: &dyn Client, b: &dyn Client, label: &str) {
     );
 
     // Log out everywhere.
-    let d1 = cookie(&a.get("/login/dave", None).await);
-    let d2 = cookie(&b.get("/login/dave", None).await);
-    let e1 = cookie(&a.get("/login/erin", None).await);
+    let d1 = cookie(&a.get("/signin/dave", None).await);
+    let d2 = cookie(&b.get("/signin/dave", None).await);
+    let e1 = cookie(&a.get("/signin/erin", None).await);
     let at = w.clock.now();
     assert_eq!(
         read(b, &d1).await.body,
@@ -333,7 +241,7 @@ async fn suite(w: &World, a: &dyn Client, b: &dyn Client, label: &str) {
     );
     staleness_bound(w, b, &d1, at, r#"{"_ws_login":"dave"}"#, label).await;
     // A login after the revocation is good everywhere.
-    let d3 = cookie(&a.get("/login/dave", None).await);
+    let d3 = cookie(&a.get("/signin/dave", None).await);
     assert_eq!(
         read(a, &d3).await.body,
         r#"{"_ws_login":"dave"}"#,
@@ -364,20 +272,20 @@ async fn suite(w: &World, a: &dyn Client, b: &dyn Client, label: &str) {
         StatusCode::SERVICE_UNAVAILABLE,
         "{label}: cold check"
     );
-    let r = a.get("/login/frank", None).await;
+    let r = a.get("/signin/frank", None).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{label}: login");
     assert!(
         r.set_cookie.is_empty(),
         "{label}: no cookie without its generation"
     );
-    let r = a.get("/logout", Some(&d3)).await;
+    let r = a.get("/signout+set/flash/bye", Some(&d3)).await;
     assert_eq!(
         r.status,
         StatusCode::SERVICE_UNAVAILABLE,
         "{label}: logout can't be promised"
     );
     // A session nobody logged into needs no store to be written, but gets an id.
-    let r = a.get("/write/x", None).await;
+    let r = a.get("/set/v/x", None).await;
     assert_eq!(r.status, StatusCode::OK, "{label}");
     w.backend.down.store(false, Ordering::SeqCst);
     assert_eq!(
@@ -387,33 +295,15 @@ async fn suite(w: &World, a: &dyn Client, b: &dyn Client, label: &str) {
     );
 }
 
-async fn world_run(mode: Mode) {
-    let w = World::new();
-    let label = format!("{mode:?} tower");
-    let (a, b) = (
-        tower(sessions(mode, &w.clock, &w.a)),
-        tower(sessions(mode, &w.clock, &w.b)),
-    );
-    suite(&w, &a, &b, &label).await;
-    #[cfg(feature = "actix")]
-    {
+scenario!(
+    /// Every cookie mode is revocable, on both adapters.
+    fn sessions_are_revocable(mode, adapter) in [Signed, Sealed] {
         let w = World::new();
-        let label = format!("{mode:?} actix");
-        let a = crate::adapters::actix_client(sessions(mode, &w.clock, &w.a), actix_routes).await;
-        let b = crate::adapters::actix_client(sessions(mode, &w.clock, &w.b), actix_routes).await;
-        suite(&w, &a, &b, &label).await;
+        let a = kit::client(adapter, sessions(mode, &w.clock, &w.a)).await;
+        let b = kit::client(adapter, sessions(mode, &w.clock, &w.b)).await;
+        suite(&w, &*a, &*b, &format!("{mode:?} {adapter:?}")).await;
     }
-}
-
-#[tokio::test]
-async fn signed_sessions_are_revocable() {
-    world_run(Mode::Signed).await;
-}
-
-#[tokio::test]
-async fn sealed_sessions_are_revocable() {
-    world_run(Mode::Sealed).await;
-}
+);
 
 /// Fail open: the cookie opens unchecked, and a login is saved.
 #[tokio::test]
@@ -425,7 +315,7 @@ async fn fail_open_lets_cookies_through_an_outage() {
             .with_staleness(Duration::ZERO)
             .with_fail_open(true);
         let app = tower(sessions(mode, &clock, &revocation));
-        let c = cookie(&app.get("/login/alice", None).await);
+        let c = cookie(&app.get("/signin/alice", None).await);
         backend.down.store(true, Ordering::SeqCst);
         let r = app.get("/read", Some(&c)).await;
         assert_eq!(
@@ -433,7 +323,7 @@ async fn fail_open_lets_cookies_through_an_outage() {
             (StatusCode::OK, r#"{"_ws_login":"alice"}"#),
             "{mode:?}"
         );
-        let r = app.get("/login/bob", None).await;
+        let r = app.get("/signin/bob", None).await;
         assert_eq!(r.status, StatusCode::OK, "{mode:?}");
         assert!(r.cookie_value("session").is_some(), "{mode:?}");
     }
@@ -446,7 +336,7 @@ async fn a_revocable_signed_cookie_is_still_flasks() {
     let clock = TestClock::at(T0);
     let revocation = Revocation::new(MemoryRevocations::new());
     let app = tower(sessions(Mode::Signed, &clock, &revocation));
-    let r = app.get("/login/alice", None).await;
+    let r = app.get("/signin/alice", None).await;
     let value = r.cookie_value("session").expect("cookie");
     let codec = websession_core::FlaskCodec::new(&crate::support::keys());
     let decoded = codec
@@ -470,7 +360,7 @@ async fn cookies_from_before_revocation_open_and_gain_an_id() {
             )
             .expect("valid"),
         );
-        let old = cookie(&plain.get("/write/1", None).await);
+        let old = cookie(&plain.get("/set/v/1", None).await);
         let backend = Arc::new(Backend::default());
         let app = tower(sessions(mode, &clock, &Revocation::new(backend.clone())));
         assert_eq!(
@@ -479,7 +369,7 @@ async fn cookies_from_before_revocation_open_and_gain_an_id() {
             "{mode:?}"
         );
         assert_eq!(backend.calls(), 0, "{mode:?}: nothing to check");
-        let new = cookie(&app.get("/write/2", Some(&old)).await);
+        let new = cookie(&app.get("/set/v/2", Some(&old)).await);
         let r = app.get("/purge", Some(&new)).await;
         assert_eq!(r.status, StatusCode::OK, "{mode:?}");
         assert_eq!(
@@ -499,7 +389,7 @@ async fn a_denial_lasts_as_long_as_the_cookie_could() {
     let clock = TestClock::at(T0);
     let revocation = Revocation::new(backend.clone()).with_staleness(Duration::ZERO);
     let app = tower(sessions(Mode::Sealed, &clock, &revocation));
-    let c = cookie(&app.get("/login/alice", None).await);
+    let c = cookie(&app.get("/signin/alice", None).await);
     app.get("/purge", Some(&c)).await;
     let now = u64::try_from(T0).expect("positive");
     assert_eq!(
@@ -528,8 +418,8 @@ async fn switching_users_in_one_request_retires_the_old_cookie() {
         let clock = TestClock::at(T0);
         let revocation = Revocation::new(MemoryRevocations::new());
         let app = tower(sessions(mode, &clock, &revocation));
-        let alice = cookie(&app.get("/login/alice", None).await);
-        let bob = cookie(&app.get("/switch/bob", Some(&alice)).await);
+        let alice = cookie(&app.get("/signin/alice", None).await);
+        let bob = cookie(&app.get("/signout+signin/bob", Some(&alice)).await);
         assert_eq!(
             read(&app, &bob).await.body,
             r#"{"_ws_login":"bob"}"#,
@@ -574,11 +464,11 @@ async fn expired_denials_are_swept() {
     let revocation = Revocation::new(backend.clone());
     let app = tower(sessions(Mode::Signed, &clock, &revocation));
     for _ in 0..255 {
-        let c = cookie(&app.get("/write/x", None).await);
+        let c = cookie(&app.get("/set/v/x", None).await);
         app.get("/purge", Some(&c)).await;
     }
     clock.advance(3 * 86_400); // every denial so far has run out
-    let c = cookie(&app.get("/write/x", None).await);
+    let c = cookie(&app.get("/set/v/x", None).await);
     app.get("/purge", Some(&c)).await; // the 256th: sweeps
     let now = u64::try_from(clock.now()).expect("positive");
     assert_eq!(

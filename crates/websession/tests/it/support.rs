@@ -1,21 +1,17 @@
-//! An app with one route per session operation, a frozen clock and helpers.
+//! Sessions in every mode, a frozen clock, and requests to an app.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::Path;
 use axum::http::{Request, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::get;
 use axum::Router;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use websession::store::SessionStore;
 use websession::{
-    ConfigError, CookieSessions, Overflow, Revocation, Session, SessionConfig, SessionManagerLayer,
-    Sessions,
+    ConfigError, CookieSessions, Overflow, Revocation, Session, SessionConfig, Sessions,
 };
 use websession_core::json;
 
@@ -84,130 +80,10 @@ pub(crate) fn tagged(session: &Session) -> String {
     out
 }
 
-/// Routes that each do one thing to the session, behind the layer for
-/// `sessions` (which must be a valid configuration).
+/// The kit's app ([`crate::kit::router`]) behind the layer for `sessions`
+/// (which must be a valid configuration).
 pub(crate) fn app<S: Into<Sessions>>(sessions: Result<S, ConfigError>) -> Router {
-    Router::new()
-        .route("/noop", get(|| async { "noop" }))
-        .route(
-            "/write",
-            get(
-                |s: Session,
-                 axum::extract::Query(q): axum::extract::Query<
-                    std::collections::HashMap<String, String>,
-                >| async move {
-                    s.insert("v", q.get("v").cloned().unwrap_or_default())
-                        .expect("insert");
-                    "ok"
-                },
-            ),
-        )
-        .route("/read", get(|s: Session| async move { tagged(&s) }))
-        .route("/extract", get(|_s: Session| async { "extracted" }))
-        .route(
-            "/unsaved",
-            get(|s: Session| async move { s.is_unsaved().to_string() }),
-        )
-        .route(
-            "/set/{key}/{value}",
-            get(
-                |s: Session, Path((k, v)): Path<(String, String)>| async move {
-                    s.insert(&k, &v).expect("insert");
-                    "ok"
-                },
-            ),
-        )
-        .route(
-            "/remove/{key}",
-            get(|s: Session, Path(k): Path<String>| async move {
-                format!("{:?}", s.remove_value(&k).is_some())
-            }),
-        )
-        .route(
-            "/permanent",
-            get(|s: Session| async move {
-                s.insert("user", "alice").expect("insert");
-                s.set_permanent(true);
-                "ok"
-            }),
-        )
-        .route(
-            "/clear",
-            get(|s: Session| async move {
-                s.clear();
-                "cleared"
-            }),
-        )
-        .route(
-            "/cycle",
-            get(|s: Session| async move {
-                s.cycle_id();
-                "cycled"
-            }),
-        )
-        .route(
-            "/purge",
-            get(|s: Session| async move {
-                s.purge();
-                "purged"
-            }),
-        )
-        .route(
-            "/signin/{user}",
-            get(|s: Session, Path(user): Path<String>| async move {
-                s.log_in(&user);
-                "logged in"
-            }),
-        )
-        .route(
-            // The usual logout: destroy the session, then flash a message.
-            "/logout",
-            get(|s: Session| async move {
-                s.purge();
-                s.insert("flash", "bye").expect("insert");
-                "logged out"
-            }),
-        )
-        .route(
-            "/modify",
-            get(|s: Session| async move {
-                let n = s.get::<i64>("counter").expect("counter").unwrap_or(0);
-                s.insert("counter", n + 1).expect("insert");
-                tagged(&s)
-            }),
-        )
-        .route(
-            "/fail",
-            get(|s: Session| async move {
-                s.insert("user", "alice").expect("insert");
-                StatusCode::INTERNAL_SERVER_ERROR
-            }),
-        )
-        .route(
-            "/big",
-            get(|s: Session| async move {
-                let noise = noise();
-                s.insert("noise", &noise).expect("insert");
-                "ok"
-            }),
-        )
-        .route(
-            "/cached",
-            get(|s: Session| async move {
-                s.insert("user", "alice").expect("insert");
-                (
-                    [
-                        ("cache-control", "private, max-age=60"),
-                        ("vary", "Accept-Encoding"),
-                    ],
-                    "ok",
-                )
-                    .into_response()
-            }),
-        )
-        .layer(SessionManagerLayer::new(
-            sessions.expect("a valid configuration"),
-        ))
+    crate::kit::router(sessions.expect("a valid configuration").into())
 }
 
 #[derive(Debug)]
@@ -281,22 +157,6 @@ pub(crate) fn flask_layer(
     Sessions::signed(keys, SessionConfig::flask().with_clock(clock.clock())).map(Sessions::from)
 }
 
-/// ~5 KB of pseudo-random text that zlib can't shrink below the cookie limit.
-pub(crate) fn noise() -> String {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..5000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-                    [(x % 62) as usize],
-            )
-        })
-        .collect()
-}
-
 pub(crate) type BoxFut<'a> = Pin<Box<dyn Future<Output = Reply> + 'a>>;
 
 /// "An app built with adapter X": GET a path with an optional Cookie header.
@@ -305,13 +165,5 @@ pub(crate) trait Client {
 
     fn get<'a>(&'a self, path: &'a str, cookie: Option<&'a str>) -> BoxFut<'a> {
         self.get_bytes(path, cookie.map(str::as_bytes))
-    }
-}
-
-pub(crate) struct Tower(pub(crate) Router);
-
-impl Client for Tower {
-    fn get_bytes<'a>(&'a self, path: &'a str, cookie: Option<&'a [u8]>) -> BoxFut<'a> {
-        Box::pin(send_bytes(&self.0, path, cookie))
     }
 }
