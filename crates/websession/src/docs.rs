@@ -671,8 +671,8 @@ pub mod revocation {}
 /// load, on the move out and on the move back, and no `Set-Cookie` is sent,
 /// so the browser keeps the cookie it had: nothing it holds is lost (the
 /// failed request's own changes are not saved, and it says so with the
-/// 503). [`Overflow::fail_open`](crate::Overflow::fail_open) makes the
-/// load fail open, as [`StoreSessions::fail_open`](crate::StoreSessions::fail_open)
+/// 503). [`Overflow::with_fail_open`](crate::Overflow::with_fail_open) makes the
+/// load fail open, as [`StoreSessions::with_fail_open`](crate::StoreSessions::with_fail_open)
 /// does in store mode, and [`Overflow::with_touch_interval`](crate::Overflow::with_touch_interval)
 /// is store mode's touch interval for these records.
 ///

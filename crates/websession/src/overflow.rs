@@ -85,18 +85,18 @@ impl Overflow {
 
     /// When the store can't be reached while a session in it loads, serve
     /// an empty session that is never saved instead of answering 503, as
-    /// [`StoreSessions::fail_open`](crate::StoreSessions::fail_open) does
+    /// [`StoreSessions::with_fail_open`](crate::StoreSessions::with_fail_open) does
     /// for store mode. Moving a session out or back still answers 503 (the
     /// browser keeps its cookie).
     ///
     /// ```
     /// let overflow = websession::Overflow::new(websession::store::MemoryStore::new())
-    ///     .fail_open();
+    ///     .with_fail_open(true);
     /// # let _ = overflow;
     /// ```
     #[must_use]
-    pub fn fail_open(mut self) -> Self {
-        self.fail_open = true;
+    pub fn with_fail_open(mut self, fail_open: bool) -> Self {
+        self.fail_open = fail_open;
         self
     }
 
@@ -116,7 +116,7 @@ impl Overflow {
         self
     }
 
-    /// Whether a load fails open ([`fail_open`](Self::fail_open)).
+    /// Whether a load fails open ([`with_fail_open`](Self::with_fail_open)).
     pub(crate) fn fails_open(&self) -> bool {
         self.fail_open
     }

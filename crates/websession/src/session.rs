@@ -569,7 +569,7 @@ impl Session {
 
     /// Whether nothing this request does to the session will be saved: the
     /// store was unreachable when it loaded and the sessions fail open
-    /// ([`StoreSessions::fail_open`](crate::StoreSessions::fail_open)), so
+    /// ([`StoreSessions::with_fail_open`](crate::StoreSessions::with_fail_open)), so
     /// the session started empty; or the handle outlived its response. A
     /// handler can then say so ("we can't sign you in right now") instead
     /// of losing a login silently.

@@ -115,7 +115,7 @@ impl Sessions {
     /// Server-side sessions: the cookie carries only a random id, the data
     /// lives in `store` (see [`store`](crate::store)). Loads happen when a
     /// handler extracts the session, writes carry only the changed keys, and
-    /// an unreachable store answers 503 (see [`StoreSessions::fail_open`]).
+    /// an unreachable store answers 503 (see [`StoreSessions::with_fail_open`]).
     /// The options only store sessions have are on the [`StoreSessions`]
     /// this returns.
     ///
@@ -393,8 +393,8 @@ impl StoreSessions {
     /// user, and what they write during the outage is lost. A corrupt
     /// record gives an empty session either way.
     #[must_use]
-    pub fn fail_open(mut self) -> Self {
-        self.0.fail_open = true;
+    pub fn with_fail_open(mut self, fail_open: bool) -> Self {
+        self.0.fail_open = fail_open;
         self
     }
 

@@ -349,7 +349,7 @@ async fn an_overflow_load_fails_open_only_when_asked() {
         let (clock, store) = (TestClock::at(T0), Arc::new(Probe::default()));
         let mut overflow = Overflow::new(store.clone()).with_return_below(RETURN_BELOW);
         if fail_open {
-            overflow = overflow.fail_open();
+            overflow = overflow.with_fail_open(true);
         }
         let sessions = sessions_with(Mode::Signed, &store, config(&clock), None, Some(overflow));
         let app = tower(sessions.expect("valid"));

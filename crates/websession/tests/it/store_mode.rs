@@ -213,7 +213,7 @@ async fn a_down_store_fails_closed_and_recovers() {
 
 #[tokio::test]
 async fn failing_open_is_an_explicit_option() {
-    let (app, probe, _) = setup_with(|c| c, StoreSessions::fail_open);
+    let (app, probe, _) = setup_with(|c| c, |s| s.with_fail_open(true));
     let cookie = login(&app).await;
     probe.down.store(true, Ordering::SeqCst);
     let writes = probe.writes.load(Ordering::SeqCst);
