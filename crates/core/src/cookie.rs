@@ -36,11 +36,13 @@ pub fn locate_cookie(header: &[u8], name: &str) -> Option<std::ops::Range<usize>
     let text = std::str::from_utf8(header).ok()?;
     let base = text.as_ptr() as usize;
     for pair in text.split(';') {
-        let Some((k, v)) = pair.split_once('=') else {
+        // '=' is ASCII, so its byte index is a char boundary.
+        let Some(eq) = pair.bytes().position(|b| b == b'=') else {
             continue;
         };
-        if k.trim() == name {
-            let v = v.trim();
+        let (k, v) = (&pair[..eq], &pair[eq + 1..]);
+        if trim(k) == name {
+            let v = trim(v);
             let v = v
                 .strip_prefix('"')
                 .and_then(|v| v.strip_suffix('"'))
@@ -50,6 +52,32 @@ pub fn locate_cookie(header: &[u8], name: &str) -> Option<std::ops::Range<usize>
         }
     }
     None
+}
+
+/// `str::trim` (Unicode whitespace), with ASCII edges trimmed byte by byte:
+/// the common case, a cookie header with spaces after its semicolons,
+/// costs no char decoding.
+fn trim(s: &str) -> &str {
+    // Unicode's White_Space in ASCII: tab, line feed, vertical tab, form
+    // feed, carriage return, space.
+    let space = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let bytes = s.as_bytes();
+    let start = bytes.iter().position(|b| !space(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !space(b))
+        .map_or(start, |i| i + 1);
+    // A non-ASCII edge may be Unicode whitespace: the full trim decides.
+    if bytes.get(start).is_some_and(|b| !b.is_ascii())
+        || end
+            .checked_sub(1)
+            .and_then(|i| bytes.get(i))
+            .is_some_and(|b| !b.is_ascii())
+    {
+        return s.trim();
+    }
+    // Both ends are ASCII bytes (or the string is all space): char boundaries.
+    &s[start..end]
 }
 
 /// The first cookie called `name`, unquoted as Werkzeug's `parse_cookie`
@@ -150,7 +178,23 @@ pub fn quote_cookie_value(value: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{find_cookie, find_cookie_unquoted, locate_cookie, quote_cookie_value};
+    use super::{find_cookie, find_cookie_unquoted, locate_cookie, quote_cookie_value, trim};
+
+    #[test]
+    fn the_fast_trim_is_str_trim() {
+        let edges = [
+            "", " ", "\t", "\n", "\u{b}", "\u{c}", "\r", "\u{1c}", "\u{85}", "\u{a0}", "\u{2003}",
+            "\u{3000}", "a", "é", "=", "\"",
+        ];
+        for left in edges {
+            for right in edges {
+                for middle in ["", "session", "a b", "\u{a0}x\u{a0}", " "] {
+                    let s = format!("{left}{middle}{right}");
+                    assert_eq!(trim(&s), s.trim(), "{s:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn quoting_round_trips_like_werkzeug() {
