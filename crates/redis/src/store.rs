@@ -37,9 +37,9 @@ impl std::fmt::Debug for RedisStore {
         };
         f.debug_struct("RedisStore")
             .field("mode", &mode)
-            .field("prefix", &self.prefix)
+            .field("key_prefix", &self.prefix)
             .field("replica_ack", &self.replica_ack)
-            .field("require_safe_eviction", &self.require_safe_eviction)
+            .field("safe_eviction_required", &self.require_safe_eviction)
             .field("eviction_policy", &self.eviction.finding())
             .finish()
     }

@@ -23,8 +23,8 @@
 //!
 //! The other crates' types in this API are of these majors: axum 0.8,
 //! actix-web 4, `http` 1 (the tower middleware's requests and responses),
-//! `time` 0.3 (the durations and dates of [`SessionConfig`] and
-//! [`Session`]). The stores say theirs: redis 1.x (`websession-redis`),
+//! `time` 0.3 (only the date of `SessionConfig::with_sealed_v1_cutoff`;
+//! every duration is `std::time::Duration`). The stores say theirs: redis 1.x (`websession-redis`),
 //! tokio-postgres 0.7 (`websession-postgres`); `websession-sqlite` exposes
 //! no rusqlite type and takes a range of rusqlite versions.
 //!
@@ -86,6 +86,17 @@
 //!
 //! The long-form guides live in [`docs`].
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Links to the opt-in flavours resolve in docs built with them (docs.rs
+// builds every feature); built without them, they render as plain text.
+#![cfg_attr(
+    not(all(
+        feature = "flask",
+        feature = "starlette",
+        feature = "django",
+        feature = "actix"
+    )),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 #![warn(missing_docs)]
 // Without an adapter feature, the request path (used only by adapters) is idle.
 #![cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
