@@ -117,6 +117,9 @@ pub(crate) struct InCookie {
     pub(crate) origin: Option<Origin>,
     /// When the incoming cookie was issued (Unix seconds).
     pub(crate) issued_at: Option<u64>,
+    /// The session's lifetime in seconds, as read when it opened: valid
+    /// while the data is unchanged (a change may set a lifetime of its own).
+    pub(crate) lifetime: Option<u64>,
 }
 
 /// A session kept in a store record. Its save sends only what changed.
@@ -339,6 +342,7 @@ mod tests {
             kept: Kept::Cookie(InCookie {
                 origin: Some(Origin::None),
                 issued_at: Some(5),
+                lifetime: None,
             }),
             created_at: Some(1),
             ..SessionState::empty()

@@ -70,10 +70,10 @@ impl CookieEngine {
         let checked = self.format.read(raw, now).and_then(|opened| {
             let lifetime = policy.lifetime(&opened.data);
             policy.check_cookie(now, lifetime, opened.issued_at, opened.created_at)?;
-            Ok(opened)
+            Ok((opened, lifetime))
         });
         match checked {
-            Ok(mut opened) => SessionState {
+            Ok((mut opened, lifetime)) => SessionState {
                 // A Python framework's session has no keys of ours.
                 ids: if self.format.carries_own_keys() {
                     CookieIds::take(&mut opened.data)
@@ -85,6 +85,7 @@ impl CookieEngine {
                 kept: Kept::Cookie(InCookie {
                     origin: Some(opened.origin),
                     issued_at: Some(opened.issued_at),
+                    lifetime: Some(lifetime),
                 }),
                 ..SessionState::empty()
             },
@@ -123,11 +124,15 @@ impl CookieEngine {
         } else {
             !config.lifetime.expire_at_browser_close
         };
-        let lifetime = policy.lifetime(&state.data);
         // A session out of the overflow store was issued no cookie yet.
-        let (origin, issued_at) = match &state.kept {
-            Kept::Cookie(cookie) => (cookie.origin.as_ref(), cookie.issued_at),
-            Kept::Store(_) => (None, None),
+        let (origin, issued_at, opened_lifetime) = match &state.kept {
+            Kept::Cookie(cookie) => (cookie.origin.as_ref(), cookie.issued_at, cookie.lifetime),
+            Kept::Store(_) => (None, None, None),
+        };
+        // Unchanged data has the lifetime it opened with.
+        let lifetime = match opened_lifetime {
+            Some(lifetime) if !state.modified => lifetime,
+            _ => policy.lifetime(&state.data),
         };
         let refresh = policy.refresh_due(now, permanent, lifetime, issued_at);
         if !(state.modified || refresh || state.cycled) {
