@@ -41,7 +41,7 @@ use actix_web::http::StatusCode;
 use actix_web::{error, Error, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::error::SessionError;
-use crate::outcome::{varies_on, Header, ResponseHeaders};
+use crate::outcome::{fixed, varies_on, Header, ResponseHeaders};
 use crate::raw::RawCookie;
 use crate::session::{PendingSession, Session};
 use crate::sessions::{outcome, Sessions};
@@ -158,7 +158,12 @@ impl ResponseHeaders for Headers<'_> {
     }
 
     fn append(&mut self, name: Header<'_>, value: &str) {
-        match (header_name(name), HeaderValue::try_from(value)) {
+        // The engine's fixed values need no copy.
+        let value = fixed(value).map_or_else(
+            || HeaderValue::try_from(value),
+            |v| Ok(HeaderValue::from_static(v)),
+        );
+        match (header_name(name), value) {
             (Some(name), Ok(v)) => self.0.append(name, v),
             // The engine only builds visible ASCII, and the config checked
             // token header names; this can't happen.

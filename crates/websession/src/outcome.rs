@@ -77,6 +77,18 @@ impl Outcome {
     }
 }
 
+/// `value` as a `'static` string when it is one of the fixed values the
+/// engine sends (`Vary: Cookie`, `Cache-Control: no-store`), so an adapter
+/// can send it without copying it.
+#[inline]
+pub(crate) fn fixed(value: &str) -> Option<&'static str> {
+    match value {
+        "Cookie" => Some("Cookie"),
+        "no-store" => Some("no-store"),
+        _ => None,
+    }
+}
+
 /// Whether `Vary` header values already cover `name` (or `*`).
 pub(crate) fn varies_on<'a>(values: impl IntoIterator<Item = &'a [u8]>, name: &str) -> bool {
     values.into_iter().any(|v| {

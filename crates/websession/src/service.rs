@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::outcome::{varies_on, Finish, Header, Outcome, ResponseHeaders};
+use crate::outcome::{fixed, varies_on, Finish, Header, Outcome, ResponseHeaders};
 use crate::raw::RawCookie;
 use crate::session::PendingSession;
 use crate::sessions::Sessions;
@@ -194,7 +194,12 @@ impl ResponseHeaders for Headers<'_> {
     }
 
     fn append(&mut self, name: Header<'_>, value: &str) {
-        match (header_name(name), HeaderValue::try_from(value)) {
+        // The engine's fixed values need no copy.
+        let value = fixed(value).map_or_else(
+            || HeaderValue::try_from(value),
+            |v| Ok(HeaderValue::from_static(v)),
+        );
+        match (header_name(name), value) {
             (Some(name), Ok(v)) => {
                 self.0.append(name, v);
             }
