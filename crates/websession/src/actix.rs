@@ -41,7 +41,7 @@ use actix_web::http::StatusCode;
 use actix_web::{error, Error, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::error::SessionError;
-use crate::outcome::{fixed, varies_on, Header, ResponseHeaders};
+use crate::outcome::{varies_on, Header, ResponseHeaders};
 use crate::raw::RawCookie;
 use crate::session::{PendingSession, Session};
 use crate::sessions::{outcome, Sessions};
@@ -158,16 +158,17 @@ impl ResponseHeaders for Headers<'_> {
     }
 
     fn append(&mut self, name: Header<'_>, value: &str) {
-        // The engine's fixed values need no copy.
-        let value = fixed(value).map_or_else(
-            || HeaderValue::try_from(value),
-            |v| Ok(HeaderValue::from_static(v)),
-        );
-        match (header_name(name), value) {
+        match (header_name(name), HeaderValue::try_from(value)) {
             (Some(name), Ok(v)) => self.0.append(name, v),
             // The engine only builds visible ASCII, and the config checked
             // token header names; this can't happen.
             _ => tracing::error!("a session header was not a valid header"),
+        }
+    }
+
+    fn append_static(&mut self, name: Header<'_>, value: &'static str) {
+        if let Some(name) = header_name(name) {
+            self.0.append(name, HeaderValue::from_static(value));
         }
     }
 }

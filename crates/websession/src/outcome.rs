@@ -56,6 +56,9 @@ pub(crate) trait ResponseHeaders {
     fn contains(&self, name: Header<'_>) -> bool;
     /// Appends a header whose value is visible ASCII.
     fn append(&mut self, name: Header<'_>, value: &str);
+    /// Appends one of the engine's fixed values (`Vary: Cookie`,
+    /// `Cache-Control: no-store`), which needs no copy.
+    fn append_static(&mut self, name: Header<'_>, value: &'static str);
 }
 
 impl Outcome {
@@ -66,26 +69,17 @@ impl Outcome {
             Via::Header { set, vary } => (&**vary, Header::Named(set)),
         };
         if self.vary && !headers.varies_on(vary) {
-            headers.append(Header::Vary, vary);
+            match &self.via {
+                Via::Cookie => headers.append_static(Header::Vary, "Cookie"),
+                Via::Header { .. } => headers.append(Header::Vary, vary),
+            }
         }
         if let Some(cookie) = self.set_cookie {
             headers.append(set, &cookie);
             if self.no_store && !headers.contains(Header::CacheControl) {
-                headers.append(Header::CacheControl, "no-store");
+                headers.append_static(Header::CacheControl, "no-store");
             }
         }
-    }
-}
-
-/// `value` as a `'static` string when it is one of the fixed values the
-/// engine sends (`Vary: Cookie`, `Cache-Control: no-store`), so an adapter
-/// can send it without copying it.
-#[inline]
-pub(crate) fn fixed(value: &str) -> Option<&'static str> {
-    match value {
-        "Cookie" => Some("Cookie"),
-        "no-store" => Some("no-store"),
-        _ => None,
     }
 }
 

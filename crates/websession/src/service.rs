@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::outcome::{fixed, varies_on, Finish, Header, Outcome, ResponseHeaders};
+use crate::outcome::{varies_on, Finish, Header, Outcome, ResponseHeaders};
 use crate::raw::RawCookie;
 use crate::session::PendingSession;
 use crate::sessions::Sessions;
@@ -194,18 +194,19 @@ impl ResponseHeaders for Headers<'_> {
     }
 
     fn append(&mut self, name: Header<'_>, value: &str) {
-        // The engine's fixed values need no copy.
-        let value = fixed(value).map_or_else(
-            || HeaderValue::try_from(value),
-            |v| Ok(HeaderValue::from_static(v)),
-        );
-        match (header_name(name), value) {
+        match (header_name(name), HeaderValue::try_from(value)) {
             (Some(name), Ok(v)) => {
                 self.0.append(name, v);
             }
             // The engine only builds visible ASCII, and the config checked
             // token header names; this can't happen.
             _ => tracing::error!("a session header was not a valid header"),
+        }
+    }
+
+    fn append_static(&mut self, name: Header<'_>, value: &'static str) {
+        if let Some(name) = header_name(name) {
+            self.0.append(name, HeaderValue::from_static(value));
         }
     }
 }
