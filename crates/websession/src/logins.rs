@@ -89,7 +89,9 @@ impl fmt::Debug for Logins {
 /// ```
 impl From<Revocation> for Logins {
     fn from(revocation: Revocation) -> Self {
-        Self::cookies(revocation)
+        Self {
+            reach: Reach::Cookies(revocation),
+        }
     }
 }
 
@@ -120,12 +122,6 @@ impl Logins {
                 revocation,
                 clock,
             },
-        }
-    }
-
-    pub(crate) fn cookies(revocation: Revocation) -> Self {
-        Self {
-            reach: Reach::Cookies(revocation),
         }
     }
 

@@ -340,11 +340,8 @@ impl CookieSessions {
     /// [`ConfigError::Unsupported`] without a revocation: a copied cookie
     /// can't be ended before it expires.
     pub fn logins(&self) -> Result<crate::Logins, ConfigError> {
-        self.0
-            .revocation
-            .clone()
-            .map(crate::Logins::cookies)
-            .ok_or(NO_LOGINS)
+        // The same answer as `Sessions::logins`: the engine's.
+        crate::engine::Engine::logins(&self.0).ok_or(NO_LOGINS)
     }
 }
 

@@ -48,7 +48,7 @@ impl Engine for CookieEngine {
     }
 
     fn logins(&self) -> Option<crate::Logins> {
-        self.revocation.clone().map(crate::Logins::cookies)
+        self.revocation.clone().map(crate::Logins::from)
     }
 }
 
