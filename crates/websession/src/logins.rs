@@ -170,7 +170,7 @@ impl Logins {
                     return Ok(false);
                 };
                 store
-                    .delete_others_of(&user, &id.hash(), clock.unix_seconds())
+                    .delete_others_of(&user, &store.id_format().key(&id), clock.unix_seconds())
                     .await?;
                 if let Some(revocation) = revocation {
                     // Remember cookies issued before end too; this session
@@ -199,7 +199,7 @@ impl Logins {
         let Some(user) = session.user() else {
             return Ok(Some(Vec::new()));
         };
-        let this = session.id().map(|id| id.hash());
+        let this = session.id().map(|id| store.id_format().key(&id));
         let mut devices: Vec<Device> = store
             .sessions_of(&user, clock.unix_seconds())
             .await?

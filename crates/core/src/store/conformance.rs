@@ -18,7 +18,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::{ChangeSet, ExpiredDeletion, IdHash, Record, SessionId, SessionStore, StoreErrorKind};
-use crate::testing::{id, map as data, now};
+use crate::testing::{map as data, now};
 use crate::value::{Map, Value};
 
 /// Runs every check against stores made by `make` (called once per check).
@@ -51,7 +51,7 @@ where
 }
 
 async fn crud<S: SessionStore>(store: &S) {
-    let (t, id) = (now(), id());
+    let (t, id) = (now(), id_of(&*store));
     assert_eq!(
         store.load(&id, t).await.expect("load"),
         None,
@@ -104,7 +104,7 @@ async fn crud<S: SessionStore>(store: &S) {
 }
 
 async fn collision<S: SessionStore>(store: &S) {
-    let (t, id) = (now(), id());
+    let (t, id) = (now(), id_of(&*store));
     store
         .create(
             &id,
@@ -130,7 +130,7 @@ async fn collision<S: SessionStore>(store: &S) {
 }
 
 async fn not_found<S: SessionStore>(store: &S) {
-    let (t, id) = (now(), id());
+    let (t, id) = (now(), id_of(&*store));
     let err = store
         .update(
             &id,
@@ -148,7 +148,7 @@ async fn not_found<S: SessionStore>(store: &S) {
 }
 
 async fn expiry<S: SessionStore>(store: &S) {
-    let (t, id) = (now(), id());
+    let (t, id) = (now(), id_of(&*store));
     store
         .create(
             &id,
@@ -202,7 +202,7 @@ async fn expiry<S: SessionStore>(store: &S) {
 ///
 /// When the store keeps an expired record or deletes a live one.
 pub async fn run_expired_deletion<S: ExpiredDeletion>(store: &S) {
-    let (t, live, dead) = (now(), id(), id());
+    let (t, live, dead) = (now(), id_of(&*store), id_of(&*store));
     store
         .create(
             &live,
@@ -237,7 +237,7 @@ pub async fn run_expired_deletion<S: ExpiredDeletion>(store: &S) {
 
 // Each check below is one scenario read top to bottom, so some run long.
 async fn cycle<S: SessionStore>(store: &S) {
-    let (t, old, new) = (now(), id(), id());
+    let (t, old, new) = (now(), id_of(&*store), id_of(&*store));
     let record = Record::new(
         data(&[("user_id", Value::Int(7)), ("gone", Value::Int(1))]),
         t,
@@ -272,11 +272,11 @@ async fn cycle<S: SessionStore>(store: &S) {
         "the same record under the new id, with the request's changes applied in the same step"
     );
     let err = store
-        .cycle_id(&old, &id(), &ChangeSet::touch(t + 600), t)
+        .cycle_id(&old, &id_of(&*store), &ChangeSet::touch(t + 600), t)
         .await
         .expect_err("old is gone");
     assert_eq!(err.kind(), StoreErrorKind::NotFound);
-    let taken = id();
+    let taken = id_of(&*store);
     store
         .create(&taken, &Record::new(Map::new(), t, t + 600), t)
         .await
@@ -334,7 +334,7 @@ async fn cycle_applies_changes_as_update_does<S: SessionStore>(store: &S) {
         ChangeSet::touch(t + 1000).with_user(Some("bob".into())),
     ];
     for changes in &change_sets {
-        let (twin, old, new) = (id(), id(), id());
+        let (twin, old, new) = (id_of(&*store), id_of(&*store), id_of(&*store));
         store.create(&twin, &record, t).await.expect("create");
         store.create(&old, &record, t).await.expect("create");
         store.update(&twin, changes, t).await.expect("update");
@@ -356,7 +356,7 @@ async fn cycle_applies_changes_as_update_does<S: SessionStore>(store: &S) {
 /// record.
 async fn cycle_onto_a_taken_id_changes_nothing<S: SessionStore>(store: &S) {
     let t = now();
-    let (old, taken) = (id(), id());
+    let (old, taken) = (id_of(&*store), id_of(&*store));
     let record = Record::new(data(&[("a", Value::Int(1))]), t, t + 600).with_user(Some(format!(
         "u-taken-{}",
         &SessionId::generate().as_str()[..8]
@@ -386,7 +386,7 @@ async fn cycle_onto_a_taken_id_changes_nothing<S: SessionStore>(store: &S) {
 async fn cycle_races_delete<S: SessionStore>(store: Arc<S>) {
     let t = now();
     for round in 0..50 {
-        let (old, new) = (id(), id());
+        let (old, new) = (id_of(&*store), id_of(&*store));
         let record = Record::new(data(&[("n", Value::Int(round))]), t, t + 600);
         store.create(&old, &record, t).await.expect("create");
         let cycler = {
@@ -436,7 +436,7 @@ async fn delete_others_races_cycles<S: SessionStore>(store: Arc<S>) {
     let t = now();
     for round in 0..ROUNDS {
         let user = format!("user-race-{}", &SessionId::generate().as_str()[..12]);
-        let (keep, first) = (id(), id());
+        let (keep, first) = (id_of(&*store), id_of(&*store));
         let record = Record::new(data(&[("n", Value::Int(round))]), t, t + 600)
             .with_user(Some(user.clone()));
         store.create(&keep, &record, t).await.expect("create");
@@ -449,7 +449,7 @@ async fn delete_others_races_cycles<S: SessionStore>(store: Arc<S>) {
             tokio::spawn(async move {
                 let mut current = first;
                 for i in 0..CYCLES {
-                    let next = id();
+                    let next = id_of(&*store);
                     let changes = ChangeSet::touch(t + 600).with_set("cycle", Value::Int(i));
                     match store.cycle_id(&current, &next, &changes, t).await {
                         Ok(()) => current = next,
@@ -510,7 +510,7 @@ async fn delete_others_races_cycles<S: SessionStore>(store: Arc<S>) {
 }
 
 async fn no_resurrection<S: SessionStore>(store: &S) {
-    let (t, id) = (now(), id());
+    let (t, id) = (now(), id_of(&*store));
     store
         .create(
             &id,
@@ -540,7 +540,7 @@ async fn no_resurrection<S: SessionStore>(store: &S) {
 async fn users<S: SessionStore>(store: &S) {
     let t = now();
     let user = format!("user-{}", &SessionId::generate().as_str()[..12]);
-    let (a, b, other) = (id(), id(), id());
+    let (a, b, other) = (id_of(&*store), id_of(&*store), id_of(&*store));
     store
         .create(
             &a,
@@ -590,7 +590,7 @@ async fn listing<S: SessionStore>(store: &S) {
     let mine = |k: &str| {
         Record::new(data(&[("ua", Value::from(k))]), t, t + 600).with_user(Some(user.clone()))
     };
-    let (a, b, c, expired, other) = (id(), id(), id(), id(), id());
+    let (a, b, c, expired, other) = (id_of(&*store), id_of(&*store), id_of(&*store), id_of(&*store), id_of(&*store));
     for (id, ua) in [(&a, "phone"), (&b, "laptop"), (&c, "tablet")] {
         store.create(id, &mine(ua), t).await.expect("create");
     }
@@ -630,7 +630,7 @@ async fn listing<S: SessionStore>(store: &S) {
         ]),
         "expired sessions are not listed"
     );
-    let moved = id();
+    let moved = id_of(&*store);
     store
         .cycle_id(&c, &moved, &ChangeSet::touch(t + 600), t + 6)
         .await
@@ -682,7 +682,7 @@ async fn listed<S: SessionStore>(store: &S, user: &str, at: u64) -> Vec<(IdHash,
 }
 
 async fn every_value_kind<S: SessionStore>(store: &S) {
-    let (t, id) = (now(), id());
+    let (t, id) = (now(), id_of(&*store));
     let text = r#"{"big":18446744073709551621,"by":{" b":"AAEC"},"d":{" d":"Sat, 01 Jan 2000 00:00:00 GMT"},"f":1e-07,"nan":NaN,"s":"é\ud800","t":{" t":[1,"a"]},"u":{" u":"00000000000000000000000000000001"},"' OR 1=1; --":{" di":{" t__":[]}}}"#;
     let Ok(Value::Dict(map)) = crate::json::parse_value(text.as_bytes()) else {
         panic!("fixture parses")
@@ -699,7 +699,7 @@ async fn every_value_kind<S: SessionStore>(store: &S) {
 }
 
 async fn concurrent_updates<S: SessionStore>(store: Arc<S>) {
-    let (t, id) = (now(), id());
+    let (t, id) = (now(), id_of(&*store));
     store
         .create(&id, &Record::new(Map::new(), t, t + 600), t)
         .await
@@ -729,7 +729,7 @@ async fn concurrent_updates<S: SessionStore>(store: Arc<S>) {
 }
 
 async fn purge_races_updates<S: SessionStore>(store: Arc<S>) {
-    let (t, id) = (now(), id());
+    let (t, id) = (now(), id_of(&*store));
     store
         .create(
             &id,
@@ -761,4 +761,11 @@ async fn purge_races_updates<S: SessionStore>(store: Arc<S>) {
         None,
         "the purge wins over racing updates"
     );
+}
+
+/// A fresh key in the store's own id format (websession's ids are hashed;
+/// a Python bridge's are raw).
+fn id_of<S: SessionStore + ?Sized>(store: &S) -> IdHash {
+    let format = store.id_format();
+    format.key(&format.generate())
 }

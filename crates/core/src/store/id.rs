@@ -1,5 +1,6 @@
 //! Session ids and their hashes.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -44,7 +45,15 @@ impl SessionId {
         }
     }
 
-    /// The id as cookie text.
+    /// An id in another store's format, which its [`IdFormat`] made or
+    /// checked (a Python app's session key, say). websession's own ids come
+    /// from [`generate`](Self::generate) and [`parse`](Self::parse).
+    #[must_use]
+    pub fn from_checked(text: String) -> Self {
+        Self(text)
+    }
+
+    /// The id as text (the cookie holds it, or its signed form).
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
@@ -59,7 +68,7 @@ impl SessionId {
 
 impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SessionId({}…)", &self.0[..4])
+        write!(f, "SessionId({}…)", self.0.get(..4).unwrap_or(""))
     }
 }
 
@@ -69,7 +78,9 @@ impl fmt::Display for SessionId {
     }
 }
 
-/// SHA-256 of a [`SessionId`]: the only form of an id a store sees.
+/// The key a store sees for a [`SessionId`]: its SHA-256 under websession's
+/// own [`HashedIds`]; under an [`IdFormat`] that stores ids as they are (the
+/// Python bridges' Flask-Session and Django records), the id's own 32 bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IdHash([u8; 32]);
 
@@ -121,6 +132,46 @@ impl IdHash {
 impl fmt::Debug for IdHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "IdHash({}…)", &self.to_hex()[..8])
+    }
+}
+
+/// How a store's session ids look: how they are made, how the cookie holds
+/// them, and the key the store files a record under.
+///
+/// A store names its format with
+/// [`SessionStore::id_format`](super::SessionStore::id_format). Every store
+/// of websession's own uses [`HashedIds`]; a store that shares its records
+/// with another program (a Flask-Session or Django table) uses that
+/// program's ids, and its key is then the raw id.
+pub trait IdFormat: Send + Sync {
+    /// A new random id.
+    fn generate(&self) -> SessionId;
+    /// The id a cookie (or token) value holds; `None` for anything this
+    /// format would never have made, a forged signature included.
+    fn parse(&self, cookie: &str) -> Option<SessionId>;
+    /// What the cookie holds for `id` (the id itself, or its signed form).
+    fn cookie_value<'a>(&self, id: &'a SessionId) -> Cow<'a, str> {
+        Cow::Borrowed(id.as_str())
+    }
+    /// The key the store files `id`'s record under.
+    fn key(&self, id: &SessionId) -> IdHash;
+}
+
+/// websession's own ids: 256 random bits as 43 base64url characters in the
+/// cookie, and only their SHA-256 at rest, so a leaked table or Redis dump
+/// holds no usable id.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HashedIds;
+
+impl IdFormat for HashedIds {
+    fn generate(&self) -> SessionId {
+        SessionId::generate()
+    }
+    fn parse(&self, cookie: &str) -> Option<SessionId> {
+        SessionId::parse(cookie)
+    }
+    fn key(&self, id: &SessionId) -> IdHash {
+        id.hash()
     }
 }
 
@@ -179,6 +230,23 @@ mod tests {
         ] {
             assert_eq!(SessionId::parse(&bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_short_foreign_id_debugs_without_a_panic() {
+        let id = SessionId::from_checked("ab".into());
+        assert_eq!(format!("{id:?}"), "SessionId(…)");
+        let id = SessionId::from_checked("é".repeat(3));
+        assert!(!format!("{id:?}").is_empty());
+    }
+
+    #[test]
+    fn hashed_ids_are_websessions_own() {
+        let id = HashedIds.generate();
+        assert_eq!(HashedIds.parse(id.as_str()), Some(id.clone()));
+        assert_eq!(HashedIds.key(&id), id.hash());
+        assert_eq!(HashedIds.cookie_value(&id), id.as_str());
+        assert_eq!(HashedIds.parse("nope"), None);
     }
 
     #[test]

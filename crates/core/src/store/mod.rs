@@ -1,8 +1,11 @@
 //! Server-side sessions: the cookie holds only a random [`SessionId`]; the
 //! data lives in a [`SessionStore`].
 //!
-//! Stores never see raw ids: every operation takes the [`IdHash`] (SHA-256 of
-//! the id), so a leaked table or a Redis dump holds no usable session ids.
+//! websession's stores never see raw ids: every operation takes the
+//! [`IdHash`] (SHA-256 of the id, [`HashedIds`]), so a leaked table or a
+//! Redis dump holds no usable session ids. A store that shares its records
+//! with a Python app (`websession-python`) names another [`IdFormat`], and
+//! is keyed by the raw id, as the Python side is.
 //!
 //! Updates are change sets, not whole records: a [`ChangeSet`] lists the
 //! keys set and removed in one request, and the store applies exactly those,
@@ -28,7 +31,7 @@ mod session_store;
 pub mod conformance;
 
 pub use error::{StoreError, StoreErrorKind};
-pub use id::{IdHash, SessionId, SESSION_ID_LEN};
+pub use id::{HashedIds, IdFormat, IdHash, SessionId, SESSION_ID_LEN};
 pub use memory::MemoryStore;
 pub use record::{ChangeSet, Record};
 pub use revocation::{MemoryRevocations, RevocationStore, Verdict};

@@ -3,7 +3,7 @@
 
 #[cfg(doc)]
 use super::StoreErrorKind;
-use super::{ChangeSet, IdHash, Record, StoreError};
+use super::{ChangeSet, HashedIds, IdFormat, IdHash, Record, StoreError};
 
 /// Where server-side sessions live.
 ///
@@ -12,6 +12,13 @@ use super::{ChangeSet, IdHash, Record, StoreError};
 /// treated as absent by every operation.
 #[async_trait::async_trait]
 pub trait SessionStore: Send + Sync + 'static {
+    /// How this store's ids look in the cookie and which key it files a
+    /// record under: websession's [`HashedIds`] unless the store shares its
+    /// records with another program that has ids of its own.
+    fn id_format(&self) -> &dyn IdFormat {
+        &HashedIds
+    }
+
     /// The live record, or `None`. Never creates anything.
     async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError>;
 
@@ -132,6 +139,9 @@ pub trait SessionStore: Send + Sync + 'static {
 
 #[async_trait::async_trait]
 impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
+    fn id_format(&self) -> &dyn IdFormat {
+        (**self).id_format()
+    }
     async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
         (**self).load(id, now).await
     }

@@ -163,14 +163,15 @@ pub(super) async fn load(
     now: u64,
     fail_open: bool,
 ) -> Result<SessionState, SessionError> {
-    let Some(id) = raw.and_then(SessionId::parse) else {
+    let ids = store.id_format();
+    let Some(id) = raw.and_then(|raw| ids.parse(raw)) else {
         if raw.is_some_and(|r| !r.is_empty()) {
             crate::metrics::cookie_rejected("BadSessionId");
             tracing::debug!(target: "websession::security", "malformed session id; starting an empty session");
         }
         return Ok(SessionState::in_store());
     };
-    match store_op("load", store.load(&id.hash(), now)).await {
+    match store_op("load", store.load(&ids.key(&id), now)).await {
         Ok(Some(record)) => {
             // No idle check here: a record's expiry is its idle deadline.
             if let Err(e) = shared.policy.check_absolute(now, record.created_at) {
@@ -201,7 +202,7 @@ pub(super) async fn load(
                 error = %chain(&e),
                 "stored session record is corrupt; deleting it and starting an empty session"
             );
-            if let Err(e) = store_op("delete", store.delete(&id.hash())).await {
+            if let Err(e) = store_op("delete", store.delete(&ids.key(&id))).await {
                 tracing::warn!(error = %chain(&e), "could not delete the corrupt session record");
             }
             Ok(SessionState::in_store())
@@ -327,16 +328,17 @@ pub(super) async fn run(
     plan: Plan,
     now: u64,
 ) -> Result<Option<String>, SessionError> {
+    let ids = store.id_format();
     let id_cookie = |id: &SessionId, permanent: bool, expires_at: u64| {
         shared
             .cookie
-            .header(id.as_str(), permanent.then_some(expires_at))
+            .header(&ids.cookie_value(id), permanent.then_some(expires_at))
     };
     match plan {
         Plan::Nothing => Ok(None),
         Plan::Delete(id) => {
             if let Some(id) = &id {
-                store_op("delete", store.delete(&id.hash())).await?;
+                store_op("delete", store.delete(&ids.key(id))).await?;
             }
             Ok(Some(shared.cookie.removal()))
         }
@@ -348,7 +350,7 @@ pub(super) async fn run(
             if let Some(id) = &purged {
                 // The old record dies first: if what follows fails, the user
                 // is logged out, never left on the old id.
-                store_op("delete", store.delete(&id.hash())).await?;
+                store_op("delete", store.delete(&ids.key(id))).await?;
             }
             let id = create(store, &record, now).await?;
             Ok(Some(id_cookie(&id, permanent, record.expires_at)))
@@ -357,7 +359,7 @@ pub(super) async fn run(
             id,
             changes,
             permanent,
-        } => match store_op("update", store.update(&id.hash(), &changes, now)).await {
+        } => match store_op("update", store.update(&ids.key(&id), &changes, now)).await {
             Ok(()) => Ok(permanent.then(|| id_cookie(&id, true, changes.expires_at))),
             Err(e) if e.kind() == StoreErrorKind::NotFound => {
                 tracing::debug!("the session was deleted during the request; not writing it back");
@@ -370,8 +372,8 @@ pub(super) async fn run(
             changes,
             permanent,
         } => {
-            let new = SessionId::generate();
-            let (old, new_hash) = (old.hash(), new.hash());
+            let new = ids.generate();
+            let (old, new_hash) = (ids.key(&old), ids.key(&new));
             match store_op("cycle_id", store.cycle_id(&old, &new_hash, &changes, now)).await {
                 Ok(()) => {
                     crate::metrics::session_event("rotated", "store");
@@ -391,8 +393,9 @@ async fn create(
     now: u64,
 ) -> Result<SessionId, SessionError> {
     for _ in 0..CREATE_ATTEMPTS {
-        let id = SessionId::generate();
-        match store_op("create", store.create(&id.hash(), record, now)).await {
+        let ids = store.id_format();
+        let id = ids.generate();
+        match store_op("create", store.create(&ids.key(&id), record, now)).await {
             Ok(()) => {
                 crate::metrics::session_event("created", "store");
                 return Ok(id);

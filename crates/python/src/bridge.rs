@@ -1,0 +1,466 @@
+//! The part every Python bridge shares: a [`SessionStore`] made of a
+//! [`Backend`] (where the records are: a Redis key, a SQL row) and a
+//! [`RecordFormat`] (what a record's bytes and its id look like: Flask-Session's
+//! or Django's).
+//!
+//! The Python side writes whole records, so this store does too, with a
+//! compare-and-set: an update reads the record, applies the change set,
+//! and writes the result only if the record still holds the bytes it read
+//! (otherwise it reads again). Two Rust requests that touch different keys
+//! both keep their writes, as in websession's own stores; a Python write
+//! in between wins over nothing it didn't see, and a Rust write never
+//! overwrites a Python write it didn't read. A Python request that read
+//! the record before a Rust write and saves after it still overwrites it
+//! (the Python side has no compare-and-set): last write wins against
+//! Python.
+
+use websession_core::store::{ChangeSet, IdFormat, IdHash, Record, StoreError, StoreErrorKind};
+use websession_core::{Map, Value};
+
+/// How many times an update or a move reads again when the record changed
+/// under it before giving up (a backend error, never a silent loss).
+const CAS_ATTEMPTS: usize = 16;
+
+/// How many passes `delete_others_of` makes while the user's other
+/// sessions keep moving to new ids.
+const SWEEP_PASSES: usize = 64;
+
+/// The hidden key the creation time travels under (whole Unix seconds),
+/// the same key websession's Flask cookie format uses. A record a Python
+/// app made has none; its absolute timeout starts at its first Rust write.
+pub(crate) const CREATED_KEY: &str = "_ws_created";
+
+/// The key websession's `Session::log_in` keeps the user under: a
+/// record's user for `Logins`.
+pub(crate) const LOGIN_KEY: &str = "_ws_login";
+
+/// A stored record as the backend holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Stored {
+    /// The record's bytes, exactly as stored (compared on write).
+    pub(crate) data: Vec<u8>,
+    /// Its expiry, Unix seconds.
+    pub(crate) expires_at: u64,
+}
+
+/// Where a bridge's records live: raw bytes under a text key, with an
+/// expiry. Every method sees only live records (`expires_at > now`).
+#[async_trait::async_trait]
+pub(crate) trait Backend: Send + Sync + 'static {
+    /// The live record under `key`.
+    async fn get(&self, key: &str, now: u64) -> Result<Option<Stored>, StoreError>;
+    /// Inserts a record; [`StoreErrorKind::Collision`] when a live one is there
+    /// (an expired one is replaced).
+    async fn insert(&self, key: &str, data: &[u8], expires_at: u64, now: u64)
+        -> Result<(), StoreError>;
+    /// Replaces the record's bytes and expiry if it is live and still holds
+    /// `old`; `Ok(false)` otherwise.
+    async fn replace(
+        &self,
+        key: &str,
+        old: &[u8],
+        new: &[u8],
+        expires_at: u64,
+        now: u64,
+    ) -> Result<bool, StoreError>;
+    /// In one atomic step: deletes `old_key` if it is live and still holds
+    /// `old`, and inserts `new` under `new_key`; `Ok(false)` (and nothing
+    /// done) when `old_key` changed or is gone; [`StoreErrorKind::Collision`]
+    /// (and nothing done) when `new_key` holds a live record.
+    #[allow(clippy::too_many_arguments)]
+    async fn replace_moving(
+        &self,
+        old_key: &str,
+        old: &[u8],
+        new_key: &str,
+        new: &[u8],
+        expires_at: u64,
+        now: u64,
+    ) -> Result<bool, StoreError>;
+    /// Deletes the record under `key`, if any.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Deletes the record under `key` only if it still holds `data`.
+    async fn delete_if(&self, key: &str, data: &[u8]) -> Result<bool, StoreError>;
+    /// Every live record (for `Logins`: the Python formats keep no index of users).
+    async fn scan(&self, now: u64) -> Result<Vec<(String, Stored)>, StoreError>;
+    /// Deletes expired records; how many went. Backends that expire records
+    /// themselves (Redis) return 0.
+    async fn delete_expired(&self, now: u64) -> Result<u64, StoreError>;
+}
+
+/// What a bridge's records and ids look like.
+pub(crate) trait RecordFormat: IdFormat {
+    /// The backend key of a record.
+    fn backend_key(&self, id: &IdHash) -> String;
+    /// The id of a backend key (`None` for keys this format never makes).
+    fn id_of_key(&self, key: &str) -> Option<IdHash>;
+    /// A session's data as the Python side stores it.
+    fn encode(&self, data: &Map, now: u64) -> Result<Vec<u8>, StoreError>;
+    /// A stored record's data; [`StoreErrorKind::Corrupt`] for anything the
+    /// Python side would not read back as a session (a pickle, a bad
+    /// signature, malformed bytes, a record over the size limit).
+    fn decode(&self, bytes: &[u8]) -> Result<Map, StoreError>;
+}
+
+/// A [`SessionStore`](websession_core::store::SessionStore) over a backend
+/// and a format. The product types (`FlaskSessionStore`, `DjangoStore`)
+/// wrap it.
+pub(crate) struct Bridge<F> {
+    pub(crate) backend: Box<dyn Backend>,
+    pub(crate) format: F,
+    /// The product's name in logs ("flask-session", "django").
+    pub(crate) name: &'static str,
+}
+
+impl<F: RecordFormat> Bridge<F> {
+    /// Decodes a stored record into websession's form; a record the format
+    /// refuses is `None` (with a security log line), never an error: the
+    /// Python side may still read it (a pickle from Flask-Session 0.6), so
+    /// it is neither deleted nor treated as an outage.
+    fn open(&self, stored: &Stored, now: u64) -> Option<Record> {
+        match self.format.decode(&stored.data) {
+            Ok(data) => Some(to_record(data, stored.expires_at, now)),
+            Err(e) => {
+                tracing::warn!(
+                    target: "websession::security",
+                    store = self.name,
+                    error = %e,
+                    "unreadable session record; starting an empty session (the record is left for the Python side)"
+                );
+                None
+            }
+        }
+    }
+
+    /// The record's bytes after `changes`, for a compare-and-set.
+    fn changed(
+        &self,
+        stored: &Stored,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<Vec<u8>, StoreError> {
+        let data = self.format.decode(&stored.data)?;
+        let mut record = to_record(data, stored.expires_at, now);
+        record.apply(changes);
+        self.format.encode(&from_record(&record), now)
+    }
+
+    pub(crate) async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
+        let key = self.format.backend_key(id);
+        Ok(self
+            .backend
+            .get(&key, now)
+            .await?
+            .and_then(|stored| self.open(&stored, now)))
+    }
+
+    pub(crate) async fn create(
+        &self,
+        id: &IdHash,
+        record: &Record,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let bytes = self.format.encode(&from_record(record), now)?;
+        self.backend
+            .insert(&self.format.backend_key(id), &bytes, record.expires_at, now)
+            .await
+    }
+
+    pub(crate) async fn update(
+        &self,
+        id: &IdHash,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let key = self.format.backend_key(id);
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(stored) = self.backend.get(&key, now).await? else {
+                return Err(StoreError::from_kind(StoreErrorKind::NotFound));
+            };
+            let new = self.changed(&stored, changes, now)?;
+            if self
+                .backend
+                .replace(&key, &stored.data, &new, changes.expires_at, now)
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        Err(contended())
+    }
+
+    pub(crate) async fn cycle_id(
+        &self,
+        old: &IdHash,
+        new: &IdHash,
+        changes: &ChangeSet,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let (old_key, new_key) = (self.format.backend_key(old), self.format.backend_key(new));
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(stored) = self.backend.get(&old_key, now).await? else {
+                return Err(StoreError::from_kind(StoreErrorKind::NotFound));
+            };
+            let bytes = self.changed(&stored, changes, now)?;
+            if self
+                .backend
+                .replace_moving(
+                    &old_key,
+                    &stored.data,
+                    &new_key,
+                    &bytes,
+                    changes.expires_at,
+                    now,
+                )
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        Err(contended())
+    }
+
+    pub(crate) async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
+        self.backend.delete(&self.format.backend_key(id)).await
+    }
+
+    /// The live sessions of `user` (by websession's login key), with the
+    /// bytes each was read as.
+    async fn of_user(
+        &self,
+        user: &str,
+        now: u64,
+    ) -> Result<Vec<(IdHash, String, Stored, Record)>, StoreError> {
+        let mut found = Vec::new();
+        for (key, stored) in self.backend.scan(now).await? {
+            let Some(id) = self.format.id_of_key(&key) else {
+                continue;
+            };
+            // A record this side can't read belongs to no one it knows of.
+            let Ok(data) = self.format.decode(&stored.data) else {
+                continue;
+            };
+            let record = to_record(data, stored.expires_at, now);
+            if record.user.as_deref() == Some(user) {
+                found.push((id, key, stored, record));
+            }
+        }
+        Ok(found)
+    }
+
+    pub(crate) async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
+        let now = unix_now();
+        let mut deleted = 0;
+        for (_, key, _, _) in self.of_user(user, now).await? {
+            self.backend.delete(&key).await?;
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
+    pub(crate) async fn sessions_of(
+        &self,
+        user: &str,
+        now: u64,
+    ) -> Result<Vec<(IdHash, Record)>, StoreError> {
+        Ok(self
+            .of_user(user, now)
+            .await?
+            .into_iter()
+            .map(|(id, _, _, record)| (id, record))
+            .collect())
+    }
+
+    /// Deletes every other session of `user`. A session that moves to a
+    /// new id while this runs is found again at the next pass (a move is
+    /// a compare-and-set on the old record, so it can't outrun a delete
+    /// of the record it read); the passes stop when one finds no other
+    /// session.
+    pub(crate) async fn delete_others_of(
+        &self,
+        user: &str,
+        keep: &IdHash,
+        now: u64,
+    ) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        for _ in 0..SWEEP_PASSES {
+            let others: Vec<_> = self
+                .of_user(user, now)
+                .await?
+                .into_iter()
+                .filter(|(id, ..)| id != keep)
+                .collect();
+            if others.is_empty() {
+                return Ok(deleted);
+            }
+            for (_, key, stored, _) in others {
+                if self.backend.delete_if(&key, &stored.data).await? {
+                    deleted += 1;
+                } else {
+                    // Changed since the scan: delete it whatever it holds now.
+                    self.backend.delete(&key).await?;
+                }
+            }
+        }
+        Err(contended())
+    }
+
+    pub(crate) async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
+        self.backend.delete_expired(now).await
+    }
+}
+
+/// A decoded Python record in websession's form: the creation time comes
+/// out of the data, the user is websession's login key.
+fn to_record(mut data: Map, expires_at: u64, now: u64) -> Record {
+    let created_at = match data.remove(CREATED_KEY) {
+        Some(Value::Int(t)) => u64::try_from(t).unwrap_or(now),
+        _ => now,
+    };
+    let user = match data.get(LOGIN_KEY) {
+        Some(Value::Str(user)) => Some(user.clone()),
+        _ => None,
+    };
+    Record::new(data, created_at, expires_at).with_user(user)
+}
+
+/// The data a record is stored as: its keys, and the creation time.
+fn from_record(record: &Record) -> Map {
+    let mut data = record.data.clone();
+    data.insert(
+        CREATED_KEY.to_owned(),
+        Value::Int(i64::try_from(record.created_at).unwrap_or(i64::MAX)),
+    );
+    data
+}
+
+/// The error when other writers kept changing a record.
+fn contended() -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Backend,
+        "the record kept changing under a compare-and-set; try again",
+    )
+}
+
+/// The system clock in Unix seconds (for `delete_all_for`, which is given no time).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Implements `SessionStore` (and `ExpiredDeletion` where `$sweeps`) for a
+/// product type holding a `Bridge` in field `0`.
+macro_rules! bridge_store {
+    ($ty:ty) => {
+        #[async_trait::async_trait]
+        impl websession_core::store::SessionStore for $ty {
+            fn id_format(&self) -> &dyn websession_core::store::IdFormat {
+                &self.0.format
+            }
+            async fn load(
+                &self,
+                id: &websession_core::store::IdHash,
+                now: u64,
+            ) -> Result<Option<websession_core::store::Record>, websession_core::store::StoreError>
+            {
+                self.0.load(id, now).await
+            }
+            async fn create(
+                &self,
+                id: &websession_core::store::IdHash,
+                record: &websession_core::store::Record,
+                now: u64,
+            ) -> Result<(), websession_core::store::StoreError> {
+                self.0.create(id, record, now).await
+            }
+            async fn update(
+                &self,
+                id: &websession_core::store::IdHash,
+                changes: &websession_core::store::ChangeSet,
+                now: u64,
+            ) -> Result<(), websession_core::store::StoreError> {
+                self.0.update(id, changes, now).await
+            }
+            async fn cycle_id(
+                &self,
+                old: &websession_core::store::IdHash,
+                new: &websession_core::store::IdHash,
+                changes: &websession_core::store::ChangeSet,
+                now: u64,
+            ) -> Result<(), websession_core::store::StoreError> {
+                self.0.cycle_id(old, new, changes, now).await
+            }
+            async fn delete(
+                &self,
+                id: &websession_core::store::IdHash,
+            ) -> Result<(), websession_core::store::StoreError> {
+                self.0.delete(id).await
+            }
+            async fn delete_all_for(
+                &self,
+                user: &str,
+            ) -> Result<u64, websession_core::store::StoreError> {
+                self.0.delete_all_for(user).await
+            }
+            async fn sessions_of(
+                &self,
+                user: &str,
+                now: u64,
+            ) -> Result<
+                Vec<(
+                    websession_core::store::IdHash,
+                    websession_core::store::Record,
+                )>,
+                websession_core::store::StoreError,
+            > {
+                self.0.sessions_of(user, now).await
+            }
+            async fn delete_others_of(
+                &self,
+                user: &str,
+                keep: &websession_core::store::IdHash,
+                now: u64,
+            ) -> Result<u64, websession_core::store::StoreError> {
+                self.0.delete_others_of(user, keep, now).await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl websession_core::store::ExpiredDeletion for $ty {
+            async fn delete_expired(
+                &self,
+                now: u64,
+            ) -> Result<u64, websession_core::store::StoreError> {
+                self.0.delete_expired(now).await
+            }
+        }
+    };
+}
+pub(crate) use bridge_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_creation_time_travels_as_a_hidden_key() {
+        let mut data = Map::new();
+        data.insert("a".into(), Value::Int(1));
+        data.insert(LOGIN_KEY.into(), Value::Str("ada".into()));
+        let record = Record::new(data, 100, 200);
+        let stored = from_record(&record);
+        assert_eq!(stored.get(CREATED_KEY), Some(&Value::Int(100)));
+        let back = to_record(stored, 200, 150);
+        assert_eq!(back, record.with_user(Some("ada".into())));
+    }
+
+    #[test]
+    fn a_python_record_is_created_when_first_read() {
+        let back = to_record(Map::new(), 200, 150);
+        assert_eq!((back.created_at, back.user), (150, None));
+        let mut odd = Map::new();
+        odd.insert(CREATED_KEY.into(), Value::Int(-5));
+        assert_eq!(to_record(odd, 200, 150).created_at, 150);
+    }
+}
