@@ -28,3 +28,6 @@
 //!   absolute timeout at its first Rust write.
 
 mod bridge;
+mod backend;
+pub mod django;
+pub mod flask_session;

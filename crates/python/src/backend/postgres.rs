@@ -1,0 +1,1 @@
+//! The SQL layouts on PostgreSQL (tokio-postgres).

@@ -1,0 +1,1 @@
+//! Flask-Session's Redis interface as a bridge backend.

@@ -1,0 +1,1 @@
+//! The SQL layouts on SQLite (rusqlite).

@@ -1,0 +1,1 @@
+//! Django's `_auth_user_hash` check.

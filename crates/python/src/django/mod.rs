@@ -1,0 +1,3 @@
+//! Django 5.2's database session backend.
+
+mod auth;

@@ -1,0 +1,1 @@
+//! FlaskSessionStore on Flask-SQLAlchemy's `sessions` table (PostgreSQL, SQLite).
