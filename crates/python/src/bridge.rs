@@ -100,6 +100,12 @@ pub(crate) trait RecordFormat: IdFormat {
     /// Python side would not read back as a session (a pickle, a bad
     /// signature, malformed bytes, a record over the size limit).
     fn decode(&self, bytes: &[u8]) -> Result<Map, StoreError>;
+    /// The expiry a record holding `data` (as stored, hidden keys included)
+    /// gets when written at `now`: `default`, the engine's, unless the
+    /// Python side's data names its own (Django's `_session_expiry`).
+    fn expires_at(&self, _data: &Map, _now: u64, default: u64) -> u64 {
+        default
+    }
 }
 
 /// A [`SessionStore`](websession_core::store::SessionStore) over a backend
@@ -132,17 +138,19 @@ impl<F: RecordFormat> Bridge<F> {
         }
     }
 
-    /// The record's bytes after `changes`, for a compare-and-set.
+    /// The record's bytes and expiry after `changes`, for a compare-and-set.
     fn changed(
         &self,
         stored: &Stored,
         changes: &ChangeSet,
         now: u64,
-    ) -> Result<Vec<u8>, StoreError> {
+    ) -> Result<(Vec<u8>, u64), StoreError> {
         let data = self.format.decode(&stored.data)?;
         let mut record = to_record(data, stored.expires_at, now);
         record.apply(changes);
-        self.format.encode(&from_record(&record), now)
+        let data = from_record(&record);
+        let expires_at = self.format.expires_at(&data, now, changes.expires_at);
+        Ok((self.format.encode(&data, now)?, expires_at))
     }
 
     pub(crate) async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
@@ -160,9 +168,11 @@ impl<F: RecordFormat> Bridge<F> {
         record: &Record,
         now: u64,
     ) -> Result<(), StoreError> {
-        let bytes = self.format.encode(&from_record(record), now)?;
+        let data = from_record(record);
+        let expires_at = self.format.expires_at(&data, now, record.expires_at);
+        let bytes = self.format.encode(&data, now)?;
         self.backend
-            .insert(&self.format.backend_key(id), &bytes, record.expires_at, now)
+            .insert(&self.format.backend_key(id), &bytes, expires_at, now)
             .await
     }
 
@@ -177,10 +187,16 @@ impl<F: RecordFormat> Bridge<F> {
             let Some(stored) = self.backend.get(&key, now).await? else {
                 return Err(StoreError::from_kind(StoreErrorKind::NotFound));
             };
-            let new = self.changed(&stored, changes, now)?;
+            let (new, expires_at) = self.changed(&stored, changes, now)?;
+            // A touch the format's own expiry makes moot (a Django session
+            // with a fixed `_session_expiry` date) writes nothing.
+            let moot = !changes.changes_data() && changes.user.is_none();
+            if moot && expires_at == stored.expires_at {
+                return Ok(());
+            }
             if self
                 .backend
-                .replace(&key, &stored.data, &new, changes.expires_at, now)
+                .replace(&key, &stored.data, &new, expires_at, now)
                 .await?
             {
                 return Ok(());
@@ -201,7 +217,7 @@ impl<F: RecordFormat> Bridge<F> {
             let Some(stored) = self.backend.get(&old_key, now).await? else {
                 return Err(StoreError::from_kind(StoreErrorKind::NotFound));
             };
-            let bytes = self.changed(&stored, changes, now)?;
+            let (bytes, expires_at) = self.changed(&stored, changes, now)?;
             if self
                 .backend
                 .replace_moving(
@@ -209,7 +225,7 @@ impl<F: RecordFormat> Bridge<F> {
                     &stored.data,
                     &new_key,
                     &bytes,
-                    changes.expires_at,
+                    expires_at,
                     now,
                 )
                 .await?

@@ -1,3 +1,108 @@
-//! Django 5.2's database session backend.
+//! Django 5.2's database session backend
+//! (`SESSION_ENGINE = "django.contrib.sessions.backends.db"`): the
+//! `django_session` table on PostgreSQL or SQLite, shared with the Django
+//! app under its `sessionid` cookie.
+//!
+//! Use [`DjangoStore`] in store mode with
+//! [`SessionConfig::django`](https://docs.rs/websession/latest/websession/struct.SessionConfig.html#method.django):
+//! the cookie's name, attributes and `Expires` are Django's.
+//!
+//! # What is shared
+//!
+//! - **Keys**: 32 characters of `[a-z0-9]` from the OS CSPRNG, as Django's
+//!   `get_random_string(32, VALID_KEY_CHARS)`; the cookie holds the key,
+//!   the `session_key` column holds it as it is. A cookie of any other
+//!   shape is an unknown session (empty).
+//! - **`session_data`**: `SessionBase.encode`: compact JSON, zlib when it
+//!   is shorter, signed with `SECRET_KEY` under the salt
+//!   `"django.contrib.sessions." + the session class's __qualname__`
+//!   ([`DjangoOptions::with_session_class`]). Records signed with any key of
+//!   `SECRET_KEY_FALLBACKS` are read (and written back with `SECRET_KEY`).
+//!   No maximum age: `expire_date` is the expiry.
+//! - **`expire_date`**: a live row is one whose `expire_date` is in the
+//!   future, on both sides. Rust writes the engine's expiry (the
+//!   preset's `SESSION_COOKIE_AGE`, two weeks), or, when the Django app
+//!   called `set_expiry`, Django's own: `_session_expiry` seconds after
+//!   the write, or the date it names.
+//! - **Login**: `django.contrib.auth.login`'s `_auth_user_id`,
+//!   `_auth_user_backend` and `_auth_user_hash` are plain keys a handler
+//!   reads; [`session_auth_matches`] is Django's check of the hash, which
+//!   logs the user out when their password changed.
+//! - **`cycle_key`** (Django, at login) moves the row to a new key; the
+//!   Rust side follows the new cookie. `Session::cycle_id` does the same
+//!   the other way, in one transaction.
+//! - **`flush`** on either side deletes the row and the cookie.
+//!
+//! # What differs
+//!
+//! - **Values**: Django's JSON holds only JSON: strings, numbers (any
+//!   integer, floats), booleans, `None`, lists and dicts. Writing a session
+//!   that holds bytes, a datetime, a UUID, a tuple or `Markup` fails with
+//!   an error of kind `Unsupported` (a 500), rather than storing what
+//!   Django would read back as something else. Keep dates as ISO strings
+//!   and bytes as base64.
+//! - **Key order**: Rust writes a record's keys sorted; Django writes them
+//!   in insertion order. Both read either.
+//! - **Hidden key**: the creation time travels as `_ws_created` (seconds),
+//!   which the Django app sees and keeps.
+//! - **A session's own expiry in the cookie**: the cookie Rust sets always
+//!   carries the engine's lifetime; a session the Django app gave its own
+//!   (`set_expiry`) keeps that expiry in the row, but Rust's cookie may
+//!   outlive it (the row then is gone and the session is empty, as it
+//!   would be in Django). `set_expiry(0)` (expire at browser close) is not
+//!   seen: Rust's cookie has `Expires` unless the config says
+//!   `with_expire_at_browser_close`. A Rust request that uses a session
+//!   with an integer `_session_expiry` writes its row again (a sliding
+//!   expiry, as Django's docs describe it).
+//! - **Unreadable rows** (a bad signature, a forged or corrupt
+//!   `session_data`, a record over [`DjangoOptions::with_max_record_bytes`])
+//!   give an empty session and a `websession::security` log line; the row
+//!   is left as it is.
+//! - **Ids at rest and last write wins**: see the [crate docs](crate).
 
 mod auth;
+mod format;
+mod options;
+
+pub use auth::{
+    session_auth_hash, session_auth_matches, AuthHashCheck, BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY, SESSION_KEY,
+};
+pub use options::DjangoOptions;
+
+use crate::bridge::{bridge_store, Bridge};
+use format::DjangoFormat;
+
+/// A [`SessionStore`](websession_core::store::SessionStore) over Django's
+/// `django_session` table: the sessions of a Django app using
+/// `django.contrib.sessions.backends.db`, read and written in place.
+///
+/// See the [module docs](self) for what is shared and what differs.
+pub struct DjangoStore(Bridge<DjangoFormat>);
+
+bridge_store!(DjangoStore);
+
+impl std::fmt::Debug for DjangoStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DjangoStore")
+            .field("format", &self.0.format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DjangoStore {
+    /// A store over `backend` with these options (the SQL constructors end
+    /// here).
+    // Used by the SQL constructors once their backends land.
+    #[allow(dead_code)]
+    pub(crate) fn with_backend(
+        backend: Box<dyn crate::bridge::Backend>,
+        options: &DjangoOptions,
+    ) -> Self {
+        Self(Bridge {
+            backend,
+            format: DjangoFormat::new(options),
+            name: "django",
+        })
+    }
+}
