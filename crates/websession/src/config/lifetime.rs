@@ -77,6 +77,10 @@ pub struct Lifetime {
     pub(crate) absolute_timeout: Option<Duration>,
     pub(crate) refresh: Refresh,
     pub(crate) expire_at_browser_close: bool,
+    /// Store mode: every session's cookie carries `Expires` (but none with
+    /// `expire_at_browser_close`), as Django's and Starlette's do, instead of
+    /// only a permanent (`_permanent`) session's. Set by their presets.
+    pub(crate) every_cookie_expires: bool,
 }
 
 impl Default for Lifetime {
@@ -88,6 +92,7 @@ impl Default for Lifetime {
             absolute_timeout: None,
             refresh: Refresh::Interval(DEFAULT_REFRESH_INTERVAL),
             expire_at_browser_close: false,
+            every_cookie_expires: false,
         }
     }
 }
@@ -202,11 +207,13 @@ impl Lifetime {
 
     #[cfg(any(feature = "starlette", feature = "django"))]
     #[cfg_attr(docsrs, doc(cfg(any(feature = "starlette", feature = "django"))))]
-    /// Starlette and Django modes: the cookie has no `Max-Age`/`Expires`,
-    /// so the browser drops it when it closes (Django's
-    /// `SESSION_EXPIRE_AT_BROWSER_CLOSE = True`). The server still refuses
-    /// cookies older than the lifetime. Flask mode ignores it: there a
-    /// session is permanent or not by its `_permanent` key
+    /// Starlette and Django modes, and store mode under
+    /// `SessionConfig::django()` or `SessionConfig::starlette()`: the
+    /// cookie has no `Max-Age`/`Expires`, so the browser drops it when it
+    /// closes (Django's `SESSION_EXPIRE_AT_BROWSER_CLOSE = True`). The
+    /// server still refuses cookies (and stored sessions) older than the
+    /// lifetime. Flask mode ignores it: there a session is permanent or not
+    /// by its `_permanent` key
     /// ([`Session::set_permanent`](crate::Session::set_permanent)).
     ///
     /// ```

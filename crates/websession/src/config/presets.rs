@@ -64,8 +64,8 @@ impl SessionConfig {
     #[cfg_attr(docsrs, doc(cfg(feature = "django")))]
     /// Django's session defaults, for [`Sessions::django`](crate::Sessions::django):
     /// `SESSION_COOKIE_NAME = "sessionid"`, `SESSION_COOKIE_AGE` two weeks
-    /// (`Max-Age` and `Expires` on every cookie, and the oldest cookie
-    /// accepted), `HttpOnly`, `SameSite=Lax`, `Path=/`, no `Secure`, written
+    /// (`Expires` on every cookie, in store mode too, and the oldest
+    /// cookie accepted), `HttpOnly`, `SameSite=Lax`, `Path=/`, no `Secure`, written
     /// only when the session changed (`SESSION_SAVE_EVERY_REQUEST = False`),
     /// no `Cache-Control` added.
     ///
@@ -94,14 +94,19 @@ impl SessionConfig {
     }
 
     /// What Starlette's and Django's defaults share: no `Secure`, no
-    /// `Cache-Control`, written only when changed, two weeks.
+    /// `Cache-Control`, written only when changed, two weeks, and `Expires`
+    /// on every cookie (in store mode too, where Flask's rule would give it
+    /// only to a permanent session).
     #[cfg(any(feature = "starlette", feature = "django"))]
     fn python_framework() -> Self {
         Self {
             cookie: CookieAttributes::default().with_secure(false),
-            lifetime: Lifetime::default()
-                .with_refresh(Refresh::OnChange)
-                .with_permanent_lifetime(std::time::Duration::from_secs(14 * 86_400)),
+            lifetime: Lifetime {
+                every_cookie_expires: true,
+                ..Lifetime::default()
+                    .with_refresh(Refresh::OnChange)
+                    .with_permanent_lifetime(std::time::Duration::from_secs(14 * 86_400))
+            },
             no_store_on_write: false,
             ..Self::default()
         }

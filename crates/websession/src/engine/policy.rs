@@ -31,6 +31,10 @@ pub(crate) struct Policy {
     absolute: Option<u64>,
     touch: Option<u64>,
     refresh: Refresh,
+    /// Which stored sessions' cookies carry `Expires`: `None`, the
+    /// permanent ones (Flask's rule); `Some(every)`, every session's or
+    /// none's (the Python frameworks' presets).
+    every_cookie_expires: Option<bool>,
 }
 
 impl Policy {
@@ -42,7 +46,19 @@ impl Policy {
             absolute: config.lifetime.absolute_timeout.map(secs),
             touch: None,
             refresh: config.lifetime.refresh,
+            every_cookie_expires: config
+                .lifetime
+                .every_cookie_expires
+                .then_some(!config.lifetime.expire_at_browser_close),
         }
+    }
+
+    /// Whether a stored session with this data gets a cookie with
+    /// `Expires`: a permanent one (`_permanent`), or under the Python
+    /// frameworks' presets every one (none when it expires at browser close).
+    pub(crate) fn expires_cookie(&self, data: &LazyMap) -> bool {
+        self.every_cookie_expires
+            .unwrap_or_else(|| crate::state::is_permanent(data))
     }
 
     /// Stored sessions: an unchanged record is written again at most once

@@ -17,7 +17,7 @@ use crate::error::SessionError;
 use crate::metrics::store_op;
 use crate::outcome::{Finish, Outcome};
 use crate::raw::RawCookie;
-use crate::state::{is_permanent, InStore, Kept, Opened, Opener, SessionState, StoredRecord};
+use crate::state::{InStore, Kept, Opened, Opener, SessionState, StoredRecord};
 
 /// The store side of a session that was never in the store.
 static NEW_TO_THE_STORE: InStore = InStore::new();
@@ -275,7 +275,7 @@ pub(super) fn plan(policy: &Policy, state: &SessionState, now: u64) -> Plan {
             None => Plan::Nothing,
         };
     }
-    let permanent = is_permanent(&state.data);
+    let permanent = policy.expires_cookie(&state.data);
     let created = state.created_at.unwrap_or(now);
     let lifetime = policy.lifetime(&state.data);
     let (expires_at, must_reach) = policy.record_deadlines(now, lifetime, created);
@@ -413,7 +413,7 @@ mod tests {
     use websession_core::{Map, Value};
 
     use super::*;
-    use crate::state::UserChange;
+    use crate::state::{is_permanent, UserChange};
 
     const NOW: u64 = 1_700_000_000;
 
@@ -518,6 +518,31 @@ mod tests {
             panic!("not a cycle");
         };
         assert_eq!(old, id);
+    }
+
+    #[cfg(feature = "django")]
+    #[test]
+    fn the_python_presets_give_every_stored_session_an_expires() {
+        let django = Policy::new(&SessionConfig::django());
+        let (mut state, _) = loaded(86_400);
+        state.set("n", Value::Int(1));
+        assert!(!is_permanent(&state.data), "no _permanent key");
+        let Plan::Update { permanent, .. } = plan(&django, &state, NOW) else {
+            panic!("not an update");
+        };
+        assert!(permanent, "Django sends Max-Age/Expires on every session");
+        let mut new = SessionState::in_store();
+        new.set("n", Value::Int(1));
+        assert!(matches!(plan(&django, &new, NOW), Plan::Create { permanent: true, .. }));
+        let at_close = Policy::new(
+            &SessionConfig::django().with_lifetime(|l| l.with_expire_at_browser_close()),
+        );
+        new.set(crate::state::PERMANENT_KEY, Value::Bool(true));
+        assert!(matches!(plan(&at_close, &new, NOW), Plan::Create { permanent: false, .. }));
+        // Flask's rule elsewhere: only a permanent session.
+        assert!(matches!(plan(&policy(), &new, NOW), Plan::Create { permanent: true, .. }));
+        new.remove(crate::state::PERMANENT_KEY);
+        assert!(matches!(plan(&policy(), &new, NOW), Plan::Create { permanent: false, .. }));
     }
 
     #[test]
