@@ -159,6 +159,18 @@ pub mod security {}
 ///   Flask reads either cookie the same way.
 /// - Flask only warns about cookies over 4093 bytes, and browsers drop them;
 ///   websession refuses to send them (a 500 and an error log).
+///
+/// ## A Flask app with Flask-Session
+///
+/// When the Flask app keeps its sessions server-side with Flask-Session
+/// 0.8 (Redis, or SQLAlchemy on PostgreSQL or SQLite), the cookie holds only
+/// an id and both sides must read the same records. The crate
+/// `websession-python` has that store: `FlaskSessionStore` under
+/// [`crate::Sessions::store`] with [`crate::SessionConfig::flask`]. Its
+/// `flask_session` module is the page on what is shared (the record, the
+/// id cookie, signed or not, the expiry) and what differs (raw ids at rest,
+/// whole-record writes with a compare-and-set, no pickles);
+/// `examples/flask_session_bridge/` is a runnable pair.
 pub mod flask {}
 
 /// # The wire format of the signed cookie
@@ -859,4 +871,16 @@ pub mod starlette {}
 /// `crates/core/tests/it/starlette_django.rs`. `interop/tests/live/python_frameworks.rs`
 /// serves `interop/django_app.py` (Django under uvicorn, ASGI) beside a Rust
 /// app with the same keys over real HTTP.
+///
+/// ## Django's database backend
+///
+/// Django's default `SESSION_ENGINE` keeps sessions in the `django_session`
+/// table and only the key in the cookie. The crate `websession-python`
+/// reads and writes that table in place (PostgreSQL or SQLite):
+/// `DjangoStore` under [`crate::Sessions::store`] with
+/// [`crate::SessionConfig::django`], the same `SECRET_KEY` and fallbacks.
+/// Its `django` module is the page on what is shared (the key, the signed
+/// `session_data`, `expire_date`, `cycle_key`, the `_auth_user_hash` check a
+/// Rust app can make when it can read the user's password hash) and what
+/// differs; `examples/django_db_bridge/` is a runnable pair.
 pub mod django {}
