@@ -339,7 +339,24 @@ impl Rust {
                 "sessionid",
             ),
         };
-        let app = Router::new()
+        let sessions = sessions.expect("a valid session configuration");
+        Self::serve(sessions, cookie_name, now, Router::new()).await
+    }
+
+    /// Starts a server on `sessions` (made with the clock of
+    /// [`frozen_clock`], whose cell is `now`) whose cookie is `cookie_name`:
+    /// the routes of [`start_format`](Self::start_format), and `extra`'s.
+    ///
+    /// # Panics
+    ///
+    /// When the port can't be bound.
+    pub async fn serve(
+        sessions: Sessions,
+        cookie_name: &'static str,
+        now: Arc<AtomicI64>,
+        extra: Router,
+    ) -> Self {
+        let app = extra
             .route("/dump", get(|s: Session| async move { plain(&s) }))
             .route(
                 "/set_plain",
@@ -411,9 +428,7 @@ impl Rust {
                     "ok"
                 }),
             )
-            .layer(SessionManagerLayer::new(
-                sessions.expect("a valid session configuration"),
-            ));
+            .layer(SessionManagerLayer::new(sessions));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
