@@ -14,6 +14,9 @@
 //! (the Python side has no compare-and-set): last write wins against
 //! Python.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use websession_core::store::{ChangeSet, IdFormat, IdHash, Record, StoreError, StoreErrorKind};
 use websession_core::{Map, Value};
 
@@ -34,6 +37,12 @@ pub(crate) const CREATED_KEY: &str = "_ws_created";
 /// record's user for `Logins`.
 pub(crate) const LOGIN_KEY: &str = "_ws_login";
 
+/// The hidden key a record's user travels under when it isn't the one the
+/// login key names (a store's user is its own field: `ChangeSet::with_user`
+/// without `Session::log_in`'s key); read and removed like [`CREATED_KEY`].
+/// Absent in the usual case, where `Session::log_in` wrote both.
+pub(crate) const USER_KEY: &str = "_ws_user";
+
 /// A stored record as the backend holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Stored {
@@ -51,8 +60,13 @@ pub(crate) trait Backend: Send + Sync + 'static {
     async fn get(&self, key: &str, now: u64) -> Result<Option<Stored>, StoreError>;
     /// Inserts a record; [`StoreErrorKind::Collision`] when a live one is there
     /// (an expired one is replaced).
-    async fn insert(&self, key: &str, data: &[u8], expires_at: u64, now: u64)
-        -> Result<(), StoreError>;
+    async fn insert(
+        &self,
+        key: &str,
+        data: &[u8],
+        expires_at: u64,
+        now: u64,
+    ) -> Result<(), StoreError>;
     /// Replaces the record's bytes and expiry if it is live and still holds
     /// `old`; `Ok(false)` otherwise.
     async fn replace(
@@ -183,7 +197,9 @@ impl<F: RecordFormat> Bridge<F> {
         now: u64,
     ) -> Result<(), StoreError> {
         let key = self.format.backend_key(id);
-        for _ in 0..CAS_ATTEMPTS {
+        let _turn = key_lock(&key).lock().await;
+        for attempt in 0..CAS_ATTEMPTS {
+            backoff(attempt).await;
             let Some(stored) = self.backend.get(&key, now).await? else {
                 return Err(StoreError::from_kind(StoreErrorKind::NotFound));
             };
@@ -213,21 +229,19 @@ impl<F: RecordFormat> Bridge<F> {
         now: u64,
     ) -> Result<(), StoreError> {
         let (old_key, new_key) = (self.format.backend_key(old), self.format.backend_key(new));
-        for _ in 0..CAS_ATTEMPTS {
+        let _turn = key_lock(&old_key).lock().await;
+        for attempt in 0..CAS_ATTEMPTS {
+            backoff(attempt).await;
             let Some(stored) = self.backend.get(&old_key, now).await? else {
                 return Err(StoreError::from_kind(StoreErrorKind::NotFound));
             };
+            if self.swept(&old_key, &stored, old, now).await? {
+                return Err(StoreError::from_kind(StoreErrorKind::NotFound));
+            }
             let (bytes, expires_at) = self.changed(&stored, changes, now)?;
             if self
                 .backend
-                .replace_moving(
-                    &old_key,
-                    &stored.data,
-                    &new_key,
-                    &bytes,
-                    expires_at,
-                    now,
-                )
+                .replace_moving(&old_key, &stored.data, &new_key, &bytes, expires_at, now)
                 .await?
             {
                 return Ok(());
@@ -291,13 +305,16 @@ impl<F: RecordFormat> Bridge<F> {
     /// new id while this runs is found again at the next pass (a move is
     /// a compare-and-set on the old record, so it can't outrun a delete
     /// of the record it read); the passes stop when one finds no other
-    /// session.
+    /// session. A pass reads every record, so a session moving faster
+    /// than that could stay ahead: this process's moves (`cycle_id`) see
+    /// the sweep and delete the session they were moving instead.
     pub(crate) async fn delete_others_of(
         &self,
         user: &str,
         keep: &IdHash,
         now: u64,
     ) -> Result<u64, StoreError> {
+        let sweep = Sweep::start(self.identity(), user, *keep);
         let mut deleted = 0;
         for _ in 0..SWEEP_PASSES {
             let others: Vec<_> = self
@@ -307,7 +324,7 @@ impl<F: RecordFormat> Bridge<F> {
                 .filter(|(id, ..)| id != keep)
                 .collect();
             if others.is_empty() {
-                return Ok(deleted);
+                return Ok(deleted + sweep.0.moves_deleted.load(Ordering::SeqCst));
             }
             for (_, key, stored, _) in others {
                 if self.backend.delete_if(&key, &stored.data).await? {
@@ -324,6 +341,100 @@ impl<F: RecordFormat> Bridge<F> {
     pub(crate) async fn delete_expired(&self, now: u64) -> Result<u64, StoreError> {
         self.backend.delete_expired(now).await
     }
+
+    /// This bridge, among the sweeps running in the process.
+    fn identity(&self) -> usize {
+        std::ptr::from_ref(self).addr()
+    }
+
+    /// When `delete_others_of` is logging out the stored record's user
+    /// and `id` is not the session it keeps, the record goes now, instead
+    /// of moving (`cycle_id` then reports it gone): true if so. False too
+    /// when the record changed since it was read (the move's
+    /// compare-and-set then fails, and it reads again).
+    async fn swept(
+        &self,
+        key: &str,
+        stored: &Stored,
+        id: &IdHash,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let sweeps = match SWEEPS.lock() {
+            Ok(sweeps) if sweeps.is_empty() => return Ok(false),
+            Ok(sweeps) => sweeps.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let Ok(data) = self.format.decode(&stored.data) else {
+            return Ok(false);
+        };
+        let Some(user) = to_record(data, stored.expires_at, now).user else {
+            return Ok(false);
+        };
+        let me = self.identity();
+        let Some(sweep) = sweeps
+            .iter()
+            .find(|s| s.bridge == me && s.user == user && s.keep != *id)
+        else {
+            return Ok(false);
+        };
+        // Counted before the delete, so a sweep that no longer finds the
+        // session has its count (uncounted if it wasn't this delete's).
+        sweep.moves_deleted.fetch_add(1, Ordering::SeqCst);
+        match self.backend.delete_if(key, &stored.data).await {
+            Ok(true) => Ok(true),
+            Ok(false) => {
+                sweep.moves_deleted.fetch_sub(1, Ordering::SeqCst);
+                // Changed since it was read: the move reads it again.
+                Ok(false)
+            }
+            Err(e) => {
+                sweep.moves_deleted.fetch_sub(1, Ordering::SeqCst);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A `delete_others_of` running in this process.
+struct SweepEntry {
+    /// The bridge it runs on ([`Bridge::identity`]).
+    bridge: usize,
+    user: String,
+    keep: IdHash,
+    /// Sessions a `cycle_id` deleted for it.
+    moves_deleted: AtomicU64,
+}
+
+/// The sweeps running in this process, for `cycle_id` to see.
+static SWEEPS: std::sync::Mutex<Vec<Arc<SweepEntry>>> = std::sync::Mutex::new(Vec::new());
+
+/// A sweep's place in [`SWEEPS`], given back on drop (also when the sweep
+/// fails or its future is dropped).
+struct Sweep(Arc<SweepEntry>);
+
+impl Sweep {
+    fn start(bridge: usize, user: &str, keep: IdHash) -> Self {
+        let entry = Arc::new(SweepEntry {
+            bridge,
+            user: user.to_owned(),
+            keep,
+            moves_deleted: AtomicU64::new(0),
+        });
+        SWEEPS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(entry.clone());
+        Self(entry)
+    }
+}
+
+impl Drop for Sweep {
+    fn drop(&mut self) {
+        SWEEPS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|s| !Arc::ptr_eq(s, &self.0));
+    }
 }
 
 /// A decoded Python record in websession's form: the creation time comes
@@ -333,21 +444,73 @@ fn to_record(mut data: Map, expires_at: u64, now: u64) -> Record {
         Some(Value::Int(t)) => u64::try_from(t).unwrap_or(now),
         _ => now,
     };
-    let user = match data.get(LOGIN_KEY) {
-        Some(Value::Str(user)) => Some(user.clone()),
-        _ => None,
+    let user = match data.remove(USER_KEY) {
+        Some(Value::Str(user)) => Some(user),
+        _ => match data.get(LOGIN_KEY) {
+            Some(Value::Str(user)) => Some(user.clone()),
+            _ => None,
+        },
     };
     Record::new(data, created_at, expires_at).with_user(user)
 }
 
-/// The data a record is stored as: its keys, and the creation time.
+/// The data a record is stored as: its keys, the creation time, and the
+/// user when the login key doesn't already say it.
 fn from_record(record: &Record) -> Map {
     let mut data = record.data.clone();
     data.insert(
         CREATED_KEY.to_owned(),
         Value::Int(i64::try_from(record.created_at).unwrap_or(i64::MAX)),
     );
+    let login = match data.get(LOGIN_KEY) {
+        Some(Value::Str(user)) => Some(user.as_str()),
+        _ => None,
+    };
+    if let Some(user) = record.user.as_deref().filter(|user| Some(*user) != login) {
+        data.insert(USER_KEY.to_owned(), Value::Str(user.to_owned()));
+    }
     data
+}
+
+/// How many locks [`key_lock`] spreads keys over.
+const KEY_LOCKS: usize = 64;
+
+/// One lock per stripe of keys, for [`key_lock`].
+static LOCKS: [tokio::sync::Mutex<()>; KEY_LOCKS] =
+    [const { tokio::sync::Mutex::const_new(()) }; KEY_LOCKS];
+
+/// The lock this process's compare-and-sets on `key` take turns under
+/// (held from the read to the write). Without it, concurrent updates of
+/// one record in one process mostly fail their compare-and-set (on a
+/// pooled SQL backend the read and the write queue for connections apart)
+/// and run out of attempts; with it, only writers in other processes (the
+/// Python app, other Rust instances) make a compare-and-set retry. Keys
+/// of all bridges share the stripes: two keys in one stripe only wait for
+/// each other.
+fn key_lock(key: &str) -> &'static tokio::sync::Mutex<()> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut hasher);
+    let stripe = usize::try_from(hasher.finish() % KEY_LOCKS as u64).unwrap_or(0);
+    &LOCKS[stripe]
+}
+
+/// Before a compare-and-set's retry (`attempt` > 0): a random pause of up
+/// to 2^attempt × 100 µs (at most 25 ms), so writers that collided don't
+/// collide again in lockstep (50 concurrent updates of one record on a
+/// pooled SQL backend ran out of attempts without it).
+async fn backoff(attempt: usize) {
+    if attempt == 0 {
+        return;
+    }
+    let mut random = [0_u8; 2];
+    if getrandom::fill(&mut random).is_err() {
+        tokio::task::yield_now().await;
+        return;
+    }
+    let ceiling = (100_u64 << attempt.min(8)).min(25_000);
+    let micros = u64::from(u16::from_le_bytes(random)) % ceiling;
+    tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
 }
 
 /// The error when other writers kept changing a record.

@@ -51,7 +51,7 @@ where
 }
 
 async fn crud<S: SessionStore>(store: &S) {
-    let (t, id) = (now(), id_of(&*store));
+    let (t, id) = (now(), id_of(store));
     assert_eq!(
         store.load(&id, t).await.expect("load"),
         None,
@@ -104,7 +104,7 @@ async fn crud<S: SessionStore>(store: &S) {
 }
 
 async fn collision<S: SessionStore>(store: &S) {
-    let (t, id) = (now(), id_of(&*store));
+    let (t, id) = (now(), id_of(store));
     store
         .create(
             &id,
@@ -130,7 +130,7 @@ async fn collision<S: SessionStore>(store: &S) {
 }
 
 async fn not_found<S: SessionStore>(store: &S) {
-    let (t, id) = (now(), id_of(&*store));
+    let (t, id) = (now(), id_of(store));
     let err = store
         .update(
             &id,
@@ -148,7 +148,7 @@ async fn not_found<S: SessionStore>(store: &S) {
 }
 
 async fn expiry<S: SessionStore>(store: &S) {
-    let (t, id) = (now(), id_of(&*store));
+    let (t, id) = (now(), id_of(store));
     store
         .create(
             &id,
@@ -202,7 +202,7 @@ async fn expiry<S: SessionStore>(store: &S) {
 ///
 /// When the store keeps an expired record or deletes a live one.
 pub async fn run_expired_deletion<S: ExpiredDeletion>(store: &S) {
-    let (t, live, dead) = (now(), id_of(&*store), id_of(&*store));
+    let (t, live, dead) = (now(), id_of(store), id_of(store));
     store
         .create(
             &live,
@@ -237,7 +237,7 @@ pub async fn run_expired_deletion<S: ExpiredDeletion>(store: &S) {
 
 // Each check below is one scenario read top to bottom, so some run long.
 async fn cycle<S: SessionStore>(store: &S) {
-    let (t, old, new) = (now(), id_of(&*store), id_of(&*store));
+    let (t, old, new) = (now(), id_of(store), id_of(store));
     let record = Record::new(
         data(&[("user_id", Value::Int(7)), ("gone", Value::Int(1))]),
         t,
@@ -272,11 +272,11 @@ async fn cycle<S: SessionStore>(store: &S) {
         "the same record under the new id, with the request's changes applied in the same step"
     );
     let err = store
-        .cycle_id(&old, &id_of(&*store), &ChangeSet::touch(t + 600), t)
+        .cycle_id(&old, &id_of(store), &ChangeSet::touch(t + 600), t)
         .await
         .expect_err("old is gone");
     assert_eq!(err.kind(), StoreErrorKind::NotFound);
-    let taken = id_of(&*store);
+    let taken = id_of(store);
     store
         .create(&taken, &Record::new(Map::new(), t, t + 600), t)
         .await
@@ -334,7 +334,7 @@ async fn cycle_applies_changes_as_update_does<S: SessionStore>(store: &S) {
         ChangeSet::touch(t + 1000).with_user(Some("bob".into())),
     ];
     for changes in &change_sets {
-        let (twin, old, new) = (id_of(&*store), id_of(&*store), id_of(&*store));
+        let (twin, old, new) = (id_of(store), id_of(store), id_of(store));
         store.create(&twin, &record, t).await.expect("create");
         store.create(&old, &record, t).await.expect("create");
         store.update(&twin, changes, t).await.expect("update");
@@ -356,7 +356,7 @@ async fn cycle_applies_changes_as_update_does<S: SessionStore>(store: &S) {
 /// record.
 async fn cycle_onto_a_taken_id_changes_nothing<S: SessionStore>(store: &S) {
     let t = now();
-    let (old, taken) = (id_of(&*store), id_of(&*store));
+    let (old, taken) = (id_of(store), id_of(store));
     let record = Record::new(data(&[("a", Value::Int(1))]), t, t + 600).with_user(Some(format!(
         "u-taken-{}",
         &SessionId::generate().as_str()[..8]
@@ -510,7 +510,7 @@ async fn delete_others_races_cycles<S: SessionStore>(store: Arc<S>) {
 }
 
 async fn no_resurrection<S: SessionStore>(store: &S) {
-    let (t, id) = (now(), id_of(&*store));
+    let (t, id) = (now(), id_of(store));
     store
         .create(
             &id,
@@ -540,7 +540,7 @@ async fn no_resurrection<S: SessionStore>(store: &S) {
 async fn users<S: SessionStore>(store: &S) {
     let t = now();
     let user = format!("user-{}", &SessionId::generate().as_str()[..12]);
-    let (a, b, other) = (id_of(&*store), id_of(&*store), id_of(&*store));
+    let (a, b, other) = (id_of(store), id_of(store), id_of(store));
     store
         .create(
             &a,
@@ -590,7 +590,13 @@ async fn listing<S: SessionStore>(store: &S) {
     let mine = |k: &str| {
         Record::new(data(&[("ua", Value::from(k))]), t, t + 600).with_user(Some(user.clone()))
     };
-    let (a, b, c, expired, other) = (id_of(&*store), id_of(&*store), id_of(&*store), id_of(&*store), id_of(&*store));
+    let (a, b, c, expired, other) = (
+        id_of(store),
+        id_of(store),
+        id_of(store),
+        id_of(store),
+        id_of(store),
+    );
     for (id, ua) in [(&a, "phone"), (&b, "laptop"), (&c, "tablet")] {
         store.create(id, &mine(ua), t).await.expect("create");
     }
@@ -630,7 +636,7 @@ async fn listing<S: SessionStore>(store: &S) {
         ]),
         "expired sessions are not listed"
     );
-    let moved = id_of(&*store);
+    let moved = id_of(store);
     store
         .cycle_id(&c, &moved, &ChangeSet::touch(t + 600), t + 6)
         .await
@@ -682,7 +688,7 @@ async fn listed<S: SessionStore>(store: &S, user: &str, at: u64) -> Vec<(IdHash,
 }
 
 async fn every_value_kind<S: SessionStore>(store: &S) {
-    let (t, id) = (now(), id_of(&*store));
+    let (t, id) = (now(), id_of(store));
     let text = r#"{"big":18446744073709551621,"by":{" b":"AAEC"},"d":{" d":"Sat, 01 Jan 2000 00:00:00 GMT"},"f":1e-07,"nan":NaN,"s":"é\ud800","t":{" t":[1,"a"]},"u":{" u":"00000000000000000000000000000001"},"' OR 1=1; --":{" di":{" t__":[]}}}"#;
     let Ok(Value::Dict(map)) = crate::json::parse_value(text.as_bytes()) else {
         panic!("fixture parses")
