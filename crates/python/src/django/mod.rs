@@ -93,8 +93,7 @@ impl std::fmt::Debug for DjangoStore {
 impl DjangoStore {
     /// A store over `backend` with these options (the SQL constructors end
     /// here).
-    // Used by the SQL constructors once their backends land.
-    #[allow(dead_code)]
+    #[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
     pub(crate) fn with_backend(
         backend: Box<dyn crate::bridge::Backend>,
         options: &DjangoOptions,
@@ -105,4 +104,80 @@ impl DjangoStore {
             name: "django",
         })
     }
+
+    /// The `django_session` table of a Django app on PostgreSQL
+    /// (`ENGINE = "django.db.backends.postgresql"`), at `url` (a libpq URL:
+    /// the database Django's `DATABASES["default"]` names; a non-default
+    /// schema goes in `?options=-csearch_path%3Dmyschema`).
+    ///
+    /// The table must exist: Django's `manage.py migrate` makes it (Rust
+    /// doesn't, or Django's migrations would find it there and fail).
+    ///
+    /// ```no_run
+    /// use websession::{Sessions, SessionConfig};
+    /// use websession_core::{Key, KeyRing};
+    /// use websession_python::django::{DjangoOptions, DjangoStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let keys = KeyRing::new(Key::from_utf8(&std::env::var("DJANGO_SECRET_KEY")?)?);
+    /// let store = DjangoStore::postgres("postgres://app@127.0.0.1/app", DjangoOptions::new(keys)).await?;
+    /// let sessions = Sessions::store(store, SessionConfig::django())?;
+    /// # let _ = sessions;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreErrorKind::Unavailable`](websession_core::store::StoreErrorKind::Unavailable)
+    /// when the server can't be reached; `Backend` for a malformed URL, a
+    /// table name that isn't a plain identifier, or a missing table.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn postgres(
+        url: &str,
+        options: DjangoOptions,
+    ) -> Result<Self, websession_core::store::StoreError> {
+        let backend = crate::backend::PgBackend::connect(url, layout(&options)?, false).await?;
+        Ok(Self::with_backend(Box::new(backend), &options))
+    }
+
+    /// The `django_session` table of a Django app on SQLite
+    /// (`ENGINE = "django.db.backends.sqlite3"`), in the database file at
+    /// `path` (Django's `DATABASES["default"]["NAME"]`).
+    ///
+    /// The table must exist: Django's `manage.py migrate` makes it.
+    ///
+    /// ```no_run
+    /// use websession_core::{Key, KeyRing};
+    /// use websession_python::django::{DjangoOptions, DjangoStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let keys = KeyRing::new(Key::from_utf8("the Django SECRET_KEY")?);
+    /// let store = DjangoStore::sqlite("db.sqlite3", DjangoOptions::new(keys)).await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreErrorKind::Unavailable`](websession_core::store::StoreErrorKind::Unavailable)
+    /// when the file can't be opened; `Backend` for a table name that isn't
+    /// a plain identifier, or a missing table.
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub async fn sqlite(
+        path: impl AsRef<std::path::Path>,
+        options: DjangoOptions,
+    ) -> Result<Self, websession_core::store::StoreError> {
+        let backend = crate::backend::SqliteBackend::open(path, layout(&options)?, false).await?;
+        Ok(Self::with_backend(Box::new(backend), &options))
+    }
+}
+
+/// The table of `options`, checked.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+fn layout(
+    options: &DjangoOptions,
+) -> Result<crate::backend::SqlLayout, websession_core::store::StoreError> {
+    crate::backend::SqlLayout::django(&options.table).map_err(|e| {
+        websession_core::store::StoreError::new(websession_core::store::StoreErrorKind::Backend, e)
+    })
 }
