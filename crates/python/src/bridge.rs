@@ -141,15 +141,20 @@ impl<F: RecordFormat> Bridge<F> {
         match self.format.decode(&stored.data) {
             Ok(data) => Some(to_record(data, stored.expires_at, now)),
             Err(e) => {
-                tracing::warn!(
-                    target: "websession::security",
-                    store = self.name,
-                    error = %e,
-                    "unreadable session record; starting an empty session (the record is left for the Python side)"
-                );
+                self.refused(&e);
                 None
             }
         }
+    }
+
+    /// The security log line of a record this side can't read.
+    fn refused(&self, e: &StoreError) {
+        tracing::warn!(
+            target: "websession::security",
+            store = self.name,
+            error = %e,
+            "unreadable session record; starting an empty session (the record is left for the Python side)"
+        );
     }
 
     /// The record's bytes and expiry after `changes`, for a compare-and-set.
@@ -169,11 +174,17 @@ impl<F: RecordFormat> Bridge<F> {
 
     pub(crate) async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
         let key = self.format.backend_key(id);
-        Ok(self
-            .backend
-            .get(&key, now)
-            .await?
-            .and_then(|stored| self.open(&stored, now)))
+        match self.backend.get(&key, now).await {
+            Ok(stored) => Ok(stored.and_then(|stored| self.open(&stored, now))),
+            // A row the backend can't read (a SQL column of the wrong
+            // type): as a record the format refuses, not an outage, and
+            // not deleted (the engine deletes a `Corrupt` load).
+            Err(e) if e.kind() == StoreErrorKind::Corrupt => {
+                self.refused(&e);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     pub(crate) async fn create(

@@ -30,28 +30,20 @@
 //! [`StoreErrorKind::Unavailable`]: websession_core::store::StoreErrorKind::Unavailable
 //! [`StoreErrorKind::Corrupt`]: websession_core::store::StoreErrorKind::Corrupt
 
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
-// The product stores (flask_session::sql, django) are wired to these one
-// at a time; until both are, parts are unused in some builds.
-#[cfg(feature = "postgres")]
-#[allow(dead_code)]
-pub(crate) mod postgres;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
-#[allow(dead_code)]
 pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
-#[allow(dead_code)]
 pub(crate) mod sqlite;
 
 #[cfg(feature = "postgres")]
-#[allow(unused_imports)]
 pub(crate) use postgres::PgBackend;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
-#[allow(unused_imports)]
-pub(crate) use sql::{InvalidTableName, SqlLayout};
+pub(crate) use sql::SqlLayout;
 #[cfg(feature = "sqlite")]
-#[allow(unused_imports)]
 pub(crate) use sqlite::SqliteBackend;
 
 #[cfg(all(test, any(feature = "postgres", feature = "sqlite")))]

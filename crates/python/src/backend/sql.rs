@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+#[cfg(feature = "sqlite")]
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 use websession_core::store::{StoreError, StoreErrorKind};
 
@@ -280,6 +281,7 @@ impl SqlLayout {
         }
     }
 
+    #[cfg(feature = "sqlite")]
     /// A time as the SQLite column holds it: naive UTC text, SQLAlchemy's
     /// form (always six fraction digits) or Django's (`str(datetime)`: no
     /// fraction for a whole second).
@@ -316,6 +318,7 @@ impl SqlLayout {
     }
 }
 
+#[cfg(feature = "sqlite")]
 /// The last date SQLite text times (and Python's `datetime`) can hold.
 fn max_date() -> Date {
     Date::from_calendar_date(9999, Month::December, 31).unwrap_or(Date::MAX)
@@ -341,6 +344,7 @@ fn quoted(name: &str) -> Result<String, InvalidTableName> {
     }
 }
 
+#[cfg(feature = "sqlite")]
 /// A SQLite text time (`YYYY-MM-DD HH:MM:SS[.f…]`, or with `T`) as Unix
 /// seconds, rounded up (a record expiring at `x.5` is live at `x`, not at
 /// `x + 1`, as the SQL comparison says). `None` for anything else.
@@ -391,6 +395,7 @@ pub(crate) fn parse_sqlite_time(text: &str) -> Option<u64> {
     })
 }
 
+#[cfg(feature = "postgres")]
 /// A PostgreSQL expiry read back as `extract(epoch …)::float8`, as Unix
 /// seconds rounded up (see [`parse_sqlite_time`]); `infinity`, `NaN` and
 /// times before 1970 clamp to the range.
@@ -434,6 +439,7 @@ mod tests {
         assert!(InvalidTableName { len: 3 }.to_string().contains("3 bytes"));
     }
 
+    #[cfg(feature = "sqlite")]
     #[test]
     fn sqlite_times_are_each_products_text() {
         let flask = SqlLayout::flask_session("sessions").expect("valid");
@@ -467,6 +473,7 @@ mod tests {
         assert_eq!(parse_sqlite_time("1960-01-01 00:00:00"), Some(0));
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn postgres_epochs_round_up_and_clamp() {
         assert_eq!(epoch_seconds(10.0), 10);
