@@ -54,6 +54,11 @@
 //!   `with_expire_at_browser_close`. A Rust request that uses a session
 //!   with an integer `_session_expiry` writes its row again (a sliding
 //!   expiry, as Django's docs describe it).
+//! - **Sliding expiry**: Django moves `expire_date` only when it saves a
+//!   session (on a change, or on every request with
+//!   `SESSION_SAVE_EVERY_REQUEST`); Rust also writes an unchanged session's
+//!   row (and cookie) again once half its lifetime has gone, so a session
+//!   in use on the Rust side doesn't expire.
 //! - **Unreadable rows** (a bad signature, a forged or corrupt
 //!   `session_data`, a record over [`DjangoOptions::with_max_record_bytes`])
 //!   give an empty session and a `websession::security` log line; the row
