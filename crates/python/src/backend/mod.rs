@@ -171,6 +171,28 @@ mod tests {
         }
 
         #[tokio::test]
+        async fn a_lock_held_past_the_busy_timeout_is_unavailable() {
+            use crate::bridge::Backend as _;
+            let db = TempDb::new();
+            let layout = SqlLayout::django("django_session").expect("valid");
+            let backend = SqliteBackend::open(&db.0, layout, true)
+                .await
+                .expect("open");
+            let other = rusqlite::Connection::open(&db.0).expect("open");
+            other.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+            let err = backend
+                .insert("k", b"data", 100, 0)
+                .await
+                .expect_err("locked out");
+            assert_eq!(err.kind(), StoreErrorKind::Unavailable, "{err:?}");
+            other.execute_batch("ROLLBACK").expect("unlock");
+            backend
+                .insert("k", b"data", 100, 0)
+                .await
+                .expect("free again");
+        }
+
+        #[tokio::test]
         async fn a_missing_table_is_an_error_unless_created() {
             let db = TempDb::new();
             let layout = SqlLayout::django("django_session").expect("valid");
@@ -255,6 +277,48 @@ mod tests {
             PgBackend::connect(&url(), layout, false)
                 .await
                 .expect("there now");
+            drop_table(&table).await;
+        }
+
+        #[tokio::test]
+        #[ignore = "needs PostgreSQL"]
+        async fn a_dropped_connection_is_unavailable_then_reopened() {
+            use crate::bridge::Backend as _;
+            let table = format!("sessions_{}", random_suffix());
+            let app = format!("wsp_{}", random_suffix());
+            let sep = if url().contains('?') { '&' } else { '?' };
+            let backend = PgBackend::connect(
+                &format!("{}{sep}application_name={app}", url()),
+                SqlLayout::flask_session(&table).expect("valid"),
+                true,
+            )
+            .await
+            .expect("connect");
+            backend.get("k", 0).await.expect("live");
+            let (admin, conn) = tokio_postgres::connect(&url(), tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            tokio::spawn(conn);
+            admin
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                    &[&app],
+                )
+                .await
+                .expect("terminate");
+            // The first use may still see the dying connection; the next
+            // opens a new one.
+            let mut answers = Vec::new();
+            for _ in 0..3 {
+                answers.push(backend.get("k", 0).await.map_err(|e| e.kind()));
+            }
+            assert!(
+                answers
+                    .iter()
+                    .all(|a| matches!(a, Ok(None) | Err(StoreErrorKind::Unavailable))),
+                "{answers:?}"
+            );
+            assert_eq!(answers.last(), Some(&Ok(None)), "reopened");
             drop_table(&table).await;
         }
 
