@@ -129,7 +129,10 @@ async fn main() -> anyhow::Result<()> {
         Ok(url) => {
             let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
             tokio::spawn(connection);
-            (DjangoStore::postgres(&url, options).await?, Users::Postgres(client))
+            (
+                DjangoStore::postgres(&url, options).await?,
+                Users::Postgres(client),
+            )
         }
         Err(_) => {
             let path = std::env::var("DJANGO_SQLITE")

@@ -212,16 +212,16 @@ async fn rust_app(store: DjangoStore, keys: KeyRing) -> Rust {
             get(move |s: Session, Query(q): Query<HashArg>| {
                 let keys = keys.clone();
                 async move {
-                let stored: String = s.get(HASH_SESSION_KEY).ok().flatten().unwrap_or_default();
-                if session_auth_matches(&keys, &q.password_hash, &stored).is_valid() {
-                    s.get::<String>(SESSION_KEY)
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default()
-                } else {
-                    s.purge();
-                    "purged".to_owned()
-                }
+                    let stored: String = s.get(HASH_SESSION_KEY).ok().flatten().unwrap_or_default();
+                    if session_auth_matches(&keys, &q.password_hash, &stored).is_valid() {
+                        s.get::<String>(SESSION_KEY)
+                            .ok()
+                            .flatten()
+                            .unwrap_or_default()
+                    } else {
+                        s.purge();
+                        "purged".to_owned()
+                    }
                 }
             }),
         )
@@ -310,7 +310,9 @@ async fn django_login_is_seen_and_a_password_change_ends_it(db: Db) {
     let pair = Pair::start(db, KEY, ring(KEY, &[])).await;
     let before = pair.py_cookie("/touch", None).await;
     // login() cycles the key and stores the three _auth_user_* keys.
-    let session = pair.py_cookie("/login?user=ada&password=first", Some(&before)).await;
+    let session = pair
+        .py_cookie("/login?user=ada&password=first", Some(&before))
+        .await;
     assert_ne!(session, before, "Django's cycle_key at login");
     assert_eq!(pair.row(&before).await, None);
     let dump = pair.rust("/dump", Some(&session)).await.body;
@@ -329,7 +331,8 @@ async fn django_login_is_seen_and_a_password_change_ends_it(db: Db) {
 
     // The password changes (elsewhere): both sides end the session.
     let other = pair.py_cookie("/login?user=ada&password=first", None).await;
-    pair.py("/set_password?user=ada&password=second", None).await;
+    pair.py("/set_password?user=ada&password=second", None)
+        .await;
     let hash = pair.py("/password_hash?user=ada", None).await.body;
     let check = format!("/auth_check?password_hash={}", encode(&hash));
     let purged = pair.rust(&check, Some(&session)).await;
@@ -395,7 +398,8 @@ async fn expire_date_is_the_same_on_both(db: Db) {
     assert_eq!(pair.row(&py_key).await, Some(t + 20 + 300));
     // set_expiry(a date): the row keeps that date.
     let date = "2099-01-01T00:00:00+00:00";
-    pair.py(&format!("/expiry?date={}", encode(date)), Some(&py_key)).await;
+    pair.py(&format!("/expiry?date={}", encode(date)), Some(&py_key))
+        .await;
     pair.rust("/set_plain?json=2", Some(&py_key)).await;
     assert_eq!(pair.row(&py_key).await, Some(4_070_908_800));
     // Past expire_date, both see nothing.
@@ -439,11 +443,18 @@ async fn secret_key_fallbacks_rotate_both_ways(db: Db) {
     pair.rust("/touch", Some(&session)).await;
     let rotate = format!("/config?key={}&fallbacks={}", encode(KEY), encode(OLD));
     pair.py(&rotate, None).await;
-    assert_eq!(pair.py("/check/dict?rust=1", Some(&session)).await.body, "ok");
+    assert_eq!(
+        pair.py("/check/dict?rust=1", Some(&session)).await.body,
+        "ok"
+    );
     pair.py("/config?fallbacks=", None).await;
-    assert_eq!(pair.py("/check/dict?rust=1", Some(&session)).await.body, "ok");
+    assert_eq!(
+        pair.py("/check/dict?rust=1", Some(&session)).await.body,
+        "ok"
+    );
     // A row signed with a key Rust doesn't have is an empty session.
-    pair.py(&format!("/config?key={}", encode("a third key")), None).await;
+    pair.py(&format!("/config?key={}", encode("a third key")), None)
+        .await;
     let stranger = pair.py_cookie("/set/int", None).await;
     assert_eq!(pair.rust("/dump", Some(&stranger)).await.body, "{}");
     assert!(pair.row(&stranger).await.is_some(), "left for Django");
@@ -455,7 +466,9 @@ async fn a_corrupt_or_forged_row_is_refused_cleanly(db: Db) {
     for how in ["garbage", "forged", "list"] {
         let session = pair.py_cookie("/set/str", None).await;
         assert_eq!(
-            pair.py(&format!("/forge?key={session}&how={how}"), None).await.body,
+            pair.py(&format!("/forge?key={session}&how={how}"), None)
+                .await
+                .body,
             "1"
         );
         // 200 and an empty session, never a 503; the row stays.
@@ -470,7 +483,11 @@ async fn a_corrupt_or_forged_row_is_refused_cleanly(db: Db) {
         }
     }
     // Cookies no Django key could be: an empty session.
-    for bad in ["short", "UPPERCASEUPPERCASEUPPERCASEUPPER", "../../etc/passwd"] {
+    for bad in [
+        "short",
+        "UPPERCASEUPPERCASEUPPERCASEUPPER",
+        "../../etc/passwd",
+    ] {
         assert_eq!(pair.rust("/dump", Some(bad)).await.body, "{}");
     }
     pair.teardown().await;

@@ -92,7 +92,11 @@ pub fn session_auth_hash(keys: &KeyRing, password_hash: &str) -> String {
 /// # }
 /// ```
 #[must_use]
-pub fn session_auth_matches(keys: &KeyRing, password_hash: &str, session_hash: &str) -> AuthHashCheck {
+pub fn session_auth_matches(
+    keys: &KeyRing,
+    password_hash: &str,
+    session_hash: &str,
+) -> AuthHashCheck {
     let given = session_hash.as_bytes();
     let matches = |key: &Key| {
         let expected = hex(&hash_with(key, password_hash));
@@ -184,13 +188,12 @@ mod tests {
         }
     }
 
-
     #[test]
     fn fallbacks_pass_and_a_changed_password_fails() {
         let password = VECTORS[0].1;
         let by_old_key = VECTORS[1].2;
-        let rotated =
-            KeyRing::new(key("django-insecure-vector-key-1")).with_fallback(key("old-fallback-secret-0"));
+        let rotated = KeyRing::new(key("django-insecure-vector-key-1"))
+            .with_fallback(key("old-fallback-secret-0"));
         assert_eq!(
             session_auth_matches(&rotated, password, by_old_key),
             AuthHashCheck::Fallback

@@ -140,7 +140,9 @@ impl RecordFormat for DjangoFormat {
         if let Some(kind) = data.values().find_map(not_django_json) {
             return Err(StoreError::new(
                 StoreErrorKind::Unsupported,
-                format!("Django's JSON session can't hold {kind}; store it as a string or a number"),
+                format!(
+                    "Django's JSON session can't hold {kind}; store it as a string or a number"
+                ),
             ));
         }
         let mut text = String::with_capacity(64);
@@ -311,21 +313,32 @@ mod tests {
     fn fallback_keys_and_the_session_class_salt() {
         // signing.dumps({"n": 1}, key="old-fallback-secret-0", salt=..., compress=True)
         let by_old = b"eyJuIjoxfQ:1uQowS:TxnKrSKLq4bLbkgVVkdvT368c8M07zoil9Jd0WkKz6E";
-        assert_eq!(format().decode(by_old).unwrap_err().kind(), StoreErrorKind::Corrupt);
+        assert_eq!(
+            format().decode(by_old).unwrap_err().kind(),
+            StoreErrorKind::Corrupt
+        );
         let rotated = DjangoFormat::new(&DjangoOptions::new(
             keys().with_fallback(Key::from_utf8("old-fallback-secret-0").unwrap()),
         ));
-        assert_eq!(rotated.decode(by_old).unwrap(), map(&[("n", Value::Int(1))]));
+        assert_eq!(
+            rotated.decode(by_old).unwrap(),
+            map(&[("n", Value::Int(1))])
+        );
         // A subclass `Sub(SessionStore)` signs under "django.contrib.sessions.Sub".
-        let sub = b"eyJuIjoxLCJ1c2VyIjoiYWxpY2UifQ:1uQowS:n_IjPG3z8PwG-RNZaw3ik7z4R_3sIGRx9umxfE6QD-0";
-        assert_eq!(format().decode(sub).unwrap_err().kind(), StoreErrorKind::Corrupt);
+        let sub =
+            b"eyJuIjoxLCJ1c2VyIjoiYWxpY2UifQ:1uQowS:n_IjPG3z8PwG-RNZaw3ik7z4R_3sIGRx9umxfE6QD-0";
+        assert_eq!(
+            format().decode(sub).unwrap_err().kind(),
+            StoreErrorKind::Corrupt
+        );
         let subclass = DjangoFormat::new(&DjangoOptions::new(keys()).with_session_class("Sub"));
         assert_eq!(subclass.decode(sub).unwrap()["user"], Value::from("alice"));
     }
 
     #[test]
     fn what_django_reads_as_empty_is_corrupt() {
-        let good = "eyJuIjoxLCJ1c2VyIjoiYWxpY2UifQ:1uQowS:t2pPbz-65b0NNANA0m-PvODgaymrxby7pfCcAp2UBvM";
+        let good =
+            "eyJuIjoxLCJ1c2VyIjoiYWxpY2UifQ:1uQowS:t2pPbz-65b0NNANA0m-PvODgaymrxby7pfCcAp2UBvM";
         let mut flipped = good.as_bytes().to_vec();
         flipped[3] ^= 1;
         let cases: Vec<Vec<u8>> = vec![
@@ -346,7 +359,10 @@ mod tests {
             assert_eq!(e.kind(), StoreErrorKind::Corrupt, "{bytes:?}");
         }
         let small = DjangoFormat::new(&DjangoOptions::new(keys()).with_max_record_bytes(40));
-        assert_eq!(small.decode(good.as_bytes()).unwrap_err().kind(), StoreErrorKind::Corrupt);
+        assert_eq!(
+            small.decode(good.as_bytes()).unwrap_err().kind(),
+            StoreErrorKind::Corrupt
+        );
     }
 
     #[test]
@@ -361,11 +377,15 @@ mod tests {
             Value::Dict(map(&[("deep", Value::Tuple(Vec::new()))])),
         ];
         for value in refused {
-            let e = format().encode(&map(&[("v", value.clone())]), AT).unwrap_err();
+            let e = format()
+                .encode(&map(&[("v", value.clone())]), AT)
+                .unwrap_err();
             assert_eq!(e.kind(), StoreErrorKind::Unsupported, "{value:?}");
         }
         let small = DjangoFormat::new(&DjangoOptions::new(keys()).with_max_record_bytes(40));
-        let e = small.encode(&map(&[("v", Value::from("y".repeat(41)))]), AT).unwrap_err();
+        let e = small
+            .encode(&map(&[("v", Value::from("y".repeat(41)))]), AT)
+            .unwrap_err();
         assert_eq!(e.kind(), StoreErrorKind::Unsupported);
     }
 
@@ -395,7 +415,11 @@ mod tests {
         let used: Vec<u32> = counts.into_iter().filter(|&c| c > 0).collect();
         assert_eq!(used.len(), 36);
         let mean = 20_000.0 * 32.0 / 36.0;
-        assert!(used.iter().all(|&c| (f64::from(c) - mean).abs() < mean * 0.05), "{used:?}");
+        assert!(
+            used.iter()
+                .all(|&c| (f64::from(c) - mean).abs() < mean * 0.05),
+            "{used:?}"
+        );
         let good = f.generate();
         for bad in [
             String::new(),
@@ -425,7 +449,11 @@ mod tests {
             "2025-06-15T17:06:40.123456+02:00",
             "2025-06-15T15:06:40",
         ] {
-            assert_eq!(f.expires_at(&with(Value::from(text)), AT, AT + 9), AT, "{text}");
+            assert_eq!(
+                f.expires_at(&with(Value::from(text)), AT, AT + 9),
+                AT,
+                "{text}"
+            );
         }
         assert_eq!(f.expires_at(&with(Value::from("soon")), AT, AT + 9), AT + 9);
     }

@@ -531,18 +531,23 @@ mod tests {
             panic!("not an update");
         };
         assert!(permanent, "Django sends Max-Age/Expires on every session");
+        let creates_permanent =
+            |policy: &Policy, state: &SessionState| match plan(policy, state, NOW) {
+                Plan::Create { permanent, .. } => permanent,
+                other => panic!("not a create: {other:?}"),
+            };
         let mut new = SessionState::in_store();
         new.set("n", Value::Int(1));
-        assert!(matches!(plan(&django, &new, NOW), Plan::Create { permanent: true, .. }));
+        assert!(creates_permanent(&django, &new));
         let at_close = Policy::new(
             &SessionConfig::django().with_lifetime(|l| l.with_expire_at_browser_close()),
         );
         new.set(crate::state::PERMANENT_KEY, Value::Bool(true));
-        assert!(matches!(plan(&at_close, &new, NOW), Plan::Create { permanent: false, .. }));
+        assert!(!creates_permanent(&at_close, &new));
         // Flask's rule elsewhere: only a permanent session.
-        assert!(matches!(plan(&policy(), &new, NOW), Plan::Create { permanent: true, .. }));
+        assert!(creates_permanent(&policy(), &new));
         new.remove(crate::state::PERMANENT_KEY);
-        assert!(matches!(plan(&policy(), &new, NOW), Plan::Create { permanent: false, .. }));
+        assert!(!creates_permanent(&policy(), &new));
     }
 
     #[test]
