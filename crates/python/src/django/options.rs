@@ -55,8 +55,10 @@ impl DjangoOptions {
         }
     }
 
-    /// The session table (`db_table` of a custom session model; a
-    /// `schema.table` name is used as given).
+    /// The session table (`db_table` of a custom session model): a plain
+    /// identifier (ASCII letters, digits, `_`), checked when the store
+    /// connects. A table in another PostgreSQL schema is found through the
+    /// URL's `search_path` (`?options=-csearch_path%3Dmyschema`).
     pub fn with_table(mut self, table: impl Into<String>) -> Self {
         self.table = table.into();
         self
