@@ -377,6 +377,14 @@ async fn both_sides_give_the_record_the_same_ttl() {
     pair.py("/touch", Some(&session)).await;
     let ttl = pair.pttl(&session).await;
     assert!(near(ttl), "Flask's TTL on Rust's record {ttl}");
+    // A permanent session: both cookies say when, Flask sees `_permanent`.
+    let r = pair.rust("/permanent", None).await;
+    let session = r.cookie(COOKIE).expect("a cookie");
+    assert!(r.set_cookie[0].contains("Expires="), "{r:?}");
+    let dump = pair.py("/dump", Some(&session)).await.body;
+    assert!(dump.contains(r#""_permanent":true"#), "{dump}");
+    let r = pair.py("/touch", Some(&session)).await;
+    assert!(r.set_cookie[0].contains("Expires="), "{r:?}");
     pair.teardown().await;
 }
 

@@ -745,6 +745,40 @@ mod tests {
         assert_ne!(rotated.cookie_value(&id), SIGNED);
     }
 
+    /// Counts the `websession::security` warnings.
+    struct SecurityWarnings(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl tracing::Subscriber for SecurityWarnings {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            let meta = event.metadata();
+            if meta.target() == "websession::security" && *meta.level() == tracing::Level::WARN {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    #[test]
+    fn a_cookie_failing_the_signer_is_a_security_warning() {
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let f = signed();
+        tracing::subscriber::with_default(SecurityWarnings(count.clone()), || {
+            assert!(f.parse(SIGNED).is_some());
+            assert_eq!(f.parse(SID), None);
+            assert_eq!(f.parse(&format!("{SID}.AAAA")), None);
+        });
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
     #[test]
     fn debug_shows_no_secret() {
         let shown = format!(

@@ -36,7 +36,14 @@
 //!   `PERMANENT_SESSION_LIFETIME` (permanent or not); the Rust side writes
 //!   the session's expiry as the TTL. Configure the same lifetime on both
 //!   sides (`with_permanent_lifetime`) and a record expires at the same
-//!   instant for both. `_permanent` lives in the dict, as in Flask.
+//!   instant for both. A TTL counts real time: the store reads and writes
+//!   expiries against the system clock, so a Rust clock set elsewhere (a
+//!   test's) sees a record expire when Redis drops it.
+//! - **Permanence.** `_permanent` lives in the dict, as in Flask.
+//!   Flask-Session makes every new session permanent
+//!   (`SESSION_PERMANENT = True`, its default); a session the Rust side
+//!   makes is permanent (its cookie has `Expires`) once the handler calls
+//!   `Session::set_permanent(true)`.
 //!
 //! # What differs from websession's own stores
 //!
@@ -52,8 +59,10 @@
 //!   app sees and keeps. A record the Flask app made has none; its absolute
 //!   timeout starts at its first Rust write.
 //! - **`Logins` scan.** Flask-Session keeps no index of a user's sessions,
-//!   so "log out everywhere" and the device list `SCAN` every record under
-//!   the prefix.
+//!   so "log out everywhere" and the device list read every record under
+//!   the prefix, in one Lua script (atomic, so a session moving to a new id
+//!   meanwhile is seen once): Redis serves nothing else while it runs, for
+//!   a time that grows with the number of sessions.
 //! - **Pickles are never read.** Records of Flask-Session before 0.7 are
 //!   pickles; unpickling runs code, so they are refused (an empty session,
 //!   a security log line, the record left in place for the Flask app). To
@@ -207,10 +216,14 @@ impl FlaskSessionOptions {
 /// [module docs](self) for what is shared and what differs.
 ///
 /// ```no_run
+/// use websession::{SessionConfig, SessionManagerLayer, Sessions};
 /// use websession_python::flask_session::{FlaskSessionOptions, FlaskSessionStore};
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = FlaskSessionStore::redis("redis://127.0.0.1:6379", FlaskSessionOptions::new()).await?;
-/// # let _ = store;
+/// // Flask's cookie (`session`) and PERMANENT_SESSION_LIFETIME (31 days).
+/// let sessions = Sessions::store(store, SessionConfig::flask())?;
+/// let layer = SessionManagerLayer::new(sessions);
+/// # let _ = layer;
 /// # Ok(()) }
 /// ```
 pub struct FlaskSessionStore(Bridge<FlaskSessionFormat>);
