@@ -1,6 +1,8 @@
 //! Core's conformance suite (every check but the value kinds a Python
 //! format can't keep: `run_shared_records`) for every product x backend.
 
+#![cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
+
 use websession_core::store::conformance::run_shared_records;
 use websession_python::flask_session::{FlaskSessionOptions, FlaskSessionStore};
 
