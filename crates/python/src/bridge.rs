@@ -24,8 +24,8 @@ use websession_core::{Map, Value};
 /// under it before giving up (a backend error, never a silent loss).
 const CAS_ATTEMPTS: usize = 16;
 
-/// How many passes `delete_others_of` makes while the user's other
-/// sessions keep moving to new ids.
+/// How many passes a sweep (`delete_others_of`, `delete_all_for`) makes
+/// while the user's sessions keep moving to new ids.
 const SWEEP_PASSES: usize = 64;
 
 /// The hidden key the creation time travels under (whole Unix seconds),
@@ -290,13 +290,7 @@ impl<F: RecordFormat> Bridge<F> {
     }
 
     pub(crate) async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
-        let now = unix_now();
-        let mut deleted = 0;
-        for (_, key, _, _) in self.of_user(user, now).await? {
-            self.backend.delete(&key).await?;
-            deleted += 1;
-        }
-        Ok(deleted)
+        self.sweep(user, None, unix_now()).await
     }
 
     pub(crate) async fn sessions_of(
@@ -312,27 +306,31 @@ impl<F: RecordFormat> Bridge<F> {
             .collect())
     }
 
-    /// Deletes every other session of `user`. A session that moves to a
-    /// new id while this runs is found again at the next pass (a move is
-    /// a compare-and-set on the old record, so it can't outrun a delete
-    /// of the record it read); the passes stop when one finds no other
-    /// session. A pass reads every record, so a session moving faster
-    /// than that could stay ahead: this process's moves (`cycle_id`) see
-    /// the sweep and delete the session they were moving instead.
     pub(crate) async fn delete_others_of(
         &self,
         user: &str,
         keep: &IdHash,
         now: u64,
     ) -> Result<u64, StoreError> {
-        let sweep = Sweep::start(self.identity(), user, *keep);
+        self.sweep(user, Some(*keep), now).await
+    }
+
+    /// Deletes every session of `user` but `keep`. A session that moves to
+    /// a new id while this runs is found again at the next pass (a move is
+    /// a compare-and-set on the old record, so it can't outrun a delete
+    /// of the record it read); the passes stop when one finds no session
+    /// left. A pass reads every record, so a session moving faster than
+    /// that could stay ahead: this process's moves (`cycle_id`) see the
+    /// sweep and delete the session they were moving instead.
+    async fn sweep(&self, user: &str, keep: Option<IdHash>, now: u64) -> Result<u64, StoreError> {
+        let sweep = Sweep::start(self.identity(), user, keep);
         let mut deleted = 0;
         for _ in 0..SWEEP_PASSES {
             let others: Vec<_> = self
                 .of_user(user, now)
                 .await?
                 .into_iter()
-                .filter(|(id, ..)| id != keep)
+                .filter(|(id, ..)| Some(*id) != keep)
                 .collect();
             if others.is_empty() {
                 return Ok(deleted + sweep.0.moves_deleted.load(Ordering::SeqCst));
@@ -358,8 +356,8 @@ impl<F: RecordFormat> Bridge<F> {
         std::ptr::from_ref(self).addr()
     }
 
-    /// When `delete_others_of` is logging out the stored record's user
-    /// and `id` is not the session it keeps, the record goes now, instead
+    /// When `delete_others_of` or `delete_all_for` is logging out the
+    /// stored record's user and `id` is not a session it keeps, the record goes now, instead
     /// of moving (`cycle_id` then reports it gone): true if so. False too
     /// when the record changed since it was read (the move's
     /// compare-and-set then fails, and it reads again).
@@ -384,7 +382,7 @@ impl<F: RecordFormat> Bridge<F> {
         let me = self.identity();
         let Some(sweep) = sweeps
             .iter()
-            .find(|s| s.bridge == me && s.user == user && s.keep != *id)
+            .find(|s| s.bridge == me && s.user == user && s.keep != Some(*id))
         else {
             return Ok(false);
         };
@@ -406,12 +404,13 @@ impl<F: RecordFormat> Bridge<F> {
     }
 }
 
-/// A `delete_others_of` running in this process.
+/// A `delete_others_of` or `delete_all_for` running in this process.
 struct SweepEntry {
     /// The bridge it runs on ([`Bridge::identity`]).
     bridge: usize,
     user: String,
-    keep: IdHash,
+    /// The session it keeps (`None`: `delete_all_for`).
+    keep: Option<IdHash>,
     /// Sessions a `cycle_id` deleted for it.
     moves_deleted: AtomicU64,
 }
@@ -424,7 +423,7 @@ static SWEEPS: std::sync::Mutex<Vec<Arc<SweepEntry>>> = std::sync::Mutex::new(Ve
 struct Sweep(Arc<SweepEntry>);
 
 impl Sweep {
-    fn start(bridge: usize, user: &str, keep: IdHash) -> Self {
+    fn start(bridge: usize, user: &str, keep: Option<IdHash>) -> Self {
         let entry = Arc::new(SweepEntry {
             bridge,
             user: user.to_owned(),
