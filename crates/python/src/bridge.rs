@@ -164,7 +164,14 @@ impl<F: RecordFormat> Bridge<F> {
         changes: &ChangeSet,
         now: u64,
     ) -> Result<(Vec<u8>, u64), StoreError> {
-        let data = self.format.decode(&stored.data)?;
+        // A record that turned unreadable since the load (the Python app
+        // rewrote it under a key this side doesn't have) is, for this side,
+        // gone: the engine drops a write to a missing record (NotFound)
+        // instead of answering 500, as a load gives an empty session.
+        let data = self.format.decode(&stored.data).map_err(|e| {
+            self.refused(&e);
+            StoreError::from_kind(StoreErrorKind::NotFound)
+        })?;
         let mut record = to_record(data, stored.expires_at, now);
         record.apply(changes);
         let data = from_record(&record);

@@ -12,8 +12,9 @@
 //!   give the product's own `CREATE TABLE` (and indexes).
 //! - `PgBackend::connect(url, layout, create_missing).await` (PostgreSQL,
 //!   a pool of up to 4 connections, `NoTls`) and
-//!   `SqliteBackend::open(path, layout, create_missing).await` (one WAL
-//!   connection on tokio's blocking pool) are [`Backend`]s: put one in
+//!   `SqliteBackend::open(path, layout, create_missing).await` (one
+//!   connection on tokio's blocking pool; the file's journal mode is left
+//!   as the Python app set it) are [`Backend`]s: put one in
 //!   `Bridge { backend: Box::new(..), .. }`. With `create_missing` the
 //!   table is made when it isn't there (as Flask-Session does at start-up);
 //!   without, a missing table is an error at connect.
@@ -196,6 +197,13 @@ mod tests {
         async fn a_missing_table_is_an_error_unless_created() {
             let db = TempDb::new();
             let layout = SqlLayout::django("django_session").expect("valid");
+            // No file: nothing is made unless asked (Django's own migrate makes it).
+            let err = SqliteBackend::open(&db.0, layout.clone(), false)
+                .await
+                .expect_err("no file");
+            assert_eq!(err.kind(), StoreErrorKind::Unavailable);
+            assert!(!db.0.exists(), "a file was created");
+            rusqlite::Connection::open(&db.0).expect("an empty database");
             let err = SqliteBackend::open(&db.0, layout.clone(), false)
                 .await
                 .expect_err("no table");

@@ -18,9 +18,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A product's table in a SQLite file as a bridge [`Backend`].
 ///
-/// One connection (WAL, a busy timeout), used from tokio's blocking pool:
+/// One connection (a busy timeout), used from tokio's blocking pool:
 /// SQLite runs one writer at a time anyway, and the Python app's
-/// connections wait on the same locks.
+/// connections wait on the same locks. The file's journal mode is the
+/// Python app's to choose (WAL lets readers and the writer overlap; it is
+/// set once, in the file, by `PRAGMA journal_mode=WAL`): opening the
+/// store changes nothing in the file but what the store itself writes.
 #[derive(Clone)]
 pub(crate) struct SqliteBackend {
     inner: Arc<Inner>,
@@ -41,10 +44,11 @@ struct Inner {
 }
 
 impl SqliteBackend {
-    /// Opens (or creates) the SQLite file at `path`, switches it to WAL and
-    /// checks the table is there; with `create_missing`, first makes it
-    /// (the product's own `CREATE TABLE`, [`SqlLayout::sqlite_schema`]) when
-    /// it isn't, as Flask-Session does at start-up.
+    /// Opens the SQLite file at `path` and checks the table is there; with
+    /// `create_missing`, first makes the file and the table (the product's
+    /// own `CREATE TABLE`, [`SqlLayout::sqlite_schema`]) when they aren't,
+    /// as Flask-Session does at start-up. `path` may be an SQLite URI
+    /// (`file:db.sqlite3?mode=ro` opens it read-only, as the CLI does).
     ///
     /// # Errors
     ///
@@ -57,17 +61,14 @@ impl SqliteBackend {
     ) -> Result<Self, StoreError> {
         let path = path.as_ref().to_owned();
         tokio::task::spawn_blocking(move || {
-            let conn = Connection::open_with_flags(
-                &path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE
-                    | OpenFlags::SQLITE_OPEN_CREATE
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .map_err(sqlite_error)?;
+            let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            if create_missing {
+                flags |= OpenFlags::SQLITE_OPEN_CREATE;
+            }
+            let conn = Connection::open_with_flags(&path, flags).map_err(sqlite_error)?;
             conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite_error)?;
-            let _mode: String = conn
-                .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-                .map_err(sqlite_error)?;
             if create_missing {
                 conn.execute_batch(&layout.sqlite_schema())
                     .map_err(sqlite_error)?;

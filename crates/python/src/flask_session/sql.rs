@@ -40,8 +40,11 @@ impl FlaskSessionStore {
     }
 
     /// The same on SQLite, in the database file at `path` (the path of
-    /// `SQLALCHEMY_DATABASE_URI = "sqlite:///path"`). The file is switched
-    /// to WAL, so the Flask app's reads don't wait for Rust's writes.
+    /// `SQLALCHEMY_DATABASE_URI = "sqlite:///path"`), or an SQLite URI
+    /// (`file:app.db?mode=ro`). The file's journal mode is the Flask app's:
+    /// nothing but the table (when missing) and the records is written. In
+    /// WAL mode (`PRAGMA journal_mode=WAL`, set once in the file) the Flask
+    /// app's reads don't wait for Rust's writes.
     ///
     /// ```no_run
     /// use websession_python::flask_session::{FlaskSessionOptions, FlaskSessionStore};
