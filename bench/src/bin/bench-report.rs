@@ -183,8 +183,9 @@ fn group(r: &Row) -> (usize, &'static str) {
         (_, "redis", _) => (5, "Server-side store: Redis"),
         (_, "sqlite", _) => (6, "Server-side store: SQLite"),
         (_, "postgres", _) => (7, "Server-side store: PostgreSQL"),
-        ("flask", ..) => (8, "Flask 3 (signed cookie, refreshed on every request; gunicorn, one worker)"),
-        _ => (9, "Other"),
+        (_, "py-flask-redis" | "py-django-postgres", _) => (8, "Shared with a Python app's store: Flask-Session's Redis records, Django's django_session table on PostgreSQL"),
+        ("flask", ..) => (9, "Flask 3 (signed cookie, refreshed on every request; gunicorn, one worker)"),
+        _ => (10, "Other"),
     }
 }
 
@@ -205,6 +206,13 @@ fn display(r: &Row) -> String {
         "tower-sessions-postgres" => "tower-sessions PostgresStore (sqlx-store)".to_owned(),
         "flask" => return "Flask".to_owned(),
         "flask-session-redis" => return "Flask + Flask-Session (Redis)".to_owned(),
+        "websession-axum-py-flask-redis" => {
+            "websession on Flask-Session's records (websession-python)".to_owned()
+        }
+        "websession-axum-py-django-postgres" => {
+            "websession on Django's table (websession-python)".to_owned()
+        }
+        "django-postgres" => return "Django 5.2 (db backend, PostgreSQL)".to_owned(),
         "flask-session-postgres" => {
             return "Flask + Flask-Session (PostgreSQL, SQLAlchemy)".to_owned()
         }
@@ -220,8 +228,22 @@ fn color(r: &Row) -> &'static str {
         "actix-session" => "#2ca02c",
         "tower-sessions" => "#9467bd",
         "bare" => "#8c8c8c",
-        "flask" | "flask-session" => "#d62728",
+        "flask" | "flask-session" | "django" => "#d62728",
         _ => "#444444",
+    }
+}
+
+/// The Python contenders' names: the anchors, never compared with themselves.
+const PYTHON: [&str; 3] = ["flask", "flask-session", "django"];
+
+/// The Python contender a mode's rows are compared with: the Python app on
+/// the same store (Flask-Session on Redis or PostgreSQL, Django on its
+/// table), else Flask's signed cookie.
+fn python_anchor(mode: &str) -> String {
+    match mode {
+        "py-flask-redis" => "flask-session-redis".to_owned(),
+        "py-django-postgres" => "django-postgres".to_owned(),
+        mode => format!("flask-session-{mode}"),
     }
 }
 
@@ -354,7 +376,8 @@ fn main() -> anyhow::Result<()> {
                 .iter()
                 .filter(same)
                 .filter(|p| {
-                    !["websession", "bare", "flask", "flask-session"].contains(&p.name.as_str())
+                    !["websession", "bare"].contains(&p.name.as_str())
+                        && !PYTHON.contains(&p.name.as_str())
                         && p.mode == r.mode
                         && refreshes_every_request(p) == refreshes_every_request(r)
                         && p.req_per_s > 0.0
@@ -481,7 +504,7 @@ fn markdown(rows: &[Row], meta: &Meta) -> String {
             let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             for r in rows.iter().filter(|r| r.sessions == n && r.path == path) {
                 // The Python anchor: Flask-Session on the same store, else Flask's cookie.
-                let flask = find(&format!("flask-session-{}", r.mode), n, path)
+                let flask = find(&python_anchor(&r.mode), n, path)
                     .or_else(|| find("flask", n, path))
                     .map(|f| f.req_per_s);
                 let peer = match (&r.peer, r.vs_peer) {
@@ -491,7 +514,7 @@ fn markdown(rows: &[Row], meta: &Meta) -> String {
                     _ => String::new(),
                 };
                 let vs_flask = flask
-                    .filter(|f| *f > 0.0 && !["flask", "flask-session"].contains(&r.name.as_str()))
+                    .filter(|f| *f > 0.0 && !PYTHON.contains(&r.name.as_str()))
                     .map(|f| r.req_per_s / f);
                 let pct = |v: Option<f64>| v.map_or("?".to_owned(), |v| format!("{v:.0}%"));
                 let wrk = format!(

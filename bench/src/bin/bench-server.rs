@@ -14,6 +14,9 @@
 //!   websession's defaults (refresh at most once a minute) with an insecure
 //!   cookie for plain HTTP; `websession-{axum,actix}-signed-every` refreshes
 //!   on every request (Flask's rule).
+//! - `websession-axum-py-flask-redis`, `websession-axum-py-django-postgres`:
+//!   websession on a Python app's records (websession-python): Flask-Session's
+//!   Redis keys, Django's `django_session` table (schema `bench_django`).
 //! - `axum-extra-signed` (`SignedCookieJar`), `axum-extra-private`
 //!   (`PrivateCookieJar`): the cookie is written on `POST` only;
 //!   `axum-extra-signed-every` also re-adds it on every `GET` that carries it
@@ -110,6 +113,31 @@ async fn websession_sessions(mode: &str) -> anyhow::Result<Sessions> {
         "postgres" => {
             let store = websession_postgres::PostgresStore::connect(&database_url()).await?;
             store.migrate().await?;
+            Sessions::store(store, config).map(Sessions::from)
+        }
+        // Shared with a Python app (websession-python): Flask-Session's
+        // Redis records under the Flask contender's key prefix, and
+        // Django's django_session table in the schema bench/run has
+        // Django's own migration make (bench/django_db_petname.py).
+        "py-flask-redis" => Sessions::store(
+            websession_python::flask_session::FlaskSessionStore::redis(
+                &redis_url(),
+                websession_python::flask_session::FlaskSessionOptions::new()
+                    .with_key_prefix("bench-flask-session:"),
+            )
+            .await?,
+            config,
+        )
+        .map(Sessions::from),
+        "py-django-postgres" => {
+            let url = database_url();
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let url = format!("{url}{sep}options=-c%20search_path%3Dbench_django");
+            let store = websession_python::django::DjangoStore::postgres(
+                &url,
+                websession_python::django::DjangoOptions::new(KeyRing::new(Key::from_utf8(KEY)?)),
+            )
+            .await?;
             Sessions::store(store, config).map(Sessions::from)
         }
         other => bail!("unknown websession mode {other}"),

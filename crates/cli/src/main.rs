@@ -19,6 +19,7 @@ use websession_core::{
 
 mod audit;
 mod keys;
+mod stored;
 
 use keys::{stdin_once, FallbackArgs, KeyArgs};
 
@@ -134,6 +135,58 @@ enum Command {
         timestamp: Option<u64>,
         /// The session as Flask's tagged JSON, e.g. `{"user":"alice","t":{" t":[1,2]}}`.
         json: String,
+    },
+    /// Print a session a Python app keeps server-side (Flask-Session, Django's db backend); read-only.
+    #[command(
+        long_about = concat!(
+            "Print the session a Python app keeps server-side, for debugging a migration: \
+             Flask-Session 0.8's record (Redis, or its SQLAlchemy table on PostgreSQL or SQLite) \
+             or the row of Django 5.2's django_session table (PostgreSQL or SQLite), found by the \
+             cookie's session id. Read-only: one read, nothing written or deleted. Prints the \
+             session as tagged JSON on stdout and its expiry on stderr; exit 1 when there is no \
+             live, readable record.\n\n",
+            "Django needs the key (SECRET_KEY; fallbacks as for verify) to check session_data's \
+             signature; Flask-Session needs it only with --signed (SESSION_USE_SIGNER).\n\n",
+            key_sources!()
+        ),
+        after_help = "Examples:\n  \
+                      websession stored --format flask-session --store redis://127.0.0.1:6379 COOKIE\n  \
+                      websession stored --format flask-session --signed --key-file flask.key \\\n    \
+                      --store postgres://app@db/app --table sessions COOKIE\n  \
+                      websession stored --format django --key-file django.key \\\n    \
+                      --store sqlite:db.sqlite3 COOKIE"
+    )]
+    Stored {
+        /// Whose records the store holds.
+        #[arg(long, value_enum)]
+        format: stored::StoredFormat,
+        /// The store: redis://… or rediss://… (Flask-Session), postgres://…, or sqlite:PATH.
+        #[arg(long, value_name = "URL")]
+        store: String,
+        /// Flask-Session: the cookie holds a signed id (SESSION_USE_SIGNER); needs the key.
+        #[arg(long)]
+        signed: bool,
+        /// Flask-Session: SESSION_KEY_PREFIX (default `session:`).
+        #[arg(long, value_name = "PREFIX")]
+        key_prefix: Option<String>,
+        /// Flask-Session: records written as JSON (SESSION_SERIALIZATION_FORMAT = "json");
+        /// either format is read.
+        #[arg(long)]
+        json: bool,
+        /// The table (Flask-Session's SESSION_SQLALCHEMY_TABLE, default `sessions`; Django's
+        /// `django_session`).
+        #[arg(long, value_name = "NAME")]
+        table: Option<String>,
+        /// Django: the session class's qualified name, which salts session_data
+        /// (default `SessionStore`).
+        #[arg(long, value_name = "QUALNAME")]
+        session_class: Option<String>,
+        #[command(flatten)]
+        key: KeyArgs,
+        #[command(flatten)]
+        fallbacks: FallbackArgs,
+        /// The session cookie's value (Flask's `session`, Django's `sessionid`).
+        cookie: String,
     },
     /// Print a new random key: 64 hex digits (32 random bytes) on one line.
     #[command(after_help = "Example:\n  \
@@ -380,6 +433,60 @@ fn run(command: Command, matches: &ArgMatches) -> anyhow::Result<Outcome> {
                 }
                 Err(reason) => {
                     eprintln!("{reason}");
+                    Ok(Outcome::Invalid)
+                }
+            }
+        }
+        Command::Stored {
+            format,
+            store,
+            signed,
+            key_prefix,
+            json,
+            table,
+            session_class,
+            key,
+            fallbacks,
+            cookie,
+        } => {
+            let keys = if format == stored::StoredFormat::Django || signed {
+                stdin_once(key.files().into_iter().chain(fallbacks.files()))?;
+                let sub = matches
+                    .subcommand_matches("stored")
+                    .ok_or_else(|| anyhow!("internal error: no arguments for stored"))?;
+                let fallbacks = fallbacks.keys(sub)?;
+                Some(KeyRing::new(key.key()?).with_fallbacks(fallbacks.into_iter().map(|f| f.key)))
+            } else {
+                None
+            };
+            let request = stored::Request {
+                format,
+                store: &store,
+                keys,
+                key_prefix: key_prefix.as_deref(),
+                json,
+                table: table.as_deref(),
+                session_class: session_class.as_deref(),
+                cookie: cookie.trim(),
+            };
+            match stored::load(&request, now())? {
+                stored::Found::Session(json, expires_at) => {
+                    println!("{json}");
+                    eprintln!(
+                        "expires at {} (Unix {expires_at})",
+                        time::OffsetDateTime::from_unix_timestamp(
+                            i64::try_from(expires_at).unwrap_or(i64::MAX)
+                        )
+                        .ok()
+                        .and_then(|t| t
+                            .format(&time::format_description::well_known::Rfc3339)
+                            .ok())
+                        .unwrap_or_else(|| "?".into())
+                    );
+                    Ok(Outcome::Ok)
+                }
+                stored::Found::Nothing(why) => {
+                    eprintln!("{why}");
                     Ok(Outcome::Invalid)
                 }
             }

@@ -1,0 +1,306 @@
+//! `websession stored`: a Python app's server-side session printed,
+//! read-only. Flask-Session's SQLite table is made here by the Rust store
+//! (the table Flask-Session makes); Django's comes from real Django
+//! (ignored without Python: `bash .ci/python-env`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use websession_core::store::{Record, SessionStore};
+use websession_core::{Key, KeyRing, Map, Value};
+use websession_python::flask_session::{FlaskSessionOptions, FlaskSessionStore};
+
+const BIN: &str = env!("CARGO_BIN_EXE_websession");
+const KEY_HEX: &str = "636f727265637420686f727365206261747465727920737461706c65"; // correct horse battery staple
+
+fn run(args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    for var in [
+        "WEBSESSION_SECRET_KEY",
+        "WEBSESSION_SECRET_KEY_HEX",
+        "WEBSESSION_SECRET_KEY_FALLBACKS_HEX",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.args(args).output().expect("spawn")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("websession-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+/// A Flask-Session record on SQLite; returns the cookie value.
+fn flask_session_record(path: &Path, options: FlaskSessionOptions) -> (String, Vec<u8>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let store = FlaskSessionStore::sqlite(path, options)
+            .await
+            .expect("store");
+        let ids = store.id_format();
+        let id = ids.generate();
+        let mut data = Map::new();
+        data.insert("user".into(), Value::Str("ada".into()));
+        data.insert("_permanent".into(), Value::Bool(true));
+        let t = now();
+        store
+            .create(&ids.key(&id), &Record::new(data, t, t + 3600), t)
+            .await
+            .expect("create");
+        (
+            ids.cookie_value(&id).into_owned(),
+            std::fs::read(path).expect("db"),
+        )
+    })
+}
+
+#[test]
+fn prints_a_flask_session_record_and_writes_nothing() {
+    let dir = scratch("flask");
+    let db = dir.join("sessions.db");
+    let (cookie, _) = flask_session_record(&db, FlaskSessionOptions::new());
+    let store = format!("sqlite:{}", db.display());
+    let before = std::fs::read(&db).expect("db");
+
+    let out = run(&[
+        "stored",
+        "--format",
+        "flask-session",
+        "--store",
+        &store,
+        &cookie,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["user"], "ada");
+    assert_eq!(json["_permanent"], true);
+    assert!(
+        text(&out.stderr).starts_with("expires at "),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        std::fs::read(&db).expect("db") == before,
+        "read-only: the file changed"
+    );
+
+    // An id with no record, and a cookie that is no id.
+    let unknown = format!("{}A", &cookie[..42]);
+    let out = run(&[
+        "stored",
+        "--format",
+        "flask-session",
+        "--store",
+        &store,
+        &unknown,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no live"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&[
+        "stored",
+        "--format",
+        "flask-session",
+        "--store",
+        &store,
+        "nope",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not a Flask-Session id"),
+        "{}",
+        text(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_signed_flask_session_id_needs_the_key() {
+    let dir = scratch("signed");
+    let db = dir.join("sessions.db");
+    let key = KeyRing::new(Key::from_hex(KEY_HEX).expect("key"));
+    let (cookie, _) = flask_session_record(&db, FlaskSessionOptions::new().with_signer(key));
+    assert!(cookie.contains('.'), "{cookie}");
+    let store = format!("sqlite:{}", db.display());
+
+    let signed = [
+        "stored",
+        "--format",
+        "flask-session",
+        "--store",
+        &store,
+        "--signed",
+    ];
+    let out = run(&[&signed[..], &["--key-hex", KEY_HEX, &cookie]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("ada"));
+
+    // Another key, a forged signature, the bare id: refused.
+    let other = "00".repeat(32);
+    let out = run(&[&signed[..], &["--key-hex", &other, &cookie]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let (sid, _) = cookie.split_once('.').expect("signed");
+    let forged = format!("{sid}.AAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let out = run(&[&signed[..], &["--key-hex", KEY_HEX, &forged]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(&[&signed[..], &["--key-hex", KEY_HEX, sid]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not a signed"),
+        "{}",
+        text(&out.stderr)
+    );
+    // --signed without a key is a usage error.
+    let out = run(&[&signed[..], &[cookie.as_str()]].concat());
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn usage_errors() {
+    let out = run(&[
+        "stored",
+        "--format",
+        "flask-session",
+        "--store",
+        "mysql://h/db",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--store must be"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&[
+        "stored",
+        "--format",
+        "django",
+        "--store",
+        "redis://127.0.0.1:1",
+        "--key-hex",
+        KEY_HEX,
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&[
+        "stored",
+        "--format",
+        "django",
+        "--store",
+        "sqlite:x.db",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "Django needs the key");
+}
+
+/// The Python with Django from the project's virtualenv.
+fn python() -> PathBuf {
+    std::env::var_os("WEBSESSION_PYTHON").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/py-venv/bin/python"),
+        PathBuf::from,
+    )
+}
+
+#[test]
+#[ignore = "needs Python with Django (bash .ci/python-env)"]
+fn prints_a_session_real_django_stored() {
+    let dir = scratch("django");
+    let db = dir.join("db.sqlite3");
+    // Real Django makes the table (migrate) and a session in it.
+    let script = r#"
+import sys
+import django
+from django.conf import settings
+settings.configure(
+    SECRET_KEY="correct horse battery staple",
+    INSTALLED_APPS=["django.contrib.sessions"],
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": sys.argv[1]}},
+    USE_TZ=True,
+)
+django.setup()
+from django.core.management import call_command
+call_command("migrate", "sessions", verbosity=0)
+from django.contrib.sessions.backends.db import SessionStore
+s = SessionStore()
+s["user"] = "ada"
+s["n"] = [1, 2.5, None, True]
+s.create()
+print(s.session_key)
+"#;
+    let out = Command::new(python())
+        .args(["-c", script, db.to_str().expect("path")])
+        .output()
+        .expect("python");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let key = text(&out.stdout).trim().to_owned();
+    let store = format!("sqlite:{}", db.display());
+    let before = std::fs::read(&db).expect("db");
+
+    let out = run(&[
+        "stored",
+        "--format",
+        "django",
+        "--store",
+        &store,
+        "--key-hex",
+        KEY_HEX,
+        &key,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["user"], "ada");
+    assert_eq!(json["n"], serde_json::json!([1, 2.5, null, true]));
+    assert!(
+        std::fs::read(&db).expect("db") == before,
+        "read-only: the file changed"
+    );
+
+    // Another SECRET_KEY: the signature fails, nothing is printed.
+    let other = "00".repeat(32);
+    let out = run(&[
+        "stored",
+        "--format",
+        "django",
+        "--store",
+        &store,
+        "--key-hex",
+        &other,
+        &key,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    // The old key as a fallback still reads it (SECRET_KEY_FALLBACKS).
+    let out = run(&[
+        "stored",
+        "--format",
+        "django",
+        "--store",
+        &store,
+        "--key-hex",
+        &other,
+        "--fallback-key-hex",
+        KEY_HEX,
+        &key,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
