@@ -19,6 +19,10 @@ use super::{FlaskSessionOptions, Serialization};
 use crate::bridge::RecordFormat;
 
 /// The salt Flask-Session signs its cookie with (`SESSION_USE_SIGNER`).
+#[cfg_attr(
+    not(any(feature = "redis", feature = "postgres", feature = "sqlite")),
+    allow(dead_code)
+)]
 const SIGNER_SALT: &str = "flask-session";
 
 /// How deep a msgpack record may nest (rmpv counts about two levels per
@@ -48,6 +52,11 @@ impl fmt::Debug for FlaskSessionFormat {
 }
 
 impl FlaskSessionFormat {
+    /// The format of these options (the key prefix, the serialization, the signer).
+    #[cfg_attr(
+        not(any(feature = "redis", feature = "postgres", feature = "sqlite")),
+        allow(dead_code)
+    )]
     pub(crate) fn new(options: &FlaskSessionOptions) -> Self {
         Self {
             prefix: options.key_prefix.clone(),

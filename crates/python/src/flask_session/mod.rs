@@ -241,6 +241,10 @@ impl fmt::Debug for FlaskSessionStore {
 impl FlaskSessionStore {
     /// A store over `backend` with these options (the SQL and Redis
     /// constructors end here).
+    #[cfg_attr(
+        not(any(feature = "redis", feature = "postgres", feature = "sqlite")),
+        allow(dead_code)
+    )]
     pub(crate) fn with_backend(backend: Box<dyn Backend>, options: &FlaskSessionOptions) -> Self {
         Self(Bridge {
             backend,
