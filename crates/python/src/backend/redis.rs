@@ -14,9 +14,9 @@ use crate::bridge::{Backend, Stored};
 /// How long a connection attempt and a reply may take.
 const TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How many keys one `SCAN` step of [`SCAN_ALL`] asks for (of string keys
-/// only: another type under the prefix is no Flask-Session record, and
-/// `GET` would fail on it).
+/// How many keys one `SCAN` step asks for (of string keys only: another
+/// type under the prefix is no Flask-Session record, and `GET` would fail
+/// on it).
 const SCAN_COUNT: usize = 1000;
 
 /// The expiry given to a key without a TTL (no Flask-Session write makes
@@ -78,25 +78,6 @@ end
 return 0
 ";
 
-/// Every string key matching ARGV[1], with its value and PTTL, as one flat
-/// list (key, value, pttl, ...). A script runs atomically, so the listing
-/// is a snapshot: a session moving to a new key while it runs is seen
-/// under exactly one of them (a `SCAN` from the client could miss both).
-const SCAN_ALL: &str = r"
-local out = {}
-local cursor = '0'
-repeat
-  local r = redis.call('SCAN', cursor, 'MATCH', ARGV[1], 'COUNT', ARGV[2], 'TYPE', 'string')
-  cursor = r[1]
-  for _, key in ipairs(r[2]) do
-    out[#out + 1] = key
-    out[#out + 1] = redis.call('GET', key)
-    out[#out + 1] = redis.call('PTTL', key)
-  end
-until cursor == '0'
-return out
-";
-
 /// Records in Redis, as Flask-Session's `RedisSessionInterface` keeps them.
 pub(crate) struct RedisBackend {
     conn: ConnectionManager,
@@ -106,7 +87,6 @@ pub(crate) struct RedisBackend {
     replace: Script,
     replace_moving: Script,
     delete_if: Script,
-    scan_all: Script,
 }
 
 impl RedisBackend {
@@ -127,7 +107,6 @@ impl RedisBackend {
             replace: script(REPLACE),
             replace_moving: script(REPLACE_MOVING),
             delete_if: script(DELETE_IF),
-            scan_all: Script::new(SCAN_ALL),
         })
     }
 
@@ -340,36 +319,55 @@ impl Backend for RedisBackend {
         Ok(done == 1)
     }
 
-    /// One atomic script over every record under the prefix: Redis
-    /// serves nothing else while it runs (time in the number of keys
-    /// under the prefix). Only `Logins` calls it.
+    /// The prefix's records, by `SCAN` from the client (Redis serves other
+    /// clients between the steps; a script looping over the keyspace would
+    /// stall it), each step's values and TTLs fetched in one pipeline. A
+    /// record moving to a new key meanwhile can be missed by one listing;
+    /// the bridge's sweeps list again until a pass finds nothing, and this
+    /// process's moves give way to a running sweep.
     async fn scan(&self, now: u64) -> Result<Vec<(String, Stored)>, StoreError> {
         let mut conn = self.conn.clone();
-        let flat: Vec<redis::Value> = self
-            .scan_all
-            .arg(&self.pattern)
-            .arg(SCAN_COUNT)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(err)?;
-        let clocks = Clocks::read(now);
-        let mut found = Vec::with_capacity(flat.len() / 3);
-        for triple in flat.chunks_exact(3) {
-            let [key, data, pttl] = triple else { continue };
-            // Flask-Session's keys are text; others aren't its records.
-            let (Ok(key), Ok(data), Ok(pttl)) = (
-                redis::from_redis_value_ref::<String>(key),
-                redis::from_redis_value_ref::<Vec<u8>>(data),
-                redis::from_redis_value_ref::<i64>(pttl),
-            ) else {
-                continue;
-            };
-            let expires_at = clocks.expires_at(pttl);
-            if expires_at > now {
-                found.push((key, Stored { data, expires_at }));
+        let mut found = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&self.pattern)
+                .arg("COUNT")
+                .arg(SCAN_COUNT)
+                .arg("TYPE")
+                .arg("string")
+                .query_async(&mut conn)
+                .await
+                .map_err(err)?;
+            if !keys.is_empty() {
+                let mut pipe = redis::pipe();
+                for key in &keys {
+                    pipe.cmd("GET").arg(key).cmd("PTTL").arg(key);
+                }
+                let replies: Vec<redis::Value> = pipe.query_async(&mut conn).await.map_err(err)?;
+                let clocks = Clocks::read(now);
+                for (key, pair) in keys.into_iter().zip(replies.chunks_exact(2)) {
+                    let [data, pttl] = pair else { continue };
+                    // Gone since the SCAN step (nil), or not bytes: skipped.
+                    let (Ok(data), Ok(pttl)) = (
+                        redis::from_redis_value_ref::<Vec<u8>>(data),
+                        redis::from_redis_value_ref::<i64>(pttl),
+                    ) else {
+                        continue;
+                    };
+                    let expires_at = clocks.expires_at(pttl);
+                    if expires_at > now {
+                        found.push((key, Stored { data, expires_at }));
+                    }
+                }
             }
+            if next == 0 {
+                return Ok(found);
+            }
+            cursor = next;
         }
-        Ok(found)
     }
 
     async fn delete_expired(&self, _now: u64) -> Result<u64, StoreError> {

@@ -60,9 +60,11 @@
 //!   timeout starts at its first Rust write.
 //! - **`Logins` scan.** Flask-Session keeps no index of a user's sessions,
 //!   so "log out everywhere" and the device list read every record under
-//!   the prefix, in one Lua script (atomic, so a session moving to a new id
-//!   meanwhile is seen once): Redis serves nothing else while it runs, for
-//!   a time that grows with the number of sessions.
+//!   the prefix (`SCAN` in steps, so Redis keeps serving; SQL: one query),
+//!   a time that grows with the number of sessions. The sweeps list again
+//!   until a pass finds none of the user's sessions left, and a session this
+//!   process rotates meanwhile is deleted instead of moved; another
+//!   process's rotation at that instant can outlast the sweep.
 //! - **Pickles are never read.** Records of Flask-Session before 0.7 are
 //!   pickles; unpickling runs code, so they are refused (an empty session,
 //!   a security log line, the record left in place for the Flask app). To
