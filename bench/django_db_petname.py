@@ -28,7 +28,12 @@ settings.configure(
     ALLOWED_HOSTS=["*"],
     ROOT_URLCONF=__name__,
     INSTALLED_APPS=["django.contrib.sessions"],
-    MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware"],
+    # CommonMiddleware sets Content-Length (gunicorn would send chunked
+    # responses, which the benchmark's cookie maker doesn't read).
+    MIDDLEWARE=[
+        "django.middleware.common.CommonMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+    ],
     SESSION_ENGINE="django.contrib.sessions.backends.db",
     SESSION_COOKIE_AGE=31 * 86400,
     USE_TZ=True,
