@@ -128,6 +128,8 @@ pub(crate) trait RecordFormat: IdFormat {
 pub(crate) struct Bridge<F> {
     pub(crate) backend: Box<dyn Backend>,
     pub(crate) format: F,
+    /// What this process last read or wrote under each key.
+    pub(crate) seen: Seen,
     /// The product's name in logs ("flask-session", "django").
     pub(crate) name: &'static str,
 }
@@ -182,7 +184,17 @@ impl<F: RecordFormat> Bridge<F> {
     pub(crate) async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
         let key = self.format.backend_key(id);
         match self.backend.get(&key, now).await {
-            Ok(stored) => Ok(stored.and_then(|stored| self.open(&stored, now))),
+            Ok(Some(stored)) => {
+                let record = self.open(&stored, now);
+                if record.is_some() {
+                    self.seen.put(&key, stored);
+                }
+                Ok(record)
+            }
+            Ok(None) => {
+                self.seen.forget(&key);
+                Ok(None)
+            }
             // A row the backend can't read (a SQL column of the wrong
             // type): as a record the format refuses, not an outage, and
             // not deleted (the engine deletes a `Corrupt` load).
@@ -203,9 +215,16 @@ impl<F: RecordFormat> Bridge<F> {
         let data = from_record(record);
         let expires_at = self.format.expires_at(&data, now, record.expires_at);
         let bytes = self.format.encode(&data, now)?;
-        self.backend
-            .insert(&self.format.backend_key(id), &bytes, expires_at, now)
-            .await
+        let key = self.format.backend_key(id);
+        self.backend.insert(&key, &bytes, expires_at, now).await?;
+        self.seen.put(
+            &key,
+            Stored {
+                data: bytes,
+                expires_at,
+            },
+        );
+        Ok(())
     }
 
     pub(crate) async fn update(
@@ -216,15 +235,28 @@ impl<F: RecordFormat> Bridge<F> {
     ) -> Result<(), StoreError> {
         let key = self.format.backend_key(id);
         let _turn = key_lock(&key).lock().await;
+        // A touch the format's own expiry makes moot (a Django session
+        // with a fixed `_session_expiry` date) writes nothing; it is
+        // decided on what the backend holds, never on what was seen.
+        let moot = !changes.changes_data() && changes.user.is_none();
+        // The first try compare-and-sets against the bytes this process
+        // last saw (the request's own load, as a rule): one round trip
+        // instead of two. A stale guess fails the compare and costs the
+        // read it meant to save.
+        let mut guess = if moot { None } else { self.seen.get(&key, now) };
         for attempt in 0..CAS_ATTEMPTS {
-            backoff(attempt).await;
-            let Some(stored) = self.backend.get(&key, now).await? else {
-                return Err(StoreError::from_kind(StoreErrorKind::NotFound));
+            let stored = match guess.take() {
+                Some(stored) => stored,
+                None => {
+                    backoff(attempt).await;
+                    let Some(stored) = self.backend.get(&key, now).await? else {
+                        self.seen.forget(&key);
+                        return Err(StoreError::from_kind(StoreErrorKind::NotFound));
+                    };
+                    stored
+                }
             };
             let (new, expires_at) = self.changed(&stored, changes, now)?;
-            // A touch the format's own expiry makes moot (a Django session
-            // with a fixed `_session_expiry` date) writes nothing.
-            let moot = !changes.changes_data() && changes.user.is_none();
             if moot && expires_at == stored.expires_at {
                 return Ok(());
             }
@@ -233,9 +265,17 @@ impl<F: RecordFormat> Bridge<F> {
                 .replace(&key, &stored.data, &new, expires_at, now)
                 .await?
             {
+                self.seen.put(
+                    &key,
+                    Stored {
+                        data: new,
+                        expires_at,
+                    },
+                );
                 return Ok(());
             }
         }
+        self.seen.forget(&key);
         Err(contended())
     }
 
@@ -262,6 +302,14 @@ impl<F: RecordFormat> Bridge<F> {
                 .replace_moving(&old_key, &stored.data, &new_key, &bytes, expires_at, now)
                 .await?
             {
+                self.seen.forget(&old_key);
+                self.seen.put(
+                    &new_key,
+                    Stored {
+                        data: bytes,
+                        expires_at,
+                    },
+                );
                 return Ok(());
             }
         }
@@ -269,7 +317,9 @@ impl<F: RecordFormat> Bridge<F> {
     }
 
     pub(crate) async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
-        self.backend.delete(&self.format.backend_key(id)).await
+        let key = self.format.backend_key(id);
+        self.seen.forget(&key);
+        self.backend.delete(&key).await
     }
 
     /// The live sessions of `user` (by websession's login key), with the
@@ -343,6 +393,7 @@ impl<F: RecordFormat> Bridge<F> {
                 return Ok(deleted + sweep.0.moves_deleted.load(Ordering::SeqCst));
             }
             for (_, key, stored, _) in others {
+                self.seen.forget(&key);
                 if self.backend.delete_if(&key, &stored.data).await? {
                     deleted += 1;
                 } else {
@@ -528,6 +579,48 @@ async fn backoff(attempt: usize) {
     let ceiling = (100_u64 << attempt.min(8)).min(25_000);
     let micros = u64::from(u16::from_le_bytes(random)) % ceiling;
     tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
+}
+
+/// How many keys [`Seen`] remembers before it starts over.
+const SEEN_KEYS: usize = 4096;
+
+/// The largest record [`Seen`] keeps (a bigger one is read again).
+const SEEN_RECORD_BYTES: usize = 16 * 1024;
+
+/// The bytes this process last read or wrote under each key (at most
+/// [`SEEN_KEYS`] records of at most [`SEEN_RECORD_BYTES`], 64 MiB in all),
+/// so an update can compare-and-set against them without reading first.
+/// Only a guess: the backend's compare decides.
+#[derive(Default)]
+pub(crate) struct Seen(std::sync::Mutex<std::collections::HashMap<String, Stored>>);
+
+impl Seen {
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Stored>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The bytes last seen under `key`, if they were live at `now`.
+    fn get(&self, key: &str, now: u64) -> Option<Stored> {
+        self.map().get(key).filter(|s| s.expires_at > now).cloned()
+    }
+
+    fn put(&self, key: &str, stored: Stored) {
+        let mut map = self.map();
+        if stored.data.len() > SEEN_RECORD_BYTES {
+            map.remove(key);
+            return;
+        }
+        if map.len() >= SEEN_KEYS && !map.contains_key(key) {
+            map.clear();
+        }
+        map.insert(key.to_owned(), stored);
+    }
+
+    fn forget(&self, key: &str) {
+        self.map().remove(key);
+    }
 }
 
 /// The error when other writers kept changing a record.

@@ -110,6 +110,7 @@ mod tests {
         TestStore(Bridge {
             backend: Box::new(backend),
             format: TaggedJson,
+            seen: crate::bridge::Seen::default(),
             name: "test",
         })
     }
@@ -169,6 +170,42 @@ mod tests {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn django_layout_conforms() {
             conformance_of(|| SqlLayout::django("django_session").expect("valid")).await;
+        }
+
+        /// Two processes on one file: the second's update guesses the bytes
+        /// it loaded, which the first has changed since; the compare fails,
+        /// it reads again, and both changes are kept.
+        #[tokio::test]
+        async fn an_update_after_another_process_wrote_keeps_both_changes() {
+            use websession_core::store::{ChangeSet, Record, SessionStore};
+            let db = TempDb::new();
+            let layout = || SqlLayout::flask_session("sessions").expect("valid");
+            let one = store(
+                SqliteBackend::open(&db.0, layout(), true)
+                    .await
+                    .expect("open"),
+            );
+            let two = store(
+                SqliteBackend::open(&db.0, layout(), true)
+                    .await
+                    .expect("open"),
+            );
+            let id = SessionId::generate().hash();
+            let record = Record::new(Map::new(), 100, 1_000);
+            one.create(&id, &record, 100).await.expect("create");
+            assert!(two.load(&id, 101).await.expect("load").is_some());
+            let set = |k: &str| ChangeSet::touch(1_000).with_set(k, Value::Int(1));
+            one.update(&id, &set("first"), 102).await.expect("update");
+            two.update(&id, &set("second"), 103).await.expect("update");
+            let data = one.load(&id, 104).await.expect("load").expect("live").data;
+            assert!(
+                data.contains_key("first") && data.contains_key("second"),
+                "{data:?}"
+            );
+            // The guess never outlives the record: gone is NotFound.
+            one.delete(&id).await.expect("delete");
+            let gone = two.update(&id, &set("third"), 105).await.expect_err("gone");
+            assert_eq!(gone.kind(), StoreErrorKind::NotFound);
         }
 
         #[tokio::test]

@@ -434,6 +434,7 @@ mod tests {
         TestStore(Bridge {
             backend: Box::new(RedisBackend::connect(&url, prefix).await.expect("Redis")),
             format: Lossless(FlaskSessionFormat::new(&options)),
+            seen: crate::bridge::Seen::default(),
             name: "test",
         })
     }

@@ -106,6 +106,7 @@ impl DjangoStore {
         Self(Bridge {
             backend,
             format: DjangoFormat::new(options),
+            seen: crate::bridge::Seen::default(),
             name: "django",
         })
     }

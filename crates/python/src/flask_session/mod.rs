@@ -251,6 +251,7 @@ impl FlaskSessionStore {
         Self(Bridge {
             backend,
             format: FlaskSessionFormat::new(options),
+            seen: crate::bridge::Seen::default(),
             name: "flask-session",
         })
     }
