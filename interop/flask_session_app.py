@@ -1,11 +1,17 @@
 """The Flask side of the live tests of websession-python's FlaskSessionStore:
-a real Flask 3.1 app with Flask-Session 0.8 on Redis (SESSION_TYPE = "redis")
-and Flask-Login.
+a real Flask 3.1 app with Flask-Session 0.8 and Flask-Login, on Redis
+(SESSION_TYPE = "redis") or on Flask-SQLAlchemy's table (SESSION_TYPE =
+"sqlalchemy") in PostgreSQL or SQLite.
 
-Run by interop/tests/flask_session_redis.rs: `python flask_session_app.py
-PORT` (0: a free port, printed on stdout once bound). Environment:
+Run by interop/tests/flask_session.rs: `python flask_session_app.py PORT`
+(0: a free port, printed on stdout once bound). Environment:
   SECRET_KEY
-  REDIS_URL                      default redis://127.0.0.1:6379
+  SESSION_BACKEND                redis (default), postgres or sqlite
+  REDIS_URL                      redis: default redis://127.0.0.1:6379
+  DATABASE_URL                   postgres: a libpq URL (postgres://user@host:port/db)
+  SQLITE_PATH                    sqlite: the database file (an absolute path)
+  SESSION_SQLALCHEMY_TABLE       postgres, sqlite: the table (default "sessions"),
+                                 made at start-up by Flask-Session
   SESSION_KEY_PREFIX             default "session:"
   SESSION_SERIALIZATION_FORMAT   msgpack (default) or json
   SESSION_USE_SIGNER             1 to sign the sid cookie
@@ -25,33 +31,60 @@ Routes (the session cookie is `session`):
   /login?user=            Flask-Login's login_user
   /logout                 Flask-Login's logout_user
   /whoami                 current_user's id, or 'anonymous'
-  /pttl?sid=              the record's PTTL in milliseconds (-2: no record)
-  /raw?sid=&how=          overwrite the record, keeping its TTL: pickle (a
-                          Flask-Session 0.6 record), garbage, list (a msgpack list)
-  /teardown               deletes every key under the prefix
+  /expiry?sid=            the milliseconds the record has left: its PTTL, or
+                          its SQL expiry minus now (negative: an expired row
+                          still there); -2 when there is no record
+  /expiry_at?sid=         when the record expires, Unix milliseconds (now +
+                          PTTL, or the SQL expiry column as naive UTC); -2
+                          when there is no record
+  /raw?sid=&how=          overwrite the record's data, keeping its expiry:
+                          pickle (a Flask-Session 0.6 record), garbage, list
+                          (a msgpack list)
+  /teardown               deletes every key under the prefix, or drops the table
 """
 
 import datetime
 import os
 import pickle
 import sys
+import time
 
-import redis
 from flask import Flask, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_session import Session
 
 from python_kinds import KINDS, compact, same
 
+BACKEND = os.environ.get("SESSION_BACKEND", "redis")
 FORMAT = os.environ.get("SESSION_SERIALIZATION_FORMAT", "msgpack")
 PREFIX = os.environ.get("SESSION_KEY_PREFIX", "session:")
-CLIENT = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"))
 
 app = Flask(__name__)
+if BACKEND == "redis":
+    import redis
+
+    CLIENT = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"))
+    app.config.update(SESSION_TYPE="redis", SESSION_REDIS=CLIENT)
+elif BACKEND in ("postgres", "sqlite"):
+    import sqlalchemy
+    from flask_sqlalchemy import SQLAlchemy
+
+    if BACKEND == "postgres":
+        # libpq's URL scheme, as SQLAlchemy's psycopg2 dialect names it.
+        uri = "postgresql+psycopg2://" + os.environ["DATABASE_URL"].split("://", 1)[1]
+    else:
+        uri = "sqlite:///" + os.environ["SQLITE_PATH"]
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    DB = SQLAlchemy(app)
+    app.config.update(
+        SESSION_TYPE="sqlalchemy",
+        SESSION_SQLALCHEMY=DB,
+        SESSION_SQLALCHEMY_TABLE=os.environ.get("SESSION_SQLALCHEMY_TABLE", "sessions"),
+    )
+else:
+    raise SystemExit(f"SESSION_BACKEND={BACKEND!r}: redis, postgres or sqlite")
 app.config.update(
     SECRET_KEY=os.environ["SECRET_KEY"],
-    SESSION_TYPE="redis",
-    SESSION_REDIS=CLIENT,
     SESSION_KEY_PREFIX=PREFIX,
     SESSION_SERIALIZATION_FORMAT=FORMAT,
     SESSION_USE_SIGNER=os.environ.get("SESSION_USE_SIGNER") == "1",
@@ -136,8 +169,40 @@ def whoami():
     return current_user.get_id() if current_user.is_authenticated else "anonymous"
 
 
-def pttl():
-    return str(CLIENT.pttl(PREFIX + request.args["sid"]))
+def utcnow():
+    """Now as Flask-Session's SQL expiry holds a time: naive UTC."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def sql_expiry(sid):
+    """The SQL expiry column of the record of `sid` (naive UTC), or None."""
+    model = app.session_interface.sql_session_model
+    row = DB.session.execute(
+        sqlalchemy.select(model.expiry).where(model.session_id == PREFIX + sid)
+    ).first()
+    DB.session.rollback()
+    return row[0] if row else None
+
+
+def expiry():
+    sid = request.args["sid"]
+    if BACKEND == "redis":
+        return str(CLIENT.pttl(PREFIX + sid))
+    at = sql_expiry(sid)
+    if at is None:
+        return "-2"
+    return str(round((at - utcnow()).total_seconds() * 1000))
+
+
+def expiry_at():
+    sid = request.args["sid"]
+    if BACKEND == "redis":
+        left = CLIENT.pttl(PREFIX + sid)
+        return str(round(time.time() * 1000) + left if left >= 0 else left)
+    at = sql_expiry(sid)
+    if at is None:
+        return "-2"
+    return str(round(at.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000))
 
 
 def raw():
@@ -147,13 +212,26 @@ def raw():
         "garbage": b"\xc1 not a session",
         "list": b"\x93\x01\x02\x03",
     }[how]
-    CLIENT.set(PREFIX + request.args["sid"], data, keepttl=True)
-    return "ok"
+    sid = request.args["sid"]
+    if BACKEND == "redis":
+        CLIENT.set(PREFIX + sid, data, keepttl=True)
+        return "ok"
+    model = app.session_interface.sql_session_model
+    done = DB.session.execute(
+        sqlalchemy.update(model).where(model.session_id == PREFIX + sid).values(data=data)
+    ).rowcount
+    DB.session.commit()
+    return "ok" if done == 1 else f"{done} rows"
 
 
 def teardown():
-    for key in CLIENT.scan_iter(match=PREFIX.replace("*", "\\*") + "*"):
-        CLIENT.delete(key)
+    if BACKEND == "redis":
+        for key in CLIENT.scan_iter(match=PREFIX.replace("*", "\\*") + "*"):
+            CLIENT.delete(key)
+        return "ok"
+    DB.session.remove()
+    app.session_interface.sql_session_model.__table__.drop(DB.engine, checkfirst=True)
+    DB.engine.dispose()
     return "ok"
 
 
@@ -171,7 +249,8 @@ ROUTES = {
     "/login": log_in,
     "/logout": log_out,
     "/whoami": whoami,
-    "/pttl": pttl,
+    "/expiry": expiry,
+    "/expiry_at": expiry_at,
     "/raw": raw,
     "/teardown": teardown,
 }

@@ -1,11 +1,16 @@
-//! Live tests of websession-python's `FlaskSessionStore` on Redis against a
-//! real Flask 3.1 app with Flask-Session 0.8 (`SESSION_TYPE = "redis"`) and
-//! Flask-Login (`interop/flask_session_app.py`): the two apps share the
-//! `session` cookie and the Redis keys, under a key prefix of each test's
-//! own, in msgpack and in JSON, with and without `SESSION_USE_SIGNER`.
-//! `cargo test` skips them; `.ci/run` runs them with `--include-ignored`
-//! (Python from `WEBSESSION_PYTHON` or `target/py-venv`; Redis at
-//! `REDIS_URL`). Both sides use the real clock, as Redis TTLs do.
+//! Live tests of websession-python's `FlaskSessionStore` against a real
+//! Flask 3.1 app with Flask-Session 0.8 and Flask-Login
+//! (`interop/flask_session_app.py`), every test on each of Flask-Session's
+//! backends the store speaks: Redis (`SESSION_TYPE = "redis"`, a key prefix
+//! of each test's own), PostgreSQL and SQLite (`SESSION_TYPE =
+//! "sqlalchemy"`, Flask-SQLAlchemy's table: a table of each test's own on
+//! PostgreSQL, dropped at the end; a temporary file on SQLite). The two
+//! apps share the `session` cookie and the records, in msgpack and in
+//! JSON, with and without `SESSION_USE_SIGNER`. `cargo test` skips them;
+//! `.ci/run` runs them with `--include-ignored` (Python from
+//! `WEBSESSION_PYTHON` or `target/py-venv`; Redis at `REDIS_URL`,
+//! PostgreSQL at `DATABASE_URL`). Both sides use the real clock, as Redis
+//! TTLs and Flask-Session's `datetime.utcnow()` do.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -28,29 +33,61 @@ fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
-/// A key prefix no other test (or run) uses.
-fn unique_prefix() -> String {
+fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A name no other test (or run) uses, its parts joined by `sep`.
+fn unique(head: &str, sep: char) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
     format!(
-        "wsfs:{}:{}:{}:",
+        "{head}{sep}{}{sep}{}{sep}{}",
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst),
         nanos % 1_000_000_000
     )
 }
 
+/// Where Flask-Session keeps the records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    /// `SESSION_TYPE = "redis"`: a key per session, with a TTL.
+    Redis,
+    /// `SESSION_TYPE = "sqlalchemy"` on PostgreSQL: a row per session.
+    Postgres,
+    /// The same on SQLite.
+    Sqlite,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Redis => "redis",
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+
+    fn is_sql(self) -> bool {
+        self != Backend::Redis
+    }
+}
+
 /// How both apps are configured.
 #[derive(Clone, Copy, Debug)]
 struct Setup {
+    backend: Backend,
     serialization: Serialization,
     signer: bool,
     lifetime: u64,
 }
 
 impl Setup {
-    fn new(serialization: Serialization, signer: bool) -> Self {
+    fn new(backend: Backend, serialization: Serialization, signer: bool) -> Self {
         Self {
+            backend,
             serialization,
             signer,
             lifetime: LIFETIME,
@@ -58,53 +95,121 @@ impl Setup {
     }
 }
 
-/// The four configurations the tests run under.
-fn every_setup() -> [Setup; 4] {
+/// The four configurations the tests run under, on `backend`.
+fn every_setup(backend: Backend) -> [Setup; 4] {
     [
-        Setup::new(Serialization::Msgpack, false),
-        Setup::new(Serialization::Json, false),
-        Setup::new(Serialization::Msgpack, true),
-        Setup::new(Serialization::Json, true),
+        Setup::new(backend, Serialization::Msgpack, false),
+        Setup::new(backend, Serialization::Json, false),
+        Setup::new(backend, Serialization::Msgpack, true),
+        Setup::new(backend, Serialization::Json, true),
     ]
 }
 
-/// A Flask app and a Rust app on one Redis, under one fresh key prefix.
+/// Where one pair keeps its records: a key prefix (used on every backend,
+/// in the SQL `session_id` too), a table (SQL), a database file (SQLite).
+struct Place {
+    prefix: String,
+    table: String,
+    /// The SQLite file, deleted on drop.
+    file: Option<PathBuf>,
+}
+
+impl Place {
+    fn new(backend: Backend) -> Self {
+        let table = unique("wsfs", '_');
+        let file = (backend == Backend::Sqlite)
+            .then(|| std::env::temp_dir().join(format!("{}.db", unique("websession-flask", '-'))));
+        Self {
+            prefix: format!("{}:", unique("wsfs", ':')),
+            table,
+            file,
+        }
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        if let Some(file) = &self.file {
+            for ext in ["", "-wal", "-shm", "-journal"] {
+                let _ = std::fs::remove_file(format!("{}{ext}", file.display()));
+            }
+        }
+    }
+}
+
+/// A Flask app and a Rust app on one backend, under one fresh key prefix
+/// (and table, and file).
 struct Pair {
     py: Python,
     rust: Rust,
     setup: Setup,
+    /// Kept for its `Drop` (the SQLite file goes).
+    _place: Place,
 }
 
 impl Pair {
     async fn start(setup: Setup) -> Self {
-        let prefix = unique_prefix();
+        let place = Place::new(setup.backend);
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let lifetime = setup.lifetime.to_string();
         let format = match setup.serialization {
             Serialization::Json => "json",
             _ => "msgpack",
         };
-        let url = redis_url();
-        let env = [
-            ("SECRET_KEY", KEY),
-            ("REDIS_URL", url.as_str()),
-            ("SESSION_KEY_PREFIX", prefix.as_str()),
-            ("SESSION_SERIALIZATION_FORMAT", format),
-            ("SESSION_USE_SIGNER", if setup.signer { "1" } else { "0" }),
-            ("LIFETIME", lifetime.as_str()),
+        let mut env = vec![
+            ("SECRET_KEY", KEY.to_owned()),
+            ("SESSION_BACKEND", setup.backend.name().to_owned()),
+            ("SESSION_KEY_PREFIX", place.prefix.clone()),
+            ("SESSION_SERIALIZATION_FORMAT", format.to_owned()),
+            (
+                "SESSION_USE_SIGNER",
+                if setup.signer { "1" } else { "0" }.to_owned(),
+            ),
+            ("LIFETIME", lifetime),
         ];
+        match setup.backend {
+            Backend::Redis => env.push(("REDIS_URL", redis_url())),
+            Backend::Postgres => env.push(("DATABASE_URL", database_url())),
+            Backend::Sqlite => {
+                let file = place.file.as_ref().expect("a file");
+                env.push(("SQLITE_PATH", file.display().to_string()));
+            }
+        }
+        if setup.backend.is_sql() {
+            env.push(("SESSION_SQLALCHEMY_TABLE", place.table.clone()));
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        // Flask-Session makes the SQL table at start-up; the Rust store
+        // finds it there.
         let py = Python::start_script(dir.join("flask_session_app.py"), &[], &env).await;
         let mut options = FlaskSessionOptions::new()
-            .with_key_prefix(prefix.as_str())
-            .with_serialization(setup.serialization);
+            .with_key_prefix(place.prefix.as_str())
+            .with_serialization(setup.serialization)
+            .with_table(place.table.as_str());
         if setup.signer {
             options = options.with_signer(key());
         }
-        let store = FlaskSessionStore::redis(&url, options)
-            .await
-            .expect("Redis at REDIS_URL");
+        let store = match setup.backend {
+            Backend::Redis => FlaskSessionStore::redis(&redis_url(), options)
+                .await
+                .expect("Redis at REDIS_URL"),
+            Backend::Postgres => FlaskSessionStore::postgres(&database_url(), options)
+                .await
+                .expect("PostgreSQL at DATABASE_URL"),
+            Backend::Sqlite => {
+                let file = place.file.as_ref().expect("a file");
+                FlaskSessionStore::sqlite(file, options)
+                    .await
+                    .expect("the SQLite file Flask-Session made")
+            }
+        };
         let rust = rust_app(store, setup.lifetime).await;
-        Self { py, rust, setup }
+        Self {
+            py,
+            rust,
+            setup,
+            _place: place,
+        }
     }
 
     async fn py(&self, path: &str, cookie: Option<&str>) -> Reply {
@@ -133,13 +238,39 @@ impl Pair {
             .unwrap_or_else(|| panic!("Rust {path}: no cookie ({r:?})"))
     }
 
-    /// The record's Redis PTTL in milliseconds (-2: no record).
-    async fn pttl(&self, cookie: &str) -> i64 {
+    /// The milliseconds the record has left (its Redis PTTL, or its SQL
+    /// `expiry` minus now: negative for an expired row still there); -2
+    /// when there is no record.
+    async fn expiry(&self, cookie: &str) -> i64 {
         let body = self
-            .py(&format!("/pttl?sid={}", sid(cookie)), None)
+            .py(&format!("/expiry?sid={}", sid(cookie)), None)
             .await
             .body;
         body.parse().expect("milliseconds")
+    }
+
+    /// When the record expires, Unix milliseconds: the SQL `expiry` column
+    /// itself (now + PTTL on Redis).
+    async fn expiry_at(&self, cookie: &str) -> i64 {
+        let body = self
+            .py(&format!("/expiry_at?sid={}", sid(cookie)), None)
+            .await
+            .body;
+        let at: i64 = body.parse().expect("milliseconds");
+        assert!(at > 0, "no record ({at})");
+        at
+    }
+
+    /// When the record just written expires (Unix milliseconds), checked
+    /// to be a whole lifetime away (to within 3 s).
+    async fn fresh_expiry(&self, cookie: &str, what: &str) -> i64 {
+        let full = i64::try_from(self.setup.lifetime * 1000).expect("small");
+        let left = self.expiry(cookie).await;
+        assert!(
+            (full - 3000..=full).contains(&left),
+            "{what}: {left} ms left"
+        );
+        self.expiry_at(cookie).await
     }
 
     async fn teardown(self) {
@@ -210,10 +341,8 @@ fn flask_dump(v: &str) -> String {
     format!(r#"{{"_permanent":true,"v":{v}}}"#)
 }
 
-#[tokio::test]
-#[ignore = "needs Redis and Python"]
-async fn every_json_kind_both_ways() {
-    for setup in every_setup() {
+async fn every_json_kind_both_ways(backend: Backend) {
+    for setup in every_setup(backend) {
         let pair = Pair::start(setup).await;
         let kinds = pair.py("/kinds", None).await.body;
         let kinds: Vec<&str> = kinds.split(',').collect();
@@ -256,10 +385,8 @@ async fn every_json_kind_both_ways() {
     }
 }
 
-#[tokio::test]
-#[ignore = "needs Redis and Python"]
-async fn bytes_and_datetimes_travel_in_msgpack() {
-    let pair = Pair::start(Setup::new(Serialization::Msgpack, false)).await;
+async fn bytes_and_datetimes_travel_in_msgpack(backend: Backend) {
+    let pair = Pair::start(Setup::new(backend, Serialization::Msgpack, false)).await;
     // 2024-01-02T03:04:05Z
     let datetime = time::OffsetDateTime::from_unix_timestamp(1_704_164_645).expect("a date");
     let specials = [
@@ -288,10 +415,8 @@ async fn bytes_and_datetimes_travel_in_msgpack() {
     pair.teardown().await;
 }
 
-#[tokio::test]
-#[ignore = "needs Redis and Python"]
-async fn in_json_bytes_and_datetimes_are_their_text() {
-    let pair = Pair::start(Setup::new(Serialization::Json, false)).await;
+async fn in_json_bytes_and_datetimes_are_their_text(backend: Backend) {
+    let pair = Pair::start(Setup::new(backend, Serialization::Json, false)).await;
     // msgspec's JSON: bytes as base64, an aware datetime as RFC 3339; both
     // read back as strings, on either side.
     let from_py = pair.py_cookie("/set_special/bytes", None).await;
@@ -313,10 +438,8 @@ async fn in_json_bytes_and_datetimes_are_their_text() {
     pair.teardown().await;
 }
 
-#[tokio::test]
-#[ignore = "needs Redis and Python"]
-async fn a_login_on_either_side_is_seen_on_the_other() {
-    for setup in [every_setup()[0], every_setup()[3]] {
+async fn a_login_on_either_side_is_seen_on_the_other(backend: Backend) {
+    for setup in [every_setup(backend)[0], every_setup(backend)[3]] {
         let pair = Pair::start(setup).await;
         // Flask-Login's login in Flask, seen and ended in Rust.
         let session = pair.py_cookie("/login?user=7", None).await;
@@ -334,10 +457,8 @@ async fn a_login_on_either_side_is_seen_on_the_other() {
     }
 }
 
-#[tokio::test]
-#[ignore = "needs Redis and Python"]
-async fn clearing_on_either_side_ends_the_session_on_both() {
-    let pair = Pair::start(Setup::new(Serialization::Msgpack, true)).await;
+async fn clearing_on_either_side_ends_the_session_on_both(backend: Backend) {
+    let pair = Pair::start(Setup::new(backend, Serialization::Msgpack, true)).await;
     // Rust clears a Flask login.
     let session = pair.py_cookie("/set/str", None).await;
     assert_eq!(pair.py("/login?user=7", Some(&session)).await.body, "ok");
@@ -350,7 +471,7 @@ async fn clearing_on_either_side_ends_the_session_on_both() {
     assert_eq!(pair.py("/whoami", Some(&session)).await.body, "8");
     assert_eq!(pair.py("/clear", Some(&session)).await.body, "cleared");
     assert_eq!(
-        pair.pttl(&session).await,
+        pair.expiry(&session).await,
         -2,
         "Flask-Session deleted the record"
     );
@@ -359,24 +480,22 @@ async fn clearing_on_either_side_ends_the_session_on_both() {
     pair.teardown().await;
 }
 
-#[tokio::test]
-#[ignore = "needs Redis and Python"]
-async fn both_sides_give_the_record_the_same_ttl() {
-    let pair = Pair::start(Setup::new(Serialization::Msgpack, false)).await;
-    let full = i64::try_from(LIFETIME * 1000).expect("small");
-    let near = |ttl: i64| (full - 3000..=full).contains(&ttl);
+async fn both_sides_give_the_record_the_same_expiry(backend: Backend) {
+    let pair = Pair::start(Setup::new(backend, Serialization::Msgpack, false)).await;
+    // Written by one side, then by the other a moment later: the same
+    // instant, to within that moment and Rust's whole seconds. On SQL this
+    // compares the `expiry` column each side writes.
+    let same = |a: i64, b: i64| (a - b).abs() <= 2000;
     let session = pair.py_cookie("/set/str", None).await;
-    let ttl = pair.pttl(&session).await;
-    assert!(near(ttl), "Flask's TTL {ttl}");
+    let flask_at = pair.fresh_expiry(&session, "Flask's record").await;
     pair.rust_cookie("/touch", Some(&session)).await;
-    let ttl = pair.pttl(&session).await;
-    assert!(near(ttl), "Rust's TTL on Flask's record {ttl}");
+    let rust_at = pair.fresh_expiry(&session, "Rust on Flask's record").await;
+    assert!(same(flask_at, rust_at), "Flask {flask_at}, Rust {rust_at}");
     let session = pair.rust_cookie("/set_plain?json=1", None).await;
-    let ttl = pair.pttl(&session).await;
-    assert!(near(ttl), "Rust's TTL on its own record {ttl}");
+    let rust_at = pair.fresh_expiry(&session, "Rust's record").await;
     pair.py("/touch", Some(&session)).await;
-    let ttl = pair.pttl(&session).await;
-    assert!(near(ttl), "Flask's TTL on Rust's record {ttl}");
+    let flask_at = pair.fresh_expiry(&session, "Flask on Rust's record").await;
+    assert!(same(flask_at, rust_at), "Rust {rust_at}, Flask {flask_at}");
     // A permanent session: both cookies say when, Flask sees `_permanent`.
     let r = pair.rust("/permanent", None).await;
     let session = r.cookie(COOKIE).expect("a cookie");
@@ -388,10 +507,8 @@ async fn both_sides_give_the_record_the_same_ttl() {
     pair.teardown().await;
 }
 
-#[tokio::test]
-#[ignore = "needs Redis and Python"]
-async fn a_session_expires_for_both_at_once() {
-    let mut setup = Setup::new(Serialization::Msgpack, false);
+async fn a_session_expires_for_both_at_once(backend: Backend) {
+    let mut setup = Setup::new(backend, Serialization::Msgpack, false);
     setup.lifetime = 2;
     let pair = Pair::start(setup).await;
     let from_py = pair.py_cookie("/set/int", None).await;
@@ -401,25 +518,36 @@ async fn a_session_expires_for_both_at_once() {
         flask_dump("42")
     );
     assert_eq!(pair.py("/check/int", Some(&from_rust)).await.body, "ok");
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Rust's clock counts whole seconds: a row whose `expiry` is x.5 is
+    // live for it until x + 1 (Redis drops the key at x.5 itself).
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     for session in [&from_py, &from_rust] {
-        assert_eq!(pair.pttl(session).await, -2, "Redis dropped it");
-        assert_eq!(pair.rust("/dump", Some(session)).await.body, "{}");
+        let left = pair.expiry(session).await;
+        if backend.is_sql() {
+            // SQL has no TTL: the expired row is still there, and Rust
+            // hides it but leaves it (its `delete_expired` sweeps)...
+            assert!(left < -1000, "the expired row is there ({left})");
+            assert_eq!(pair.rust("/dump", Some(session)).await.body, "{}");
+            assert!(pair.expiry(session).await < -1000, "Rust left the row");
+        } else {
+            assert_eq!(left, -2, "Redis dropped it");
+            assert_eq!(pair.rust("/dump", Some(session)).await.body, "{}");
+        }
         assert_eq!(pair.py("/check/int", Some(session)).await.body, "missing");
+        // ... which Flask-Session's load deletes (SQL).
+        assert_eq!(pair.expiry(session).await, -2, "no record left");
     }
     pair.teardown().await;
 }
 
-#[tokio::test]
-#[ignore = "needs Redis and Python"]
-async fn a_new_id_on_one_side_is_followed_by_the_other() {
-    for setup in [every_setup()[0], every_setup()[2]] {
+async fn a_new_id_on_one_side_is_followed_by_the_other(backend: Backend) {
+    for setup in [every_setup(backend)[0], every_setup(backend)[2]] {
         let pair = Pair::start(setup).await;
         // Flask-Session's regenerate(): the old record goes.
         let old = pair.py_cookie("/set/str", None).await;
         let new = pair.py_cookie("/regenerate", Some(&old)).await;
         assert_ne!(sid(&new), sid(&old));
-        assert_eq!(pair.pttl(&old).await, -2);
+        assert_eq!(pair.expiry(&old).await, -2);
         assert_eq!(
             pair.rust("/dump", Some(&new)).await.body,
             flask_dump(&pair.py("/kind/str", None).await.body)
@@ -428,17 +556,15 @@ async fn a_new_id_on_one_side_is_followed_by_the_other() {
         // Rust's cycle_id: the same, the other way.
         let newer = pair.rust_cookie("/cycle", Some(&new)).await;
         assert_ne!(sid(&newer), sid(&new));
-        assert_eq!(pair.pttl(&new).await, -2);
+        assert_eq!(pair.expiry(&new).await, -2);
         assert_eq!(pair.py("/check/str", Some(&newer)).await.body, "ok");
         assert_eq!(pair.py("/check/str", Some(&new)).await.body, "missing");
         pair.teardown().await;
     }
 }
 
-#[tokio::test]
-#[ignore = "needs Redis and Python"]
-async fn a_record_rust_cannot_read_is_refused_cleanly_and_left_in_place() {
-    let pair = Pair::start(Setup::new(Serialization::Msgpack, false)).await;
+async fn a_record_rust_cannot_read_is_refused_cleanly_and_left_in_place(backend: Backend) {
+    let pair = Pair::start(Setup::new(backend, Serialization::Msgpack, false)).await;
     for how in ["pickle", "garbage", "list"] {
         let session = pair.py_cookie("/set/str", None).await;
         assert_eq!(
@@ -449,15 +575,13 @@ async fn a_record_rust_cannot_read_is_refused_cleanly_and_left_in_place() {
         );
         // An empty session, not an outage; the record stays for Flask.
         assert_eq!(pair.rust("/dump", Some(&session)).await.body, "{}", "{how}");
-        assert!(pair.pttl(&session).await > 0, "{how}: the record is left");
+        assert!(pair.expiry(&session).await > 0, "{how}: the record is left");
     }
     pair.teardown().await;
 }
 
-#[tokio::test]
-#[ignore = "needs Redis and Python"]
-async fn with_the_signer_a_forged_or_unsigned_cookie_is_an_empty_session() {
-    let pair = Pair::start(Setup::new(Serialization::Msgpack, true)).await;
+async fn with_the_signer_a_forged_or_unsigned_cookie_is_an_empty_session(backend: Backend) {
+    let pair = Pair::start(Setup::new(backend, Serialization::Msgpack, true)).await;
     let session = pair.py_cookie("/set/int", None).await;
     assert_eq!(
         pair.rust("/dump", Some(&session)).await.body,
@@ -479,3 +603,37 @@ async fn with_the_signer_a_forged_or_unsigned_cookie_is_an_empty_session() {
     assert_eq!(pair.py("/check/int", Some(&session)).await.body, "ok");
     pair.teardown().await;
 }
+
+/// The tests above, each once per backend: `redis::…`, `postgres::…` and
+/// `sqlite::…`.
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        on_every_backend!(@ redis, Redis, "needs Redis and Python", $($test),*);
+        on_every_backend!(@ postgres, Postgres, "needs PostgreSQL and Python", $($test),*);
+        on_every_backend!(@ sqlite, Sqlite, "needs Python", $($test),*);
+    };
+    (@ $module:ident, $backend:ident, $needs:literal, $($test:ident),*) => {
+        mod $module {
+            $(
+                #[tokio::test]
+                #[ignore = $needs]
+                async fn $test() {
+                    super::$test(super::Backend::$backend).await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend!(
+    every_json_kind_both_ways,
+    bytes_and_datetimes_travel_in_msgpack,
+    in_json_bytes_and_datetimes_are_their_text,
+    a_login_on_either_side_is_seen_on_the_other,
+    clearing_on_either_side_ends_the_session_on_both,
+    both_sides_give_the_record_the_same_expiry,
+    a_session_expires_for_both_at_once,
+    a_new_id_on_one_side_is_followed_by_the_other,
+    a_record_rust_cannot_read_is_refused_cleanly_and_left_in_place,
+    with_the_signer_a_forged_or_unsigned_cookie_is_an_empty_session,
+);
