@@ -160,7 +160,8 @@ enum Command {
         /// Whose records the store holds.
         #[arg(long, value_enum)]
         format: stored::StoredFormat,
-        /// The store: redis://… or rediss://… (Flask-Session), postgres://…, or sqlite:PATH.
+        /// The store: redis://… (Flask-Session), postgres://…, sqlite:PATH or SQLAlchemy's
+        /// sqlite:///PATH (plain TCP to servers; no TLS).
         #[arg(long, value_name = "URL")]
         store: String,
         /// Flask-Session: the cookie holds a signed id (SESSION_USE_SIGNER); needs the key.

@@ -27,18 +27,20 @@ enum Location<'a> {
 
 impl<'a> Location<'a> {
     fn parse(store: &'a str) -> anyhow::Result<Self> {
-        if store.starts_with("redis://") || store.starts_with("rediss://") {
+        if store.starts_with("redis://") {
             Ok(Self::Redis(store))
+        } else if store.starts_with("rediss://") {
+            bail!("the stores speak plain TCP to Redis: rediss:// (TLS) is not supported")
         } else if store.starts_with("postgres://") || store.starts_with("postgresql://") {
             Ok(Self::Postgres(store))
-        } else if let Some(path) = store.strip_prefix("sqlite://") {
+        } else if let Some(path) = store.strip_prefix("sqlite:///") {
+            // SQLAlchemy's form: sqlite:///relative.db, sqlite:////absolute.db.
             Ok(Self::Sqlite(path))
         } else if let Some(path) = store.strip_prefix("sqlite:") {
             Ok(Self::Sqlite(path))
         } else {
-            bail!(
-                "--store must be redis://…, rediss://…, postgres://… or sqlite:PATH, not {store:?}"
-            )
+            // Not echoed: a URL may hold a password.
+            bail!("--store must be redis://…, postgres://…, sqlite:PATH or sqlite:///PATH")
         }
     }
 }
@@ -101,7 +103,8 @@ async fn open(request: &Request<'_>) -> anyhow::Result<Box<dyn SessionStore>> {
     let location = Location::parse(request.store)?;
     let store: Box<dyn SessionStore> = match request.format {
         StoredFormat::FlaskSession => {
-            let mut options = FlaskSessionOptions::new();
+            // Read-only: never make a missing table.
+            let mut options = FlaskSessionOptions::new().with_create_table(false);
             if let Some(prefix) = request.key_prefix {
                 options = options.with_key_prefix(prefix);
             }
@@ -116,7 +119,9 @@ async fn open(request: &Request<'_>) -> anyhow::Result<Box<dyn SessionStore>> {
             }
             Box::new(match location {
                 Location::Redis(url) => FlaskSessionStore::redis(url, options).await?,
-                Location::Postgres(url) => FlaskSessionStore::postgres(url, options).await?,
+                Location::Postgres(url) => {
+                    FlaskSessionStore::postgres(&read_only_postgres(url), options).await?
+                }
                 Location::Sqlite(path) => {
                     FlaskSessionStore::sqlite(read_only(path), options).await?
                 }
@@ -138,12 +143,24 @@ async fn open(request: &Request<'_>) -> anyhow::Result<Box<dyn SessionStore>> {
                 Location::Redis(_) => {
                     bail!("Django's database backend is on PostgreSQL or SQLite, not Redis")
                 }
-                Location::Postgres(url) => DjangoStore::postgres(url, options).await?,
+                Location::Postgres(url) => {
+                    DjangoStore::postgres(&read_only_postgres(url), options).await?
+                }
                 Location::Sqlite(path) => DjangoStore::sqlite(read_only(path), options).await?,
             })
         }
     };
     Ok(store)
+}
+
+/// `url` with PostgreSQL's read-only transactions as the session default
+/// (unless the URL sets `options` itself): the server refuses any write.
+fn read_only_postgres(url: &str) -> String {
+    if url.contains("options=") {
+        return url.to_owned();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20default_transaction_read_only%3Don")
 }
 
 /// The SQLite URI that opens `path` read-only (SQLite's own guarantee that
@@ -176,9 +193,14 @@ mod tests {
             Ok(Location::Sqlite("db.sqlite3"))
         ));
         assert!(matches!(
-            Location::parse("sqlite:///tmp/x.db"),
+            Location::parse("sqlite:///x.db"),
+            Ok(Location::Sqlite("x.db"))
+        ));
+        assert!(matches!(
+            Location::parse("sqlite:////tmp/x.db"),
             Ok(Location::Sqlite("/tmp/x.db"))
         ));
+        assert!(Location::parse("rediss://h:1").is_err());
         assert!(Location::parse("mysql://h/db").is_err());
         assert!(Location::parse("db.sqlite3").is_err());
     }

@@ -304,3 +304,60 @@ print(s.session_key)
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_missing_table_is_an_error_and_is_not_made() {
+    let dir = scratch("absent");
+    let db = dir.join("sessions.db");
+    let _ = flask_session_record(&db, FlaskSessionOptions::new());
+    let before = std::fs::read(&db).expect("db");
+    let store = format!("sqlite:{}", db.display());
+    let sid = "A".repeat(43);
+    let out = run(&[
+        "stored",
+        "--format",
+        "flask-session",
+        "--store",
+        &store,
+        "--table",
+        "absent",
+        &sid,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        std::fs::read(&db).expect("db") == before,
+        "read-only: the file changed"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL (DATABASE_URL)"]
+fn on_postgresql_a_missing_table_is_not_made() {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let table = format!("ws_cli_absent_{}", std::process::id());
+    let sid = "A".repeat(43);
+    let out = run(&[
+        "stored",
+        "--format",
+        "flask-session",
+        "--store",
+        &url,
+        "--table",
+        &table,
+        &sid,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let absent = runtime.block_on(FlaskSessionStore::postgres(
+        &url,
+        FlaskSessionOptions::new()
+            .with_table(table.as_str())
+            .with_create_table(false),
+    ));
+    assert!(absent.is_err(), "the CLI made table {table}");
+}

@@ -128,6 +128,7 @@ pub struct FlaskSessionOptions {
     pub(crate) serialization: Serialization,
     pub(crate) signer: Option<KeyRing>,
     pub(crate) table: String,
+    pub(crate) create_table: bool,
     pub(crate) max_record_bytes: usize,
 }
 
@@ -138,6 +139,7 @@ impl fmt::Debug for FlaskSessionOptions {
             .field("serialization", &self.serialization)
             .field("signer", &self.signer.as_ref().map(|_| "<redacted>"))
             .field("table", &self.table)
+            .field("create_table", &self.create_table)
             .field("max_record_bytes", &self.max_record_bytes)
             .finish()
     }
@@ -150,6 +152,7 @@ impl Default for FlaskSessionOptions {
             serialization: Serialization::Msgpack,
             signer: None,
             table: "sessions".to_owned(),
+            create_table: true,
             max_record_bytes: 1 << 20,
         }
     }
@@ -200,6 +203,16 @@ impl FlaskSessionOptions {
     #[must_use]
     pub fn with_table(mut self, table: impl Into<String>) -> Self {
         self.table = table.into();
+        self
+    }
+
+    /// Whether the SQL constructors make the table when it is missing, as
+    /// Flask-Session does at start-up (`db.create_all()`). Default `true`;
+    /// `false` for an app whose migrations own the schema (then a missing
+    /// table is an error at connect), and for read-only tools.
+    #[must_use]
+    pub fn with_create_table(mut self, create: bool) -> Self {
+        self.create_table = create;
         self
     }
 

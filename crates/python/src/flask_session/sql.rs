@@ -35,7 +35,9 @@ impl FlaskSessionStore {
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn postgres(url: &str, options: FlaskSessionOptions) -> Result<Self, StoreError> {
-        let backend = crate::backend::PgBackend::connect(url, layout(&options)?, true).await?;
+        let backend =
+            crate::backend::PgBackend::connect(url, layout(&options)?, options.create_table)
+                .await?;
         Ok(Self::with_backend(Box::new(backend), &options))
     }
 
@@ -65,7 +67,9 @@ impl FlaskSessionStore {
         path: impl AsRef<std::path::Path>,
         options: FlaskSessionOptions,
     ) -> Result<Self, StoreError> {
-        let backend = crate::backend::SqliteBackend::open(path, layout(&options)?, true).await?;
+        let backend =
+            crate::backend::SqliteBackend::open(path, layout(&options)?, options.create_table)
+                .await?;
         Ok(Self::with_backend(Box::new(backend), &options))
     }
 
