@@ -311,8 +311,19 @@ impl CookieSessions {
     /// [`ConfigError::OverflowThreshold`] when the overflow's return
     /// threshold is not below the cookie limit
     /// ([`SessionConfig::with_max_cookie_size`]): a session would move back
-    /// and out again at once.
+    /// and out again at once. [`ConfigError::Unsupported`] for a store that
+    /// keeps another program's records under that program's ids (the
+    /// Python bridges of `websession-python`): a session too large for the
+    /// cookie is websession's own, and its record is filed under the
+    /// SHA-256 of a websession id.
     pub fn with_overflow(mut self, overflow: crate::Overflow) -> Result<Self, ConfigError> {
+        let ids = overflow.store.id_format();
+        let probe = ids.generate();
+        if ids.key(&probe) != probe.hash() {
+            return Err(ConfigError::Unsupported(
+                "overflow needs a store of websession's own ids: this store keeps another program's records",
+            ));
+        }
         let max_cookie_size = self.0.shared.config.max_cookie_size;
         let return_below = overflow.return_below(max_cookie_size);
         if return_below >= max_cookie_size {

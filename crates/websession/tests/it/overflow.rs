@@ -403,3 +403,73 @@ async fn a_sealed_sessions_own_ws_created_key_moves_with_it() {
     let keys = app.get("/keys", Some(&c)).await.body;
     assert!(keys.split(',').any(|k| k == "_ws_created"), "{keys}");
 }
+
+/// A store keyed by the raw id (as the Python bridges are): its records
+/// belong to another program, so overflow refuses it at start-up.
+#[tokio::test]
+async fn a_store_of_another_programs_ids_is_refused() {
+    use websession::store::{
+        ChangeSet, HashedIds, IdFormat, IdHash, MemoryStore, Record, StoreError,
+    };
+
+    /// websession's ids, filed under their own bytes instead of their hash.
+    struct RawIds;
+    impl IdFormat for RawIds {
+        fn generate(&self) -> SessionId {
+            HashedIds.generate()
+        }
+        fn parse(&self, cookie: &str) -> Option<SessionId> {
+            HashedIds.parse(cookie)
+        }
+        fn key(&self, id: &SessionId) -> IdHash {
+            let mut bytes = [0_u8; 32];
+            bytes.copy_from_slice(&id.as_str().as_bytes()[..32]);
+            IdHash::from_bytes(&bytes).expect("32 bytes")
+        }
+    }
+
+    struct Foreign(MemoryStore);
+    #[async_trait::async_trait]
+    impl SessionStore for Foreign {
+        fn id_format(&self) -> &dyn IdFormat {
+            &RawIds
+        }
+        async fn load(&self, id: &IdHash, now: u64) -> Result<Option<Record>, StoreError> {
+            self.0.load(id, now).await
+        }
+        async fn create(&self, id: &IdHash, r: &Record, now: u64) -> Result<(), StoreError> {
+            self.0.create(id, r, now).await
+        }
+        async fn update(&self, id: &IdHash, c: &ChangeSet, now: u64) -> Result<(), StoreError> {
+            self.0.update(id, c, now).await
+        }
+        async fn cycle_id(
+            &self,
+            old: &IdHash,
+            new: &IdHash,
+            c: &ChangeSet,
+            now: u64,
+        ) -> Result<(), StoreError> {
+            self.0.cycle_id(old, new, c, now).await
+        }
+        async fn delete(&self, id: &IdHash) -> Result<(), StoreError> {
+            self.0.delete(id).await
+        }
+        async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
+            self.0.delete_all_for(user).await
+        }
+    }
+
+    let keys = websession::KeyRing::new(websession::Key::generate());
+    let signed = || Sessions::signed(keys.clone(), SessionConfig::default()).expect("valid");
+    let refused = signed()
+        .with_overflow(Overflow::new(Foreign(MemoryStore::new())))
+        .map(|_| ());
+    assert!(
+        matches!(refused, Err(ConfigError::Unsupported(_))),
+        "{refused:?}"
+    );
+    assert!(signed()
+        .with_overflow(Overflow::new(MemoryStore::new()))
+        .is_ok());
+}
