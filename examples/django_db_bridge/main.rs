@@ -21,7 +21,8 @@ use axum::Router;
 use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions};
 use websession_examples::escape_html;
 use websession_python::django::{
-    session_auth_matches, DjangoOptions, DjangoStore, HASH_SESSION_KEY, SESSION_KEY,
+    session_auth_hash, session_auth_matches, AuthHashCheck, DjangoOptions, DjangoStore,
+    HASH_SESSION_KEY, SESSION_KEY,
 };
 
 /// Where Django keeps its users: the Rust side reads `auth_user.password`
@@ -70,11 +71,21 @@ async fn logged_in(app: &App, session: &Session) -> anyhow::Result<Option<String
     };
     let stored: String = session.get(HASH_SESSION_KEY)?.unwrap_or_default();
     let current = app.users.password_hash(&id).await?.unwrap_or_default();
-    if session_auth_matches(&app.keys, &current, &stored).is_valid() {
-        Ok(Some(id))
-    } else {
-        session.purge(); // the password changed: logged out, as in Django
-        Ok(None)
+    match session_auth_matches(&app.keys, &current, &stored) {
+        AuthHashCheck::Current => Ok(Some(id)),
+        AuthHashCheck::Fallback => {
+            // Signed under a key of SECRET_KEY_FALLBACKS: as Django does,
+            // rotate the session and keep the current key's hash, so the
+            // login outlives the old key.
+            session.cycle_id();
+            session.insert(HASH_SESSION_KEY, session_auth_hash(&app.keys, &current))?;
+            Ok(Some(id))
+        }
+        // The password changed: logged out, as in Django.
+        _ => {
+            session.purge();
+            Ok(None)
+        }
     }
 }
 

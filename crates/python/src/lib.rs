@@ -27,6 +27,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The constructors are named by backend (`FlaskSessionStore::redis`,
+//! `::postgres`, `::sqlite`; `DjangoStore::postgres`, `::sqlite`) where
+//! websession's own stores have `connect(url)`: one type here spans several
+//! backends, and a Python app's setting names its backend, not a URL
+//! scheme. The table's DDL comes per dialect
+//! (`FlaskSessionStore::postgres_schema_sql`, `::sqlite_schema_sql`); for
+//! Django, `manage.py migrate` makes it and these stores never do.
+//!
 //! What differs from websession's own stores, because the Python side must
 //! read the same records (each module says more):
 //!

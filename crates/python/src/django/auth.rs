@@ -8,8 +8,11 @@
 //! and on every request compares it with the hash of the user's current
 //! password hash (`auth_user.password`): the current `SECRET_KEY`'s first,
 //! then each of `SECRET_KEY_FALLBACKS`'. No match: `flush()`, the user is
-//! logged out. A match by a fallback: the session gets the current key's
-//! hash.
+//! logged out. A match by a fallback: Django rotates the session
+//! (`cycle_key()`) and stores the current key's hash, so the login
+//! outlives the old key's removal from `SECRET_KEY_FALLBACKS`; a Rust
+//! handler does the same with `Session::cycle_id` and an insert of
+//! [`session_auth_hash`] (see [`AuthHashCheck::Fallback`]).
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -34,9 +37,12 @@ const KEY_SALT: &str = "django.contrib.auth.models.AbstractBaseUser.get_session_
 pub enum AuthHashCheck {
     /// The hash of the current `SECRET_KEY`: the login stands.
     Current,
-    /// The hash of one of `SECRET_KEY_FALLBACKS`: the login stands, and
-    /// Django writes the current key's hash
-    /// ([`session_auth_hash`]) into the session.
+    /// The hash of one of `SECRET_KEY_FALLBACKS`: the login stands. Django
+    /// then rotates the session (`cycle_key()`) and writes the current
+    /// key's hash into it; do the same (`session.cycle_id()`, then insert
+    /// [`session_auth_hash`] under [`HASH_SESSION_KEY`]), or the user is
+    /// logged out on both sides once the old key leaves
+    /// `SECRET_KEY_FALLBACKS`.
     Fallback,
     /// No key's hash (the password changed, or the session holds none):
     /// Django flushes the session; call `Session::purge`.

@@ -63,6 +63,18 @@
 //!   `session_data`, a record over [`DjangoOptions::with_max_record_bytes`])
 //!   give an empty session and a `websession::security` log line; the row
 //!   is left as it is.
+//! - **`USE_TZ = True`** (Django's default since 5.0) is assumed on
+//!   SQLite, where `expire_date` is text: Rust reads and writes it as UTC.
+//!   With `USE_TZ = False` Django writes local time there, and both sides'
+//!   expiries would differ by the UTC offset. (On PostgreSQL the column is
+//!   `timestamptz` and either setting works.) A naive `_session_expiry`
+//!   date is read as UTC too.
+//! - **Plain TCP**: the PostgreSQL connection has no TLS (a URL with
+//!   `sslmode=require` fails at connect); reach a remote server through a
+//!   local proxy or tunnel.
+//! - **Logins read every row.** `Logins` ("log out everywhere", the
+//!   device list) decodes every live row (an HMAC check and an inflate
+//!   each), at least twice per call: a cost that grows with the table.
 //! - **Ids at rest and last write wins**: see the [crate docs](crate).
 
 mod auth;

@@ -65,6 +65,9 @@
 //!   until a pass finds none of the user's sessions left, and a session this
 //!   process rotates meanwhile is deleted instead of moved; another
 //!   process's rotation at that instant can outlast the sweep.
+//! - **Plain TCP, Redis 6 or newer**: the Redis and PostgreSQL connections
+//!   have no TLS (no `rediss://`, no `sslmode=require`); the `Logins`
+//!   listing uses `SCAN … TYPE`, which Redis has since 6.0.
 //! - **Pickles are never read.** Records of Flask-Session before 0.7 are
 //!   pickles; unpickling runs code, so they are refused (an empty session,
 //!   a security log line, the record left in place for the Flask app). To
