@@ -11,7 +11,7 @@
 //!   [`InvalidTableName`] otherwise. `postgres_schema()` / `sqlite_schema()`
 //!   give the product's own `CREATE TABLE` (and indexes).
 //! - `PgBackend::connect(url, layout, create_missing).await` (PostgreSQL,
-//!   a pool of up to 4 connections, `NoTls`) and
+//!   a pool of up to 16 connections, `NoTls`) and
 //!   `SqliteBackend::open(path, layout, create_missing).await` (one
 //!   connection on tokio's blocking pool; the file's journal mode is left
 //!   as the Python app set it) are [`Backend`]s: put one in

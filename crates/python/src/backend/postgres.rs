@@ -13,8 +13,10 @@ use websession_core::store::{StoreError, StoreErrorKind};
 use super::sql::{collision, epoch_seconds, DataColumn, Dialect, SqlLayout, Statements};
 use crate::bridge::{Backend, Stored};
 
-/// How many connections the pool opens at most (each on first need).
-const POOL_SIZE: usize = 4;
+/// How many connections the pool opens at most (each on first need): one
+/// operation holds one, so this bounds the queries in flight (websession's
+/// own PostgreSQL store keeps 16 for writes).
+const POOL_SIZE: usize = 16;
 /// How long a connection may take to open, unless the URL says.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one operation may take before the store counts as down (its

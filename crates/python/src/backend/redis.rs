@@ -112,8 +112,11 @@ impl RedisBackend {
 
     /// The records under `keys` (with their expiry), in one atomic step.
     async fn get_many(&self, keys: &[String], now: u64) -> Result<Vec<Option<Stored>>, StoreError> {
+        // One round trip, not a transaction (MULTI/EXEC doubled Redis's
+        // work per load): a key replaced between the two replies gives a
+        // TTL a moment off, which a write's compare-and-set never relies
+        // on; a key gone by the PTTL (-2) is no record.
         let mut pipe = redis::pipe();
-        pipe.atomic();
         for key in keys {
             pipe.get(key).pttl(key);
         }
@@ -124,7 +127,7 @@ impl RedisBackend {
         Ok(replies
             .into_iter()
             .map(|(data, pttl)| {
-                let data = data?;
+                let data = data.filter(|_| pttl != -2)?;
                 let expires_at = clocks.expires_at(pttl);
                 (expires_at > now).then_some(Stored { data, expires_at })
             })
