@@ -29,6 +29,26 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `websession stored --format FORMAT --store STORE ARGS..`
+fn stored(format: &str, store: &str, args: &[&str]) -> Output {
+    run(&[&["stored", "--format", format, "--store", store], args].concat())
+}
+
+/// The exit code is `code` and standard error contains `says`.
+fn expect(out: &Output, code: i32, says: &str) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert!(stderr.contains(says), "expected {says:?} in: {stderr}");
+}
+
+/// The file's bytes are still `before`.
+fn unchanged(path: &Path, before: &[u8]) {
+    assert!(
+        std::fs::read(path).expect("db") == before,
+        "read-only: the file changed"
+    );
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("websession-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -44,7 +64,7 @@ fn now() -> u64 {
 }
 
 /// A Flask-Session record on SQLite; returns the cookie value.
-fn flask_session_record(path: &Path, options: FlaskSessionOptions) -> (String, Vec<u8>) {
+fn flask_session_record(path: &Path, options: FlaskSessionOptions) -> String {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -63,10 +83,7 @@ fn flask_session_record(path: &Path, options: FlaskSessionOptions) -> (String, V
             .create(&ids.key(&id), &Record::new(data, t, t + 3600), t)
             .await
             .expect("create");
-        (
-            ids.cookie_value(&id).into_owned(),
-            std::fs::read(path).expect("db"),
-        )
+        ids.cookie_value(&id).into_owned()
     })
 }
 
@@ -74,19 +91,12 @@ fn flask_session_record(path: &Path, options: FlaskSessionOptions) -> (String, V
 fn prints_a_flask_session_record_and_writes_nothing() {
     let dir = scratch("flask");
     let db = dir.join("sessions.db");
-    let (cookie, _) = flask_session_record(&db, FlaskSessionOptions::new());
+    let cookie = flask_session_record(&db, FlaskSessionOptions::new());
     let store = format!("sqlite:{}", db.display());
     let before = std::fs::read(&db).expect("db");
 
-    let out = run(&[
-        "stored",
-        "--format",
-        "flask-session",
-        "--store",
-        &store,
-        &cookie,
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = stored("flask-session", &store, &[&cookie]);
+    expect(&out, 0, "");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["user"], "ada");
     assert_eq!(json["_permanent"], true);
@@ -95,41 +105,14 @@ fn prints_a_flask_session_record_and_writes_nothing() {
         "{}",
         text(&out.stderr)
     );
-    assert!(
-        std::fs::read(&db).expect("db") == before,
-        "read-only: the file changed"
-    );
+    unchanged(&db, &before);
 
     // An id with no record, and a cookie that is no id.
     let unknown = format!("{}A", &cookie[..42]);
-    let out = run(&[
-        "stored",
-        "--format",
-        "flask-session",
-        "--store",
-        &store,
-        &unknown,
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("no live"),
-        "{}",
-        text(&out.stderr)
-    );
-    let out = run(&[
-        "stored",
-        "--format",
-        "flask-session",
-        "--store",
-        &store,
-        "nope",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("not a Flask-Session id"),
-        "{}",
-        text(&out.stderr)
-    );
+    let out = stored("flask-session", &store, &[&unknown]);
+    expect(&out, 1, "no live");
+    let out = stored("flask-session", &store, &["nope"]);
+    expect(&out, 1, "not a Flask-Session id");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -138,78 +121,38 @@ fn a_signed_flask_session_id_needs_the_key() {
     let dir = scratch("signed");
     let db = dir.join("sessions.db");
     let key = KeyRing::new(Key::from_hex(KEY_HEX).expect("key"));
-    let (cookie, _) = flask_session_record(&db, FlaskSessionOptions::new().with_signer(key));
+    let cookie = flask_session_record(&db, FlaskSessionOptions::new().with_signer(key));
     assert!(cookie.contains('.'), "{cookie}");
     let store = format!("sqlite:{}", db.display());
 
-    let signed = [
-        "stored",
-        "--format",
-        "flask-session",
-        "--store",
-        &store,
-        "--signed",
-    ];
-    let out = run(&[&signed[..], &["--key-hex", KEY_HEX, &cookie]].concat());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let signed = |args: &[&str]| stored("flask-session", &store, &[&["--signed"], args].concat());
+    let out = signed(&["--key-hex", KEY_HEX, &cookie]);
+    expect(&out, 0, "");
     assert!(text(&out.stdout).contains("ada"));
 
     // Another key, a forged signature, the bare id: refused.
     let other = "00".repeat(32);
-    let out = run(&[&signed[..], &["--key-hex", &other, &cookie]].concat());
-    assert_eq!(out.status.code(), Some(1));
+    expect(&signed(&["--key-hex", &other, &cookie]), 1, "not a signed");
     let (sid, _) = cookie.split_once('.').expect("signed");
     let forged = format!("{sid}.AAAAAAAAAAAAAAAAAAAAAAAAAAA");
-    let out = run(&[&signed[..], &["--key-hex", KEY_HEX, &forged]].concat());
-    assert_eq!(out.status.code(), Some(1));
-    let out = run(&[&signed[..], &["--key-hex", KEY_HEX, sid]].concat());
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("not a signed"),
-        "{}",
-        text(&out.stderr)
-    );
+    expect(&signed(&["--key-hex", KEY_HEX, &forged]), 1, "not a signed");
+    expect(&signed(&["--key-hex", KEY_HEX, sid]), 1, "not a signed");
     // --signed without a key is a usage error.
-    let out = run(&[&signed[..], &[cookie.as_str()]].concat());
-    assert_eq!(out.status.code(), Some(2));
+    expect(&signed(&[&cookie]), 2, "");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn usage_errors() {
-    let out = run(&[
-        "stored",
-        "--format",
-        "flask-session",
-        "--store",
-        "mysql://h/db",
-        "x",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("--store must be"),
-        "{}",
-        text(&out.stderr)
-    );
-    let out = run(&[
-        "stored",
-        "--format",
+    let out = stored("flask-session", "mysql://h/db", &["x"]);
+    expect(&out, 2, "--store must be");
+    let out = stored(
         "django",
-        "--store",
         "redis://127.0.0.1:1",
-        "--key-hex",
-        KEY_HEX,
-        "x",
-    ]);
+        &["--key-hex", KEY_HEX, "x"],
+    );
     assert_eq!(out.status.code(), Some(2));
-    let out = run(&[
-        "stored",
-        "--format",
-        "django",
-        "--store",
-        "sqlite:x.db",
-        "x",
-    ]);
+    let out = stored("django", "sqlite:x.db", &["x"]);
     assert_eq!(out.status.code(), Some(2), "Django needs the key");
 }
 
@@ -256,52 +199,24 @@ print(s.session_key)
     let store = format!("sqlite:{}", db.display());
     let before = std::fs::read(&db).expect("db");
 
-    let out = run(&[
-        "stored",
-        "--format",
-        "django",
-        "--store",
-        &store,
-        "--key-hex",
-        KEY_HEX,
-        &key,
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = stored("django", &store, &["--key-hex", KEY_HEX, &key]);
+    expect(&out, 0, "");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["user"], "ada");
     assert_eq!(json["n"], serde_json::json!([1, 2.5, null, true]));
-    assert!(
-        std::fs::read(&db).expect("db") == before,
-        "read-only: the file changed"
-    );
+    unchanged(&db, &before);
 
     // Another SECRET_KEY: the signature fails, nothing is printed.
     let other = "00".repeat(32);
-    let out = run(&[
-        "stored",
-        "--format",
-        "django",
-        "--store",
-        &store,
-        "--key-hex",
-        &other,
-        &key,
-    ]);
-    assert_eq!(out.status.code(), Some(1));
+    let out = stored("django", &store, &["--key-hex", &other, &key]);
+    expect(&out, 1, "no live");
     // The old key as a fallback still reads it (SECRET_KEY_FALLBACKS).
-    let out = run(&[
-        "stored",
-        "--format",
+    let out = stored(
         "django",
-        "--store",
         &store,
-        "--key-hex",
-        &other,
-        "--fallback-key-hex",
-        KEY_HEX,
-        &key,
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        &["--key-hex", &other, "--fallback-key-hex", KEY_HEX, &key],
+    );
+    expect(&out, 0, "");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -309,25 +224,13 @@ print(s.session_key)
 fn a_missing_table_is_an_error_and_is_not_made() {
     let dir = scratch("absent");
     let db = dir.join("sessions.db");
-    let _ = flask_session_record(&db, FlaskSessionOptions::new());
+    flask_session_record(&db, FlaskSessionOptions::new());
     let before = std::fs::read(&db).expect("db");
     let store = format!("sqlite:{}", db.display());
     let sid = "A".repeat(43);
-    let out = run(&[
-        "stored",
-        "--format",
-        "flask-session",
-        "--store",
-        &store,
-        "--table",
-        "absent",
-        &sid,
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        std::fs::read(&db).expect("db") == before,
-        "read-only: the file changed"
-    );
+    let out = stored("flask-session", &store, &["--table", "absent", &sid]);
+    expect(&out, 2, "");
+    unchanged(&db, &before);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -338,17 +241,8 @@ fn on_postgresql_a_missing_table_is_not_made() {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     let table = format!("ws_cli_absent_{}", std::process::id());
     let sid = "A".repeat(43);
-    let out = run(&[
-        "stored",
-        "--format",
-        "flask-session",
-        "--store",
-        &url,
-        "--table",
-        &table,
-        &sid,
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = stored("flask-session", &url, &["--table", &table, &sid]);
+    expect(&out, 2, "");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
