@@ -46,7 +46,8 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from python_kinds import KINDS, compact, same, serve  # noqa: E402
+from python_kinds import KINDS, compact, serve  # noqa: E402
+from python_kinds import check as check_kind  # noqa: E402
 
 FROZEN = {"now": 0}
 # Signing, the age check and the cookie's expires read the time here.
@@ -80,13 +81,8 @@ def set_kind(request, name):
 
 
 def check(request, name):
-    session = request.session
-    if "v" not in session:
-        return HttpResponse("missing")
-    ok = same(session["v"], KINDS[name])
-    if request.GET.get("rust") == "1":
-        ok = ok and session.get("rust") == "was here"
-    return HttpResponse("ok" if ok else "different")
+    rust = request.GET.get("rust") == "1"
+    return HttpResponse(check_kind(request.session, KINDS[name], rust))
 
 
 def dump(request):

@@ -106,7 +106,8 @@ from django.db import connection  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from python_kinds import KINDS, compact, same, serve  # noqa: E402
+from python_kinds import KINDS, compact, serve  # noqa: E402
+from python_kinds import check as check_kind  # noqa: E402
 
 FROZEN = {"now": 0}
 REAL_NOW = django.utils.timezone.now
@@ -148,13 +149,8 @@ def set_kind(request, name):
 
 
 def check(request, name):
-    session = request.session
-    if "v" not in session:
-        return text("missing")
-    ok = same(session["v"], KINDS[name])
-    if request.GET.get("rust") == "1":
-        ok = ok and session.get("rust") == "was here"
-    return text("ok" if ok else "different")
+    rust = request.GET.get("rust") == "1"
+    return text(check_kind(request.session, KINDS[name], rust))
 
 
 def touch(request):

@@ -53,7 +53,8 @@ from flask import Flask, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_session import Session
 
-from python_kinds import KINDS, compact, same
+from python_kinds import KINDS, compact
+from python_kinds import check as check_kind
 
 BACKEND = os.environ.get("SESSION_BACKEND", "redis")
 FORMAT = os.environ.get("SESSION_SERIALIZATION_FORMAT", "msgpack")
@@ -120,12 +121,8 @@ SPECIAL = {
 
 
 def check(name):
-    if "v" not in session:
-        return "missing"
-    ok = same(session["v"], PLAIN[name])
-    if request.args.get("rust") == "1":
-        ok = ok and session.get("rust") == "was here"
-    return "ok" if ok else "different: " + repr(session["v"])
+    answer = check_kind(session, PLAIN[name], request.args.get("rust") == "1")
+    return answer + ": " + repr(session["v"]) if answer == "different" else answer
 
 
 def check_special(name):

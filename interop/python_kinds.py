@@ -50,6 +50,18 @@ def same(a, b):
     return a == b
 
 
+def check(session, expected, rust):
+    """What the apps' /check/<kind> answers: 'ok' if session['v'] is
+    `expected` (type included) and, when `rust`, session['rust'] is
+    'was here'; else 'missing' or 'different'."""
+    if "v" not in session:
+        return "missing"
+    ok = same(session["v"], expected)
+    if rust:
+        ok = ok and session.get("rust") == "was here"
+    return "ok" if ok else "different"
+
+
 def compact(value):
     """The value as compact JSON with sorted keys (what the Rust side prints)."""
     return json.dumps(value, separators=(",", ":"), sort_keys=True)

@@ -26,7 +26,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from python_kinds import KINDS, compact, same, serve
+from python_kinds import check as check_kind
+from python_kinds import KINDS, compact, serve
 
 FROZEN = {"now": 0}
 _real_get_timestamp = itsdangerous.timed.TimestampSigner.get_timestamp
@@ -59,13 +60,9 @@ async def set_kind(request):
 
 
 async def check(request):
-    session = request.session
-    if "v" not in session:
-        return PlainTextResponse("missing")
-    ok = same(session["v"], KINDS[request.path_params["kind"]])
-    if request.query_params.get("rust") == "1":
-        ok = ok and session.get("rust") == "was here"
-    return PlainTextResponse("ok" if ok else "different")
+    expected = KINDS[request.path_params["kind"]]
+    rust = request.query_params.get("rust") == "1"
+    return PlainTextResponse(check_kind(request.session, expected, rust))
 
 
 async def dump(request):
