@@ -28,10 +28,11 @@ const CAS_ATTEMPTS: usize = 16;
 /// while the user's sessions keep moving to new ids.
 const SWEEP_PASSES: usize = 64;
 
-/// The hidden key the creation time travels under (whole Unix seconds),
-/// the same key websession's Flask cookie format uses. A record a Python
-/// app made has none; its absolute timeout starts at its first Rust write.
-pub(crate) const CREATED_KEY: &str = "_ws_created";
+/// The hidden key the creation time travels under (whole Unix seconds):
+/// core's, which websession's Flask cookie format uses too. A record a
+/// Python app made has none; its absolute timeout starts at its first Rust
+/// write.
+pub(crate) use websession_core::format::CREATED_KEY;
 
 /// The key websession's `Session::log_in` keeps the user under: a
 /// record's user for `Logins`.
@@ -347,7 +348,9 @@ impl<F: RecordFormat> Bridge<F> {
     }
 
     pub(crate) async fn delete_all_for(&self, user: &str) -> Result<u64, StoreError> {
-        self.sweep(user, None, unix_now()).await
+        // `delete_all_for` is given no time: the system clock's.
+        self.sweep(user, None, websession_core::Clock::system().unix_seconds())
+            .await
     }
 
     pub(crate) async fn sessions_of(
@@ -629,13 +632,6 @@ fn contended() -> StoreError {
         StoreErrorKind::Backend,
         "the record kept changing under a compare-and-set; try again",
     )
-}
-
-/// The system clock in Unix seconds (for `delete_all_for`, which is given no time).
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Implements `SessionStore` (and `ExpiredDeletion` where `$sweeps`) for a

@@ -25,9 +25,6 @@ pub const HASH_SESSION_KEY: &str = "_auth_user_hash";
 /// The key it keeps the user's primary key under (a string).
 pub const SESSION_KEY: &str = "_auth_user_id";
 
-/// The key it keeps the authentication backend's dotted path under.
-pub const BACKEND_SESSION_KEY: &str = "_auth_user_backend";
-
 /// `AbstractBaseUser.get_session_auth_hash`'s salt.
 const KEY_SALT: &str = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash";
 
@@ -75,7 +72,7 @@ impl AuthHashCheck {
 /// ```
 #[must_use]
 pub fn session_auth_hash(keys: &KeyRing, password_hash: &str) -> String {
-    hex(&hash_with(keys.current(), password_hash))
+    hex::encode(hash_with(keys.current(), password_hash))
 }
 
 /// Django's check of a session's `_auth_user_hash` against the user's
@@ -105,7 +102,7 @@ pub fn session_auth_matches(
 ) -> AuthHashCheck {
     let given = session_hash.as_bytes();
     let matches = |key: &Key| {
-        let expected = hex(&hash_with(key, password_hash));
+        let expected = hex::encode(hash_with(key, password_hash));
         bool::from(expected.as_bytes().ct_eq(given))
     };
     if matches(keys.current()) {
@@ -136,17 +133,6 @@ fn hash_with(key: &Key, password_hash: &str) -> [u8; 32] {
     };
     mac.update(password_hash.as_bytes());
     mac.finalize().into_bytes().into()
-}
-
-/// Lowercase hex, as `hexdigest()`.
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
 }
 
 #[cfg(test)]

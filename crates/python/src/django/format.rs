@@ -17,14 +17,14 @@ use super::DjangoOptions;
 use crate::bridge::RecordFormat;
 
 /// The length of a Django session key.
-pub(crate) const KEY_LEN: usize = 32;
+const KEY_LEN: usize = 32;
 
 /// Django's `VALID_KEY_CHARS`: `string.ascii_lowercase + string.digits`.
 const KEY_CHARS: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
 /// The key `SessionBase.set_expiry` keeps a session's own expiry under:
 /// whole seconds from the last save, or an ISO 8601 date.
-pub(crate) const EXPIRY_KEY: &str = "_session_expiry";
+const EXPIRY_KEY: &str = "_session_expiry";
 
 /// Django's session keys and its signed, compressed JSON records.
 #[derive(Clone)]

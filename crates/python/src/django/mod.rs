@@ -82,8 +82,7 @@ mod format;
 mod options;
 
 pub use auth::{
-    session_auth_hash, session_auth_matches, AuthHashCheck, BACKEND_SESSION_KEY, HASH_SESSION_KEY,
-    SESSION_KEY,
+    session_auth_hash, session_auth_matches, AuthHashCheck, HASH_SESSION_KEY, SESSION_KEY,
 };
 pub use options::DjangoOptions;
 

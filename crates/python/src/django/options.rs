@@ -3,13 +3,13 @@
 use websession_core::KeyRing;
 
 /// The `django_session` table's default name.
-pub(crate) const DEFAULT_TABLE: &str = "django_session";
+const DEFAULT_TABLE: &str = "django_session";
 
 /// The session class of `django.contrib.sessions.backends.db`.
-pub(crate) const DEFAULT_SESSION_CLASS: &str = "SessionStore";
+const DEFAULT_SESSION_CLASS: &str = "SessionStore";
 
 /// The largest record read or written by default: 1 MiB.
-pub(crate) const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
+const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
 
 /// The Django settings a [`DjangoStore`](super::DjangoStore) needs:
 /// `SECRET_KEY` and `SECRET_KEY_FALLBACKS`, the session table, the session

@@ -150,6 +150,11 @@ mod sqlite {
                 } else {
                     loads_empty(&django, &key, what).await;
                 }
+                assert_eq!(
+                    count(&db, table, column, &text),
+                    1,
+                    "{what}: the row is left"
+                );
             }
         }
     }
