@@ -11,7 +11,7 @@ use crate::config::{ConfigError, SessionConfig};
 use crate::error::SessionError;
 use crate::overflow::Overflow;
 use crate::revocation::{CookieIds, Revocation, GENERATION_KEY, SID_KEY, USER_KEY};
-use crate::state::{is_permanent, InCookie, Kept, SessionState};
+use crate::state::{InCookie, Kept, SessionState};
 
 /// The engine of the cookie modes (signed, sealed, Starlette, Django).
 pub(crate) struct CookieEngine {
@@ -47,9 +47,15 @@ impl CookieEngine {
         keys: &KeyRing,
         format: Result<Box<dyn CookieFormat>, ConfigError>,
     ) -> Result<Self, ConfigError> {
-        let shared = Shared::new(config)?;
-        if format.as_ref().is_ok_and(|f| !f.carries_own_keys()) {
-            check_plain(&shared.config)?;
+        let mut shared = Shared::new(config)?;
+        if let Ok(format) = &format {
+            if !format.carries_own_keys() {
+                check_plain(&shared.config)?;
+            }
+            let at_browser_close = shared.config.lifetime.expire_at_browser_close;
+            shared
+                .policy
+                .set_format_rule(format.carries_own_keys(), at_browser_close);
         }
         check_keys(keys, shared.config.strict_keys)?;
         Ok(Self {
@@ -117,13 +123,7 @@ impl CookieEngine {
                 false => Written::Nothing,
             });
         }
-        // Starlette's and Django's cookies always carry the lifetime (Django's
-        // SESSION_EXPIRE_AT_BROWSER_CLOSE: never).
-        let permanent = if self.format.carries_own_keys() {
-            is_permanent(&state.data)
-        } else {
-            !config.lifetime.expire_at_browser_close
-        };
+        let permanent = policy.expires_cookie(&state.data);
         // A session out of the overflow store was issued no cookie yet.
         let (origin, issued_at, opened_lifetime) = match &state.kept {
             Kept::Cookie(cookie) => (cookie.origin.as_ref(), cookie.issued_at, cookie.lifetime),

@@ -31,10 +31,31 @@ pub(crate) struct Policy {
     absolute: Option<u64>,
     touch: Option<u64>,
     refresh: Refresh,
-    /// Which stored sessions' cookies carry `Expires`: `None`, the
-    /// permanent ones (Flask's rule); `Some(every)`, every session's or
-    /// none's (the Python frameworks' presets).
-    every_cookie_expires: Option<bool>,
+    /// Which cookies carry `Expires`.
+    expiring: Expiring,
+}
+
+/// Which sessions' cookies carry `Expires` (the rest end when the browser
+/// closes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expiring {
+    /// A permanent session's (`_permanent`): Flask's rule.
+    Permanent,
+    /// Every session's: Starlette's and Django's.
+    Every,
+    /// None: Django's `SESSION_EXPIRE_AT_BROWSER_CLOSE`.
+    Never,
+}
+
+impl Expiring {
+    /// The Python frameworks' rule: every cookie, unless at browser close.
+    fn python(at_browser_close: bool) -> Self {
+        if at_browser_close {
+            Self::Never
+        } else {
+            Self::Every
+        }
+    }
 }
 
 impl Policy {
@@ -46,19 +67,35 @@ impl Policy {
             absolute: config.lifetime.absolute_timeout.map(secs),
             touch: None,
             refresh: config.lifetime.refresh,
-            every_cookie_expires: config
-                .lifetime
-                .every_cookie_expires
-                .then_some(!config.lifetime.expire_at_browser_close),
+            // Store mode: the presets say (a cookie mode's format decides
+            // instead: `set_format_rule`).
+            expiring: if config.lifetime.every_cookie_expires {
+                Expiring::python(config.lifetime.expire_at_browser_close)
+            } else {
+                Expiring::Permanent
+            },
         }
     }
 
-    /// Whether a stored session with this data gets a cookie with
-    /// `Expires`: a permanent one (`_permanent`), or under the Python
-    /// frameworks' presets every one (none when it expires at browser close).
+    /// Cookie modes: the format decides which cookies carry `Expires`.
+    /// A format of websession's own keys has Flask's rule (`_permanent`);
+    /// Starlette's and Django's give every cookie the lifetime, unless it
+    /// expires at browser close.
+    pub(crate) fn set_format_rule(&mut self, carries_own_keys: bool, at_browser_close: bool) {
+        self.expiring = if carries_own_keys {
+            Expiring::Permanent
+        } else {
+            Expiring::python(at_browser_close)
+        };
+    }
+
+    /// Whether the cookie of a session with this data carries `Expires`.
     pub(crate) fn expires_cookie(&self, data: &LazyMap) -> bool {
-        self.every_cookie_expires
-            .unwrap_or_else(|| crate::state::is_permanent(data))
+        match self.expiring {
+            Expiring::Permanent => crate::state::is_permanent(data),
+            Expiring::Every => true,
+            Expiring::Never => false,
+        }
     }
 
     /// Stored sessions: an unchanged record is written again at most once
@@ -213,6 +250,35 @@ mod tests {
 
     const NOW: u64 = 1_700_000_000;
     const DAY: u64 = 86_400;
+
+    /// In a cookie mode the format, not the preset, says which cookies
+    /// carry `Expires`.
+    #[test]
+    fn a_cookie_formats_rule_decides_which_cookies_expire() {
+        let plain = LazyMap::from(websession_core::Map::new());
+        let mut permanent = websession_core::Map::new();
+        permanent.insert("_permanent".into(), websession_core::Value::Bool(true));
+        let permanent = LazyMap::from(permanent);
+        let rule = |config: &SessionConfig, own_keys: bool| {
+            let mut p = Policy::new(config);
+            p.set_format_rule(own_keys, config.lifetime.expire_at_browser_close);
+            (p.expires_cookie(&plain), p.expires_cookie(&permanent))
+        };
+        let default = SessionConfig::default();
+        assert_eq!(rule(&default, true), (false, true), "Flask's rule");
+        assert_eq!(rule(&default, false), (true, true), "every cookie");
+        let at_close = default.with_lifetime(|l| l.with_expire_at_browser_close());
+        assert_eq!(rule(&at_close, false), (false, false), "at browser close");
+        // Store mode (no format) keeps Flask's rule unless a preset says.
+        let store = Policy::new(&SessionConfig::default());
+        assert_eq!(
+            (
+                store.expires_cookie(&plain),
+                store.expires_cookie(&permanent)
+            ),
+            (false, true)
+        );
+    }
 
     fn policy(config: SessionConfig) -> Policy {
         Policy::new(
