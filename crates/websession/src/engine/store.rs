@@ -392,8 +392,8 @@ async fn create(
     record: &Record,
     now: u64,
 ) -> Result<SessionId, SessionError> {
+    let ids = store.id_format();
     for _ in 0..CREATE_ATTEMPTS {
-        let ids = store.id_format();
         let id = ids.generate();
         match store_op("create", store.create(&ids.key(&id), record, now)).await {
             Ok(()) => {
