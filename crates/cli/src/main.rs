@@ -369,6 +369,32 @@ fn main() -> ExitCode {
     }
 }
 
+/// The current key and the fallbacks of subcommand `sub`, as one ring
+/// (fallbacks given oldest first, as Flask and Django list them), and the
+/// fallbacks with their sources.
+fn key_ring(
+    key: &KeyArgs,
+    fallbacks: &FallbackArgs,
+    matches: &ArgMatches,
+    sub: &str,
+) -> anyhow::Result<(KeyRing, Vec<keys::Fallback>)> {
+    stdin_once(key.files().into_iter().chain(fallbacks.files()))?;
+    let current = key.key()?;
+    let sub_matches = matches
+        .subcommand_matches(sub)
+        .ok_or_else(|| anyhow!("internal error: no arguments for {sub}"))?;
+    let fallbacks = fallbacks.keys(sub_matches)?;
+    let ring = KeyRing::new(current).with_fallbacks(fallbacks.iter().map(|f| f.key.clone()));
+    Ok((ring, fallbacks))
+}
+
+/// Unix seconds as RFC 3339, if the date exists.
+fn rfc3339(secs: u64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).ok()?).ok()?;
+    t.format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
 fn now() -> u64 {
     unix_seconds(time::OffsetDateTime::now_utc())
 }
@@ -388,14 +414,7 @@ fn run(command: Command, matches: &ArgMatches) -> anyhow::Result<Outcome> {
             now: at,
             cookie,
         } => {
-            stdin_once(key.files().into_iter().chain(fallbacks.files()))?;
-            let current = key.key()?;
-            let sub = matches
-                .subcommand_matches("verify")
-                .ok_or_else(|| anyhow!("internal error: no arguments for verify"))?;
-            let fallbacks = fallbacks.keys(sub)?;
-            let keys =
-                KeyRing::new(current).with_fallbacks(fallbacks.iter().map(|f| f.key.clone()));
+            let (keys, fallbacks) = key_ring(&key, &fallbacks, matches, "verify")?;
             let codec = Codec::new(
                 format,
                 &keys,
@@ -451,12 +470,7 @@ fn run(command: Command, matches: &ArgMatches) -> anyhow::Result<Outcome> {
             cookie,
         } => {
             let keys = if format == stored::StoredFormat::Django || signed {
-                stdin_once(key.files().into_iter().chain(fallbacks.files()))?;
-                let sub = matches
-                    .subcommand_matches("stored")
-                    .ok_or_else(|| anyhow!("internal error: no arguments for stored"))?;
-                let fallbacks = fallbacks.keys(sub)?;
-                Some(KeyRing::new(key.key()?).with_fallbacks(fallbacks.into_iter().map(|f| f.key)))
+                Some(key_ring(&key, &fallbacks, matches, "stored")?.0)
             } else {
                 None
             };
@@ -475,14 +489,7 @@ fn run(command: Command, matches: &ArgMatches) -> anyhow::Result<Outcome> {
                     println!("{json}");
                     eprintln!(
                         "expires at {} (Unix {expires_at})",
-                        time::OffsetDateTime::from_unix_timestamp(
-                            i64::try_from(expires_at).unwrap_or(i64::MAX)
-                        )
-                        .ok()
-                        .and_then(|t| t
-                            .format(&time::format_description::well_known::Rfc3339)
-                            .ok())
-                        .unwrap_or_else(|| "?".into())
+                        rfc3339(expires_at).unwrap_or_else(|| "?".into())
                     );
                     Ok(Outcome::Ok)
                 }
@@ -566,14 +573,7 @@ fn decode(format: Format, cookie: &str) -> anyhow::Result<Outcome> {
                 return Ok(report_invalid(&DecodeError::BadPayload(e)));
             }
             println!("{out}");
-            let when = i64::try_from(timestamp)
-                .ok()
-                .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-                .and_then(|t| {
-                    t.format(&time::format_description::well_known::Rfc3339)
-                        .ok()
-                })
-                .unwrap_or_else(|| "out of range".into());
+            let when = rfc3339(timestamp).unwrap_or_else(|| "out of range".into());
             let which = match format {
                 Format::Flask => String::new(),
                 other => format!(" ({} cookie)", other.framework()),
