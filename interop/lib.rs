@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use axum::extract::Query;
@@ -446,5 +446,39 @@ impl Rust {
     /// GET a path on the Rust server (with its session cookie).
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
         get_named(self.port, path, self.cookie_name, cookie).await
+    }
+}
+
+/// Redis for the live tests: `REDIS_URL`, else the local default.
+#[must_use]
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// PostgreSQL for the live tests: `DATABASE_URL`, else the local default.
+#[must_use]
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A name no other test (or run) uses: `head`, the process id, a counter
+/// and the clock's nanoseconds, joined by `sep`.
+#[must_use]
+pub fn unique(head: &str, sep: char) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    format!(
+        "{head}{sep}{}{sep}{}{sep}{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst),
+        nanos % 1_000_000_000
+    )
+}
+
+/// Deletes an SQLite database file and its journals, if there.
+pub fn remove_sqlite(path: &std::path::Path) {
+    for ext in ["", "-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
     }
 }

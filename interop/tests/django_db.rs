@@ -7,13 +7,15 @@
 //! `target/py-venv`; PostgreSQL at `DATABASE_URL`).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::extract::Query;
 use axum::routing::get;
 use axum::Router;
 use websession::{Key, KeyRing, Session, SessionConfig, Sessions};
-use websession_interop::{encode, frozen_clock, Flask as Python, Reply, Rust};
+use websession_interop::{
+    database_url, encode, frozen_clock, unique, Flask as Python, Reply, Rust,
+};
 use websession_python::django::{
     session_auth_matches, DjangoOptions, DjangoStore, HASH_SESSION_KEY, SESSION_KEY,
 };
@@ -38,18 +40,6 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// A name no other test (or run) uses.
-fn unique(prefix: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-    format!(
-        "{prefix}_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst),
-        nanos % 1_000_000_000
-    )
-}
-
 /// Where both apps keep the sessions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Db {
@@ -67,17 +57,13 @@ struct Place {
 impl Place {
     fn new(db: Db) -> Self {
         let name = match db {
-            Db::Postgres => unique("wsdj"),
+            Db::Postgres => unique("wsdj", '_'),
             Db::Sqlite => std::env::temp_dir()
-                .join(format!("{}.sqlite3", unique("websession-django")))
+                .join(format!("{}.sqlite3", unique("websession-django", '_')))
                 .display()
                 .to_string(),
         };
         Self { db, name }
-    }
-
-    fn database_url() -> String {
-        std::env::var("DATABASE_URL").expect("DATABASE_URL (PostgreSQL)")
     }
 
     /// The Python app's environment for this place.
@@ -85,7 +71,7 @@ impl Place {
         match self.db {
             Db::Postgres => vec![
                 ("DJANGO_DB", "postgres".into()),
-                ("DATABASE_URL", Self::database_url()),
+                ("DATABASE_URL", database_url()),
                 ("DJANGO_SCHEMA", self.name.clone()),
             ],
             Db::Sqlite => vec![
@@ -100,7 +86,7 @@ impl Place {
         let options = DjangoOptions::new(keys);
         match self.db {
             Db::Postgres => {
-                let base = Self::database_url();
+                let base = database_url();
                 let sep = if base.contains('?') { '&' } else { '?' };
                 let url = format!("{base}{sep}options=-csearch_path%3D{}", self.name);
                 DjangoStore::postgres(&url, options).await
@@ -114,9 +100,7 @@ impl Place {
 impl Drop for Place {
     fn drop(&mut self) {
         if self.db == Db::Sqlite {
-            for ext in ["", "-wal", "-shm", "-journal"] {
-                let _ = std::fs::remove_file(format!("{}{ext}", self.name));
-            }
+            websession_interop::remove_sqlite(std::path::Path::new(&self.name));
         }
     }
 }

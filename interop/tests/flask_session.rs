@@ -13,7 +13,6 @@
 //! TTLs and Flask-Session's `datetime.utcnow()` do.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use axum::extract::Query;
@@ -21,34 +20,15 @@ use axum::routing::get;
 use axum::Router;
 use websession::flask::{FlaskLogin, FlaskLoginConfig, Login};
 use websession::{Key, Session, SessionConfig, Sessions, Value};
-use websession_interop::{encode, frozen_clock, Flask as Python, Reply, Rust};
+use websession_interop::{
+    database_url, encode, frozen_clock, redis_url, unique, Flask as Python, Reply, Rust,
+};
 use websession_python::flask_session::{FlaskSessionOptions, FlaskSessionStore, Serialization};
 
 const KEY: &str = "the Flask-Session live tests' SECRET_KEY, 32+ bytes";
 const COOKIE: &str = "session";
 /// `PERMANENT_SESSION_LIFETIME` on both sides, in seconds.
 const LIFETIME: u64 = 3600;
-
-fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-fn database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-/// A name no other test (or run) uses, its parts joined by `sep`.
-fn unique(head: &str, sep: char) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-    format!(
-        "{head}{sep}{}{sep}{}{sep}{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst),
-        nanos % 1_000_000_000
-    )
-}
 
 /// Where Flask-Session keeps the records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,9 +110,7 @@ impl Place {
 impl Drop for Place {
     fn drop(&mut self) {
         if let Some(file) = &self.file {
-            for ext in ["", "-wal", "-shm", "-journal"] {
-                let _ = std::fs::remove_file(format!("{}{ext}", file.display()));
-            }
+            websession_interop::remove_sqlite(file);
         }
     }
 }
