@@ -317,6 +317,9 @@ impl CookieSessions {
     /// cookie is websession's own, and its record is filed under the
     /// SHA-256 of a websession id.
     pub fn with_overflow(mut self, overflow: crate::Overflow) -> Result<Self, ConfigError> {
+        // websession's ids are filed under their SHA-256; a format that
+        // files its own freshly made id under anything else (the Python
+        // bridges: the raw id) keeps another program's records.
         let ids = overflow.store.id_format();
         let probe = ids.generate();
         if ids.key(&probe) != probe.hash() {
