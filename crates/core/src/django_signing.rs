@@ -30,9 +30,6 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-
 use crate::codec::{compress_if_smaller, CodecLimits};
 use crate::error::DecodeError;
 use crate::itsdangerous::{
@@ -168,9 +165,9 @@ impl DjangoSigner {
         match &compressed {
             Some(z) => {
                 out.push('.');
-                URL_SAFE_NO_PAD.encode_string(z, &mut out);
+                crate::b64::url_encode_append(z, &mut out);
             }
-            None => URL_SAFE_NO_PAD.encode_string(json, &mut out),
+            None => crate::b64::url_encode_append(json, &mut out),
         }
         self.append(&mut out, timestamp);
         out

@@ -40,6 +40,7 @@
 )]
 #![warn(missing_docs)]
 
+mod b64;
 mod clock;
 #[cfg(feature = "codecs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "codecs")))]

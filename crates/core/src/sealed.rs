@@ -45,8 +45,6 @@
 use std::fmt;
 
 use aes_gcm_siv::Aes256GcmSiv;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
@@ -333,7 +331,7 @@ impl SealedCodec {
             // Only a message over 256 GiB fails; a cookie is never that.
             .unwrap_or_default();
         raw.extend_from_slice(&tag);
-        URL_SAFE_NO_PAD.encode(&*raw)
+        crate::b64::url_encode(&raw)
     }
 
     /// Opens a sealed cookie at time `now`.
@@ -368,9 +366,7 @@ impl SealedCodec {
     ) -> Result<Unsealed<D>, DecodeError> {
         self.limits.check_len(cookie)?;
         let mut raw = Zeroizing::new(
-            URL_SAFE_NO_PAD
-                .decode(cookie)
-                .map_err(|_| DecodeError::BadSignature)?,
+            crate::b64::url_decode(cookie.as_bytes()).ok_or(DecodeError::BadSignature)?,
         );
         let v1_open = match self.v1_cutoff {
             Some(cutoff) => now < cutoff,

@@ -36,9 +36,6 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-
 use crate::codec::CodecLimits;
 use crate::error::{DecodeError, PayloadError};
 use crate::itsdangerous::{split_unchecked, Loaded, Signer, TimestampSigner};
@@ -128,7 +125,7 @@ impl StarletteCodec {
     /// Signs JSON bytes as Starlette does, without looking at them.
     #[must_use]
     pub fn sign_json(&self, json: &[u8], timestamp: u64) -> String {
-        self.signer.sign(&STANDARD.encode(json), timestamp)
+        self.signer.sign(&crate::b64::std_encode(json), timestamp)
     }
 
     /// Verifies a cookie at `now` and decodes its session.
@@ -162,9 +159,7 @@ impl StarletteCodec {
         self.limits.check_len(cookie)?;
         let timed = self.signer.unsign(cookie, now, Some(self.limits.max_age))?;
         Ok(Loaded {
-            value: STANDARD
-                .decode(timed.value)
-                .map_err(|_| PayloadError::Base64)?,
+            value: crate::b64::std_decode(timed.value.as_bytes()).ok_or(PayloadError::Base64)?,
             timestamp: timed.timestamp,
             key_index: timed.key_index,
         })
@@ -185,7 +180,7 @@ impl StarletteCodec {
 pub fn peek(cookie: &str) -> Result<(Vec<u8>, u64), DecodeError> {
     let (payload, timestamp) =
         split_unchecked(cookie, b'.', crate::itsdangerous::decode_timestamp)?;
-    let json = STANDARD.decode(payload).map_err(|_| PayloadError::Base64)?;
+    let json = crate::b64::std_decode(payload.as_bytes()).ok_or(PayloadError::Base64)?;
     Ok((json, timestamp))
 }
 

@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -207,9 +205,9 @@ impl UrlSafeTimedSerializer {
         match &compressed {
             Some(z) => {
                 out.push('.');
-                URL_SAFE_NO_PAD.encode_string(z, &mut out);
+                crate::b64::url_encode_append(z, &mut out);
             }
-            None => URL_SAFE_NO_PAD.encode_string(json, &mut out),
+            None => crate::b64::url_encode_append(json, &mut out),
         }
         self.signer.append(&mut out, timestamp);
         out
@@ -295,9 +293,7 @@ pub(crate) fn decode_payload(
         Some(rest) => (true, rest),
         None => (false, payload),
     };
-    let raw = URL_SAFE_NO_PAD
-        .decode(b64)
-        .map_err(|_| PayloadError::Base64)?;
+    let raw = crate::b64::url_decode(b64.as_bytes()).ok_or(PayloadError::Base64)?;
     if compressed {
         inflate(&raw, max_decompressed)
     } else {

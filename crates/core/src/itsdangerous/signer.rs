@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::{Sha256, Sha512};
@@ -363,7 +361,7 @@ impl Signer {
         let mut buf = [0u8; 64];
         let n = mac.mac_into(out.as_bytes(), &mut buf);
         out.push(char::from(self.sep));
-        URL_SAFE_NO_PAD.encode_string(&buf[..n], out);
+        crate::b64::url_encode_append(&buf[..n], out);
     }
 
     /// Checks the signature and gives the value it covers.
@@ -396,9 +394,8 @@ impl Signer {
             signed.get(at + 1..).ok_or(DecodeError::BadSignature)?,
         );
         let mut buf = [0u8; 72];
-        let n = URL_SAFE_NO_PAD
-            .decode_slice(sig, &mut buf)
-            .map_err(|_| DecodeError::BadSignature)?;
+        let n = crate::b64::url_decode_slice(sig.as_bytes(), &mut buf)
+            .ok_or(DecodeError::BadSignature)?;
         let sig = buf.get(..n).ok_or(DecodeError::BadSignature)?;
         let index = self
             .macs

@@ -2,9 +2,6 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-
 use super::signer::rsplit_byte;
 use super::Signer;
 use crate::codec::check_age;
@@ -157,7 +154,7 @@ pub(crate) fn split_unchecked(
 pub(crate) fn encode_timestamp(ts: u64, out: &mut String) {
     let bytes = ts.to_be_bytes();
     let skip = bytes.iter().take_while(|&&b| b == 0).count();
-    URL_SAFE_NO_PAD.encode_string(&bytes[skip..], out);
+    crate::b64::url_encode_append(&bytes[skip..], out);
 }
 
 /// The reverse of [`encode_timestamp`]; `None` when malformed or longer
@@ -167,7 +164,7 @@ pub(crate) fn decode_timestamp(ts: &str) -> Option<u64> {
         return None; // more than 8 bytes
     }
     let mut buf = [0u8; 9];
-    let n = URL_SAFE_NO_PAD.decode_slice(ts, &mut buf).ok()?;
+    let n = crate::b64::url_decode_slice(ts.as_bytes(), &mut buf)?;
     if n > 8 {
         return None;
     }

@@ -1,7 +1,5 @@
 //! Reading Flask's tagged JSON (Python's JSON dialect), untagged as Flask does. (About 400 lines: one parser.)
 
-use base64::Engine as _;
-
 use super::{MAX_DEPTH, TAG_KEYS};
 use crate::date::{http_date, parse_date};
 use crate::error::PayloadError;
@@ -386,11 +384,9 @@ fn untag(map: Map) -> Result<Value, PayloadError> {
             _ => return Err(bad(" t")),
         },
         " b" => match inner {
-            Value::Str(s) => Value::Bytes(
-                base64::engine::general_purpose::STANDARD
-                    .decode(s)
-                    .map_err(|_| bad(" b"))?,
-            ),
+            Value::Str(s) => {
+                Value::Bytes(crate::b64::std_decode(s.as_bytes()).ok_or_else(|| bad(" b"))?)
+            }
             _ => return Err(bad(" b")),
         },
         " m" => match inner {

@@ -2,8 +2,6 @@
 
 use std::fmt::Write as _;
 
-use base64::Engine as _;
-
 use super::{python_float_repr, TAG_KEYS};
 use crate::date::http_date;
 use crate::value::{Map, Value, ValueError};
@@ -115,7 +113,7 @@ impl Style {
             }
             Value::Bytes(b) => {
                 out.push_str(r#"{" b":""#);
-                base64::engine::general_purpose::STANDARD.encode_string(b, out);
+                crate::b64::std_encode_append(b, out);
                 out.push_str("\"}");
             }
             Value::Markup(s) => {

@@ -3,8 +3,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 /// Length of a session id in characters: 32 random bytes, base64url, no padding.
@@ -28,7 +26,7 @@ impl SessionId {
         let mut bytes = [0u8; 32];
         #[allow(clippy::expect_used)]
         getrandom::fill(&mut bytes).expect("the OS random number generator failed");
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        Self(crate::b64::url_encode(&bytes))
     }
 
     /// Parses an id from a cookie: exactly 43 canonical base64url characters.
@@ -39,8 +37,8 @@ impl SessionId {
             return None;
         }
         let mut buf = [0u8; 33];
-        match URL_SAFE_NO_PAD.decode_slice(text, &mut buf) {
-            Ok(32) => Some(Self(text.to_owned())),
+        match crate::b64::url_decode_slice(text.as_bytes(), &mut buf) {
+            Some(32) => Some(Self(text.to_owned())),
             _ => None,
         }
     }
