@@ -53,7 +53,14 @@ impl Clock {
     /// The current time in Unix seconds.
     #[must_use]
     pub fn unix_seconds(&self) -> u64 {
-        unix_seconds(self.now())
+        match &self.0 {
+            // The system clock's seconds straight from `SystemTime`: no
+            // calendar date is worked out on the way (one per request).
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            Some(f) => unix_seconds(f()),
+        }
     }
 }
 
@@ -70,5 +77,23 @@ impl std::fmt::Debug for Clock {
         } else {
             "Clock(system)"
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_clocks_seconds_are_the_calendars() {
+        let before = unix_seconds(time::OffsetDateTime::now_utc());
+        let read = Clock::system().unix_seconds();
+        let after = unix_seconds(time::OffsetDateTime::now_utc());
+        assert!(before <= read && read <= after, "{before} {read} {after}");
+        assert!(read > 1_700_000_000);
+        let fixed = Clock::from_fn(|| time::macros::datetime!(2024-01-02 03:04:05 UTC));
+        assert_eq!(fixed.unix_seconds(), 1_704_164_645);
+        let early = Clock::from_fn(|| time::macros::datetime!(1960-01-01 0:00 UTC));
+        assert_eq!(early.unix_seconds(), 0);
     }
 }
