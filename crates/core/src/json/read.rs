@@ -91,16 +91,19 @@ impl Parser<'_> {
         }
     }
 
+    #[inline]
     pub(super) fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied()
     }
 
+    #[inline]
     pub(super) fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
         }
     }
 
+    #[inline]
     pub(super) fn eat(&mut self, lit: &[u8]) -> bool {
         if self.s[self.pos..].starts_with(lit) {
             self.pos += lit.len();
