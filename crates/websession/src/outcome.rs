@@ -59,6 +59,14 @@ pub(crate) trait ResponseHeaders {
     /// Appends one of the engine's fixed values (`Vary: Cookie`,
     /// `Cache-Control: no-store`), which needs no copy.
     fn append_static(&mut self, name: Header<'_>, value: &'static str);
+
+    /// Adds `Vary: Cookie` unless the response already varies on it (or on
+    /// `*`). A header map that can look the name up once for both overrides it.
+    fn vary_on_cookie(&mut self) {
+        if !self.varies_on("Cookie") {
+            self.append_static(Header::Vary, "Cookie");
+        }
+    }
 }
 
 impl Outcome {
@@ -68,10 +76,13 @@ impl Outcome {
             Via::Cookie => ("Cookie", Header::SetCookie),
             Via::Header { set, vary } => (&**vary, Header::Named(set)),
         };
-        if self.vary && !headers.varies_on(vary) {
+        if self.vary {
             match &self.via {
-                Via::Cookie => headers.append_static(Header::Vary, "Cookie"),
-                Via::Header { .. } => headers.append(Header::Vary, vary),
+                Via::Cookie => headers.vary_on_cookie(),
+                Via::Header { .. } if !headers.varies_on(vary) => {
+                    headers.append(Header::Vary, vary);
+                }
+                Via::Header { .. } => {}
             }
         }
         if let Some(cookie) = self.set_cookie {

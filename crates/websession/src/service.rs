@@ -209,6 +209,21 @@ impl ResponseHeaders for Headers<'_> {
             self.0.append(name, HeaderValue::from_static(value));
         }
     }
+
+    fn vary_on_cookie(&mut self) {
+        // One lookup of `Vary` for the check and the append.
+        let cookie = HeaderValue::from_static("Cookie");
+        match self.0.entry(VARY) {
+            http::header::Entry::Vacant(e) => {
+                e.insert(cookie);
+            }
+            http::header::Entry::Occupied(mut e) => {
+                if !varies_on(e.iter().map(HeaderValue::as_bytes), "Cookie") {
+                    e.append(cookie);
+                }
+            }
+        }
+    }
 }
 
 fn header_name(name: Header<'_>) -> Option<http::HeaderName> {
@@ -218,4 +233,36 @@ fn header_name(name: Header<'_>) -> Option<http::HeaderName> {
         Header::CacheControl => CACHE_CONTROL,
         Header::Named(name) => http::HeaderName::from_bytes(name.as_bytes()).ok()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vary_after(existing: &[&'static str]) -> Vec<String> {
+        let mut map = HeaderMap::new();
+        for v in existing {
+            map.append(VARY, HeaderValue::from_static(v));
+        }
+        Headers(&mut map).vary_on_cookie();
+        map.get_all(VARY)
+            .iter()
+            .map(|v| v.to_str().unwrap_or("?").to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn vary_cookie_is_added_once() {
+        assert_eq!(vary_after(&[]), ["Cookie"]);
+        assert_eq!(
+            vary_after(&["Accept-Encoding"]),
+            ["Accept-Encoding", "Cookie"]
+        );
+        assert_eq!(
+            vary_after(&["Accept-Encoding, cookie"]),
+            ["Accept-Encoding, cookie"]
+        );
+        assert_eq!(vary_after(&["Origin", "COOKIE"]), ["Origin", "COOKIE"]);
+        assert_eq!(vary_after(&["*"]), ["*"]);
+    }
 }
