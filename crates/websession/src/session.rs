@@ -203,12 +203,15 @@ impl PendingSession {
         })
     }
 
-    /// The session's state, for the engine at the end of the request; `None`
-    /// if no handler loaded it. Later use of the session saves nothing.
-    pub(crate) fn finish(&self) -> Option<SessionState> {
+    /// Runs the engine's end of the request on the session's state (`None`
+    /// if no handler loaded it), in place, then drops it. Later use of the
+    /// session saves nothing.
+    pub(crate) fn finish_with<R>(&self, f: impl FnOnce(&mut Option<SessionState>) -> R) -> R {
         let mut inner = self.shared.lock();
         inner.finished = true;
-        inner.state.take()
+        let done = f(&mut inner.state);
+        inner.state = None;
+        done
     }
 }
 

@@ -239,11 +239,15 @@ impl Sessions {
 
     /// The end of a request: what its session adds to the response.
     pub(crate) fn end(&self, session: &PendingSession, status: u16) -> Finish {
-        let state = session.finish();
-        // The request's time is when its session was opened: one clock read
-        // per request that uses the session, none for one that doesn't.
-        let now = state.as_ref().map_or(0, |s| s.opened_at);
-        crate::engine::finish(&self.engine, state, status, now)
+        // The save works on the state where it lies (a save that must own
+        // it takes it), so a request's state isn't moved out to be saved.
+        session.finish_with(|state| {
+            // The request's time is when its session was opened: one clock
+            // read per request that uses the session, none for one that
+            // doesn't.
+            let now = state.as_ref().map_or(0, |s| s.opened_at);
+            crate::engine::finish(&self.engine, state.as_mut(), status, now)
+        })
     }
 }
 

@@ -178,6 +178,12 @@ impl SessionState {
         }
     }
 
+    /// The state, leaving an empty one in its place: for a save that must
+    /// own it (a store write after the response's headers were decided).
+    pub(crate) fn take(&mut self) -> Self {
+        std::mem::replace(self, Self::empty())
+    }
+
     /// The store side, if the session is kept in a store.
     pub(crate) fn stored(&self) -> Option<&InStore> {
         match &self.kept {

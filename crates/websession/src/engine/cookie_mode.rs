@@ -23,10 +23,11 @@ impl Engine for CookieEngine {
         self.format.name()
     }
 
-    fn save(self: Arc<Self>, mut state: SessionState, outcome: Outcome, now: u64) -> Finish {
+    fn save(self: Arc<Self>, state: &mut SessionState, outcome: Outcome, now: u64) -> Finish {
         if let Some(revocation) = &self.revocation {
-            if let Some(login) = revocation::work(&mut state) {
+            if let Some(login) = revocation::work(state) {
                 let revocation = revocation.clone();
+                let state = state.take();
                 return Finish::Save(Box::pin(async move {
                     let checked = revocation::before_write(&self, &revocation, state, login, now);
                     match checked.await {
@@ -41,9 +42,9 @@ impl Engine for CookieEngine {
         }
         if let Some(overflow) = &self.overflow {
             let overflow = overflow.clone();
-            return overflow::save(self, overflow, state, outcome, now);
+            return overflow::save(self, overflow, state.take(), outcome, now);
         }
-        let written = self.write_or_refuse(&mut state, now);
+        let written = self.write_or_refuse(state, now);
         Finish::Ready(self.shared.conclude(outcome, written))
     }
 

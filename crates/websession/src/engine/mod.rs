@@ -96,7 +96,7 @@ pub(crate) trait Engine: Opener {
 
     /// The save of a session a handler used, on a response that may carry
     /// it; `outcome` already says `Vary`.
-    fn save(self: Arc<Self>, state: SessionState, outcome: Outcome, now: u64) -> Finish;
+    fn save(self: Arc<Self>, state: &mut SessionState, outcome: Outcome, now: u64) -> Finish;
 
     /// What the mode can do about a user's other sessions, if anything.
     fn logins(&self) -> Option<crate::Logins>;
@@ -111,7 +111,7 @@ pub(crate) trait Engine: Opener {
 /// changed, was cycled, or is refreshed).
 pub(crate) fn finish(
     engine: &Arc<dyn Engine>,
-    state: Option<SessionState>,
+    state: Option<&mut SessionState>,
     status: u16,
     now: u64,
 ) -> Finish {

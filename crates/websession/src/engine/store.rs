@@ -76,8 +76,8 @@ impl Engine for StoreEngine {
         "store"
     }
 
-    fn save(self: Arc<Self>, state: SessionState, outcome: Outcome, now: u64) -> Finish {
-        let plan = plan(&self.shared.policy, &state, now);
+    fn save(self: Arc<Self>, state: &mut SessionState, outcome: Outcome, now: u64) -> Finish {
+        let plan = plan(&self.shared.policy, state, now);
         if let Plan::Nothing = plan {
             return Finish::Ready(outcome);
         }
