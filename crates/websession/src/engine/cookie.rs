@@ -66,11 +66,16 @@ impl CookieEngine {
         })
     }
 
-    /// Opens a session from the cookie's value. Any failure gives an empty
-    /// session (and a log line with the reason, never the cookie).
+    /// Opens a session from the cookie's value at `now` (its `opened_at`).
+    /// Any failure gives an empty session (and a log line with the reason,
+    /// never the cookie).
     pub(super) fn open_cookie(&self, raw: Option<&str>, now: u64) -> SessionState {
+        let empty = || SessionState {
+            opened_at: now,
+            ..SessionState::empty()
+        };
         let Some(raw) = raw.filter(|r| !r.is_empty()) else {
-            return SessionState::empty();
+            return empty();
         };
         let policy = &self.shared.policy;
         let checked = self.format.read(raw, now).and_then(|opened| {
@@ -93,11 +98,12 @@ impl CookieEngine {
                     issued_at: Some(opened.issued_at),
                     lifetime: Some(lifetime),
                 }),
+                opened_at: now,
                 ..SessionState::empty()
             },
             Err(e) => {
                 log_rejection(&e);
-                SessionState::empty()
+                empty()
             }
         }
     }

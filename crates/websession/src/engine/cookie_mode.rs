@@ -74,10 +74,7 @@ impl Opener for CookieEngine {
                 return overflow::open(self, overflow, raw.clone(), now);
             }
         }
-        let state = SessionState {
-            opened_at: now,
-            ..self.open_cookie(raw.as_ref().map(RawCookie::as_str), now)
-        };
+        let state = self.open_cookie(raw.as_ref().map(RawCookie::as_str), now);
         match &self.revocation {
             Some(revocation) if !state.ids.is_empty() => {
                 revocation::check(self, revocation, state, now)
