@@ -222,7 +222,16 @@ fn store_loads_and_saves_have_spans() {
     let spans = Spans::default();
     let subscriber = tracing_subscriber::registry().with(spans.clone());
     let mut cookie_value = String::new();
+    // With a single registered dispatcher, tracing-core works out a new
+    // callsite's interest from the dispatcher of the thread that hits it
+    // first, and caches it: another test's thread (no subscriber) hitting
+    // `websession.save` first would hide it from this one for good (about
+    // one run in six saw no span at all). A second dispatcher makes every
+    // thread ask all of them, this test's included.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     tracing::subscriber::with_default(subscriber, || {
+        // And callsites other threads registered before now: ask again.
+        tracing::callsite::rebuild_interest_cache();
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
