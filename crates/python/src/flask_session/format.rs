@@ -780,7 +780,12 @@ mod tests {
     fn a_cookie_failing_the_signer_is_a_security_warning() {
         let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let f = signed();
+        // A second dispatcher: with one, a callsite first hit by another
+        // test's thread (no subscriber) caches "never" (see websession's
+        // tests/it/metrics.rs).
+        let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
         tracing::subscriber::with_default(SecurityWarnings(count.clone()), || {
+            tracing::callsite::rebuild_interest_cache();
             assert!(f.parse(SIGNED).is_some());
             assert_eq!(f.parse(SID), None);
             assert_eq!(f.parse(&format!("{SID}.AAAA")), None);

@@ -51,8 +51,14 @@ impl Logs {
     /// Collects the events of this thread (the tests run on one) until the
     /// guard is dropped.
     fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        // A second dispatcher for the whole run: with one, a callsite first
+        // hit by another test's thread (no subscriber) caches "never" (see
+        // websession's tests/it/metrics.rs).
+        static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+        SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
         let logs = Self::default();
         let guard = tracing::subscriber::set_default(logs.clone());
+        tracing::callsite::rebuild_interest_cache();
         (logs, guard)
     }
 
