@@ -27,6 +27,10 @@
 //!   session made before), and the handler inserts `pet_name` and makes the
 //!   session permanent, so every response sets a new cookie.
 //!
+//! Every request's `Cookie` header is a clone of one value whose bytes are
+//! shared, as a header parsed by hyper is (a slice of the read buffer), so
+//! a layer that keeps the header pays a reference count, as in a server.
+//!
 //! The session is made once before the loop by one request through a write
 //! handler on the same `Sessions` (so the memory store holds its record),
 //! and one request is checked before the loop (status, the body says
@@ -41,7 +45,7 @@ use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
 use http::header::{COOKIE, SET_COOKIE};
-use http::{Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::{Service, ServiceExt};
 use websession::store::MemoryStore;
@@ -73,13 +77,19 @@ async fn write(session: Session) -> Result<&'static str, websession::SessionErro
 }
 
 /// One `GET /` on `svc`, with `cookie` as the `Cookie` header if given.
+///
+/// The header is a clone of one value whose bytes are already shared, as
+/// hyper's are (its headers are slices of the connection's read buffer): a
+/// clone is a reference count, not an allocation. A value parsed from a
+/// `&str` on every request would allocate the first time the session layer
+/// keeps it, a cost no server pays.
 async fn get_root(
     svc: &mut axum::routing::RouterIntoService<Body>,
-    cookie: Option<&str>,
+    cookie: Option<&HeaderValue>,
 ) -> Response<Body> {
     let mut req = Request::get("/");
     if let Some(cookie) = cookie {
-        req = req.header(COOKIE, cookie);
+        req = req.header(COOKIE, cookie.clone());
     }
     let req = req.body(Body::empty()).expect("a valid request");
     let svc = svc.ready().await.expect("infallible");
@@ -156,7 +166,10 @@ async fn run(case: &str, n: u64) -> Result<(), String> {
     // does (`into_make_service`); without it every request would build its
     // route (and clone the layer) again.
     let mut svc = app.with_state(()).into_service::<Body>();
-    let cookie = Some(cookie.as_str());
+    let cookie = HeaderValue::from_str(&cookie).map_err(|e| format!("{case}: {e}"))?;
+    // One clone makes its bytes shared (what hyper's already are).
+    drop(cookie.clone());
+    let cookie = Some(&cookie);
     check(case, get_root(&mut svc, cookie).await).await?;
     for _ in 0..n {
         let resp = get_root(&mut svc, cookie).await;
