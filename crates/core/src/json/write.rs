@@ -204,19 +204,28 @@ fn write_dict(out: &mut String, m: &Map) {
 }
 
 pub(super) fn write_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
+    let plain = |b: &u8| (b' '..=b'~').contains(b) && *b != b'"' && *b != b'\\';
+    // Runs of printable ASCII are copied whole; the scan stops only at a
+    // byte to escape: an ASCII one, or the first byte of a char beyond
+    // ASCII (the scan resumes after the whole char, so it never stops
+    // inside one).
     let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let plain = (' '..='~').contains(&c) && c != '"' && c != '\\';
-        if plain {
-            continue;
-        }
-        out.push_str(&s[start..i]);
-        start = i + c.len_utf8();
+    while let Some(at) = bytes[start..]
+        .iter()
+        .position(|b| !plain(b))
+        .map(|n| start + n)
+    {
+        out.push_str(&s[start..at]);
+        let Some(c) = s[at..].chars().next() else {
+            break; // can't happen: `at` is a char boundary before the end
+        };
         write_escape(out, c);
+        start = at + c.len_utf8();
     }
-    out.push_str(&s[start..bytes.len()]);
+    out.push_str(&s[start..]);
     out.push('"');
 }
 
@@ -252,4 +261,59 @@ fn write_utf16(out: &mut String, units: &[u16]) {
         }
     }
     out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The char-by-char writer `write_str` replaced, as the oracle.
+    fn by_char(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            if (' '..='~').contains(&c) && c != '"' && c != '\\' {
+                out.push(c);
+            } else {
+                write_escape(&mut out, c);
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    #[test]
+    fn strings_are_escaped_as_flask_does() {
+        let mut samples: Vec<String> = [
+            "",
+            "Rex",
+            "a\"b\\c",
+            "\u{0}\u{1f}\u{7f}\n\r\t\u{8}\u{c}",
+            "é",
+            "naïve café",
+            "😀 and 𝄞",
+            "\u{2028}\u{feff}end",
+            "~ ",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        // Every char class next to every other, at every position.
+        let parts = ["a", "\"", "\\", "\n", "\u{7f}", "é", "😀", "~"];
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    samples.push(format!("{a}{b}{c}"));
+                }
+            }
+        }
+        for s in samples {
+            let mut out = String::new();
+            write_str(&mut out, &s);
+            assert_eq!(out, by_char(&s), "{s:?}");
+            assert!(out.is_ascii(), "{out:?}");
+        }
+        let mut out = String::new();
+        write_str(&mut out, "😀");
+        assert_eq!(out, r#""\ud83d\ude00""#);
+    }
 }
