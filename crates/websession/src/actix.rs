@@ -157,7 +157,7 @@ impl ResponseHeaders for Headers<'_> {
         header_name(name).is_some_and(|name| self.0.contains_key(name))
     }
 
-    fn append(&mut self, name: Header<'_>, value: &str) {
+    fn append(&mut self, name: Header<'_>, value: String) {
         match (header_name(name), HeaderValue::try_from(value)) {
             (Some(name), Ok(v)) => self.0.append(name, v),
             // The engine only builds visible ASCII, and the config checked

@@ -55,10 +55,19 @@ pub(crate) trait ResponseHeaders {
     /// Whether the header is present.
     fn contains(&self, name: Header<'_>) -> bool;
     /// Appends a header whose value is visible ASCII.
-    fn append(&mut self, name: Header<'_>, value: &str);
+    fn append(&mut self, name: Header<'_>, value: String);
     /// Appends one of the engine's fixed values (`Vary: Cookie`,
     /// `Cache-Control: no-store`), which needs no copy.
     fn append_static(&mut self, name: Header<'_>, value: &'static str);
+
+    /// Adds `Cache-Control: no-store` unless the response has a
+    /// `Cache-Control` of its own. A header map that can look the name up
+    /// once for both overrides it.
+    fn no_store_unless_set(&mut self) {
+        if !self.contains(Header::CacheControl) {
+            self.append_static(Header::CacheControl, "no-store");
+        }
+    }
 
     /// Adds `Vary: Cookie` unless the response already varies on it (or on
     /// `*`). A header map that can look the name up once for both overrides it.
@@ -80,15 +89,15 @@ impl Outcome {
             match &self.via {
                 Via::Cookie => headers.vary_on_cookie(),
                 Via::Header { .. } if !headers.varies_on(vary) => {
-                    headers.append(Header::Vary, vary);
+                    headers.append(Header::Vary, vary.to_owned());
                 }
                 Via::Header { .. } => {}
             }
         }
         if let Some(cookie) = self.set_cookie {
-            headers.append(set, &cookie);
-            if self.no_store && !headers.contains(Header::CacheControl) {
-                headers.append_static(Header::CacheControl, "no-store");
+            headers.append(set, cookie);
+            if self.no_store {
+                headers.no_store_unless_set();
             }
         }
     }

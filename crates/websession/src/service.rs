@@ -193,7 +193,7 @@ impl ResponseHeaders for Headers<'_> {
         header_name(name).is_some_and(|name| self.0.contains_key(name))
     }
 
-    fn append(&mut self, name: Header<'_>, value: &str) {
+    fn append(&mut self, name: Header<'_>, value: String) {
         match (header_name(name), HeaderValue::try_from(value)) {
             (Some(name), Ok(v)) => {
                 self.0.append(name, v);
@@ -207,6 +207,12 @@ impl ResponseHeaders for Headers<'_> {
     fn append_static(&mut self, name: Header<'_>, value: &'static str) {
         if let Some(name) = header_name(name) {
             self.0.append(name, HeaderValue::from_static(value));
+        }
+    }
+
+    fn no_store_unless_set(&mut self) {
+        if let http::header::Entry::Vacant(e) = self.0.entry(CACHE_CONTROL) {
+            e.insert(HeaderValue::from_static("no-store"));
         }
     }
 
@@ -249,6 +255,28 @@ mod tests {
             .iter()
             .map(|v| v.to_str().unwrap_or("?").to_owned())
             .collect()
+    }
+
+    #[test]
+    fn no_store_never_overrides_the_apps_cache_control() {
+        let mut map = HeaderMap::new();
+        Headers(&mut map).no_store_unless_set();
+        assert_eq!(map.get_all(CACHE_CONTROL).iter().count(), 1);
+        assert_eq!(
+            map.get(CACHE_CONTROL).map(HeaderValue::as_bytes),
+            Some(&b"no-store"[..])
+        );
+        let mut map = HeaderMap::new();
+        map.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=60"),
+        );
+        Headers(&mut map).no_store_unless_set();
+        assert_eq!(map.get_all(CACHE_CONTROL).iter().count(), 1);
+        assert_eq!(
+            map.get(CACHE_CONTROL).map(HeaderValue::as_bytes),
+            Some(&b"private, max-age=60"[..])
+        );
     }
 
     #[test]
