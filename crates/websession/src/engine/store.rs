@@ -17,7 +17,7 @@ use crate::error::SessionError;
 use crate::metrics::store_op;
 use crate::outcome::{Finish, Outcome};
 use crate::raw::RawCookie;
-use crate::state::{InStore, Kept, Opened, Opener, SessionState, StoredRecord};
+use crate::state::{InStore, Kept, Opened, Opener, SessionState, StoredRecord, UserChange};
 
 /// The store side of a session that was never in the store.
 static NEW_TO_THE_STORE: InStore = InStore::new();
@@ -287,6 +287,21 @@ pub(super) fn plan(policy: &Policy, state: &SessionState, now: u64) -> Plan {
             permanent,
         };
     };
+    // Unchanged: write only when the stored expiry no longer covers the
+    // promised time after this use, or when it reaches past what the
+    // current policy grants (a record written before the idle timeout was
+    // turned on or the lifetime shortened: it is brought in line at its
+    // next use; differences within the tolerated clock skew between
+    // servers don't count).
+    let extend = expires_at > stored.expires_at && stored.expires_at <= must_reach;
+    let shorten = stored.expires_at > expires_at.saturating_add(MAX_CLOCK_SKEW_SECS);
+    let untouched = kept.touched.is_empty()
+        && kept.removed.is_empty()
+        && !state.cleared
+        && state.user == UserChange::Keep;
+    if untouched && !state.cycled && !extend && !shorten {
+        return Plan::Nothing; // most reads: no change set is built
+    }
     let mut changes = ChangeSet::touch(expires_at);
     changes.set = kept
         .touched
@@ -303,14 +318,6 @@ pub(super) fn plan(policy: &Policy, state: &SessionState, now: u64) -> Plan {
             permanent,
         };
     }
-    // Unchanged: write only when the stored expiry no longer covers the
-    // promised time after this use, or when it reaches past what the
-    // current policy grants (a record written before the idle timeout was
-    // turned on or the lifetime shortened: it is brought in line at its
-    // next use; differences within the tolerated clock skew between
-    // servers don't count).
-    let extend = expires_at > stored.expires_at && stored.expires_at <= must_reach;
-    let shorten = stored.expires_at > expires_at.saturating_add(MAX_CLOCK_SKEW_SECS);
     if changes.changes_data() || changes.user.is_some() || extend || shorten {
         return Plan::Update {
             id: stored.id.clone(),
