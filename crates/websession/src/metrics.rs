@@ -27,13 +27,19 @@ pub(crate) fn session_event(event: &'static str, mode: &'static str) {
 }
 
 /// Runs one store operation, timing it: a latency histogram by operation,
-/// and errors by operation and kind.
+/// and errors by operation and kind. The clock is read only when something
+/// will see the time (the `metrics` feature, or a subscriber taking
+/// `trace` events here).
 pub(crate) async fn store_op<T>(
     op: &'static str,
     call: impl Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {
-    let started = Instant::now();
+    let timed = cfg!(feature = "metrics") || tracing::enabled!(tracing::Level::TRACE);
+    let started = timed.then(Instant::now);
     let result = call.await;
+    let Some(started) = started else {
+        return result;
+    };
     let elapsed = started.elapsed();
     #[cfg(feature = "metrics")]
     {

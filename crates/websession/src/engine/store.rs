@@ -88,13 +88,16 @@ impl Engine for StoreEngine {
             outcome = tracing::field::Empty,
             elapsed_us = tracing::field::Empty,
         );
+        let timed = !span.is_disabled();
         Finish::Save(Box::pin(
             async move {
-                let started = std::time::Instant::now();
+                let started = timed.then(std::time::Instant::now);
                 let saved = run(&self.shared, &*self.store, plan, now).await;
-                let span = tracing::Span::current();
-                span.record("outcome", if saved.is_ok() { "ok" } else { "error" });
-                span.record("elapsed_us", elapsed_us(started));
+                if let Some(started) = started {
+                    let span = tracing::Span::current();
+                    span.record("outcome", if saved.is_ok() { "ok" } else { "error" });
+                    span.record("elapsed_us", elapsed_us(started));
+                }
                 self.shared.conclude(outcome, saved)
             }
             .instrument(span),
@@ -123,31 +126,37 @@ impl Opener for StoreEngine {
 
     fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {
         let now = self.shared.config.clock.unix_seconds();
+        let span = tracing::debug_span!(
+            "websession.load",
+            mode = "store",
+            outcome = tracing::field::Empty,
+            elapsed_us = tracing::field::Empty,
+        );
+        // The clock is read for the span's elapsed time only when a
+        // subscriber takes the span.
+        let timed = !span.is_disabled();
         Opened::Pending(Box::pin(
             async move {
-                let started = std::time::Instant::now();
+                let started = timed.then(std::time::Instant::now);
                 let raw = raw.as_ref().map(RawCookie::as_str);
                 let loaded = load(&self.shared, &*self.store, raw, now, self.fail_open).await;
-                let span = tracing::Span::current();
-                let outcome = match &loaded {
-                    Ok(s) if s.record().is_some() => "found",
-                    Ok(s) if s.unsaved => "failed_open",
-                    Ok(_) => "empty",
-                    Err(_) => "unavailable",
-                };
-                span.record("outcome", outcome);
-                span.record("elapsed_us", elapsed_us(started));
+                if let Some(started) = started {
+                    let span = tracing::Span::current();
+                    let outcome = match &loaded {
+                        Ok(s) if s.record().is_some() => "found",
+                        Ok(s) if s.unsaved => "failed_open",
+                        Ok(_) => "empty",
+                        Err(_) => "unavailable",
+                    };
+                    span.record("outcome", outcome);
+                    span.record("elapsed_us", elapsed_us(started));
+                }
                 Ok(SessionState {
                     opened_at: now,
                     ..loaded?
                 })
             }
-            .instrument(tracing::debug_span!(
-                "websession.load",
-                mode = "store",
-                outcome = tracing::field::Empty,
-                elapsed_us = tracing::field::Empty,
-            )),
+            .instrument(span),
         ))
     }
 }
