@@ -35,23 +35,27 @@ pub fn find_cookie<'a>(headers: impl IntoIterator<Item = &'a [u8]>, name: &str) 
 pub fn locate_cookie(header: &[u8], name: &str) -> Option<std::ops::Range<usize>> {
     let text = std::str::from_utf8(header).ok()?;
     let base = text.as_ptr() as usize;
-    for pair in text.split(';') {
-        // '=' is ASCII, so its byte index is a char boundary.
-        let Some(eq) = pair.bytes().position(|b| b == b'=') else {
-            continue;
-        };
-        let (k, v) = (&pair[..eq], &pair[eq + 1..]);
-        if trim(k) == name {
-            let v = trim(v);
-            let v = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(v);
-            let start = v.as_ptr() as usize - base;
-            return Some(start..start + v.len());
+    // `text.split(';')`, with the `memchr` crate's search for each `;` and
+    // `=` (the usual header is one or two long values: most of the work).
+    let mut rest = text;
+    loop {
+        let end = memchr::memchr(b';', rest.as_bytes()).unwrap_or(rest.len());
+        // ';' and '=' are ASCII, so their byte indices are char boundaries.
+        let pair = &rest[..end];
+        if let Some(eq) = memchr::memchr(b'=', pair.as_bytes()) {
+            let (k, v) = (&pair[..eq], &pair[eq + 1..]);
+            if trim(k) == name {
+                let v = trim(v);
+                let v = v
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(v);
+                let start = v.as_ptr() as usize - base;
+                return Some(start..start + v.len());
+            }
         }
+        rest = rest.get(end + 1..)?;
     }
-    None
 }
 
 /// `str::trim` (Unicode whitespace), with ASCII edges trimmed byte by byte:
@@ -205,6 +209,54 @@ mod tests {
                 find_cookie_unquoted([header.as_bytes()], "r").as_deref(),
                 Some(v),
                 "{quoted}"
+            );
+        }
+    }
+
+    /// The `str::split` scan `locate_cookie` replaced, as the oracle.
+    fn by_split(header: &[u8], name: &str) -> Option<std::ops::Range<usize>> {
+        let text = std::str::from_utf8(header).ok()?;
+        let base = text.as_ptr() as usize;
+        for pair in text.split(';') {
+            let Some((k, v)) = pair.split_once('=') else {
+                continue;
+            };
+            if trim(k) == name {
+                let v = trim(v);
+                let v = v
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(v);
+                let start = v.as_ptr() as usize - base;
+                return Some(start..start + v.len());
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn the_byte_search_finds_what_split_found() {
+        let pieces = [
+            "session", "=", ";", " ", "\t", "\"", "a", "x=1", "é", "\u{a0}", "session=", "==",
+            ";;", "\u{3000}",
+        ];
+        let mut headers: Vec<Vec<u8>> = vec![b"\xff; session=x".to_vec(), b"session=\xfe".to_vec()];
+        // Every sequence of four pieces.
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    for d in pieces {
+                        headers.push(format!("{a}{b}{c}{d}").into_bytes());
+                    }
+                }
+            }
+        }
+        for h in &headers {
+            assert_eq!(
+                locate_cookie(h, "session"),
+                by_split(h, "session"),
+                "{:?}",
+                String::from_utf8_lossy(h)
             );
         }
     }
