@@ -116,6 +116,13 @@ pub struct SignedPayload {
 }
 
 impl SignedPayload {
+    /// A verified payload segment, copied.
+    pub(crate) fn from_segment(segment: &str) -> Self {
+        Self {
+            segment: segment.to_owned(),
+        }
+    }
+
     /// The payload's length in bytes (base64 text, as in the cookie).
     #[must_use]
     pub fn len(&self) -> usize {
@@ -309,6 +316,29 @@ impl FlaskCodec {
     }
 
     /// Verifies a cookie and returns its JSON text without parsing it.
+    /// The engine's read: the data, the issue time, and the payload segment
+    /// as it is in `cookie` (not copied: an unchanged session is issued
+    /// again from its data's text when the segment is uncompressed).
+    pub(crate) fn read_parts<'a>(
+        &self,
+        cookie: &'a str,
+        now: u64,
+    ) -> Result<(LazyMap, u64, &'a str), DecodeError> {
+        let opened = self.serializer.open(cookie, now)?;
+        Ok((
+            LazyMap::parse(opened.json)?,
+            opened.timestamp,
+            opened.segment,
+        ))
+    }
+
+    /// Signs the JSON text of a payload that was read uncompressed again at
+    /// `timestamp`: the same cookie [`resign`](Self::resign) makes from its
+    /// [`SignedPayload`].
+    pub(crate) fn resign_text(&self, json: &str, timestamp: u64) -> String {
+        self.serializer.resign_json(json.as_bytes(), timestamp)
+    }
+
     pub(crate) fn verify(&self, cookie: &str, now: u64) -> Result<Verified, DecodeError> {
         let opened = self.serializer.open(cookie, now)?;
         Ok(Verified {

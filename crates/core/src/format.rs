@@ -25,9 +25,11 @@
 //! assert_eq!(opened.data.to_map(), data);
 //! assert_eq!(opened.created_at, Some(1_699_999_000));
 //!
-//! // An unchanged session is issued again from what `read` kept.
-//! let again = format.reissue(&opened.origin, 1_700_000_100, opened.created_at);
-//! assert!(again.is_some());
+//! // An unchanged session is issued again from what `read` kept and its data.
+//! let again = format.reissue(&opened.origin, &opened.data, 1_700_000_100, opened.created_at);
+//! let again = again.expect("a signed cookie is issued again");
+//! // Only the time and the signature changed: the payload is the same bytes.
+//! assert_eq!(again.split('.').next(), cookie.split('.').next());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -93,9 +95,16 @@ pub trait CookieFormat: Send + Sync + 'static {
     ) -> Result<String, ValueError>;
 
     /// Issues an unchanged cookie again at `now` from what [`read`](Self::read)
-    /// kept, without encoding its data again; `None` when the format can't
-    /// (the caller then [`write`](Self::write)s it).
-    fn reissue(&self, origin: &Origin, now: u64, created_at: Option<u64>) -> Option<String>;
+    /// kept and the `data` it opened (unchanged: still its
+    /// [`LazyMap::text_as_read`]), without encoding the data again; `None`
+    /// when the format can't (the caller then [`write`](Self::write)s it).
+    fn reissue(
+        &self,
+        origin: &Origin,
+        data: &LazyMap,
+        now: u64,
+        created_at: Option<u64>,
+    ) -> Option<String>;
 }
 
 /// A cookie [`CookieFormat::read`] opened.
@@ -131,9 +140,18 @@ pub enum Origin {
     None,
     /// A signed cookie's verified payload, re-signed as it is.
     Signed(SignedPayload),
+    /// A signed cookie whose payload was uncompressed: it is the base64 of
+    /// the data's [`LazyMap::text_as_read`], so it is issued again from
+    /// that text (no copy of the payload is kept).
+    SignedAsRead,
     /// A sealed cookie's opened payload, sealed again with a new nonce.
     #[cfg(feature = "sealed")]
     Sealed(Box<Unsealed<()>>),
+    /// A sealed cookie whose payload was uncompressed: the data's
+    /// [`LazyMap::text_as_read`], sealed again from that text with a new
+    /// nonce (no copy of the plaintext is kept).
+    #[cfg(feature = "sealed")]
+    SealedAsRead,
 }
 
 impl fmt::Debug for Origin {
@@ -141,8 +159,11 @@ impl fmt::Debug for Origin {
         f.write_str(match self {
             Self::None => "Origin::None",
             Self::Signed(_) => "Origin::Signed(<redacted>)",
+            Self::SignedAsRead => "Origin::SignedAsRead",
             #[cfg(feature = "sealed")]
             Self::Sealed(_) => "Origin::Sealed(<redacted>)",
+            #[cfg(feature = "sealed")]
+            Self::SealedAsRead => "Origin::SealedAsRead",
         })
     }
 }
@@ -153,16 +174,23 @@ impl CookieFormat for FlaskCodec {
     }
 
     fn read(&self, cookie: &str, now: u64) -> Result<OpenedCookie, DecodeError> {
-        let mut decoded = self.decode_lazy(cookie, now)?;
-        let created_at = match decoded.data.remove(CREATED_KEY) {
+        let (mut data, issued_at, segment) = self.read_parts(cookie, now)?;
+        // An uncompressed payload is the base64 of the data's text (the
+        // creation time included: `remove` leaves the text as it was).
+        let origin = if segment.starts_with('.') || data.text_as_read().is_none() {
+            Origin::Signed(SignedPayload::from_segment(segment))
+        } else {
+            Origin::SignedAsRead
+        };
+        let created_at = match data.remove(CREATED_KEY) {
             Some(Value::Int(t)) => u64::try_from(t).ok(),
             _ => None,
         };
         Ok(OpenedCookie {
-            data: decoded.data,
-            issued_at: decoded.timestamp,
+            data,
+            issued_at,
             created_at,
-            origin: Origin::Signed(decoded.payload),
+            origin,
         })
     }
 
@@ -182,10 +210,17 @@ impl CookieFormat for FlaskCodec {
         Ok(cookie)
     }
 
-    fn reissue(&self, origin: &Origin, now: u64, _created_at: Option<u64>) -> Option<String> {
+    fn reissue(
+        &self,
+        origin: &Origin,
+        data: &LazyMap,
+        now: u64,
+        _created_at: Option<u64>,
+    ) -> Option<String> {
         // The payload holds the creation time already, if it had one.
         match origin {
             Origin::Signed(payload) => Some(self.resign(payload, now)),
+            Origin::SignedAsRead => Some(self.resign_text(data.text_as_read()?, now)),
             _ => None,
         }
     }
@@ -198,7 +233,7 @@ impl CookieFormat for SealedCodec {
     }
 
     fn read(&self, cookie: &str, now: u64) -> Result<OpenedCookie, DecodeError> {
-        let opened = self.open_lazy(cookie, now)?;
+        let opened = self.open_for_read(cookie, now)?;
         let Unsealed {
             data,
             issued_at,
@@ -206,17 +241,23 @@ impl CookieFormat for SealedCodec {
             key_index,
             payload,
         } = opened;
-        Ok(OpenedCookie {
-            data,
-            issued_at,
-            created_at: Some(created_at),
-            origin: Origin::Sealed(Box::new(Unsealed {
+        // No payload kept: it was uncompressed, the data's own text.
+        let origin = match (payload.is_empty(), data.text_as_read().is_some()) {
+            (true, true) => Origin::SealedAsRead,
+            (true, false) => Origin::None,
+            (false, _) => Origin::Sealed(Box::new(Unsealed {
                 data: (),
                 issued_at,
                 created_at,
                 key_index,
                 payload,
             })),
+        };
+        Ok(OpenedCookie {
+            data,
+            issued_at,
+            created_at: Some(created_at),
+            origin,
         })
     }
 
@@ -229,9 +270,17 @@ impl CookieFormat for SealedCodec {
         Ok(self.seal(data, now, created_at.unwrap_or(now)))
     }
 
-    fn reissue(&self, origin: &Origin, now: u64, created_at: Option<u64>) -> Option<String> {
+    fn reissue(
+        &self,
+        origin: &Origin,
+        data: &LazyMap,
+        now: u64,
+        created_at: Option<u64>,
+    ) -> Option<String> {
+        let created_at = created_at.unwrap_or(now);
         match origin {
-            Origin::Sealed(opened) => Some(self.reseal(opened, now, created_at.unwrap_or(now))),
+            Origin::Sealed(opened) => Some(self.reseal(opened, now, created_at)),
+            Origin::SealedAsRead => Some(self.reseal_text(data.text_as_read()?, now, created_at)),
             _ => None,
         }
     }
@@ -271,7 +320,7 @@ macro_rules! plain_format {
                 self.encode(data, now)
             }
 
-            fn reissue(&self, _: &Origin, _: u64, _: Option<u64>) -> Option<String> {
+            fn reissue(&self, _: &Origin, _: &LazyMap, _: u64, _: Option<u64>) -> Option<String> {
                 None
             }
         }
@@ -331,8 +380,12 @@ mod tests {
                 .write(&mut data(), 1_700_000_000, Some(1_699_000_000))
                 .expect("write");
             let opened = format.read(&cookie, 1_700_000_010).expect("read");
-            let Some(again) = format.reissue(&opened.origin, 1_700_000_500, opened.created_at)
-            else {
+            let Some(again) = format.reissue(
+                &opened.origin,
+                &opened.data,
+                1_700_000_500,
+                opened.created_at,
+            ) else {
                 assert!(matches!(opened.origin, Origin::None), "{}", format.name());
                 continue;
             };
@@ -340,6 +393,80 @@ mod tests {
             assert_eq!(reopened.data.to_map(), data(), "{}", format.name());
             assert_eq!(reopened.issued_at, 1_700_000_500, "{}", format.name());
             assert_eq!(reopened.created_at, opened.created_at, "{}", format.name());
+        }
+    }
+
+    /// `data()` with a long value that compresses well.
+    fn large() -> Map {
+        let mut large = data();
+        large.insert(
+            "notes".into(),
+            Value::from("a compressible note ".repeat(40)),
+        );
+        large
+    }
+
+    /// `opened` issued again 490 seconds later.
+    fn reissued(format: &dyn CookieFormat, opened: &OpenedCookie) -> String {
+        format
+            .reissue(
+                &opened.origin,
+                &opened.data,
+                1_700_000_500,
+                opened.created_at,
+            )
+            .expect("reissued")
+    }
+
+    #[test]
+    fn a_signed_cookie_is_issued_again_with_the_same_payload_bytes() {
+        let signed = FlaskCodec::new(&keys());
+        let mut large = large();
+        // Uncompressed, compressed, and a payload the lazy index leaves to
+        // the full parser (an escaped key): each keeps its segment.
+        let escaped = signed.sign_json(br#"{"a\u0062":"x","pet_name":"Rex"}"#, 1_700_000_000);
+        let small = signed
+            .write(&mut data(), 1_700_000_000, Some(1_699_000_000))
+            .expect("write");
+        let large = signed
+            .write(&mut large, 1_700_000_000, Some(1_699_000_000))
+            .expect("write");
+        assert!(large.starts_with('.'), "compressed");
+        for (cookie, as_read) in [(small, true), (large, false), (escaped, false)] {
+            let opened = CookieFormat::read(&signed, &cookie, 1_700_000_010).expect("read");
+            assert_eq!(
+                matches!(opened.origin, Origin::SignedAsRead),
+                as_read,
+                "{cookie}"
+            );
+            let again = reissued(&signed, &opened);
+            let payload = |c: &str| c.rsplitn(3, '.').nth(2).map(str::to_owned);
+            assert_eq!(payload(&again), payload(&cookie), "{cookie}");
+            let reopened = CookieFormat::read(&signed, &again, 1_700_000_510).expect("read");
+            assert_eq!(reopened.issued_at, 1_700_000_500);
+            assert_eq!(reopened.data.to_map(), opened.data.to_map());
+            assert_eq!(reopened.created_at, opened.created_at);
+        }
+    }
+
+    #[test]
+    fn a_sealed_cookie_is_issued_again_compressed_or_not() {
+        let sealed = SealedCodec::new(&keys(), "session")
+            .expect("sealing key")
+            .with_compression(crate::codec::Compression::Flask);
+        let large = large();
+        for (mut data, as_read) in [(data(), true), (large, false)] {
+            let cookie = sealed
+                .write(&mut data, 1_700_000_000, Some(1_699_000_000))
+                .expect("write");
+            let opened = CookieFormat::read(&sealed, &cookie, 1_700_000_010).expect("read");
+            assert_eq!(matches!(opened.origin, Origin::SealedAsRead), as_read);
+            let again = reissued(&sealed, &opened);
+            assert_ne!(again, cookie, "a new nonce");
+            let reopened = CookieFormat::read(&sealed, &again, 1_700_000_510).expect("read");
+            assert_eq!(reopened.data.to_map(), data);
+            assert_eq!(reopened.issued_at, 1_700_000_500);
+            assert_eq!(reopened.created_at, Some(1_699_000_000));
         }
     }
 
@@ -353,7 +480,7 @@ mod tests {
             .expect("write");
         let opened = CookieFormat::read(&signed, &cookie, 1_700_000_001).expect("read");
         assert!(sealed
-            .reissue(&opened.origin, 1_700_000_002, None)
+            .reissue(&opened.origin, &opened.data, 1_700_000_002, None)
             .is_none());
         assert!(format!("{:?}", opened).contains("redacted"));
         assert!(!format!("{:?}", opened.origin).contains("eyJ"));

@@ -344,7 +344,7 @@ impl SealedCodec {
     /// [`DecodeError::FromFuture`] for the issue time, and
     /// [`DecodeError::BadPayload`] for a sealed payload that is not a session.
     pub fn open(&self, cookie: &str, now: u64) -> Result<Unsealed, DecodeError> {
-        self.open_with(cookie, now, json::parse_map)
+        self.open_with(cookie, now, json::parse_map, true)
     }
 
     /// As [`open`](Self::open), but the data is a [`LazyMap`]: checked in
@@ -355,7 +355,36 @@ impl SealedCodec {
     ///
     /// As [`open`](Self::open).
     pub fn open_lazy(&self, cookie: &str, now: u64) -> Result<Unsealed<LazyMap>, DecodeError> {
-        self.open_with(cookie, now, |json| LazyMap::parse_secret(json.to_vec()))
+        self.open_with(
+            cookie,
+            now,
+            |json| LazyMap::parse_secret(json.to_vec()),
+            true,
+        )
+    }
+
+    /// As [`open_lazy`](Self::open_lazy), keeping the payload for
+    /// [`reseal`](Self::reseal) only when it was compressed: an
+    /// uncompressed one is the data's own text, resealed from it
+    /// ([`reseal_text`](Self::reseal_text)). The payload is empty otherwise.
+    pub(crate) fn open_for_read(
+        &self,
+        cookie: &str,
+        now: u64,
+    ) -> Result<Unsealed<LazyMap>, DecodeError> {
+        self.open_with(
+            cookie,
+            now,
+            |json| LazyMap::parse_secret(json.to_vec()),
+            false,
+        )
+    }
+
+    /// Seals an uncompressed session's JSON text again, with a new nonce: the
+    /// cookie [`reseal`](Self::reseal) makes from a payload that was read
+    /// uncompressed.
+    pub(crate) fn reseal_text(&self, json: &str, issued_at: u64, created_at: u64) -> String {
+        self.seal_payload(0, json.as_bytes(), issued_at, created_at)
     }
 
     fn open_with<D>(
@@ -363,6 +392,7 @@ impl SealedCodec {
         cookie: &str,
         now: u64,
         parse: impl Fn(&[u8]) -> Result<D, PayloadError>,
+        keep_uncompressed: bool,
     ) -> Result<Unsealed<D>, DecodeError> {
         self.limits.check_len(cookie)?;
         let mut raw = Zeroizing::new(
@@ -406,9 +436,14 @@ impl SealedCodec {
                 what: "unknown flags",
             }));
         };
-        // Keep flags and payload (drop the times) for `reseal`.
-        let mut kept = Zeroizing::new(plain.to_vec());
-        kept.drain(1..HEADER_LEN);
+        // Keep flags and payload (drop the times) for `reseal`, unless the
+        // caller reseals an uncompressed payload from the data's text.
+        let mut kept = Zeroizing::new(Vec::new());
+        if keep_uncompressed || flags != 0 {
+            kept.reserve_exact(1 + payload.len());
+            kept.push(flags);
+            kept.extend_from_slice(payload);
+        }
         Ok(Unsealed {
             data,
             issued_at,

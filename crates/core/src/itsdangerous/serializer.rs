@@ -213,6 +213,16 @@ impl UrlSafeTimedSerializer {
         out
     }
 
+    /// Signs `json` again at `timestamp` as an uncompressed payload: what a
+    /// payload segment without a leading `.` was, once decoded (base64 is
+    /// canonical, so the segment comes back byte for byte).
+    pub(crate) fn resign_json(&self, json: &[u8], timestamp: u64) -> String {
+        let mut out = String::with_capacity(json.len() * 4 / 3 + 40);
+        crate::b64::url_encode_append(json, &mut out);
+        self.signer.append(&mut out, timestamp);
+        out
+    }
+
     /// Appends the timestamp and signature to a payload segment that a key
     /// of this serializer signed before.
     pub(crate) fn resign(&self, segment: &str, timestamp: u64) -> String {

@@ -211,6 +211,31 @@ impl LazyMap {
         parsed
     }
 
+    /// The payload's JSON exactly as [`parse`](Self::parse) read it, while
+    /// the map is still indexed: [`remove`](Self::remove) leaves it as it
+    /// was (the text still holds the removed keys), the first
+    /// [`map_mut`](Self::map_mut) drops it. `None` for a map that never was
+    /// text, or that the full parser had to build (escaped or duplicate
+    /// keys). A format issues an unchanged cookie again from it.
+    ///
+    /// ```
+    /// use websession_core::json::LazyMap;
+    /// let text = br#"{"a":"1","b":2}"#;
+    /// let mut data = LazyMap::parse(text.to_vec())?;
+    /// data.remove("a");
+    /// assert_eq!(data.text_as_read(), Some(r#"{"a":"1","b":2}"#));
+    /// data.map_mut();
+    /// assert_eq!(data.text_as_read(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn text_as_read(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Indexed { text, .. } => Some(text),
+            Repr::Map(_) => None,
+        }
+    }
+
     /// The value under `key`.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<ValueRef<'_>> {

@@ -156,7 +156,7 @@ impl CookieEngine {
             state.ids.write(state.data.map_mut());
         }
         let reissued = match (origin, unchanged) {
-            (Some(origin), true) => self.format.reissue(origin, now, created_at),
+            (Some(origin), true) => self.format.reissue(origin, &state.data, now, created_at),
             _ => None,
         };
         let from_cookie = origin.is_some();
