@@ -89,6 +89,12 @@ pub struct SealingKeyError {
     pub len: usize,
 }
 
+/// `parse` for [`SealedCodec::open_lazy`]: the map takes the buffer and
+/// wipes it when dropped (or at once, when it doesn't parse).
+fn lazy_secret(mut json: Zeroizing<Vec<u8>>) -> Result<LazyMap, PayloadError> {
+    LazyMap::parse_secret(std::mem::take(&mut *json))
+}
+
 /// A sealed cookie, opened.
 ///
 /// Its `Debug` shows the number of keys and the payload's length, never the data.
@@ -344,7 +350,7 @@ impl SealedCodec {
     /// [`DecodeError::FromFuture`] for the issue time, and
     /// [`DecodeError::BadPayload`] for a sealed payload that is not a session.
     pub fn open(&self, cookie: &str, now: u64) -> Result<Unsealed, DecodeError> {
-        self.open_with(cookie, now, json::parse_map, true)
+        self.open_with(cookie, now, |json| json::parse_map(&json), true)
     }
 
     /// As [`open`](Self::open), but the data is a [`LazyMap`]: checked in
@@ -355,12 +361,7 @@ impl SealedCodec {
     ///
     /// As [`open`](Self::open).
     pub fn open_lazy(&self, cookie: &str, now: u64) -> Result<Unsealed<LazyMap>, DecodeError> {
-        self.open_with(
-            cookie,
-            now,
-            |json| LazyMap::parse_secret(json.to_vec()),
-            true,
-        )
+        self.open_with(cookie, now, lazy_secret, true)
     }
 
     /// As [`open_lazy`](Self::open_lazy), keeping the payload for
@@ -372,12 +373,7 @@ impl SealedCodec {
         cookie: &str,
         now: u64,
     ) -> Result<Unsealed<LazyMap>, DecodeError> {
-        self.open_with(
-            cookie,
-            now,
-            |json| LazyMap::parse_secret(json.to_vec()),
-            false,
-        )
+        self.open_with(cookie, now, lazy_secret, false)
     }
 
     /// Seals an uncompressed session's JSON text again, with a new nonce: the
@@ -387,11 +383,13 @@ impl SealedCodec {
         self.seal_payload(0, json.as_bytes(), issued_at, created_at)
     }
 
+    /// Opens `cookie`; `parse` gets the JSON in a buffer of its own (an
+    /// uncompressed payload's is the decrypted buffer itself, no copy).
     fn open_with<D>(
         &self,
         cookie: &str,
         now: u64,
-        parse: impl Fn(&[u8]) -> Result<D, PayloadError>,
+        parse: impl FnOnce(Zeroizing<Vec<u8>>) -> Result<D, PayloadError>,
         keep_uncompressed: bool,
     ) -> Result<Unsealed<D>, DecodeError> {
         self.limits.check_len(cookie)?;
@@ -402,40 +400,33 @@ impl SealedCodec {
             Some(cutoff) => now < cutoff,
             None => true,
         };
-        let v1_plain;
-        let (key_index, plain): (usize, &[u8]) = match raw.first() {
-            Some(&VERSION) => self.open_v2(&mut raw)?,
-            Some(&VERSION_1) if v1_open => {
+        // The buffer holding the plaintext, and where it is in it.
+        let (key_index, mut plain, start, end) = match raw.first().copied() {
+            Some(VERSION) => {
+                let index = self.open_v2(&mut raw)?;
+                // `open_v2` checked that the tag is there.
+                let end = raw.len().saturating_sub(TAG_LEN);
+                (index, raw, 1 + NONCE_LEN, end)
+            }
+            Some(VERSION_1) if v1_open => {
                 let (index, plain) = self.open_v1(&raw)?;
-                v1_plain = plain;
-                (index, &v1_plain[..])
+                let end = plain.len();
+                (index, plain, 0, end)
             }
             _ => return Err(DecodeError::BadSignature),
         };
-        if plain.len() < HEADER_LEN {
+        let text = plain.get(start..end).ok_or(DecodeError::BadSignature)?;
+        if text.len() < HEADER_LEN {
             return Err(DecodeError::BadSignature);
         }
-        let flags = plain[0];
+        let flags = text[0];
         let mut be = [0u8; 8];
-        be.copy_from_slice(&plain[1..9]);
+        be.copy_from_slice(&text[1..9]);
         let issued_at = u64::from_be_bytes(be);
-        be.copy_from_slice(&plain[9..17]);
+        be.copy_from_slice(&text[9..17]);
         let created_at = u64::from_be_bytes(be);
         check_age(issued_at, now, self.limits.max_age)?;
-        let payload = &plain[HEADER_LEN..];
-        let data = if flags & FLAG_COMPRESSED != 0 {
-            parse(&Zeroizing::new(inflate(
-                payload,
-                self.limits.max_decompressed,
-            )?))?
-        } else if flags == 0 {
-            parse(payload)?
-        } else {
-            return Err(DecodeError::BadPayload(PayloadError::Json {
-                offset: 0,
-                what: "unknown flags",
-            }));
-        };
+        let payload = &text[HEADER_LEN..];
         // Keep flags and payload (drop the times) for `reseal`, unless the
         // caller reseals an uncompressed payload from the data's text.
         let mut kept = Zeroizing::new(Vec::new());
@@ -444,6 +435,23 @@ impl SealedCodec {
             kept.push(flags);
             kept.extend_from_slice(payload);
         }
+        let data = if flags & FLAG_COMPRESSED != 0 {
+            parse(Zeroizing::new(inflate(
+                payload,
+                self.limits.max_decompressed,
+            )?))?
+        } else if flags == 0 {
+            // The payload is the JSON: the buffer, cut down to it, becomes
+            // the data's (every byte it held is wiped with it).
+            plain.truncate(end);
+            plain.drain(..start + HEADER_LEN);
+            parse(plain)?
+        } else {
+            return Err(DecodeError::BadPayload(PayloadError::Json {
+                offset: 0,
+                what: "unknown flags",
+            }));
+        };
         Ok(Unsealed {
             data,
             issued_at,
@@ -453,9 +461,9 @@ impl SealedCodec {
         })
     }
 
-    /// Decrypts a version 2 cookie in place; gives the key's index and the
-    /// plaintext (a slice of `raw`).
-    fn open_v2<'r>(&self, raw: &'r mut [u8]) -> Result<(usize, &'r [u8]), DecodeError> {
+    /// Decrypts a version 2 cookie in place (the plaintext is then between
+    /// the nonce and the tag); gives the key's index.
+    fn open_v2(&self, raw: &mut [u8]) -> Result<usize, DecodeError> {
         if raw.len() < 1 + NONCE_LEN + HEADER_LEN + TAG_LEN {
             return Err(DecodeError::BadSignature);
         }
@@ -476,7 +484,7 @@ impl SealedCodec {
                 .decrypt_inout_detached(nonce.into(), &self.aad, (&mut *text).into(), tag.into())
                 .is_ok()
             {
-                return Ok((index, &*text));
+                return Ok(index);
             }
         }
         Err(DecodeError::BadSignature)
