@@ -50,7 +50,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
         let pending = parts
             .extensions
             .get::<PendingSession>()
-            .cloned()
             .ok_or(SessionRejection::MissingLayer)?;
         pending
             .load()
@@ -70,7 +69,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let Some(pending) = parts.extensions.get::<PendingSession>().cloned() else {
+        let Some(pending) = parts.extensions.get::<PendingSession>() else {
             return Ok(None);
         };
         pending
