@@ -125,8 +125,10 @@ pin_project! {
         #[pin]
         inner: F,
         session: Option<(Sessions, PendingSession)>,
-        // Store mode: the write under way, and the response it will complete.
-        saving: Option<(crate::state::BoxFuture<'static, Outcome>, Response<B>)>,
+        // Store mode: the write under way, and the response it will complete
+        // (boxed: most requests never have one, and every poll of the
+        // layers around this one moves the future).
+        saving: Option<Box<(crate::state::BoxFuture<'static, Outcome>, Response<B>)>>,
     }
 }
 
@@ -139,10 +141,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        if let Some((save, _)) = this.saving.as_mut() {
-            let outcome = ready!(save.as_mut().poll(cx));
-            if let Some((_, res)) = this.saving.take() {
-                return Poll::Ready(Ok(respond(res, outcome)));
+        if let Some(saving) = this.saving.as_mut() {
+            let outcome = ready!(saving.0.as_mut().poll(cx));
+            if let Some(saving) = this.saving.take() {
+                return Poll::Ready(Ok(respond(saving.1, outcome)));
             }
         }
         let res = ready!(this.inner.as_mut().poll(cx))?;
@@ -154,7 +156,7 @@ where
             Finish::Save(mut save) => match save.as_mut().poll(cx) {
                 Poll::Ready(outcome) => Poll::Ready(Ok(respond(res, outcome))),
                 Poll::Pending => {
-                    *this.saving = Some((save, res));
+                    *this.saving = Some(Box::new((save, res)));
                     Poll::Pending
                 }
             },
