@@ -28,13 +28,17 @@ pub(crate) fn session_event(event: &'static str, mode: &'static str) {
 
 /// Runs one store operation, timing it: a latency histogram by operation,
 /// and errors by operation and kind. The clock is read only when something
-/// will see the time (the `metrics` feature, or a subscriber taking
-/// `trace` events here).
+/// may see the time: the `metrics` feature, or a subscriber that takes
+/// `trace` at all (tracing's global maximum level, not a per-callsite
+/// question, so no filter on the event's fields or kind is second-guessed).
 pub(crate) async fn store_op<T>(
     op: &'static str,
     call: impl Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {
-    let timed = cfg!(feature = "metrics") || tracing::enabled!(tracing::Level::TRACE);
+    use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+    let trace =
+        STATIC_MAX_LEVEL >= LevelFilter::TRACE && LevelFilter::current() >= LevelFilter::TRACE;
+    let timed = cfg!(feature = "metrics") || trace;
     let started = timed.then(Instant::now);
     let result = call.await;
     let Some(started) = started else {
