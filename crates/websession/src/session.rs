@@ -207,11 +207,17 @@ impl PendingSession {
     /// if no handler loaded it), in place, then drops it. Later use of the
     /// session saves nothing.
     pub(crate) fn finish_with<R>(&self, f: impl FnOnce(&mut Option<SessionState>) -> R) -> R {
-        let mut inner = self.shared.lock();
-        inner.finished = true;
-        let done = f(&mut inner.state);
-        inner.state = None;
-        done
+        /// Drops the state however `f` ends (a panic in a save included),
+        /// so a clone kept past the response never sees it.
+        struct Finished<'a>(MutexGuard<'a, Inner>);
+        impl Drop for Finished<'_> {
+            fn drop(&mut self) {
+                self.0.state = None;
+            }
+        }
+        let mut inner = Finished(self.shared.lock());
+        inner.0.finished = true;
+        f(&mut inner.0.state)
     }
 }
 

@@ -323,3 +323,36 @@ async fn session_debug_shows_no_data() {
     let r = send(&app, "/", None).await;
     assert!(!r.body.contains("hunter2"), "{}", r.body);
 }
+
+/// A clone of the session kept past its response (a spawned task, say)
+/// sees an empty session and saves nothing: the end of the request took
+/// the state. Its use is logged, never a panic.
+#[tokio::test]
+async fn a_session_used_after_its_response_is_empty_and_never_saved() {
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(None::<Session>));
+    let keep = kept.clone();
+    let sessions = Sessions::signed(keys(), SessionConfig::default()).expect("config");
+    let app = Router::new()
+        .route(
+            "/",
+            get(move |session: Session| {
+                let keep = keep.clone();
+                async move {
+                    session.insert("during", 1).expect("insert");
+                    *keep.lock().expect("lock") = Some(session);
+                    "ok"
+                }
+            }),
+        )
+        .layer(SessionManagerLayer::new(sessions));
+    let res = app
+        .oneshot(Request::get("/").body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers().get_all("set-cookie").iter().count(), 1);
+    let session = kept.lock().expect("lock").take().expect("kept");
+    assert_eq!(session.get::<i64>("during").expect("get"), None);
+    session.insert("after", 2).expect("insert");
+    assert_eq!(session.get::<i64>("after").expect("get"), Some(2));
+}
