@@ -315,7 +315,6 @@ impl FlaskCodec {
         })
     }
 
-    /// Verifies a cookie and returns its JSON text without parsing it.
     /// The engine's read: the data, the issue time, and the payload segment
     /// as it is in `cookie` (not copied: an unchanged session is issued
     /// again from its data's text when the segment is uncompressed).
@@ -339,6 +338,7 @@ impl FlaskCodec {
         self.serializer.resign_json(json.as_bytes(), timestamp)
     }
 
+    /// Verifies a cookie and returns its JSON text without parsing it.
     pub(crate) fn verify(&self, cookie: &str, now: u64) -> Result<Verified, DecodeError> {
         let opened = self.serializer.open(cookie, now)?;
         Ok(Verified {
