@@ -88,20 +88,23 @@ impl Engine for StoreEngine {
             outcome = tracing::field::Empty,
             elapsed_us = tracing::field::Empty,
         );
+        // As for the load's span: timed and entered only when taken.
         let timed = !span.is_disabled();
-        Finish::Save(Box::pin(
-            async move {
-                let started = timed.then(std::time::Instant::now);
-                let saved = run(&self.shared, &*self.store, plan, now).await;
-                if let Some(started) = started {
-                    let span = tracing::Span::current();
-                    span.record("outcome", if saved.is_ok() { "ok" } else { "error" });
-                    span.record("elapsed_us", elapsed_us(started));
-                }
-                self.shared.conclude(outcome, saved)
+        let save = async move {
+            let started = timed.then(std::time::Instant::now);
+            let saved = run(&self.shared, &*self.store, plan, now).await;
+            if let Some(started) = started {
+                let span = tracing::Span::current();
+                span.record("outcome", if saved.is_ok() { "ok" } else { "error" });
+                span.record("elapsed_us", elapsed_us(started));
             }
-            .instrument(span),
-        ))
+            self.shared.conclude(outcome, saved)
+        };
+        Finish::Save(if timed {
+            Box::pin(save.instrument(span))
+        } else {
+            Box::pin(save)
+        })
     }
 
     fn logins(&self) -> Option<crate::Logins> {
@@ -132,32 +135,34 @@ impl Opener for StoreEngine {
             outcome = tracing::field::Empty,
             elapsed_us = tracing::field::Empty,
         );
-        // The clock is read for the span's elapsed time only when a
-        // subscriber takes the span.
+        // The clock is read for the span's elapsed time, and the span
+        // entered on every poll, only when a subscriber takes it.
         let timed = !span.is_disabled();
-        Opened::Pending(Box::pin(
-            async move {
-                let started = timed.then(std::time::Instant::now);
-                let raw = raw.as_ref().map(RawCookie::as_str);
-                let loaded = load(&self.shared, &*self.store, raw, now, self.fail_open).await;
-                if let Some(started) = started {
-                    let span = tracing::Span::current();
-                    let outcome = match &loaded {
-                        Ok(s) if s.record().is_some() => "found",
-                        Ok(s) if s.unsaved => "failed_open",
-                        Ok(_) => "empty",
-                        Err(_) => "unavailable",
-                    };
-                    span.record("outcome", outcome);
-                    span.record("elapsed_us", elapsed_us(started));
-                }
-                Ok(SessionState {
-                    opened_at: now,
-                    ..loaded?
-                })
+        let read = async move {
+            let started = timed.then(std::time::Instant::now);
+            let raw = raw.as_ref().map(RawCookie::as_str);
+            let loaded = load(&self.shared, &*self.store, raw, now, self.fail_open).await;
+            if let Some(started) = started {
+                let span = tracing::Span::current();
+                let outcome = match &loaded {
+                    Ok(s) if s.record().is_some() => "found",
+                    Ok(s) if s.unsaved => "failed_open",
+                    Ok(_) => "empty",
+                    Err(_) => "unavailable",
+                };
+                span.record("outcome", outcome);
+                span.record("elapsed_us", elapsed_us(started));
             }
-            .instrument(span),
-        ))
+            Ok(SessionState {
+                opened_at: now,
+                ..loaded?
+            })
+        };
+        Opened::Pending(if timed {
+            Box::pin(read.instrument(span))
+        } else {
+            Box::pin(read)
+        })
     }
 }
 
