@@ -345,9 +345,7 @@ impl FlaskCodec {
             json: opened.json,
             timestamp: opened.timestamp,
             key_index: opened.key_index,
-            payload: SignedPayload {
-                segment: opened.segment.to_owned(),
-            },
+            payload: SignedPayload::from_segment(opened.segment),
         })
     }
 }
