@@ -100,11 +100,7 @@ impl Engine for StoreEngine {
             }
             self.shared.conclude(outcome, saved)
         };
-        Finish::Save(if timed {
-            Box::pin(save.instrument(span))
-        } else {
-            Box::pin(save)
-        })
+        Finish::Save(in_span(save, span))
     }
 
     fn logins(&self) -> Option<crate::Logins> {
@@ -158,11 +154,20 @@ impl Opener for StoreEngine {
                 ..loaded?
             })
         };
-        Opened::Pending(if timed {
-            Box::pin(read.instrument(span))
-        } else {
-            Box::pin(read)
-        })
+        Opened::Pending(in_span(read, span))
+    }
+}
+
+/// `fut`, boxed, inside `span` when a subscriber takes it; a span nobody
+/// takes is not entered and left on every poll.
+fn in_span<'a, T>(
+    fut: impl std::future::Future<Output = T> + Send + 'a,
+    span: tracing::Span,
+) -> crate::state::BoxFuture<'a, T> {
+    if span.is_disabled() {
+        Box::pin(fut)
+    } else {
+        Box::pin(fut.instrument(span))
     }
 }
 
