@@ -43,10 +43,13 @@ pub struct LazyMap {
 #[derive(Clone)]
 enum Repr {
     /// `text` holds the JSON; `entries` are sorted by key, with no
-    /// duplicates; `wipe`: zero the text on drop (a secret).
+    /// duplicates; `seen`: the [`key_bit`]s of every key indexed (a key
+    /// whose bit is clear is absent, with no search); `wipe`: zero the
+    /// text on drop (a secret).
     Indexed {
         text: String,
         entries: Vec<Entry>,
+        seen: u64,
         wipe: bool,
     },
     /// Parsed (or changed) data.
@@ -192,11 +195,12 @@ impl LazyMap {
             }
         };
         let parsed = match index(&text) {
-            Ok(Some(entries)) => {
+            Ok(Some((entries, seen))) => {
                 return Ok(Self {
                     repr: Repr::Indexed {
                         text,
                         entries,
+                        seen,
                         wipe,
                     },
                 })
@@ -238,10 +242,19 @@ impl LazyMap {
 
     /// The value under `key`.
     #[must_use]
+    #[inline] // most lookups are misses that `seen` answers: no call
     pub fn get(&self, key: &str) -> Option<ValueRef<'_>> {
         match &self.repr {
             Repr::Map(map) => map.get(key).map(ValueRef::Value),
-            Repr::Indexed { text, entries, .. } => {
+            Repr::Indexed {
+                text,
+                entries,
+                seen,
+                ..
+            } => {
+                if seen & key_bit(key.as_bytes()) == 0 {
+                    return None;
+                }
                 let i = find(text, entries, key)?;
                 Some(slot_ref(text, &entries[i].value))
             }
@@ -250,6 +263,7 @@ impl LazyMap {
 
     /// Whether `key` is present.
     #[must_use]
+    #[inline]
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
@@ -300,7 +314,17 @@ impl LazyMap {
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         match &mut self.repr {
             Repr::Map(map) => map.remove(key),
-            Repr::Indexed { text, entries, .. } => {
+            Repr::Indexed {
+                text,
+                entries,
+                seen,
+                ..
+            } => {
+                // `seen` keeps the removed key's bit: a bit set for an
+                // absent key only costs a search.
+                if *seen & key_bit(key.as_bytes()) == 0 {
+                    return None;
+                }
                 let i = find(text, entries, key)?;
                 let entry = entries.remove(i);
                 Some(slot_owned(text, entry.value))
@@ -357,6 +381,7 @@ impl<'a> Iterator for Keys<'a> {
     }
 }
 
+#[inline]
 fn range_str(text: &str, (start, end): (u32, u32)) -> &str {
     // The range starts and stops next to ASCII quotes: char boundaries.
     text.get(start as usize..end as usize).unwrap_or_default()
@@ -376,18 +401,34 @@ fn slot_owned(text: &str, slot: Slot) -> Value {
     }
 }
 
-/// The index of `key`'s entry. A session has a handful of keys: comparing
-/// lengths first rules most out without reading them; many keys are
-/// searched by halves.
+/// The index of `key`'s entry, once its bit in `seen` said it may be
+/// there (most lookups are of keys a session doesn't have, the engine's
+/// hidden keys, and stop at the bit). A session has a handful of keys:
+/// comparing lengths first rules most out without reading them; many keys
+/// are searched by halves.
 fn find(text: &str, entries: &[Entry], key: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
     if entries.len() <= 8 {
         return entries.iter().position(|e| {
-            (e.key.1 - e.key.0) as usize == key.len() && range_str(text, e.key) == key
+            let (start, end) = (e.key.0 as usize, e.key.1 as usize);
+            end - start == key.len() && bytes.get(start..end) == Some(key.as_bytes())
         });
     }
     entries
         .binary_search_by(|e| range_str(text, e.key).cmp(key))
         .ok()
+}
+
+/// One of 64 bits for a key, from its length and last byte: the engine's
+/// hidden keys (`_permanent`, `_ws_created`, `_ws_lifetime`, `_ws_sid`,
+/// `_ws_user`, `_ws_gen`) each get their own.
+#[inline]
+fn key_bit(key: &[u8]) -> u64 {
+    let last = u32::from(key.last().copied().unwrap_or(0));
+    // `len as u32` may wrap for a huge key: it only picks a bit.
+    #[allow(clippy::cast_possible_truncation)]
+    let len = key.len() as u32;
+    1 << (len.wrapping_add(last.wrapping_mul(7)) & 63)
 }
 
 fn build_map(text: &str, entries: Vec<Entry>) -> Map {
@@ -400,86 +441,118 @@ fn build_map(text: &str, entries: Vec<Entry>) -> Map {
 
 /// The sorted entries of a payload, or `None` when the full parser must
 /// decide (it then gives the same result or the same error as always).
-fn index(s: &str) -> Result<Option<Vec<Entry>>, PayloadError> {
-    let text = s;
-    if u32::try_from(s.len()).is_err() {
+///
+/// One pass over the bytes with an index, not the full parser's methods:
+/// this runs on every request that reads a cookie, and the usual payload
+/// (`{"_permanent":true,"user":"alice"}`) is keys and plain strings. Any
+/// other value goes to the full parser's [`Parser::value`], at the same
+/// depth it would be parsed at, so its errors are the parser's own.
+fn index(s: &str) -> Result<Option<(Vec<Entry>, u64)>, PayloadError> {
+    let b = s.as_bytes();
+    if u32::try_from(b.len()).is_err() {
         return Ok(None); // ranges are u32; no cookie comes near
     }
-    let mut p = Parser {
-        s: s.as_bytes(),
-        pos: 0,
-        depth: 1, // inside the top-level object, as the full parser counts
-        tagged: true,
-    };
-    p.skip_ws();
-    if p.peek() != Some(b'{') {
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
         return Ok(None); // `null`, or an error the full parser names
     }
-    p.pos += 1;
-    let mut entries = Vec::with_capacity(4);
-    p.skip_ws();
-    if !p.eat(b"}") {
+    i = skip_ws(b, i + 1);
+    let mut entries: Vec<Entry> = Vec::with_capacity(4);
+    // Flask and websession write sorted keys: checked as they come, so
+    // only other writers' payloads pay for the sort.
+    let mut sorted = true;
+    let mut seen = 0;
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
         loop {
-            p.skip_ws();
-            let Some(key) = plain_string(&mut p) else {
+            let Some((key, next)) = plain_string(b, i) else {
                 return Ok(None);
             };
-            p.skip_ws();
-            if !p.eat(b":") {
+            i = skip_ws(b, next);
+            if b.get(i) != Some(&b':') {
                 return Ok(None);
             }
-            p.skip_ws();
-            let value = match plain_string(&mut p) {
-                Some((start, end)) => Slot::Str(start, end),
-                None => Slot::Parsed(p.value()?),
+            i = skip_ws(b, i + 1);
+            let value = match plain_string(b, i) {
+                Some(((start, end), next)) => {
+                    i = next;
+                    Slot::Str(start, end)
+                }
+                None => {
+                    let mut p = Parser {
+                        s: b,
+                        pos: i,
+                        depth: 1, // inside the top-level object, as the full parser counts
+                        tagged: true,
+                    };
+                    let value = p.value()?;
+                    i = p.pos;
+                    Slot::Parsed(value)
+                }
             };
+            // UTF-8's byte order is its code points' order.
+            let key_bytes = b.get(key.0 as usize..key.1 as usize).unwrap_or_default();
+            if let Some(last) = entries.last() {
+                let last = b.get(last.key.0 as usize..last.key.1 as usize);
+                sorted = sorted && last.unwrap_or_default() < key_bytes;
+            }
+            seen |= key_bit(key_bytes);
             entries.push(Entry { key, value });
-            p.skip_ws();
-            if p.eat(b",") {
-                continue;
+            i = skip_ws(b, i);
+            match b.get(i) {
+                Some(b',') => i = skip_ws(b, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return Ok(None),
             }
-            if p.eat(b"}") {
-                break;
-            }
-            return Ok(None);
         }
     }
-    p.skip_ws();
-    if p.pos != p.s.len() {
+    if skip_ws(b, i) != b.len() {
         return Ok(None);
     }
-    if entries.len() == 1 && TAG_KEYS.contains(&range_str(text, entries[0].key)) {
+    if entries.len() == 1 && TAG_KEYS.contains(&range_str(s, entries[0].key)) {
         return Ok(None); // a tagged value at the top level
     }
-    // Flask and websession write sorted keys: one pass finds them in
-    // order and unique, and only other writers' payloads pay for the sort.
-    let key = |e: &Entry| range_str(text, e.key);
-    if !entries.windows(2).all(|w| key(&w[0]) < key(&w[1])) {
+    if !sorted {
+        let key = |e: &Entry| range_str(s, e.key);
         entries.sort_unstable_by(|a, b| key(a).cmp(key(b)));
         if entries.windows(2).any(|w| key(&w[0]) == key(&w[1])) {
             return Ok(None); // duplicate keys: the last one wins, as the parser knows
         }
     }
-    Ok(Some(entries))
+    Ok(Some((entries, seen)))
 }
 
-/// At a `"`: the byte range of a string without escapes or control
-/// characters, after its closing quote. Otherwise `None`, and nothing read.
-fn plain_string(p: &mut Parser<'_>) -> Option<(u32, u32)> {
-    if p.peek() != Some(b'"') {
+/// The first byte at or after `i` that isn't JSON whitespace.
+#[inline]
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// At a `"` at `i`: the byte range of a string without escapes or control
+/// characters, and the index after its closing quote. Otherwise `None`.
+#[inline]
+fn plain_string(b: &[u8], i: usize) -> Option<((u32, u32), usize)> {
+    if b.get(i) != Some(&b'"') {
         return None;
     }
-    let start = p.pos + 1;
-    let rest = &p.s[start..];
-    let len = rest
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-    if rest[len] != b'"' {
-        return None;
+    let start = i + 1;
+    let mut end = start;
+    loop {
+        match *b.get(end)? {
+            b'"' => break,
+            b'\\' | 0..=0x1f => return None,
+            _ => end += 1,
+        }
     }
-    p.pos = start + len + 1;
     // `index` checked that the text's length fits in u32.
-    Some((start as u32, (start + len) as u32))
+    Some(((start as u32, end as u32), end + 1))
 }
 
 #[cfg(test)]
@@ -542,6 +615,57 @@ mod tests {
             LazyMap::parse(b"{\"a\":\"\xff\"}".to_vec()).unwrap_err(),
             PayloadError::Utf8
         );
+    }
+
+    #[test]
+    fn the_hidden_keys_have_bits_of_their_own() {
+        let keys = [
+            "_permanent",
+            "_ws_created",
+            "_ws_lifetime",
+            "_ws_sid",
+            "_ws_user",
+            "_ws_gen",
+            "_fresh",
+            "_user_id",
+            "_flashes",
+        ];
+        let bits: Vec<u64> = keys.iter().map(|k| key_bit(k.as_bytes())).collect();
+        for (i, a) in bits.iter().enumerate() {
+            assert_eq!(a.count_ones(), 1);
+            for (j, b) in bits.iter().enumerate().skip(i + 1) {
+                assert_ne!(a, b, "{} and {}", keys[i], keys[j]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_sharing_a_bit_is_still_searched() {
+        // "ab" and "xb" share a bit (same length, same last byte).
+        assert_eq!(key_bit(b"ab"), key_bit(b"xb"));
+        let mut m = LazyMap::parse(br#"{"ab":"1","c":2}"#.to_vec()).unwrap();
+        assert_eq!(m.get("xb"), None);
+        assert_eq!(m.get("ab"), Some(ValueRef::Str("1")));
+        assert_eq!(m.get(""), None);
+        assert_eq!(m.remove("xb"), None);
+        assert_eq!(m.remove("ab"), Some(Value::Str("1".into())));
+        // The removed key's bit stays set; the key is gone all the same.
+        assert_eq!(m.get("ab"), None);
+        assert!(!m.contains_key("ab") && m.contains_key("c"));
+        // Many keys: searched by halves after the bit.
+        let many: String = (0..20)
+            .map(|i| format!(r#""k{i:02}":{i}"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        let m = LazyMap::parse(format!("{{{many}}}").into_bytes()).unwrap();
+        for i in 0..20 {
+            assert_eq!(
+                m.get(&format!("k{i:02}")),
+                Some(ValueRef::Value(&Value::Int(i)))
+            );
+        }
+        assert_eq!(m.get("k20"), None);
+        assert_eq!(m.get("k1"), None);
     }
 
     #[test]
