@@ -16,6 +16,11 @@
 //!   `read` (with a fixed name) into a `String`, so that the app's own
 //!   work isn't counted as websession's. The request carries the `signed`
 //!   case's cookie all the same, so that the header's cost isn't either.
+//! - `bare_layer`: `bare` behind a tower layer that does nothing (a
+//!   `MapRequestLayer` of the identity), added with `Router::layer` as the
+//!   session layer is: what axum makes any layer cost (the layered route
+//!   is boxed again, cloned per request, and its future boxed and moved),
+//!   so that a case minus `bare_layer` is the session layer's own work.
 //! - `signed`: the default signed (Flask-compatible) cookie,
 //!   `SessionConfig::default()`; the request carries a permanent session
 //!   `{"pet_name": "Rex"}`; the handler reads `pet_name` as a `String`.
@@ -55,7 +60,14 @@ use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer, Sess
 /// The fixed test secret key (32 bytes or more, as the sealed mode needs).
 const KEY: &str = "the instructions benchmark's secret key, not secret";
 
-const CASES: [&str; 5] = ["bare", "signed", "sealed", "memory", "signed_write"];
+const CASES: [&str; 6] = [
+    "bare",
+    "bare_layer",
+    "signed",
+    "sealed",
+    "memory",
+    "signed_write",
+];
 
 /// The answer every handler gives: the app's own work, the same in `bare`,
 /// so that it isn't counted as websession's.
@@ -143,7 +155,9 @@ async fn run(case: &str, n: u64) -> Result<(), String> {
     // (which it ignores), so that building and sending the header isn't
     // counted in websession's share.
     let sessions = match case {
-        "bare" | "signed" | "signed_write" => Sessions::signed(keys, config).map(Sessions::from),
+        "bare" | "bare_layer" | "signed" | "signed_write" => {
+            Sessions::signed(keys, config).map(Sessions::from)
+        }
         "sealed" => Sessions::sealed(keys, config).map(Sessions::from),
         "memory" => Sessions::store(MemoryStore::new(), config).map(Sessions::from),
         other => {
@@ -164,6 +178,9 @@ async fn run(case: &str, n: u64) -> Result<(), String> {
         .ok_or_else(|| format!("{case}: the set-up request set no session cookie"))?;
     let app = match case {
         "bare" => Router::new().route("/", get(bare)),
+        "bare_layer" => Router::new()
+            .route("/", get(bare))
+            .layer(tower::util::MapRequestLayer::new(|r: Request<Body>| r)),
         "signed_write" => Router::new().route("/", get(write)).layer(layer),
         _ => Router::new().route("/", get(read)).layer(layer),
     };
