@@ -206,12 +206,10 @@ fn display(r: &Row) -> String {
         "tower-sessions-postgres" => "tower-sessions PostgresStore (sqlx-store)".to_owned(),
         "flask" => return "Flask".to_owned(),
         "flask-session-redis" => return "Flask + Flask-Session (Redis)".to_owned(),
-        "websession-axum-py-flask-redis" => {
-            "websession on Flask-Session's records (websession-python)".to_owned()
-        }
-        "websession-axum-py-django-postgres" => {
-            "websession on Django's table (websession-python)".to_owned()
-        }
+        // The group's title says whose records these are; the label
+        // names the store, short enough for the chart's label column.
+        "websession-axum-py-flask-redis" => "websession-python FlaskSessionStore".to_owned(),
+        "websession-axum-py-django-postgres" => "websession-python DjangoStore".to_owned(),
         "django-postgres" => return "Django 5.2 (db backend, PostgreSQL)".to_owned(),
         "flask-session-postgres" => {
             return "Flask + Flask-Session (PostgreSQL, SQLAlchemy)".to_owned()
@@ -627,7 +625,8 @@ fn chart(rows: &[Row], meta: &Meta) -> String {
     const RIGHT: f64 = 16.0;
     const ROW_H: f64 = 19.0;
     const HEAD_H: f64 = 26.0;
-    const TOP: f64 = 140.0;
+    // Below the title, the subtitle and the legend's two lines.
+    const TOP: f64 = 158.0;
     const ROOM: f64 = 110.0; // for the label after the longest bar
     let panel_w = (W - LABEL_W - GAP - RIGHT) / 2.0;
     let x0 = [LABEL_W, LABEL_W + panel_w + GAP];
@@ -828,26 +827,29 @@ fn chart(rows: &[Row], meta: &Meta) -> String {
         );
         lx += 19.0 + 7.3 * name.len() as f64 + 22.0;
     }
+    // The markers on a second line, so the legend never runs off the
+    // chart's right edge.
+    let mut lx = 14.0;
     let _ = writeln!(
         svg,
-        r##"<path d="M{:.1} 76.5l4.5 5.5l-4.5 5.5l-4.5 -5.5z" fill="#000"/><text x="{:.1}" y="86.5" font-size="12.5">one hot session</text>"##,
+        r##"<path d="M{:.1} 94.5l4.5 5.5l-4.5 5.5l-4.5 -5.5z" fill="#000"/><text x="{:.1}" y="104.5" font-size="12.5">one hot session (the label is the bar's)</text>"##,
         lx + 5.0,
         lx + 16.0
     );
-    lx += 16.0 + 7.3 * 15.0 + 22.0;
+    lx += 16.0 + 7.3 * 38.0 + 22.0;
     if rows.iter().any(|r| r.wrk_bound) {
         let _ = writeln!(
             svg,
-            r##"<path d="M{:.1} 76.5l4.5 5.5l-4.5 5.5l-4.5 -5.5z" fill="#e00"/><text x="{:.1}" y="86.5" font-size="12.5" fill="#c00">wrk-bound: wrk used ≥ {WRK_BOUND_PCT:.0}% of its core</text>"##,
+            r##"<path d="M{:.1} 94.5l4.5 5.5l-4.5 5.5l-4.5 -5.5z" fill="#e00"/><text x="{:.1}" y="104.5" font-size="12.5" fill="#c00">wrk-bound: wrk used ≥ {WRK_BOUND_PCT:.0}% of its core (the figure is wrk's limit)</text>"##,
             lx + 5.0,
             lx + 16.0
         );
-        lx += 16.0 + 7.3 * 36.0 + 22.0;
+        lx += 16.0 + 7.3 * 62.0 + 22.0;
     }
     if meta.rounds > 1 {
         let _ = writeln!(
             svg,
-            r##"<path d="M{:.1} 82H{:.1}M{:.1} 79V85M{:.1} 79V85" stroke="#222"/><text x="{:.1}" y="86.5" font-size="12.5">min–max over the rounds</text>"##,
+            r##"<path d="M{:.1} 100H{:.1}M{:.1} 97V103M{:.1} 97V103" stroke="#222"/><text x="{:.1}" y="104.5" font-size="12.5">min–max over the rounds</text>"##,
             lx,
             lx + 18.0,
             lx,
