@@ -200,25 +200,25 @@ impl UrlSafeTimedSerializer {
     /// Signs JSON bytes as they are, compressing them when that saves bytes.
     #[must_use]
     pub fn dumps_json(&self, json: &[u8], timestamp: u64) -> String {
-        let compressed = self.compression.apply(json);
-        let mut out = String::with_capacity(json.len() * 4 / 3 + 48);
-        match &compressed {
-            Some(z) => {
-                out.push('.');
-                crate::b64::url_encode_append(z, &mut out);
-            }
-            None => crate::b64::url_encode_append(json, &mut out),
+        match self.compression.apply(json) {
+            Some(z) => self.sign_payload(".", &z, timestamp),
+            None => self.sign_payload("", json, timestamp),
         }
-        self.signer.append(&mut out, timestamp);
-        out
     }
 
     /// Signs `json` again at `timestamp` as an uncompressed payload: what a
     /// payload segment without a leading `.` was, once decoded (base64 is
     /// canonical, so the segment comes back byte for byte).
     pub(crate) fn resign_json(&self, json: &[u8], timestamp: u64) -> String {
-        let mut out = String::with_capacity(json.len() * 4 / 3 + 40);
-        crate::b64::url_encode_append(json, &mut out);
+        self.sign_payload("", json, timestamp)
+    }
+
+    /// `prefix` (`.` for a compressed payload), the base64 of `payload`, and
+    /// the timestamp and signature.
+    fn sign_payload(&self, prefix: &str, payload: &[u8], timestamp: u64) -> String {
+        let mut out = String::with_capacity(payload.len() * 4 / 3 + 48);
+        out.push_str(prefix);
+        crate::b64::url_encode_append(payload, &mut out);
         self.signer.append(&mut out, timestamp);
         out
     }
