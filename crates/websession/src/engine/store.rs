@@ -88,19 +88,15 @@ impl Engine for StoreEngine {
             outcome = tracing::field::Empty,
             elapsed_us = tracing::field::Empty,
         );
-        // As for the load's span: timed and entered only when taken.
-        let timed = !span.is_disabled();
         let save = async move {
-            let started = timed.then(std::time::Instant::now);
             let saved = run(&self.shared, &*self.store, plan, now).await;
-            if let Some(started) = started {
-                let span = tracing::Span::current();
-                span.record("outcome", if saved.is_ok() { "ok" } else { "error" });
-                span.record("elapsed_us", elapsed_us(started));
-            }
             self.shared.conclude(outcome, saved)
         };
-        Finish::Save(in_span(save, span))
+        // `conclude` fails the outcome exactly when the save failed.
+        Finish::Save(in_span(save, span, |saved: &Outcome| match saved.failed {
+            None => "ok",
+            Some(_) => "error",
+        }))
     }
 
     fn logins(&self) -> Option<crate::Logins> {
@@ -131,44 +127,46 @@ impl Opener for StoreEngine {
             outcome = tracing::field::Empty,
             elapsed_us = tracing::field::Empty,
         );
-        // The clock is read for the span's elapsed time, and the span
-        // entered on every poll, only when a subscriber takes it.
-        let timed = !span.is_disabled();
         let read = async move {
-            let started = timed.then(std::time::Instant::now);
             let raw = raw.as_ref().map(RawCookie::as_str);
             let loaded = load(&self.shared, &*self.store, raw, now, self.fail_open).await;
-            if let Some(started) = started {
-                let span = tracing::Span::current();
-                let outcome = match &loaded {
-                    Ok(s) if s.record().is_some() => "found",
-                    Ok(s) if s.unsaved => "failed_open",
-                    Ok(_) => "empty",
-                    Err(_) => "unavailable",
-                };
-                span.record("outcome", outcome);
-                span.record("elapsed_us", elapsed_us(started));
-            }
             Ok(SessionState {
                 opened_at: now,
                 ..loaded?
             })
         };
-        Opened::Pending(in_span(read, span))
+        Opened::Pending(in_span(read, span, |loaded| match loaded {
+            Ok(s) if s.record().is_some() => "found",
+            Ok(s) if s.unsaved => "failed_open",
+            Ok(_) => "empty",
+            Err(_) => "unavailable",
+        }))
     }
 }
 
-/// `fut`, boxed, inside `span` when a subscriber takes it; a span nobody
-/// takes is not entered and left on every poll.
-fn in_span<'a, T>(
+/// `fut`, boxed. When a subscriber takes `span`, `fut` runs inside it and
+/// the span records its `outcome` (as `outcome_of` names the output) and
+/// `elapsed_us`; a span nobody takes is neither entered on every poll nor
+/// timed (no clock read).
+fn in_span<'a, T: 'a>(
     fut: impl std::future::Future<Output = T> + Send + 'a,
     span: tracing::Span,
+    outcome_of: fn(&T) -> &'static str,
 ) -> crate::state::BoxFuture<'a, T> {
     if span.is_disabled() {
-        Box::pin(fut)
-    } else {
-        Box::pin(fut.instrument(span))
+        return Box::pin(fut);
     }
+    let timed = span.clone();
+    Box::pin(
+        async move {
+            let started = std::time::Instant::now();
+            let out = fut.await;
+            timed.record("outcome", outcome_of(&out));
+            timed.record("elapsed_us", elapsed_us(started));
+            out
+        }
+        .instrument(span),
+    )
 }
 
 /// Reads the record of the cookie's id. Unknown and malformed ids give an
