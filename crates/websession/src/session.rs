@@ -908,3 +908,52 @@ impl crate::Revocation {
         Ok(Some(generation))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future as _;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+
+    /// An engine whose sessions open at once, empty.
+    struct OpensEmpty;
+
+    impl Opener for OpensEmpty {
+        fn open(&self, _: Option<RawCookie>) -> Opened<'_> {
+            Opened::Ready(SessionState::empty())
+        }
+        fn revocation(&self) -> Option<&crate::Revocation> {
+            None
+        }
+        fn cookie_transport(&self) -> bool {
+            true
+        }
+        fn max_lifetime(&self) -> u64 {
+            60
+        }
+    }
+
+    /// A panic in the save (inside `finish_with`) still drops the state:
+    /// a clone kept past the response sees an empty session. Without the
+    /// guard the panic would unwind past the line that drops it.
+    #[test]
+    fn a_panic_in_the_save_still_drops_the_state() {
+        let pending = PendingSession::new(Arc::new(OpensEmpty), None);
+        let mut load = std::pin::pin!(pending.load());
+        let Poll::Ready(Ok(session)) = load.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+        else {
+            panic!("a session that opens at once loads at once");
+        };
+        session.insert("during", 1).expect("insert");
+        let saved = catch_unwind(AssertUnwindSafe(|| {
+            pending.finish_with(|state| {
+                assert!(state.is_some(), "the save sees the state");
+                panic!("a save that panics");
+            })
+        }));
+        assert!(saved.is_err());
+        assert_eq!(session.get::<i64>("during").expect("get"), None);
+    }
+}
