@@ -4,7 +4,7 @@
 //! with `CONFIG SET` on servers of its own (the shared ones keep theirs).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use websession_core::store::{RevocationStore, SessionId, StoreError, StoreErrorKind};
 use websession_core::testing::now;
@@ -301,6 +301,11 @@ async fn cluster_node() -> Server {
             dir.join("nodes.conf").to_str().expect("utf8"),
             "--cluster-node-timeout",
             "1000",
+            // The primary lists a replica in `CLUSTER SLOTS` only once the
+            // replica's offset is past 0, which on an idle primary waits for
+            // its replication ping (every 10 s by default).
+            "--repl-ping-replica-period",
+            "1",
         ]
         .map(str::to_owned)
         .to_vec()
@@ -355,9 +360,11 @@ async fn a_cluster_replica_with_an_evicting_policy_is_found() {
     }
     assert!(replicated, "the replica follows the primary");
     // Up when both see the cluster ok and the primary lists the replica
-    // for the slots (what the store's connection discovers).
+    // for the slots (what the store's connection discovers). That takes
+    // about 5 s here; the deadline leaves room for a loaded machine.
+    let deadline = Instant::now() + Duration::from_secs(60);
     let mut up = false;
-    for _ in 0..200 {
+    while Instant::now() < deadline {
         let slots: redis::Value = redis::cmd("CLUSTER")
             .arg("SLOTS")
             .query_async(&mut p)
