@@ -246,6 +246,14 @@ impl FlaskCodec {
         self.sign_json(text.as_bytes(), timestamp)
     }
 
+    /// [`encode`](Self::encode) for a [`LazyMap`]: its entries still in the
+    /// text they were read from are written from there.
+    pub(crate) fn encode_lazy(&self, data: &LazyMap, timestamp: u64) -> String {
+        let mut text = String::with_capacity(64);
+        data.write_json(&mut text);
+        self.sign_json(text.as_bytes(), timestamp)
+    }
+
     /// Signs JSON bytes as Flask's serializer does (compressing when it saves
     /// bytes), without looking at them. `encode` is this plus Flask's JSON.
     #[must_use]

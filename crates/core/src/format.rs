@@ -13,16 +13,17 @@
 //!
 //! ```
 //! use websession_core::format::CookieFormat;
-//! use websession_core::{FlaskCodec, Key, KeyRing, Map, Value};
+//! use websession_core::json::LazyMap;
+//! use websession_core::{FlaskCodec, Key, KeyRing, Value};
 //!
 //! let format: Box<dyn CookieFormat> =
 //!     Box::new(FlaskCodec::new(&KeyRing::new(Key::from_utf8("correct horse battery staple")?)));
-//! let mut data = Map::new();
-//! data.insert("user".into(), Value::from("alice"));
+//! let mut data = LazyMap::new();
+//! data.insert("user", Value::from("alice"));
 //!
 //! let cookie = format.write(&mut data, 1_700_000_000, Some(1_699_999_000))?;
-//! let opened = format.read(&cookie, 1_700_000_060)?;
-//! assert_eq!(opened.data.to_map(), data);
+//! let mut opened = format.read(&cookie, 1_700_000_060)?;
+//! assert_eq!(opened.data, data);
 //! assert_eq!(opened.created_at, Some(1_699_999_000));
 //!
 //! // An unchanged session is issued again from what `read` kept and its data.
@@ -32,6 +33,11 @@
 //! let payload = |c: &str| c.rsplitn(3, '.').nth(2).map(str::to_owned);
 //! assert!(!cookie.starts_with('.'));
 //! assert_eq!(payload(&again), payload(&cookie));
+//!
+//! // A change is written with the entries it left as they were read.
+//! opened.data.insert("visits", Value::from(1));
+//! let changed = format.write(&mut opened.data, 1_700_000_200, opened.created_at)?;
+//! assert_eq!(format.read(&changed, 1_700_000_260)?.data.keys().collect::<Vec<_>>(), ["user", "visits"]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -46,7 +52,7 @@ use crate::json::LazyMap;
 use crate::sealed::{SealedCodec, Unsealed};
 #[cfg(feature = "starlette")]
 use crate::starlette::StarletteCodec;
-use crate::value::{Map, Value, ValueError};
+use crate::value::{Value, ValueError};
 
 /// In signed cookies the session's creation time (for an absolute timeout)
 /// travels as this key, signed with the data. [`CookieFormat::read`] takes
@@ -82,8 +88,11 @@ pub trait CookieFormat: Send + Sync + 'static {
     fn read(&self, cookie: &str, now: u64) -> Result<OpenedCookie, DecodeError>;
 
     /// Writes `data` as a cookie issued at `now`, for a session created at
-    /// `created_at` (formats that carry it). `data` is as it was when this
-    /// returns; it is `&mut` so a format can add its bookkeeping on the way.
+    /// `created_at` (formats that carry it). `data` holds the same entries
+    /// when this returns; it is `&mut` so a format can add its bookkeeping
+    /// on the way, or make it a [`Map`](crate::Map) ([`LazyMap::map_mut`]) to write
+    /// it. Entries still in the text they were read from can be written
+    /// from there ([`LazyMap::iter`]).
     ///
     /// # Errors
     ///
@@ -91,7 +100,7 @@ pub trait CookieFormat: Send + Sync + 'static {
     /// for a value it can't hold (bytes, UUIDs, datetimes).
     fn write(
         &self,
-        data: &mut Map,
+        data: &mut LazyMap,
         now: u64,
         created_at: Option<u64>,
     ) -> Result<String, ValueError>;
@@ -202,16 +211,16 @@ impl CookieFormat for FlaskCodec {
 
     fn write(
         &self,
-        data: &mut Map,
+        data: &mut LazyMap,
         now: u64,
         created_at: Option<u64>,
     ) -> Result<String, ValueError> {
         let Some(created) = created_at else {
-            return Ok(self.encode(data, now));
+            return Ok(self.encode_lazy(data, now));
         };
         let created = i64::try_from(created).unwrap_or(i64::MAX);
-        data.insert(CREATED_KEY.to_owned(), Value::Int(created));
-        let cookie = self.encode(data, now);
+        data.insert(CREATED_KEY, Value::Int(created));
+        let cookie = self.encode_lazy(data, now);
         data.remove(CREATED_KEY);
         Ok(cookie)
     }
@@ -269,11 +278,11 @@ impl CookieFormat for SealedCodec {
 
     fn write(
         &self,
-        data: &mut Map,
+        data: &mut LazyMap,
         now: u64,
         created_at: Option<u64>,
     ) -> Result<String, ValueError> {
-        Ok(self.seal(data, now, created_at.unwrap_or(now)))
+        Ok(self.seal_lazy(data, now, created_at.unwrap_or(now)))
     }
 
     fn reissue(
@@ -319,11 +328,11 @@ macro_rules! plain_format {
 
             fn write(
                 &self,
-                data: &mut Map,
+                data: &mut LazyMap,
                 now: u64,
                 _created_at: Option<u64>,
             ) -> Result<String, ValueError> {
-                self.encode(data, now)
+                self.encode(data.map_mut(), now)
             }
 
             fn reissue(&self, _: &Origin, _: &LazyMap, _: u64, _: Option<u64>) -> Option<String> {
@@ -357,11 +366,11 @@ mod tests {
         ]
     }
 
-    fn data() -> Map {
-        let mut data = Map::new();
+    fn data() -> LazyMap {
+        let mut data = crate::Map::new();
         data.insert("pet_name".into(), Value::from("Rex"));
         data.insert("n".into(), Value::Int(3));
-        data
+        data.into()
     }
 
     #[test]
@@ -372,7 +381,7 @@ mod tests {
             let cookie = cookie.unwrap_or_else(|e| panic!("{}: {e}", format.name()));
             assert_eq!(data, self::data(), "{}", format.name());
             let opened = format.read(&cookie, 1_700_000_010).expect("read");
-            assert_eq!(opened.data.to_map(), data, "{}", format.name());
+            assert_eq!(opened.data, data, "{}", format.name());
             assert_eq!(opened.issued_at, 1_700_000_000, "{}", format.name());
             let created = format.carries_own_keys().then_some(1_699_000_000);
             assert_eq!(opened.created_at, created, "{}", format.name());
@@ -396,19 +405,16 @@ mod tests {
                 continue;
             };
             let reopened = format.read(&again, 1_700_000_510).expect("read again");
-            assert_eq!(reopened.data.to_map(), data(), "{}", format.name());
+            assert_eq!(reopened.data, data(), "{}", format.name());
             assert_eq!(reopened.issued_at, 1_700_000_500, "{}", format.name());
             assert_eq!(reopened.created_at, opened.created_at, "{}", format.name());
         }
     }
 
     /// `data()` with a long value that compresses well.
-    fn large() -> Map {
+    fn large() -> LazyMap {
         let mut large = data();
-        large.insert(
-            "notes".into(),
-            Value::from("a compressible note ".repeat(40)),
-        );
+        large.insert("notes", Value::from("a compressible note ".repeat(40)));
         large
     }
 
@@ -470,7 +476,7 @@ mod tests {
             let again = reissued(&sealed, &opened);
             assert_ne!(again, cookie, "a new nonce");
             let reopened = CookieFormat::read(&sealed, &again, 1_700_000_510).expect("read");
-            assert_eq!(reopened.data.to_map(), data);
+            assert_eq!(reopened.data, data);
             assert_eq!(reopened.issued_at, 1_700_000_500);
             assert_eq!(reopened.created_at, Some(1_699_000_000));
         }

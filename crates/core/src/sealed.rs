@@ -288,6 +288,19 @@ impl SealedCodec {
     pub fn seal(&self, data: &Map, issued_at: u64, created_at: u64) -> String {
         let mut text = String::with_capacity(64);
         json::write_map(&mut text, data);
+        self.seal_json(&text, issued_at, created_at)
+    }
+
+    /// [`seal`](Self::seal) for a [`LazyMap`]: its entries still in the
+    /// text they were read from are written from there.
+    pub(crate) fn seal_lazy(&self, data: &LazyMap, issued_at: u64, created_at: u64) -> String {
+        let mut text = String::with_capacity(64);
+        data.write_json(&mut text);
+        self.seal_json(&text, issued_at, created_at)
+    }
+
+    /// Seals a session's JSON text, compressed if the setting says so.
+    fn seal_json(&self, text: &str, issued_at: u64, created_at: u64) -> String {
         let compressed = self.compression.apply(text.as_bytes());
         let (flags, payload) = match &compressed {
             Some(z) => (FLAG_COMPRESSED, z.as_slice()),

@@ -210,7 +210,7 @@ impl SessionState {
             store.removed.remove(key);
             store.touched.insert(key.to_owned());
         }
-        self.data.map_mut().insert(key.to_owned(), value);
+        self.data.insert(key, value);
         self.modified = true;
     }
 

@@ -11,8 +11,10 @@ use crate::error::PayloadError;
 use crate::value::{Map, Value, ValueError};
 
 /// A session's data as it came in: the payload's text with its top-level
-/// entries located, each value parsed only when it is read. The first
-/// change turns it into a plain [`Map`] ([`LazyMap::map_mut`]).
+/// entries located, each value parsed only when it is read. A change made
+/// with [`insert`](LazyMap::insert) or [`remove`](LazyMap::remove) keeps
+/// the rest as it is; [`map_mut`](LazyMap::map_mut) turns it into a plain
+/// [`Map`].
 ///
 /// The payload is checked in full when the map is made ([`LazyMap::parse`]
 /// fails exactly where [`parse_map`](super::parse_map) fails); what it saves
@@ -20,7 +22,8 @@ use crate::value::{Map, Value, ValueError};
 /// without escapes (the usual session value: an id, a name, a token), so a
 /// request that reads one key builds one value.
 ///
-/// A map made by [`LazyMap::parse_secret`] wipes its text when dropped.
+/// A map made by [`LazyMap::parse_secret`] wipes its text when dropped or
+/// turned into a [`Map`].
 /// Its `Debug` shows the number of keys, never the data.
 ///
 /// # Examples
@@ -31,8 +34,10 @@ use crate::value::{Map, Value, ValueError};
 /// let mut data = LazyMap::parse(br#"{"user":"alice","visits":3}"#.to_vec())?;
 /// assert_eq!(data.get("user").unwrap().deserialize_into::<String>()?, "alice");
 /// assert_eq!(data.keys().collect::<Vec<_>>(), ["user", "visits"]);
-/// data.map_mut().insert("visits".into(), 4.into());
-/// assert_eq!(data.len(), 2);
+/// data.insert("visits", 4.into());
+/// data.insert("pet", "Rex".into());
+/// assert_eq!(data.keys().collect::<Vec<_>>(), ["pet", "user", "visits"]);
+/// assert_eq!(data.get("visits").unwrap().to_value(), 4.into());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Default)]
@@ -43,13 +48,16 @@ pub struct LazyMap {
 #[derive(Clone)]
 enum Repr {
     /// `text` holds the JSON; `entries` are sorted by key, with no
-    /// duplicates; `seen`: the [`key_bit`]s of every key indexed (a key
-    /// whose bit is clear is absent, with no search); `wipe`: zero the
+    /// duplicates; `seen`: the [`key_bit`]s of every key indexed or
+    /// inserted (a key whose bit is clear is absent, with no search);
+    /// `inserted`: an entry was inserted or replaced since the text was
+    /// read (the text no longer says what the data is); `wipe`: zero the
     /// text on drop (a secret).
     Indexed {
         text: String,
         entries: Vec<Entry>,
         seen: u64,
+        inserted: bool,
         wipe: bool,
     },
     /// Parsed (or changed) data.
@@ -75,16 +83,33 @@ impl Drop for Repr {
 
 #[derive(Clone)]
 struct Entry {
-    /// The key: a byte range of the text (a string without escapes).
-    key: (u32, u32),
+    key: EntryKey,
     value: Slot,
+}
+
+#[derive(Clone)]
+enum EntryKey {
+    /// A byte range of the text (a string without escapes).
+    Text(u32, u32),
+    /// A key inserted after the text was read.
+    Owned(Box<str>),
+}
+
+impl Entry {
+    #[inline]
+    fn key<'a>(&'a self, text: &'a str) -> &'a str {
+        match &self.key {
+            EntryKey::Text(start, end) => range_str(text, (*start, *end)),
+            EntryKey::Owned(key) => key,
+        }
+    }
 }
 
 #[derive(Clone)]
 enum Slot {
     /// A string without escapes: a byte range of the text.
     Str(u32, u32),
-    /// Anything else, parsed when the map was made.
+    /// Anything else, parsed when the map was made, or inserted.
     Parsed(Value),
 }
 
@@ -174,8 +199,8 @@ impl LazyMap {
     }
 
     /// As [`parse`](Self::parse), for a secret payload (a sealed cookie's):
-    /// the text is wiped when the map is dropped or changed, or when it
-    /// fails to parse.
+    /// the text is wiped when the map is dropped or turned into a [`Map`],
+    /// or when it fails to parse.
     ///
     /// # Errors
     ///
@@ -201,6 +226,7 @@ impl LazyMap {
                         text,
                         entries,
                         seen,
+                        inserted: false,
                         wipe,
                     },
                 })
@@ -215,12 +241,13 @@ impl LazyMap {
         parsed
     }
 
-    /// The payload's JSON exactly as [`parse`](Self::parse) read it, while
-    /// the map is still indexed: [`remove`](Self::remove) leaves it as it
-    /// was (the text still holds the removed keys), the first
-    /// [`map_mut`](Self::map_mut) drops it. `None` for a map that never was
-    /// text, or that the full parser had to build (escaped or duplicate
-    /// keys). A format issues an unchanged cookie again from it.
+    /// The payload's JSON exactly as [`parse`](Self::parse) read it, until
+    /// the data changes: [`remove`](Self::remove) leaves it as it was (the
+    /// text still holds the removed keys), the first
+    /// [`insert`](Self::insert) or [`map_mut`](Self::map_mut) drops it.
+    /// `None` for a map that never was text, or that the full parser had to
+    /// build (escaped or duplicate keys). A format issues an unchanged
+    /// cookie again from it.
     ///
     /// ```
     /// use websession_core::json::LazyMap;
@@ -228,15 +255,19 @@ impl LazyMap {
     /// let mut data = LazyMap::parse(text.to_vec())?;
     /// data.remove("a");
     /// assert_eq!(data.text_as_read(), Some(r#"{"a":"1","b":2}"#));
-    /// data.map_mut();
+    /// data.insert("b", 3.into());
     /// assert_eq!(data.text_as_read(), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn text_as_read(&self) -> Option<&str> {
         match &self.repr {
-            Repr::Indexed { text, .. } => Some(text),
-            Repr::Map(_) => None,
+            Repr::Indexed {
+                text,
+                inserted: false,
+                ..
+            } => Some(text),
+            Repr::Indexed { .. } | Repr::Map(_) => None,
         }
     }
 
@@ -300,7 +331,7 @@ impl LazyMap {
         let from_text = indexed.into_iter().flat_map(|(text, entries)| {
             entries
                 .iter()
-                .map(move |e| (range_str(text, e.key), slot_ref(text, &e.value)))
+                .map(move |e| (e.key(text), slot_ref(text, &e.value)))
         });
         from_map.chain(from_text)
     }
@@ -323,6 +354,44 @@ impl LazyMap {
                 let i = find(text, entries, key)?;
                 let entry = entries.remove(i);
                 Some(slot_owned(text, entry.value))
+            }
+        }
+    }
+
+    /// Sets `key` to `value`, replacing its value if it had one, without
+    /// parsing the other entries.
+    pub fn insert(&mut self, key: &str, value: Value) {
+        match &mut self.repr {
+            Repr::Map(map) => match map.get_mut(key) {
+                Some(old) => *old = value,
+                None => {
+                    map.insert(key.to_owned(), value);
+                }
+            },
+            Repr::Indexed {
+                text,
+                entries,
+                seen,
+                inserted,
+                ..
+            } => {
+                *inserted = true;
+                let bit = key_bit(key.as_bytes());
+                if *seen & bit != 0 {
+                    if let Some(i) = find(text, entries, key) {
+                        entries[i].value = Slot::Parsed(value);
+                        return;
+                    }
+                }
+                *seen |= bit;
+                let at = entries.partition_point(|e| e.key(text) < key);
+                entries.insert(
+                    at,
+                    Entry {
+                        key: EntryKey::Owned(key.into()),
+                        value: Slot::Parsed(value),
+                    },
+                );
             }
         }
     }
@@ -357,6 +426,17 @@ impl LazyMap {
                 .collect(),
         }
     }
+
+    /// Writes the data as Flask's tagged JSON, as [`write_map`] writes the
+    /// same data as a [`Map`].
+    ///
+    /// [`write_map`]: super::write_map
+    pub(crate) fn write_json(&self, out: &mut String) {
+        match &self.repr {
+            Repr::Map(map) => super::write_map(out, map),
+            Repr::Indexed { .. } => super::write::write_entries(out, self.len(), self.iter()),
+        }
+    }
 }
 
 #[inline]
@@ -387,14 +467,15 @@ fn slot_owned(text: &str, slot: Slot) -> Value {
 fn find(text: &str, entries: &[Entry], key: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     if entries.len() <= 8 {
-        return entries.iter().position(|e| {
-            let (start, end) = (e.key.0 as usize, e.key.1 as usize);
-            end - start == key.len() && bytes.get(start..end) == Some(key.as_bytes())
+        return entries.iter().position(|e| match &e.key {
+            EntryKey::Text(start, end) => {
+                let (start, end) = (*start as usize, *end as usize);
+                end - start == key.len() && bytes.get(start..end) == Some(key.as_bytes())
+            }
+            EntryKey::Owned(owned) => **owned == *key,
         });
     }
-    entries
-        .binary_search_by(|e| range_str(text, e.key).cmp(key))
-        .ok()
+    entries.binary_search_by(|e| e.key(text).cmp(key)).ok()
 }
 
 /// One of 64 bits for a key, from its length and last byte: the engine's
@@ -413,7 +494,14 @@ fn build_map(text: &str, entries: Vec<Entry>) -> Map {
     // Sorted and unique: BTreeMap builds this in one pass.
     entries
         .into_iter()
-        .map(|e| (range_str(text, e.key).to_owned(), slot_owned(text, e.value)))
+        .map(|e| {
+            let value = slot_owned(text, e.value);
+            let key = match e.key {
+                EntryKey::Text(start, end) => range_str(text, (start, end)).to_owned(),
+                EntryKey::Owned(key) => key.into_string(),
+            };
+            (key, value)
+        })
         .collect()
 }
 
@@ -439,6 +527,7 @@ fn index(s: &str) -> Result<Option<(Vec<Entry>, u64)>, PayloadError> {
     // Flask and websession write sorted keys: checked as they come, so
     // only other writers' payloads pay for the sort.
     let mut sorted = true;
+    let mut last_key: &[u8] = &[];
     let mut seen = 0;
     if b.get(i) == Some(&b'}') {
         i += 1;
@@ -471,12 +560,15 @@ fn index(s: &str) -> Result<Option<(Vec<Entry>, u64)>, PayloadError> {
             };
             // UTF-8's byte order is its code points' order.
             let key_bytes = b.get(key.0 as usize..key.1 as usize).unwrap_or_default();
-            if let Some(last) = entries.last() {
-                let last = b.get(last.key.0 as usize..last.key.1 as usize);
-                sorted = sorted && last.unwrap_or_default() < key_bytes;
+            if !entries.is_empty() {
+                sorted = sorted && last_key < key_bytes;
             }
+            last_key = key_bytes;
             seen |= key_bit(key_bytes);
-            entries.push(Entry { key, value });
+            entries.push(Entry {
+                key: EntryKey::Text(key.0, key.1),
+                value,
+            });
             i = skip_ws(b, i);
             match b.get(i) {
                 Some(b',') => i = skip_ws(b, i + 1),
@@ -491,13 +583,12 @@ fn index(s: &str) -> Result<Option<(Vec<Entry>, u64)>, PayloadError> {
     if skip_ws(b, i) != b.len() {
         return Ok(None);
     }
-    if entries.len() == 1 && TAG_KEYS.contains(&range_str(s, entries[0].key)) {
+    if entries.len() == 1 && TAG_KEYS.contains(&entries[0].key(s)) {
         return Ok(None); // a tagged value at the top level
     }
     if !sorted {
-        let key = |e: &Entry| range_str(s, e.key);
-        entries.sort_unstable_by(|a, b| key(a).cmp(key(b)));
-        if entries.windows(2).any(|w| key(&w[0]) == key(&w[1])) {
+        entries.sort_unstable_by(|a, b| a.key(s).cmp(b.key(s)));
+        if entries.windows(2).any(|w| w[0].key(s) == w[1].key(s)) {
             return Ok(None); // duplicate keys: the last one wins, as the parser knows
         }
     }
@@ -593,6 +684,69 @@ mod tests {
             LazyMap::parse(b"{\"a\":\"\xff\"}".to_vec()).unwrap_err(),
             PayloadError::Utf8
         );
+    }
+
+    /// The data written from the index (entries as read, inserted and
+    /// removed ones) is the bytes `write_map` writes for the same `Map`.
+    #[test]
+    fn changes_are_written_as_the_map_of_the_same_data_would_be() {
+        let texts = [
+            r#"{"_permanent":true,"pet_name":"Rex"}"#,
+            r#"{"b":"2","a":"1"}"#,
+            r#"{}"#,
+            r#"{" di":{" t__":"x"}}"#,
+            r#"{"é":"ünïcödé","ß":"x","ctl":"tab\there","q":"\"q\""}"#,
+            r#"{"_permanent":true,"x":{" b":"YWJj"},"y":[1,2.5,Infinity],"z":{" d":"Thu, 01 Jan 1970 00:00:00 GMT"}}"#,
+            r#"{"k00":0,"k01":1,"k02":2,"k03":3,"k04":4,"k05":5,"k06":6,"k07":7,"k08":8,"k09":9}"#,
+        ];
+        let changes: [&[(&str, Option<Value>)]; 6] = [
+            &[],
+            &[("pet_name", Some(Value::from("Fido")))],
+            &[("_permanent", Some(Value::Bool(true))), ("a", None)],
+            &[(" t", Some(Value::from("tag"))), ("b", None), ("y", None)],
+            &[
+                ("aa", Some(Value::Int(1))),
+                ("zz", Some(Value::from("é"))),
+                ("aa", None),
+            ],
+            &[
+                ("k05", None),
+                ("k055", Some(Value::Null)),
+                ("é", Some(Value::Int(2))),
+            ],
+        ];
+        for text in texts {
+            for ops in changes {
+                let mut lazy = LazyMap::parse(text.as_bytes().to_vec()).expect(text);
+                let mut map = parse_map(text.as_bytes()).expect(text);
+                for (key, value) in ops {
+                    match value {
+                        Some(v) => {
+                            lazy.insert(key, v.clone());
+                            map.insert((*key).to_owned(), v.clone());
+                        }
+                        None => {
+                            assert_eq!(lazy.remove(key), map.remove(*key), "{text} {ops:?}");
+                        }
+                    }
+                }
+                let (mut from_lazy, mut from_map) = (String::new(), String::new());
+                lazy.write_json(&mut from_lazy);
+                super::super::write_map(&mut from_map, &map);
+                assert_eq!(from_lazy, from_map, "{text} {ops:?}");
+                assert_eq!(lazy.to_map(), map, "{text} {ops:?}");
+                assert!(lazy.keys().eq(map.keys().map(String::as_str)), "{text}");
+                for (k, v) in &map {
+                    assert_eq!(lazy.get(k).map(ValueRef::to_value).as_ref(), Some(v));
+                }
+                let inserted = ops.iter().any(|(_, v)| v.is_some());
+                assert_eq!(
+                    lazy.text_as_read().is_some(),
+                    !inserted && !text.starts_with(r#"{" di""#)
+                );
+                assert_eq!(lazy.into_map(), map, "{text} {ops:?}");
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{python_float_repr, TAG_KEYS};
+use super::{python_float_repr, ValueRef, TAG_KEYS};
 use crate::date::http_date;
 use crate::value::{Map, Value, ValueError};
 
@@ -153,34 +153,55 @@ impl Style {
     }
 
     fn dict(self, out: &mut String, m: &Map) -> Result<(), ValueError> {
+        let entries = m.iter().map(|(k, v)| (k.as_str(), ValueRef::Value(v)));
+        self.entries(out, m.len(), entries)
+    }
+
+    /// A dict of `len` entries, in key order.
+    fn entries<'a>(
+        self,
+        out: &mut String,
+        len: usize,
+        mut entries: impl Iterator<Item = (&'a str, ValueRef<'a>)>,
+    ) -> Result<(), ValueError> {
         // TagDict: a one-key dict whose key is a tag key is wrapped so that it is
         // not mistaken for a tagged value when read back.
-        if self.tagged && m.len() == 1 {
-            if let Some((k, v)) = m.iter().next() {
-                if TAG_KEYS.contains(&k.as_str()) {
-                    out.push_str(r#"{" di":{"#);
-                    let mut key = String::with_capacity(k.len() + 2);
-                    key.push_str(k);
-                    key.push_str("__");
-                    write_str(out, &key);
-                    out.push(':');
-                    self.value(out, v)?;
-                    out.push_str("}}");
-                    return Ok(());
-                }
+        let first = entries.next();
+        if let Some((k, v)) = first {
+            if self.tagged && len == 1 && TAG_KEYS.contains(&k) {
+                out.push_str(r#"{" di":{"#);
+                let mut key = String::with_capacity(k.len() + 2);
+                key.push_str(k);
+                key.push_str("__");
+                write_str(out, &key);
+                out.push(':');
+                self.value_ref(out, v)?;
+                out.push_str("}}");
+                return Ok(());
             }
         }
         out.push('{');
-        for (i, (k, v)) in m.iter().enumerate() {
+        for (i, (k, v)) in first.into_iter().chain(entries).enumerate() {
             if i > 0 {
                 out.push_str(self.item_sep);
             }
             write_str(out, k);
             out.push_str(self.key_sep);
-            self.value(out, v)?;
+            self.value_ref(out, v)?;
         }
         out.push('}');
         Ok(())
+    }
+
+    /// A value still in a payload's text (a plain string) or parsed.
+    fn value_ref(self, out: &mut String, v: ValueRef<'_>) -> Result<(), ValueError> {
+        match v {
+            ValueRef::Str(s) => {
+                write_str(out, s);
+                Ok(())
+            }
+            ValueRef::Value(v) => self.value(out, v),
+        }
     }
 }
 
@@ -196,6 +217,17 @@ pub fn write_map_as_loaded(out: &mut String, map: &Map) {
         .map(|(k, v)| (k.clone(), v.to_loaded()))
         .collect();
     write_dict(out, &loaded);
+}
+
+/// Writes `len` entries in key order as Flask's tagged JSON, as
+/// [`write_map`] writes a map of them: a [`LazyMap`](super::LazyMap)'s.
+pub(super) fn write_entries<'a>(
+    out: &mut String,
+    len: usize,
+    entries: impl Iterator<Item = (&'a str, ValueRef<'a>)>,
+) {
+    // Tagged JSON has a form for every value: this never fails.
+    let _ = Style::FLASK.entries(out, len, entries);
 }
 
 fn write_dict(out: &mut String, m: &Map) {

@@ -162,14 +162,13 @@ impl CookieEngine {
         let from_cookie = origin.is_some();
         let value = match reissued {
             Some(value) => value,
-            None => self.format.write(state.data.map_mut(), now, created_at)?,
+            None => self.format.write(&mut state.data, now, created_at)?,
         };
         if !unchanged && self.overflow.is_some() {
             // The state may yet go to the overflow store: without the
             // cookie's revocation keys.
-            let map = state.data.map_mut();
             for key in [SID_KEY, USER_KEY, GENERATION_KEY] {
-                map.remove(key);
+                state.data.remove(key);
             }
         }
         let expires = permanent.then(|| policy.expiry(now, lifetime, created_at, 0));
