@@ -434,7 +434,12 @@ impl LazyMap {
     pub(crate) fn write_json(&self, out: &mut String) {
         match &self.repr {
             Repr::Map(map) => super::write_map(out, map),
-            Repr::Indexed { .. } => super::write::write_entries(out, self.len(), self.iter()),
+            Repr::Indexed { text, entries, .. } => {
+                let entries = entries
+                    .iter()
+                    .map(|e| (e.key(text), slot_ref(text, &e.value)));
+                super::write::write_entries(out, self.len(), entries);
+            }
         }
     }
 }

@@ -166,31 +166,36 @@ impl Style {
     ) -> Result<(), ValueError> {
         // TagDict: a one-key dict whose key is a tag key is wrapped so that it is
         // not mistaken for a tagged value when read back.
-        let first = entries.next();
-        if let Some((k, v)) = first {
-            if self.tagged && len == 1 && TAG_KEYS.contains(&k) {
-                out.push_str(r#"{" di":{"#);
-                let mut key = String::with_capacity(k.len() + 2);
-                key.push_str(k);
-                key.push_str("__");
-                write_str(out, &key);
-                out.push(':');
-                self.value_ref(out, v)?;
-                out.push_str("}}");
-                return Ok(());
-            }
+        let Some((k, v)) = entries.next() else {
+            out.push_str("{}");
+            return Ok(());
+        };
+        if self.tagged && len == 1 && TAG_KEYS.contains(&k) {
+            out.push_str(r#"{" di":{"#);
+            let mut key = String::with_capacity(k.len() + 2);
+            key.push_str(k);
+            key.push_str("__");
+            write_str(out, &key);
+            out.push(':');
+            self.value_ref(out, v)?;
+            out.push_str("}}");
+            return Ok(());
         }
         out.push('{');
-        for (i, (k, v)) in first.into_iter().chain(entries).enumerate() {
-            if i > 0 {
-                out.push_str(self.item_sep);
-            }
-            write_str(out, k);
-            out.push_str(self.key_sep);
-            self.value_ref(out, v)?;
+        self.entry(out, k, v)?;
+        for (k, v) in entries {
+            out.push_str(self.item_sep);
+            self.entry(out, k, v)?;
         }
         out.push('}');
         Ok(())
+    }
+
+    /// `"key":value`, with the style's separator.
+    fn entry(self, out: &mut String, k: &str, v: ValueRef<'_>) -> Result<(), ValueError> {
+        write_str(out, k);
+        out.push_str(self.key_sep);
+        self.value_ref(out, v)
     }
 
     /// A value still in a payload's text (a plain string) or parsed.
