@@ -33,7 +33,7 @@ use crate::itsdangerous::{
 };
 use crate::json::{self, LazyMap};
 use crate::key::KeyRing;
-use crate::value::Map;
+use crate::value::{Map, Value};
 
 /// Flask's salt for the session cookie signer.
 pub(crate) const SALT: &[u8] = b"cookie-session";
@@ -246,11 +246,17 @@ impl FlaskCodec {
         self.sign_json(text.as_bytes(), timestamp)
     }
 
-    /// [`encode`](Self::encode) for a [`LazyMap`]: its entries still in the
-    /// text they were read from are written from there.
-    pub(crate) fn encode_lazy(&self, data: &LazyMap, timestamp: u64) -> String {
+    /// [`encode`](Self::encode) for a [`LazyMap`], with `extra` among its
+    /// entries (see [`LazyMap::write_json`]): its entries still in the text
+    /// they were read from are written from there.
+    pub(crate) fn encode_lazy(
+        &self,
+        data: &LazyMap,
+        extra: Option<(&str, &Value)>,
+        timestamp: u64,
+    ) -> String {
         let mut text = String::with_capacity(64);
-        data.write_json(&mut text);
+        data.write_json(&mut text, extra);
         self.sign_json(text.as_bytes(), timestamp)
     }
 

@@ -215,14 +215,11 @@ impl CookieFormat for FlaskCodec {
         now: u64,
         created_at: Option<u64>,
     ) -> Result<String, ValueError> {
-        let Some(created) = created_at else {
-            return Ok(self.encode_lazy(data, now));
-        };
-        let created = i64::try_from(created).unwrap_or(i64::MAX);
-        data.insert(CREATED_KEY, Value::Int(created));
-        let cookie = self.encode_lazy(data, now);
-        data.remove(CREATED_KEY);
-        Ok(cookie)
+        // The creation time is written among the data's entries, not
+        // inserted into them.
+        let created = created_at.map(|c| Value::Int(i64::try_from(c).unwrap_or(i64::MAX)));
+        let extra = created.as_ref().map(|c| (CREATED_KEY, c));
+        Ok(self.encode_lazy(data, extra, now))
     }
 
     fn reissue(

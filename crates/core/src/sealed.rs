@@ -295,7 +295,7 @@ impl SealedCodec {
     /// text they were read from are written from there.
     pub(crate) fn seal_lazy(&self, data: &LazyMap, issued_at: u64, created_at: u64) -> String {
         let mut text = String::with_capacity(64);
-        data.write_json(&mut text);
+        data.write_json(&mut text, None);
         self.seal_json(&text, issued_at, created_at)
     }
 

@@ -428,20 +428,58 @@ impl LazyMap {
     }
 
     /// Writes the data as Flask's tagged JSON, as [`write_map`] writes the
-    /// same data as a [`Map`].
+    /// same data as a [`Map`], with `extra` among the entries in its key's
+    /// place (in place of an entry of the same key, if there is one), as if
+    /// it had been inserted.
     ///
     /// [`write_map`]: super::write_map
-    pub(crate) fn write_json(&self, out: &mut String) {
-        match &self.repr {
-            Repr::Map(map) => super::write_map(out, map),
-            Repr::Indexed { text, entries, .. } => {
+    pub(crate) fn write_json(&self, out: &mut String, extra: Option<(&str, &Value)>) {
+        let len = match extra {
+            Some((key, _)) => self.len() + usize::from(!self.contains_key(key)),
+            None => self.len(),
+        };
+        let extra = extra.map(|(k, v)| (k, ValueRef::Value(v)));
+        // Without an extra entry (the usual write) no merge runs.
+        match (&self.repr, extra) {
+            (Repr::Map(map), None) => super::write_map(out, map),
+            (Repr::Map(map), Some(extra)) => {
+                let entries = map.iter().map(|(k, v)| (k.as_str(), ValueRef::Value(v)));
+                super::write::write_entries(out, len, merged(entries, extra));
+            }
+            (Repr::Indexed { text, entries, .. }, extra) => {
                 let entries = entries
                     .iter()
                     .map(|e| (e.key(text), slot_ref(text, &e.value)));
-                super::write::write_entries(out, self.len(), entries);
+                match extra {
+                    None => super::write::write_entries(out, len, entries),
+                    Some(extra) => super::write::write_entries(out, len, merged(entries, extra)),
+                }
             }
         }
     }
+}
+
+/// `entries` (sorted by key, unique) with `extra` in its key's place,
+/// replacing an entry of the same key.
+fn merged<'a>(
+    entries: impl Iterator<Item = (&'a str, ValueRef<'a>)>,
+    extra: (&'a str, ValueRef<'a>),
+) -> impl Iterator<Item = (&'a str, ValueRef<'a>)> {
+    let mut entries = entries.peekable();
+    let mut extra = Some(extra);
+    std::iter::from_fn(move || {
+        let Some((key, _)) = extra else {
+            return entries.next();
+        };
+        match entries.peek() {
+            Some((k, _)) if *k < key => return entries.next(),
+            Some((k, _)) if *k == key => {
+                entries.next();
+            }
+            _ => {}
+        }
+        extra.take()
+    })
 }
 
 #[inline]
@@ -736,9 +774,23 @@ mod tests {
                     }
                 }
                 let (mut from_lazy, mut from_map) = (String::new(), String::new());
-                lazy.write_json(&mut from_lazy);
+                lazy.write_json(&mut from_lazy, None);
                 super::super::write_map(&mut from_map, &map);
                 assert_eq!(from_lazy, from_map, "{text} {ops:?}");
+                // With an extra entry: new, first, last, or in place of one.
+                for key in ["_ws_created", "", "\u{10ffff}", "pet_name", "k05", "b"] {
+                    let extra = Value::Int(7);
+                    let (mut from_lazy, mut from_map) = (String::new(), String::new());
+                    lazy.write_json(&mut from_lazy, Some((key, &extra)));
+                    let mut with = map.clone();
+                    with.insert(key.to_owned(), extra);
+                    super::super::write_map(&mut from_map, &with);
+                    assert_eq!(from_lazy, from_map, "{text} {ops:?} {key}");
+                    let as_map = LazyMap::from(map.clone());
+                    from_lazy.clear();
+                    as_map.write_json(&mut from_lazy, Some((key, &Value::Int(7))));
+                    assert_eq!(from_lazy, from_map, "{text} {ops:?} {key} (a Map)");
+                }
                 assert_eq!(lazy.to_map(), map, "{text} {ops:?}");
                 assert!(lazy.keys().eq(map.keys().map(String::as_str)), "{text}");
                 for (k, v) in &map {
