@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use websession_core::format::CookieFormat;
+use websession_core::format::{CookieFormat, CREATED_KEY};
 use websession_core::{json, FlaskCodec, Key, KeyRing, Value};
 
 fn codec() -> &'static FlaskCodec {
@@ -49,7 +49,12 @@ fuzz_target!(|data: &[u8]| {
             if let Some(gone) = pick(first / 3) {
                 assert_eq!(lazy.remove(&gone).is_some(), full.remove(&gone).is_some());
             }
-            let written = codec().write(&mut lazy, 1_700_000_000, None).expect("tagged JSON");
+            // With a creation time, half the time: written among the entries.
+            let created = (first % 2 == 1).then_some(1_699_000_000);
+            let written = codec().write(&mut lazy, 1_700_000_000, created).expect("tagged JSON");
+            if created.is_some() {
+                full.insert(CREATED_KEY.to_owned(), Value::Int(1_699_000_000));
+            }
             assert_eq!(written, codec().encode(&full, 1_700_000_000), "written from the index");
         }
         (Err(a), Err(b)) => assert_eq!(a, b, "the same error"),

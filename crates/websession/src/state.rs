@@ -66,7 +66,7 @@ impl UserChange {
 /// and where it is kept ([`Kept`]: the cookie, or a store record).
 pub(crate) struct SessionState {
     /// The data: as the cookie or record brought it, parsed key by key when
-    /// read, and turned into a map by the first change.
+    /// read; changes keep the rest as it was (`LazyMap::insert`).
     pub(crate) data: LazyMap,
     /// Flask's `modified`: a top-level change happened.
     pub(crate) modified: bool,

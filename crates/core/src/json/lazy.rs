@@ -778,7 +778,15 @@ mod tests {
                 super::super::write_map(&mut from_map, &map);
                 assert_eq!(from_lazy, from_map, "{text} {ops:?}");
                 // With an extra entry: new, first, last, or in place of one.
-                for key in ["_ws_created", "", "\u{10ffff}", "pet_name", "k05", "b"] {
+                for key in [
+                    "_ws_created",
+                    "",
+                    "\u{10ffff}",
+                    "pet_name",
+                    "k05",
+                    "b",
+                    " t",
+                ] {
                     let extra = Value::Int(7);
                     let (mut from_lazy, mut from_map) = (String::new(), String::new());
                     lazy.write_json(&mut from_lazy, Some((key, &extra)));
