@@ -178,6 +178,12 @@ impl SessionState {
         }
     }
 
+    /// The state, opened at `now` (Unix seconds).
+    pub(crate) fn opened(mut self, now: u64) -> Self {
+        self.opened_at = now;
+        self
+    }
+
     /// The state, leaving an empty one in its place: for a save that must
     /// own it (a store write after the response's headers were decided).
     pub(crate) fn take(&mut self) -> Self {

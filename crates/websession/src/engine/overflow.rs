@@ -55,10 +55,7 @@ pub(super) fn open<'a>(
             };
             span.record("outcome", outcome);
             span.record("elapsed_us", elapsed_us(started));
-            let mut state = SessionState {
-                opened_at: now,
-                ..loaded?
-            };
+            let mut state = loaded?;
             state.ids = CookieIds::take(&mut state.data);
             match &engine.revocation {
                 Some(revocation) if !state.ids.is_empty() => {

@@ -129,11 +129,7 @@ impl Opener for StoreEngine {
         );
         let read = async move {
             let raw = raw.as_ref().map(RawCookie::as_str);
-            let loaded = load(&self.shared, &*self.store, raw, now, self.fail_open).await;
-            Ok(SessionState {
-                opened_at: now,
-                ..loaded?
-            })
+            load(&self.shared, &*self.store, raw, now, self.fail_open).await
         };
         Opened::Pending(in_span(read, span, |loaded| match loaded {
             Ok(s) if s.record().is_some() => "found",
@@ -172,7 +168,8 @@ fn in_span<'a, T: 'a>(
 /// Reads the record of the cookie's id. Unknown and malformed ids give an
 /// empty session (a new id is made only when it is written); nothing is
 /// ever created by a read. A corrupt record is deleted; an outage is a 503,
-/// or (failing open) an empty session that is never saved.
+/// or (failing open) an empty session that is never saved. The state is
+/// opened at `now`.
 pub(super) async fn load(
     shared: &Shared,
     store: &dyn SessionStore,
@@ -186,14 +183,14 @@ pub(super) async fn load(
             crate::metrics::cookie_rejected("BadSessionId");
             tracing::debug!(target: "websession::security", "malformed session id; starting an empty session");
         }
-        return Ok(SessionState::in_store());
+        return Ok(SessionState::in_store().opened(now));
     };
-    match store_op("load", store.load(&ids.key(&id), now)).await {
+    let state = match store_op("load", store.load(&ids.key(&id), now)).await {
         Ok(Some(record)) => {
             // No idle check here: a record's expiry is its idle deadline.
             if let Err(e) = shared.policy.check_absolute(now, record.created_at) {
                 log_rejection(&e);
-                return Ok(SessionState::in_store());
+                return Ok(SessionState::in_store().opened(now));
             }
             let mut state = SessionState::kept(Kept::Store(InStore {
                 record: Some(StoredRecord {
@@ -204,12 +201,12 @@ pub(super) async fn load(
             }));
             state.data = record.data.into();
             state.created_at = Some(record.created_at);
-            Ok(state)
+            state
         }
         Ok(None) => {
             crate::metrics::cookie_rejected("UnknownSessionId");
             tracing::debug!(target: "websession::security", "unknown or expired session id; starting an empty session");
-            Ok(SessionState::in_store())
+            SessionState::in_store()
         }
         Err(e) if e.kind() == StoreErrorKind::Corrupt => {
             // Corrupt data is not an outage: the user starts over, and the
@@ -222,20 +219,21 @@ pub(super) async fn load(
             if let Err(e) = store_op("delete", store.delete(&ids.key(&id))).await {
                 tracing::warn!(error = %chain(&e), "could not delete the corrupt session record");
             }
-            Ok(SessionState::in_store())
+            SessionState::in_store()
         }
         Err(e) if fail_open => {
             tracing::error!(error = %chain(&e), "session store unavailable; failing open with an empty, unsaved session");
-            Ok(SessionState {
+            SessionState {
                 unsaved: true,
                 ..SessionState::in_store()
-            })
+            }
         }
         Err(e) => {
             tracing::error!(error = %chain(&e), "session store unavailable; answering 503");
-            Err(SessionError::Store(e))
+            return Err(SessionError::Store(e));
         }
-    }
+    };
+    Ok(state.opened(now))
 }
 
 /// What the save does.
