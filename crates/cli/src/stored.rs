@@ -85,7 +85,7 @@ pub(crate) fn load(request: &Request<'_>, now: u64) -> anyhow::Result<Found> {
         };
         match store.load(&ids.key(&id), now).await {
             Ok(Some(record)) => Ok(Found::Session(
-                Value::Dict(record.data).to_tagged_json(),
+                Value::Dict(record.data.into_map()).to_tagged_json(),
                 record.expires_at,
             )),
             Ok(None) => Ok(Found::Nothing(

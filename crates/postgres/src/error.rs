@@ -4,7 +4,6 @@
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 use websession_core::store::{ChangeSet, StoreError, StoreErrorKind};
-use websession_core::Map;
 
 use crate::tls;
 
@@ -66,8 +65,11 @@ fn nul_error(what: &str) -> StoreError {
 /// the user id (a TEXT column). Values need no check: each is stored as its
 /// tagged JSON text, which writes NUL as the escape `\u0000`, and nested
 /// dict keys are inside that text too.
-pub(crate) fn check(data: &Map, user: Option<&str>) -> Result<(), StoreError> {
-    if let Some(key) = data.keys().find(|k| k.contains('\0')) {
+pub(crate) fn check<'a>(
+    mut keys: impl Iterator<Item = &'a str>,
+    user: Option<&str>,
+) -> Result<(), StoreError> {
+    if let Some(key) = keys.find(|k| k.contains('\0')) {
         return Err(nul_error(&format!("a session key ({key:?})")));
     }
     if user.is_some_and(|u| u.contains('\0')) {
@@ -79,7 +81,7 @@ pub(crate) fn check(data: &Map, user: Option<&str>) -> Result<(), StoreError> {
 /// [`check`] for the keys a change set writes and the user it assigns.
 pub(crate) fn check_changes(changes: &ChangeSet) -> Result<(), StoreError> {
     check(
-        &changes.set,
+        changes.set.keys().map(String::as_str),
         changes.user.as_ref().and_then(Option::as_deref),
     )
 }

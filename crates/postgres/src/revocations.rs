@@ -3,7 +3,6 @@
 
 use tokio_postgres::Row;
 use websession_core::store::{IdHash, RevocationStore, StoreError, StoreErrorKind, Verdict};
-use websession_core::Map;
 
 use crate::error::{check, column};
 use crate::session_store::secs;
@@ -107,7 +106,7 @@ impl RevocationStore for PostgresRevocations {
     }
 
     async fn bump_generation(&self, user: &str) -> Result<u64, StoreError> {
-        check(&Map::new(), Some(user))?;
+        check(std::iter::empty(), Some(user))?;
         let inner = &self.store.inner;
         let sql = &inner.statements;
         let row = inner

@@ -2,6 +2,7 @@
 //! call one statement on one of the store's connections.
 
 use tokio_postgres::Row;
+use websession_core::json::ValueRef;
 use websession_core::store::{
     decode_value, ChangeSet, ExpiredDeletion, IdHash, Record, SessionStore, StoreError,
     StoreErrorKind,
@@ -18,10 +19,12 @@ pub(crate) fn secs(t: u64) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
 }
 
-/// A map's keys and their values as tagged JSON text, for `jsonb_object`.
-fn key_texts(data: &Map) -> (Vec<&str>, Vec<String>) {
-    data.iter()
-        .map(|(k, v)| (k.as_str(), v.to_tagged_json()))
+/// Keys and their values as tagged JSON text, for `jsonb_object`.
+fn key_texts<'a>(
+    entries: impl Iterator<Item = (&'a str, ValueRef<'a>)>,
+) -> (Vec<&'a str>, Vec<String>) {
+    entries
+        .map(|(k, v)| (k, v.to_value().to_tagged_json()))
         .unzip()
 }
 
@@ -46,7 +49,11 @@ fn change_params(changes: &ChangeSet) -> ChangeParams<'_> {
         .map(String::as_str)
         .filter(|k| !k.contains('\0'))
         .collect();
-    let (keys, texts) = key_texts(&changes.set);
+    let set = changes
+        .set
+        .iter()
+        .map(|(k, v)| (k.as_str(), ValueRef::Value(v)));
+    let (keys, texts) = key_texts(set);
     let (set_user, user) = match &changes.user {
         Some(u) => (true, u.as_deref()),
         None => (false, None),
@@ -121,8 +128,8 @@ impl SessionStore for PostgresStore {
     }
 
     async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<(), StoreError> {
-        check(&record.data, record.user.as_deref())?;
-        let (keys, texts) = key_texts(&record.data);
+        check(record.data.keys(), record.user.as_deref())?;
+        let (keys, texts) = key_texts(record.data.iter());
         let (created, expires, user, now) = (
             secs(record.created_at),
             secs(record.expires_at),

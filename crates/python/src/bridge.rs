@@ -528,7 +528,7 @@ fn to_record(mut data: Map, expires_at: u64, now: u64) -> Record {
 /// The data a record is stored as: its keys, the creation time, and the
 /// user when the login key doesn't already say it.
 fn from_record(record: &Record) -> Map {
-    let mut data = record.data.clone();
+    let mut data = record.data.to_map();
     data.insert(
         CREATED_KEY.to_owned(),
         Value::Int(i64::try_from(record.created_at).unwrap_or(i64::MAX)),

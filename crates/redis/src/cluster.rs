@@ -56,8 +56,8 @@ impl RedisStore {
                     .arg(record.created_at)
                     .arg(user_arg(record.user.as_deref()))
                     .arg(claim);
-                for (k, v) in &record.data {
-                    cmd.arg(k).arg(v.to_tagged_json());
+                for (k, v) in record.data.iter() {
+                    cmd.arg(k).arg(v.to_value().to_tagged_json());
                 }
             })
             .await?;

@@ -238,13 +238,14 @@ fn parse_pairs<'a>(
         }
     };
     let mut record = Record::new(Map::new(), 0, 0);
+    let mut data = Map::new();
     let mut version = String::new();
     let mut any = false;
     for (field, value) in pairs {
         any = true;
         let (field, value) = (text(field)?, text(value)?);
         if let Some(key) = field.strip_prefix("d:") {
-            record.data.insert(key.to_owned(), decode_value(value)?);
+            data.insert(key.to_owned(), decode_value(value)?);
         } else {
             let number = || {
                 value
@@ -260,5 +261,6 @@ fn parse_pairs<'a>(
             }
         }
     }
+    record.data = data.into();
     Ok(any.then_some((record, version)))
 }

@@ -33,8 +33,8 @@ impl SessionStore for RedisStore {
                     .arg(record.expires_at)
                     .arg(record.created_at)
                     .arg(user_arg(record.user.as_deref()));
-                for (k, v) in &record.data {
-                    cmd.arg(k).arg(v.to_tagged_json());
+                for (k, v) in record.data.iter() {
+                    cmd.arg(k).arg(v.to_value().to_tagged_json());
                 }
             })
             .await?;

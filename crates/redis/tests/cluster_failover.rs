@@ -454,8 +454,8 @@ async fn kill_under_load(store: RedisStore, label: &str, needs_replica: bool) ->
             .await
             .expect("load after failover")
             .expect("the session is there");
-        let stored = match record.data.get("n") {
-            Some(Value::Int(n)) => *n,
+        let stored = match record.data.get("n").map(|v| v.to_value()) {
+            Some(Value::Int(n)) => n,
             _ => 0,
         };
         if stored < log.acked {

@@ -56,22 +56,25 @@ pub(crate) fn load(
     let mut stmt = conn.prepare_cached(&sql.load).map_err(err)?;
     let mut rows = stmt.query(params![id.as_bytes(), now]).map_err(err)?;
     let mut record: Option<Record> = None;
+    let mut data = Map::new();
     while let Some(row) = rows.next().map_err(err)? {
-        let record = match &mut record {
-            Some(record) => record,
-            None => record.insert(
+        if record.is_none() {
+            record = Some(
                 Record::new(
                     Map::new(),
                     u64::try_from(row.get::<_, i64>(0).map_err(err)?).unwrap_or(0),
                     u64::try_from(row.get::<_, i64>(1).map_err(err)?).unwrap_or(0),
                 )
                 .with_user(row.get::<_, Option<String>>(2).map_err(err)?),
-            ),
-        };
+            );
+        }
         let (Some(key), Some(value)) = (text(row, 3)?, text(row, 4)?) else {
             continue; // a session without keys
         };
-        record.data.insert(key.to_owned(), decode_value(value)?);
+        data.insert(key.to_owned(), decode_value(value)?);
     }
-    Ok(record)
+    Ok(record.map(|mut record| {
+        record.data = data.into();
+        record
+    }))
 }

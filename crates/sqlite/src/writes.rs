@@ -1,8 +1,8 @@
 //! The writer's transactions: a batch of writes, each in its own savepoint.
 
 use rusqlite::{params, Connection, ErrorCode};
+use websession_core::json::ValueRef;
 use websession_core::store::{ChangeSet, IdHash, StoreError, StoreErrorKind};
-use websession_core::Map;
 
 use crate::connection::set_max_size;
 use crate::error::{err, secs, unavailable, STOPPED};
@@ -150,7 +150,7 @@ fn apply_write(conn: &Connection, sql: &Statements, op: &Write) -> Result<u64, O
                 secs(record.expires_at),
                 record.user.as_deref()
             ])?;
-            insert_values(conn, sql, id, &record.data)?;
+            insert_values(conn, sql, id, record.data.iter())?;
             Ok(1)
         }
         Write::Update { id, changes, now } => {
@@ -228,18 +228,22 @@ fn apply_write(conn: &Connection, sql: &Statements, op: &Write) -> Result<u64, O
     }
 }
 
-fn insert_values(
+fn insert_values<'a>(
     conn: &Connection,
     sql: &Statements,
     id: &IdHash,
-    data: &Map,
+    mut entries: impl Iterator<Item = (&'a str, ValueRef<'a>)>,
 ) -> Result<(), OpError> {
-    if data.is_empty() {
+    let Some(first) = entries.next() else {
         return Ok(());
-    }
+    };
     let mut stmt = conn.prepare_cached(&sql.set_value)?;
-    for (key, value) in data {
-        stmt.execute(params![id.as_bytes(), key, value.to_tagged_json()])?;
+    for (key, value) in std::iter::once(first).chain(entries) {
+        let text = match value {
+            ValueRef::Value(v) => v.to_tagged_json(),
+            v => v.to_value().to_tagged_json(),
+        };
+        stmt.execute(params![id.as_bytes(), key, text])?;
     }
     Ok(())
 }
@@ -281,5 +285,9 @@ fn apply(
             stmt.execute(params![id.as_bytes(), key])?;
         }
     }
-    insert_values(conn, sql, id, &changes.set)
+    let set = changes
+        .set
+        .iter()
+        .map(|(k, v)| (k.as_str(), ValueRef::Value(v)));
+    insert_values(conn, sql, id, set)
 }

@@ -208,7 +208,7 @@ impl Logins {
                 current: Some(&id) == this.as_ref(),
                 created_at: record.created_at,
                 expires_at: record.expires_at,
-                data: record.data,
+                data: record.data.into_map(),
             })
             .collect();
         devices.sort_by_key(|d| (!d.current, std::cmp::Reverse(d.created_at)));

@@ -2,6 +2,7 @@
 //! text, and a value is built only when a handler reads it.
 
 use std::fmt;
+use std::sync::Arc;
 
 use zeroize::Zeroize as _;
 
@@ -61,12 +62,51 @@ enum Repr {
         wipe: bool,
     },
     /// Parsed (or changed) data.
-    Map(Map),
+    Map(MapRepr),
+}
+
+/// A [`Map`] of a [`LazyMap`]'s own, or one shared with its clones
+/// ([`LazyMap::shared`]): the first change copies a shared map that
+/// another clone still holds.
+#[derive(Clone)]
+enum MapRepr {
+    Owned(Map),
+    Shared(Arc<Map>),
+}
+
+impl std::ops::Deref for MapRepr {
+    type Target = Map;
+
+    #[inline]
+    fn deref(&self) -> &Map {
+        match self {
+            Self::Owned(map) => map,
+            Self::Shared(map) => map,
+        }
+    }
+}
+
+impl MapRepr {
+    /// The map, for changing it (a shared one is copied if a clone still
+    /// holds it).
+    fn make_mut(&mut self) -> &mut Map {
+        match self {
+            Self::Owned(map) => map,
+            Self::Shared(map) => Arc::make_mut(map),
+        }
+    }
+
+    fn into_map(self) -> Map {
+        match self {
+            Self::Owned(map) => map,
+            Self::Shared(map) => Arc::try_unwrap(map).unwrap_or_else(|map| (*map).clone()),
+        }
+    }
 }
 
 impl Default for Repr {
     fn default() -> Self {
-        Self::Map(Map::new())
+        Self::Map(MapRepr::Owned(Map::new()))
     }
 }
 
@@ -160,7 +200,7 @@ impl ValueRef<'_> {
 impl From<Map> for LazyMap {
     fn from(map: Map) -> Self {
         Self {
-            repr: Repr::Map(map),
+            repr: Repr::Map(MapRepr::Owned(map)),
         }
     }
 }
@@ -172,6 +212,17 @@ impl PartialEq for LazyMap {
                 .iter()
                 .zip(other.iter())
                 .all(|((k1, v1), (k2, v2))| k1 == k2 && v1.to_value() == v2.to_value())
+    }
+}
+
+/// The same entries as the map (values compared as [`Value`]s).
+impl PartialEq<Map> for LazyMap {
+    fn eq(&self, other: &Map) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|((k1, v1), (k2, v2))| k1 == k2 && v1.to_value() == *v2)
     }
 }
 
@@ -339,7 +390,9 @@ impl LazyMap {
     /// Removes `key` and gives its value, without parsing the other entries.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         match &mut self.repr {
-            Repr::Map(map) => map.remove(key),
+            // A shared map is copied only for a key it has.
+            Repr::Map(map) if !map.contains_key(key) => None,
+            Repr::Map(map) => map.make_mut().remove(key),
             Repr::Indexed {
                 text,
                 entries,
@@ -362,10 +415,10 @@ impl LazyMap {
     /// parsing the other entries.
     pub fn insert(&mut self, key: &str, value: Value) {
         match &mut self.repr {
-            Repr::Map(map) => match map.get_mut(key) {
+            Repr::Map(map) => match map.make_mut().get_mut(key) {
                 Some(old) => *old = value,
                 None => {
-                    map.insert(key.to_owned(), value);
+                    map.make_mut().insert(key.to_owned(), value);
                 }
             },
             Repr::Indexed {
@@ -401,10 +454,10 @@ impl LazyMap {
     pub fn map_mut(&mut self) -> &mut Map {
         if let Repr::Indexed { text, entries, .. } = &mut self.repr {
             let map = build_map(text, std::mem::take(entries));
-            self.repr = Repr::Map(map);
+            self.repr = Repr::Map(MapRepr::Owned(map));
         }
         match &mut self.repr {
-            Repr::Map(map) => map,
+            Repr::Map(map) => map.make_mut(),
             Repr::Indexed { .. } => unreachable!("just replaced"),
         }
     }
@@ -412,14 +465,46 @@ impl LazyMap {
     /// The data as a [`Map`].
     #[must_use]
     pub fn into_map(mut self) -> Map {
-        std::mem::take(self.map_mut())
+        match &mut self.repr {
+            Repr::Map(map) => std::mem::replace(map, MapRepr::Owned(Map::new())).into_map(),
+            Repr::Indexed { text, entries, .. } => build_map(text, std::mem::take(entries)),
+        }
+    }
+
+    /// The data behind a reference count: its clones share it (a clone
+    /// costs a count, not a copy of every key and value), and the first
+    /// change of one of them copies it. For a store that hands out copies
+    /// of what it holds ([`MemoryStore`](crate::store::MemoryStore)).
+    /// Indexed data is made a map first.
+    ///
+    /// ```
+    /// use websession_core::json::LazyMap;
+    /// use websession_core::{Map, Value};
+    ///
+    /// let mut map = Map::new();
+    /// map.insert("user".into(), Value::from("alice"));
+    /// let kept = LazyMap::from(map).shared();
+    /// let mut copy = kept.clone(); // no copy of the data
+    /// copy.insert("user", Value::from("bob")); // copies it
+    /// assert_eq!(kept.get("user").unwrap().to_value(), Value::from("alice"));
+    /// assert_eq!(copy.get("user").unwrap().to_value(), Value::from("bob"));
+    /// ```
+    #[must_use]
+    pub fn shared(mut self) -> Self {
+        self.map_mut();
+        if let Repr::Map(map) = &mut self.repr {
+            if let MapRepr::Owned(owned) = map {
+                *map = MapRepr::Shared(Arc::new(std::mem::take(owned)));
+            }
+        }
+        self
     }
 
     /// A copy of the data as a [`Map`].
     #[must_use]
     pub fn to_map(&self) -> Map {
         match &self.repr {
-            Repr::Map(map) => map.clone(),
+            Repr::Map(map) => Map::clone(map),
             Repr::Indexed { .. } => self
                 .iter()
                 .map(|(k, v)| (k.to_owned(), v.to_value()))

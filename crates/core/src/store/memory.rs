@@ -24,7 +24,7 @@ type Hasher = foldhash::fast::RandomState;
 /// # tokio_test_block_on(async {
 /// let store = MemoryStore::new();
 /// let id = SessionId::generate();
-/// store.create(&id.hash(), &Record::new(Default::default(), 100, 200), 100).await?;
+/// store.create(&id.hash(), &Record::new(websession_core::Map::new(), 100, 200), 100).await?;
 /// assert!(store.load(&id.hash(), 150).await?.is_some());
 /// assert!(store.load(&id.hash(), 200).await?.is_none()); // expired
 /// # Ok::<(), websession_core::store::StoreError>(()) });
@@ -102,7 +102,11 @@ impl SessionStore for MemoryStore {
         if map.get(id).is_some_and(|r| r.expires_at > now) {
             return Err(StoreError::from_kind(StoreErrorKind::Collision));
         }
-        map.insert(*id, record.clone());
+        // Shared: a load hands out a count, not a copy of every key and
+        // value (the first change of either copy copies it).
+        let mut record = record.clone();
+        record.data = record.data.shared();
+        map.insert(*id, record);
         Ok(())
     }
 
@@ -192,6 +196,34 @@ mod tests {
     use super::*;
     use crate::store::SessionId;
     use crate::Value;
+
+    /// Records are shared with what `load` hands out: a change to a loaded
+    /// copy (the request's own, until it is saved) copies the data and
+    /// leaves the stored record as it was; an update leaves earlier loads
+    /// as they were.
+    #[tokio::test]
+    async fn a_loaded_copy_and_the_stored_record_change_apart() {
+        let store = MemoryStore::new();
+        let id = SessionId::generate().hash();
+        let data = crate::testing::map(&[("pet", Value::from("Rex"))]);
+        store
+            .create(&id, &Record::new(data.clone(), 1, 100), 1)
+            .await
+            .expect("create");
+        let mut loaded = store.load(&id, 2).await.expect("load").expect("live");
+        loaded.data.insert("pet", Value::from("Fido"));
+        assert_eq!(loaded.data.remove("pet"), Some(Value::from("Fido")));
+        let again = store.load(&id, 2).await.expect("load").expect("live");
+        assert_eq!(again.data, data, "the store's record is unchanged");
+        let changes = ChangeSet::touch(100).with_set("pet", Value::from("Bella"));
+        store.update(&id, &changes, 3).await.expect("update");
+        assert_eq!(again.data, data, "an earlier load is unchanged");
+        let after = store.load(&id, 3).await.expect("load").expect("live");
+        assert_eq!(
+            after.data.get("pet").map(|v| v.to_value()),
+            Some(Value::from("Bella"))
+        );
+    }
 
     #[test]
     fn debug_shows_no_session_data() {

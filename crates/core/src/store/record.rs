@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use crate::json::LazyMap;
 use crate::value::{Map, Value};
 
 /// A stored session.
@@ -11,8 +12,10 @@ use crate::value::{Map, Value};
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Record {
-    /// The session data.
-    pub data: Map,
+    /// The session data: a [`Map`] (`Record::new` takes one), or the text
+    /// of a payload indexed as the cookie modes index theirs, or data
+    /// shared with the store's own copy ([`LazyMap::shared`]).
+    pub data: LazyMap,
     /// When it was created, Unix seconds (for the absolute timeout).
     pub created_at: u64,
     /// When it expires, Unix seconds. Stores hide expired records.
@@ -42,11 +45,12 @@ impl fmt::Debug for Redacted {
 }
 
 impl Record {
-    /// A record with this data, creation and expiry time, and no user.
+    /// A record with this data (a [`Map`] or a [`LazyMap`]), creation and
+    /// expiry time, and no user.
     #[must_use]
-    pub fn new(data: Map, created_at: u64, expires_at: u64) -> Self {
+    pub fn new(data: impl Into<LazyMap>, created_at: u64, expires_at: u64) -> Self {
         Self {
-            data,
+            data: data.into(),
             created_at,
             expires_at,
             user: None,
@@ -63,13 +67,13 @@ impl Record {
     /// Applies a change set to this record (what every store does, in its own way).
     pub fn apply(&mut self, changes: &ChangeSet) {
         if changes.cleared {
-            self.data.clear();
+            self.data = LazyMap::new();
         }
         for key in &changes.removed {
             self.data.remove(key);
         }
         for (k, v) in &changes.set {
-            self.data.insert(k.clone(), v.clone());
+            self.data.insert(k, v.clone());
         }
         self.expires_at = changes.expires_at;
         if let Some(user) = &changes.user {

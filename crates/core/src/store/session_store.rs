@@ -76,7 +76,7 @@ pub trait SessionStore: Send + Sync + 'static {
     /// let store = MemoryStore::new();
     /// let (phone, laptop) = (SessionId::generate().hash(), SessionId::generate().hash());
     /// for id in [&phone, &laptop] {
-    ///     let record = Record::new(Default::default(), 100, 200).with_user(Some("alice".into()));
+    ///     let record = Record::new(websession_core::Map::new(), 100, 200).with_user(Some("alice".into()));
     ///     store.create(id, &record, 100).await?;
     /// }
     /// assert_eq!(store.sessions_of("alice", 150).await?.len(), 2);

@@ -127,14 +127,22 @@ mod sqlite {
                 let (text, key) = if table == "sessions" {
                     let (id, key) = new_id(&flask);
                     flask
-                        .create(&key, &Record::new(Default::default(), t, t + 600), t)
+                        .create(
+                            &key,
+                            &Record::new(websession_core::Map::new(), t, t + 600),
+                            t,
+                        )
                         .await
                         .expect("create");
                     (format!("session:{}", id.as_str()), key)
                 } else {
                     let (id, key) = new_id(&django);
                     django
-                        .create(&key, &Record::new(Default::default(), t, t + 600), t)
+                        .create(
+                            &key,
+                            &Record::new(websession_core::Map::new(), t, t + 600),
+                            t,
+                        )
                         .await
                         .expect("create");
                     (id.as_str().to_owned(), key)

@@ -20,7 +20,13 @@ async fn round_trip<S: SessionStore>(store: &S, data: &Map) -> Map {
         .create(&key, &Record::new(data.clone(), t, t + 600), t)
         .await
         .expect("create");
-    store.load(&key, t).await.expect("load").expect("live").data
+    store
+        .load(&key, t)
+        .await
+        .expect("load")
+        .expect("live")
+        .data
+        .into_map()
 }
 
 /// What every format keeps: JSON's kinds, nested, and text beyond ASCII.

@@ -199,7 +199,7 @@ pub(super) async fn load(
                 }),
                 ..InStore::new()
             }));
-            state.data = record.data.into();
+            state.data = record.data;
             state.created_at = Some(record.created_at);
             state
         }

@@ -93,7 +93,7 @@ fn describe(record: &Record) -> String {
         .data
         .iter()
         .map(|(key, value)| {
-            let json = value.to_tagged_json();
+            let json = value.to_value().to_tagged_json();
             if json.len() <= 40 {
                 format!("{key}={json}")
             } else {
