@@ -476,21 +476,8 @@ impl LazyMap {
     /// change of one of them copies it. For a store that hands out copies
     /// of what it holds ([`MemoryStore`](crate::store::MemoryStore)).
     /// Indexed data is made a map first.
-    ///
-    /// ```
-    /// use websession_core::json::LazyMap;
-    /// use websession_core::{Map, Value};
-    ///
-    /// let mut map = Map::new();
-    /// map.insert("user".into(), Value::from("alice"));
-    /// let kept = LazyMap::from(map).shared();
-    /// let mut copy = kept.clone(); // no copy of the data
-    /// copy.insert("user", Value::from("bob")); // copies it
-    /// assert_eq!(kept.get("user").unwrap().to_value(), Value::from("alice"));
-    /// assert_eq!(copy.get("user").unwrap().to_value(), Value::from("bob"));
-    /// ```
     #[must_use]
-    pub fn shared(mut self) -> Self {
+    pub(crate) fn shared(mut self) -> Self {
         self.map_mut();
         if let Repr::Map(map) = &mut self.repr {
             if let MapRepr::Owned(owned) = map {
@@ -897,6 +884,28 @@ mod tests {
                 assert_eq!(lazy.into_map(), map, "{text} {ops:?}");
             }
         }
+    }
+
+    #[test]
+    fn shared_data_is_copied_by_the_first_change() {
+        let mut map = Map::new();
+        map.insert("user".into(), Value::from("alice"));
+        let kept = LazyMap::from(map).shared();
+        let mut copy = kept.clone();
+        assert_eq!(copy.remove("absent"), None);
+        copy.insert("user", Value::from("bob"));
+        assert_eq!(
+            kept.get("user").map(ValueRef::to_value),
+            Some(Value::from("alice"))
+        );
+        assert_eq!(
+            copy.get("user").map(ValueRef::to_value),
+            Some(Value::from("bob"))
+        );
+        let mut gone = kept.clone();
+        assert_eq!(gone.remove("user"), Some(Value::from("alice")));
+        assert!(gone.is_empty() && kept.len() == 1);
+        assert_eq!(kept.clone().into_map(), kept.to_map());
     }
 
     #[test]
