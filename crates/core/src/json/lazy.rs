@@ -207,23 +207,26 @@ impl From<Map> for LazyMap {
 
 impl PartialEq for LazyMap {
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len()
-            && self
-                .iter()
-                .zip(other.iter())
-                .all(|((k1, v1), (k2, v2))| k1 == k2 && v1.to_value() == v2.to_value())
+        self.len() == other.len() && same_entries(self.iter(), other.iter())
     }
 }
 
 /// The same entries as the map (values compared as [`Value`]s).
 impl PartialEq<Map> for LazyMap {
     fn eq(&self, other: &Map) -> bool {
-        self.len() == other.len()
-            && self
-                .iter()
-                .zip(other.iter())
-                .all(|((k1, v1), (k2, v2))| k1 == k2 && v1.to_value() == *v2)
+        let other_entries = other.iter().map(|(k, v)| (k.as_str(), ValueRef::Value(v)));
+        self.len() == other.len() && same_entries(self.iter(), other_entries)
     }
+}
+
+/// Whether two runs of entries (as long as each other) hold the same keys
+/// and values.
+fn same_entries<'a, 'b>(
+    a: impl Iterator<Item = (&'a str, ValueRef<'a>)>,
+    b: impl Iterator<Item = (&'b str, ValueRef<'b>)>,
+) -> bool {
+    a.zip(b)
+        .all(|((k1, v1), (k2, v2))| k1 == k2 && v1.to_value() == v2.to_value())
 }
 
 impl fmt::Debug for LazyMap {
@@ -391,7 +394,7 @@ impl LazyMap {
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         match &mut self.repr {
             // A shared map is copied only for a key it has.
-            Repr::Map(map) if !map.contains_key(key) => None,
+            Repr::Map(MapRepr::Shared(map)) if !map.contains_key(key) => None,
             Repr::Map(map) => map.make_mut().remove(key),
             Repr::Indexed {
                 text,
@@ -415,12 +418,15 @@ impl LazyMap {
     /// parsing the other entries.
     pub fn insert(&mut self, key: &str, value: Value) {
         match &mut self.repr {
-            Repr::Map(map) => match map.make_mut().get_mut(key) {
-                Some(old) => *old = value,
-                None => {
-                    map.make_mut().insert(key.to_owned(), value);
+            Repr::Map(map) => {
+                let map = map.make_mut();
+                match map.get_mut(key) {
+                    Some(old) => *old = value,
+                    None => {
+                        map.insert(key.to_owned(), value);
+                    }
                 }
-            },
+            }
             Repr::Indexed {
                 text,
                 entries,
