@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use websession_core::json::LazyMap;
 use websession_core::store::{IdHash, RevocationStore, SessionId, StoreError, Verdict};
-use websession_core::{Map, Value};
+use websession_core::Value;
 
 /// The session key of a cookie session's random id (hidden from handlers).
 pub(crate) const SID_KEY: &str = "_ws_sid";
@@ -334,17 +334,17 @@ impl CookieIds {
 
     /// Puts the hidden keys into data about to be encoded, replacing any a
     /// handler wrote.
-    pub(crate) fn write(&self, data: &mut Map) {
+    pub(crate) fn write(&self, data: &mut LazyMap) {
         for key in [SID_KEY, USER_KEY, GENERATION_KEY] {
             data.remove(key);
         }
         if let Some(sid) = &self.sid {
-            data.insert(SID_KEY.to_owned(), Value::Str(sid.to_string()));
+            data.insert(SID_KEY, Value::Str(sid.to_string()));
         }
         if let Some(user) = &self.user {
-            data.insert(USER_KEY.to_owned(), Value::Str(user.clone()));
+            data.insert(USER_KEY, Value::Str(user.clone()));
             let generation = i64::try_from(self.generation).unwrap_or(i64::MAX);
-            data.insert(GENERATION_KEY.to_owned(), Value::Int(generation));
+            data.insert(GENERATION_KEY, Value::Int(generation));
         }
     }
 

@@ -153,7 +153,7 @@ impl CookieEngine {
         }
         let unchanged = !state.modified && !new_sid && created_at == state.created_at;
         if !unchanged && self.revocation.is_some() {
-            state.ids.write(state.data.map_mut());
+            state.ids.write(&mut state.data);
         }
         let reissued = match (origin, unchanged) {
             (Some(origin), true) => self.format.reissue(origin, &state.data, now, created_at),

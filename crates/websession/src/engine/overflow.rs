@@ -200,13 +200,13 @@ fn keep_revocation_keys(state: &mut SessionState) {
     if state.ids.sid.is_none() {
         state.ids.sid = Some(SessionId::generate());
     }
-    let mut ids = websession_core::Map::new();
+    let mut ids = websession_core::json::LazyMap::new();
     state.ids.write(&mut ids);
     if let (None, Kept::Store(kept)) = (&state.ids.user, &mut state.kept) {
         kept.removed.insert(USER_KEY.to_owned());
         kept.removed.insert(GENERATION_KEY.to_owned());
     }
-    for (key, value) in ids {
+    for (key, value) in ids.into_map() {
         state.set(&key, value);
     }
 }
