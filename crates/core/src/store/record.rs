@@ -13,8 +13,8 @@ use crate::value::{Map, Value};
 #[non_exhaustive]
 pub struct Record {
     /// The session data: a [`Map`] (`Record::new` takes one), or the text
-    /// of a payload indexed as the cookie modes index theirs, or data
-    /// shared with the store's own copy ([`LazyMap::shared`]).
+    /// of a payload indexed as the cookie modes index theirs, or data a
+    /// [`MemoryStore`](super::MemoryStore) shares with its own copy.
     pub data: LazyMap,
     /// When it was created, Unix seconds (for the absolute timeout).
     pub created_at: u64,
