@@ -131,9 +131,9 @@ pub(crate) struct InStore {
     /// purge go to a new record under a new id).
     pub(crate) purged: Option<SessionId>,
     /// Keys written in this request (their values are in `data`).
-    pub(crate) touched: BTreeSet<String>,
+    pub(crate) touched: KeySet,
     /// Keys removed in this request.
-    pub(crate) removed: BTreeSet<String>,
+    pub(crate) removed: KeySet,
 }
 
 impl InStore {
@@ -142,9 +142,62 @@ impl InStore {
         Self {
             record: None,
             purged: None,
-            touched: BTreeSet::new(),
-            removed: BTreeSet::new(),
+            touched: KeySet::new(),
+            removed: KeySet::new(),
         }
+    }
+}
+
+/// A set of keys that is no set at all until its first key: most requests
+/// change no key, and an empty `BTreeSet`'s drop still walks its (empty)
+/// tree, on every store-mode request.
+#[derive(Debug, Default)]
+pub(crate) struct KeySet(Option<BTreeSet<String>>);
+
+impl KeySet {
+    /// No keys.
+    pub(crate) const fn new() -> Self {
+        Self(None)
+    }
+
+    /// Adds `key`.
+    pub(crate) fn insert(&mut self, key: &str) {
+        let set = self.0.get_or_insert_with(BTreeSet::new);
+        if !set.contains(key) {
+            set.insert(key.to_owned());
+        }
+    }
+
+    /// Removes `key`, if it is there.
+    pub(crate) fn remove(&mut self, key: &str) {
+        if let Some(set) = &mut self.0 {
+            set.remove(key);
+        }
+    }
+
+    /// Whether `key` is there.
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        self.0.as_ref().is_some_and(|set| set.contains(key))
+    }
+
+    /// Whether there are no keys.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(BTreeSet::is_empty)
+    }
+
+    /// The keys, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().flatten().map(String::as_str)
+    }
+
+    /// Drops every key.
+    pub(crate) fn clear(&mut self) {
+        self.0 = None;
+    }
+
+    /// The keys as a `BTreeSet` (a store's change set).
+    pub(crate) fn to_set(&self) -> BTreeSet<String> {
+        self.0.clone().unwrap_or_default()
     }
 }
 
@@ -161,8 +214,16 @@ impl SessionState {
 
     /// A new, empty session kept as `kept` says.
     pub(crate) fn kept(kept: Kept) -> Self {
+        Self::new(LazyMap::new(), kept)
+    }
+
+    /// A session of `data` (as opened, unchanged) kept as `kept` says. The
+    /// opening paths build their state with it rather than by assigning
+    /// into an empty one, which would build and drop an empty map on every
+    /// request.
+    pub(crate) fn new(data: LazyMap, kept: Kept) -> Self {
         Self {
-            data: LazyMap::new(),
+            data,
             modified: false,
             created_at: None,
             opened_at: 0,
@@ -214,7 +275,7 @@ impl SessionState {
     pub(crate) fn set(&mut self, key: &str, value: websession_core::Value) {
         if let Kept::Store(store) = &mut self.kept {
             store.removed.remove(key);
-            store.touched.insert(key.to_owned());
+            store.touched.insert(key);
         }
         self.data.insert(key, value);
         self.modified = true;
@@ -227,7 +288,7 @@ impl SessionState {
             self.modified = true;
             if let Kept::Store(store) = &mut self.kept {
                 store.touched.remove(key);
-                store.removed.insert(key.to_owned());
+                store.removed.insert(key);
             }
         }
         old

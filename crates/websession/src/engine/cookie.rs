@@ -84,23 +84,25 @@ impl CookieEngine {
             Ok((opened, lifetime))
         });
         match checked {
-            Ok((mut opened, lifetime)) => SessionState {
+            Ok((mut opened, lifetime)) => {
                 // A Python framework's session has no keys of ours.
-                ids: if self.format.carries_own_keys() {
+                let ids = if self.format.carries_own_keys() {
                     CookieIds::take(&mut opened.data)
                 } else {
                     CookieIds::default()
-                },
-                data: opened.data,
-                created_at: opened.created_at,
-                kept: Kept::Cookie(InCookie {
+                };
+                let kept = Kept::Cookie(InCookie {
                     origin: Some(opened.origin),
                     issued_at: Some(opened.issued_at),
                     lifetime: Some(lifetime),
-                }),
-                opened_at: now,
-                ..SessionState::empty()
-            },
+                });
+                SessionState {
+                    ids,
+                    created_at: opened.created_at,
+                    opened_at: now,
+                    ..SessionState::new(opened.data, kept)
+                }
+            }
             Err(e) => {
                 log_rejection(&e);
                 empty()

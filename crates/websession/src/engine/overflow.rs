@@ -203,8 +203,8 @@ fn keep_revocation_keys(state: &mut SessionState) {
     let mut ids = websession_core::json::LazyMap::new();
     state.ids.write(&mut ids);
     if let (None, Kept::Store(kept)) = (&state.ids.user, &mut state.kept) {
-        kept.removed.insert(USER_KEY.to_owned());
-        kept.removed.insert(GENERATION_KEY.to_owned());
+        kept.removed.insert(USER_KEY);
+        kept.removed.insert(GENERATION_KEY);
     }
     for (key, value) in ids.into_map() {
         state.set(&key, value);

@@ -192,16 +192,17 @@ pub(super) async fn load(
                 log_rejection(&e);
                 return Ok(SessionState::in_store().opened(now));
             }
-            let mut state = SessionState::kept(Kept::Store(InStore {
+            let kept = Kept::Store(InStore {
                 record: Some(StoredRecord {
                     id,
                     expires_at: record.expires_at,
                 }),
                 ..InStore::new()
-            }));
-            state.data = record.data;
-            state.created_at = Some(record.created_at);
-            state
+            });
+            SessionState {
+                created_at: Some(record.created_at),
+                ..SessionState::new(record.data, kept)
+            }
         }
         Ok(None) => {
             crate::metrics::cookie_rejected("UnknownSessionId");
@@ -321,9 +322,9 @@ pub(super) fn plan(policy: &Policy, state: &SessionState, now: u64) -> Plan {
     changes.set = kept
         .touched
         .iter()
-        .filter_map(|k| Some((k.clone(), state.data.get(k)?.to_value())))
+        .filter_map(|k| Some((k.to_owned(), state.data.get(k)?.to_value())))
         .collect();
-    changes.removed.clone_from(&kept.removed);
+    changes.removed = kept.removed.to_set();
     changes.cleared = state.cleared;
     changes.user = state.user.to_change();
     if state.cycled {
