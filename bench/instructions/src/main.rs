@@ -33,6 +33,17 @@
 //!   session permanent, so every response sets a new cookie; it answers
 //!   as `read` and `bare` do (the same `format!`).
 //!
+//! - `floor_signed`, `floor_sealed`, `floor_memory`: the same reads with
+//!   no session layer, only the work a session read can't skip: an axum
+//!   extractor finds the cookie (`locate_cookie`), opens it with
+//!   websession-core's codec (`FlaskCodec`, `SealedCodec`: the HMAC or
+//!   AEAD, base64, the JSON index) or parses the id, hashes it and loads
+//!   the record from a `MemoryStore` shared with the set-up's `Sessions`,
+//!   and the handler reads `pet_name` as a `String` and answers with
+//!   `Vary: Cookie`. No shared handle, no policy, no save path: what
+//!   websession's share would be if its layer cost nothing of its own, so
+//!   a case minus its floor is the layer's own work (issue 26's floors).
+//!
 //! Every request's `Cookie` header is a clone of one value whose bytes are
 //! shared, as a header parsed by hyper is (a slice of the read buffer), so
 //! a layer that keeps the header pays a reference count, as in a server.
@@ -45,28 +56,41 @@
 //! minute old, so a run must end within a minute). Both are the same at
 //! every N, so they cancel out with the start-up.
 
+use std::convert::Infallible;
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
-use http::header::{COOKIE, SET_COOKIE};
+use axum::extract::FromRequestParts;
+use http::header::{HeaderName, COOKIE, SET_COOKIE, VARY};
+use http::request::Parts;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::{Service, ServiceExt};
 use websession::store::MemoryStore;
 use websession::{Key, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions};
+use websession_core::cookie::locate_cookie;
+use websession_core::format::CookieFormat;
+use websession_core::json::LazyMap;
+use websession_core::sealed::SealedCodec;
+use websession_core::store::SessionStore;
+use websession_core::{Clock, FlaskCodec};
 
 /// The fixed test secret key (32 bytes or more, as the sealed mode needs).
 const KEY: &str = "the instructions benchmark's secret key, not secret";
 
-const CASES: [&str; 6] = [
+const CASES: [&str; 9] = [
     "bare",
     "bare_layer",
     "signed",
     "sealed",
     "memory",
     "signed_write",
+    "floor_signed",
+    "floor_sealed",
+    "floor_memory",
 ];
 
 /// The answer every handler gives: the app's own work, the same in `bare`,
@@ -91,6 +115,57 @@ async fn write(session: Session) -> Result<String, websession::SessionError> {
     session.insert("pet_name", "Rex")?;
     session.set_permanent(true);
     Ok(answer(std::hint::black_box("Rex")))
+}
+
+/// What a floor case opens the session with.
+enum Floor {
+    Cookie(Box<dyn CookieFormat>),
+    Store(Arc<MemoryStore>),
+}
+
+/// The floor case's opener, set once before its loop.
+static FLOOR: OnceLock<Floor> = OnceLock::new();
+
+/// A floor case's session data: the cookie opened, nothing else.
+struct FloorData(LazyMap);
+
+impl<S: Send + Sync> FromRequestParts<S> for FloorData {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        let value = parts.headers.get_all(COOKIE).iter().find_map(|h| {
+            let bytes = h.as_bytes();
+            std::str::from_utf8(bytes.get(locate_cookie(bytes, "session")?)?).ok()
+        });
+        let now = Clock::system().unix_seconds();
+        let data = match (FLOOR.get(), value) {
+            (Some(Floor::Cookie(format)), Some(value)) => {
+                format.read(value, now).ok().map(|opened| opened.data)
+            }
+            (Some(Floor::Store(store)), Some(value)) => {
+                let ids = store.id_format();
+                match ids.parse(value) {
+                    Some(id) => store.load(&ids.key(&id), now).await.ok().flatten(),
+                    None => None,
+                }
+                .map(|record| record.data)
+            }
+            _ => None,
+        };
+        Ok(Self(data.unwrap_or_default()))
+    }
+}
+
+async fn floor(data: FloorData) -> ([(HeaderName, &'static str); 1], String) {
+    let name = data
+        .0
+        .get("pet_name")
+        .and_then(|v| v.deserialize_into::<String>().ok());
+    let body = match name {
+        Some(name) => answer(&name),
+        None => "I do not know your pet's name.".to_owned(),
+    };
+    ([(VARY, "Cookie")], body)
 }
 
 /// One `GET /` on `svc`, with `cookie` as the `Cookie` header if given.
@@ -135,7 +210,7 @@ async fn check(case: &str, resp: Response<Body>) -> Result<(), String> {
         .map_err(|e| format!("{case}: body: {e}"))?
         .to_bytes();
     let body = String::from_utf8_lossy(&body);
-    let reads = matches!(case, "signed" | "sealed" | "memory");
+    let reads = !matches!(case, "bare" | "bare_layer" | "signed_write");
     if reads && !body.contains("Rex") {
         return Err(format!("{case}: the body doesn't name the pet: {body:?}"));
     }
@@ -154,12 +229,27 @@ async fn run(case: &str, n: u64) -> Result<(), String> {
     // `bare` has no session layer, but it gets the signed case's cookie
     // (which it ignores), so that building and sending the header isn't
     // counted in websession's share.
+    let floor_store = Arc::new(MemoryStore::new());
+    let floor_opener = match case {
+        "floor_signed" => Some(Floor::Cookie(Box::new(FlaskCodec::new(&keys)))),
+        "floor_sealed" => Some(Floor::Cookie(Box::new(
+            SealedCodec::new(&keys, "session").map_err(|e| e.to_string())?,
+        ))),
+        "floor_memory" => Some(Floor::Store(floor_store.clone())),
+        _ => None,
+    };
+    if let Some(opener) = floor_opener {
+        FLOOR
+            .set(opener)
+            .map_err(|_| "the floor was already set".to_owned())?;
+    }
     let sessions = match case {
-        "bare" | "bare_layer" | "signed" | "signed_write" => {
+        "bare" | "bare_layer" | "signed" | "signed_write" | "floor_signed" => {
             Sessions::signed(keys, config).map(Sessions::from)
         }
-        "sealed" => Sessions::sealed(keys, config).map(Sessions::from),
+        "sealed" | "floor_sealed" => Sessions::sealed(keys, config).map(Sessions::from),
         "memory" => Sessions::store(MemoryStore::new(), config).map(Sessions::from),
+        "floor_memory" => Sessions::store(floor_store, config).map(Sessions::from),
         other => {
             return Err(format!(
                 "unknown case {other:?} (cases: {})",
@@ -182,6 +272,7 @@ async fn run(case: &str, n: u64) -> Result<(), String> {
             .route("/", get(bare))
             .layer(tower::util::MapRequestLayer::new(|r: Request<Body>| r)),
         "signed_write" => Router::new().route("/", get(write)).layer(layer),
+        "floor_signed" | "floor_sealed" | "floor_memory" => Router::new().route("/", get(floor)),
         _ => Router::new().route("/", get(read)).layer(layer),
     };
     // `with_state` turns the handlers into routes once, as `axum::serve`
