@@ -177,8 +177,10 @@ impl CookieTemplate {
         if self.token {
             return value.to_owned();
         }
+        // `; Expires=` and an HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT").
+        const EXPIRES_LEN: usize = "; Expires=".len() + 29;
         let mut h = String::with_capacity(
-            self.name_eq.len() + value.len() + self.domain.len() + self.tail.len() + 38,
+            self.name_eq.len() + value.len() + self.domain.len() + self.tail.len() + EXPIRES_LEN,
         );
         h.push_str(&self.name_eq);
         h.push_str(value);
@@ -219,4 +221,19 @@ pub(crate) fn from_unix_saturating(secs: u64) -> OffsetDateTime {
         .ok()
         .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
         .map_or(max, |t| t.min(max))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_permanent_cookie_header_is_built_in_one_allocation() {
+        let template = CookieTemplate::new(&CookieAttributes::default(), &Transport::default());
+        // A date with a four-digit year: every date a cookie gets.
+        let header = template.header("eyJhIjoxfQ.Z1b2c3.signature", Some(1_796_699_777));
+        assert!(header.contains("; Expires=Tue, 08 Dec 2026 "), "{header}");
+        // A reallocation would have doubled the capacity.
+        assert_eq!(header.capacity(), header.len(), "{header}");
+    }
 }
