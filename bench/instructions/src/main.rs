@@ -69,6 +69,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
 use axum::extract::FromRequestParts;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use http::header::{HeaderName, CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
@@ -192,7 +193,8 @@ async fn floor_write(data: FloorData) -> Response<Body> {
         Some(Floor::Cookie(format)) => format.write(&mut data, now, None).ok(),
         _ => None,
     };
-    let mut res = Response::new(Body::from(answer(std::hint::black_box("Rex"))));
+    // The same `String` answer as `write`'s, with its `Content-Type`.
+    let mut res = answer(std::hint::black_box("Rex")).into_response();
     if let (Some(value), Some(attributes)) = (value, ATTRIBUTES.get()) {
         let mut cookie = String::with_capacity(value.len() + 8 + attributes.len());
         cookie.push_str("session=");
