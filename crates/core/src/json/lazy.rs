@@ -733,13 +733,9 @@ fn plain_string(b: &[u8], i: usize) -> Option<((u32, u32), usize)> {
         return None;
     }
     let start = i + 1;
-    let mut end = start;
-    loop {
-        match *b.get(end)? {
-            b'"' => break,
-            b'\\' | 0..=0x1f => return None,
-            _ => end += 1,
-        }
+    let end = super::scan::read_stop(b, start);
+    if b.get(end) != Some(&b'"') {
+        return None; // an escape, a control character, or no end
     }
     // `index` checked that the text's length fits in u32.
     Some(((start as u32, end as u32), end + 1))

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 mod lazy;
 mod read;
+mod scan;
 mod write;
 
 pub use lazy::{LazyMap, ValueRef};

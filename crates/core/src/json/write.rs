@@ -244,17 +244,16 @@ pub(super) fn write_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
-    let plain = |b: &u8| (b' '..=b'~').contains(b) && *b != b'"' && *b != b'\\';
     // Runs of printable ASCII are copied whole; the scan stops only at a
     // byte to escape: an ASCII one, or the first byte of a char beyond
     // ASCII (the scan resumes after the whole char, so it never stops
     // inside one).
     let mut start = 0;
-    while let Some(at) = bytes[start..]
-        .iter()
-        .position(|b| !plain(b))
-        .map(|n| start + n)
-    {
+    loop {
+        let at = super::scan::write_stop(bytes, start);
+        if at == bytes.len() {
+            break;
+        }
         out.push_str(&s[start..at]);
         let Some(c) = s[at..].chars().next() else {
             break; // can't happen: `at` is a char boundary before the end
