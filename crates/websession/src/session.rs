@@ -155,10 +155,10 @@ impl PendingSession {
             if inner.state.is_some() {
                 return Ok(session);
             }
-            match self.shared.opener.open(inner.raw.clone()) {
-                Opened::Ready(state) => {
+            let raw = inner.raw.clone();
+            match self.shared.opener.open(raw, &mut inner.state) {
+                Opened::Ready => {
                     inner.raw = None;
-                    inner.state = Some(state);
                     return Ok(session);
                 }
                 Opened::Pending(read) => read,
@@ -921,8 +921,9 @@ mod tests {
     struct OpensEmpty;
 
     impl Opener for OpensEmpty {
-        fn open(&self, _: Option<RawCookie>) -> Opened<'_> {
-            Opened::Ready(SessionState::empty())
+        fn open(&self, _: Option<RawCookie>, slot: &mut Option<SessionState>) -> Opened<'_> {
+            *slot = Some(SessionState::empty());
+            Opened::Ready
         }
         fn revocation(&self) -> Option<&crate::Revocation> {
             None

@@ -340,18 +340,24 @@ impl SessionState {
 /// A boxed future, `Send` so tower services stay `Send`.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// An opened session: ready (cookie modes), or a store read to await.
-#[allow(clippy::large_enum_variant)] // moved into place once per request; a Box would allocate
+/// An opened session: ready (cookie modes: the state is in the slot
+/// `Opener::open` was given), or a store read to await.
 pub(crate) enum Opened<'a> {
-    Ready(SessionState),
+    Ready,
     Pending(BoxFuture<'a, Result<SessionState, SessionError>>),
 }
 
 /// Opens the incoming cookie into a [`SessionState`]: the engine, as the
 /// session handle sees it.
 pub(crate) trait Opener: Send + Sync {
-    /// Opens the session of a request whose cookie value is `raw`.
-    fn open(&self, raw: Option<crate::raw::RawCookie>) -> Opened<'_>;
+    /// Opens the session of a request whose cookie value is `raw`: into
+    /// `slot` when it is ready at once (the state is built where it will
+    /// stay, not moved there), or as a read to await.
+    fn open(
+        &self,
+        raw: Option<crate::raw::RawCookie>,
+        slot: &mut Option<SessionState>,
+    ) -> Opened<'_>;
 
     /// The revocation configured for these sessions, if any (Flask-Login's
     /// remember cookie is bound to it too).

@@ -66,7 +66,7 @@ impl Opener for CookieEngine {
         self.shared.policy.max_lifetime()
     }
 
-    fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {
+    fn open(&self, raw: Option<RawCookie>, slot: &mut Option<SessionState>) -> Opened<'_> {
         let config = &self.shared.config;
         let now = config.clock.unix_seconds();
         if let (Some(overflow), Some(raw)) = (&self.overflow, &raw) {
@@ -74,12 +74,12 @@ impl Opener for CookieEngine {
                 return overflow::open(self, overflow, raw.clone(), now);
             }
         }
-        let state = self.open_cookie(raw.as_ref().map(RawCookie::as_str), now);
+        let state = slot.insert(self.open_cookie(raw.as_ref().map(RawCookie::as_str), now));
         match &self.revocation {
             Some(revocation) if !state.ids.is_empty() => {
-                revocation::check(self, revocation, state, now)
+                revocation::check(self, revocation, slot, now)
             }
-            _ => Opened::Ready(state),
+            _ => Opened::Ready,
         }
     }
 }

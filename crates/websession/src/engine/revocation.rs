@@ -19,11 +19,15 @@ use crate::state::{Opened, SessionState, UserChange};
 pub(super) fn check<'a>(
     engine: &'a CookieEngine,
     revocation: &'a Revocation,
-    state: SessionState,
+    slot: &mut Option<SessionState>,
     now: u64,
 ) -> Opened<'a> {
+    let Some(state) = slot.take() else {
+        return Opened::Ready; // can't happen: `open` has just put it there
+    };
     if let Some(verdict) = revocation.cached(&state.ids, now) {
-        return Opened::Ready(judge(state, verdict));
+        *slot = Some(judge(state, verdict));
+        return Opened::Ready;
     }
     Opened::Pending(Box::pin(ask(revocation, state, now).instrument(
         tracing::debug_span!(

@@ -119,7 +119,7 @@ impl Opener for StoreEngine {
         self.shared.policy.max_lifetime()
     }
 
-    fn open(&self, raw: Option<RawCookie>) -> Opened<'_> {
+    fn open(&self, raw: Option<RawCookie>, _: &mut Option<SessionState>) -> Opened<'_> {
         let now = self.shared.config.clock.unix_seconds();
         let span = tracing::debug_span!(
             "websession.load",
