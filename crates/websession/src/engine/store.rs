@@ -93,10 +93,14 @@ impl Engine for StoreEngine {
             self.shared.conclude(outcome, saved)
         };
         // `conclude` fails the outcome exactly when the save failed.
-        Finish::Save(in_span(save, span, |saved: &Outcome| match saved.failed {
-            None => "ok",
-            Some(_) => "error",
-        }))
+        Finish::Save(in_span(
+            Box::pin(save),
+            span,
+            |saved: &Outcome| match saved.failed {
+                None => "ok",
+                Some(_) => "error",
+            },
+        ))
     }
 
     fn logins(&self) -> Option<crate::Logins> {
@@ -131,7 +135,7 @@ impl Opener for StoreEngine {
             let raw = raw.as_ref().map(RawCookie::as_str);
             load(&self.shared, &*self.store, raw, now, self.fail_open).await
         };
-        Opened::Pending(in_span(read, span, |loaded| match loaded {
+        Opened::Pending(in_span(Box::pin(read), span, |loaded| match loaded {
             Ok(s) if s.record().is_some() => "found",
             Ok(s) if s.unsaved => "failed_open",
             Ok(_) => "empty",
@@ -140,17 +144,19 @@ impl Opener for StoreEngine {
     }
 }
 
-/// `fut`, boxed. When a subscriber takes `span`, `fut` runs inside it and
-/// the span records its `outcome` (as `outcome_of` names the output) and
-/// `elapsed_us`; a span nobody takes is neither entered on every poll nor
-/// timed (no clock read).
+/// `fut`, which the caller boxed where it built it (a future passed by
+/// value and boxed here was copied twice). When a subscriber takes `span`,
+/// `fut` runs inside it and the span records its `outcome` (as
+/// `outcome_of` names the output) and `elapsed_us`; a span nobody takes is
+/// neither entered on every poll nor timed (no clock read), and `fut` is
+/// returned as it is.
 fn in_span<'a, T: 'a>(
-    fut: impl std::future::Future<Output = T> + Send + 'a,
+    fut: crate::state::BoxFuture<'a, T>,
     span: tracing::Span,
     outcome_of: fn(&T) -> &'static str,
 ) -> crate::state::BoxFuture<'a, T> {
     if span.is_disabled() {
-        return Box::pin(fut);
+        return fut;
     }
     let timed = span.clone();
     Box::pin(
