@@ -147,12 +147,15 @@ where
                 return Poll::Ready(Ok(respond(saving.1, outcome)));
             }
         }
-        let res = ready!(this.inner.as_mut().poll(cx))?;
+        let mut res = ready!(this.inner.as_mut().poll(cx))?;
         let Some((sessions, session)) = this.session.take() else {
             return Poll::Ready(Ok(res)); // polled again after completion
         };
         match sessions.end(&session, res.status().as_u16()) {
-            Finish::Ready(outcome) => Poll::Ready(Ok(respond(res, outcome))),
+            Finish::Ready(outcome) => {
+                apply(&mut res, outcome);
+                Poll::Ready(Ok(res))
+            }
             Finish::Save(mut save) => match save.as_mut().poll(cx) {
                 Poll::Ready(outcome) => Poll::Ready(Ok(respond(res, outcome))),
                 Poll::Pending => {
@@ -167,11 +170,15 @@ where
 /// The response with the session's headers, or the bare failure status
 /// (a 503 marked [`StoreOutage`](crate::StoreOutage)).
 fn respond<B: Default>(mut res: Response<B>, outcome: Outcome) -> Response<B> {
+    apply(&mut res, outcome);
+    res
+}
+
+/// [`respond`] in place: the common case edits the headers of a response
+/// that stays where it is.
+fn apply<B: Default>(res: &mut Response<B>, outcome: Outcome) {
     match outcome.failed {
-        None => {
-            outcome.apply(&mut Headers(res.headers_mut()));
-            res
-        }
+        None => outcome.apply(&mut Headers(res.headers_mut())),
         Some(status) => {
             let mut bare = Response::new(B::default());
             *bare.status_mut() =
@@ -179,7 +186,7 @@ fn respond<B: Default>(mut res: Response<B>, outcome: Outcome) -> Response<B> {
             if bare.status() == StatusCode::SERVICE_UNAVAILABLE {
                 bare.extensions_mut().insert(crate::StoreOutage);
             }
-            bare
+            *res = bare;
         }
     }
 }
