@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::Poll;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -70,12 +69,9 @@ pub struct PendingSession {
 struct Shared {
     opener: Arc<dyn Opener>,
     inner: Mutex<Inner>,
-    /// Store mode: the outcome of the request's store read, for the callers
-    /// of [`PendingSession::load`] that find it under way (actix polls a
-    /// handler's extractors together): they wait for it and see its result.
-    /// The first caller polls its read once before it takes the cell: a read
-    /// that answers at once (the memory store) never needs it, unless it
-    /// failed (its error is set here for the later callers).
+    /// Store mode: the one load of this request. Every caller of
+    /// [`PendingSession::load`] (actix polls a handler's extractors together)
+    /// waits for the same store read and sees its result.
     load: tokio::sync::OnceCell<Result<(), StoreErrorKind>>,
 }
 
@@ -87,9 +83,6 @@ struct Inner {
     state: Option<SessionState>,
     /// The state was handed to the engine at the end of the request.
     finished: bool,
-    /// A store read was started in this request (later callers wait for
-    /// it in `Shared::load` instead of polling their own).
-    reading: bool,
     /// The flashed messages this request took from the session (Flask's
     /// `request_ctx.flashes`): every later take in the request sees them.
     flashes: Option<Vec<Value>>,
@@ -135,7 +128,6 @@ impl PendingSession {
                     raw,
                     state: None,
                     finished: false,
-                    reading: false,
                     flashes: None,
                 }),
                 load: tokio::sync::OnceCell::new(),
@@ -148,12 +140,7 @@ impl PendingSession {
     /// Cookie modes open the cookie at once; store mode reads the store here
     /// and nowhere else, so handlers never wait on I/O when they use the
     /// session. Concurrent calls share a single read: all of them wait for it
-    /// and see the same data (or the same error). Calls from two threads at
-    /// the very same time may each start a read; they still see the same
-    /// data (the first read to finish is kept), and a failed read fails
-    /// only the calls that waited for it. After the response has gone out
-    /// nothing is read: the session is an empty one whose changes are not
-    /// saved.
+    /// and see the same data (or the same error).
     ///
     /// # Errors
     ///
@@ -163,11 +150,9 @@ impl PendingSession {
         let session = Session {
             shared: self.shared.clone(),
         };
-        let (mut read, first) = {
+        let read = {
             let mut inner = self.shared.lock();
-            // After the response, nothing is read: the session is an
-            // unsaved empty one (see `Session::with`).
-            if inner.state.is_some() || inner.finished {
+            if inner.state.is_some() {
                 return Ok(session);
             }
             let raw = inner.raw.clone();
@@ -176,60 +161,32 @@ impl PendingSession {
                     inner.raw = None;
                     return Ok(session);
                 }
-                Opened::Pending(read) => (read, !std::mem::replace(&mut inner.reading, true)),
+                Opened::Pending(read) => read,
             }
         };
-        // The first caller polls its read at once: a store that answers
-        // without waiting (the memory store) needs no more, and its outcome
-        // goes in the cell for every later caller. A read that must wait
-        // goes on below, still the first to take the cell.
-        if first {
-            let polled = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
-            if let Poll::Ready(result) = polled {
-                let outcome = self.settle(result);
-                if outcome.is_err() {
-                    // Every later caller sees the same error. (A state that
-                    // is in answers them before they look.)
-                    let _ = self.shared.load.set(outcome);
-                }
-                return Self::answer(outcome, session);
-            }
-        }
         // The cookie stays until the state is in: a concurrent caller's own
         // read is dropped unpolled while it waits for this one, and if this
         // one is given up on (a guard's timeout), the next caller reads the
         // same cookie again.
-        let outcome = *self
+        let outcome = self
             .shared
             .load
-            .get_or_init(|| async { self.settle(read.await) })
+            .get_or_init(|| async {
+                match read.await {
+                    Ok(state) => {
+                        let mut inner = self.shared.lock();
+                        inner.raw = None;
+                        inner.state.get_or_insert(state);
+                        Ok(())
+                    }
+                    Err(SessionError::Store(e)) => Err(e.kind()),
+                    Err(_) => Err(StoreErrorKind::Backend),
+                }
+            })
             .await;
-        Self::answer(outcome, session)
-    }
-
-    /// A finished store read: its state put in (unless one already is), or
-    /// its error's kind.
-    fn settle(&self, read: Result<SessionState, SessionError>) -> Result<(), StoreErrorKind> {
-        match read {
-            Ok(state) => {
-                let mut inner = self.shared.lock();
-                inner.raw = None;
-                inner.state.get_or_insert(state);
-                Ok(())
-            }
-            Err(SessionError::Store(e)) => Err(e.kind()),
-            Err(_) => Err(StoreErrorKind::Backend),
-        }
-    }
-
-    /// `load`'s answer for the outcome of the request's read.
-    fn answer(
-        outcome: Result<(), StoreErrorKind>,
-        session: Session,
-    ) -> Result<Session, SessionError> {
         match outcome {
             Ok(()) => Ok(session),
-            Err(kind) => Err(SessionError::Store(StoreError::from_kind(kind))),
+            Err(kind) => Err(SessionError::Store(StoreError::from_kind(*kind))),
         }
     }
 
@@ -1055,11 +1012,12 @@ mod tests {
     }
 
     /// Two loads polled together (as actix polls a handler's extractors)
-    /// start one store read, whether it answers at once or after a wait,
-    /// and both see its outcome; an error is every later load's too.
+    /// start one store read, whether it answers at once or after waits
+    /// that make both loads yield, and both see its outcome; an error is
+    /// every later load's too.
     #[tokio::test]
     async fn loads_polled_together_share_one_store_read() {
-        for waits in [0, 1, 3] {
+        for waits in [0, 2, 3] {
             for answer in [Ok(()), Err(StoreErrorKind::Unavailable)] {
                 let store = CountsReads::new(waits, answer);
                 let pending = PendingSession::new(store.clone(), None);
@@ -1073,17 +1031,5 @@ mod tests {
                 assert_eq!(store.started(), 1, "a later load reads nothing");
             }
         }
-    }
-
-    /// After the response, a load reads nothing: the session is an unsaved
-    /// empty one.
-    #[tokio::test]
-    async fn a_load_after_the_response_reads_nothing() {
-        let store = CountsReads::new(0, Ok(()));
-        let pending = PendingSession::new(store.clone(), None);
-        pending.finish_with(|state| assert!(state.is_none()));
-        let session = pending.load().await.expect("loads");
-        assert_eq!(store.started(), 0);
-        assert!(session.with(|s| s.unsaved), "nothing it does is saved");
     }
 }
