@@ -167,7 +167,7 @@ impl<S: Send + Sync> FromRequestParts<S> for FloorData {
     }
 }
 
-async fn floor(data: FloorData) -> ([(HeaderName, &'static str); 1], String) {
+async fn floor(data: FloorData) -> ([(HeaderName, HeaderValue); 1], String) {
     let name = data
         .0
         .get("pet_name")
@@ -176,7 +176,8 @@ async fn floor(data: FloorData) -> ([(HeaderName, &'static str); 1], String) {
         Some(name) => answer(&name),
         None => "I do not know your pet's name.".to_owned(),
     };
-    ([(VARY, "Cookie")], body)
+    // A static value, as websession's own `Vary` is: no copy, no check.
+    ([(VARY, HeaderValue::from_static("Cookie"))], body)
 }
 
 /// `floor_signed_write`'s cookie after its value: `; Expires=` and the
