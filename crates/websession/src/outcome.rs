@@ -177,8 +177,8 @@ impl CookieTemplate {
         if self.token {
             return value.to_owned();
         }
-        // `; Expires=` and an HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT").
-        const EXPIRES_LEN: usize = "; Expires=".len() + 29;
+        // Every HTTP date has the length of this one.
+        const EXPIRES_LEN: usize = "; Expires=Sun, 06 Nov 1994 08:49:37 GMT".len();
         let mut h = String::with_capacity(
             self.name_eq.len() + value.len() + self.domain.len() + self.tail.len() + EXPIRES_LEN,
         );
