@@ -81,7 +81,7 @@ use websession::store::MemoryStore;
 use websession::{
     Compression, Key, KeyRing, Session, SessionConfig, SessionManagerLayer, Sessions, Value,
 };
-use websession_core::cookie::locate_cookie;
+use websession_core::cookie::find_cookie;
 use websession_core::format::CookieFormat;
 use websession_core::json::LazyMap;
 use websession_core::sealed::SealedCodec;
@@ -115,11 +115,16 @@ async fn bare() -> String {
     answer(std::hint::black_box("Rex"))
 }
 
-async fn read(session: Session) -> String {
-    match session.get::<String>("pet_name") {
-        Ok(Some(name)) => answer(&name),
-        _ => "I do not know your pet's name.".to_owned(),
+/// The answer of a read: the pet's name if the session has one.
+fn reply(name: Option<String>) -> String {
+    match name {
+        Some(name) => answer(&name),
+        None => "I do not know your pet's name.".to_owned(),
     }
+}
+
+async fn read(session: Session) -> String {
+    reply(session.get::<String>("pet_name").ok().flatten())
 }
 
 async fn write(session: Session) -> Result<String, websession::SessionError> {
@@ -144,10 +149,8 @@ impl<S: Send + Sync> FromRequestParts<S> for FloorData {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        let value = parts.headers.get_all(COOKIE).iter().find_map(|h| {
-            let bytes = h.as_bytes();
-            std::str::from_utf8(bytes.get(locate_cookie(bytes, "session")?)?).ok()
-        });
+        let headers = parts.headers.get_all(COOKIE);
+        let value = find_cookie(headers.iter().map(HeaderValue::as_bytes), "session");
         let now = Clock::system().unix_seconds();
         let data = match (FLOOR.get(), value) {
             (Some(Floor::Cookie(format)), Some(value)) => {
@@ -172,12 +175,8 @@ async fn floor(data: FloorData) -> ([(HeaderName, HeaderValue); 1], String) {
         .0
         .get("pet_name")
         .and_then(|v| v.deserialize_into::<String>().ok());
-    let body = match name {
-        Some(name) => answer(&name),
-        None => "I do not know your pet's name.".to_owned(),
-    };
     // A static value, as websession's own `Vary` is: no copy, no check.
-    ([(VARY, HeaderValue::from_static("Cookie"))], body)
+    ([(VARY, HeaderValue::from_static("Cookie"))], reply(name))
 }
 
 /// `floor_signed_write`'s cookie after its value: `; Expires=` and the
