@@ -38,39 +38,49 @@ fn word(b: &[u8], at: usize) -> Option<u64> {
 }
 
 /// The index of the first byte at or after `at` that ends a string's run as
-/// the index reads it (`"`, `\` or a control character), or `b.len()`.
+/// the index reads it (`"`, `\`, or a control character), or `b.len()`.
 #[inline]
-pub(super) fn read_stop(b: &[u8], mut at: usize) -> usize {
-    while let Some(x) = word(b, at) {
-        let flags = equal(x, b'"') | equal(x, b'\\') | below(x, 0x20);
-        if flags != 0 {
-            return at + (flags.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    while let Some(&c) = b.get(at) {
-        if matches!(c, b'"' | b'\\' | 0..=0x1f) {
-            return at;
-        }
-        at += 1;
-    }
-    b.len()
+pub(super) fn read_stop(b: &[u8], at: usize) -> usize {
+    first_stop(
+        b,
+        at,
+        |x| equal(x, b'"') | equal(x, b'\\') | below(x, 0x20),
+        |c| matches!(c, b'"' | b'\\' | 0..=0x1f),
+    )
 }
 
 /// The index of the first byte at or after `at` that the writer must
 /// escape (anything but printable ASCII other than `"` and `\`), or
 /// `b.len()`.
 #[inline]
-pub(super) fn write_stop(b: &[u8], mut at: usize) -> usize {
+pub(super) fn write_stop(b: &[u8], at: usize) -> usize {
+    first_stop(
+        b,
+        at,
+        |x| equal(x, b'"') | equal(x, b'\\') | below(x, 0x20) | above_tilde(x),
+        |c| !(b' '..=b'~').contains(&c) || c == b'"' || c == b'\\',
+    )
+}
+
+/// The first byte at or after `at` that `stops` (one byte) and `flags`
+/// (eight at a time, the same bytes) pick, or `b.len()`: words while
+/// eight bytes remain, then the tail byte by byte.
+#[inline(always)]
+fn first_stop(
+    b: &[u8],
+    mut at: usize,
+    flags: impl Fn(u64) -> u64,
+    stops: impl Fn(u8) -> bool,
+) -> usize {
     while let Some(x) = word(b, at) {
-        let flags = equal(x, b'"') | equal(x, b'\\') | below(x, 0x20) | above_tilde(x);
-        if flags != 0 {
-            return at + (flags.trailing_zeros() / 8) as usize;
+        let found = flags(x);
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
         }
         at += 8;
     }
     while let Some(&c) = b.get(at) {
-        if !(b' '..=b'~').contains(&c) || c == b'"' || c == b'\\' {
+        if stops(c) {
             return at;
         }
         at += 1;
